@@ -1,0 +1,326 @@
+//! Groups that recently failed to launch are skipped for a while, so their pods overflow to
+//! the next group or region. Derived from the scaling activities in the snapshot on every
+//! pass: nothing is remembered in the process, so a restart changes nothing.
+
+use std::fmt;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::model::{ScalingActivity, Snapshot};
+
+/// How long a group is skipped after launch failures: `base` after the first, doubling with
+/// each further failure since the last successful launch, at most `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct BackoffPolicy {
+    pub base: SignedDuration,
+    pub max: SignedDuration,
+}
+
+impl Default for BackoffPolicy {
+    fn default() -> Self {
+        BackoffPolicy {
+            base: SignedDuration::from_mins(5),
+            max: SignedDuration::from_hours(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchFailure {
+    InstanceLimit,
+    VcpuLimit,
+    VolumeLimit,
+    InsufficientCapacity,
+    SpotLimit,
+    /// The requested Availability Zone cannot host the type (AZ capacity or unsupported).
+    AvailabilityZone,
+    /// Any other failed launch (bad AMI, IAM, subnet …): retrying at full speed would not help.
+    Other,
+}
+
+impl fmt::Display for LaunchFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LaunchFailure::InstanceLimit => "instance limit reached",
+            LaunchFailure::VcpuLimit => "vCPU limit reached",
+            LaunchFailure::VolumeLimit => "volume limit reached",
+            LaunchFailure::InsufficientCapacity => "insufficient capacity",
+            LaunchFailure::SpotLimit => "spot instance limit reached",
+            LaunchFailure::AvailabilityZone => "availability zone cannot launch the type",
+            LaunchFailure::Other => "launch failed",
+        })
+    }
+}
+
+fn is_launch(activity: &ScalingActivity) -> bool {
+    activity.description.starts_with("Launching")
+}
+
+/// Classifies one activity: `Some` for a failed launch, `None` for anything else.
+pub fn classify(activity: &ScalingActivity) -> Option<LaunchFailure> {
+    if !matches!(activity.status_code.as_str(), "Failed" | "Cancelled") {
+        return None;
+    }
+    let text = format!("{} {}", activity.status_message, activity.description).to_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+    // A spot request ekas (or an operator) cancelled is not a capacity signal.
+    if has(&["spot instance request"]) && has(&["has been cancelled"]) {
+        return None;
+    }
+    let failure = if has(&["vcpulimitexceeded", "vcpu limit", "more vcpu capacity"]) {
+        LaunchFailure::VcpuLimit
+    } else if has(&["instancelimitexceeded", "instance limit", "more instances"]) {
+        LaunchFailure::InstanceLimit
+    } else if has(&["volumelimitexceeded", "volume limit"]) {
+        LaunchFailure::VolumeLimit
+    } else if has(&["maxspotinstancecountexceeded", "max spot instance count"]) {
+        LaunchFailure::SpotLimit
+    } else if has(&[
+        "insufficientinstancecapacity",
+        "insufficient capacity",
+        "not have sufficient",
+    ]) {
+        LaunchFailure::InsufficientCapacity
+    } else if has(&["availability zone"])
+        && has(&["unsupported", "not supported", "no longer supported"])
+        || has(&["unsupported"])
+    {
+        LaunchFailure::AvailabilityZone
+    } else if is_launch(activity) {
+        LaunchFailure::Other
+    } else {
+        return None;
+    };
+    Some(failure)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    pub region: String,
+    pub group: String,
+    pub until: Timestamp,
+    pub failure: LaunchFailure,
+    /// Failed launches since the last successful one (within the `max` window).
+    pub failures: u32,
+    pub message: String,
+}
+
+/// Groups in backoff at `now`.
+pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -> Vec<Backoff> {
+    let mut out = Vec::new();
+    for group in &snapshot.groups {
+        let mut activities: Vec<&ScalingActivity> = snapshot
+            .activities
+            .iter()
+            .filter(|a| a.region == group.region && a.group == group.name)
+            .filter(|a| now.duration_since(a.start_time) <= policy.max)
+            .collect();
+        activities.sort_by(|a, b| b.start_time.cmp(&a.start_time));
+        let mut newest: Option<(&ScalingActivity, LaunchFailure)> = None;
+        let mut failures = 0u32;
+        for activity in activities {
+            match classify(activity) {
+                Some(failure) => {
+                    failures += 1;
+                    newest.get_or_insert((activity, failure));
+                }
+                None if is_launch(activity) && activity.status_code == "Successful" => break,
+                None => {}
+            }
+        }
+        let Some((activity, failure)) = newest else {
+            continue;
+        };
+        let exponent = failures.saturating_sub(1).min(20);
+        let wait = policy
+            .base
+            .checked_mul(1 << exponent)
+            .unwrap_or(policy.max)
+            .min(policy.max);
+        let until = activity
+            .start_time
+            .saturating_add(wait)
+            .unwrap_or(Timestamp::MAX);
+        if until > now {
+            out.push(Backoff {
+                region: group.region.clone(),
+                group: group.name.clone(),
+                until,
+                failure,
+                failures,
+                message: activity.status_message.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn activity(status: &str, message: &str, minutes_ago: i64) -> ScalingActivity {
+        let now: Timestamp = "2026-11-27T12:00:00Z".parse().unwrap();
+        ScalingActivity {
+            region: "us-west-2".into(),
+            group: "g".into(),
+            status_code: status.into(),
+            status_message: message.into(),
+            description: "Launching a new EC2 instance.  Status Reason: x".into(),
+            cause: String::new(),
+            start_time: now - SignedDuration::from_mins(minutes_ago),
+            end_time: None,
+        }
+    }
+
+    #[test]
+    fn classifies_the_original_messages_and_aws_codes() {
+        let cases = [
+            (
+                "You have requested more instances (11) than your current instance limit of 10 allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit. Launching EC2 instance failed.",
+                LaunchFailure::InstanceLimit,
+            ),
+            (
+                "Instance became unhealthy while waiting for instance to be in InService state. Termination Reason: Client.VolumeLimitExceeded: Volume limit exceeded",
+                LaunchFailure::VolumeLimit,
+            ),
+            (
+                "Insufficient capacity. Launching EC2 instance failed.",
+                LaunchFailure::InsufficientCapacity,
+            ),
+            (
+                "We currently do not have sufficient p3.2xlarge capacity in the Availability Zone you requested (us-west-2b).",
+                LaunchFailure::InsufficientCapacity,
+            ),
+            (
+                "InsufficientInstanceCapacity: no capacity",
+                LaunchFailure::InsufficientCapacity,
+            ),
+            (
+                "Max spot instance count exceeded. Placing Spot instance request failed.",
+                LaunchFailure::SpotLimit,
+            ),
+            ("MaxSpotInstanceCountExceeded", LaunchFailure::SpotLimit),
+            (
+                "You have requested more vCPU capacity than your current vCPU limit of 32 allows (VcpuLimitExceeded).",
+                LaunchFailure::VcpuLimit,
+            ),
+            (
+                "InstanceLimitExceeded: Your quota allows for 0 more running instance(s).",
+                LaunchFailure::InstanceLimit,
+            ),
+            (
+                "Your requested instance type (p3.2xlarge) is not supported in your requested Availability Zone (us-east-1e).",
+                LaunchFailure::AvailabilityZone,
+            ),
+            (
+                "Unsupported: The requested configuration is currently not supported.",
+                LaunchFailure::AvailabilityZone,
+            ),
+            (
+                "The image id '[ami-123]' does not exist. Launching EC2 instance failed.",
+                LaunchFailure::Other,
+            ),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(
+                classify(&activity("Failed", message, 1)),
+                Some(expected),
+                "{message}"
+            );
+        }
+        assert_eq!(classify(&activity("Successful", "", 1)), None);
+        assert_eq!(
+            classify(&activity(
+                "Cancelled",
+                "Spot instance request: sir-1 has been cancelled.",
+                1
+            )),
+            None
+        );
+        let mut terminate = activity("Failed", "some error", 1);
+        terminate.description = "Terminating EC2 instance: i-1".into();
+        assert_eq!(
+            classify(&terminate),
+            None,
+            "only launches put a group in backoff"
+        );
+    }
+
+    fn snapshot(activities: Vec<ScalingActivity>) -> Snapshot {
+        use crate::model::*;
+        Snapshot {
+            captured_at: "2026-11-27T12:00:00Z".parse().unwrap(),
+            cluster_name: "c".into(),
+            regions: vec!["us-west-2".into()],
+            pods: vec![],
+            nodes: vec![],
+            groups: vec![NodeGroup {
+                name: "g".into(),
+                region: "us-west-2".into(),
+                min_size: 0,
+                max_size: 10,
+                desired: 1,
+                instance_type: "m5.large".into(),
+                instance_type_note: None,
+                priority: 0,
+                zones: vec![],
+                members: vec![],
+                template: NodeTemplate {
+                    labels: Default::default(),
+                    taints: vec![],
+                    allocatable: Resources::default(),
+                    source: TemplateSource::InstanceType,
+                },
+            }],
+            instances: vec![],
+            daemonsets: vec![],
+            pdbs: vec![],
+            activities,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_per_failure_and_resets_on_success() {
+        let policy = BackoffPolicy::default();
+        let s = snapshot(vec![activity("Failed", "Insufficient capacity.", 3)]);
+        let b = in_backoff(&s, &policy, s.captured_at);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].until, s.captured_at + SignedDuration::from_mins(2));
+        assert_eq!(b[0].failure, LaunchFailure::InsufficientCapacity);
+
+        // One failure 6 minutes ago: the 5 minute backoff is over.
+        let s = snapshot(vec![activity("Failed", "Insufficient capacity.", 6)]);
+        assert!(in_backoff(&s, &policy, s.captured_at).is_empty());
+
+        // Three failures in a row: 20 minutes from the newest.
+        let s = snapshot(vec![
+            activity("Failed", "Insufficient capacity.", 6),
+            activity("Failed", "Insufficient capacity.", 12),
+            activity("Failed", "Insufficient capacity.", 18),
+        ]);
+        let b = in_backoff(&s, &policy, s.captured_at);
+        assert_eq!(b[0].failures, 3);
+        assert_eq!(b[0].until, s.captured_at + SignedDuration::from_mins(14));
+
+        // A success after older failures resets the count.
+        let s = snapshot(vec![
+            activity("Failed", "Insufficient capacity.", 2),
+            activity("Successful", "", 10),
+            activity("Failed", "Insufficient capacity.", 12),
+            activity("Failed", "Insufficient capacity.", 18),
+        ]);
+        assert_eq!(in_backoff(&s, &policy, s.captured_at)[0].failures, 1);
+
+        // Never longer than max.
+        let many: Vec<_> = (1..=12)
+            .map(|m| activity("Failed", "Insufficient capacity.", m))
+            .collect();
+        let s = snapshot(many);
+        let b = in_backoff(&s, &policy, s.captured_at);
+        assert_eq!(
+            b[0].until,
+            s.captured_at - SignedDuration::from_mins(1) + policy.max
+        );
+    }
+}

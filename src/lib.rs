@@ -1,0 +1,14 @@
+//! ekas: a node autoscaler for Kubernetes on AWS EC2 Auto Scaling Groups.
+//!
+//! The pipeline, one module per stage:
+//! `source` (file or live) → [`model::Snapshot`] → [`engine::plan`] → [`plan::Plan`] →
+//! `output` (tables, JSON) or actuation.
+
+pub mod cli;
+pub mod commands;
+pub mod engine;
+pub mod generate;
+pub mod model;
+pub mod output;
+pub mod plan;
+pub mod source;

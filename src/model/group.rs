@@ -1,0 +1,83 @@
+use jiff::Timestamp;
+
+use super::resources::Resources;
+use super::scheduling::{Labels, Taint};
+
+/// The shape of a node a group would add: what the scheduler will see on it.
+#[derive(Debug, Clone)]
+pub struct NodeTemplate {
+    pub labels: Labels,
+    pub taints: Vec<Taint>,
+    /// Allocatable of a new node, before DaemonSet pods take their share.
+    pub allocatable: Resources,
+    pub source: TemplateSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateSource {
+    /// Copied from a Ready node of the group.
+    Node(String),
+    /// Built from the instance type, tags and the kubelet reservation.
+    InstanceType,
+}
+
+/// An Auto Scaling Group that belongs to the cluster.
+#[derive(Debug, Clone)]
+pub struct NodeGroup {
+    pub name: String,
+    pub region: String,
+    pub min_size: u32,
+    pub max_size: u32,
+    pub desired: u32,
+    pub instance_type: String,
+    /// How the instance type was chosen, when there was a choice (mixed-instances policies).
+    pub instance_type_note: Option<String>,
+    /// Tag `ekas/priority`; higher is preferred.
+    pub priority: i64,
+    pub zones: Vec<String>,
+    /// Members, as listed by the group, with their lifecycle state.
+    pub members: Vec<GroupMember>,
+    pub template: NodeTemplate,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupMember {
+    pub instance_id: String,
+    pub lifecycle_state: String,
+    pub protected_from_scale_in: bool,
+}
+
+impl GroupMember {
+    /// On its way in or in service (not leaving the group).
+    pub fn is_live(&self) -> bool {
+        !(self.lifecycle_state.starts_with("Terminat")
+            || self.lifecycle_state.starts_with("Detach")
+            || self.lifecycle_state.starts_with("Warmed"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub id: String,
+    pub region: String,
+    pub group: Option<String>,
+    pub instance_type: String,
+    pub zone: Option<String>,
+    /// EC2 state name: pending, running, shutting-down, terminated, stopping, stopped.
+    pub state: String,
+    pub launch_time: Option<Timestamp>,
+    pub private_dns: Option<String>,
+}
+
+/// One entry of DescribeScalingActivities.
+#[derive(Debug, Clone)]
+pub struct ScalingActivity {
+    pub region: String,
+    pub group: String,
+    pub status_code: String,
+    pub status_message: String,
+    pub description: String,
+    pub cause: String,
+    pub start_time: Timestamp,
+    pub end_time: Option<Timestamp>,
+}

@@ -1,0 +1,16 @@
+//! Plain data the engine decides from: quantities, resources, and summaries of pods, nodes,
+//! node groups and instances, gathered into a [`Snapshot`]. No I/O and no decisions here.
+
+pub mod group;
+pub mod node;
+pub mod pod;
+pub mod quantity;
+pub mod resources;
+pub mod scheduling;
+pub mod snapshot;
+
+pub use group::{Instance, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
+pub use node::Node;
+pub use pod::{DaemonSet, Owner, Pod, PodDisruptionBudget, PodPhase};
+pub use resources::Resources;
+pub use snapshot::Snapshot;

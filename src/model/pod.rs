@@ -1,0 +1,102 @@
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::resources::Resources;
+use super::scheduling::{LabelSelector, Labels, Placement};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Unknown,
+}
+
+impl PodPhase {
+    pub fn parse(s: Option<&str>) -> PodPhase {
+        match s {
+            Some("Running") => PodPhase::Running,
+            Some("Succeeded") => PodPhase::Succeeded,
+            Some("Failed") => PodPhase::Failed,
+            Some("Unknown") => PodPhase::Unknown,
+            // A pod the API server has not given a phase yet is waiting to be scheduled.
+            _ => PodPhase::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pod {
+    pub namespace: String,
+    pub name: String,
+    pub node_name: Option<String>,
+    pub phase: PodPhase,
+    /// Has a deletionTimestamp.
+    pub deleting: bool,
+    /// Effective request: what the scheduler reserves for the pod, including one pod slot.
+    pub requests: Resources,
+    pub labels: Labels,
+    /// Shared between pods of one template, so equivalent pods compare cheaply.
+    pub placement: Arc<Placement>,
+    /// The controlling owner reference, if any.
+    pub controller: Option<Owner>,
+    /// A static pod's mirror (annotation `kubernetes.io/config.mirror`).
+    pub mirror: bool,
+    pub created: Option<Timestamp>,
+    /// Annotated or labelled never to be evicted.
+    pub do_not_evict: bool,
+    /// Uses emptyDir volumes (data lost on eviction).
+    pub local_storage: bool,
+}
+
+impl Pod {
+    /// `namespace/name`, the pod's name in every output.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    pub fn is_daemonset(&self) -> bool {
+        self.controller
+            .as_ref()
+            .is_some_and(|o| o.kind == "DaemonSet")
+    }
+
+    /// Still holds (or will hold) resources on its node: not finished.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.phase, PodPhase::Succeeded | PodPhase::Failed)
+    }
+
+    /// Waiting for a node: not bound, not finishing, not being deleted. DaemonSet pods are left
+    /// out: they are bound to one existing node and never need a new one.
+    pub fn is_pending(&self) -> bool {
+        self.node_name.is_none()
+            && self.phase == PodPhase::Pending
+            && !self.deleting
+            && !self.is_daemonset()
+    }
+}
+
+/// What one pod of a DaemonSet would take on a new node, and where it runs.
+#[derive(Debug, Clone)]
+pub struct DaemonSet {
+    pub namespace: String,
+    pub name: String,
+    pub requests: Resources,
+    pub placement: Arc<Placement>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PodDisruptionBudget {
+    pub namespace: String,
+    pub name: String,
+    pub selector: LabelSelector,
+    pub disruptions_allowed: i32,
+}

@@ -1,0 +1,177 @@
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use crate::plan::{Destination, Plan};
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    t
+}
+
+/// A few pod names and how many more, so a 10k-pod queue stays one line.
+fn pod_list(pods: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = pods
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if pods.len() > SHOWN {
+        text.push_str(&format!(" (+{} more)", pods.len() - SHOWN));
+    }
+    text
+}
+
+fn room(map: &BTreeMap<String, String>) -> String {
+    map.iter()
+        .filter(|(k, v)| k.as_str() != "pods" && v.as_str() != "unlimited")
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Cluster {} at {} — regions in order: {}",
+        plan.cluster_name,
+        plan.captured_at,
+        plan.regions.join(", ")
+    )?;
+
+    let mut groups = table(&[
+        "Group",
+        "Region",
+        "Type",
+        "Min/Desired/Max",
+        "Nodes",
+        "Upcoming",
+        "Priority",
+        "New node room",
+        "Status",
+    ]);
+    for g in &plan.groups {
+        let status = match plan
+            .backoff
+            .iter()
+            .find(|b| b.group == g.group && b.region == g.region)
+        {
+            Some(b) => format!("backoff until {} ({})", b.until, b.reason),
+            None if g.desired >= g.max_size => "at MaxSize".to_string(),
+            None => "ok".to_string(),
+        };
+        let ty = match &g.instance_type_note {
+            Some(note) => format!("{} ({note})", g.instance_type),
+            None => g.instance_type.clone(),
+        };
+        groups.add_row(vec![
+            g.group.clone(),
+            g.region.clone(),
+            ty,
+            format!("{}/{}/{}", g.min_size, g.desired, g.max_size),
+            g.nodes.to_string(),
+            g.upcoming.to_string(),
+            g.priority.to_string(),
+            room(&g.new_node_room),
+            status,
+        ]);
+    }
+    writeln!(out, "\nNode groups\n{groups}")?;
+
+    if plan.scale_ups.is_empty() {
+        writeln!(out, "\nScale-ups: none")?;
+    } else {
+        let mut t = table(&["Group", "Region", "Type", "Desired", "+Nodes", "Pods"]);
+        for s in &plan.scale_ups {
+            let mut added = format!("+{}", s.new_desired - s.current_desired);
+            if s.over_provision > 0 {
+                added.push_str(&format!(" ({} spare)", s.over_provision));
+            }
+            t.add_row(vec![
+                s.group.clone(),
+                s.region.clone(),
+                s.instance_type.clone(),
+                format!("{} → {}", s.current_desired, s.new_desired),
+                added,
+                format!("{}: {}", s.pods.len(), pod_list(&s.pods)),
+            ]);
+        }
+        writeln!(out, "\nScale-ups\n{t}")?;
+    }
+
+    // Pods already served by existing or upcoming capacity, per target.
+    let mut served: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for p in &plan.pending {
+        let kind = match p.destination {
+            Destination::ExistingNode => "existing node",
+            Destination::UpcomingNode => "capacity already requested",
+            _ => continue,
+        };
+        served
+            .entry((kind, p.target.as_deref().unwrap_or("")))
+            .or_default()
+            .push(p.pod.clone());
+    }
+    if !served.is_empty() {
+        let mut t = table(&["Fits on", "Node or group", "Pods"]);
+        for ((kind, target), pods) in &served {
+            t.add_row(vec![
+                kind.to_string(),
+                target.to_string(),
+                format!("{}: {}", pods.len(), pod_list(pods)),
+            ]);
+        }
+        writeln!(out, "\nPending pods that need no new node\n{t}")?;
+    }
+
+    if !plan.unschedulable.is_empty() {
+        // Pods with identical reasons share rows.
+        let mut by_reasons: Vec<(&BTreeMap<String, String>, Vec<String>)> = Vec::new();
+        for u in &plan.unschedulable {
+            match by_reasons.iter_mut().find(|(r, _)| *r == &u.reasons) {
+                Some((_, pods)) => pods.push(u.pod.clone()),
+                None => by_reasons.push((&u.reasons, vec![u.pod.clone()])),
+            }
+        }
+        let mut t = table(&["Pods", "Group", "Why not"]);
+        for (reasons, pods) in by_reasons {
+            let mut first = true;
+            for (group, reason) in reasons {
+                let pods = if first {
+                    format!("{}: {}", pods.len(), pod_list(&pods))
+                } else {
+                    String::new()
+                };
+                first = false;
+                t.add_row(vec![pods, group.clone(), reason.clone()]);
+            }
+            if reasons.is_empty() {
+                t.add_row(vec![
+                    pod_list(&pods),
+                    "-".into(),
+                    "no node groups found for this cluster".into(),
+                ]);
+            }
+        }
+        writeln!(out, "\nUnschedulable pods\n{t}")?;
+    }
+
+    let s = &plan.summary;
+    writeln!(
+        out,
+        "\n{} pending pods: {} fit existing nodes, {} fit capacity already requested, {} need {} new nodes, {} cannot be scheduled.",
+        s.pending_pods,
+        s.on_existing_nodes,
+        s.on_upcoming_nodes,
+        s.on_new_nodes,
+        s.new_nodes,
+        s.unschedulable
+    )
+}

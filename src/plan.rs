@@ -1,0 +1,135 @@
+//! The engine's output: every decision of one pass, with its reasons. `ekas plan` prints it;
+//! the other subcommands apply parts of it. Serialised as the `ekas plan --output json`
+//! document (shared/DESIGN.md); field names are a contract.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub captured_at: Timestamp,
+    pub cluster_name: String,
+    pub regions: Vec<String>,
+    pub summary: Summary,
+    pub groups: Vec<GroupStatus>,
+    pub scale_ups: Vec<ScaleUp>,
+    /// Every pending pod and where it is expected to run.
+    pub pending: Vec<PendingPod>,
+    pub unschedulable: Vec<Unschedulable>,
+    /// Per-node maintenance decisions (filled by the maintenance planner).
+    pub nodes: Vec<NodeAction>,
+    /// Per-instance decisions for instances without a node (filled by the maintenance planner).
+    pub instances: Vec<InstanceAction>,
+    pub backoff: Vec<BackoffEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub pending_pods: usize,
+    pub on_existing_nodes: usize,
+    pub on_upcoming_nodes: usize,
+    pub on_new_nodes: usize,
+    pub unschedulable: usize,
+    pub new_nodes: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupStatus {
+    pub group: String,
+    pub region: String,
+    pub instance_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_type_note: Option<String>,
+    pub min_size: u32,
+    pub max_size: u32,
+    pub desired: u32,
+    /// Nodes registered from this group's instances.
+    pub nodes: u32,
+    /// Capacity requested but not yet joined.
+    pub upcoming: u32,
+    pub priority: i64,
+    /// Where the template came from: `node/<name>` or `instance-type`.
+    pub template: String,
+    /// Allocatable of a new node after DaemonSet pods, formatted.
+    pub new_node_room: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleUp {
+    pub group: String,
+    pub region: String,
+    pub instance_type: String,
+    pub current_desired: u32,
+    pub new_desired: u32,
+    /// Nodes the pods need.
+    pub nodes_for_pods: u32,
+    /// Spare nodes from `--over-provision` (after MaxSize).
+    pub over_provision: u32,
+    pub pods: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Destination {
+    /// Fits free room on a schedulable node.
+    ExistingNode,
+    /// Fits capacity already requested (desired > registered nodes).
+    UpcomingNode,
+    /// Needs a node this plan adds.
+    NewNode,
+    Unschedulable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingPod {
+    pub pod: String,
+    pub destination: Destination,
+    /// The node (existing) or group (upcoming, new) the pod goes to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub requests: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unschedulable {
+    pub pod: String,
+    /// Why each group cannot take the pod, keyed by group name.
+    pub reasons: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeAction {
+    pub name: String,
+    pub group: Option<String>,
+    pub state: String,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceAction {
+    pub instance_id: String,
+    pub group: Option<String>,
+    pub action: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackoffEntry {
+    pub group: String,
+    pub region: String,
+    pub until: Timestamp,
+    pub reason: String,
+    pub failures: u32,
+    pub message: String,
+}

@@ -1,0 +1,472 @@
+//! AWS CLI JSON → node groups, instances and scaling activities.
+
+use std::collections::HashMap;
+
+use color_eyre::eyre::{Result, WrapErr, bail, eyre};
+
+use super::kubernetes::{taint, template_labels, template_taints};
+use crate::model::group::GroupMember;
+use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, PODS, Resources, UNLIMITED};
+use crate::model::scheduling::Labels;
+use crate::model::{Instance, Node, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
+use crate::source::document::aws::{
+    AutoScalingGroup, InstanceTypeInfo, LaunchTemplateSpecification, RegionPart,
+};
+use crate::source::tags::{self, Tags};
+
+const MIB: i64 = 1 << 20;
+
+/// What the kubelet and the system keep of a new node, so a template's allocatable matches what
+/// the node will report.
+#[derive(Debug, Clone)]
+pub struct NodeReservation {
+    /// Reserved CPU in millicores; `None` applies the EKS AMI's sliding scale (6% of the first
+    /// core, 1% of the second, 0.5% of the next two, 0.25% of the rest).
+    pub cpu: Option<i64>,
+    /// Reserved memory in bytes; `None` reserves 255Mi + 11Mi per pod + 100Mi eviction
+    /// threshold (the EKS AMI's kube-reserved and eviction-hard), plus 3.5% of the instance
+    /// memory that the kernel and firmware keep before the kubelet sees it.
+    pub memory: Option<i64>,
+    /// Pods per node the kubelet allows (`--max-pods`).
+    pub max_pods: u32,
+}
+
+impl Default for NodeReservation {
+    fn default() -> Self {
+        NodeReservation {
+            cpu: None,
+            memory: None,
+            max_pods: 110,
+        }
+    }
+}
+
+impl NodeReservation {
+    pub fn cpu_millis(&self, vcpus: u32) -> i64 {
+        if let Some(cpu) = self.cpu {
+            return cpu;
+        }
+        // Per-mille of a core reserved for each core, in tiers: 60, 10, 5, 5, then 2.5 each.
+        let cores = i64::from(vcpus);
+        let tier = |from: i64, to: i64| (cores.min(to) - from).max(0);
+        (tier(0, 1) * 60_000 + tier(1, 2) * 10_000 + tier(2, 4) * 5_000 + tier(4, i64::MAX) * 2_500)
+            / 1_000
+    }
+
+    pub fn memory_bytes(&self, instance_mib: u64) -> i64 {
+        if let Some(memory) = self.memory {
+            return memory;
+        }
+        let kube_reserved = (255 + 11 * i64::from(self.max_pods)) * MIB;
+        let eviction = 100 * MIB;
+        let system = instance_mib as i64 * MIB * 35 / 1000;
+        kube_reserved + eviction + system
+    }
+}
+
+/// Every group of `cluster` in one region, with its template.
+pub fn node_groups(
+    region: &str,
+    part: &RegionPart,
+    cluster: &str,
+    nodes_by_instance: &HashMap<&str, &Node>,
+    reservation: &NodeReservation,
+) -> Result<Vec<NodeGroup>> {
+    let types: HashMap<&str, &InstanceTypeInfo> = part
+        .instance_types
+        .instance_types
+        .iter()
+        .map(|t| (t.instance_type.as_str(), t))
+        .collect();
+    let mut groups = Vec::new();
+    for asg in &part.auto_scaling_groups.auto_scaling_groups {
+        let tags: Tags = asg
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        if !tags::is_cluster_group(&tags, cluster) {
+            continue;
+        }
+        let group = node_group(
+            region,
+            part,
+            asg,
+            &tags,
+            &types,
+            nodes_by_instance,
+            reservation,
+        )
+        .wrap_err_with(|| format!("group {} ({region})", asg.auto_scaling_group_name))?;
+        groups.push(group);
+    }
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(groups)
+}
+
+fn node_group(
+    region: &str,
+    part: &RegionPart,
+    asg: &AutoScalingGroup,
+    tags: &Tags,
+    types: &HashMap<&str, &InstanceTypeInfo>,
+    nodes_by_instance: &HashMap<&str, &Node>,
+    reservation: &NodeReservation,
+) -> Result<NodeGroup> {
+    let (instance_type, instance_type_note, image_id) = instance_type(region, part, asg, types)?;
+    let priority = match tags.get(tags::PRIORITY_TAG) {
+        None => 0,
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| eyre!("tag {}={v:?} is not an integer", tags::PRIORITY_TAG))?,
+    };
+    let members: Vec<GroupMember> = asg
+        .instances
+        .iter()
+        .map(|i| GroupMember {
+            instance_id: i.instance_id.clone(),
+            lifecycle_state: i.lifecycle_state.clone(),
+            protected_from_scale_in: i.protected_from_scale_in,
+        })
+        .collect();
+    // A Ready, schedulable member is the truest picture of the next node.
+    let mut member_nodes: Vec<&Node> = members
+        .iter()
+        .filter_map(|m| nodes_by_instance.get(m.instance_id.as_str()).copied())
+        .filter(|n| n.ready)
+        .collect();
+    member_nodes.sort_by_key(|n| (n.unschedulable, n.name.as_str()));
+    let template = match member_nodes.first() {
+        Some(node) => NodeTemplate {
+            labels: template_labels(node),
+            taints: template_taints(node),
+            allocatable: node.allocatable.clone(),
+            source: TemplateSource::Node(node.name.clone()),
+        },
+        None => {
+            let info = types.get(instance_type.as_str()).ok_or_else(|| {
+                eyre!(
+                    "instance type {instance_type} is not in aws.{region}.instanceTypes; add the \
+                     output of `aws ec2 describe-instance-types --instance-types {instance_type}`"
+                )
+            })?;
+            let zones = &asg.availability_zones;
+            type_template(region, info, image_id.as_deref(), zones, tags, reservation)?
+        }
+    };
+    Ok(NodeGroup {
+        name: asg.auto_scaling_group_name.clone(),
+        region: region.to_string(),
+        min_size: asg.min_size,
+        max_size: asg.max_size,
+        desired: asg.desired_capacity,
+        instance_type,
+        instance_type_note,
+        priority,
+        zones: asg.availability_zones.clone(),
+        members,
+        template,
+    })
+}
+
+/// The group's instance type, a note on how it was chosen, and the image id when known.
+fn instance_type(
+    region: &str,
+    part: &RegionPart,
+    asg: &AutoScalingGroup,
+    types: &HashMap<&str, &InstanceTypeInfo>,
+) -> Result<(String, Option<String>, Option<String>)> {
+    if let Some(mixed) = asg
+        .mixed_instances_policy
+        .as_ref()
+        .and_then(|p| p.launch_template.as_ref())
+    {
+        let overrides: Vec<&str> = mixed
+            .overrides
+            .iter()
+            .filter_map(|o| o.instance_type.as_deref())
+            .collect();
+        let spec = mixed.launch_template_specification.as_ref();
+        let image = spec
+            .and_then(|s| launch_template_data(region, part, s).ok())
+            .and_then(|(_, image)| image);
+        if !overrides.is_empty() {
+            // Size by the smallest type, so a pod planned onto a new node fits whichever
+            // type AWS launches.
+            let size = |t: &str| {
+                types
+                    .get(t)
+                    .map(|i| (i.v_cpu_info.default_v_cpus, i.memory_info.size_in_mib))
+            };
+            let smallest = overrides
+                .iter()
+                .min_by_key(|t| (size(t).unwrap_or((u32::MAX, u64::MAX)), **t))
+                .expect("overrides is not empty");
+            let note = format!(
+                "smallest of mixed-instances overrides {}",
+                overrides.join(", ")
+            );
+            return Ok((smallest.to_string(), Some(note), image));
+        }
+        let spec = spec.ok_or_else(|| {
+            eyre!("MixedInstancesPolicy has neither Overrides nor a LaunchTemplateSpecification")
+        })?;
+        let (ty, image) = launch_template_data(region, part, spec)?;
+        return Ok((ty, None, image));
+    }
+    if let Some(spec) = &asg.launch_template {
+        let (ty, image) = launch_template_data(region, part, spec)?;
+        return Ok((ty, None, image));
+    }
+    if let Some(name) = &asg.launch_configuration_name {
+        let lc = part
+            .launch_configurations
+            .launch_configurations
+            .iter()
+            .find(|lc| &lc.launch_configuration_name == name)
+            .ok_or_else(|| {
+                eyre!("launch configuration {name} is not in aws.{region}.launchConfigurations")
+            })?;
+        return Ok((lc.instance_type.clone(), None, lc.image_id.clone()));
+    }
+    bail!("has no launch template, launch configuration or mixed-instances policy")
+}
+
+/// Instance type and image of a launch template version: `$Latest`, `$Default` or a number.
+fn launch_template_data(
+    region: &str,
+    part: &RegionPart,
+    spec: &LaunchTemplateSpecification,
+) -> Result<(String, Option<String>)> {
+    let same_template = |v: &&crate::source::document::aws::LaunchTemplateVersion| {
+        (spec.launch_template_id.is_some() && v.launch_template_id == spec.launch_template_id)
+            || (spec.launch_template_name.is_some()
+                && v.launch_template_name == spec.launch_template_name)
+    };
+    let versions: Vec<_> = part
+        .launch_template_versions
+        .launch_template_versions
+        .iter()
+        .filter(same_template)
+        .collect();
+    let wanted = spec.version.as_deref().unwrap_or("$Default");
+    let version = match wanted {
+        "$Latest" => versions.iter().max_by_key(|v| v.version_number),
+        "$Default" => versions.iter().find(|v| v.default_version),
+        number => {
+            let n: i64 = number.parse().map_err(|_| {
+                eyre!("launch template version {number:?} is not $Latest, $Default or a number")
+            })?;
+            versions.iter().find(|v| v.version_number == n)
+        }
+    };
+    let name = spec
+        .launch_template_name
+        .as_deref()
+        .or(spec.launch_template_id.as_deref())
+        .unwrap_or("(unnamed)");
+    let version = version.ok_or_else(|| {
+        eyre!(
+            "launch template {name} version {wanted} is not in aws.{region}.launchTemplateVersions"
+        )
+    })?;
+    let ty = version
+        .launch_template_data
+        .instance_type
+        .clone()
+        .ok_or_else(|| {
+            eyre!(
+                "launch template {name} version {} sets no InstanceType",
+                version.version_number
+            )
+        })?;
+    Ok((ty, version.launch_template_data.image_id.clone()))
+}
+
+/// A template from the instance type's data, the group's tags and the kubelet reservation.
+fn type_template(
+    region: &str,
+    info: &InstanceTypeInfo,
+    image_id: Option<&str>,
+    zones: &[String],
+    tags: &Tags,
+    reservation: &NodeReservation,
+) -> Result<NodeTemplate> {
+    let ty = info.instance_type.as_str();
+    let vcpus = info.v_cpu_info.default_v_cpus;
+    let mib = info.memory_info.size_in_mib;
+    let mut allocatable = Resources::default();
+    allocatable.set(
+        CPU,
+        (i64::from(vcpus) * 1000 - reservation.cpu_millis(vcpus)).max(0),
+    );
+    allocatable.set(
+        MEMORY,
+        (mib as i64 * MIB - reservation.memory_bytes(mib)).max(0),
+    );
+    allocatable.set(PODS, i64::from(reservation.max_pods));
+    // Root volume size is not in the instance type; without a node-template tag, storage is
+    // not what limits a new node.
+    allocatable.set(EPHEMERAL_STORAGE, UNLIMITED);
+    for gpu in info.gpu_info.iter().flat_map(|g| &g.gpus) {
+        let resource = match gpu.manufacturer.to_ascii_lowercase().as_str() {
+            "amd" => "amd.com/gpu",
+            _ => "nvidia.com/gpu",
+        };
+        let have = allocatable.get(resource);
+        allocatable.set(resource, have + i64::from(gpu.count));
+    }
+    let tagged = Resources::from_quantities(tags::resources(tags))
+        .map_err(|e| eyre!("tag {}{e}", tags::TEMPLATE_RESOURCE_PREFIX))?;
+    for (name, amount) in tagged.iter() {
+        allocatable.set(name, amount);
+    }
+
+    let arch = match info
+        .processor_info
+        .supported_architectures
+        .iter()
+        .any(|a| a == "arm64")
+    {
+        true => "arm64",
+        false => "amd64",
+    };
+    let mut labels = Labels::new();
+    let mut label = |k: &str, v: &str| {
+        labels.insert(k.to_string(), v.to_string());
+    };
+    for key in ["kubernetes.io/arch", "beta.kubernetes.io/arch"] {
+        label(key, arch);
+    }
+    for key in ["kubernetes.io/os", "beta.kubernetes.io/os"] {
+        label(key, "linux");
+    }
+    for key in [
+        "node.kubernetes.io/instance-type",
+        "beta.kubernetes.io/instance-type",
+        "aws/type",
+    ] {
+        label(key, ty);
+    }
+    for key in [
+        "topology.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/region",
+        "aws/region",
+    ] {
+        label(key, region);
+    }
+    // The original tool's class is the type's first letter (p for p3.2xlarge).
+    label("aws/class", &ty[..ty.len().min(1)]);
+    if let Some(image) = image_id {
+        label("aws/ami-id", image);
+    }
+    // A zone is known only when the group has one.
+    if let [zone] = zones {
+        for key in [
+            "topology.kubernetes.io/zone",
+            "failure-domain.beta.kubernetes.io/zone",
+        ] {
+            label(key, zone);
+        }
+    }
+    for (k, v) in tags::labels(tags) {
+        label(k, v);
+    }
+    let taints = tags::taints(tags)
+        .map(|(key, value)| {
+            let (value, effect) = value.rsplit_once(':').unwrap_or(("", value));
+            taint(key, Some(value), effect)
+        })
+        .collect::<Result<Vec<_>>>()
+        .wrap_err_with(|| format!("tag {}…", tags::TEMPLATE_TAINT_PREFIX))?;
+    Ok(NodeTemplate {
+        labels,
+        taints,
+        allocatable,
+        source: TemplateSource::InstanceType,
+    })
+}
+
+/// EC2 instances that are members of `groups`.
+pub fn instances(region: &str, part: &RegionPart, groups: &[NodeGroup]) -> Vec<Instance> {
+    let group_of: HashMap<&str, &str> = groups
+        .iter()
+        .filter(|g| g.region == region)
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .map(|m| (m.instance_id.as_str(), g.name.as_str()))
+        })
+        .collect();
+    let mut out: Vec<Instance> = part
+        .instances
+        .reservations
+        .iter()
+        .flat_map(|r| &r.instances)
+        .filter_map(|i| {
+            let group = group_of.get(i.instance_id.as_str())?;
+            Some(Instance {
+                id: i.instance_id.clone(),
+                region: region.to_string(),
+                group: Some(group.to_string()),
+                instance_type: i.instance_type.clone(),
+                zone: i.placement.availability_zone.clone(),
+                state: i.state.name.clone(),
+                launch_time: i.launch_time,
+                private_dns: i.private_dns_name.clone().filter(|d| !d.is_empty()),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+pub fn activities(region: &str, part: &RegionPart, groups: &[NodeGroup]) -> Vec<ScalingActivity> {
+    part.scaling_activities
+        .activities
+        .iter()
+        .filter(|a| {
+            groups
+                .iter()
+                .any(|g| g.region == region && g.name == a.auto_scaling_group_name)
+        })
+        .map(|a| ScalingActivity {
+            region: region.to_string(),
+            group: a.auto_scaling_group_name.clone(),
+            status_code: a.status_code.clone(),
+            status_message: a.status_message.clone().unwrap_or_default(),
+            description: a.description.clone(),
+            cause: a.cause.clone(),
+            start_time: a.start_time,
+            end_time: a.end_time,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_reservation_matches_the_eks_ami() {
+        let r = NodeReservation::default();
+        assert_eq!(r.cpu_millis(1), 60);
+        assert_eq!(r.cpu_millis(2), 70);
+        assert_eq!(r.cpu_millis(4), 80);
+        assert_eq!(r.cpu_millis(16), 110);
+        assert_eq!(r.cpu_millis(96), 310);
+        // 255Mi + 11Mi * 110 + 100Mi eviction + 3.5% of 64Gi
+        assert_eq!(
+            r.memory_bytes(65_536),
+            (1565 * MIB) + 65_536 * MIB * 35 / 1000
+        );
+        let fixed = NodeReservation {
+            cpu: Some(250),
+            memory: Some(MIB),
+            max_pods: 58,
+        };
+        assert_eq!(fixed.cpu_millis(16), 250);
+        assert_eq!(fixed.memory_bytes(65_536), MIB);
+    }
+}

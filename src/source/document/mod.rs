@@ -1,0 +1,79 @@
+//! The snapshot file (shared/DESIGN.md): one JSON object whose parts are the unmodified output
+//! of `kubectl get … -o json` and `aws … describe-…`. This is the on-disk contract; everything
+//! here is plain serde, and [`super::build`] turns it into a [`crate::model::Snapshot`].
+
+pub mod aws;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotDocument {
+    pub captured_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub kubernetes: KubernetesPart,
+    #[serde(default)]
+    pub aws: BTreeMap<String, aws::RegionPart>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesPart {
+    #[serde(default)]
+    pub pods: ItemList<Pod>,
+    #[serde(default)]
+    pub nodes: ItemList<Node>,
+    #[serde(default)]
+    pub pod_disruption_budgets: ItemList<PodDisruptionBudget>,
+    #[serde(default)]
+    pub daemon_sets: ItemList<DaemonSet>,
+}
+
+/// `kubectl get X -o json` output: `{"apiVersion": "v1", "kind": "List", "items": [...]}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemList<T> {
+    #[serde(default = "list_api_version")]
+    pub api_version: String,
+    #[serde(default = "list_kind")]
+    pub kind: String,
+    #[serde(default)]
+    pub items: Vec<T>,
+}
+
+impl<T> Default for ItemList<T> {
+    fn default() -> Self {
+        ItemList {
+            api_version: list_api_version(),
+            kind: list_kind(),
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T> From<Vec<T>> for ItemList<T> {
+    fn from(items: Vec<T>) -> Self {
+        ItemList {
+            items,
+            ..Default::default()
+        }
+    }
+}
+
+fn list_api_version() -> String {
+    "v1".to_string()
+}
+
+fn list_kind() -> String {
+    "List".to_string()
+}
