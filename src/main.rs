@@ -14,7 +14,8 @@ fn main() -> ExitCode {
     {
         eprintln!("ekas: cannot install the error handler: {e}");
     }
-    let level = match cli.global.verbose {
+    let verbose = cli.global.verbose;
+    let level = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -39,8 +40,21 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        Err(e) if verbose >= 2 => {
             eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            // The cause chain, most general first, without a backtrace: the message is for
+            // operators; -vv shows the full report.
+            let mut chain = e.chain();
+            eprintln!(
+                "error: {}",
+                chain.next().map(|c| c.to_string()).unwrap_or_default()
+            );
+            for cause in chain {
+                eprintln!("  caused by: {cause}");
+            }
             ExitCode::FAILURE
         }
     }

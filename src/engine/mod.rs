@@ -199,3 +199,6 @@ fn group_status(v: &GroupView<'_>) -> GroupStatus {
         new_node_room: v.room.to_display_map(),
     }
 }
+
+#[cfg(test)]
+mod tests;

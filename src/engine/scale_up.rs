@@ -357,11 +357,12 @@ impl<'a> Planner<'a> {
     }
 
     /// Estimated nodes, pods served and waste (0 = every new node full) if `g` took every
-    /// remaining pod it can, each class packed alone. Only ranks groups; `pack` decides.
+    /// remaining pod it can. Each class is counted as the fraction of a node its pods fill, so
+    /// small classes may share nodes; it only ranks groups, and `pack` decides.
     fn estimate(&mut self, g: usize) -> Option<(u32, usize, f64)> {
         let room = self.groups[g].room.clone();
-        let headroom = u64::from(self.groups[g].headroom());
-        let (mut nodes, mut pods) = (0u64, 0usize);
+        let headroom = f64::from(self.groups[g].headroom());
+        let (mut node_share, mut pods) = (0f64, 0usize);
         let (mut cpu, mut memory) = (0f64, 0f64);
         for c in 0..self.classes.len() {
             let n = self.classes[c].remaining();
@@ -373,7 +374,7 @@ impl<'a> Planner<'a> {
                 _ if self.classes[c].self_repel => 1,
                 k => k,
             };
-            nodes += (n as u64).div_ceil(per_node);
+            node_share += n as f64 / per_node as f64;
             pods += n;
             cpu += n as f64 * self.classes[c].requests.cpu as f64;
             memory += n as f64 * self.classes[c].requests.memory as f64;
@@ -381,12 +382,12 @@ impl<'a> Planner<'a> {
         if pods == 0 {
             return None;
         }
-        let nodes = nodes.min(headroom).max(1);
+        let nodes = (node_share - 1e-9).ceil().clamp(1.0, headroom.max(1.0));
         let share = |used: f64, per_node: i64| {
             if per_node <= 0 {
                 1.0
             } else {
-                (used / (nodes as f64 * per_node as f64)).min(1.0)
+                (used / (nodes * per_node as f64)).min(1.0)
             }
         };
         let waste = 1.0 - (share(cpu, room.cpu) + share(memory, room.memory)) / 2.0;

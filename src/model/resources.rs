@@ -146,14 +146,20 @@ impl Resources {
         if self.extended.is_empty() && other.extended.is_empty() {
             return;
         }
-        let names: Vec<String> = self
+        let mut names: Vec<&str> = self
             .extended
             .iter()
             .chain(other.extended.iter())
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| n.as_str())
             .collect();
-        for name in names {
-            let value = op(self.get(&name), other.get(&name));
+        names.sort_unstable();
+        names.dedup();
+        // Compute every amount before writing any, so a name dropped at zero is not read again.
+        let values: Vec<(String, i64)> = names
+            .into_iter()
+            .map(|n| (n.to_string(), op(self.get(n), other.get(n))))
+            .collect();
+        for (name, value) in values {
             self.set(&name, value);
         }
     }

@@ -1,0 +1,254 @@
+//! `ekas plan` on snapshot files, end to end through the binary.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn names(values: &Value, field: &str) -> Vec<String> {
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn example_plan_as_json_follows_the_contract() {
+    let plan = plan_json(&example(), &[]);
+    assert_eq!(plan["clusterName"], "batch-prod");
+    assert_eq!(
+        plan["regions"],
+        serde_json::json!(["us-west-2", "us-east-1"])
+    );
+
+    // Discovery: the other cluster's group is not managed.
+    let groups = names(&plan["groups"], "group");
+    assert_eq!(
+        groups,
+        [
+            "batch-prod-cpu-usw2",
+            "batch-prod-gpu-usw2",
+            "batch-prod-cpu-use1",
+            "batch-prod-gpu-use1"
+        ]
+    );
+    let group = |name: &str| {
+        plan["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["group"] == name)
+            .unwrap()
+            .clone()
+    };
+    // $Latest of the launch template is version 2 (m5.4xlarge); $Default would be m5.2xlarge.
+    assert_eq!(group("batch-prod-cpu-usw2")["instanceType"], "m5.4xlarge");
+    // Groups with Ready nodes take them as the template.
+    assert!(
+        group("batch-prod-cpu-usw2")["template"]
+            .as_str()
+            .unwrap()
+            .starts_with("node/")
+    );
+    assert_eq!(group("batch-prod-cpu-use1")["template"], "instance-type");
+    assert!(
+        group("batch-prod-cpu-use1")["instanceTypeNote"]
+            .as_str()
+            .unwrap()
+            .contains("smallest")
+    );
+    assert_eq!(
+        group("batch-prod-gpu-use1")["newNodeRoom"]["nvidia.com/gpu"],
+        "1"
+    );
+
+    // The us-west-2 GPU group failed to launch two minutes ago: its pods overflow east.
+    let backoff = &plan["backoff"][0];
+    assert_eq!(backoff["group"], "batch-prod-gpu-usw2");
+    assert_eq!(backoff["reason"], "insufficient capacity");
+    assert_eq!(backoff["until"], "2026-11-27T12:03:00Z");
+
+    let scale_ups = plan["scaleUps"].as_array().unwrap();
+    assert_eq!(
+        names(&plan["scaleUps"], "group"),
+        ["batch-prod-cpu-usw2", "batch-prod-gpu-use1"]
+    );
+    let cpu = &scale_ups[0];
+    assert_eq!(cpu["region"], "us-west-2");
+    assert_eq!(cpu["instanceType"], "m5.4xlarge");
+    assert_eq!(cpu["currentDesired"], 3);
+    // 30 pods of 3.5 cpu: 5 fit free room on the three nodes; 25 need 7 nodes at 4 per node
+    // (room 15.79 cpu after the exporter DaemonSet).
+    assert_eq!(cpu["newDesired"], 10);
+    assert_eq!(cpu["pods"].as_array().unwrap().len(), 25);
+    assert!(
+        cpu["pods"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("batch/feature-extract-")
+    );
+    let gpu = &scale_ups[1];
+    assert_eq!(
+        (
+            gpu["region"].as_str(),
+            gpu["currentDesired"].as_u64(),
+            gpu["newDesired"].as_u64()
+        ),
+        (Some("us-east-1"), Some(0), Some(6))
+    );
+
+    let summary = &plan["summary"];
+    assert_eq!(summary["pendingPods"], 40);
+    assert_eq!(summary["onExistingNodes"], 5);
+    assert_eq!(summary["onNewNodes"], 31);
+    assert_eq!(summary["unschedulable"], 4);
+
+    let unschedulable: Vec<String> = names(&plan["unschedulable"], "pod");
+    assert_eq!(
+        unschedulable,
+        [
+            "batch/highmem-report-0",
+            "ci/arm-build-jcfl5",
+            "ci/arm-build-xh4jd",
+            "research/huge-sim-0"
+        ]
+    );
+    let huge = &plan["unschedulable"][3]["reasons"];
+    assert_eq!(
+        huge["batch-prod-cpu-usw2"],
+        "needs 100 cpu, m5.4xlarge offers 15.79"
+    );
+    assert_eq!(
+        huge["batch-prod-gpu-usw2"],
+        "taint nvidia.com/gpu=true:NoSchedule not tolerated"
+    );
+    assert_eq!(
+        huge.as_object().unwrap().len(),
+        4,
+        "a reason for every group"
+    );
+
+    // Contract arrays are present even while empty.
+    assert!(plan["nodes"].is_array() && plan["instances"].is_array());
+}
+
+#[test]
+fn example_plan_as_tables() {
+    let out = ekas(&["plan", "--snapshot", "examples/batch-cluster.json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "Scale-ups",
+        "batch-prod-cpu-usw2",
+        "3 → 10",
+        "0 → 6",
+        "backoff until 2026-11-27T12:03:00Z",
+        "Unschedulable pods",
+        "needs 100 cpu, m5.4xlarge offers 15.79",
+        "nodeSelector pool=highmem not matched",
+        "node affinity not matched: kubernetes.io/arch in (arm64)",
+        "40 pending pods: 5 fit existing nodes, 0 fit capacity already requested, 31 need 13 new nodes, 4 cannot be scheduled.",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn global_options_after_the_subcommand_change_the_plan() {
+    // us-east-1 first: the CPU pods now go to the east group.
+    let plan = plan_json(
+        &example(),
+        &["--regions", "us-east-1,us-west-2", "--over-provision", "1"],
+    );
+    let first = &plan["scaleUps"][0];
+    assert_eq!(first["group"], "batch-prod-cpu-use1");
+    assert_eq!(first["overProvision"], 1);
+    assert_eq!(
+        first["newDesired"].as_u64().unwrap(),
+        first["nodesForPods"].as_u64().unwrap() + 1
+    );
+    // And before it.
+    let out = ekas(&[
+        "--output",
+        "json",
+        "--regions",
+        "us-east-1",
+        "plan",
+        "--snapshot",
+        "examples/batch-cluster.json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(names(&plan["groups"], "region"), ["us-east-1", "us-east-1"]);
+}
+
+#[test]
+fn backoff_window_is_configurable() {
+    // With a one-minute first backoff the failure two minutes ago no longer counts.
+    let plan = plan_json(&example(), &["--scale-up-backoff", "1m"]);
+    assert!(plan["backoff"].as_array().unwrap().is_empty());
+    assert_eq!(plan["scaleUps"][1]["group"], "batch-prod-gpu-usw2");
+}
+
+#[test]
+fn kubelet_reservation_is_configurable() {
+    let (_dir, path) = write_snapshot(&small_snapshot(8));
+    // 4 vCPU minus the default 80m: three 1-cpu pods per node → 3 nodes for 8 pods.
+    let plan = plan_json(&path, &[]);
+    assert_eq!(plan["scaleUps"][0]["newDesired"], 3);
+    // With nothing reserved, four per node → 2 nodes.
+    let plan = plan_json(
+        &path,
+        &["--kube-reserved-cpu", "0", "--kube-reserved-memory", "0"],
+    );
+    assert_eq!(plan["scaleUps"][0]["newDesired"], 2);
+    assert_eq!(plan["groups"][0]["newNodeRoom"]["cpu"], "4");
+}
+
+#[test]
+fn cluster_name_flag_overrides_the_snapshot() {
+    let (_dir, path) = write_snapshot(&small_snapshot(1));
+    let plan = plan_json(&path, &["--cluster-name", "someone-else"]);
+    assert!(plan["groups"].as_array().unwrap().is_empty());
+    assert_eq!(plan["unschedulable"][0]["pod"], "batch/job-0");
+}
+
+#[test]
+fn completions_and_help() {
+    let out = ekas(&["completions", "bash"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("--idle-threshold"));
+    let out = ekas(&["--help"]);
+    let help = stdout(&out);
+    for sub in [
+        "plan",
+        "scale-up",
+        "drain",
+        "reap",
+        "run",
+        "snapshot",
+        "completions",
+    ] {
+        assert!(help.contains(sub), "help lacks {sub}");
+    }
+}
+
+#[test]
+fn subcommands_without_their_adapters_say_so_and_fail() {
+    for args in [
+        &["scale-up"][..],
+        &["reap"],
+        &["run"],
+        &["snapshot"],
+        &["drain", "node-1"],
+    ] {
+        let out = ekas(args);
+        assert!(!out.status.success(), "{args:?} must not pretend to work");
+        assert!(
+            stderr(&out).contains("not available in this version"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}

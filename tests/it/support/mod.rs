@@ -1,0 +1,101 @@
+//! Test harness: run the binary, build snapshot documents.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn example() -> PathBuf {
+    repo_root().join("examples/batch-cluster.json")
+}
+
+/// Runs `ekas` with `args`, from the repository root.
+pub fn ekas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ekas"))
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("EKAS_CLUSTER_NAME")
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("the ekas binary runs")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs `ekas plan --output json` on a snapshot and returns the plan document.
+pub fn plan_json(snapshot: &Path, extra: &[&str]) -> Value {
+    let path = snapshot.to_str().unwrap();
+    let mut args = vec!["plan", "--snapshot", path, "--output", "json"];
+    args.extend_from_slice(extra);
+    let out = ekas(&args);
+    assert!(out.status.success(), "ekas failed: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("plan output is JSON")
+}
+
+/// Writes a document into a fresh temporary directory.
+pub fn write_snapshot(doc: &Value) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
+    (dir, path)
+}
+
+/// A small, valid snapshot: one region, one CPU group (m5.xlarge) with no nodes, and
+/// `pending` pending pods requesting 1 cpu and 2Gi each.
+pub fn small_snapshot(pending: usize) -> Value {
+    let pods: Vec<Value> = (0..pending)
+        .map(|i| pod(&format!("job-{i}"), "1", "2Gi"))
+        .collect();
+    json!({
+        "capturedAt": "2026-11-27T12:00:00Z",
+        "clusterName": "test",
+        "regions": ["us-west-2"],
+        "kubernetes": {
+            "pods": {"kind": "List", "items": pods},
+            "nodes": {"kind": "List", "items": []}
+        },
+        "aws": {"us-west-2": {
+            "autoScalingGroups": {"AutoScalingGroups": [{
+                "AutoScalingGroupName": "workers",
+                "MinSize": 0, "MaxSize": 10, "DesiredCapacity": 0,
+                "AvailabilityZones": ["us-west-2a"],
+                "LaunchConfigurationName": "workers-lc",
+                "Instances": [],
+                "Tags": [
+                    {"Key": "KubernetesCluster", "Value": "test"},
+                    {"Key": "Role", "Value": "worker"}
+                ]
+            }]},
+            "launchConfigurations": {"LaunchConfigurations": [
+                {"LaunchConfigurationName": "workers-lc", "InstanceType": "m5.xlarge", "ImageId": "ami-1"}
+            ]},
+            "instanceTypes": {"InstanceTypes": [{
+                "InstanceType": "m5.xlarge",
+                "VCpuInfo": {"DefaultVCpus": 4},
+                "MemoryInfo": {"SizeInMiB": 16384},
+                "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]}
+            }]}
+        }}
+    })
+}
+
+pub fn pod(name: &str, cpu: &str, memory: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "batch",
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "job", "uid": "u", "controller": true}]},
+        "spec": {"containers": [{"name": "main", "image": "busybox",
+            "resources": {"requests": {"cpu": cpu, "memory": memory}}}]},
+        "status": {"phase": "Pending"}
+    })
+}
