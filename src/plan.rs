@@ -3,6 +3,7 @@
 //! document (shared/DESIGN.md); field names are a contract.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -94,7 +95,8 @@ pub struct PendingPod {
     /// The node (existing) or group (upcoming, new) the pod goes to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    pub requests: BTreeMap<String, String>,
+    /// Shared by pods with equal requests: a 100k-pod queue has few distinct ones.
+    pub requests: Arc<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

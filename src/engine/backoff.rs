@@ -115,7 +115,7 @@ pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -
             .filter(|a| a.region == group.region && a.group == group.name)
             .filter(|a| now.duration_since(a.start_time) <= policy.max)
             .collect();
-        activities.sort_by(|a, b| b.start_time.cmp(&a.start_time));
+        activities.sort_by_key(|a| std::cmp::Reverse(a.start_time));
         let mut newest: Option<(&ScalingActivity, LaunchFailure)> = None;
         let mut failures = 0u32;
         for activity in activities {

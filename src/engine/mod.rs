@@ -5,7 +5,8 @@ pub mod backoff;
 pub mod predicates;
 pub mod scale_up;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::model::{NodeGroup, Resources, Snapshot, TemplateSource};
 use crate::plan::{
@@ -30,6 +31,13 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let result = scale_up::plan_scale_up(snapshot, &views);
 
     let pods = &snapshot.pods;
+    let mut request_maps: HashMap<&Resources, Arc<BTreeMap<String, String>>> = HashMap::new();
+    let mut requests = |i: usize| {
+        request_maps
+            .entry(&pods[i].requests)
+            .or_insert_with(|| Arc::new(pods[i].requests.to_display_map()))
+            .clone()
+    };
     let mut summary = Summary::default();
     let mut pending: Vec<PendingPod> = result
         .assignments
@@ -45,7 +53,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 pod: pods[*i].key(),
                 destination: a.destination,
                 target: a.target.clone(),
-                requests: pods[*i].requests.to_display_map(),
+                requests: requests(*i),
             }
         })
         .collect();
@@ -53,7 +61,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         pod: pods[*i].key(),
         destination: Destination::Unschedulable,
         target: None,
-        requests: pods[*i].requests.to_display_map(),
+        requests: requests(*i),
     }));
     pending.sort_by(|a, b| a.pod.cmp(&b.pod));
     summary.unschedulable = result.unschedulable.len();

@@ -63,6 +63,25 @@ pub struct ScaleUpResult {
     pub unschedulable: Vec<(usize, BTreeMap<String, String>)>,
 }
 
+/// How much a group is wanted for the remaining pods; smaller is better.
+struct Preference {
+    rank: usize,
+    priority: i64,
+    waste: f64,
+    pods: usize,
+}
+
+impl Preference {
+    /// Region order, then higher priority, then less waste, then more pods served.
+    fn cmp(&self, other: &Preference) -> std::cmp::Ordering {
+        self.rank
+            .cmp(&other.rank)
+            .then(other.priority.cmp(&self.priority))
+            .then(self.waste.total_cmp(&other.waste))
+            .then(other.pods.cmp(&self.pods))
+    }
+}
+
 struct Class {
     requests: Resources,
     /// A member, standing for all: they share requests, placement (and labels when
@@ -400,28 +419,26 @@ impl<'a> Planner<'a> {
             .collect();
         let mut out = Vec::new();
         loop {
-            let mut best: Option<(usize, (usize, Reverse<i64>, f64, Reverse<usize>, &str))> = None;
+            let mut best: Option<(usize, Preference)> = None;
             for &g in &candidates {
                 let Some((_, pods, waste)) = self.estimate(g) else {
                     continue;
                 };
                 let v = &self.groups[g];
-                let key = (
-                    v.rank,
-                    Reverse(v.group.priority),
+                let preference = Preference {
+                    rank: v.rank,
+                    priority: v.group.priority,
                     waste,
-                    Reverse(pods),
-                    v.group.name.as_str(),
-                );
-                let better = best.as_ref().is_none_or(|(_, b)| {
-                    (key.0, key.1)
-                        .cmp(&(b.0, b.1))
-                        .then(key.2.total_cmp(&b.2))
-                        .then((key.3, key.4).cmp(&(b.3, b.4)))
+                    pods,
+                };
+                let better = best.as_ref().is_none_or(|(b, best_pref)| {
+                    preference
+                        .cmp(best_pref)
+                        .then_with(|| v.group.name.cmp(&self.groups[*b].group.name))
                         .is_lt()
                 });
                 if better {
-                    best = Some((g, key));
+                    best = Some((g, preference));
                 }
             }
             let Some((g, _)) = best else { break };
