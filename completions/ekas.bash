@@ -44,7 +44,7 @@ _ekas() {
 
     case "${cmd}" in
         ekas)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version plan scale-up drain reap run snapshot completions"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version plan scale-up drain reap run snapshot completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -75,6 +75,10 @@ _ekas() {
                     return 0
                     ;;
                 --aws-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -142,7 +146,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__completions)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,6 +177,10 @@ _ekas() {
                     return 0
                     ;;
                 --aws-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -240,7 +248,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__drain)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +279,10 @@ _ekas() {
                     return 0
                     ;;
                 --aws-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -338,7 +350,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__plan)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +381,10 @@ _ekas() {
                     return 0
                     ;;
                 --aws-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -436,7 +452,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__reap)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -467,6 +483,10 @@ _ekas() {
                     return 0
                     ;;
                 --aws-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -534,7 +554,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -565,6 +585,10 @@ _ekas() {
                     return 0
                     ;;
                 --aws-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -632,7 +656,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__scale__subcmd__up)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -663,6 +687,10 @@ _ekas() {
                     return 0
                     ;;
                 --aws-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -730,13 +758,29 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__snapshot)
-            opts="-v -h -V --out --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --daemonsets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pdbs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -765,6 +809,10 @@ _ekas() {
                     return 0
                     ;;
                 --aws-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= snapshot= aws-access-key= aws-secret-key= over-provision= scale-up-backoff= scale-up-backoff-max= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= max-scale-in-fraction= drain-utilization-below= sleep= slack-hook= dry-run output= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= max-scale-in-fraction= drain-utilization-below= sleep= slack-hook= dry-run output= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -31,6 +31,7 @@ complete -c ekas -n "__fish_ekas_needs_command" -l context -d 'Kubeconfig contex
 complete -c ekas -n "__fish_ekas_needs_command" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l aws-profile -d 'AWS profile from the shared config files' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -64,6 +65,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l context -d 'Kubeconfi
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-profile -d 'AWS profile from the shared config files' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -90,6 +92,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l context -d 'Kubec
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-profile -d 'AWS profile from the shared config files' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -116,6 +119,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l context -d 'Kubeconf
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-profile -d 'AWS profile from the shared config files' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -142,6 +146,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l context -d 'Kubeconfi
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-profile -d 'AWS profile from the shared config files' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -168,6 +173,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l context -d 'Kubeconfig
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-profile -d 'AWS profile from the shared config files' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -188,6 +194,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -s v -l verbose -d 'More 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s V -l version -d 'Print version'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l out -d 'Where to write the snapshot (standard output when absent)' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pods -d 'Pods for the Kubernetes half: `kubectl get pods -A -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l nodes -d 'Nodes for the Kubernetes half: `kubectl get nodes -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l daemonsets -d 'DaemonSets: `kubectl get ds -A -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pdbs -d 'PodDisruptionBudgets: `kubectl get pdb -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
@@ -195,6 +205,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l context -d 'Kubec
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-profile -d 'AWS profile from the shared config files' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -221,6 +232,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l context -d 'Ku
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-profile -d 'AWS profile from the shared config files' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r

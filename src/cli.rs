@@ -57,6 +57,18 @@ pub struct SnapshotArgs {
     /// Where to write the snapshot (standard output when absent)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Pods for the Kubernetes half: `kubectl get pods -A -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub pods: Option<PathBuf>,
+    /// Nodes for the Kubernetes half: `kubectl get nodes -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
+    /// DaemonSets: `kubectl get ds -A -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub daemonsets: Option<PathBuf>,
+    /// PodDisruptionBudgets: `kubectl get pdb -A -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub pdbs: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +140,10 @@ pub struct GlobalOptions {
         help_heading = "AWS"
     )]
     pub aws_secret_key: Option<String>,
+
+    /// AWS profile from the shared config files
+    #[arg(long, global = true, value_name = "NAME", help_heading = "AWS")]
+    pub aws_profile: Option<String>,
 
     /// Spare nodes to add to every group that scales up
     #[arg(

@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod plan;
+pub mod snapshot;
 
 use std::io::Write;
 
@@ -23,7 +24,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Drain(_) => not_yet("drain", "cordons and evicts through the Kubernetes API"),
         Command::Reap => not_yet("reap", "terminates idle and dead nodes through both APIs"),
         Command::Run => not_yet("run", "loops over live AWS and Kubernetes state"),
-        Command::Snapshot(_) => not_yet("snapshot", "reads live AWS and Kubernetes state"),
+        Command::Snapshot(args) => snapshot::run(g, args, out),
     }
 }
 
@@ -43,6 +44,26 @@ pub fn engine_config(g: &GlobalOptions) -> engine::Config {
             max: g.scale_up_backoff_max.max(g.scale_up_backoff),
         },
     }
+}
+
+pub fn aws_options(g: &GlobalOptions) -> crate::aws::AwsOptions {
+    crate::aws::AwsOptions {
+        access_key: g.aws_access_key.clone(),
+        secret_key: g.aws_secret_key.clone(),
+        profile: g.aws_profile.clone(),
+        max_attempts: std::env::var("AWS_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+        endpoint_url: None,
+    }
+}
+
+/// A runtime for the subcommands that talk to the APIs.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 pub fn build_options(g: &GlobalOptions) -> BuildOptions {

@@ -1,6 +1,7 @@
 //! Integration tests: the `ekas` binary on snapshot files, and the generated files.
 //! One test crate, so the heavy dependency set links once.
 
+mod aws;
 mod cli;
 mod errors;
 mod generated;

@@ -41,7 +41,7 @@ pub struct KubernetesPart {
 
 /// `kubectl get X -o json` output: `{"apiVersion": "v1", "kind": "List", "items": [...]}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ItemList<T> {
     #[serde(default = "list_api_version")]
     pub api_version: String,

@@ -1,4 +1,7 @@
-//! Test harness: run the binary, build snapshot documents.
+//! Test harness: run the binary, build snapshot documents, start moto.
+
+pub mod fault_proxy;
+pub mod moto;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,13 +18,20 @@ pub fn example() -> PathBuf {
 
 /// Runs `ekas` with `args`, from the repository root.
 pub fn ekas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ekas"))
-        .args(args)
+    ekas_with_env(args, &[])
+}
+
+/// Runs `ekas` with `args` and extra environment variables.
+pub fn ekas_with_env(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ekas"));
+    cmd.args(args)
         .current_dir(repo_root())
         .env_remove("EKAS_CLUSTER_NAME")
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("the ekas binary runs")
+        .env_remove("KUBECONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the ekas binary runs")
 }
 
 pub fn stdout(out: &Output) -> String {

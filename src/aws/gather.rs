@@ -1,0 +1,503 @@
+//! Reads the AWS half of a snapshot, in the AWS CLI's shapes, so a live pass and a snapshot
+//! file go through the same builder. Every list is paginated and every describe call batched.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::types::InstanceType;
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use jiff::Timestamp;
+use tokio::task::JoinSet;
+
+use super::{RegionClients, describe_error};
+use crate::source::document::aws::*;
+use crate::source::tags::{self, Tags};
+
+const LAUNCH_CONFIGURATIONS_PER_CALL: usize = 50;
+const INSTANCE_TYPES_PER_CALL: usize = 100;
+const INSTANCES_PER_CALL: usize = 1000;
+/// Recent activities are all backoff needs (it looks back at most an hour).
+const ACTIVITIES_PER_GROUP: i32 = 20;
+
+fn timestamp(t: Option<&aws_smithy_types::DateTime>) -> Option<Timestamp> {
+    t.and_then(|t| Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok())
+}
+
+/// The AWS half of a snapshot for every region, read concurrently.
+pub async fn all_regions(
+    regions: &[RegionClients],
+    cluster: &str,
+) -> Result<BTreeMap<String, RegionPart>> {
+    let mut tasks = JoinSet::new();
+    for clients in regions.iter().cloned() {
+        let cluster = cluster.to_string();
+        tasks.spawn(async move {
+            let part = region_part(&clients, &cluster).await;
+            (clients.region, part)
+        });
+    }
+    let mut out = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (region, part) = joined.map_err(|e| eyre!("a region's reader stopped: {e}"))?;
+        out.insert(
+            region.clone(),
+            part.wrap_err_with(|| format!("reading AWS region {region}"))?,
+        );
+    }
+    Ok(out)
+}
+
+pub async fn region_part(clients: &RegionClients, cluster: &str) -> Result<RegionPart> {
+    let groups = cluster_groups(clients, cluster).await?;
+    let launch_configurations = launch_configurations(clients, &groups).await?;
+    let launch_template_versions = launch_template_versions(clients, &groups).await?;
+    let mut wanted_types = BTreeSet::new();
+    for lc in &launch_configurations {
+        wanted_types.insert(lc.instance_type.clone());
+    }
+    for v in &launch_template_versions {
+        wanted_types.extend(v.launch_template_data.instance_type.clone());
+    }
+    for g in &groups {
+        let overrides = g
+            .mixed_instances_policy
+            .iter()
+            .flat_map(|p| &p.launch_template);
+        wanted_types.extend(
+            overrides
+                .flat_map(|t| &t.overrides)
+                .filter_map(|o| o.instance_type.clone()),
+        );
+        wanted_types.extend(g.instances.iter().filter_map(|i| i.instance_type.clone()));
+    }
+    let instance_types = instance_types(clients, wanted_types).await?;
+    let member_ids: Vec<String> = groups
+        .iter()
+        .flat_map(|g| g.instances.iter().map(|i| i.instance_id.clone()))
+        .collect();
+    let reservations = instances(clients, &member_ids).await?;
+    let activities = activities(clients, &groups).await?;
+    Ok(RegionPart {
+        auto_scaling_groups: AutoScalingGroupsPage {
+            auto_scaling_groups: groups,
+        },
+        launch_configurations: LaunchConfigurationsPage {
+            launch_configurations,
+        },
+        launch_template_versions: LaunchTemplateVersionsPage {
+            launch_template_versions,
+        },
+        instances: InstancesPage { reservations },
+        instance_types: InstanceTypesPage { instance_types },
+        scaling_activities: ActivitiesPage { activities },
+    })
+}
+
+/// Every group of the cluster, by any discovery scheme (see [`tags::is_cluster_group`]).
+async fn cluster_groups(clients: &RegionClients, cluster: &str) -> Result<Vec<AutoScalingGroup>> {
+    let pages = clients
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .max_records(100)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| eyre!("DescribeAutoScalingGroups: {}", describe_error(e)))?;
+    let mut out = Vec::new();
+    for group in pages.iter().flat_map(|p| p.auto_scaling_groups()) {
+        let tags: Tags = group
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect();
+        if tags::is_cluster_group(&tags, cluster) {
+            out.push(convert_group(group, &tags));
+        }
+    }
+    out.sort_by(|a, b| a.auto_scaling_group_name.cmp(&b.auto_scaling_group_name));
+    Ok(out)
+}
+
+fn template_spec(
+    spec: &aws_sdk_autoscaling::types::LaunchTemplateSpecification,
+) -> LaunchTemplateSpecification {
+    LaunchTemplateSpecification {
+        launch_template_id: spec.launch_template_id().map(str::to_string),
+        launch_template_name: spec.launch_template_name().map(str::to_string),
+        version: spec.version().map(str::to_string),
+    }
+}
+
+fn convert_group(
+    g: &aws_sdk_autoscaling::types::AutoScalingGroup,
+    tags: &Tags,
+) -> AutoScalingGroup {
+    let count = |v: Option<i32>| v.unwrap_or(0).max(0) as u32;
+    AutoScalingGroup {
+        auto_scaling_group_name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
+        min_size: count(g.min_size()),
+        max_size: count(g.max_size()),
+        desired_capacity: count(g.desired_capacity()),
+        availability_zones: g.availability_zones().to_vec(),
+        launch_configuration_name: g.launch_configuration_name().map(str::to_string),
+        launch_template: g.launch_template().map(template_spec),
+        mixed_instances_policy: g.mixed_instances_policy().map(|p| MixedInstancesPolicy {
+            launch_template: p.launch_template().map(|t| MixedLaunchTemplate {
+                launch_template_specification: t.launch_template_specification().map(template_spec),
+                overrides: t
+                    .overrides()
+                    .iter()
+                    .map(|o| LaunchTemplateOverride {
+                        instance_type: o.instance_type().map(str::to_string),
+                    })
+                    .collect(),
+            }),
+        }),
+        instances: g
+            .instances()
+            .iter()
+            .map(|i| GroupInstance {
+                instance_id: i.instance_id().unwrap_or_default().to_string(),
+                instance_type: i.instance_type().map(str::to_string),
+                availability_zone: i.availability_zone().map(str::to_string),
+                lifecycle_state: i
+                    .lifecycle_state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                health_status: i.health_status().map(str::to_string),
+                protected_from_scale_in: i.protected_from_scale_in().unwrap_or(false),
+            })
+            .collect(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| Tag {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+    }
+}
+
+async fn launch_configurations(
+    clients: &RegionClients,
+    groups: &[AutoScalingGroup],
+) -> Result<Vec<LaunchConfiguration>> {
+    let names: BTreeSet<String> = groups
+        .iter()
+        .filter_map(|g| g.launch_configuration_name.clone())
+        .collect();
+    let names: Vec<String> = names.into_iter().collect();
+    let mut out = Vec::new();
+    for batch in names.chunks(LAUNCH_CONFIGURATIONS_PER_CALL) {
+        let pages = clients
+            .autoscaling
+            .describe_launch_configurations()
+            .set_launch_configuration_names(Some(batch.to_vec()))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| {
+                eyre!(
+                    "DescribeLaunchConfigurations {}: {}",
+                    batch.join(","),
+                    describe_error(e)
+                )
+            })?;
+        for lc in pages.iter().flat_map(|p| p.launch_configurations()) {
+            out.push(LaunchConfiguration {
+                launch_configuration_name: lc
+                    .launch_configuration_name()
+                    .unwrap_or_default()
+                    .to_string(),
+                instance_type: lc.instance_type().unwrap_or_default().to_string(),
+                image_id: lc.image_id().map(str::to_string),
+                spot_price: lc.spot_price().map(str::to_string),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The versions the groups name, per launch template.
+async fn launch_template_versions(
+    clients: &RegionClients,
+    groups: &[AutoScalingGroup],
+) -> Result<Vec<LaunchTemplateVersion>> {
+    // (id, name) → versions asked for
+    let mut wanted: BTreeMap<(Option<String>, Option<String>), BTreeSet<String>> = BTreeMap::new();
+    for g in groups {
+        let mixed = g
+            .mixed_instances_policy
+            .as_ref()
+            .and_then(|p| p.launch_template.as_ref())
+            .and_then(|t| t.launch_template_specification.as_ref());
+        for spec in g.launch_template.iter().chain(mixed) {
+            let key = (
+                spec.launch_template_id.clone(),
+                spec.launch_template_name.clone(),
+            );
+            let version = spec
+                .version
+                .clone()
+                .unwrap_or_else(|| "$Default".to_string());
+            wanted.entry(key).or_default().insert(version);
+        }
+    }
+    let mut out = Vec::new();
+    for ((id, name), versions) in wanted {
+        let label = id.clone().or(name.clone()).unwrap_or_default();
+        let pages = clients
+            .ec2
+            .describe_launch_template_versions()
+            .set_launch_template_id(id.clone())
+            .set_launch_template_name(if id.is_some() { None } else { name.clone() })
+            .set_versions(Some(versions.into_iter().collect()))
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| {
+                eyre!(
+                    "DescribeLaunchTemplateVersions {label}: {}",
+                    describe_error(e)
+                )
+            })?;
+        for v in pages.iter().flat_map(|p| p.launch_template_versions()) {
+            let data = v.launch_template_data();
+            out.push(LaunchTemplateVersion {
+                launch_template_id: v.launch_template_id().map(str::to_string),
+                launch_template_name: v.launch_template_name().map(str::to_string),
+                version_number: v.version_number().unwrap_or_default(),
+                default_version: v.default_version().unwrap_or(false),
+                launch_template_data: LaunchTemplateData {
+                    instance_type: data
+                        .and_then(|d| d.instance_type())
+                        .map(|t| t.as_str().to_string()),
+                    image_id: data.and_then(|d| d.image_id()).map(str::to_string),
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Instance type data, from the process-wide cache or DescribeInstanceTypes in batches. A batch
+/// that fails (one unknown type fails the whole call) is retried type by type; types AWS does
+/// not know are left out, and the builder reports the group that needs one.
+async fn instance_types(
+    clients: &RegionClients,
+    wanted: BTreeSet<String>,
+) -> Result<Vec<InstanceTypeInfo>> {
+    let missing: Vec<String> = {
+        let cache = clients.instance_types.lock().expect("cache lock");
+        wanted
+            .iter()
+            .filter(|t| !cache.contains_key(*t))
+            .cloned()
+            .collect()
+    };
+    for batch in missing.chunks(INSTANCE_TYPES_PER_CALL) {
+        let found = match describe_types(clients, batch).await {
+            Ok(found) => found,
+            Err(batch_error) => {
+                tracing::debug!(region = %clients.region, "DescribeInstanceTypes batch failed, retrying one by one: {batch_error:#}");
+                let mut found = Vec::new();
+                for ty in batch {
+                    match describe_types(clients, std::slice::from_ref(ty)).await {
+                        Ok(one) => found.extend(one),
+                        Err(e) => {
+                            tracing::warn!(region = %clients.region, instance_type = %ty, "cannot describe instance type: {e:#}")
+                        }
+                    }
+                }
+                found
+            }
+        };
+        let mut cache = clients.instance_types.lock().expect("cache lock");
+        for info in found {
+            cache.insert(info.instance_type.clone(), info);
+        }
+    }
+    let cache = clients.instance_types.lock().expect("cache lock");
+    Ok(wanted
+        .iter()
+        .filter_map(|t| cache.get(t).cloned())
+        .collect())
+}
+
+async fn describe_types(
+    clients: &RegionClients,
+    types: &[String],
+) -> Result<Vec<InstanceTypeInfo>> {
+    let pages = clients
+        .ec2
+        .describe_instance_types()
+        .set_instance_types(Some(
+            types
+                .iter()
+                .map(|t| InstanceType::from(t.as_str()))
+                .collect(),
+        ))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| {
+            eyre!(
+                "DescribeInstanceTypes {}: {}",
+                types.join(","),
+                describe_error(e)
+            )
+        })?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.instance_types())
+        .map(|t| InstanceTypeInfo {
+            instance_type: t
+                .instance_type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default(),
+            v_cpu_info: VCpuInfo {
+                default_v_cpus: t
+                    .v_cpu_info()
+                    .and_then(|v| v.default_v_cpus())
+                    .unwrap_or(0)
+                    .max(0) as u32,
+            },
+            memory_info: MemoryInfo {
+                size_in_mib: t
+                    .memory_info()
+                    .and_then(|m| m.size_in_mib())
+                    .unwrap_or(0)
+                    .max(0) as u64,
+            },
+            gpu_info: t.gpu_info().map(|g| GpuInfo {
+                gpus: g
+                    .gpus()
+                    .iter()
+                    .map(|d| GpuDevice {
+                        name: d.name().unwrap_or_default().to_string(),
+                        manufacturer: d.manufacturer().unwrap_or_default().to_string(),
+                        count: d.count().unwrap_or(0).max(0) as u32,
+                    })
+                    .collect(),
+            }),
+            processor_info: ProcessorInfo {
+                supported_architectures: t
+                    .processor_info()
+                    .map(|p| {
+                        p.supported_architectures()
+                            .iter()
+                            .map(|a| a.as_str().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+        })
+        .collect())
+}
+
+async fn instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reservation>> {
+    let mut out = Vec::new();
+    for batch in ids.chunks(INSTANCES_PER_CALL) {
+        let mut token: Option<String> = None;
+        loop {
+            let page = clients
+                .ec2
+                .describe_instances()
+                .set_instance_ids(Some(batch.to_vec()))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| eyre!("DescribeInstances: {}", describe_error(e)))?;
+            for r in page.reservations() {
+                out.push(Reservation {
+                    instances: r
+                        .instances()
+                        .iter()
+                        .map(|i| Ec2Instance {
+                            instance_id: i.instance_id().unwrap_or_default().to_string(),
+                            instance_type: i
+                                .instance_type()
+                                .map(|t| t.as_str().to_string())
+                                .unwrap_or_default(),
+                            launch_time: timestamp(i.launch_time()),
+                            state: crate::source::document::aws::InstanceState {
+                                name: i
+                                    .state()
+                                    .and_then(|s| s.name())
+                                    .map(|n| n.as_str().to_string())
+                                    .unwrap_or_default(),
+                            },
+                            placement: crate::source::document::aws::Placement {
+                                availability_zone: i
+                                    .placement()
+                                    .and_then(|p| p.availability_zone())
+                                    .map(str::to_string),
+                            },
+                            private_dns_name: i.private_dns_name().map(str::to_string),
+                            tags: i
+                                .tags()
+                                .iter()
+                                .filter_map(|t| {
+                                    Some(Tag {
+                                        key: t.key()?.to_string(),
+                                        value: t.value().unwrap_or_default().to_string(),
+                                    })
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                });
+            }
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn activities(clients: &RegionClients, groups: &[AutoScalingGroup]) -> Result<Vec<Activity>> {
+    let mut out = Vec::new();
+    for g in groups {
+        let name = &g.auto_scaling_group_name;
+        let page = clients
+            .autoscaling
+            .describe_scaling_activities()
+            .auto_scaling_group_name(name)
+            .max_records(ACTIVITIES_PER_GROUP)
+            .send()
+            .await
+            .map_err(|e| eyre!("DescribeScalingActivities {name}: {}", describe_error(e)))?;
+        for a in page.activities() {
+            let Some(start_time) = timestamp(a.start_time()) else {
+                continue;
+            };
+            out.push(Activity {
+                activity_id: a.activity_id().unwrap_or_default().to_string(),
+                auto_scaling_group_name: a.auto_scaling_group_name().unwrap_or(name).to_string(),
+                description: a.description().unwrap_or_default().to_string(),
+                cause: a.cause().unwrap_or_default().to_string(),
+                start_time,
+                end_time: timestamp(a.end_time()),
+                status_code: a
+                    .status_code()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                status_message: a.status_message().map(str::to_string),
+            });
+        }
+    }
+    Ok(out)
+}

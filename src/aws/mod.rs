@@ -1,0 +1,132 @@
+//! The AWS side: clients per region, gathering the AWS half of a snapshot, and the two calls
+//! that change anything (SetDesiredCapacity, TerminateInstanceInAutoScalingGroup). Adapters
+//! never decide: they read into [`crate::source::document`] and carry out a plan.
+
+pub mod gather;
+pub mod scaling;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_autoscaling::config::Credentials;
+use color_eyre::eyre::{Result, bail};
+
+use crate::source::document::aws::InstanceTypeInfo;
+
+/// How to reach AWS. Anything unset comes from the SDK's default chain (environment, profile,
+/// SSO, web identity / IRSA, instance role); `AWS_ENDPOINT_URL` is honoured.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub profile: Option<String>,
+    /// Attempts per call, with the SDK's adaptive retry on throttling and 5xx.
+    pub max_attempts: Option<u32>,
+    /// An endpoint for every service (tests); otherwise `AWS_ENDPOINT_URL` or AWS's own.
+    pub endpoint_url: Option<String>,
+}
+
+/// Clients for one region.
+#[derive(Clone, Debug)]
+pub struct RegionClients {
+    pub region: String,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    /// Instance types never change: described once per process and region.
+    instance_types: Arc<Mutex<HashMap<String, InstanceTypeInfo>>>,
+}
+
+pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<RegionClients>> {
+    if regions.is_empty() {
+        bail!("no AWS region: pass --regions, e.g. --regions us-west-2,us-east-1");
+    }
+    match (&options.access_key, &options.secret_key) {
+        (Some(_), None) | (None, Some(_)) => {
+            bail!("--aws-access-key and --aws-secret-key go together: give both or neither")
+        }
+        _ => {}
+    }
+    let mut out = Vec::new();
+    for region in regions {
+        if !is_region_name(region) {
+            bail!("{region:?} is not an AWS region name (like us-west-2)");
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
+            .retry_config(
+                RetryConfig::adaptive().with_max_attempts(options.max_attempts.unwrap_or(5)),
+            );
+        if let Some(endpoint) = &options.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let (Some(key), Some(secret)) = (&options.access_key, &options.secret_key) {
+            loader = loader.credentials_provider(Credentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "ekas-flags",
+            ));
+        }
+        let config = loader.load().await;
+        out.push(RegionClients {
+            region: region.clone(),
+            autoscaling: aws_sdk_autoscaling::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            instance_types: Arc::default(),
+        });
+    }
+    Ok(out)
+}
+
+/// `us-west-2`, `eu-central-1`, `us-gov-west-1`, `ap-southeast-4`: letters and digits in dashed
+/// parts ending in a number. Catches typos and flags in the wrong place before any call.
+fn is_region_name(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// An SDK error with its full context (service code and message), for reports.
+pub(crate) fn describe_error<E: std::error::Error>(error: E) -> String {
+    aws_sdk_autoscaling::error::DisplayErrorContext(error).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        for ok in [
+            "us-west-2",
+            "eu-central-1",
+            "us-gov-west-1",
+            "ap-southeast-4",
+        ] {
+            assert!(is_region_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-west",
+            "uswest2",
+            "US-WEST-2",
+            "us-west-2,us-east-1",
+            "mars",
+        ] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+}

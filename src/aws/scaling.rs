@@ -1,0 +1,96 @@
+//! The two AWS calls that change anything. Each re-reads the group first, so the MinSize and
+//! MaxSize guards hold against the group as it is now, not as the snapshot saw it.
+
+use color_eyre::eyre::{Result, bail, eyre};
+
+use super::{RegionClients, describe_error};
+
+/// A group's sizes as AWS reports them now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupSizes {
+    pub min_size: u32,
+    pub max_size: u32,
+    pub desired: u32,
+}
+
+pub async fn group_sizes(clients: &RegionClients, group: &str) -> Result<GroupSizes> {
+    let out = clients
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(group)
+        .send()
+        .await
+        .map_err(|e| {
+            eyre!(
+                "group {group} ({}): DescribeAutoScalingGroups: {}",
+                clients.region,
+                describe_error(e)
+            )
+        })?;
+    let Some(g) = out.auto_scaling_groups().first() else {
+        bail!("group {group} ({}) does not exist", clients.region);
+    };
+    let count = |v: Option<i32>| v.unwrap_or(0).max(0) as u32;
+    Ok(GroupSizes {
+        min_size: count(g.min_size()),
+        max_size: count(g.max_size()),
+        desired: count(g.desired_capacity()),
+    })
+}
+
+/// Raises a group's desired capacity to `desired`, never above its MaxSize and never down.
+/// Returns the desired capacity the group has afterwards.
+pub async fn scale_up_to(clients: &RegionClients, group: &str, desired: u32) -> Result<u32> {
+    let sizes = group_sizes(clients, group).await?;
+    let target = desired.min(sizes.max_size);
+    if target < desired {
+        tracing::warn!(group, region = %clients.region, asked = desired, max = sizes.max_size, "capped at MaxSize");
+    }
+    if target <= sizes.desired {
+        return Ok(sizes.desired);
+    }
+    clients
+        .autoscaling
+        .set_desired_capacity()
+        .auto_scaling_group_name(group)
+        .desired_capacity(target as i32)
+        .honor_cooldown(false)
+        .send()
+        .await
+        .map_err(|e| {
+            eyre!(
+                "group {group} ({}): SetDesiredCapacity {} → {target}: {}",
+                clients.region,
+                sizes.desired,
+                describe_error(e)
+            )
+        })?;
+    Ok(target)
+}
+
+/// Terminates one instance of a group. With `decrement`, the group shrinks by one — unless it
+/// is at MinSize, where the instance is replaced instead. Returns whether it shrank.
+pub async fn terminate_instance(
+    clients: &RegionClients,
+    group: &str,
+    instance_id: &str,
+    decrement: bool,
+) -> Result<bool> {
+    let sizes = group_sizes(clients, group).await?;
+    let decrement = decrement && sizes.desired > sizes.min_size;
+    clients
+        .autoscaling
+        .terminate_instance_in_auto_scaling_group()
+        .instance_id(instance_id)
+        .should_decrement_desired_capacity(decrement)
+        .send()
+        .await
+        .map_err(|e| {
+            eyre!(
+                "group {group} ({}): TerminateInstanceInAutoScalingGroup {instance_id}: {}",
+                clients.region,
+                describe_error(e)
+            )
+        })?;
+    Ok(decrement)
+}

@@ -1,0 +1,70 @@
+//! `ekas snapshot`: the AWS half read live, the Kubernetes half from kubectl JSON files until
+//! the Kubernetes adapter reads it live.
+
+use std::io::Write;
+use std::path::Path;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+
+use crate::cli::{GlobalOptions, SnapshotArgs};
+use crate::source::build;
+use crate::source::document::{ItemList, KubernetesPart, SnapshotDocument};
+
+pub fn run(g: &GlobalOptions, args: &SnapshotArgs, out: &mut dyn Write) -> Result<()> {
+    let cluster = g
+        .cluster_name
+        .clone()
+        .ok_or_else(|| eyre!("--cluster-name is required: it selects the node groups to read"))?;
+    let regions = g
+        .regions
+        .clone()
+        .ok_or_else(|| eyre!("--regions is required, e.g. --regions us-west-2,us-east-1"))?;
+    let kubernetes = KubernetesPart {
+        pods: read_list(args.pods.as_deref())?,
+        nodes: read_list(args.nodes.as_deref())?,
+        daemon_sets: read_list(args.daemonsets.as_deref())?,
+        pod_disruption_budgets: read_list(args.pdbs.as_deref())?,
+    };
+    let aws = super::runtime()?.block_on(async {
+        let clients = crate::aws::connect(&regions, &super::aws_options(g)).await?;
+        crate::aws::gather::all_regions(&clients, &cluster).await
+    })?;
+    let doc = SnapshotDocument {
+        captured_at: Timestamp::now(),
+        cluster_name: Some(cluster),
+        regions,
+        kubernetes,
+        aws,
+    };
+    // A snapshot ekas writes must read back: check it builds before writing it.
+    build::snapshot(&doc, &super::build_options(g)).wrap_err("the snapshot read does not build")?;
+    let json = serde_json::to_vec_pretty(&doc)?;
+    match &args.out {
+        Some(path) => {
+            // Write beside the target and rename, so a failure leaves no half-written file.
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, &json)
+                .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, path)
+                .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            out.write_all(&json)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// A kubectl `-o json` list file; none means an empty list.
+fn read_list<T: DeserializeOwned>(path: Option<&Path>) -> Result<ItemList<T>> {
+    let Some(path) = path else {
+        return Ok(ItemList::default());
+    };
+    let bytes = std::fs::read(path).wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| eyre!("{}: at {}: {}", path.display(), e.path(), e.inner()))
+}

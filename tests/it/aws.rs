@@ -1,0 +1,655 @@
+//! The AWS adapter with the real SDK over HTTP against moto's server.
+
+use aws_sdk_autoscaling::types::{
+    LaunchTemplate, LaunchTemplateOverrides, LaunchTemplateSpecification, MixedInstancesPolicy, Tag,
+};
+use aws_sdk_ec2::types::{InstanceType, RequestLaunchTemplateData};
+use ekas::aws::{RegionClients, gather, scaling};
+use ekas::source::build::{self, BuildOptions};
+use ekas::source::document::SnapshotDocument;
+
+use crate::support::fault_proxy::{Fault, FaultProxy, error_xml, failed_launch_xml};
+use crate::support::moto::Moto;
+use crate::support::*;
+
+/// An image moto knows in every region.
+const AMI: &str = "ami-12c6146b";
+
+enum Source<'a> {
+    LaunchConfiguration(&'a str),
+    LaunchTemplate(&'a str, &'a str),
+    Mixed(&'a str, &'a [&'a str]),
+}
+
+async fn launch_configuration(c: &RegionClients, name: &str, ty: &str) {
+    c.autoscaling
+        .create_launch_configuration()
+        .launch_configuration_name(name)
+        .image_id(AMI)
+        .instance_type(ty)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A launch template whose versions have these types (version 1 is the default); returns its id.
+async fn launch_template(c: &RegionClients, name: &str, types: &[&str]) -> String {
+    let data = |ty: &str| {
+        RequestLaunchTemplateData::builder()
+            .image_id(AMI)
+            .instance_type(InstanceType::from(ty))
+            .build()
+    };
+    let created = c
+        .ec2
+        .create_launch_template()
+        .launch_template_name(name)
+        .launch_template_data(data(types[0]))
+        .send()
+        .await
+        .unwrap();
+    let id = created
+        .launch_template()
+        .unwrap()
+        .launch_template_id()
+        .unwrap()
+        .to_string();
+    for ty in &types[1..] {
+        c.ec2
+            .create_launch_template_version()
+            .launch_template_id(&id)
+            .launch_template_data(data(ty))
+            .send()
+            .await
+            .unwrap();
+    }
+    id
+}
+
+async fn group(
+    c: &RegionClients,
+    name: &str,
+    (min, max, desired): (i32, i32, i32),
+    source: Source<'_>,
+    tags: &[(&str, &str)],
+) {
+    let mut req = c
+        .autoscaling
+        .create_auto_scaling_group()
+        .auto_scaling_group_name(name)
+        .min_size(min)
+        .max_size(max)
+        .desired_capacity(desired)
+        .availability_zones(format!("{}a", c.region));
+    req = match source {
+        Source::LaunchConfiguration(lc) => req.launch_configuration_name(lc),
+        Source::LaunchTemplate(id, version) => req.launch_template(
+            LaunchTemplateSpecification::builder()
+                .launch_template_id(id)
+                .version(version)
+                .build(),
+        ),
+        Source::Mixed(id, types) => {
+            let mut lt = LaunchTemplate::builder().launch_template_specification(
+                LaunchTemplateSpecification::builder()
+                    .launch_template_id(id)
+                    .version("$Default")
+                    .build(),
+            );
+            for ty in types {
+                lt = lt.overrides(
+                    LaunchTemplateOverrides::builder()
+                        .instance_type(*ty)
+                        .build(),
+                );
+            }
+            req.mixed_instances_policy(
+                MixedInstancesPolicy::builder()
+                    .launch_template(lt.build())
+                    .build(),
+            )
+        }
+    };
+    for (k, v) in tags {
+        req = req.tags(
+            Tag::builder()
+                .key(*k)
+                .value(*v)
+                .resource_id(name)
+                .resource_type("auto-scaling-group")
+                .propagate_at_launch(true)
+                .build(),
+        );
+    }
+    req.send().await.unwrap();
+}
+
+const LEGACY: &[(&str, &str)] = &[("KubernetesCluster", "prod"), ("Role", "worker")];
+
+fn document(
+    parts: std::collections::BTreeMap<String, ekas::source::document::aws::RegionPart>,
+    regions: &[&str],
+) -> SnapshotDocument {
+    SnapshotDocument {
+        captured_at: "2026-11-27T12:00:00Z".parse().unwrap(),
+        cluster_name: Some("prod".into()),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        kubernetes: Default::default(),
+        aws: parts,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovers_groups_by_every_tag_scheme_in_two_regions() {
+    let moto = Moto::start();
+    let clients = moto.clients(&["us-west-2", "us-east-1"]).await;
+    let (west, east) = (&clients[0], &clients[1]);
+    launch_configuration(west, "lc", "m5.xlarge").await;
+    group(
+        west,
+        "legacy-role",
+        (0, 5, 0),
+        Source::LaunchConfiguration("lc"),
+        LEGACY,
+    )
+    .await;
+    group(
+        west,
+        "legacy-kubernetes-role",
+        (0, 5, 0),
+        Source::LaunchConfiguration("lc"),
+        &[
+            ("KubernetesCluster", "prod"),
+            ("KubernetesRole", "kubernetes-minion"),
+        ],
+    )
+    .await;
+    group(
+        west,
+        "masters",
+        (0, 5, 0),
+        Source::LaunchConfiguration("lc"),
+        &[("KubernetesCluster", "prod"), ("Role", "master")],
+    )
+    .await;
+    group(
+        west,
+        "other-cluster",
+        (0, 5, 0),
+        Source::LaunchConfiguration("lc"),
+        &[("KubernetesCluster", "dev"), ("Role", "worker")],
+    )
+    .await;
+    let lt = launch_template(east, "east-lt", &["m5.large"]).await;
+    group(
+        east,
+        "autodiscovered",
+        (0, 5, 0),
+        Source::LaunchTemplate(&lt, "$Latest"),
+        &[
+            ("k8s.io/cluster-autoscaler/enabled", "true"),
+            ("k8s.io/cluster-autoscaler/prod", "owned"),
+        ],
+    )
+    .await;
+    group(
+        east,
+        "eks-managed",
+        (0, 5, 0),
+        Source::LaunchTemplate(&lt, "1"),
+        &[("eks:cluster-name", "prod")],
+    )
+    .await;
+    group(
+        east,
+        "untagged",
+        (0, 5, 0),
+        Source::LaunchTemplate(&lt, "1"),
+        &[],
+    )
+    .await;
+
+    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let names = |region: &str| -> Vec<String> {
+        parts[region]
+            .auto_scaling_groups
+            .auto_scaling_groups
+            .iter()
+            .map(|g| g.auto_scaling_group_name.clone())
+            .collect()
+    };
+    assert_eq!(
+        names("us-west-2"),
+        ["legacy-kubernetes-role", "legacy-role"]
+    );
+    assert_eq!(names("us-east-1"), ["autodiscovered", "eks-managed"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sizes_groups_from_templates_configurations_and_mixed_policies() {
+    let moto = Moto::start();
+    let clients = moto.clients(&["us-west-2"]).await;
+    let c = &clients[0];
+    launch_configuration(c, "gpu-lc", "g4dn.xlarge").await;
+    group(
+        c,
+        "gpu",
+        (0, 5, 0),
+        Source::LaunchConfiguration("gpu-lc"),
+        LEGACY,
+    )
+    .await;
+    // Version 1 (default) m5.large, version 2 (latest) m5.2xlarge.
+    let lt = launch_template(c, "cpu-lt", &["m5.large", "m5.2xlarge"]).await;
+    group(
+        c,
+        "latest",
+        (0, 5, 0),
+        Source::LaunchTemplate(&lt, "$Latest"),
+        LEGACY,
+    )
+    .await;
+    group(
+        c,
+        "default",
+        (0, 5, 0),
+        Source::LaunchTemplate(&lt, "$Default"),
+        LEGACY,
+    )
+    .await;
+    group(
+        c,
+        "mixed",
+        (0, 5, 0),
+        Source::Mixed(&lt, &["c5.2xlarge", "m5.xlarge", "r5.xlarge"]),
+        LEGACY,
+    )
+    .await;
+
+    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let snapshot =
+        build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
+    let group = |name: &str| snapshot.groups.iter().find(|g| g.name == name).unwrap();
+    assert_eq!(group("latest").instance_type, "m5.2xlarge");
+    assert_eq!(group("default").instance_type, "m5.large");
+    // The smallest override by vCPU then memory: m5.xlarge (4, 16 GiB) over r5.xlarge (4, 32 GiB).
+    assert_eq!(group("mixed").instance_type, "m5.xlarge");
+    assert!(
+        group("mixed")
+            .instance_type_note
+            .as_deref()
+            .unwrap()
+            .contains("c5.2xlarge")
+    );
+    // Sized from moto's real DescribeInstanceTypes data, less the kubelet reservation.
+    assert_eq!(group("latest").template.allocatable.cpu, 8000 - 90);
+    assert_eq!(group("mixed").template.allocatable.cpu, 4000 - 80);
+    assert_eq!(group("gpu").template.allocatable.get("nvidia.com/gpu"), 1);
+    assert_eq!(group("gpu").template.labels["aws/class"], "g");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_up_never_passes_max_size_and_instances_appear() {
+    let moto = Moto::start();
+    let clients = moto.clients(&["us-west-2"]).await;
+    let c = &clients[0];
+    launch_configuration(c, "lc", "m5.large").await;
+    group(
+        c,
+        "workers",
+        (0, 5, 1),
+        Source::LaunchConfiguration("lc"),
+        LEGACY,
+    )
+    .await;
+
+    // moto itself would launch 50; ekas caps at MaxSize.
+    assert_eq!(scaling::scale_up_to(c, "workers", 50).await.unwrap(), 5);
+    assert_eq!(scaling::group_sizes(c, "workers").await.unwrap().desired, 5);
+    // Never down.
+    assert_eq!(scaling::scale_up_to(c, "workers", 2).await.unwrap(), 5);
+
+    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let snapshot =
+        build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
+    assert_eq!(snapshot.groups[0].members.len(), 5);
+    assert_eq!(snapshot.instances.len(), 5);
+    assert!(
+        snapshot
+            .instances
+            .iter()
+            .all(|i| i.state == "running" && i.launch_time.is_some())
+    );
+    assert!(
+        snapshot
+            .instances
+            .iter()
+            .all(|i| i.group.as_deref() == Some("workers"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_decrements_only_above_min_size() {
+    let moto = Moto::start();
+    let clients = moto.clients(&["us-west-2"]).await;
+    let c = &clients[0];
+    launch_configuration(c, "lc", "m5.large").await;
+    group(
+        c,
+        "workers",
+        (1, 5, 2),
+        Source::LaunchConfiguration("lc"),
+        LEGACY,
+    )
+    .await;
+    let members = |parts: &std::collections::BTreeMap<
+        String,
+        ekas::source::document::aws::RegionPart,
+    >|
+     -> Vec<String> {
+        parts["us-west-2"].auto_scaling_groups.auto_scaling_groups[0]
+            .instances
+            .iter()
+            .map(|i| i.instance_id.clone())
+            .collect()
+    };
+    let before = members(&gather::all_regions(&clients, "prod").await.unwrap());
+    assert_eq!(before.len(), 2);
+
+    assert!(
+        scaling::terminate_instance(c, "workers", &before[0], true)
+            .await
+            .unwrap()
+    );
+    assert_eq!(scaling::group_sizes(c, "workers").await.unwrap().desired, 1);
+
+    // At MinSize the instance is replaced, not removed.
+    let now = members(&gather::all_regions(&clients, "prod").await.unwrap());
+    assert_eq!(now.len(), 1);
+    assert!(
+        !scaling::terminate_instance(c, "workers", &now[0], true)
+            .await
+            .unwrap()
+    );
+    assert_eq!(scaling::group_sizes(c, "workers").await.unwrap().desired, 1);
+    let replaced = members(&gather::all_regions(&clients, "prod").await.unwrap());
+    assert_eq!(replaced.len(), 1);
+    assert_ne!(replaced[0], now[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paginates_past_one_page_of_groups() {
+    let moto = Moto::start();
+    let clients = moto.clients(&["us-west-2"]).await;
+    let c = &clients[0];
+    launch_configuration(c, "lc", "m5.large").await;
+    for i in 0..120 {
+        group(
+            c,
+            &format!("g{i:03}"),
+            (0, 3, 0),
+            Source::LaunchConfiguration("lc"),
+            LEGACY,
+        )
+        .await;
+    }
+    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    assert_eq!(
+        parts["us-west-2"]
+            .auto_scaling_groups
+            .auto_scaling_groups
+            .len(),
+        120
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
+    let moto = Moto::start();
+    let clients = moto.clients(&["us-west-2"]).await;
+    launch_configuration(&clients[0], "lc", "m5.xlarge").await;
+    group(
+        &clients[0],
+        "workers",
+        (0, 10, 0),
+        Source::LaunchConfiguration("lc"),
+        LEGACY,
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let pods = dir.path().join("pods.json");
+    let items: Vec<_> = (0..8)
+        .map(|i| pod(&format!("job-{i}"), "1", "2Gi"))
+        .collect();
+    std::fs::write(
+        &pods,
+        serde_json::to_vec(&serde_json::json!({"kind": "List", "items": items})).unwrap(),
+    )
+    .unwrap();
+    let out_file = dir.path().join("snap.json");
+    let out = ekas_with_env(
+        &[
+            "snapshot",
+            "--cluster-name",
+            "prod",
+            "--regions",
+            "us-west-2",
+            "--pods",
+            pods.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        &moto.env(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = plan_json(&out_file, &[]);
+    // 8 one-cpu pods, three per m5.xlarge after the reservation: 3 nodes.
+    assert_eq!(plan["scaleUps"][0]["group"], "workers");
+    assert_eq!(plan["scaleUps"][0]["newDesired"], 3);
+
+    // Read back, the document plans exactly as the one built in memory.
+    let doc = ekas::source::file::read(&out_file).unwrap();
+    let reread = serde_json::to_value(&doc).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(
+        reread, written,
+        "the snapshot round-trips through ekas's reader unchanged"
+    );
+}
+
+#[test]
+fn snapshot_command_reports_aws_errors_with_the_region() {
+    let moto = Moto::start();
+    let out = ekas_with_env(
+        &[
+            "snapshot",
+            "--cluster-name",
+            "prod",
+            "--regions",
+            "us-west-2,not a region",
+        ],
+        &moto.env(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("\"not a region\" is not an AWS region name"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ekas_with_env(&["snapshot", "--regions", "us-west-2"], &moto.env());
+    assert!(
+        stderr(&out).contains("--cluster-name is required"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_instance_type_fails_alone() {
+    let moto = Moto::start();
+    let clients = moto.clients(&["us-west-2"]).await;
+    let c = &clients[0];
+    // moto's data lacks p3.2xlarge: DescribeInstanceTypes fails for any batch holding it.
+    launch_configuration(c, "p3", "p3.2xlarge").await;
+    launch_configuration(c, "m5", "m5.large").await;
+    group(
+        c,
+        "gpu",
+        (0, 5, 0),
+        Source::LaunchConfiguration("p3"),
+        LEGACY,
+    )
+    .await;
+    group(
+        c,
+        "cpu",
+        (0, 5, 0),
+        Source::LaunchConfiguration("m5"),
+        LEGACY,
+    )
+    .await;
+    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let types: Vec<&str> = parts["us-west-2"]
+        .instance_types
+        .instance_types
+        .iter()
+        .map(|t| t.instance_type.as_str())
+        .collect();
+    assert_eq!(types, ["m5.large"], "the known type is still described");
+    let err =
+        build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("group gpu (us-west-2)") && err.contains("p3.2xlarge"),
+        "{err}"
+    );
+}
+
+fn through(moto: &Moto, proxy: &FaultProxy, attempts: u32) -> ekas::aws::AwsOptions {
+    ekas::aws::AwsOptions {
+        endpoint_url: Some(proxy.endpoint.clone()),
+        max_attempts: Some(attempts),
+        ..moto.options()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_launch_sends_the_pods_to_the_next_region() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let regions = ["us-west-2".to_string(), "us-east-1".to_string()];
+    let clients = ekas::aws::connect(&regions, &through(&moto, &proxy, 1))
+        .await
+        .unwrap();
+    for c in &clients {
+        launch_configuration(c, "lc", "m5.xlarge").await;
+        group(
+            c,
+            &format!("workers-{}", c.region),
+            (0, 10, 0),
+            Source::LaunchConfiguration("lc"),
+            LEGACY,
+        )
+        .await;
+    }
+    let now = jiff::Timestamp::now();
+    let start = (now - jiff::SignedDuration::from_mins(1)).to_string();
+    proxy.inject(
+        "DescribeScalingActivities",
+        Some("AutoScalingGroupName=workers-us-west-2"),
+        Fault::Respond(failed_launch_xml("workers-us-west-2", &start,
+            "We currently do not have sufficient m5.xlarge capacity in the Availability Zone you requested (us-west-2a). Launching EC2 instance failed.")),
+    );
+
+    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let mut doc = document(parts, &["us-west-2", "us-east-1"]);
+    doc.captured_at = now;
+    let pods: Vec<serde_json::Value> = (0..4)
+        .map(|i| pod(&format!("job-{i}"), "1", "2Gi"))
+        .collect();
+    doc.kubernetes.pods = serde_json::from_value(serde_json::json!({"items": pods})).unwrap();
+    let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
+    let plan = ekas::engine::plan(&snapshot, &ekas::engine::Config::default());
+    assert_eq!(plan.backoff.len(), 1);
+    assert_eq!(plan.backoff[0].group, "workers-us-west-2");
+    assert_eq!(plan.backoff[0].reason, "insufficient capacity");
+    assert_eq!(plan.scale_ups.len(), 1);
+    assert_eq!(plan.scale_ups[0].group, "workers-us-east-1");
+    assert_eq!(plan.scale_ups[0].new_desired, 2);
+    assert!(proxy.calls("DescribeScalingActivities") >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_5xx_are_retried_without_duplicate_scale_ups() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let clients = ekas::aws::connect(&["us-west-2".to_string()], &through(&moto, &proxy, 5))
+        .await
+        .unwrap();
+    let c = &clients[0];
+    launch_configuration(c, "lc", "m5.large").await;
+    group(
+        c,
+        "workers",
+        (0, 10, 1),
+        Source::LaunchConfiguration("lc"),
+        LEGACY,
+    )
+    .await;
+    proxy.inject(
+        "DescribeAutoScalingGroups",
+        None,
+        Fault::Fail {
+            times: 1,
+            status: 503,
+            body: error_xml("ServiceUnavailable", "try later"),
+        },
+    );
+    proxy.inject(
+        "SetDesiredCapacity",
+        None,
+        Fault::Fail {
+            times: 2,
+            status: 400,
+            body: error_xml("Throttling", "Rate exceeded"),
+        },
+    );
+
+    assert_eq!(scaling::scale_up_to(c, "workers", 3).await.unwrap(), 3);
+    assert_eq!(
+        proxy.calls("SetDesiredCapacity"),
+        3,
+        "two throttled, one applied"
+    );
+    let sizes = scaling::group_sizes(c, "workers").await.unwrap();
+    assert_eq!(sizes.desired, 3);
+    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    assert_eq!(
+        parts["us-west-2"].auto_scaling_groups.auto_scaling_groups[0]
+            .instances
+            .len(),
+        3
+    );
+
+    // A call that keeps failing is reported with the group and region, and changes nothing.
+    proxy.inject(
+        "SetDesiredCapacity",
+        None,
+        Fault::Fail {
+            times: 100,
+            status: 400,
+            body: error_xml("ValidationError", "no"),
+        },
+    );
+    let err = format!(
+        "{:#}",
+        scaling::scale_up_to(c, "workers", 5).await.unwrap_err()
+    );
+    assert!(
+        err.contains("group workers (us-west-2)") && err.contains("ValidationError"),
+        "{err}"
+    );
+    assert_eq!(scaling::group_sizes(c, "workers").await.unwrap().desired, 3);
+}
