@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= max-scale-in-fraction= drain-utilization-below= sleep= slack-hook= dry-run output= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= max-scale-in-fraction= drain-utilization-below= sleep= slack-hook= dry-run output= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -35,6 +35,7 @@ complete -c ekas -n "__fish_ekas_needs_command" -l aws-profile -d 'AWS profile f
 complete -c ekas -n "__fish_ekas_needs_command" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -69,6 +70,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-profile -d 'AWS p
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -96,6 +98,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-profile -d 'A
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -123,6 +126,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-profile -d 'AWS 
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -150,6 +154,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-profile -d 'AWS p
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -177,6 +182,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-profile -d 'AWS pr
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -209,6 +215,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-profile -d 'A
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -236,6 +243,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-profile -d
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r

@@ -163,6 +163,10 @@ pub struct GlobalOptions {
     #[arg(long, global = true, default_value = "1h", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling")]
     pub scale_up_backoff_max: SignedDuration,
 
+    /// A launch still in progress after this long counts as failed, putting its group in backoff
+    #[arg(long, global = true, default_value = "15m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling")]
+    pub max_node_provision_time: SignedDuration,
+
     /// CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI's sliding scale
     #[arg(long, global = true, default_value = "auto", value_parser = parse_reserved_cpu, value_name = "CPU", help_heading = "Scaling")]
     pub kube_reserved_cpu: Reserved,

@@ -4,6 +4,7 @@
 //! `source` (file or live) → [`model::Snapshot`] → [`engine::plan`] → [`plan::Plan`] →
 //! `output` (tables, JSON) or actuation.
 
+pub mod actuate;
 pub mod aws;
 pub mod cli;
 pub mod commands;

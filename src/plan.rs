@@ -17,6 +17,9 @@ pub struct Plan {
     pub summary: Summary,
     pub groups: Vec<GroupStatus>,
     pub scale_ups: Vec<ScaleUp>,
+    /// Groups in backoff whose desired capacity is above what launched: set back, so AWS stops
+    /// retrying launches that fail and the pods can go elsewhere.
+    pub desired_resets: Vec<DesiredReset>,
     /// Every pending pod and where it is expected to run.
     pub pending: Vec<PendingPod>,
     pub unschedulable: Vec<Unschedulable>,
@@ -73,6 +76,16 @@ pub struct ScaleUp {
     /// Spare nodes from `--over-provision` (after MaxSize).
     pub over_provision: u32,
     pub pods: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredReset {
+    pub group: String,
+    pub region: String,
+    pub current_desired: u32,
+    pub new_desired: u32,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

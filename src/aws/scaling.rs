@@ -14,6 +14,11 @@ pub struct GroupSizes {
 }
 
 pub async fn group_sizes(clients: &RegionClients, group: &str) -> Result<GroupSizes> {
+    Ok(describe(clients, group).await?.0)
+}
+
+/// The group's sizes and how many instances it has now.
+async fn describe(clients: &RegionClients, group: &str) -> Result<(GroupSizes, u32)> {
     let out = clients
         .autoscaling
         .describe_auto_scaling_groups()
@@ -31,11 +36,31 @@ pub async fn group_sizes(clients: &RegionClients, group: &str) -> Result<GroupSi
         bail!("group {group} ({}) does not exist", clients.region);
     };
     let count = |v: Option<i32>| v.unwrap_or(0).max(0) as u32;
-    Ok(GroupSizes {
+    let sizes = GroupSizes {
         min_size: count(g.min_size()),
         max_size: count(g.max_size()),
         desired: count(g.desired_capacity()),
-    })
+    };
+    Ok((sizes, g.instances().len() as u32))
+}
+
+async fn set_desired(clients: &RegionClients, group: &str, from: u32, to: u32) -> Result<()> {
+    clients
+        .autoscaling
+        .set_desired_capacity()
+        .auto_scaling_group_name(group)
+        .desired_capacity(to as i32)
+        .honor_cooldown(false)
+        .send()
+        .await
+        .map_err(|e| {
+            eyre!(
+                "group {group} ({}): SetDesiredCapacity {from} → {to}: {}",
+                clients.region,
+                describe_error(e)
+            )
+        })?;
+    Ok(())
 }
 
 /// Raises a group's desired capacity to `desired`, never above its MaxSize and never down.
@@ -49,22 +74,20 @@ pub async fn scale_up_to(clients: &RegionClients, group: &str, desired: u32) -> 
     if target <= sizes.desired {
         return Ok(sizes.desired);
     }
-    clients
-        .autoscaling
-        .set_desired_capacity()
-        .auto_scaling_group_name(group)
-        .desired_capacity(target as i32)
-        .honor_cooldown(false)
-        .send()
-        .await
-        .map_err(|e| {
-            eyre!(
-                "group {group} ({}): SetDesiredCapacity {} → {target}: {}",
-                clients.region,
-                sizes.desired,
-                describe_error(e)
-            )
-        })?;
+    set_desired(clients, group, sizes.desired, target).await?;
+    Ok(target)
+}
+
+/// Lowers a group's desired capacity to `desired` after failed launches, never below MinSize
+/// nor below the instances it has now (one may have launched since the snapshot, and lowering
+/// past it would terminate it). Returns the desired capacity afterwards.
+pub async fn reset_desired(clients: &RegionClients, group: &str, desired: u32) -> Result<u32> {
+    let (sizes, instances) = describe(clients, group).await?;
+    let target = desired.max(sizes.min_size).max(instances);
+    if target >= sizes.desired {
+        return Ok(sizes.desired);
+    }
+    set_desired(clients, group, sizes.desired, target).await?;
     Ok(target)
 }
 

@@ -20,7 +20,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match &cli.command {
         Command::Plan => plan::run(g, out),
         Command::Completions(args) => completions::run(args.shell, out),
-        Command::ScaleUp => not_yet("scale-up", "raises desired capacities through the AWS API"),
+        Command::ScaleUp => not_yet("scale-up", "needs the pending pods from the Kubernetes API"),
         Command::Drain(_) => not_yet("drain", "cordons and evicts through the Kubernetes API"),
         Command::Reap => not_yet("reap", "terminates idle and dead nodes through both APIs"),
         Command::Run => not_yet("run", "loops over live AWS and Kubernetes state"),
@@ -28,11 +28,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     }
 }
 
-/// Subcommands whose adapters have not landed say so instead of pretending.
+/// Subcommands whose adapter has not landed say so instead of pretending.
 fn not_yet(command: &str, needs: &str) -> Result<()> {
     bail!(
-        "`ekas {command}` is not available in this version: it {needs}, and the live adapters \
-         are not built yet. `ekas plan --snapshot FILE` shows the plan it would apply."
+        "`ekas {command}` is not available in this version: it {needs}, and the Kubernetes \
+         adapter is not built yet. `ekas plan --snapshot FILE` shows the plan it would apply."
     )
 }
 
@@ -42,6 +42,7 @@ pub fn engine_config(g: &GlobalOptions) -> engine::Config {
         backoff: BackoffPolicy {
             base: g.scale_up_backoff,
             max: g.scale_up_backoff_max.max(g.scale_up_backoff),
+            max_provision_time: g.max_node_provision_time,
         },
     }
 }
@@ -82,8 +83,9 @@ pub fn build_options(g: &GlobalOptions) -> BuildOptions {
 pub fn load_snapshot(g: &GlobalOptions) -> Result<Snapshot> {
     let Some(path) = &g.snapshot else {
         bail!(
-            "live mode is not available in this version (the AWS and Kubernetes adapters are not \
-             built yet): pass --snapshot FILE, for example --snapshot examples/batch-cluster.json"
+            "live mode is not available in this version (the Kubernetes adapter is not built yet): \
+             pass --snapshot FILE, for example --snapshot examples/batch-cluster.json, or write one \
+             with `ekas snapshot`"
         );
     };
     let doc = file::read(path)?;

@@ -14,6 +14,8 @@ use crate::model::{ScalingActivity, Snapshot};
 pub struct BackoffPolicy {
     pub base: SignedDuration,
     pub max: SignedDuration,
+    /// A launch still in progress after this long counts as failed (`--max-node-provision-time`).
+    pub max_provision_time: SignedDuration,
 }
 
 impl Default for BackoffPolicy {
@@ -21,6 +23,7 @@ impl Default for BackoffPolicy {
         BackoffPolicy {
             base: SignedDuration::from_mins(5),
             max: SignedDuration::from_hours(1),
+            max_provision_time: SignedDuration::from_mins(15),
         }
     }
 }
@@ -34,6 +37,8 @@ pub enum LaunchFailure {
     SpotLimit,
     /// The requested Availability Zone cannot host the type (AZ capacity or unsupported).
     AvailabilityZone,
+    /// A launch still in progress after `--max-node-provision-time`.
+    Stuck,
     /// Any other failed launch (bad AMI, IAM, subnet …): retrying at full speed would not help.
     Other,
 }
@@ -47,6 +52,7 @@ impl fmt::Display for LaunchFailure {
             LaunchFailure::InsufficientCapacity => "insufficient capacity",
             LaunchFailure::SpotLimit => "spot instance limit reached",
             LaunchFailure::AvailabilityZone => "availability zone cannot launch the type",
+            LaunchFailure::Stuck => "launch did not complete in time",
             LaunchFailure::Other => "launch failed",
         })
     }
@@ -105,6 +111,31 @@ pub struct Backoff {
     pub message: String,
 }
 
+/// Whether an activity has ended, one way or the other.
+fn is_finished(activity: &ScalingActivity) -> bool {
+    matches!(
+        activity.status_code.as_str(),
+        "Successful" | "Failed" | "Cancelled"
+    )
+}
+
+/// A failed launch, or one still running past the provision time, with when it counts from.
+fn failure(
+    activity: &ScalingActivity,
+    policy: &BackoffPolicy,
+    now: Timestamp,
+) -> Option<(LaunchFailure, Timestamp)> {
+    if let Some(failure) = classify(activity) {
+        return Some((failure, activity.start_time));
+    }
+    let deadline = activity
+        .start_time
+        .saturating_add(policy.max_provision_time)
+        .ok()?;
+    (is_launch(activity) && !is_finished(activity) && deadline <= now)
+        .then_some((LaunchFailure::Stuck, deadline))
+}
+
 /// Groups in backoff at `now`.
 pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -> Vec<Backoff> {
     let mut out = Vec::new();
@@ -113,22 +144,26 @@ pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -
             .activities
             .iter()
             .filter(|a| a.region == group.region && a.group == group.name)
-            .filter(|a| now.duration_since(a.start_time) <= policy.max)
+            // Finished activities older than the longest backoff no longer matter; one still
+            // running does, however old.
+            .filter(|a| !is_finished(a) || now.duration_since(a.start_time) <= policy.max)
             .collect();
         activities.sort_by_key(|a| std::cmp::Reverse(a.start_time));
-        let mut newest: Option<(&ScalingActivity, LaunchFailure)> = None;
+        let mut newest: Option<(&ScalingActivity, LaunchFailure, Timestamp)> = None;
         let mut failures = 0u32;
         for activity in activities {
-            match classify(activity) {
-                Some(failure) => {
+            match failure(activity, policy, now) {
+                Some((kind, at)) => {
                     failures += 1;
-                    newest.get_or_insert((activity, failure));
+                    if newest.is_none_or(|(_, _, t)| at > t) {
+                        newest = Some((activity, kind, at));
+                    }
                 }
                 None if is_launch(activity) && activity.status_code == "Successful" => break,
                 None => {}
             }
         }
-        let Some((activity, failure)) = newest else {
+        let Some((activity, failure, at)) = newest else {
             continue;
         };
         let exponent = failures.saturating_sub(1).min(20);
@@ -137,18 +172,23 @@ pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -
             .checked_mul(1 << exponent)
             .unwrap_or(policy.max)
             .min(policy.max);
-        let until = activity
-            .start_time
-            .saturating_add(wait)
-            .unwrap_or(Timestamp::MAX);
+        let until = at.saturating_add(wait).unwrap_or(Timestamp::MAX);
         if until > now {
+            let message = if failure == LaunchFailure::Stuck {
+                format!(
+                    "launch started at {} still not complete after {:#}: {}",
+                    activity.start_time, policy.max_provision_time, activity.description
+                )
+            } else {
+                activity.status_message.clone()
+            };
             out.push(Backoff {
                 region: group.region.clone(),
                 group: group.name.clone(),
                 until,
                 failure,
                 failures,
-                message: activity.status_message.clone(),
+                message,
             });
         }
     }
@@ -311,6 +351,17 @@ mod tests {
             activity("Failed", "Insufficient capacity.", 18),
         ]);
         assert_eq!(in_backoff(&s, &policy, s.captured_at)[0].failures, 1);
+
+        // A launch still in progress after the provision time counts as failed, from its deadline.
+        let mut stuck = activity("InProgress", "", 17);
+        stuck.status_code = "InProgress".into();
+        let s = snapshot(vec![stuck.clone()]);
+        let b = in_backoff(&s, &policy, s.captured_at);
+        assert_eq!(b[0].failure, LaunchFailure::Stuck);
+        assert_eq!(b[0].until, s.captured_at + SignedDuration::from_mins(3));
+        let mut young = stuck;
+        young.start_time = s.captured_at - SignedDuration::from_mins(14);
+        assert!(in_backoff(&snapshot(vec![young]), &policy, s.captured_at).is_empty());
 
         // Never longer than max.
         let many: Vec<_> = (1..=12)

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use crate::model::{NodeGroup, Resources, Snapshot, TemplateSource};
 use crate::plan::{
-    BackoffEntry, Destination, GroupStatus, PendingPod, Plan, ScaleUp, Summary, Unschedulable,
+    BackoffEntry, DesiredReset, Destination, GroupStatus, PendingPod, Plan, ScaleUp, Summary,
+    Unschedulable,
 };
 use backoff::{Backoff, BackoffPolicy};
 use predicates::{NodeShape, static_fit};
@@ -94,6 +95,22 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         .map(|s| s.new_desired - s.current_desired)
         .sum();
 
+    let desired_resets = views
+        .iter()
+        .filter_map(|v| {
+            let backoff = v.backoff?;
+            let launched = v.group.members.iter().filter(|m| m.is_live()).count() as u32;
+            let new_desired = launched.max(v.group.min_size);
+            (v.group.desired > new_desired).then(|| DesiredReset {
+                group: v.group.name.clone(),
+                region: v.group.region.clone(),
+                current_desired: v.group.desired,
+                new_desired,
+                reason: format!("{} launched, {}", launched, backoff.failure),
+            })
+        })
+        .collect();
+
     Plan {
         captured_at: now,
         cluster_name: snapshot.cluster_name.clone(),
@@ -101,6 +118,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         summary,
         groups: views.iter().map(group_status).collect(),
         scale_ups,
+        desired_resets,
         pending,
         unschedulable: result
             .unschedulable

@@ -106,6 +106,19 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "\nScale-ups\n{t}")?;
     }
 
+    if !plan.desired_resets.is_empty() {
+        let mut t = table(&["Group", "Region", "Desired", "Why"]);
+        for r in &plan.desired_resets {
+            t.add_row(vec![
+                r.group.clone(),
+                r.region.clone(),
+                format!("{} → {}", r.current_desired, r.new_desired),
+                r.reason.clone(),
+            ]);
+        }
+        writeln!(out, "\nDesired capacity set back to what launched\n{t}")?;
+    }
+
     // Pods already served by existing or upcoming capacity, per target.
     let mut served: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
     for p in &plan.pending {

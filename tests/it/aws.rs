@@ -653,3 +653,107 @@ async fn throttling_and_5xx_are_retried_without_duplicate_scale_ups() {
     );
     assert_eq!(scaling::group_sizes(c, "workers").await.unwrap().desired, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
+    use ekas::actuate::{Outcome, apply_scale_up};
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let regions = ["us-west-2".to_string(), "us-east-1".to_string()];
+    let clients = ekas::aws::connect(&regions, &through(&moto, &proxy, 1))
+        .await
+        .unwrap();
+    for c in &clients {
+        launch_configuration(c, "lc", "m5.xlarge").await;
+    }
+    // West asked for 2 and (we pretend) failed to launch them; east is empty.
+    group(
+        &clients[0],
+        "west",
+        (0, 10, 0),
+        Source::LaunchConfiguration("lc"),
+        LEGACY,
+    )
+    .await;
+    group(
+        &clients[1],
+        "east",
+        (0, 10, 0),
+        Source::LaunchConfiguration("lc"),
+        LEGACY,
+    )
+    .await;
+    let now = jiff::Timestamp::now();
+    let start = (now - jiff::SignedDuration::from_mins(1)).to_string();
+    proxy.inject(
+        "DescribeScalingActivities",
+        Some("AutoScalingGroupName=west"),
+        Fault::Respond(failed_launch_xml(
+            "west",
+            &start,
+            "Insufficient capacity. Launching EC2 instance failed.",
+        )),
+    );
+    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let mut doc = document(parts, &["us-west-2", "us-east-1"]);
+    doc.captured_at = now;
+    // The snapshot saw west at desired 2 with nothing launched.
+    doc.aws
+        .get_mut("us-west-2")
+        .unwrap()
+        .auto_scaling_groups
+        .auto_scaling_groups[0]
+        .desired_capacity = 2;
+    scaling::scale_up_to(&clients[0], "west", 2).await.unwrap();
+    let pods: Vec<serde_json::Value> = (0..4)
+        .map(|i| pod(&format!("job-{i}"), "1", "2Gi"))
+        .collect();
+    doc.kubernetes.pods = serde_json::from_value(serde_json::json!({"items": pods})).unwrap();
+    let plan = ekas::engine::plan(
+        &build::snapshot(&doc, &BuildOptions::default()).unwrap(),
+        &Default::default(),
+    );
+    assert_eq!(plan.desired_resets.len(), 1);
+    assert_eq!(plan.scale_ups[0].group, "east");
+
+    let dry = apply_scale_up(&plan, &clients, true).await;
+    assert!(
+        dry.iter().all(|a| matches!(a.outcome, Outcome::WouldDo(_))),
+        "{dry:?}"
+    );
+    assert_eq!(
+        proxy.calls("SetDesiredCapacity"),
+        1,
+        "only the test's own call"
+    );
+    assert_eq!(
+        scaling::group_sizes(&clients[1], "east")
+            .await
+            .unwrap()
+            .desired,
+        0
+    );
+
+    let applied = apply_scale_up(&plan, &clients, false).await;
+    assert!(
+        applied
+            .iter()
+            .all(|a| matches!(a.outcome, Outcome::Done(_))),
+        "{applied:?}"
+    );
+    assert_eq!(
+        scaling::group_sizes(&clients[1], "east")
+            .await
+            .unwrap()
+            .desired,
+        2
+    );
+    // moto launched west's two at once, so the reset keeps them rather than terminate them.
+    assert_eq!(
+        scaling::group_sizes(&clients[0], "west")
+            .await
+            .unwrap()
+            .desired,
+        2
+    );
+}

@@ -68,6 +68,16 @@ fn example_plan_as_json_follows_the_contract() {
     assert_eq!(backoff["group"], "batch-prod-gpu-usw2");
     assert_eq!(backoff["reason"], "insufficient capacity");
     assert_eq!(backoff["until"], "2026-11-27T12:03:00Z");
+    // It asked for 2 and launched 1: desired goes back to 1.
+    let reset = &plan["desiredResets"][0];
+    assert_eq!(reset["group"], "batch-prod-gpu-usw2");
+    assert_eq!(
+        (
+            reset["currentDesired"].as_u64(),
+            reset["newDesired"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
 
     let scale_ups = plan["scaleUps"].as_array().unwrap();
     assert_eq!(

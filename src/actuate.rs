@@ -1,0 +1,89 @@
+//! Carries out parts of a [`Plan`] through the adapters. Every action is attempted; each one's
+//! outcome is reported, and a failed one never stops the rest. `dry_run` reports what would be
+//! done and calls nothing that changes anything.
+
+use std::fmt;
+
+use crate::aws::{RegionClients, scaling};
+use crate::plan::Plan;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done(String),
+    WouldDo(String),
+    Failed(String),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Done(s) => write!(f, "done: {s}"),
+            Outcome::WouldDo(s) => write!(f, "dry run, would: {s}"),
+            Outcome::Failed(s) => write!(f, "failed: {s}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub group: String,
+    pub region: String,
+    pub action: String,
+    pub outcome: Outcome,
+}
+
+fn clients_for<'a>(clients: &'a [RegionClients], region: &str) -> Option<&'a RegionClients> {
+    clients.iter().find(|c| c.region == region)
+}
+
+/// Applies the AWS half of the scale-up part: desired capacities set back after failed
+/// launches first, then raised for the pending pods.
+pub async fn apply_scale_up(plan: &Plan, clients: &[RegionClients], dry_run: bool) -> Vec<Applied> {
+    let mut out = Vec::new();
+    for reset in &plan.desired_resets {
+        let action = format!(
+            "set desired {} → {} ({})",
+            reset.current_desired, reset.new_desired, reset.reason
+        );
+        let outcome = match (dry_run, clients_for(clients, &reset.region)) {
+            (true, _) => Outcome::WouldDo(action.clone()),
+            (false, None) => Outcome::Failed(format!("no client for region {}", reset.region)),
+            (false, Some(c)) => {
+                match scaling::reset_desired(c, &reset.group, reset.new_desired).await {
+                    Ok(now) => Outcome::Done(format!("desired is {now}")),
+                    Err(e) => Outcome::Failed(format!("{e:#}")),
+                }
+            }
+        };
+        out.push(Applied {
+            group: reset.group.clone(),
+            region: reset.region.clone(),
+            action,
+            outcome,
+        });
+    }
+    for up in &plan.scale_ups {
+        let action = format!(
+            "raise desired {} → {} for {} pods",
+            up.current_desired,
+            up.new_desired,
+            up.pods.len()
+        );
+        let outcome = match (dry_run, clients_for(clients, &up.region)) {
+            (true, _) => Outcome::WouldDo(action.clone()),
+            (false, None) => Outcome::Failed(format!("no client for region {}", up.region)),
+            (false, Some(c)) => match scaling::scale_up_to(c, &up.group, up.new_desired).await {
+                Ok(now) => Outcome::Done(format!("desired is {now}")),
+                Err(e) => Outcome::Failed(format!("{e:#}")),
+            },
+        };
+        tracing::info!(group = %up.group, region = %up.region, %outcome, "scale-up");
+        out.push(Applied {
+            group: up.group.clone(),
+            region: up.region.clone(),
+            action,
+            outcome,
+        });
+    }
+    out
+}
