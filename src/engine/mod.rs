@@ -2,6 +2,7 @@
 //! snapshot's capture time — so the same snapshot always yields the same plan.
 
 pub mod backoff;
+pub mod drain;
 pub mod predicates;
 pub mod scale_up;
 

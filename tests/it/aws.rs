@@ -126,6 +126,11 @@ async fn group(
 
 const LEGACY: &[(&str, &str)] = &[("KubernetesCluster", "prod"), ("Role", "worker")];
 
+/// A worker group of cluster `prod` (the original tool's tags) from a launch configuration.
+async fn workers(c: &RegionClients, name: &str, sizes: (i32, i32, i32), lc: &str) {
+    group(c, name, sizes, Source::LaunchConfiguration(lc), LEGACY).await;
+}
+
 fn document(
     parts: std::collections::BTreeMap<String, ekas::source::document::aws::RegionPart>,
     regions: &[&str],
@@ -145,14 +150,7 @@ async fn discovers_groups_by_every_tag_scheme_in_two_regions() {
     let clients = moto.clients(&["us-west-2", "us-east-1"]).await;
     let (west, east) = (&clients[0], &clients[1]);
     launch_configuration(west, "lc", "m5.xlarge").await;
-    group(
-        west,
-        "legacy-role",
-        (0, 5, 0),
-        Source::LaunchConfiguration("lc"),
-        LEGACY,
-    )
-    .await;
+    workers(west, "legacy-role", (0, 5, 0), "lc").await;
     group(
         west,
         "legacy-kubernetes-role",
@@ -231,14 +229,7 @@ async fn sizes_groups_from_templates_configurations_and_mixed_policies() {
     let clients = moto.clients(&["us-west-2"]).await;
     let c = &clients[0];
     launch_configuration(c, "gpu-lc", "g4dn.xlarge").await;
-    group(
-        c,
-        "gpu",
-        (0, 5, 0),
-        Source::LaunchConfiguration("gpu-lc"),
-        LEGACY,
-    )
-    .await;
+    workers(c, "gpu", (0, 5, 0), "gpu-lc").await;
     // Version 1 (default) m5.large, version 2 (latest) m5.2xlarge.
     let lt = launch_template(c, "cpu-lt", &["m5.large", "m5.2xlarge"]).await;
     group(
@@ -294,14 +285,7 @@ async fn scale_up_never_passes_max_size_and_instances_appear() {
     let clients = moto.clients(&["us-west-2"]).await;
     let c = &clients[0];
     launch_configuration(c, "lc", "m5.large").await;
-    group(
-        c,
-        "workers",
-        (0, 5, 1),
-        Source::LaunchConfiguration("lc"),
-        LEGACY,
-    )
-    .await;
+    workers(c, "workers", (0, 5, 1), "lc").await;
 
     // moto itself would launch 50; ekas caps at MaxSize.
     assert_eq!(scaling::scale_up_to(c, "workers", 50).await.unwrap(), 5);
@@ -334,14 +318,7 @@ async fn terminate_decrements_only_above_min_size() {
     let clients = moto.clients(&["us-west-2"]).await;
     let c = &clients[0];
     launch_configuration(c, "lc", "m5.large").await;
-    group(
-        c,
-        "workers",
-        (1, 5, 2),
-        Source::LaunchConfiguration("lc"),
-        LEGACY,
-    )
-    .await;
+    workers(c, "workers", (1, 5, 2), "lc").await;
     let members = |parts: &std::collections::BTreeMap<
         String,
         ekas::source::document::aws::RegionPart,
@@ -384,14 +361,7 @@ async fn paginates_past_one_page_of_groups() {
     let c = &clients[0];
     launch_configuration(c, "lc", "m5.large").await;
     for i in 0..120 {
-        group(
-            c,
-            &format!("g{i:03}"),
-            (0, 3, 0),
-            Source::LaunchConfiguration("lc"),
-            LEGACY,
-        )
-        .await;
+        workers(c, &format!("g{i:03}"), (0, 3, 0), "lc").await;
     }
     let parts = gather::all_regions(&clients, "prod").await.unwrap();
     assert_eq!(
@@ -408,14 +378,7 @@ async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
     let moto = Moto::start();
     let clients = moto.clients(&["us-west-2"]).await;
     launch_configuration(&clients[0], "lc", "m5.xlarge").await;
-    group(
-        &clients[0],
-        "workers",
-        (0, 10, 0),
-        Source::LaunchConfiguration("lc"),
-        LEGACY,
-    )
-    .await;
+    workers(&clients[0], "workers", (0, 10, 0), "lc").await;
 
     let dir = tempfile::tempdir().unwrap();
     let pods = dir.path().join("pods.json");
@@ -494,22 +457,8 @@ async fn an_unknown_instance_type_fails_alone() {
     // moto's data lacks p3.2xlarge: DescribeInstanceTypes fails for any batch holding it.
     launch_configuration(c, "p3", "p3.2xlarge").await;
     launch_configuration(c, "m5", "m5.large").await;
-    group(
-        c,
-        "gpu",
-        (0, 5, 0),
-        Source::LaunchConfiguration("p3"),
-        LEGACY,
-    )
-    .await;
-    group(
-        c,
-        "cpu",
-        (0, 5, 0),
-        Source::LaunchConfiguration("m5"),
-        LEGACY,
-    )
-    .await;
+    workers(c, "gpu", (0, 5, 0), "p3").await;
+    workers(c, "cpu", (0, 5, 0), "m5").await;
     let parts = gather::all_regions(&clients, "prod").await.unwrap();
     let types: Vec<&str> = parts["us-west-2"]
         .instance_types
@@ -590,14 +539,7 @@ async fn throttling_and_5xx_are_retried_without_duplicate_scale_ups() {
         .unwrap();
     let c = &clients[0];
     launch_configuration(c, "lc", "m5.large").await;
-    group(
-        c,
-        "workers",
-        (0, 10, 1),
-        Source::LaunchConfiguration("lc"),
-        LEGACY,
-    )
-    .await;
+    workers(c, "workers", (0, 10, 1), "lc").await;
     proxy.inject(
         "DescribeAutoScalingGroups",
         None,
@@ -667,22 +609,8 @@ async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
         launch_configuration(c, "lc", "m5.xlarge").await;
     }
     // West asked for 2 and (we pretend) failed to launch them; east is empty.
-    group(
-        &clients[0],
-        "west",
-        (0, 10, 0),
-        Source::LaunchConfiguration("lc"),
-        LEGACY,
-    )
-    .await;
-    group(
-        &clients[1],
-        "east",
-        (0, 10, 0),
-        Source::LaunchConfiguration("lc"),
-        LEGACY,
-    )
-    .await;
+    workers(&clients[0], "west", (0, 10, 0), "lc").await;
+    workers(&clients[1], "east", (0, 10, 0), "lc").await;
     let now = jiff::Timestamp::now();
     let start = (now - jiff::SignedDuration::from_mins(1)).to_string();
     proxy.inject(
