@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod generate;
+pub mod kubernetes;
 pub mod model;
 pub mod output;
 pub mod plan;

@@ -7,12 +7,15 @@ pub mod snapshot;
 
 use std::io::Write;
 
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::{Result, bail, eyre};
+use jiff::Timestamp;
 
 use crate::cli::{Cli, Command, GlobalOptions};
 use crate::engine::{self, backoff::BackoffPolicy};
+use crate::kubernetes::{self, KubeOptions};
 use crate::model::Snapshot;
 use crate::source::build::{self, BuildOptions, NodeReservation};
+use crate::source::document::{KubernetesPart, SnapshotDocument};
 use crate::source::file;
 
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
@@ -20,10 +23,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match &cli.command {
         Command::Plan => plan::run(g, out),
         Command::Completions(args) => completions::run(args.shell, out),
-        Command::ScaleUp => not_yet("scale-up", "needs the pending pods from the Kubernetes API"),
+        Command::ScaleUp => not_yet(
+            "scale-up",
+            "uncordons nodes through the Kubernetes API first",
+        ),
         Command::Drain(_) => not_yet("drain", "cordons and evicts through the Kubernetes API"),
         Command::Reap => not_yet("reap", "terminates idle and dead nodes through both APIs"),
-        Command::Run => not_yet("run", "loops over live AWS and Kubernetes state"),
+        Command::Run => not_yet("run", "keeps watch-fed caches and acts on every pass"),
         Command::Snapshot(args) => snapshot::run(g, args, out),
     }
 }
@@ -31,8 +37,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
 /// Subcommands whose adapter has not landed say so instead of pretending.
 fn not_yet(command: &str, needs: &str) -> Result<()> {
     bail!(
-        "`ekas {command}` is not available in this version: it {needs}, and the Kubernetes \
-         adapter is not built yet. `ekas plan --snapshot FILE` shows the plan it would apply."
+        "`ekas {command}` is not available in this version: it {needs}, which is not built yet. \
+         `ekas plan` shows the plan it would apply."
     )
 }
 
@@ -79,18 +85,19 @@ pub fn build_options(g: &GlobalOptions) -> BuildOptions {
     }
 }
 
-/// The snapshot the options point at.
+/// The snapshot the options point at: the `--snapshot` file, or the live cluster.
 pub fn load_snapshot(g: &GlobalOptions) -> Result<Snapshot> {
-    let Some(path) = &g.snapshot else {
-        bail!(
-            "live mode is not available in this version (the Kubernetes adapter is not built yet): \
-             pass --snapshot FILE, for example --snapshot examples/batch-cluster.json, or write one \
-             with `ekas snapshot`"
-        );
+    let (doc, origin) = match &g.snapshot {
+        Some(path) => (
+            file::read(path)?,
+            format!("snapshot file {}", path.display()),
+        ),
+        None => (
+            runtime()?.block_on(live_document(g, None))?,
+            "live cluster".to_string(),
+        ),
     };
-    let doc = file::read(path)?;
-    let snapshot = build::snapshot(&doc, &build_options(g))
-        .map_err(|e| e.wrap_err(format!("snapshot file {}", path.display())))?;
+    let snapshot = build::snapshot(&doc, &build_options(g)).map_err(|e| e.wrap_err(origin))?;
     tracing::info!(
         pods = snapshot.pods.len(),
         nodes = snapshot.nodes.len(),
@@ -98,4 +105,42 @@ pub fn load_snapshot(g: &GlobalOptions) -> Result<Snapshot> {
         "snapshot loaded"
     );
     Ok(snapshot)
+}
+
+/// Reads the live cluster: the AWS half from every region, the Kubernetes half from the API
+/// server unless `kubernetes` is given.
+pub async fn live_document(
+    g: &GlobalOptions,
+    kubernetes: Option<KubernetesPart>,
+) -> Result<SnapshotDocument> {
+    let cluster = g
+        .cluster_name
+        .clone()
+        .ok_or_else(|| eyre!("--cluster-name is required: it selects the node groups to read"))?;
+    let regions = g
+        .regions
+        .clone()
+        .ok_or_else(|| eyre!("--regions is required, e.g. --regions us-west-2,us-east-1"))?;
+    let captured_at = Timestamp::now();
+    let kube_options = KubeOptions {
+        kubeconfig: g.kubeconfig.clone(),
+        context: g.context.clone(),
+    };
+    let kubernetes = async {
+        match kubernetes {
+            Some(part) => Ok(part),
+            None => kubernetes::gather(&kubernetes::client(&kube_options).await?).await,
+        }
+    };
+    // Connecting checks the region names and credentials flags before any call is made.
+    let clients = crate::aws::connect(&regions, &aws_options(g)).await?;
+    let aws = crate::aws::gather::all_regions(&clients, &cluster);
+    let (kubernetes, aws) = tokio::try_join!(kubernetes, aws)?;
+    Ok(SnapshotDocument {
+        captured_at,
+        cluster_name: Some(cluster),
+        regions,
+        kubernetes,
+        aws,
+    })
 }

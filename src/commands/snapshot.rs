@@ -1,43 +1,30 @@
-//! `ekas snapshot`: the AWS half read live, the Kubernetes half from kubectl JSON files until
-//! the Kubernetes adapter reads it live.
+//! `ekas snapshot`: the live cluster written to a file; the Kubernetes half may come from
+//! kubectl JSON files instead.
 
 use std::io::Write;
 use std::path::Path;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
-use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 
 use crate::cli::{GlobalOptions, SnapshotArgs};
 use crate::source::build;
-use crate::source::document::{ItemList, KubernetesPart, SnapshotDocument};
+use crate::source::document::{ItemList, KubernetesPart};
 
 pub fn run(g: &GlobalOptions, args: &SnapshotArgs, out: &mut dyn Write) -> Result<()> {
-    let cluster = g
-        .cluster_name
-        .clone()
-        .ok_or_else(|| eyre!("--cluster-name is required: it selects the node groups to read"))?;
-    let regions = g
-        .regions
-        .clone()
-        .ok_or_else(|| eyre!("--regions is required, e.g. --regions us-west-2,us-east-1"))?;
-    let kubernetes = KubernetesPart {
-        pods: read_list(args.pods.as_deref())?,
-        nodes: read_list(args.nodes.as_deref())?,
-        daemon_sets: read_list(args.daemonsets.as_deref())?,
-        pod_disruption_budgets: read_list(args.pdbs.as_deref())?,
+    let files = [&args.pods, &args.nodes, &args.daemonsets, &args.pdbs];
+    // Any kubectl file replaces the live Kubernetes read; parts not given are empty.
+    let kubernetes = if files.iter().any(|f| f.is_some()) {
+        Some(KubernetesPart {
+            pods: read_list(args.pods.as_deref())?,
+            nodes: read_list(args.nodes.as_deref())?,
+            daemon_sets: read_list(args.daemonsets.as_deref())?,
+            pod_disruption_budgets: read_list(args.pdbs.as_deref())?,
+        })
+    } else {
+        None
     };
-    let aws = super::runtime()?.block_on(async {
-        let clients = crate::aws::connect(&regions, &super::aws_options(g)).await?;
-        crate::aws::gather::all_regions(&clients, &cluster).await
-    })?;
-    let doc = SnapshotDocument {
-        captured_at: Timestamp::now(),
-        cluster_name: Some(cluster),
-        regions,
-        kubernetes,
-        aws,
-    };
+    let doc = super::runtime()?.block_on(super::live_document(g, kubernetes))?;
     // A snapshot ekas writes must read back: check it builds before writing it.
     build::snapshot(&doc, &super::build_options(g)).wrap_err("the snapshot read does not build")?;
     let json = serde_json::to_vec_pretty(&doc)?;

@@ -139,10 +139,14 @@ fn bad_priority_tag() {
 }
 
 #[test]
-fn live_mode_without_snapshot_says_what_to_do() {
+fn live_mode_without_regions_or_cluster_says_what_to_do() {
     fails_with(
         &ekas(&["plan", "--cluster-name", "x"]),
-        &["--snapshot FILE"],
+        &["--regions is required"],
+    );
+    fails_with(
+        &ekas(&["plan", "--regions", "us-west-2"]),
+        &["--cluster-name is required"],
     );
 }
 

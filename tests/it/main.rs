@@ -5,4 +5,5 @@ mod aws;
 mod cli;
 mod errors;
 mod generated;
+mod kube;
 mod support;

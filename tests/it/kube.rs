@@ -1,0 +1,142 @@
+//! The Kubernetes read path with the real kube client against the fake API server, together
+//! with the AWS side on moto: `ekas plan` and `ekas snapshot` on a live cluster.
+
+use crate::support::fake_kube::FakeKube;
+use crate::support::moto::Moto;
+use crate::support::*;
+
+/// moto with one worker group of cluster `prod` (m5.xlarge, max 100).
+async fn aws_with_workers(moto: &Moto) {
+    let clients = moto.clients(&["us-west-2"]).await;
+    let c = &clients[0];
+    c.autoscaling
+        .create_launch_configuration()
+        .launch_configuration_name("lc")
+        .image_id("ami-12c6146b")
+        .instance_type("m5.xlarge")
+        .send()
+        .await
+        .unwrap();
+    let tag = |k: &str, v: &str| {
+        aws_sdk_autoscaling::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .resource_id("workers")
+            .resource_type("auto-scaling-group")
+            .build()
+    };
+    c.autoscaling
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("workers")
+        .min_size(0)
+        .max_size(100)
+        .desired_capacity(0)
+        .availability_zones("us-west-2a")
+        .launch_configuration_name("lc")
+        .tags(tag("KubernetesCluster", "prod"))
+        .tags(tag("Role", "worker"))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn kube_with_pending(pods: usize) -> FakeKube {
+    let kube = FakeKube::start();
+    for i in 0..pods {
+        kube.add("/api/v1/pods", pod(&format!("job-{i:04}"), "100m", "128Mi"));
+    }
+    kube
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_plan_reads_both_apis_with_paginated_lists() {
+    let moto = Moto::start();
+    aws_with_workers(&moto).await;
+    let kube = kube_with_pending(1_100);
+    let kubeconfig = kube.kubeconfig();
+    let out = ekas_with_env(
+        &[
+            "plan",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--cluster-name",
+            "prod",
+            "--regions",
+            "us-west-2",
+            "--output",
+            "json",
+        ],
+        &moto.env(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["summary"]["pendingPods"], 1_100);
+    assert_eq!(plan["scaleUps"][0]["group"], "workers");
+    // 39 pods of 0.1 cpu per m5.xlarge (3.92 cpu after the reservation): 29 nodes.
+    assert_eq!(plan["scaleUps"][0]["newDesired"], 29);
+    assert_eq!(
+        kube.requests("/api/v1/pods"),
+        3,
+        "1,100 pods in pages of 500"
+    );
+    assert_eq!(kube.requests("/api/v1/nodes"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_reads_the_kubernetes_half_live() {
+    let moto = Moto::start();
+    aws_with_workers(&moto).await;
+    let kube = kube_with_pending(3);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    let kubeconfig = kube.kubeconfig();
+    let out = ekas_with_env(
+        &[
+            "snapshot",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--cluster-name",
+            "prod",
+            "--regions",
+            "us-west-2",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        &moto.env(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        doc["kubernetes"]["pods"]["items"].as_array().unwrap().len(),
+        3
+    );
+    assert_eq!(
+        doc["aws"]["us-west-2"]["autoScalingGroups"]["AutoScalingGroups"][0]["AutoScalingGroupName"],
+        "workers"
+    );
+    let plan = plan_json(&file, &[]);
+    assert_eq!(plan["scaleUps"][0]["newDesired"], 1);
+}
+
+#[test]
+fn a_missing_kubeconfig_is_named() {
+    let moto = Moto::start();
+    let out = ekas_with_env(
+        &[
+            "plan",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+            "--cluster-name",
+            "prod",
+            "--regions",
+            "us-west-2",
+        ],
+        &moto.env(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read kubeconfig /nonexistent/kubeconfig"),
+        "{}",
+        stderr(&out)
+    );
+}
