@@ -129,7 +129,7 @@ pub fn plan_scale_up(snapshot: &Snapshot, groups: &[GroupView<'_>]) -> ScaleUpRe
     let anti_affinity_in_play = snapshot
         .pods
         .iter()
-        .any(|p| !p.placement.anti_affinity.is_empty() && (p.is_pending() || p.is_active()));
+        .any(|p| !p.placement.anti_affinity.is_empty() && p.is_active());
     let mut planner = Planner {
         snapshot,
         groups,
