@@ -44,7 +44,7 @@ _ekas() {
 
     case "${cmd}" in
         ekas)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version plan scale-up drain reap run snapshot completions"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version plan scale-up drain reap run snapshot completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -63,6 +63,10 @@ _ekas() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -119,6 +123,26 @@ _ekas() {
                     return 0
                     ;;
                 --instance-init-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type-idle-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --launch-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-drains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-grace-period)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -150,7 +174,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__completions)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +193,10 @@ _ekas() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -225,6 +253,26 @@ _ekas() {
                     return 0
                     ;;
                 --instance-init-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type-idle-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --launch-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-drains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-grace-period)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -256,12 +304,24 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__drain)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --timeout --grace-period --force --delete-emptydir-data --termination-grace-period --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace-period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --termination-grace-period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cluster-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -275,6 +335,10 @@ _ekas() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -331,6 +395,26 @@ _ekas() {
                     return 0
                     ;;
                 --instance-init-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type-idle-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --launch-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-drains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-grace-period)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -362,7 +446,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__plan)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +465,10 @@ _ekas() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -437,6 +525,26 @@ _ekas() {
                     return 0
                     ;;
                 --instance-init-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type-idle-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --launch-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-drains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-grace-period)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -468,7 +576,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__reap)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -487,6 +595,10 @@ _ekas() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -543,6 +655,26 @@ _ekas() {
                     return 0
                     ;;
                 --instance-init-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type-idle-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --launch-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-drains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-grace-period)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -574,7 +706,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -593,6 +725,10 @@ _ekas() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -649,6 +785,26 @@ _ekas() {
                     return 0
                     ;;
                 --instance-init-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type-idle-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --launch-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-drains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-grace-period)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -680,7 +836,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__scale__subcmd__up)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,6 +855,10 @@ _ekas() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -758,6 +918,26 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --type-idle-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --launch-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-drains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-grace-period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-scale-in-fraction)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -786,7 +966,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__snapshot)
-            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --sleep --slack-hook --dry-run --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -828,6 +1008,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --snapshot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -881,6 +1065,26 @@ _ekas() {
                     return 0
                     ;;
                 --instance-init-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type-idle-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dead-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --launch-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent-drains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-grace-period)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= max-scale-in-fraction= drain-utilization-below= sleep= slack-hook= dry-run output= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= sleep= slack-hook= dry-run output= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -28,6 +28,7 @@ complete -c ekas -n "__fish_ekas_needs_command" -l cluster-name -d 'Name of the 
 complete -c ekas -n "__fish_ekas_needs_command" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_needs_command" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-secret-key -d 'AWS secret access key' -r
@@ -42,6 +43,11 @@ complete -c ekas -n "__fish_ekas_needs_command" -l max-pods -d 'Pods a new node 
 complete -c ekas -n "__fish_ekas_needs_command" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l sleep -d 'Seconds between passes of `ekas run`' -r
@@ -63,6 +69,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l cluster-name -d 'Name
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-secret-key -d 'AWS secret access key' -r
@@ -77,6 +84,11 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-pods -d 'Pods a n
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l sleep -d 'Seconds between passes of `ekas run`' -r
@@ -91,6 +103,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l cluster-name -d '
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-secret-key -d 'AWS secret access key' -r
@@ -105,6 +118,11 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-pods -d 'Pods
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l sleep -d 'Seconds between passes of `ekas run`' -r
@@ -115,10 +133,14 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l dry-run -d 'Log w
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s V -l version -d 'Print version'
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l timeout -d 'Give up when pods remain after this long; the node stays cordoned [seconds or 15m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l grace-period -d 'Pods that started less than this ago are not evicted yet: the drain waits for them' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l termination-grace-period -d 'Seconds each evicted pod gets to stop (default: the pod\'s own terminationGracePeriodSeconds)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-secret-key -d 'AWS secret access key' -r
@@ -133,12 +155,19 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-pods -d 'Pods a 
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l force -d 'Also evict pods that no controller owns; they will not be recreated'
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l delete-emptydir-data -d 'Also evict pods with emptyDir volumes, whose data is lost'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s h -l help -d 'Print help'
@@ -147,6 +176,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l cluster-name -d 'Name
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-secret-key -d 'AWS secret access key' -r
@@ -161,6 +191,11 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-pods -d 'Pods a n
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l sleep -d 'Seconds between passes of `ekas run`' -r
@@ -175,6 +210,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l cluster-name -d 'Name 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-secret-key -d 'AWS secret access key' -r
@@ -189,6 +225,11 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-pods -d 'Pods a ne
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l sleep -d 'Seconds between passes of `ekas run`' -r
@@ -208,6 +249,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d '
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-secret-key -d 'AWS secret access key' -r
@@ -222,6 +264,11 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-pods -d 'Pods
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l sleep -d 'Seconds between passes of `ekas run`' -r
@@ -236,6 +283,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l cluster-name -
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-secret-key -d 'AWS secret access key' -r
@@ -250,6 +298,11 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-pods -d 'P
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l sleep -d 'Seconds between passes of `ekas run`' -r

@@ -47,9 +47,29 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DrainArgs {
-    /// Nodes to drain
+    /// Nodes to drain, all at once
     #[arg(required = true, value_name = "NODE")]
     pub nodes: Vec<String>,
+
+    /// Give up when pods remain after this long; the node stays cordoned [seconds or 15m]
+    #[arg(long, default_value = "15m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: SignedDuration,
+
+    /// Pods that started less than this ago are not evicted yet: the drain waits for them
+    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
+    pub grace_period: SignedDuration,
+
+    /// Also evict pods that no controller owns; they will not be recreated
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also evict pods with emptyDir volumes, whose data is lost
+    #[arg(long)]
+    pub delete_emptydir_data: bool,
+
+    /// Seconds each evicted pod gets to stop (default: the pod's own terminationGracePeriodSeconds)
+    #[arg(long, value_name = "SECONDS")]
+    pub termination_grace_period: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +134,10 @@ pub struct GlobalOptions {
     /// Kubeconfig context to use
     #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster")]
     pub context: Option<String>,
+
+    /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster")]
+    pub namespace: Option<String>,
 
     /// Read the cluster from a snapshot file instead of the live APIs
     #[arg(long, global = true, value_name = "FILE", help_heading = "Cluster")]
@@ -196,6 +220,38 @@ pub struct GlobalOptions {
     /// How long an instance may take to join the cluster before it is replaced
     #[arg(long, global = true, default_value = "1500", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
     pub instance_init_time: SignedDuration,
+
+    /// Idle spares kept per group for --type-idle-threshold
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 1,
+        value_name = "N",
+        help_heading = "Scaling in"
+    )]
+    pub type_idle_count: usize,
+
+    /// A node NotReady this long is dead: its Node is deleted and its instance terminated
+    #[arg(long, global = true, default_value = "30m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
+    pub dead_threshold: SignedDuration,
+
+    /// Nodes younger than this are left alone to receive their first pods
+    #[arg(long, global = true, default_value = "10m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
+    pub launch_grace: SignedDuration,
+
+    /// Drains under way at once, across the cluster
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 5,
+        value_name = "N",
+        help_heading = "Scaling in"
+    )]
+    pub max_concurrent_drains: usize,
+
+    /// Pods that started less than this ago are not evicted by scale-in drains
+    #[arg(long, global = true, default_value = "2m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
+    pub drain_grace_period: SignedDuration,
 
     /// Largest fraction of the cluster's instances removed in one pass
     #[arg(long, global = true, default_value_t = 0.1, value_parser = parse_fraction, value_name = "FRACTION", help_heading = "Scaling in")]

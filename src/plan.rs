@@ -120,13 +120,135 @@ pub struct Unschedulable {
     pub reasons: BTreeMap<String, String>,
 }
 
+/// What ekas makes of an existing node (the original tool's states, and a few more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeState {
+    /// Runs pods that need it.
+    Busy,
+    /// Runs pods, and is cordoned.
+    BusyUnschedulable,
+    /// Idle, but a pending pod could use it.
+    PodPending,
+    /// Idle for less than `--idle-threshold`.
+    GracePeriod,
+    /// One of the idle spares kept per group for `--type-idle-threshold`.
+    TypeGracePeriod,
+    /// Idle past the threshold and schedulable: cordon it.
+    IdleSchedulable,
+    /// Idle past the threshold and cordoned by ekas: terminate it.
+    IdleUnschedulable,
+    /// Below `--drain-utilization-below` with every pod drainable: drain it.
+    UnderUtilizedDrainable,
+    /// Below `--drain-utilization-below`, but some pod cannot be evicted now.
+    UnderUtilizedUndrainable,
+    /// A drain is under way (annotation `ekas/drain-started`).
+    Draining,
+    /// Its group cannot shrink below MinSize.
+    AsgMinSize,
+    /// NotReady for longer than `--dead-threshold`.
+    Dead,
+    /// Its instance is terminated: only the Node object is left.
+    InstanceTerminated,
+    /// Labelled `ekas/detached=true`: left alone.
+    Detached,
+    /// Joined less than `--launch-grace` ago: given time to receive pods.
+    LaunchGrace,
+    /// Its instance is protected from scale-in: never drained or terminated.
+    ScaleInProtected,
+    /// Cordoned by somebody else: left alone.
+    CordonedByOthers,
+    /// Not in a node group ekas manages.
+    Unmanaged,
+}
+
+impl NodeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Busy => "busy",
+            NodeState::BusyUnschedulable => "busy-unschedulable",
+            NodeState::PodPending => "pod-pending",
+            NodeState::GracePeriod => "grace-period",
+            NodeState::TypeGracePeriod => "type-grace-period",
+            NodeState::IdleSchedulable => "idle-schedulable",
+            NodeState::IdleUnschedulable => "idle-unschedulable",
+            NodeState::UnderUtilizedDrainable => "under-utilized-drainable",
+            NodeState::UnderUtilizedUndrainable => "under-utilized-undrainable",
+            NodeState::Draining => "draining",
+            NodeState::AsgMinSize => "asg-min-size",
+            NodeState::Dead => "dead",
+            NodeState::InstanceTerminated => "instance-terminated",
+            NodeState::Detached => "detached",
+            NodeState::LaunchGrace => "launch-grace",
+            NodeState::ScaleInProtected => "scale-in-protected",
+            NodeState::CordonedByOthers => "cordoned-by-others",
+            NodeState::Unmanaged => "unmanaged",
+        }
+    }
+}
+
+/// What a pass does to a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeActionKind {
+    None,
+    /// Record `ekas/idle-since`.
+    MarkIdle,
+    /// Remove `ekas/idle-since`: the node is in use again.
+    ClearIdle,
+    Uncordon,
+    Cordon,
+    /// Cordon (if needed) and evict its pods; a later pass terminates it.
+    Drain,
+    /// Terminate the instance (lowering desired capacity when `decrement`) and delete the Node.
+    Terminate,
+    /// Delete the Node object only.
+    DeleteNode,
+}
+
+impl NodeActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeActionKind::None => "none",
+            NodeActionKind::MarkIdle => "mark-idle",
+            NodeActionKind::ClearIdle => "clear-idle",
+            NodeActionKind::Uncordon => "uncordon",
+            NodeActionKind::Cordon => "cordon",
+            NodeActionKind::Drain => "drain",
+            NodeActionKind::Terminate => "terminate",
+            NodeActionKind::DeleteNode => "delete-node",
+        }
+    }
+
+    /// Takes capacity away: counted against the scale-in brakes.
+    pub fn removes_capacity(self) -> bool {
+        matches!(self, NodeActionKind::Drain | NodeActionKind::Terminate)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeAction {
     pub name: String,
     pub group: Option<String>,
-    pub state: String,
-    pub action: String,
+    pub region: Option<String>,
+    pub instance_id: Option<String>,
+    pub state: NodeState,
+    pub action: NodeActionKind,
+    /// Terminating also lowers the group's desired capacity (never below MinSize).
+    pub decrement: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceActionKind {
+    /// Still within `--instance-init-time`: waiting for it to join.
+    Wait,
+    /// Never joined: terminate without lowering desired capacity, so the group replaces it.
+    Replace,
+    /// Protected from scale-in: left alone.
+    None,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,7 +256,8 @@ pub struct NodeAction {
 pub struct InstanceAction {
     pub instance_id: String,
     pub group: Option<String>,
-    pub action: String,
+    pub region: String,
+    pub action: InstanceActionKind,
     pub reason: String,
 }
 

@@ -2,6 +2,8 @@
 //! outcome is reported, and a failed one never stops the rest. `dry_run` reports what would be
 //! done and calls nothing that changes anything.
 
+pub mod drain;
+
 use std::fmt;
 
 use crate::aws::{RegionClients, scaling};

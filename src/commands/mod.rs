@@ -2,6 +2,7 @@
 //! prints its part of the plan.
 
 pub mod completions;
+pub mod drain;
 pub mod plan;
 pub mod snapshot;
 
@@ -11,6 +12,8 @@ use color_eyre::eyre::{Result, bail, eyre};
 use jiff::Timestamp;
 
 use crate::cli::{Cli, Command, GlobalOptions};
+use crate::engine::drain::DrainPolicy;
+use crate::engine::maintenance::MaintenanceConfig;
 use crate::engine::{self, backoff::BackoffPolicy};
 use crate::kubernetes::{self, KubeOptions};
 use crate::model::Snapshot;
@@ -27,7 +30,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             "scale-up",
             "uncordons nodes through the Kubernetes API first",
         ),
-        Command::Drain(_) => not_yet("drain", "cordons and evicts through the Kubernetes API"),
+        Command::Drain(args) => drain::run(g, args, out),
         Command::Reap => not_yet("reap", "terminates idle and dead nodes through both APIs"),
         Command::Run => not_yet("run", "keeps watch-fed caches and acts on every pass"),
         Command::Snapshot(args) => snapshot::run(g, args, out),
@@ -50,6 +53,21 @@ pub fn engine_config(g: &GlobalOptions) -> engine::Config {
             max: g.scale_up_backoff_max.max(g.scale_up_backoff),
             max_provision_time: g.max_node_provision_time,
         },
+        maintenance: MaintenanceConfig {
+            idle_threshold: g.idle_threshold,
+            type_idle_threshold: g.type_idle_threshold,
+            type_idle_count: g.type_idle_count,
+            instance_init_time: g.instance_init_time,
+            dead_threshold: g.dead_threshold,
+            launch_grace: g.launch_grace,
+            max_scale_in_fraction: g.max_scale_in_fraction,
+            drain_utilization_below: g.drain_utilization_below,
+            max_concurrent_drains: g.max_concurrent_drains,
+            drain: DrainPolicy {
+                grace_period: g.drain_grace_period,
+                ..DrainPolicy::default()
+            },
+        },
     }
 }
 
@@ -62,6 +80,13 @@ pub fn aws_options(g: &GlobalOptions) -> crate::aws::AwsOptions {
             .ok()
             .and_then(|v| v.parse().ok()),
         endpoint_url: None,
+    }
+}
+
+pub fn kube_options(g: &GlobalOptions) -> KubeOptions {
+    KubeOptions {
+        kubeconfig: g.kubeconfig.clone(),
+        context: g.context.clone(),
     }
 }
 
@@ -122,14 +147,14 @@ pub async fn live_document(
         .clone()
         .ok_or_else(|| eyre!("--regions is required, e.g. --regions us-west-2,us-east-1"))?;
     let captured_at = Timestamp::now();
-    let kube_options = KubeOptions {
-        kubeconfig: g.kubeconfig.clone(),
-        context: g.context.clone(),
-    };
+    let kube_options = kube_options(g);
     let kubernetes = async {
         match kubernetes {
             Some(part) => Ok(part),
-            None => kubernetes::gather(&kubernetes::client(&kube_options).await?).await,
+            None => {
+                let client = kubernetes::client(&kube_options).await?;
+                kubernetes::gather(&client, g.namespace.as_deref()).await
+            }
         }
     };
     // Connecting checks the region names and credentials flags before any call is made.

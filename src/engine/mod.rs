@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod drain;
+pub mod maintenance;
 pub mod predicates;
 pub mod scale_up;
 
@@ -15,6 +16,7 @@ use crate::plan::{
     Unschedulable,
 };
 use backoff::{Backoff, BackoffPolicy};
+use maintenance::MaintenanceConfig;
 use predicates::{NodeShape, static_fit};
 use scale_up::GroupView;
 
@@ -24,13 +26,39 @@ pub struct Config {
     /// Spare nodes added to every group that scales up (`--over-provision`).
     pub over_provision: u32,
     pub backoff: BackoffPolicy,
+    pub maintenance: MaintenanceConfig,
 }
 
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let now = snapshot.captured_at;
     let backoffs = backoff::in_backoff(snapshot, &config.backoff, now);
     let views = group_views(snapshot, &backoffs);
-    let result = scale_up::plan_scale_up(snapshot, &views);
+    // Nodes ekas cordoned (and is not draining) may be uncordoned for pending pods rather than
+    // new nodes launched for them.
+    let reclaimable: Vec<bool> = snapshot
+        .nodes
+        .iter()
+        .map(|n| {
+            n.unschedulable
+                && n.marks.cordoned_by_ekas
+                && n.marks.drain_started.is_none()
+                && !n.marks.detached
+        })
+        .collect();
+    let result = scale_up::plan_scale_up(snapshot, &views, &reclaimable);
+    let node_index: HashMap<&str, usize> = snapshot
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let needed: HashSet<usize> = result
+        .assignments
+        .iter()
+        .filter(|(_, a)| a.destination == Destination::ExistingNode)
+        .filter_map(|(_, a)| node_index.get(a.target.as_deref()?).copied())
+        .collect();
+    let maintenance = maintenance::plan_maintenance(snapshot, &config.maintenance, &needed);
 
     let pods = &snapshot.pods;
     let mut request_maps: HashMap<&Resources, Arc<BTreeMap<String, String>>> = HashMap::new();
@@ -129,8 +157,8 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 reasons,
             })
             .collect(),
-        nodes: Vec::new(),
-        instances: Vec::new(),
+        nodes: maintenance.nodes,
+        instances: maintenance.instances,
         backoff: backoffs
             .iter()
             .map(|b| BackoffEntry {
@@ -227,5 +255,9 @@ fn group_status(v: &GroupView<'_>) -> GroupStatus {
     }
 }
 
+#[cfg(test)]
+mod invariants;
+#[cfg(test)]
+mod maintenance_tests;
 #[cfg(test)]
 mod tests;

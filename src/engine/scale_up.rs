@@ -116,13 +116,21 @@ struct Bin {
 struct Planner<'a> {
     snapshot: &'a Snapshot,
     groups: &'a [GroupView<'a>],
+    /// Per node: cordoned by ekas and free to be uncordoned for a pending pod.
+    reclaimable: &'a [bool],
     classes: Vec<Class>,
     anti_affinity_in_play: bool,
     fit_cache: HashMap<(Shape, usize), bool>,
     assignments: Vec<(usize, Assignment)>,
 }
 
-pub fn plan_scale_up(snapshot: &Snapshot, groups: &[GroupView<'_>]) -> ScaleUpResult {
+/// `reclaimable` marks nodes ekas cordoned and may uncordon: pods are placed there after the
+/// schedulable nodes and before any new node.
+pub fn plan_scale_up(
+    snapshot: &Snapshot,
+    groups: &[GroupView<'_>],
+    reclaimable: &[bool],
+) -> ScaleUpResult {
     let pending: Vec<usize> = (0..snapshot.pods.len())
         .filter(|&i| snapshot.pods[i].is_pending())
         .collect();
@@ -133,6 +141,7 @@ pub fn plan_scale_up(snapshot: &Snapshot, groups: &[GroupView<'_>]) -> ScaleUpRe
     let mut planner = Planner {
         snapshot,
         groups,
+        reclaimable,
         classes: classes(snapshot, &pending, anti_affinity_in_play),
         anti_affinity_in_play,
         fit_cache: HashMap::new(),
@@ -214,7 +223,7 @@ impl<'a> Planner<'a> {
                     name: Some(&node.name),
                     labels: &node.labels,
                     taints: &node.taints,
-                    unschedulable: node.unschedulable,
+                    unschedulable: node.unschedulable && !self.reclaimable[n],
                 }
             }
             Shape::Group(g) => {
@@ -286,15 +295,16 @@ impl<'a> Planner<'a> {
                 let Shape::Node(n) = b.shape else {
                     unreachable!()
                 };
-                nodes[n].ready && !nodes[n].unschedulable
+                nodes[n].ready && (!nodes[n].unschedulable || self.reclaimable[n])
             })
             .collect();
+        // Schedulable nodes first: a cordoned node is reclaimed only for what they cannot take.
         bins.sort_by(|a, b| {
-            let name = |bin: &Bin| match bin.shape {
-                Shape::Node(n) => nodes[n].name.as_str(),
-                Shape::Group(_) => "",
+            let key = |bin: &Bin| match bin.shape {
+                Shape::Node(n) => (nodes[n].unschedulable, nodes[n].name.as_str()),
+                Shape::Group(_) => (false, ""),
             };
-            name(a).cmp(name(b))
+            key(a).cmp(&key(b))
         });
         bins
     }

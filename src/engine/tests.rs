@@ -15,30 +15,30 @@ use crate::model::scheduling::{
 use crate::model::*;
 use crate::plan::{Destination, Plan};
 
-const GI: i64 = 1 << 30;
+pub(super) const GI: i64 = 1 << 30;
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     "2026-11-27T12:00:00Z".parse().unwrap()
 }
 
-fn res(cpu_millis: i64, mem_gi: i64) -> Resources {
+pub(super) fn res(cpu_millis: i64, mem_gi: i64) -> Resources {
     let mut r = Resources::default();
     r.set(CPU, cpu_millis);
     r.set(MEMORY, mem_gi * GI);
     r
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Labels {
+pub(super) fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
-struct Cluster(Snapshot);
+pub(super) struct Cluster(pub(super) Snapshot);
 
 impl Cluster {
-    fn new(regions: &[&str]) -> Cluster {
+    pub(super) fn new(regions: &[&str]) -> Cluster {
         Cluster(Snapshot {
             captured_at: now(),
             cluster_name: "test".into(),
@@ -54,7 +54,7 @@ impl Cluster {
     }
 
     /// A group whose new nodes offer `cpu` millicores and `mem` GiB (and 110 pods).
-    fn group(
+    pub(super) fn group(
         &mut self,
         name: &str,
         region: &str,
@@ -87,7 +87,13 @@ impl Cluster {
     }
 
     /// A ready node of `group` (registered as one of its instances).
-    fn node(&mut self, name: &str, group: Option<&str>, cpu: i64, mem: i64) -> &mut Node {
+    pub(super) fn node(
+        &mut self,
+        name: &str,
+        group: Option<&str>,
+        cpu: i64,
+        mem: i64,
+    ) -> &mut Node {
         let id = format!("i-{name}");
         if let Some(group) = group {
             let g = self.0.groups.iter_mut().find(|g| g.name == group).unwrap();
@@ -109,15 +115,23 @@ impl Cluster {
             ready: true,
             unschedulable: false,
             created: None,
+            ready_changed: None,
+            marks: NodeMarks::default(),
         });
         self.0.nodes.last_mut().unwrap()
     }
 
-    fn pod(&mut self, name: &str, cpu: i64, mem: i64) -> &mut Pod {
+    pub(super) fn pod(&mut self, name: &str, cpu: i64, mem: i64) -> &mut Pod {
         self.pod_with(name, cpu, mem, Placement::default())
     }
 
-    fn pod_with(&mut self, name: &str, cpu: i64, mem: i64, placement: Placement) -> &mut Pod {
+    pub(super) fn pod_with(
+        &mut self,
+        name: &str,
+        cpu: i64,
+        mem: i64,
+        placement: Placement,
+    ) -> &mut Pod {
         let mut requests = res(cpu, mem);
         requests.set(PODS, 1);
         self.0.pods.push(Pod {
@@ -141,19 +155,19 @@ impl Cluster {
         self.0.pods.last_mut().unwrap()
     }
 
-    fn pods(&mut self, prefix: &str, count: usize, cpu: i64, mem: i64) {
+    pub(super) fn pods(&mut self, prefix: &str, count: usize, cpu: i64, mem: i64) {
         for i in 0..count {
             self.pod(&format!("{prefix}-{i:03}"), cpu, mem);
         }
     }
 
-    fn running(&mut self, name: &str, node: &str, cpu: i64, mem: i64) {
+    pub(super) fn running(&mut self, name: &str, node: &str, cpu: i64, mem: i64) {
         let pod = self.pod(name, cpu, mem);
         pod.node_name = Some(node.into());
         pod.phase = PodPhase::Running;
     }
 
-    fn failed_launch(&mut self, group: &str, region: &str, minutes_ago: i64) {
+    pub(super) fn failed_launch(&mut self, group: &str, region: &str, minutes_ago: i64) {
         self.0.activities.push(ScalingActivity {
             region: region.into(),
             group: group.into(),
@@ -166,11 +180,11 @@ impl Cluster {
         });
     }
 
-    fn plan(&self) -> Plan {
+    pub(super) fn plan(&self) -> Plan {
         plan(&self.0, &Config::default())
     }
 
-    fn plan_with(&self, config: Config) -> Plan {
+    pub(super) fn plan_with(&self, config: Config) -> Plan {
         plan(&self.0, &config)
     }
 }

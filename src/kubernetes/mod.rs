@@ -1,21 +1,17 @@
-//! The Kubernetes side: a client from kubeconfig or the in-cluster service account, and the
-//! reads that fill the Kubernetes half of a snapshot. Adapters never decide.
+//! The Kubernetes side: a client from kubeconfig or the in-cluster service account, the reads
+//! that fill the Kubernetes half of a snapshot (paginated lists for one-shot commands, watch-fed
+//! caches for the loop), and the writes that carry out a plan. Adapters never decide.
 
-use std::fmt::Debug;
+pub mod read;
+pub mod watch;
+pub mod write;
+
+pub use read::gather;
+
 use std::path::PathBuf;
 
-use color_eyre::eyre::{Result, WrapErr, eyre};
-use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, ListParams};
+use color_eyre::eyre::{Report, Result, WrapErr, eyre};
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
-use serde::de::DeserializeOwned;
-
-use crate::source::document::{ItemList, KubernetesPart};
-
-/// Objects per LIST page: bounded memory on the API server for large clusters.
-const PAGE_SIZE: u32 = 500;
 
 #[derive(Debug, Clone, Default)]
 pub struct KubeOptions {
@@ -58,52 +54,25 @@ pub async fn client(options: &KubeOptions) -> Result<kube::Client> {
     kube::Client::try_from(config).wrap_err("cannot build a Kubernetes client")
 }
 
-/// Every object of one kind, page by page.
-async fn list_all<K>(client: &kube::Client) -> Result<ItemList<K>>
-where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
-    K::DynamicType: Default,
-{
-    paginate(Api::<K>::all(client.clone())).await
-}
-
-async fn paginate<K>(api: Api<K>) -> Result<ItemList<K>>
-where
-    K: kube::Resource + Clone + DeserializeOwned + Debug,
-    K::DynamicType: Default,
-{
-    let kind = K::kind(&K::DynamicType::default()).to_string();
-    let mut items = Vec::new();
-    let mut params = ListParams::default().limit(PAGE_SIZE);
-    loop {
-        let page = api
-            .list(&params)
-            .await
-            .map_err(|e| eyre!("listing {kind}s: {e}"))?;
-        items.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => break,
-        }
+/// An API error as an operator reads it: what ekas was doing, what the server said, and what to
+/// do when the cause is a permission.
+pub fn api_error(error: kube::Error, doing: impl std::fmt::Display) -> Report {
+    match &error {
+        kube::Error::Api(status) if status.code == 401 || status.code == 403 => eyre!(
+            "{doing}: {} (HTTP {}): check the credentials and the RBAC rules of ekas's \
+             account (deploy/ lists the verbs it needs)",
+            status.message,
+            status.code
+        ),
+        kube::Error::Api(status) => eyre!("{doing}: {} (HTTP {})", status.message, status.code),
+        _ => eyre!("{doing}: {error}"),
     }
-    Ok(ItemList::from(items))
 }
 
-/// The Kubernetes half of a snapshot, read with paginated LISTs.
-pub async fn gather(client: &kube::Client) -> Result<KubernetesPart> {
-    let (pods, nodes, pdbs, daemon_sets) = tokio::try_join!(
-        list_all::<Pod>(client),
-        paginate(Api::<Node>::all(client.clone())),
-        list_all::<PodDisruptionBudget>(client),
-        list_all::<DaemonSet>(client),
-    )?;
-    Ok(KubernetesPart {
-        pods,
-        nodes,
-        pod_disruption_budgets: pdbs,
-        daemon_sets,
-    })
+/// The HTTP status of an API error, if the server answered.
+pub fn status_code(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(status) => Some(status.code),
+        _ => None,
+    }
 }

@@ -2,6 +2,7 @@
 //! node groups and instances, gathered into a [`Snapshot`]. No I/O and no decisions here.
 
 pub mod group;
+pub mod keys;
 pub mod node;
 pub mod pod;
 pub mod quantity;
@@ -10,7 +11,7 @@ pub mod scheduling;
 pub mod snapshot;
 
 pub use group::{Instance, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
-pub use node::Node;
+pub use node::{Node, NodeMarks};
 pub use pod::{DaemonSet, Owner, Pod, PodDisruptionBudget, PodPhase};
 pub use resources::Resources;
 pub use snapshot::Snapshot;

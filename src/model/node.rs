@@ -15,6 +15,21 @@ pub struct Node {
     pub ready: bool,
     pub unschedulable: bool,
     pub created: Option<Timestamp>,
+    /// When the Ready condition last changed: for a node that is not Ready, since when.
+    pub ready_changed: Option<Timestamp>,
+    pub marks: NodeMarks,
+}
+
+/// What ekas (or the tool it replaces) recorded on the node: its memory across passes,
+/// processes and cron runs (shared/DESIGN.md, keys in [`super::keys`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeMarks {
+    /// Cordoned by ekas, so ekas may uncordon it.
+    pub cordoned_by_ekas: bool,
+    /// Labelled to be left alone.
+    pub detached: bool,
+    pub idle_since: Option<Timestamp>,
+    pub drain_started: Option<Timestamp>,
 }
 
 impl Node {

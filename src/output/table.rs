@@ -4,6 +4,7 @@ use std::io::Write;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
+use crate::actuate::drain::{DrainReport, DrainResult};
 use crate::plan::{Destination, Plan};
 
 fn table(header: &[&str]) -> Table {
@@ -176,6 +177,42 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "\nUnschedulable pods\n{t}")?;
     }
 
+    if !plan.nodes.is_empty() {
+        let mut t = table(&["Node", "Group", "Instance", "State", "Action", "Why"]);
+        for n in &plan.nodes {
+            let mut action = n.action.as_str().to_string();
+            if n.decrement {
+                action.push_str(" (-1 desired)");
+            }
+            t.add_row(vec![
+                n.name.clone(),
+                n.group.clone().unwrap_or_else(|| "-".into()),
+                n.instance_id.clone().unwrap_or_else(|| "-".into()),
+                n.state.as_str().to_string(),
+                action,
+                n.reason.clone(),
+            ]);
+        }
+        writeln!(out, "\nNodes\n{t}")?;
+    }
+
+    if !plan.instances.is_empty() {
+        let mut t = table(&["Instance", "Group", "Region", "Action", "Why"]);
+        for i in &plan.instances {
+            t.add_row(vec![
+                i.instance_id.clone(),
+                i.group.clone().unwrap_or_else(|| "-".into()),
+                i.region.clone(),
+                serde_json::to_value(i.action)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                i.reason.clone(),
+            ]);
+        }
+        writeln!(out, "\nInstances without a node\n{t}")?;
+    }
+
     let s = &plan.summary;
     writeln!(
         out,
@@ -187,4 +224,32 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         s.new_nodes,
         s.unschedulable
     )
+}
+
+/// `ekas drain`: one row per node, then the pods that kept any node from draining.
+pub fn write_drains(reports: &[DrainReport], out: &mut dyn Write) -> std::io::Result<()> {
+    let dry_run = reports.iter().any(|r| r.result == DrainResult::WouldDrain);
+    let evicted = if dry_run { "would evict" } else { "evicted" };
+    let mut nodes = table(&["node", "result", evicted, "left in place"]);
+    for r in reports {
+        nodes.add_row(vec![
+            r.node.clone(),
+            r.summary(),
+            pod_list(&r.evicted),
+            pod_list(&r.left),
+        ]);
+    }
+    writeln!(out, "{nodes}")?;
+    let stuck: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.remaining.iter().map(move |p| (&r.node, p)))
+        .collect();
+    if !stuck.is_empty() {
+        let mut pods = table(&["node", "pod", "why it is still there"]);
+        for (node, p) in stuck {
+            pods.add_row(vec![node.clone(), p.pod.clone(), p.why.clone()]);
+        }
+        writeln!(out, "\n{pods}")?;
+    }
+    Ok(())
 }

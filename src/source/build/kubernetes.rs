@@ -10,18 +10,13 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget as K8sPdb;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
+use crate::model::keys;
 use crate::model::resources::{PODS, Resources};
 use crate::model::scheduling::{
     AntiAffinityTerm, HOSTNAME_LABEL, LabelSelector, Labels, NodeSelectorTerm, Operator, Placement,
     Requirement, Taint, TaintEffect, Toleration, TolerationOperator,
 };
-use crate::model::{DaemonSet, Node, Owner, Pod, PodDisruptionBudget, PodPhase};
-
-/// Annotation of cluster-autoscaler that marks a pod as not safe to evict when `"false"`.
-pub const SAFE_TO_EVICT_ANNOTATION: &str = "cluster-autoscaler.kubernetes.io/safe-to-evict";
-/// Label or annotation `=true` that forbids eviction (ekas's own and the original tool's).
-pub const DO_NOT_DRAIN_KEYS: [&str; 2] = ["ekas/do-not-drain", "openai/do-not-drain"];
-const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
+use crate::model::{DaemonSet, Node, NodeMarks, Owner, Pod, PodDisruptionBudget, PodPhase};
 
 /// Gives pods with identical placement one shared `Arc`, so a 100k-pod queue made of a few
 /// job templates holds a few placements, and equal placements compare by pointer first.
@@ -52,8 +47,8 @@ pub fn pod(raw: &core::Pod, interner: &mut PlacementInterner) -> Result<Pod> {
     let labels = meta.labels.clone().unwrap_or_default();
     let annotations = meta.annotations.as_ref();
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).map(String::as_str);
-    let do_not_evict = annotation(SAFE_TO_EVICT_ANNOTATION) == Some("false")
-        || DO_NOT_DRAIN_KEYS.iter().any(|key| {
+    let do_not_evict = annotation(keys::SAFE_TO_EVICT) == Some("false")
+        || keys::DO_NOT_DRAIN.iter().any(|key| {
             annotation(key) == Some("true") || labels.get(*key).is_some_and(|v| v == "true")
         });
     Ok(Pod {
@@ -64,7 +59,7 @@ pub fn pod(raw: &core::Pod, interner: &mut PlacementInterner) -> Result<Pod> {
         labels,
         placement,
         controller: controller(meta),
-        mirror: annotation(MIRROR_ANNOTATION).is_some(),
+        mirror: annotation(keys::MIRROR).is_some(),
         created: meta.creation_timestamp.as_ref().map(|t| t.0),
         do_not_evict,
         local_storage: spec.volumes.iter().flatten().any(|v| v.empty_dir.is_some()),
@@ -297,23 +292,47 @@ pub fn node(raw: &core::Node) -> Result<Node> {
         .map(|t| taint(&t.key, t.value.as_deref(), &t.effect))
         .collect::<Result<Vec<_>>>()
         .wrap_err_with(context)?;
-    let ready = status
+    let ready_condition = status
         .conditions
         .iter()
         .flatten()
-        .any(|c| c.type_ == "Ready" && c.status == "True");
+        .find(|c| c.type_ == "Ready");
+    let ready = ready_condition.is_some_and(|c| c.status == "True");
+    let labels = raw.metadata.labels.clone().unwrap_or_default();
+    let annotations = raw.metadata.annotations.as_ref();
+    // A mangled time counts as absent: ekas writes a fresh one, rather than one hand-edited
+    // annotation stopping every pass.
+    let time = |key: &str| -> Option<jiff::Timestamp> {
+        let value = annotations?.get(key)?;
+        value
+            .parse()
+            .inspect_err(|e| tracing::warn!(node = %name, key, value, error = %e, "ignoring annotation: not an RFC 3339 time"))
+            .ok()
+    };
+    let marks = NodeMarks {
+        cordoned_by_ekas: keys::cordoned_by_ekas(&labels),
+        detached: keys::DETACHED
+            .iter()
+            .any(|k| labels.get(*k).is_some_and(|v| v == "true")),
+        idle_since: time(keys::IDLE_SINCE),
+        drain_started: time(keys::DRAIN_STARTED),
+    };
     Ok(Node {
         instance_id: spec
             .provider_id
             .as_deref()
             .and_then(Node::instance_id_from_provider_id),
         provider_id: spec.provider_id,
-        labels: raw.metadata.labels.clone().unwrap_or_default(),
+        labels,
         taints,
         allocatable,
         ready,
         unschedulable: spec.unschedulable.unwrap_or(false),
         created: raw.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        ready_changed: ready_condition
+            .and_then(|c| c.last_transition_time.as_ref())
+            .map(|t| t.0),
+        marks,
         name,
     })
 }

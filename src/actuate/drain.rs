@@ -1,0 +1,313 @@
+//! Drains nodes through the Kubernetes API: check every pod first and touch nothing when one
+//! can never be evicted; otherwise cordon, record the start on the node, evict what the engine
+//! allows (retrying PodDisruptionBudget refusals with backoff), wait until only DaemonSet and
+//! mirror pods remain, and record the finish. Which pod may go is the engine's decision
+//! ([`crate::engine::drain`]); this module only carries it out.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use color_eyre::eyre::Result;
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::engine::drain::{Blocker, DrainPolicy, PodDrain, classify};
+use crate::kubernetes::write::{self, Cordon, Eviction};
+use crate::kubernetes::{read, write::annotation};
+use crate::model::{Pod, keys};
+use crate::source::build::kubernetes::{PlacementInterner, pod as model_pod};
+
+#[derive(Debug, Clone)]
+pub struct DrainOptions {
+    pub policy: DrainPolicy,
+    /// Give up (leaving the node cordoned) when pods remain after this long.
+    pub timeout: Duration,
+    /// Overrides each pod's termination grace period when evicting it.
+    pub termination_grace_seconds: Option<u32>,
+    /// Pause between looks at the node's pods.
+    pub poll: Duration,
+    /// First wait before asking again after a PodDisruptionBudget refusal; doubles up to
+    /// `max_retry_wait`.
+    pub retry_wait: Duration,
+    pub max_retry_wait: Duration,
+    pub dry_run: bool,
+}
+
+impl Default for DrainOptions {
+    fn default() -> Self {
+        DrainOptions {
+            policy: DrainPolicy::default(),
+            timeout: Duration::from_secs(900),
+            termination_grace_seconds: None,
+            poll: Duration::from_secs(1),
+            retry_wait: Duration::from_secs(1),
+            max_retry_wait: Duration::from_secs(30),
+            dry_run: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DrainResult {
+    /// Only DaemonSet and mirror pods are left.
+    Drained,
+    /// A pod can never be evicted under the policy: nothing was changed.
+    Blocked,
+    /// Pods remained at the timeout; the node stays cordoned.
+    TimedOut,
+    /// An API call failed; the node may be cordoned.
+    Failed,
+    /// Dry run: the drain could proceed.
+    WouldDrain,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodNote {
+    pub pod: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainReport {
+    pub node: String,
+    pub result: DrainResult,
+    /// Pods evicted (or, in a dry run, that would be).
+    pub evicted: Vec<String>,
+    /// Pods left in place by design: DaemonSet, mirror and finished pods.
+    pub left: Vec<String>,
+    /// Pods still in the way at the end, and why.
+    pub remaining: Vec<PodNote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DrainReport {
+    /// One line on how the drain ended.
+    pub fn summary(&self) -> String {
+        match self.result {
+            DrainResult::Drained => "drained".into(),
+            DrainResult::WouldDrain => "dry run: would drain".into(),
+            DrainResult::Blocked => format!(
+                "blocked by {} pod(s) that cannot be evicted; nothing changed",
+                self.remaining.len()
+            ),
+            DrainResult::TimedOut => format!(
+                "timed out with {} pod(s) left; node left cordoned",
+                self.remaining.len()
+            ),
+            DrainResult::Failed => format!(
+                "failed: {}",
+                self.error.as_deref().unwrap_or("unknown error")
+            ),
+        }
+    }
+}
+
+/// What a drain tells its watcher as it goes (a progress bar, a log).
+pub trait DrainProgress: Send + Sync {
+    /// `left` of `total` pods still to go; `status` says what the drain is doing.
+    fn update(&self, left: usize, total: usize, status: &str);
+}
+
+impl DrainProgress for () {
+    fn update(&self, _: usize, _: usize, _: &str) {}
+}
+
+/// The node's pods as the engine sees them, paired with their API objects' keys.
+async fn node_pods(client: &kube::Client, node: &str) -> Result<Vec<Pod>> {
+    let mut interner = PlacementInterner::default();
+    read::pods_on_node(client, node)
+        .await?
+        .iter()
+        .map(|raw| model_pod(raw, &mut interner))
+        .collect()
+}
+
+/// Whether a pod still stands in the drain's way, and why.
+fn obstacle(pod: &Pod, verdict: &PodDrain) -> Option<String> {
+    if pod.deleting && !matches!(verdict, PodDrain::Leave) {
+        return Some("terminating".into());
+    }
+    match verdict {
+        PodDrain::Leave => None,
+        PodDrain::Evict => Some("waiting for eviction".into()),
+        PodDrain::Block(b) => Some(b.to_string()),
+    }
+}
+
+pub async fn drain_node(
+    client: &kube::Client,
+    node: &str,
+    options: &DrainOptions,
+    progress: &dyn DrainProgress,
+) -> DrainReport {
+    let mut report = DrainReport {
+        node: node.to_string(),
+        result: DrainResult::Failed,
+        evicted: Vec::new(),
+        left: Vec::new(),
+        remaining: Vec::new(),
+        error: None,
+    };
+    if let Err(e) = run(client, node, options, progress, &mut report).await {
+        report.result = DrainResult::Failed;
+        report.error = Some(format!("{e:#}"));
+    }
+    report
+}
+
+async fn run(
+    client: &kube::Client,
+    node: &str,
+    options: &DrainOptions,
+    progress: &dyn DrainProgress,
+    report: &mut DrainReport,
+) -> Result<()> {
+    let policy = &options.policy;
+    let node_object = read::node(client, node).await?;
+    let pods = node_pods(client, node).await?;
+    let now = Timestamp::now();
+    let verdicts: Vec<(Pod, PodDrain)> = pods
+        .into_iter()
+        .map(|p| {
+            let v = classify(&p, policy, now);
+            (p, v)
+        })
+        .collect();
+    report.left = verdicts
+        .iter()
+        .filter(|(_, v)| *v == PodDrain::Leave)
+        .map(|(p, _)| p.key())
+        .collect();
+    // Blockers that time does not lift stop the drain before anything changes.
+    let permanent: Vec<PodNote> = verdicts
+        .iter()
+        .filter_map(|(p, v)| match v {
+            PodDrain::Block(b) if !matches!(b, Blocker::TooYoung { .. }) => Some(PodNote {
+                pod: p.key(),
+                why: b.to_string(),
+            }),
+            _ => None,
+        })
+        .collect();
+    if !permanent.is_empty() {
+        report.result = DrainResult::Blocked;
+        report.remaining = permanent;
+        return Ok(());
+    }
+    let total = verdicts
+        .iter()
+        .filter(|(_, v)| *v != PodDrain::Leave)
+        .count();
+    if options.dry_run {
+        report.evicted = verdicts
+            .iter()
+            .filter(|(_, v)| *v != PodDrain::Leave)
+            .map(|(p, _)| p.key())
+            .collect();
+        report.result = DrainResult::WouldDrain;
+        return Ok(());
+    }
+
+    match write::cordon(client, node).await? {
+        Cordon::Cordoned => tracing::info!(node, "cordoned"),
+        Cordon::AlreadyUnschedulable => tracing::info!(node, "already cordoned"),
+    }
+    // A drain resumed after a restart keeps its original start time.
+    if annotation(&node_object, keys::DRAIN_STARTED).is_none() {
+        write::annotate(
+            client,
+            node,
+            &[(keys::DRAIN_STARTED, Some(now.to_string()))],
+        )
+        .await?;
+    }
+
+    let deadline = Instant::now() + options.timeout;
+    // Per pod: when to ask again, and the wait after the next refusal.
+    let mut retry: HashMap<String, (Instant, Duration)> = HashMap::new();
+    let mut refusals: HashMap<String, String> = HashMap::new();
+    loop {
+        let pods = node_pods(client, node).await?;
+        let now = Timestamp::now();
+        let mut remaining = Vec::new();
+        for pod in &pods {
+            let verdict = classify(pod, policy, now);
+            let Some(mut why) = obstacle(pod, &verdict) else {
+                continue;
+            };
+            let key = pod.key();
+            if verdict == PodDrain::Evict && !pod.deleting {
+                let due = retry.get(&key).is_none_or(|(at, _)| *at <= Instant::now());
+                if due {
+                    match write::evict(
+                        client,
+                        &pod.namespace,
+                        &pod.name,
+                        options.termination_grace_seconds,
+                    )
+                    .await?
+                    {
+                        Eviction::Evicted => {
+                            tracing::info!(node, pod = %key, "evicted");
+                            report.evicted.push(key.clone());
+                            refusals.remove(&key);
+                            why = "terminating".into();
+                        }
+                        Eviction::Gone => continue,
+                        Eviction::Refused(reason) => {
+                            let wait = retry
+                                .get(&key)
+                                .map_or(options.retry_wait, |(_, w)| *w * 2)
+                                .min(options.max_retry_wait);
+                            tracing::info!(node, pod = %key, %reason, ?wait, "eviction refused");
+                            retry.insert(key.clone(), (Instant::now() + wait, wait));
+                            refusals.insert(key.clone(), reason);
+                        }
+                    }
+                }
+                if let Some(reason) = refusals.get(&key) {
+                    why = format!("eviction refused: {reason}");
+                }
+            }
+            remaining.push(PodNote { pod: key, why });
+        }
+        progress.update(
+            remaining.len(),
+            total.max(remaining.len()),
+            &status(&remaining),
+        );
+        if remaining.is_empty() {
+            let finished = Timestamp::now().to_string();
+            write::annotate(
+                client,
+                node,
+                &[
+                    (keys::DRAINED_AT, Some(finished)),
+                    (keys::DRAIN_STARTED, None),
+                ],
+            )
+            .await?;
+            report.result = DrainResult::Drained;
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            report.result = DrainResult::TimedOut;
+            report.remaining = remaining;
+            return Ok(());
+        }
+        tokio::time::sleep(options.poll.min(deadline - Instant::now())).await;
+    }
+}
+
+fn status(remaining: &[PodNote]) -> String {
+    match remaining {
+        [] => "drained".into(),
+        [one] => format!("{}: {}", one.pod, one.why),
+        [first, rest @ ..] => format!("{}: {} (+{} more)", first.pod, first.why, rest.len()),
+    }
+}

@@ -1,0 +1,85 @@
+//! `ekas drain NODE…`: cordon and evict safely, every node at once, with a progress bar per
+//! node; a table of what happened, and of the pods still there with why, at the end.
+
+use std::io::Write;
+
+use color_eyre::eyre::{Result, bail, eyre};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::actuate::drain::{DrainOptions, DrainProgress, DrainResult, drain_node};
+use crate::cli::{DrainArgs, GlobalOptions, OutputFormat};
+use crate::engine::drain::DrainPolicy;
+use crate::kubernetes;
+use crate::output;
+
+struct Bar(ProgressBar);
+
+impl DrainProgress for Bar {
+    fn update(&self, left: usize, total: usize, status: &str) {
+        self.0.set_length(total as u64);
+        self.0.set_position(total.saturating_sub(left) as u64);
+        self.0.set_message(status.to_string());
+    }
+}
+
+pub fn run(g: &GlobalOptions, args: &DrainArgs, out: &mut dyn Write) -> Result<()> {
+    if g.snapshot.is_some() {
+        bail!("`ekas drain` acts on the live cluster; --snapshot cannot be used with it");
+    }
+    let options = DrainOptions {
+        policy: DrainPolicy {
+            grace_period: args.grace_period,
+            evict_unmanaged: args.force,
+            evict_local_storage: args.delete_emptydir_data,
+        },
+        timeout: args
+            .timeout
+            .try_into()
+            .map_err(|_| eyre!("--timeout must not be negative"))?,
+        termination_grace_seconds: args.termination_grace_period,
+        dry_run: g.dry_run,
+        ..DrainOptions::default()
+    };
+    let reports: Vec<_> = super::runtime()?.block_on(async {
+        let client = kubernetes::client(&super::kube_options(g)).await?;
+        let bars = MultiProgress::new();
+        let style =
+            ProgressStyle::with_template("{prefix:.bold} [{bar:25}] {pos}/{len} pods {msg}")
+                .map_err(|e| eyre!("progress bar template: {e}"))?
+                .progress_chars("=> ");
+        let drains = args.nodes.iter().map(|node| {
+            let bar = bars.add(ProgressBar::new(0));
+            bar.set_style(style.clone());
+            bar.set_prefix(node.clone());
+            let (client, options) = (&client, &options);
+            async move {
+                let report = drain_node(client, node, options, &Bar(bar.clone())).await;
+                bar.finish_with_message(report.summary());
+                report
+            }
+        });
+        Ok::<_, color_eyre::Report>(futures::future::join_all(drains).await)
+    })?;
+    match g.output {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &reports)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => output::table::write_drains(&reports, out)?,
+    }
+    let failed: Vec<String> = reports
+        .iter()
+        .filter(|r| !matches!(r.result, DrainResult::Drained | DrainResult::WouldDrain))
+        .map(|r| format!("{} {}", r.node, r.summary()))
+        .collect();
+    if !failed.is_empty() {
+        out.flush()?;
+        bail!(
+            "{} of {} nodes not drained: {}",
+            failed.len(),
+            reports.len(),
+            failed.join("; ")
+        );
+    }
+    Ok(())
+}

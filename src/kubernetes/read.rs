@@ -1,0 +1,92 @@
+//! Paginated LISTs for one-shot commands: the Kubernetes half of a snapshot, and the pods on
+//! one node.
+
+use std::fmt::Debug;
+
+use color_eyre::eyre::Result;
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{Api, ListParams};
+use serde::de::DeserializeOwned;
+
+use super::api_error;
+use crate::source::document::{ItemList, KubernetesPart};
+
+/// Objects per LIST page: bounded memory on the API server for large clusters.
+pub const PAGE_SIZE: u32 = 500;
+
+/// Every object of one kind, page by page.
+async fn list_all<K>(client: &kube::Client, namespace: Option<&str>) -> Result<ItemList<K>>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+    K::DynamicType: Default,
+{
+    let api = match namespace {
+        Some(ns) => Api::<K>::namespaced(client.clone(), ns),
+        None => Api::<K>::all(client.clone()),
+    };
+    paginate(api, ListParams::default()).await
+}
+
+async fn paginate<K>(api: Api<K>, params: ListParams) -> Result<ItemList<K>>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug,
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let mut items = Vec::new();
+    let mut params = params.limit(PAGE_SIZE);
+    loop {
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|e| api_error(e, format_args!("listing {kind}s")))?;
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
+    Ok(ItemList::from(items))
+}
+
+/// The Kubernetes half of a snapshot, read with paginated LISTs. `namespace` limits the pods
+/// and PodDisruptionBudgets read (`--namespace`); nodes and DaemonSets are always read whole,
+/// since every namespace's DaemonSets land on new nodes.
+pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<KubernetesPart> {
+    let (pods, nodes, pdbs, daemon_sets) = tokio::try_join!(
+        list_all::<Pod>(client, namespace),
+        paginate(Api::<Node>::all(client.clone()), ListParams::default()),
+        list_all::<PodDisruptionBudget>(client, namespace),
+        list_all::<DaemonSet>(client, None),
+    )?;
+    Ok(KubernetesPart {
+        pods,
+        nodes,
+        pod_disruption_budgets: pdbs,
+        daemon_sets,
+    })
+}
+
+/// Every pod bound to `node`, in all namespaces.
+pub async fn pods_on_node(client: &kube::Client, node: &str) -> Result<Vec<Pod>> {
+    let params = ListParams::default().fields(&format!("spec.nodeName={node}"));
+    Ok(paginate(Api::<Pod>::all(client.clone()), params)
+        .await?
+        .items)
+}
+
+/// One node; a missing node is an error that names it.
+pub async fn node(client: &kube::Client, name: &str) -> Result<Node> {
+    Api::<Node>::all(client.clone())
+        .get(name)
+        .await
+        .map_err(|e| match super::status_code(&e) {
+            Some(404) => color_eyre::eyre::eyre!("node {name} not found"),
+            _ => api_error(e, format_args!("reading node {name}")),
+        })
+}

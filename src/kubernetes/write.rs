@@ -1,0 +1,197 @@
+//! The writes ekas makes in the cluster: cordon and uncordon with ownership recorded on the
+//! node, annotations that hold ekas's memory, evictions through the Eviction API (so
+//! PodDisruptionBudgets hold), and node deletion.
+
+use std::collections::BTreeMap;
+
+use color_eyre::eyre::{Result, bail};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, EvictParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use super::{api_error, status_code};
+use crate::model::keys;
+
+/// Attempts at a read-modify-write before giving up on a node that keeps changing.
+const CONFLICT_RETRIES: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cordon {
+    Cordoned,
+    /// Somebody had cordoned it already; ekas does not claim that cordon as its own.
+    AlreadyUnschedulable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uncordon {
+    Uncordoned,
+    /// Cordoned by somebody else: left cordoned (safety invariant 4).
+    NotOurs,
+    NotCordoned,
+}
+
+fn nodes(client: &kube::Client) -> Api<Node> {
+    Api::all(client.clone())
+}
+
+/// A merge patch of the node guarded by the resourceVersion it was computed from, so a change
+/// made meanwhile (by a person or another ekas) is never overwritten. `decide` sees the current
+/// node and returns the patch to make, or None for no change.
+async fn patch_node<T>(
+    client: &kube::Client,
+    name: &str,
+    doing: &str,
+    decide: impl Fn(&Node) -> (T, Option<Value>),
+) -> Result<T> {
+    for _ in 0..CONFLICT_RETRIES {
+        let node = super::read::node(client, name).await?;
+        let (result, patch) = decide(&node);
+        let Some(mut patch) = patch else {
+            return Ok(result);
+        };
+        patch["metadata"]["resourceVersion"] = json!(node.metadata.resource_version);
+        match nodes(client)
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => return Ok(result),
+            Err(e) if status_code(&e) == Some(409) => continue,
+            Err(e) => return Err(api_error(e, format_args!("{doing} node {name}"))),
+        }
+    }
+    bail!(
+        "{doing} node {name}: it kept changing under ekas ({CONFLICT_RETRIES} conflicts); try again"
+    )
+}
+
+fn labels(node: &Node) -> BTreeMap<String, String> {
+    node.metadata.labels.clone().unwrap_or_default()
+}
+
+/// Marks the node unschedulable and records that ekas did it.
+pub async fn cordon(client: &kube::Client, name: &str) -> Result<Cordon> {
+    patch_node(client, name, "cordoning", |node| {
+        if node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true) {
+            return (Cordon::AlreadyUnschedulable, None);
+        }
+        let patch = json!({
+            "metadata": {"labels": {keys::CORDONED: "true"}},
+            "spec": {"unschedulable": true},
+        });
+        (Cordon::Cordoned, Some(patch))
+    })
+    .await
+}
+
+/// Makes the node schedulable again, only if ekas (or the tool it replaces) cordoned it.
+pub async fn uncordon(client: &kube::Client, name: &str) -> Result<Uncordon> {
+    patch_node(client, name, "uncordoning", |node| {
+        let unschedulable = node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true);
+        let ours = keys::cordoned_by_ekas(&labels(node));
+        // Our labels go in every case, so a node a person uncordoned is not claimed later.
+        let cleanup = json!({
+            "metadata": {
+                "labels": {keys::CORDONED: null, keys::LEGACY_CORDONED: null},
+                "annotations": {keys::DRAIN_STARTED: null},
+            },
+            "spec": {"unschedulable": null},
+        });
+        match (unschedulable, ours) {
+            (true, true) => (Uncordon::Uncordoned, Some(cleanup)),
+            (true, false) => (Uncordon::NotOurs, None),
+            (false, true) => {
+                let mut labels_only = cleanup;
+                labels_only.as_object_mut().map(|o| o.remove("spec"));
+                (Uncordon::NotCordoned, Some(labels_only))
+            }
+            (false, false) => (Uncordon::NotCordoned, None),
+        }
+    })
+    .await
+}
+
+/// Sets (Some) or removes (None) annotations on a node.
+pub async fn annotate(
+    client: &kube::Client,
+    name: &str,
+    annotations: &[(&str, Option<String>)],
+) -> Result<()> {
+    let map: serde_json::Map<String, Value> = annotations
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let patch = json!({"metadata": {"annotations": map}});
+    nodes(client)
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| api_error(e, format_args!("annotating node {name}")))?;
+    Ok(())
+}
+
+/// The value of one annotation on a node.
+pub fn annotation<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .map(String::as_str)
+}
+
+/// Deletes the Node object; one already gone counts as deleted.
+pub async fn delete_node(client: &kube::Client, name: &str) -> Result<()> {
+    match nodes(client).delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(e) if status_code(&e) == Some(404) => Ok(()),
+        Err(e) => Err(api_error(e, format_args!("deleting node {name}"))),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Eviction {
+    Evicted,
+    /// The pod was gone already.
+    Gone,
+    /// Refused for now (HTTP 429): a PodDisruptionBudget allows no disruption at the moment.
+    Refused(String),
+}
+
+/// Asks the API server to evict a pod, which checks its PodDisruptionBudgets first.
+/// `grace_seconds` overrides the pod's termination grace period.
+pub async fn evict(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    grace_seconds: Option<u32>,
+) -> Result<Eviction> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let params = EvictParams {
+        delete_options: grace_seconds.map(|s| DeleteParams {
+            grace_period_seconds: Some(s),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    match pods.evict(name, &params).await {
+        Ok(_) => Ok(Eviction::Evicted),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Eviction::Gone),
+        Err(kube::Error::Api(status)) if status.code == 429 => {
+            let causes: Vec<&str> = status
+                .details
+                .iter()
+                .flat_map(|d| d.causes.iter())
+                .map(|c| c.message.as_str())
+                .filter(|m| !m.is_empty())
+                .collect();
+            let why = if causes.is_empty() {
+                status.message.clone()
+            } else {
+                causes.join("; ")
+            };
+            Ok(Eviction::Refused(why))
+        }
+        Err(e) => Err(api_error(
+            e,
+            format_args!("evicting pod {namespace}/{name}"),
+        )),
+    }
+}
