@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= sleep= slack-hook= dry-run output= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= lease-namespace= lease-name= lease-duration= sleep= slack-hook= dry-run output= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -50,6 +50,9 @@ complete -c ekas -n "__fish_ekas_needs_command" -l max-concurrent-drains -d 'Dra
 complete -c ekas -n "__fish_ekas_needs_command" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l output -d 'Output format' -r -f -a "table\t''
@@ -91,6 +94,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-concurrent-drains
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l output -d 'Output format' -r -f -a "table\t''
@@ -125,6 +131,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-concurrent-dr
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l output -d 'Output format' -r -f -a "table\t''
@@ -162,6 +171,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-concurrent-drain
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l output -d 'Output format' -r -f -a "table\t''
@@ -198,6 +210,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-concurrent-drains
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l output -d 'Output format' -r -f -a "table\t''
@@ -232,6 +247,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-concurrent-drains 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l output -d 'Output format' -r -f -a "table\t''
@@ -271,6 +289,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-concurrent-dr
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l output -d 'Output format' -r -f -a "table\t''
@@ -305,6 +326,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-concurrent
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l output -d 'Output format' -r -f -a "table\t''

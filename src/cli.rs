@@ -261,6 +261,36 @@ pub struct GlobalOptions {
     #[arg(long, global = true, default_value_t = 0.0, value_parser = parse_fraction, value_name = "FRACTION", help_heading = "Scaling in")]
     pub drain_utilization_below: f64,
 
+    /// Namespace of the Lease that keeps two ekas processes from acting at once
+    #[arg(
+        long,
+        global = true,
+        default_value = "kube-system",
+        value_name = "NAME",
+        help_heading = "Loop"
+    )]
+    pub lease_namespace: String,
+
+    /// Name of that Lease
+    #[arg(
+        long,
+        global = true,
+        default_value = "ekas",
+        value_name = "NAME",
+        help_heading = "Loop"
+    )]
+    pub lease_name: String,
+
+    /// Seconds a holder keeps the Lease without renewing it
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 60,
+        value_name = "SECONDS",
+        help_heading = "Loop"
+    )]
+    pub lease_duration: i32,
+
     /// Seconds between passes of `ekas run`
     #[arg(long, global = true, default_value = "60", value_parser = parse_duration, value_name = "DURATION", help_heading = "Loop")]
     pub sleep: SignedDuration,
@@ -274,7 +304,7 @@ pub struct GlobalOptions {
         value_name = "URL",
         help_heading = "Loop"
     )]
-    pub slack_hook: Option<String>,
+    pub slack_hook: Option<crate::notify::SlackHook>,
 
     /// Log what would be changed, and change nothing
     #[arg(long, global = true, help_heading = "Output")]

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod generate;
 pub mod kubernetes;
 pub mod model;
+pub mod notify;
 pub mod output;
 pub mod plan;
 pub mod source;

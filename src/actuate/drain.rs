@@ -31,6 +31,9 @@ pub struct DrainOptions {
     /// `max_retry_wait`.
     pub retry_wait: Duration,
     pub max_retry_wait: Duration,
+    /// Record the cordon as ekas's own (drains ekas decides on), or leave it the operator's
+    /// (`ekas drain`), so the autoscaler never uncordons a node an operator drained.
+    pub claim: bool,
     pub dry_run: bool,
 }
 
@@ -43,6 +46,7 @@ impl Default for DrainOptions {
             poll: Duration::from_secs(1),
             retry_wait: Duration::from_secs(1),
             max_retry_wait: Duration::from_secs(30),
+            claim: false,
             dry_run: false,
         }
     }
@@ -213,7 +217,7 @@ async fn run(
         return Ok(());
     }
 
-    match write::cordon(client, node).await? {
+    match write::cordon(client, node, options.claim).await? {
         Cordon::Cordoned => tracing::info!(node, "cordoned"),
         Cordon::AlreadyUnschedulable => tracing::info!(node, "already cordoned"),
     }

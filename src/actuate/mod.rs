@@ -3,11 +3,12 @@
 //! done and calls nothing that changes anything.
 
 pub mod drain;
+pub mod maintenance;
 
 use std::fmt;
 
 use crate::aws::{RegionClients, scaling};
-use crate::plan::Plan;
+use crate::plan::{NodeActionKind, Plan};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -26,15 +27,33 @@ impl fmt::Display for Outcome {
     }
 }
 
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        matches!(self, Outcome::Failed(_))
+    }
+}
+
+/// What kind of action an [`Applied`] was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppliedKind {
+    ScaleUp,
+    DesiredReset,
+    Node(NodeActionKind),
+    ReplaceInstance,
+}
+
+/// One action and how it went.
 #[derive(Debug, Clone)]
 pub struct Applied {
-    pub group: String,
+    pub kind: AppliedKind,
+    /// What was acted on: a group, a node or an instance.
+    pub target: String,
     pub region: String,
     pub action: String,
     pub outcome: Outcome,
 }
 
-fn clients_for<'a>(clients: &'a [RegionClients], region: &str) -> Option<&'a RegionClients> {
+pub fn clients_for<'a>(clients: &'a [RegionClients], region: &str) -> Option<&'a RegionClients> {
     clients.iter().find(|c| c.region == region)
 }
 
@@ -58,7 +77,8 @@ pub async fn apply_scale_up(plan: &Plan, clients: &[RegionClients], dry_run: boo
             }
         };
         out.push(Applied {
-            group: reset.group.clone(),
+            kind: AppliedKind::DesiredReset,
+            target: reset.group.clone(),
             region: reset.region.clone(),
             action,
             outcome,
@@ -81,7 +101,8 @@ pub async fn apply_scale_up(plan: &Plan, clients: &[RegionClients], dry_run: boo
         };
         tracing::info!(group = %up.group, region = %up.region, %outcome, "scale-up");
         out.push(Applied {
-            group: up.group.clone(),
+            kind: AppliedKind::ScaleUp,
+            target: up.group.clone(),
             region: up.region.clone(),
             action,
             outcome,

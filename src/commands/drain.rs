@@ -23,9 +23,7 @@ impl DrainProgress for Bar {
 }
 
 pub fn run(g: &GlobalOptions, args: &DrainArgs, out: &mut dyn Write) -> Result<()> {
-    if g.snapshot.is_some() {
-        bail!("`ekas drain` acts on the live cluster; --snapshot cannot be used with it");
-    }
+    super::live_only(g, "drain")?;
     let options = DrainOptions {
         policy: DrainPolicy {
             grace_period: args.grace_period,

@@ -4,6 +4,8 @@
 pub mod completions;
 pub mod drain;
 pub mod plan;
+pub mod reap;
+pub mod scale_up;
 pub mod snapshot;
 
 use std::io::Write;
@@ -11,10 +13,12 @@ use std::io::Write;
 use color_eyre::eyre::{Result, bail, eyre};
 use jiff::Timestamp;
 
+use crate::aws::RegionClients;
 use crate::cli::{Cli, Command, GlobalOptions};
 use crate::engine::drain::DrainPolicy;
 use crate::engine::maintenance::MaintenanceConfig;
 use crate::engine::{self, backoff::BackoffPolicy};
+use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::{self, KubeOptions};
 use crate::model::Snapshot;
 use crate::source::build::{self, BuildOptions, NodeReservation};
@@ -26,12 +30,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match &cli.command {
         Command::Plan => plan::run(g, out),
         Command::Completions(args) => completions::run(args.shell, out),
-        Command::ScaleUp => not_yet(
-            "scale-up",
-            "uncordons nodes through the Kubernetes API first",
-        ),
+        Command::ScaleUp => scale_up::run(g, out),
         Command::Drain(args) => drain::run(g, args, out),
-        Command::Reap => not_yet("reap", "terminates idle and dead nodes through both APIs"),
+        Command::Reap => reap::run(g, out),
         Command::Run => not_yet("run", "keeps watch-fed caches and acts on every pass"),
         Command::Snapshot(args) => snapshot::run(g, args, out),
     }
@@ -132,12 +133,52 @@ pub fn load_snapshot(g: &GlobalOptions) -> Result<Snapshot> {
     Ok(snapshot)
 }
 
-/// Reads the live cluster: the AWS half from every region, the Kubernetes half from the API
-/// server unless `kubernetes` is given.
-pub async fn live_document(
-    g: &GlobalOptions,
-    kubernetes: Option<KubernetesPart>,
-) -> Result<SnapshotDocument> {
+/// Both APIs, connected: what the subcommands that act on the cluster read and write through.
+pub struct Live {
+    pub cluster: String,
+    pub regions: Vec<String>,
+    pub aws: Vec<RegionClients>,
+    pub kube: kube::Client,
+}
+
+impl Live {
+    /// Connects to AWS first — that checks the region names and credential flags before any
+    /// call — then to the Kubernetes API server.
+    pub async fn connect(g: &GlobalOptions) -> Result<Live> {
+        let (cluster, regions) = cluster_and_regions(g)?;
+        let aws = crate::aws::connect(&regions, &aws_options(g)).await?;
+        let kube = kubernetes::client(&kube_options(g)).await?;
+        Ok(Live {
+            cluster,
+            regions,
+            aws,
+            kube,
+        })
+    }
+
+    /// Reads both halves of a snapshot, concurrently.
+    pub async fn document(&self, g: &GlobalOptions) -> Result<SnapshotDocument> {
+        let captured_at = Timestamp::now();
+        let (kubernetes, aws) = tokio::try_join!(
+            kubernetes::gather(&self.kube, g.namespace.as_deref()),
+            crate::aws::gather::all_regions(&self.aws, &self.cluster),
+        )?;
+        Ok(SnapshotDocument {
+            captured_at,
+            cluster_name: Some(self.cluster.clone()),
+            regions: self.regions.clone(),
+            kubernetes,
+            aws,
+        })
+    }
+
+    pub async fn snapshot(&self, g: &GlobalOptions) -> Result<Snapshot> {
+        let doc = self.document(g).await?;
+        build::snapshot(&doc, &build_options(g)).map_err(|e| e.wrap_err("live cluster"))
+    }
+}
+
+fn cluster_and_regions(g: &GlobalOptions) -> Result<(String, Vec<String>)> {
     let cluster = g
         .cluster_name
         .clone()
@@ -146,26 +187,57 @@ pub async fn live_document(
         .regions
         .clone()
         .ok_or_else(|| eyre!("--regions is required, e.g. --regions us-west-2,us-east-1"))?;
-    let captured_at = Timestamp::now();
-    let kube_options = kube_options(g);
-    let kubernetes = async {
-        match kubernetes {
-            Some(part) => Ok(part),
-            None => {
-                let client = kubernetes::client(&kube_options).await?;
-                kubernetes::gather(&client, g.namespace.as_deref()).await
-            }
-        }
+    Ok((cluster, regions))
+}
+
+/// Reads the live cluster: the AWS half from every region, the Kubernetes half from the API
+/// server unless `kubernetes` is given (then no Kubernetes connection is made).
+pub async fn live_document(
+    g: &GlobalOptions,
+    kubernetes: Option<KubernetesPart>,
+) -> Result<SnapshotDocument> {
+    let Some(part) = kubernetes else {
+        return Live::connect(g).await?.document(g).await;
     };
-    // Connecting checks the region names and credentials flags before any call is made.
+    let (cluster, regions) = cluster_and_regions(g)?;
+    let captured_at = Timestamp::now();
     let clients = crate::aws::connect(&regions, &aws_options(g)).await?;
-    let aws = crate::aws::gather::all_regions(&clients, &cluster);
-    let (kubernetes, aws) = tokio::try_join!(kubernetes, aws)?;
+    let aws = crate::aws::gather::all_regions(&clients, &cluster).await?;
     Ok(SnapshotDocument {
         captured_at,
         cluster_name: Some(cluster),
         regions,
-        kubernetes,
+        kubernetes: part,
         aws,
     })
+}
+
+/// Refuses `--snapshot` for subcommands that act on the live cluster.
+fn live_only(g: &GlobalOptions, command: &str) -> Result<()> {
+    if g.snapshot.is_some() {
+        bail!(
+            "`ekas {command}` acts on the live cluster; --snapshot cannot be used with it \
+             (`ekas plan --snapshot FILE` shows what it would do)"
+        );
+    }
+    Ok(())
+}
+
+/// Runs `act` while holding the cluster's lease (not in a dry run, which changes nothing —
+/// not even the lease), and releases it afterwards whatever happened.
+pub async fn with_lease<T>(
+    g: &GlobalOptions,
+    live: &Live,
+    act: impl AsyncFnOnce() -> Result<T>,
+) -> Result<T> {
+    if g.dry_run {
+        return act().await;
+    }
+    let lock = LeaseLock::new(&g.lease_namespace, &g.lease_name, g.lease_duration);
+    lock.acquire(&live.kube).await?;
+    let result = act().await;
+    if let Err(e) = lock.release(&live.kube).await {
+        tracing::warn!(error = %format!("{e:#}"), "could not release the lease; it expires on its own");
+    }
+    result
 }

@@ -101,17 +101,15 @@ fn pod() -> impl Strategy<Value = GenPod> {
 
 fn config() -> impl Strategy<Value = Config> {
     (0.0f64..=1.0, 0.0f64..=1.0, 0usize..3, 0usize..4).prop_map(
-        |(fraction, drain_below, spares, drains)| {
-            Config {
-                maintenance: MaintenanceConfig {
-                    max_scale_in_fraction: fraction,
-                    drain_utilization_below: drain_below,
-                    type_idle_count: spares,
-                    max_concurrent_drains: drains,
-                    ..MaintenanceConfig::default()
-                },
-                ..Config::default()
-            }
+        |(fraction, drain_below, spares, drains)| Config {
+            maintenance: MaintenanceConfig {
+                max_scale_in_fraction: fraction,
+                drain_utilization_below: drain_below,
+                type_idle_count: spares,
+                max_concurrent_drains: drains,
+                ..MaintenanceConfig::default()
+            },
+            ..Config::default()
         },
     )
 }

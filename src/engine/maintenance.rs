@@ -402,7 +402,7 @@ fn state_of(
             );
         }
     }
-    if marks.drain_started.is_some() && node.unschedulable {
+    if marks.drain_started.is_some() && node.unschedulable && ours {
         if f.workload.is_empty() {
             return (S::IdleUnschedulable, A::Terminate, "drained by ekas".into());
         }

@@ -2,6 +2,7 @@
 //! that fill the Kubernetes half of a snapshot (paginated lists for one-shot commands, watch-fed
 //! caches for the loop), and the writes that carry out a plan. Adapters never decide.
 
+pub mod lease;
 pub mod read;
 pub mod watch;
 pub mod write;
@@ -51,6 +52,10 @@ pub async fn client(options: &KubeOptions) -> Result<kube::Client> {
             )
         })?,
     };
+    // The client's own retry of 429 would hide an eviction refused by a PodDisruptionBudget
+    // for minutes; ekas retries evictions itself, and failed passes as a whole.
+    let mut config = config;
+    config.default_retry = false;
     kube::Client::try_from(config).wrap_err("cannot build a Kubernetes client")
 }
 

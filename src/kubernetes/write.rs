@@ -68,16 +68,17 @@ fn labels(node: &Node) -> BTreeMap<String, String> {
     node.metadata.labels.clone().unwrap_or_default()
 }
 
-/// Marks the node unschedulable and records that ekas did it.
-pub async fn cordon(client: &kube::Client, name: &str) -> Result<Cordon> {
+/// Marks the node unschedulable. With `claim`, records that ekas did it, so ekas may uncordon
+/// it later; an operator's `ekas drain` does not claim, and stays the operator's cordon.
+pub async fn cordon(client: &kube::Client, name: &str, claim: bool) -> Result<Cordon> {
     patch_node(client, name, "cordoning", |node| {
         if node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true) {
             return (Cordon::AlreadyUnschedulable, None);
         }
-        let patch = json!({
-            "metadata": {"labels": {keys::CORDONED: "true"}},
-            "spec": {"unschedulable": true},
-        });
+        let mut patch = json!({"spec": {"unschedulable": true}});
+        if claim {
+            patch["metadata"] = json!({"labels": {keys::CORDONED: "true"}});
+        }
         (Cordon::Cordoned, Some(patch))
     })
     .await

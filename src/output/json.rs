@@ -7,3 +7,25 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, plan)?;
     writeln!(out)
 }
+
+/// `[{"target", "region", "action", "result", "detail"}]`, result one of done, dry-run, failed.
+pub fn write_applied(
+    applied: &[crate::actuate::Applied],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    use crate::actuate::Outcome;
+    let rows: Vec<serde_json::Value> = applied
+        .iter()
+        .map(|a| {
+            let (result, detail) = match &a.outcome {
+                Outcome::Done(d) => ("done", d),
+                Outcome::WouldDo(d) => ("dry-run", d),
+                Outcome::Failed(d) => ("failed", d),
+            };
+            serde_json::json!({"target": a.target, "region": a.region, "action": a.action,
+                "result": result, "detail": detail})
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &rows)?;
+    writeln!(out)
+}

@@ -1,4 +1,21 @@
-//! Rendering a plan for people (tables) and for programs (JSON).
+//! Rendering a plan, and what was done with it, for people (tables) and for programs (JSON).
 
 pub mod json;
 pub mod table;
+
+use std::io::Write;
+
+use crate::actuate::Applied;
+use crate::cli::OutputFormat;
+
+/// The actions a subcommand took, one row (or JSON object) each.
+pub fn write_applied(
+    applied: &[Applied],
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Table => table::write_applied(applied, out),
+        OutputFormat::Json => json::write_applied(applied, out),
+    }
+}

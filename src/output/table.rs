@@ -253,3 +253,23 @@ pub fn write_drains(reports: &[DrainReport], out: &mut dyn Write) -> std::io::Re
     }
     Ok(())
 }
+
+/// What `reap` and `scale-up` did: one row per action.
+pub fn write_applied(
+    applied: &[crate::actuate::Applied],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if applied.is_empty() {
+        return writeln!(out, "Nothing to do.");
+    }
+    let mut t = table(&["Target", "Region", "Action", "Result"]);
+    for a in applied {
+        t.add_row(vec![
+            a.target.clone(),
+            a.region.clone(),
+            a.action.clone(),
+            a.outcome.to_string(),
+        ]);
+    }
+    writeln!(out, "{t}")
+}

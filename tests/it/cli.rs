@@ -246,13 +246,11 @@ fn completions_and_help() {
 
 #[test]
 fn subcommands_without_their_adapters_say_so_and_fail() {
-    for args in [&["scale-up"][..], &["reap"], &["run"]] {
-        let out = ekas(args);
-        assert!(!out.status.success(), "{args:?} must not pretend to work");
-        assert!(
-            stderr(&out).contains("not available in this version"),
-            "{args:?}: {}",
-            stderr(&out)
-        );
-    }
+    let out = ekas(&["run"]);
+    assert!(!out.status.success(), "run must not pretend to work");
+    assert!(
+        stderr(&out).contains("not available in this version"),
+        "{}",
+        stderr(&out)
+    );
 }

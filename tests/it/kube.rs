@@ -140,3 +140,54 @@ fn a_missing_kubeconfig_is_named() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_caches_follow_changes_without_listing_again() {
+    use ekas::kubernetes::{KubeOptions, client, watch::Caches};
+    let kube = kube_with_pending(3);
+    let client = client(&KubeOptions {
+        kubeconfig: Some(kube.kubeconfig()),
+        context: None,
+    })
+    .await
+    .unwrap();
+    let caches = Caches::start(&client, None);
+    tokio::time::timeout(std::time::Duration::from_secs(10), caches.ready())
+        .await
+        .expect("caches fill")
+        .unwrap();
+    assert_eq!(caches.kubernetes_part().pods.items.len(), 3);
+
+    let changed = caches.pods_changed();
+    kube.add("/api/v1/pods", pod("job-new", "1", "1Gi"));
+    tokio::time::timeout(std::time::Duration::from_secs(10), changed.notified())
+        .await
+        .expect("a pod change is signalled");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while caches.kubernetes_part().pods.items.len() != 4 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the new pod reaches the cache"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    kube.remove("pods", Some("batch"), "job-0000");
+    while caches.kubernetes_part().pods.items.len() != 3 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the deletion reaches the cache"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let names: Vec<_> = caches
+        .kubernetes_part()
+        .pods
+        .items
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["job-0001", "job-0002", "job-new"], "sorted");
+    assert_eq!(kube.lists("/api/v1/pods"), 1, "one LIST, then the watch");
+    assert!(kube.watches("/api/v1/pods") >= 1);
+    assert_eq!(kube.lists("/api/v1/nodes"), 1);
+}

@@ -3,6 +3,7 @@
 
 mod aws;
 mod cli;
+mod drain;
 mod errors;
 mod generated;
 mod kube;

@@ -1,5 +1,6 @@
 //! Test harness: run the binary, build snapshot documents, start moto.
 
+pub mod cluster;
 pub mod fake_kube;
 pub mod fault_proxy;
 pub mod moto;

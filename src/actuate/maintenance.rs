@@ -1,0 +1,195 @@
+//! Applies the maintenance part of a plan: the node actions and the replacement of instances
+//! that never joined. Each action is attempted and reported on its own; one failure never
+//! stops the rest, and `dry_run` calls nothing that changes anything.
+//!
+//! A drain here is one step, not a wait: cordon, record `ekas/drain-started`, ask for every
+//! eviction once. The next pass (a later `reap`, or the loop) sees the annotation, evicts
+//! what is left, and terminates the node once only DaemonSet and mirror pods remain.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::drain::{DrainOptions, DrainResult, drain_node};
+use super::{Applied, AppliedKind, Outcome, clients_for};
+use crate::aws::{RegionClients, scaling};
+use crate::engine::drain::DrainPolicy;
+use crate::kubernetes::write::{self, Cordon, Uncordon};
+use crate::model::keys;
+use crate::plan::{InstanceActionKind, NodeAction, NodeActionKind, Plan};
+
+pub struct Maintainer<'a> {
+    pub kube: &'a kube::Client,
+    pub aws: &'a [RegionClients],
+    pub drain: DrainPolicy,
+    pub dry_run: bool,
+}
+
+impl Maintainer<'_> {
+    /// Uncordons the nodes the plan reclaims for pending pods (the first half of `scale-up`).
+    pub async fn apply_uncordons(&self, plan: &Plan) -> Vec<Applied> {
+        let mut out = Vec::new();
+        for node in plan
+            .nodes
+            .iter()
+            .filter(|n| n.action == NodeActionKind::Uncordon)
+        {
+            out.push(self.apply_node(node, plan.captured_at).await);
+        }
+        out
+    }
+
+    /// Every node and instance action of the plan.
+    pub async fn apply(&self, plan: &Plan) -> Vec<Applied> {
+        let mut out = Vec::new();
+        for node in plan
+            .nodes
+            .iter()
+            .filter(|n| n.action != NodeActionKind::None)
+        {
+            out.push(self.apply_node(node, plan.captured_at).await);
+        }
+        for instance in plan
+            .instances
+            .iter()
+            .filter(|i| i.action == InstanceActionKind::Replace)
+        {
+            let action = format!("replace instance ({})", instance.reason);
+            let outcome = match (self.dry_run, &instance.group) {
+                (true, _) => Outcome::WouldDo(action.clone()),
+                (false, None) => Outcome::Failed("not in a group".into()),
+                (false, Some(group)) => {
+                    match self
+                        .terminate(&instance.region, group, &instance.instance_id, false)
+                        .await
+                    {
+                        Ok(()) => {
+                            Outcome::Done("terminated; the group launches a replacement".into())
+                        }
+                        Err(e) => Outcome::Failed(e),
+                    }
+                }
+            };
+            tracing::info!(instance = %instance.instance_id, %outcome, "maintenance");
+            out.push(Applied {
+                kind: AppliedKind::ReplaceInstance,
+                target: instance.instance_id.clone(),
+                region: instance.region.clone(),
+                action,
+                outcome,
+            });
+        }
+        out
+    }
+
+    async fn apply_node(&self, node: &NodeAction, now: Timestamp) -> Applied {
+        let kind = node.action;
+        let mut action = kind.as_str().to_string();
+        if node.decrement {
+            action.push_str(" (-1 desired)");
+        }
+        let outcome = if self.dry_run {
+            Outcome::WouldDo(format!("{action}: {}", node.reason))
+        } else {
+            match self.node_action(node, now).await {
+                Ok(done) => Outcome::Done(done),
+                Err(e) => Outcome::Failed(e),
+            }
+        };
+        tracing::info!(node = %node.name, state = node.state.as_str(), %action, %outcome, "maintenance");
+        Applied {
+            kind: AppliedKind::Node(node.action),
+            target: node.name.clone(),
+            region: node.region.clone().unwrap_or_default(),
+            action,
+            outcome,
+        }
+    }
+
+    async fn node_action(&self, node: &NodeAction, now: Timestamp) -> Result<String, String> {
+        let kube = self.kube;
+        let name = node.name.as_str();
+        let err = |e: color_eyre::Report| format!("{e:#}");
+        match node.action {
+            NodeActionKind::None => Ok("nothing to do".into()),
+            NodeActionKind::MarkIdle => {
+                write::annotate(kube, name, &[(keys::IDLE_SINCE, Some(now.to_string()))])
+                    .await
+                    .map_err(err)?;
+                Ok(format!("idle since {now}"))
+            }
+            NodeActionKind::ClearIdle => {
+                write::annotate(kube, name, &[(keys::IDLE_SINCE, None)])
+                    .await
+                    .map_err(err)?;
+                Ok("in use again".into())
+            }
+            NodeActionKind::Uncordon => {
+                let result = write::uncordon(kube, name).await.map_err(err)?;
+                write::annotate(kube, name, &[(keys::IDLE_SINCE, None)])
+                    .await
+                    .map_err(err)?;
+                Ok(match result {
+                    Uncordon::Uncordoned => "uncordoned".into(),
+                    Uncordon::NotOurs => "left cordoned: cordoned by somebody else".into(),
+                    Uncordon::NotCordoned => "already schedulable".into(),
+                })
+            }
+            NodeActionKind::Cordon => {
+                Ok(match write::cordon(kube, name, true).await.map_err(err)? {
+                    Cordon::Cordoned => "cordoned".into(),
+                    Cordon::AlreadyUnschedulable => "already cordoned".into(),
+                })
+            }
+            NodeActionKind::Drain => {
+                let options = DrainOptions {
+                    policy: self.drain,
+                    // One round of evictions; the next pass carries on.
+                    timeout: Duration::ZERO,
+                    claim: true,
+                    ..DrainOptions::default()
+                };
+                let report = drain_node(kube, name, &options, &()).await;
+                match report.result {
+                    DrainResult::Drained => Ok("drained; terminated on the next pass".into()),
+                    DrainResult::TimedOut => Ok(format!(
+                        "draining: {} evicted, {} pod(s) left",
+                        report.evicted.len(),
+                        report.remaining.len()
+                    )),
+                    _ => Err(report.summary()),
+                }
+            }
+            NodeActionKind::Terminate => {
+                let (Some(group), Some(region), Some(instance)) =
+                    (&node.group, &node.region, &node.instance_id)
+                else {
+                    return Err("no group or instance known for this node".into());
+                };
+                self.terminate(region, group, instance, node.decrement)
+                    .await?;
+                write::delete_node(kube, name).await.map_err(err)?;
+                Ok(format!("instance {instance} terminated, node deleted"))
+            }
+            NodeActionKind::DeleteNode => {
+                write::delete_node(kube, name).await.map_err(err)?;
+                Ok("node deleted".into())
+            }
+        }
+    }
+
+    async fn terminate(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+        decrement: bool,
+    ) -> Result<(), String> {
+        let clients = clients_for(self.aws, region)
+            .ok_or_else(|| format!("no AWS client for region {region}"))?;
+        scaling::terminate_instance(clients, group, instance, decrement)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"))
+    }
+}

@@ -1,0 +1,345 @@
+//! Cordon ownership and `ekas drain` with the real kube client, against the fake API server (or
+//! a real cluster named by `EKAS_TEST_KUBECONFIG`).
+
+use std::time::{Duration, Instant};
+
+use ekas::kubernetes::write::{self, Cordon, Uncordon};
+use k8s_openapi::api::core::v1::Node;
+use serde_json::{Value, json};
+
+use crate::support::cluster::TestCluster;
+use crate::support::*;
+
+fn unschedulable(node: &Node) -> bool {
+    node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true)
+}
+
+fn label<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.metadata.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+fn annotation<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.metadata
+        .annotations
+        .as_ref()?
+        .get(key)
+        .map(String::as_str)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ekas_uncordons_only_what_it_cordoned() {
+    let c = TestCluster::start().await;
+    c.node("free", json!({})).await;
+    c.node("by-hand", json!({"spec": {"unschedulable": true}}))
+        .await;
+    c.node(
+        "by-old-tool",
+        json!({"metadata": {"labels": {"openai/cordoned-by-autoscaler": "true"}},
+               "spec": {"unschedulable": true}}),
+    )
+    .await;
+    let client = &c.client;
+
+    let free = c.node_name("free");
+    assert_eq!(
+        write::cordon(client, &free, true).await.unwrap(),
+        Cordon::Cordoned
+    );
+    let node = c.get_node("free").await;
+    assert!(unschedulable(&node));
+    assert_eq!(label(&node, "ekas/cordoned"), Some("true"));
+    assert_eq!(
+        write::uncordon(client, &free).await.unwrap(),
+        Uncordon::Uncordoned
+    );
+    let node = c.get_node("free").await;
+    assert!(!unschedulable(&node));
+    assert_eq!(label(&node, "ekas/cordoned"), None);
+    assert_eq!(
+        write::uncordon(client, &free).await.unwrap(),
+        Uncordon::NotCordoned
+    );
+
+    // A person's cordon is not claimed by cordoning again, and never lifted.
+    let by_hand = c.node_name("by-hand");
+    assert_eq!(
+        write::cordon(client, &by_hand, true).await.unwrap(),
+        Cordon::AlreadyUnschedulable
+    );
+    assert_eq!(
+        write::uncordon(client, &by_hand).await.unwrap(),
+        Uncordon::NotOurs
+    );
+    let node = c.get_node("by-hand").await;
+    assert!(unschedulable(&node));
+    assert_eq!(label(&node, "ekas/cordoned"), None);
+
+    // The original tool's label is honoured, and removed with the cordon.
+    let old = c.node_name("by-old-tool");
+    assert_eq!(
+        write::uncordon(client, &old).await.unwrap(),
+        Uncordon::Uncordoned
+    );
+    let node = c.get_node("by-old-tool").await;
+    assert!(!unschedulable(&node));
+    assert_eq!(label(&node, "openai/cordoned-by-autoscaler"), None);
+
+    let err = write::cordon(client, &c.node_name("missing"), true)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("missing not found"), "{err}");
+    c.cleanup().await;
+}
+
+fn drain_args<'a>(c: &'a TestCluster, nodes: &'a [String], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "drain",
+        "--kubeconfig",
+        c.kubeconfig_arg(),
+        "--grace-period",
+        "0",
+    ];
+    args.extend(nodes.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Runs `ekas` on a thread, so the test can change the cluster while it works.
+fn spawn_ekas(args: Vec<String>) -> std::thread::JoinHandle<std::process::Output> {
+    std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ekas(&args)
+    })
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_evicts_jobs_leaves_daemonsets_and_mirrors_and_waits_for_the_budget() {
+    let c = TestCluster::start().await;
+    c.node("n1", json!({})).await;
+    c.node("n2", json!({})).await;
+    let job = c.owner("Job", "batch").await;
+    let ds = c.owner("DaemonSet", "logs").await;
+    let web = c.owner("Job", "web").await;
+    c.pod("job-a", "n1", Some(job.clone()), json!({})).await;
+    c.pod("job-b", "n1", Some(job), json!({})).await;
+    c.pod("logs-n1", "n1", Some(ds), json!({})).await;
+    let mirror = json!({"metadata": {"annotations": {"kubernetes.io/config.mirror": "abc"}}});
+    c.pod("static-n1", "n1", None, mirror).await;
+    // Two healthy web pods and a budget of two: none may go until a third is up.
+    let app = json!({"metadata": {"labels": {"app": "web"}}});
+    c.pod("web-1", "n1", Some(web.clone()), app.clone()).await;
+    c.pod("web-2", "n2", Some(web.clone()), app.clone()).await;
+    c.pdb("web", 2, json!({"app": "web"})).await;
+
+    let nodes = [c.node_name("n1")];
+    let args: Vec<String> = drain_args(&c, &nodes, &["--timeout", "60"])
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let drain = spawn_ekas(args);
+
+    wait_for(
+        "the job pods to be evicted",
+        Duration::from_secs(30),
+        async || {
+            let names = c.pod_names().await;
+            !names.contains(&"job-a".to_string()) && !names.contains(&"job-b".to_string())
+        },
+    )
+    .await;
+    if let Some(fake) = &c.fake {
+        wait_for("a refused eviction", Duration::from_secs(30), async || {
+            fake.refused_evictions() > 0
+        })
+        .await;
+    } else {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let node = c.get_node("n1").await;
+    assert!(unschedulable(&node), "cordoned while draining");
+    assert!(annotation(&node, "ekas/drain-started").is_some());
+    assert!(c.pod_names().await.contains(&"web-1".to_string()));
+
+    c.pod("web-3", "n2", Some(web), app).await;
+    let out = drain.join().unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        c.pod_names().await,
+        ["logs-n1", "static-n1", "web-2", "web-3"]
+    );
+    let node = c.get_node("n1").await;
+    assert!(unschedulable(&node));
+    // An operator's drain stays the operator's cordon: the autoscaler will not lift it.
+    assert_eq!(label(&node, "ekas/cordoned"), None);
+    assert!(annotation(&node, "ekas/drained-at").is_some());
+    assert_eq!(annotation(&node, "ekas/drain-started"), None);
+    let text = stdout(&out);
+    assert!(text.contains("drained"), "{text}");
+    if let Some(fake) = &c.fake {
+        let mut evicted = fake.evictions();
+        evicted.sort();
+        let ns = &c.namespace;
+        assert_eq!(
+            evicted,
+            [
+                format!("{ns}/job-a"),
+                format!("{ns}/job-b"),
+                format!("{ns}/web-1")
+            ]
+        );
+    }
+    c.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_without_a_controller_stops_the_drain_before_anything_changes() {
+    let c = TestCluster::start().await;
+    c.node("n1", json!({})).await;
+    let job = c.owner("Job", "batch").await;
+    c.pod("job-a", "n1", Some(job), json!({})).await;
+    c.pod("bare", "n1", None, json!({})).await;
+    let keep = json!({"metadata": {"annotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}}});
+    let owner = c.owner("Job", "precious").await;
+    c.pod("precious", "n1", Some(owner), keep).await;
+    let before = c.state().await;
+
+    let nodes = [c.node_name("n1")];
+    let out = ekas(&drain_args(&c, &nodes, &[]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("bare") && text.contains("not owned by a controller"),
+        "{text}"
+    );
+    assert!(
+        text.contains("precious") && text.contains("safe-to-evict"),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("not drained"), "{}", stderr(&out));
+    assert_eq!(c.state().await, before, "nothing changed");
+
+    // --force takes the unmanaged pod, never the one marked safe-to-evict=false.
+    let out = ekas(&drain_args(&c, &nodes, &["--force"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stdout(&out).contains("bare"), "{}", stdout(&out));
+    assert_eq!(c.state().await, before, "still nothing changed");
+    c.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_that_times_out_reports_the_pods_left_and_why() {
+    let c = TestCluster::start().await;
+    c.node("n1", json!({})).await;
+    let web = c.owner("Job", "web").await;
+    let app = json!({"metadata": {"labels": {"app": "web"}}});
+    c.pod("web-1", "n1", Some(web.clone()), app.clone()).await;
+    c.pdb("web", 1, json!({"app": "web"})).await;
+    let job = c.owner("Job", "batch").await;
+    c.pod("job-a", "n1", Some(job), json!({})).await;
+
+    let nodes = [c.node_name("n1")];
+    let out = ekas(&drain_args(
+        &c,
+        &nodes,
+        &["--timeout", "3s", "--output", "table"],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("timed out"), "{text}");
+    assert!(text.contains("web-1"), "{text}");
+    assert!(text.contains("eviction refused"), "{text}");
+    assert!(text.contains("disruption budget"), "{text}");
+    assert!(
+        stderr(&out).contains("1 of 1 nodes not drained"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(c.pod_names().await, ["web-1"]);
+    let node = c.get_node("n1").await;
+    assert!(unschedulable(&node), "left cordoned");
+    assert!(
+        annotation(&node, "ekas/drain-started").is_some(),
+        "resumable"
+    );
+
+    // The JSON report says the same.
+    let out = ekas(&drain_args(
+        &c,
+        &nodes,
+        &["--timeout", "1s", "--output", "json"],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["result"], "timedOut");
+    assert_eq!(
+        report[0]["remaining"][0]["pod"],
+        format!("{}/web-1", c.namespace)
+    );
+    c.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn young_pods_are_evicted_once_past_the_grace_period() {
+    let c = TestCluster::start().await;
+    c.node("n1", json!({})).await;
+    let job = c.owner("Job", "batch").await;
+    c.pod("job-a", "n1", Some(job), json!({})).await;
+    let nodes = [c.node_name("n1")];
+    let mut args = vec!["drain", "--kubeconfig", c.kubeconfig_arg(), &nodes[0]];
+    args.extend(["--grace-period", "2s", "--timeout", "30s"]);
+    let start = Instant::now();
+    let out = ekas(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        start.elapsed() >= Duration::from_millis(1500),
+        "waited for the grace"
+    );
+    assert!(c.pod_names().await.is_empty());
+    c.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_drain_changes_nothing() {
+    let c = TestCluster::start().await;
+    c.node("n1", json!({})).await;
+    c.node("n2", json!({})).await;
+    let job = c.owner("Job", "batch").await;
+    c.pod("job-a", "n1", Some(job.clone()), json!({})).await;
+    c.pod("job-b", "n2", Some(job), json!({})).await;
+    let before = c.state().await;
+    let nodes = [c.node_name("n1"), c.node_name("n2")];
+    let out = ekas(&drain_args(&c, &nodes, &["--dry-run"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("would drain") && text.contains("job-a") && text.contains("job-b"),
+        "{text}"
+    );
+    assert_eq!(c.state().await, before);
+    if let Some(fake) = &c.fake {
+        assert!(fake.evictions().is_empty());
+    }
+    c.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_a_missing_node_names_it() {
+    let c = TestCluster::start().await;
+    let nodes = [c.node_name("ghost")];
+    let out = ekas(&drain_args(&c, &nodes, &[]));
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        text.contains(&format!("node {} not found", nodes[0])),
+        "{text}"
+    );
+    c.cleanup().await;
+}
