@@ -1,6 +1,6 @@
 //! `ekas plan` on snapshot files, end to end through the binary.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -253,4 +253,60 @@ fn subcommands_without_their_adapters_say_so_and_fail() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn plan_shows_node_states_and_instances_without_nodes() {
+    let mut doc = small_snapshot(0);
+    let group = &mut doc["aws"]["us-west-2"]["autoScalingGroups"]["AutoScalingGroups"][0];
+    group["DesiredCapacity"] = json!(2);
+    group["Instances"] = json!([
+        {"InstanceId": "i-idle", "LifecycleState": "InService", "AvailabilityZone": "us-west-2a"},
+        {"InstanceId": "i-lost", "LifecycleState": "InService", "AvailabilityZone": "us-west-2a"}
+    ]);
+    doc["aws"]["us-west-2"]["instances"] = json!({"Reservations": [{"Instances": [
+        {"InstanceId": "i-idle", "InstanceType": "m5.xlarge", "State": {"Name": "running"},
+         "LaunchTime": "2026-11-01T00:00:00Z", "Placement": {"AvailabilityZone": "us-west-2a"}},
+        {"InstanceId": "i-lost", "InstanceType": "m5.xlarge", "State": {"Name": "running"},
+         "LaunchTime": "2026-11-27T11:00:00Z", "Placement": {"AvailabilityZone": "us-west-2a"}}
+    ]}]});
+    doc["kubernetes"]["nodes"]["items"] = json!([{
+        "metadata": {"name": "idle", "creationTimestamp": "2026-11-01T00:00:00Z",
+            "labels": {"ekas/cordoned": "true"},
+            "annotations": {"ekas/idle-since": "2026-11-27T10:00:00Z"}},
+        "spec": {"providerID": "aws:///us-west-2a/i-idle", "unschedulable": true},
+        "status": {"allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True"}]}
+    }]);
+    let (_dir, path) = write_snapshot(&doc);
+    let plan = plan_json(&path, &["--type-idle-count", "0"]);
+    let node = &plan["nodes"][0];
+    assert_eq!(node["name"], "idle");
+    assert_eq!(node["group"], "workers");
+    assert_eq!(node["instanceId"], "i-idle");
+    assert_eq!(node["state"], "idle-unschedulable");
+    assert_eq!(node["action"], "terminate");
+    assert_eq!(node["decrement"], true);
+    assert_eq!(node["reason"], "idle for 2h 0m");
+    let instance = &plan["instances"][0];
+    assert_eq!(instance["instanceId"], "i-lost");
+    assert_eq!(instance["action"], "replace");
+    assert_eq!(instance["reason"], "launched 60m ago and never joined");
+
+    let out = ekas(&[
+        "plan",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--type-idle-count",
+        "0",
+    ]);
+    let text = stdout(&out);
+    for fact in [
+        "idle-unschedulable",
+        "terminate (-1 desired)",
+        "i-lost",
+        "never joined",
+    ] {
+        assert!(text.contains(fact), "{fact}: {text}");
+    }
 }

@@ -7,4 +7,5 @@ mod drain;
 mod errors;
 mod generated;
 mod kube;
+mod reap;
 mod support;

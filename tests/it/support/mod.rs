@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod fake_kube;
 pub mod fault_proxy;
 pub mod moto;
+pub mod receiver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,303 @@
+//! `ekas reap` and `ekas scale-up` end to end: moto for AWS, the fake API server for
+//! Kubernetes, the real binary in between.
+
+use aws_sdk_autoscaling::types::Tag;
+use serde_json::{Value, json};
+
+use crate::support::fake_kube::FakeKube;
+use crate::support::moto::Moto;
+use crate::support::receiver::Receiver;
+use crate::support::*;
+
+const REGION: &str = "us-west-2";
+
+/// Group `workers` of cluster `prod` with `desired` m5.xlarge instances (moto launches them at
+/// once); returns their ids.
+async fn workers(moto: &Moto, min: i32, desired: i32) -> Vec<String> {
+    let clients = moto.clients(&[REGION]).await;
+    let c = &clients[0];
+    c.autoscaling
+        .create_launch_configuration()
+        .launch_configuration_name("lc")
+        .image_id("ami-12c6146b")
+        .instance_type("m5.xlarge")
+        .send()
+        .await
+        .unwrap();
+    let tag = |k: &str, v: &str| {
+        Tag::builder()
+            .key(k)
+            .value(v)
+            .resource_id("workers")
+            .resource_type("auto-scaling-group")
+            .build()
+    };
+    c.autoscaling
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("workers")
+        .min_size(min)
+        .max_size(10)
+        .desired_capacity(desired)
+        .availability_zones("us-west-2a")
+        .launch_configuration_name("lc")
+        .tags(tag("KubernetesCluster", "prod"))
+        .tags(tag("Role", "worker"))
+        .send()
+        .await
+        .unwrap();
+    group(moto).await.1
+}
+
+/// (desired, live instance ids) of `workers`.
+async fn group(moto: &Moto) -> (i32, Vec<String>) {
+    let clients = moto.clients(&[REGION]).await;
+    let out = clients[0]
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("workers")
+        .send()
+        .await
+        .unwrap();
+    let g = &out.auto_scaling_groups()[0];
+    let mut ids: Vec<String> = g
+        .instances()
+        .iter()
+        .filter(|i| {
+            !i.lifecycle_state()
+                .is_some_and(|s| s.as_str().starts_with("Terminat"))
+        })
+        .map(|i| i.instance_id().unwrap_or_default().to_string())
+        .collect();
+    ids.sort();
+    (g.desired_capacity().unwrap_or_default(), ids)
+}
+
+/// A Ready node for an instance, joined a day ago.
+fn node(name: &str, instance: &str, extra: Value) -> Value {
+    let mut node = json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"node.kubernetes.io/instance-type": "m5.xlarge"}},
+        "spec": {"providerID": format!("aws:///us-west-2a/{instance}")},
+        "status": {
+            "allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "58"},
+            "conditions": [{"type": "Ready", "status": "True",
+                "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+        }
+    });
+    crate::support::cluster::merge(&mut node, extra);
+    node
+}
+
+fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "reap",
+        "--kubeconfig",
+        kubeconfig,
+        "--cluster-name",
+        "prod",
+        "--regions",
+        REGION,
+        "--lease-namespace",
+        "default",
+        "--idle-threshold",
+        "1s",
+        "--type-idle-count",
+        "0",
+        "--max-scale-in-fraction",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn node_object(kube: &FakeKube, name: &str) -> Option<Value> {
+    kube.object("nodes", None, name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_node_is_marked_then_cordoned_then_terminated() {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 2).await;
+    let kube = FakeKube::start();
+    kube.add("/api/v1/nodes", node("idle", &ids[0], json!({})));
+    kube.add("/api/v1/nodes", node("busy", &ids[1], json!({})));
+    let mut job = pod("job", "1", "1Gi");
+    job["spec"]["nodeName"] = json!("busy");
+    job["status"]["phase"] = json!("Running");
+    kube.add("/api/v1/pods", job);
+    let kubeconfig = kube.kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let slack = Receiver::start(200);
+    let hook = format!("{}/services/T0/B0/SECRET123", slack.url);
+    let args = reap_args(kubeconfig, &["--slack-hook", &hook, "-vv"]);
+
+    let mut logs = String::new();
+    let mut reap = || {
+        let out = ekas_with_env(&args, &moto.env());
+        logs.push_str(&stderr(&out));
+        out
+    };
+
+    // 1st pass: idle for the first time — remembered on the node.
+    let out = reap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let idle = node_object(&kube, "idle").unwrap();
+    assert!(idle["metadata"]["annotations"]["ekas/idle-since"].is_string());
+    assert!(
+        node_object(&kube, "busy").unwrap()["metadata"]["annotations"]["ekas/idle-since"].is_null()
+    );
+    assert!(stdout(&out).contains("mark-idle"), "{}", stdout(&out));
+
+    // 2nd pass, past the threshold: cordoned, and claimed by ekas.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = reap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let idle = node_object(&kube, "idle").unwrap();
+    assert_eq!(idle["spec"]["unschedulable"], true);
+    assert_eq!(idle["metadata"]["labels"]["ekas/cordoned"], "true");
+    assert_eq!(group(&moto).await.0, 2);
+
+    // 3rd pass: terminated with the group shrinking, and the Node deleted.
+    let out = reap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(node_object(&kube, "idle").is_none(), "node deleted");
+    assert!(node_object(&kube, "busy").is_some());
+    let (desired, live) = group(&moto).await;
+    assert_eq!(desired, 1, "desired decremented");
+    assert_eq!(live, [ids[1].clone()]);
+
+    // Idempotent: nothing more to do.
+    let out = reap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(group(&moto).await.0, 1);
+
+    let texts = slack.texts();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Terminated node idle") && t.contains(&ids[0])),
+        "{texts:?}"
+    );
+    assert!(
+        !logs.contains("SECRET123"),
+        "the hook never appears in logs"
+    );
+    assert!(logs.contains("INFO"), "-vv logs were captured");
+    // The lease was released after each pass.
+    let lease = kube.object("leases", Some("default"), "ekas").unwrap();
+    assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_never_joined_is_replaced_and_dry_run_changes_nothing() {
+    let moto = Moto::start();
+    let ids = workers(&moto, 1, 1).await;
+    let kube = FakeKube::start();
+    let kubeconfig = kube.kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+
+    let before = (kube.all_objects(), group(&moto).await);
+    let dry = reap_args(kubeconfig, &["--instance-init-time", "0", "--dry-run"]);
+    let out = ekas_with_env(&dry, &moto.env());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("dry run, would"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&ids[0]), "{}", stdout(&out));
+    assert_eq!((kube.all_objects(), group(&moto).await), before);
+
+    // Waited for while young.
+    let out = ekas_with_env(&reap_args(kubeconfig, &[]), &moto.env());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(group(&moto).await.1, ids);
+
+    // Replaced once past --instance-init-time, even at MinSize: desired stays.
+    let out = ekas_with_env(
+        &reap_args(kubeconfig, &["--instance-init-time", "0"]),
+        &moto.env(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (desired, live) = group(&moto).await;
+    assert_eq!(desired, 1);
+    assert_eq!(live.len(), 1);
+    assert_ne!(live, ids, "a new instance replaced it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_lease_stops_reap_before_it_acts() {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 1).await;
+    let kube = FakeKube::start();
+    let marked = json!({"metadata": {"annotations": {"ekas/idle-since": "2026-01-01T00:00:00Z"}}});
+    kube.add("/api/v1/nodes", node("idle", &ids[0], marked));
+    let now = jiff::Timestamp::now().to_string();
+    kube.add(
+        "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "ekas", "namespace": "default"},
+            "spec": {"holderIdentity": "ekas-run-7d9f", "leaseDurationSeconds": 60,
+                "renewTime": now}}),
+    );
+    let kubeconfig = kube.kubeconfig();
+    let before = kube.all_objects();
+    let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("held by ekas-run-7d9f"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(kube.all_objects(), before, "nothing changed");
+    assert_eq!(group(&moto).await.0, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_up_uncordons_a_node_ekas_cordoned_before_adding_capacity() {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 1).await;
+    let kube = FakeKube::start();
+    let cordoned = json!({"metadata": {"labels": {"ekas/cordoned": "true"},
+        "annotations": {"ekas/idle-since": "2026-01-01T00:00:00Z"}},
+        "spec": {"unschedulable": true}});
+    kube.add("/api/v1/nodes", node("spare", &ids[0], cordoned));
+    // One pod fits the spare; five more need new nodes.
+    kube.add("/api/v1/pods", pod("small", "500m", "1Gi"));
+    for i in 0..5 {
+        kube.add("/api/v1/pods", pod(&format!("big-{i}"), "3", "8Gi"));
+    }
+    let kubeconfig = kube.kubeconfig();
+    let slack = Receiver::start(500);
+    let hook = format!("{}/hook/SECRET123", slack.url);
+    let out = ekas_with_env(
+        &[
+            "scale-up",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--cluster-name",
+            "prod",
+            "--regions",
+            REGION,
+            "--lease-namespace",
+            "default",
+            "--slack-hook",
+            &hook,
+            "-vv",
+        ],
+        &moto.env(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let spare = node_object(&kube, "spare").unwrap();
+    assert!(spare["spec"]["unschedulable"].is_null(), "{spare}");
+    assert!(spare["metadata"]["labels"]["ekas/cordoned"].is_null());
+    assert!(spare["metadata"]["annotations"]["ekas/idle-since"].is_null());
+    // The spare takes a big pod and `small` (3.5 of 3.92 cpu); four bigs need four new nodes.
+    let (desired, _) = group(&moto).await;
+    assert_eq!(desired, 5, "{}", stdout(&out));
+    // Slack refused every post: logged, without the hook, and no failure.
+    assert!(!slack.texts().is_empty());
+    assert!(
+        stderr(&out).contains("Slack notification refused"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("SECRET123"));
+}
