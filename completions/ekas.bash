@@ -44,7 +44,7 @@ _ekas() {
 
     case "${cmd}" in
         ekas)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --verbose --help --version plan scale-up drain reap run snapshot completions"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version plan scale-up drain reap run snapshot completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,6 +178,10 @@ _ekas() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -186,7 +190,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__completions)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +324,10 @@ _ekas() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -328,7 +336,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__drain)
-            opts="-v -h -V --timeout --grace-period --force --delete-emptydir-data --termination-grace-period --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --timeout --grace-period --force --delete-emptydir-data --termination-grace-period --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,6 +482,10 @@ _ekas() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -482,7 +494,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__plan)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,6 +626,10 @@ _ekas() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -624,7 +640,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__reap)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -756,6 +772,10 @@ _ekas() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -766,12 +786,20 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --no-scale --no-maintenance --leader-elect --metrics-address --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --leader-elect)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cluster-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -898,6 +926,10 @@ _ekas() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -908,7 +940,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__scale__subcmd__up)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1042,6 +1074,10 @@ _ekas() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1050,7 +1086,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__snapshot)
-            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --verbose --help --version"
+            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1202,6 +1238,10 @@ _ekas() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

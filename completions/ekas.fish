@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= lease-namespace= lease-name= lease-duration= sleep= slack-hook= dry-run output= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= lease-namespace= lease-name= lease-duration= sleep= slack-hook= dry-run output= log-format= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -57,6 +57,8 @@ complete -c ekas -n "__fish_ekas_needs_command" -l sleep -d 'Seconds between pas
 complete -c ekas -n "__fish_ekas_needs_command" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_needs_command" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
+json\t''"
 complete -c ekas -n "__fish_ekas_needs_command" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_needs_command" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -101,6 +103,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l sleep -d 'Seconds bet
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
+json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s h -l help -d 'Print help'
@@ -137,6 +141,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-duration -d
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
@@ -178,6 +184,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l sleep -d 'Seconds be
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
+json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l force -d 'Also evict pods that no controller owns; they will not be recreated'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l delete-emptydir-data -d 'Also evict pods with emptyDir volumes, whose data is lost'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l dry-run -d 'Log what would be changed, and change nothing'
@@ -217,10 +225,15 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l sleep -d 'Seconds bet
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
+json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s V -l version -d 'Print version'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l leader-elect -d 'Act only while holding the Lease (default: true inside a cluster, false outside)' -r -f -a "true\t''
+false\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l metrics-address -d 'Where to serve /metrics and /healthz' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
@@ -254,6 +267,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l sleep -d 'Seconds betw
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
+json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-scale -d 'Never scale up: only maintain existing nodes'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-maintenance -d 'Never scale in or touch existing nodes: only scale up'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s h -l help -d 'Print help'
@@ -296,6 +313,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l sleep -d 'Seconds
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
+json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s h -l help -d 'Print help'
@@ -332,6 +351,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l lease-duration
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l sleep -d 'Seconds between passes of `ekas run`' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'

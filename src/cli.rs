@@ -38,7 +38,7 @@ pub enum Command {
     /// One-shot cleanup for cron: idle nodes, dead nodes, instances that never joined
     Reap,
     /// Run the autoscaler continuously
-    Run,
+    Run(RunArgs),
     /// Write a snapshot of the cluster and its node groups to a file
     Snapshot(SnapshotArgs),
     /// Print a shell completion script
@@ -73,6 +73,25 @@ pub struct DrainArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Never scale up: only maintain existing nodes
+    #[arg(long)]
+    pub no_scale: bool,
+
+    /// Never scale in or touch existing nodes: only scale up
+    #[arg(long)]
+    pub no_maintenance: bool,
+
+    /// Act only while holding the Lease (default: true inside a cluster, false outside)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub leader_elect: Option<bool>,
+
+    /// Where to serve /metrics and /healthz
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDRESS")]
+    pub metrics_address: std::net::SocketAddr,
+}
+
+#[derive(Debug, Args)]
 pub struct SnapshotArgs {
     /// Where to write the snapshot (standard output when absent)
     #[arg(long, value_name = "FILE")]
@@ -95,6 +114,12 @@ pub struct SnapshotArgs {
 pub struct CompletionsArgs {
     /// The shell to complete for
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -313,6 +338,10 @@ pub struct GlobalOptions {
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
     pub output: OutputFormat,
+
+    /// Log lines as text or as JSON objects
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, help_heading = "Output")]
+    pub log_format: LogFormat,
 
     /// More log detail on standard error (-v info, -vv debug, -vvv trace)
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Output")]

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::actuate::{Applied, AppliedKind, Outcome};
-use crate::plan::{NodeActionKind, Plan};
+use crate::plan::{NodeActionKind, Plan, Unschedulable};
 
 /// An incoming-webhook URL, shown as `<redacted>` wherever it is printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -83,8 +83,14 @@ fn pods_text(pods: &[String]) -> String {
     text
 }
 
-/// The messages one pass deserves: what was done, what failed, and the pods nothing can take.
-pub fn messages(cluster: &str, plan: &Plan, applied: &[Applied]) -> Vec<String> {
+/// The messages one pass deserves: what was done, what failed, and the pods nothing can take
+/// (`unschedulable`: the ones not announced before).
+pub fn messages(
+    cluster: &str,
+    plan: &Plan,
+    unschedulable: &[Unschedulable],
+    applied: &[Applied],
+) -> Vec<String> {
     let mut out = Vec::new();
     for a in applied {
         let (Outcome::Done(detail) | Outcome::Failed(detail)) = &a.outcome else {
@@ -144,9 +150,9 @@ pub fn messages(cluster: &str, plan: &Plan, applied: &[Applied]) -> Vec<String> 
             _ => {}
         }
     }
-    if !plan.unschedulable.is_empty() {
-        let pods: Vec<String> = plan.unschedulable.iter().map(|u| u.pod.clone()).collect();
-        let why = plan.unschedulable[0]
+    if let Some(first) = unschedulable.first() {
+        let pods: Vec<String> = unschedulable.iter().map(|u| u.pod.clone()).collect();
+        let why = first
             .reasons
             .iter()
             .map(|(group, reason)| format!("{group}: {reason}"))
@@ -169,7 +175,7 @@ pub fn messages(cluster: &str, plan: &Plan, applied: &[Applied]) -> Vec<String> 
 /// Posts the pass's messages when a hook is configured.
 pub async fn notify(hook: Option<&SlackHook>, cluster: &str, plan: &Plan, applied: &[Applied]) {
     let Some(hook) = hook else { return };
-    let messages = messages(cluster, plan, applied);
+    let messages = messages(cluster, plan, &plan.unschedulable, applied);
     if !messages.is_empty() {
         Slack::new(hook.clone()).post_all(&messages).await;
     }

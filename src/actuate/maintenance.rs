@@ -41,11 +41,16 @@ impl Maintainer<'_> {
 
     /// Every node and instance action of the plan.
     pub async fn apply(&self, plan: &Plan) -> Vec<Applied> {
+        self.apply_except(plan, None).await
+    }
+
+    /// Every node and instance action but those of kind `skip` (applied already).
+    pub async fn apply_except(&self, plan: &Plan, skip: Option<NodeActionKind>) -> Vec<Applied> {
         let mut out = Vec::new();
         for node in plan
             .nodes
             .iter()
-            .filter(|n| n.action != NodeActionKind::None)
+            .filter(|n| n.action != NodeActionKind::None && Some(n.action) != skip)
         {
             out.push(self.apply_node(node, plan.captured_at).await);
         }

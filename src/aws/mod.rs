@@ -2,6 +2,7 @@
 //! that change anything (SetDesiredCapacity, TerminateInstanceInAutoScalingGroup). Adapters
 //! never decide: they read into [`crate::source::document`] and carry out a plan.
 
+mod count;
 pub mod gather;
 pub mod scaling;
 
@@ -76,8 +77,16 @@ pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<Reg
         let config = loader.load().await;
         out.push(RegionClients {
             region: region.clone(),
-            autoscaling: aws_sdk_autoscaling::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
+            autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                aws_sdk_autoscaling::config::Builder::from(&config)
+                    .interceptor(count::CountCalls)
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(count::CountCalls)
+                    .build(),
+            ),
             instance_types: Arc::default(),
         });
     }

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod drain;
 pub mod plan;
 pub mod reap;
+pub mod run;
 pub mod scale_up;
 pub mod snapshot;
 
@@ -33,17 +34,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::ScaleUp => scale_up::run(g, out),
         Command::Drain(args) => drain::run(g, args, out),
         Command::Reap => reap::run(g, out),
-        Command::Run => not_yet("run", "keeps watch-fed caches and acts on every pass"),
+        Command::Run(args) => run::run(g, args),
         Command::Snapshot(args) => snapshot::run(g, args, out),
     }
-}
-
-/// Subcommands whose adapter has not landed say so instead of pretending.
-fn not_yet(command: &str, needs: &str) -> Result<()> {
-    bail!(
-        "`ekas {command}` is not available in this version: it {needs}, which is not built yet. \
-         `ekas plan` shows the plan it would apply."
-    )
 }
 
 pub fn engine_config(g: &GlobalOptions) -> engine::Config {

@@ -62,7 +62,7 @@ impl LeaseLock {
         let api = self.api(client);
         let now = Timestamp::now();
         let doing = || format!("taking lease {}/{}", self.namespace, self.name);
-        let current = match api.get_opt(&self.name).await {
+        let current = match super::counted("get", "Lease", api.get_opt(&self.name).await) {
             Ok(lease) => lease,
             Err(e) => return Err(api_error(e, doing())),
         };
@@ -71,7 +71,11 @@ impl LeaseLock {
                 "metadata": {"name": self.name, "namespace": self.namespace},
                 "spec": self.spec(now, None, 0),
             }))?;
-            return match api.create(&PostParams::default(), &lease).await {
+            return match super::counted(
+                "create",
+                "Lease",
+                api.create(&PostParams::default(), &lease).await,
+            ) {
                 Ok(_) => Ok(()),
                 Err(e) if status_code(&e) == Some(409) => {
                     bail!(

@@ -81,3 +81,13 @@ pub fn status_code(error: &kube::Error) -> Option<u16> {
         _ => None,
     }
 }
+
+/// Records an API call's outcome in the metrics and passes the result on.
+pub(crate) fn counted<T>(
+    verb: &'static str,
+    resource: &str,
+    result: Result<T, kube::Error>,
+) -> Result<T, kube::Error> {
+    crate::metrics::kube_call(verb, resource, result.is_ok());
+    result
+}

@@ -41,9 +41,7 @@ where
     let mut items = Vec::new();
     let mut params = params.limit(PAGE_SIZE);
     loop {
-        let page = api
-            .list(&params)
-            .await
+        let page = super::counted("list", &kind, api.list(&params).await)
             .map_err(|e| api_error(e, format_args!("listing {kind}s")))?;
         items.extend(page.items);
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
@@ -82,11 +80,13 @@ pub async fn pods_on_node(client: &kube::Client, node: &str) -> Result<Vec<Pod>>
 
 /// One node; a missing node is an error that names it.
 pub async fn node(client: &kube::Client, name: &str) -> Result<Node> {
-    Api::<Node>::all(client.clone())
-        .get(name)
-        .await
-        .map_err(|e| match super::status_code(&e) {
-            Some(404) => color_eyre::eyre::eyre!("node {name} not found"),
-            _ => api_error(e, format_args!("reading node {name}")),
-        })
+    super::counted(
+        "get",
+        "Node",
+        Api::<Node>::all(client.clone()).get(name).await,
+    )
+    .map_err(|e| match super::status_code(&e) {
+        Some(404) => color_eyre::eyre::eyre!("node {name} not found"),
+        _ => api_error(e, format_args!("reading node {name}")),
+    })
 }

@@ -1,6 +1,7 @@
 //! Watch-fed caches for the long-running loop: one LIST per kind at start, then watch streams
 //! keep in-memory stores current, so a pass reads the cluster without LIST calls.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use color_eyre::eyre::{Result, eyre};
@@ -28,8 +29,13 @@ pub struct Caches {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Starts a reflector for one kind on the runtime; `changed` is notified on every event.
-fn reflect<K>(api: Api<K>, changed: Option<Arc<Notify>>) -> (Store<K>, JoinHandle<()>)
+/// Starts a reflector for one kind on the runtime; `changed` is notified for every object that
+/// `signal` picks out.
+fn reflect<K>(
+    api: Api<K>,
+    changed: Option<Arc<Notify>>,
+    mut signal: impl FnMut(&K) -> bool + Send + 'static,
+) -> (Store<K>, JoinHandle<()>)
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
@@ -40,11 +46,11 @@ where
     let stream = reflector(writer, watcher(api, config))
         // A failed watch is retried with backoff: the caches outlive API-server restarts.
         .default_backoff()
-        .touched_objects();
+        .applied_objects();
     let task = tokio::spawn(stream.for_each(move |event| {
         match event {
-            Ok(_) => {
-                if let Some(changed) = &changed {
+            Ok(object) => {
+                if let Some(changed) = changed.as_ref().filter(|_| signal(&object)) {
                     changed.notify_one();
                 }
             }
@@ -68,10 +74,10 @@ impl Caches {
         };
         let (pod_api, pdb_api) = scoped(client);
         let pods_changed = Arc::new(Notify::new());
-        let (pods, t1) = reflect::<Pod>(pod_api, Some(pods_changed.clone()));
-        let (nodes, t2) = reflect::<Node>(Api::all(client.clone()), None);
-        let (pdbs, t3) = reflect::<PodDisruptionBudget>(pdb_api, None);
-        let (daemon_sets, t4) = reflect::<DaemonSet>(Api::all(client.clone()), None);
+        let (pods, t1) = reflect::<Pod>(pod_api, Some(pods_changed.clone()), new_pending());
+        let (nodes, t2) = reflect::<Node>(Api::all(client.clone()), None, |_| false);
+        let (pdbs, t3) = reflect::<PodDisruptionBudget>(pdb_api, None, |_| false);
+        let (daemon_sets, t4) = reflect::<DaemonSet>(Api::all(client.clone()), None, |_| false);
         Caches {
             pods,
             nodes,
@@ -95,7 +101,9 @@ impl Caches {
         Ok(())
     }
 
-    /// Notified whenever a pod is added, changed or removed: the loop starts a pass soon after.
+    /// Notified when a pod becomes pending that was not before: the loop starts a pass soon
+    /// after. Status updates of pods already seen waiting do not count, so a long queue of
+    /// unschedulable pods does not keep the loop spinning.
     pub fn pods_changed(&self) -> Arc<Notify> {
         self.pods_changed.clone()
     }
@@ -107,6 +115,25 @@ impl Caches {
             nodes: items(&self.nodes),
             pod_disruption_budgets: items(&self.pdbs),
             daemon_sets: items(&self.daemon_sets),
+        }
+    }
+}
+
+/// A filter that is true the first time each pod is seen waiting for a node.
+fn new_pending() -> impl FnMut(&Pod) -> bool + Send + 'static {
+    let mut seen: HashSet<String> = HashSet::new();
+    move |pod| {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let unbound = pod.spec.as_ref().is_none_or(|s| s.node_name.is_none());
+        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+        let waiting = unbound
+            && matches!(phase, None | Some("Pending"))
+            && pod.metadata.deletion_timestamp.is_none();
+        if waiting {
+            seen.insert(uid)
+        } else {
+            seen.remove(&uid);
+            false
         }
     }
 }

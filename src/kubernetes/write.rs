@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, EvictParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::{api_error, status_code};
+use super::{api_error, counted, status_code};
 use crate::model::keys;
 
 /// Attempts at a read-modify-write before giving up on a node that keeps changing.
@@ -50,10 +50,10 @@ async fn patch_node<T>(
             return Ok(result);
         };
         patch["metadata"]["resourceVersion"] = json!(node.metadata.resource_version);
-        match nodes(client)
+        let patched = nodes(client)
             .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
+            .await;
+        match counted("patch", "Node", patched) {
             Ok(_) => return Ok(result),
             Err(e) if status_code(&e) == Some(409) => continue,
             Err(e) => return Err(api_error(e, format_args!("{doing} node {name}"))),
@@ -122,9 +122,10 @@ pub async fn annotate(
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
     let patch = json!({"metadata": {"annotations": map}});
-    nodes(client)
+    let result = nodes(client)
         .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
+        .await;
+    counted("patch", "Node", result)
         .map_err(|e| api_error(e, format_args!("annotating node {name}")))?;
     Ok(())
 }
@@ -140,7 +141,8 @@ pub fn annotation<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
 
 /// Deletes the Node object; one already gone counts as deleted.
 pub async fn delete_node(client: &kube::Client, name: &str) -> Result<()> {
-    match nodes(client).delete(name, &DeleteParams::default()).await {
+    let result = nodes(client).delete(name, &DeleteParams::default()).await;
+    match counted("delete", "Node", result) {
         Ok(_) => Ok(()),
         Err(e) if status_code(&e) == Some(404) => Ok(()),
         Err(e) => Err(api_error(e, format_args!("deleting node {name}"))),
@@ -172,7 +174,7 @@ pub async fn evict(
         }),
         ..Default::default()
     };
-    match pods.evict(name, &params).await {
+    match counted("create", "Eviction", pods.evict(name, &params).await) {
         Ok(_) => Ok(Eviction::Evicted),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(Eviction::Gone),
         Err(kube::Error::Api(status)) if status.code == 429 => {

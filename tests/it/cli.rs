@@ -245,17 +245,6 @@ fn completions_and_help() {
 }
 
 #[test]
-fn subcommands_without_their_adapters_say_so_and_fail() {
-    let out = ekas(&["run"]);
-    assert!(!out.status.success(), "run must not pretend to work");
-    assert!(
-        stderr(&out).contains("not available in this version"),
-        "{}",
-        stderr(&out)
-    );
-}
-
-#[test]
 fn plan_shows_node_states_and_instances_without_nodes() {
     let mut doc = small_snapshot(0);
     let group = &mut doc["aws"]["us-west-2"]["autoScalingGroups"]["AutoScalingGroups"][0];

@@ -162,7 +162,7 @@ async fn watch_caches_follow_changes_without_listing_again() {
     kube.add("/api/v1/pods", pod("job-new", "1", "1Gi"));
     tokio::time::timeout(std::time::Duration::from_secs(10), changed.notified())
         .await
-        .expect("a pod change is signalled");
+        .expect("a new pending pod is signalled");
     let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while caches.kubernetes_part().pods.items.len() != 4 {
         assert!(

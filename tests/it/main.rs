@@ -8,4 +8,5 @@ mod errors;
 mod generated;
 mod kube;
 mod reap;
+mod run;
 mod support;

@@ -9,11 +9,11 @@ use crate::support::moto::Moto;
 use crate::support::receiver::Receiver;
 use crate::support::*;
 
-const REGION: &str = "us-west-2";
+pub(crate) const REGION: &str = "us-west-2";
 
 /// Group `workers` of cluster `prod` with `desired` m5.xlarge instances (moto launches them at
 /// once); returns their ids.
-async fn workers(moto: &Moto, min: i32, desired: i32) -> Vec<String> {
+pub(crate) async fn workers(moto: &Moto, min: i32, desired: i32) -> Vec<String> {
     let clients = moto.clients(&[REGION]).await;
     let c = &clients[0];
     c.autoscaling
@@ -49,7 +49,7 @@ async fn workers(moto: &Moto, min: i32, desired: i32) -> Vec<String> {
 }
 
 /// (desired, live instance ids) of `workers`.
-async fn group(moto: &Moto) -> (i32, Vec<String>) {
+pub(crate) async fn group(moto: &Moto) -> (i32, Vec<String>) {
     let clients = moto.clients(&[REGION]).await;
     let out = clients[0]
         .autoscaling

@@ -1,0 +1,150 @@
+//! Process-wide Prometheus metrics, served by `ekas run` on `/metrics`. The adapters count
+//! their API calls here; the loop records what each pass saw and did.
+
+use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+pub struct Metrics {
+    registry: Registry,
+    pub pending_pods: Gauge,
+    pub unschedulable_pods: Gauge,
+    pub nodes: Family<Labels, Gauge>,
+    pub groups_in_backoff: Gauge,
+    pub scale_ups: Family<Labels, Counter>,
+    pub scale_up_failures: Family<Labels, Counter>,
+    pub actions: Family<Labels, Counter>,
+    pub passes: Family<Labels, Counter>,
+    pub pass_duration: Histogram,
+    pub last_pass_completed: Gauge<f64, AtomicU64>,
+    pub leader: Gauge,
+    pub aws_calls: Family<Labels, Counter>,
+    pub aws_errors: Family<Labels, Counter>,
+    pub kube_calls: Family<Labels, Counter>,
+    pub kube_errors: Family<Labels, Counter>,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("ekas");
+        let m = Metrics {
+            pending_pods: Gauge::default(),
+            unschedulable_pods: Gauge::default(),
+            nodes: Family::default(),
+            groups_in_backoff: Gauge::default(),
+            scale_ups: Family::default(),
+            scale_up_failures: Family::default(),
+            actions: Family::default(),
+            passes: Family::default(),
+            pass_duration: Histogram::new(exponential_buckets(0.05, 2.0, 12)),
+            last_pass_completed: Gauge::default(),
+            leader: Gauge::default(),
+            aws_calls: Family::default(),
+            aws_errors: Family::default(),
+            kube_calls: Family::default(),
+            kube_errors: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "pending_pods",
+            "Pods waiting for a node",
+            m.pending_pods.clone(),
+        );
+        registry.register(
+            "unschedulable_pods",
+            "Pending pods no node group can take",
+            m.unschedulable_pods.clone(),
+        );
+        registry.register("nodes", "Nodes by state", m.nodes.clone());
+        registry.register(
+            "groups_in_backoff",
+            "Node groups in launch-failure backoff",
+            m.groups_in_backoff.clone(),
+        );
+        registry.register(
+            "scale_ups",
+            "Scale-ups applied, by group",
+            m.scale_ups.clone(),
+        );
+        registry.register(
+            "scale_up_failures",
+            "Scale-ups that failed, by group",
+            m.scale_up_failures.clone(),
+        );
+        registry.register(
+            "actions",
+            "Node and instance actions, by action and result",
+            m.actions.clone(),
+        );
+        registry.register("passes", "Passes of the loop, by result", m.passes.clone());
+        registry.register(
+            "pass_duration_seconds",
+            "Time a pass takes",
+            m.pass_duration.clone(),
+        );
+        registry.register(
+            "last_pass_completed_timestamp_seconds",
+            "Unix time the last pass completed",
+            m.last_pass_completed.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this process holds the lease",
+            m.leader.clone(),
+        );
+        registry.register(
+            "aws_api_calls",
+            "AWS API calls, by operation",
+            m.aws_calls.clone(),
+        );
+        registry.register(
+            "aws_api_errors",
+            "AWS API calls that failed, by operation",
+            m.aws_errors.clone(),
+        );
+        registry.register(
+            "kubernetes_api_calls",
+            "Kubernetes API calls, by verb and resource",
+            m.kube_calls.clone(),
+        );
+        registry.register(
+            "kubernetes_api_errors",
+            "Kubernetes API calls that failed, by verb and resource",
+            m.kube_errors.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+pub fn metrics() -> &'static Metrics {
+    static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+    &METRICS
+}
+
+/// Counts one Kubernetes API call ekas made.
+pub fn kube_call(verb: &'static str, resource: &str, ok: bool) {
+    let labels = vec![
+        ("verb", verb.to_string()),
+        ("resource", resource.to_string()),
+    ];
+    metrics().kube_calls.get_or_create(&labels).inc();
+    if !ok {
+        metrics().kube_errors.get_or_create(&labels).inc();
+    }
+}

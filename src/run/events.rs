@@ -1,0 +1,161 @@
+//! Kubernetes Events for what a pass decided and did: TriggeredScaleUp / NotTriggerScaleUp on
+//! pods, and cordon / drain / terminate on nodes. Rate-limited, so a queue of 10,000 pods does
+//! not flood the API server: one event per object and reason per quiet period, and a cap per
+//! pass.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+use crate::actuate::{Applied, AppliedKind, Outcome};
+use crate::plan::{NodeActionKind, Plan};
+use crate::source::document::KubernetesPart;
+
+/// Events published per pass at most; the rest wait for a later pass.
+const PER_PASS: usize = 50;
+/// The same reason on the same object is repeated at most this often.
+const QUIET: Duration = Duration::from_secs(600);
+
+pub struct Events {
+    recorder: Recorder,
+    last: HashMap<(String, &'static str), Instant>,
+}
+
+struct Pending {
+    reference: ObjectReference,
+    key: String,
+    reason: &'static str,
+    warning: bool,
+    note: String,
+}
+
+impl Events {
+    pub fn new(client: kube::Client) -> Events {
+        let reporter = Reporter {
+            controller: "ekas".into(),
+            instance: std::env::var("HOSTNAME").ok(),
+        };
+        Events {
+            recorder: Recorder::new(client, reporter),
+            last: HashMap::new(),
+        }
+    }
+
+    pub async fn publish(&mut self, plan: &Plan, applied: &[Applied], cluster: &KubernetesPart) {
+        let pod_ref = |key: &str| -> Option<ObjectReference> {
+            let (ns, name) = key.split_once('/')?;
+            let pod = cluster.pods.items.iter().find(|p| {
+                p.metadata.namespace.as_deref() == Some(ns)
+                    && p.metadata.name.as_deref() == Some(name)
+            })?;
+            Some(ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                namespace: Some(ns.into()),
+                name: Some(name.into()),
+                uid: pod.metadata.uid.clone(),
+                ..Default::default()
+            })
+        };
+        let mut queue: Vec<Pending> = Vec::new();
+        for a in applied {
+            let done = matches!(a.outcome, Outcome::Done(_));
+            match (a.kind, done) {
+                (AppliedKind::ScaleUp, true) => {
+                    let Some(up) = plan.scale_ups.iter().find(|s| s.group == a.target) else {
+                        continue;
+                    };
+                    for pod in &up.pods {
+                        if let Some(reference) = pod_ref(pod) {
+                            queue.push(Pending {
+                                reference,
+                                key: pod.clone(),
+                                reason: "TriggeredScaleUp",
+                                warning: false,
+                                note: format!(
+                                    "pod triggered scale-up: {} ({}) {} → {}",
+                                    up.group, up.region, up.current_desired, up.new_desired
+                                ),
+                            });
+                        }
+                    }
+                }
+                (AppliedKind::Node(kind), true) => {
+                    let reason = match kind {
+                        NodeActionKind::Cordon => "CordonedByEkas",
+                        NodeActionKind::Uncordon => "UncordonedByEkas",
+                        NodeActionKind::Drain => "DrainingByEkas",
+                        NodeActionKind::Terminate => "TerminatingByEkas",
+                        _ => continue,
+                    };
+                    queue.push(Pending {
+                        reference: ObjectReference {
+                            api_version: Some("v1".into()),
+                            kind: Some("Node".into()),
+                            name: Some(a.target.clone()),
+                            ..Default::default()
+                        },
+                        key: a.target.clone(),
+                        reason,
+                        warning: false,
+                        note: a.outcome.to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        for u in &plan.unschedulable {
+            let Some(reference) = pod_ref(&u.pod) else {
+                continue;
+            };
+            let why = u
+                .reasons
+                .iter()
+                .map(|(g, r)| format!("{g}: {r}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            queue.push(Pending {
+                reference,
+                key: u.pod.clone(),
+                reason: "NotTriggerScaleUp",
+                warning: true,
+                note: format!("pod fits no node group: {why}"),
+            });
+        }
+        let now = Instant::now();
+        self.last.retain(|_, at| now.duration_since(*at) < QUIET);
+        let mut sent = 0;
+        for p in queue {
+            if sent == PER_PASS {
+                break;
+            }
+            if self.last.contains_key(&(p.key.clone(), p.reason)) {
+                continue;
+            }
+            let event = Event {
+                type_: if p.warning {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
+                reason: p.reason.into(),
+                // The API server rejects notes over 1 kB.
+                note: Some(p.note.chars().take(1000).collect()),
+                action: p.reason.into(),
+                secondary: None,
+            };
+            match self.recorder.publish(&event, &p.reference).await {
+                Ok(()) => {
+                    self.last.insert((p.key, p.reason), now);
+                    sent += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not publish an event; skipping the rest this pass");
+                    break;
+                }
+            }
+        }
+    }
+}

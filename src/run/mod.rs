@@ -1,0 +1,316 @@
+//! `ekas run`: the continuous loop. Watch-fed caches hold the cluster, so a pass makes no
+//! Kubernetes LIST call; a pass starts soon after new pending pods appear (after a short
+//! batching window) and at least every `--sleep`. Each pass: snapshot (caches + AWS) → plan →
+//! apply scale-up and maintenance. A failed pass is logged and retried with backoff; the
+//! process only stops on SIGTERM or SIGINT, releasing its Lease.
+
+pub mod events;
+pub mod server;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use jiff::Timestamp;
+use tokio::time::{Instant, sleep_until};
+
+use crate::actuate::maintenance::Maintainer;
+use crate::actuate::{Applied, AppliedKind, Outcome, apply_scale_up};
+use crate::cli::GlobalOptions;
+use crate::commands::{Live, build_options};
+use crate::engine;
+use crate::kubernetes::lease::LeaseLock;
+use crate::kubernetes::watch::Caches;
+use crate::metrics::metrics;
+use crate::plan::{NodeActionKind, Plan};
+use crate::source::build;
+use crate::source::document::SnapshotDocument;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub sleep: Duration,
+    pub no_scale: bool,
+    pub no_maintenance: bool,
+    pub leader_elect: bool,
+    pub metrics_address: SocketAddr,
+    /// Quiet time after a new pending pod before the pass starts, so a burst is one pass.
+    pub batch_window: Duration,
+    /// A burst that keeps arriving still starts its pass after this long.
+    pub batch_max: Duration,
+}
+
+/// What one pass did, for the log.
+struct PassReport {
+    pending: usize,
+    actions: usize,
+    failed: usize,
+}
+
+struct Loop<'a> {
+    g: &'a GlobalOptions,
+    options: &'a RunOptions,
+    config: engine::Config,
+    live: Live,
+    caches: Caches,
+    events: events::Events,
+    health: server::Health,
+    /// Unschedulable pods already announced on Slack.
+    announced: HashSet<String>,
+}
+
+pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
+    let live = Live::connect(g).await?;
+    // Healthy while passes complete; a few missed passes make it unhealthy.
+    let health = server::Health::new((options.sleep * 3).max(Duration::from_secs(120)));
+    let address = server::serve(options.metrics_address, health.clone()).await?;
+    tracing::info!(%address, "serving /metrics and /healthz");
+
+    let caches = Caches::start(&live.kube, g.namespace.as_deref());
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    tokio::select! {
+        ready = caches.ready() => ready.wrap_err("filling the caches")?,
+        _ = &mut shutdown => return Ok(()),
+    }
+    tracing::info!("caches filled; starting passes");
+
+    let lock = LeaseLock::new(&g.lease_namespace, &g.lease_name, g.lease_duration);
+    let lease_period = Duration::from_secs(g.lease_duration.max(3) as u64);
+    let events = events::Events::new(live.kube.clone());
+    let pending = caches.pods_changed();
+    let mut this = Loop {
+        g,
+        options,
+        config: crate::commands::engine_config(g),
+        live,
+        caches,
+        events,
+        health,
+        announced: HashSet::new(),
+    };
+
+    let mut leader = false;
+    let mut failures: u32 = 0;
+    let mut next_pass = Instant::now();
+    let mut next_renew = Instant::now();
+    loop {
+        let wake = if leader {
+            next_pass.min(next_renew)
+        } else {
+            next_pass
+        };
+        let mut pass_due = true;
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = sleep_until(wake) => pass_due = Instant::now() >= next_pass,
+            _ = pending.notified() => {
+                // New pending pods: let the burst settle, within bounds.
+                let started = Instant::now();
+                loop {
+                    tokio::select! {
+                        _ = &mut shutdown => {
+                            pass_due = false;
+                            break;
+                        }
+                        _ = tokio::time::sleep(options.batch_window) => break,
+                        _ = pending.notified() => {
+                            if started.elapsed() >= options.batch_max {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if options.leader_elect {
+            match lock.acquire(&this.live.kube).await {
+                Ok(()) => {
+                    if !leader {
+                        tracing::info!(holder = %lock.holder, "became the leader");
+                    }
+                    leader = true;
+                    next_renew = Instant::now() + lease_period / 3;
+                }
+                Err(e) => {
+                    if leader {
+                        tracing::warn!(error = %format!("{e:#}"), "lost the lease");
+                    } else {
+                        tracing::debug!(error = %format!("{e:#}"), "not the leader");
+                    }
+                    leader = false;
+                    metrics().leader.set(0);
+                    next_pass = Instant::now() + lease_period / 2;
+                    continue;
+                }
+            }
+            metrics().leader.set(1);
+        }
+        if !pass_due {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        match this.pass().await {
+            Ok(report) => {
+                failures = 0;
+                this.health.pass_completed();
+                let m = metrics();
+                m.passes.get_or_create(&vec![("result", "ok".into())]).inc();
+                m.pass_duration.observe(started.elapsed().as_secs_f64());
+                m.last_pass_completed
+                    .set(Timestamp::now().as_millisecond() as f64 / 1000.0);
+                tracing::info!(
+                    pending = report.pending,
+                    actions = report.actions,
+                    failed = report.failed,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "pass done"
+                );
+                next_pass = Instant::now() + options.sleep;
+            }
+            Err(e) => {
+                failures += 1;
+                metrics()
+                    .passes
+                    .get_or_create(&vec![("result", "error".into())])
+                    .inc();
+                let wait = Duration::from_secs(1 << failures.min(6)).min(options.sleep);
+                tracing::error!(error = %format!("{e:#}"), retry_in = ?wait, "pass failed");
+                next_pass = Instant::now() + wait;
+            }
+        }
+    }
+    tracing::info!("shutting down");
+    if leader {
+        if let Err(e) = lock.release(&this.live.kube).await {
+            tracing::warn!(error = %format!("{e:#}"), "could not release the lease; it expires on its own");
+        }
+    }
+    Ok(())
+}
+
+impl Loop<'_> {
+    async fn pass(&mut self) -> Result<PassReport> {
+        let g = self.g;
+        let captured_at = Timestamp::now();
+        let kubernetes = self.caches.kubernetes_part();
+        let aws = crate::aws::gather::all_regions(&self.live.aws, &self.live.cluster).await?;
+        let doc = SnapshotDocument {
+            captured_at,
+            cluster_name: Some(self.live.cluster.clone()),
+            regions: self.live.regions.clone(),
+            kubernetes,
+            aws,
+        };
+        let snapshot = build::snapshot(&doc, &build_options(g))?;
+        let plan = engine::plan(&snapshot, &self.config);
+        record_plan(&plan);
+
+        let maintainer = Maintainer {
+            kube: &self.live.kube,
+            aws: &self.live.aws,
+            drain: self.config.maintenance.drain,
+            dry_run: g.dry_run,
+        };
+        let mut applied: Vec<Applied> = Vec::new();
+        if !self.options.no_scale {
+            applied.extend(maintainer.apply_uncordons(&plan).await);
+            applied.extend(apply_scale_up(&plan, &self.live.aws, g.dry_run).await);
+        }
+        if !self.options.no_maintenance {
+            let skip = if self.options.no_scale {
+                None
+            } else {
+                Some(NodeActionKind::Uncordon)
+            };
+            applied.extend(maintainer.apply_except(&plan, skip).await);
+        }
+        record_applied(&applied);
+
+        // Each unschedulable pod is announced once per process, not on every pass.
+        let fresh: Vec<_> = plan
+            .unschedulable
+            .iter()
+            .filter(|u| self.announced.insert(u.pod.clone()))
+            .cloned()
+            .collect();
+        let still: HashSet<&str> = plan.unschedulable.iter().map(|u| u.pod.as_str()).collect();
+        self.announced.retain(|p| still.contains(p.as_str()));
+        if let Some(hook) = g.slack_hook.as_ref() {
+            let messages = crate::notify::messages(&self.live.cluster, &plan, &fresh, &applied);
+            crate::notify::Slack::new(hook.clone())
+                .post_all(&messages)
+                .await;
+        }
+        if !g.dry_run {
+            self.events.publish(&plan, &applied, &doc.kubernetes).await;
+        }
+        Ok(PassReport {
+            pending: plan.summary.pending_pods,
+            actions: applied.len(),
+            failed: applied.iter().filter(|a| a.outcome.failed()).count(),
+        })
+    }
+}
+
+fn record_plan(plan: &Plan) {
+    let m = metrics();
+    m.pending_pods.set(plan.summary.pending_pods as i64);
+    m.unschedulable_pods.set(plan.summary.unschedulable as i64);
+    m.groups_in_backoff.set(plan.backoff.len() as i64);
+    m.nodes.clear();
+    for node in &plan.nodes {
+        m.nodes
+            .get_or_create(&vec![("state", node.state.as_str().to_string())])
+            .inc();
+    }
+}
+
+fn record_applied(applied: &[Applied]) {
+    let m = metrics();
+    for a in applied {
+        let result = match a.outcome {
+            Outcome::Done(_) => "done",
+            Outcome::WouldDo(_) => "dry-run",
+            Outcome::Failed(_) => "failed",
+        };
+        let group = vec![("group", a.target.clone())];
+        match (a.kind, result) {
+            (AppliedKind::ScaleUp, "done") => m.scale_ups.get_or_create(&group).inc(),
+            (AppliedKind::ScaleUp, "failed") => m.scale_up_failures.get_or_create(&group).inc(),
+            _ => 0,
+        };
+        let action = match a.kind {
+            AppliedKind::ScaleUp => "scale-up",
+            AppliedKind::DesiredReset => "desired-reset",
+            AppliedKind::ReplaceInstance => "replace-instance",
+            AppliedKind::Node(kind) => kind.as_str(),
+        };
+        m.actions
+            .get_or_create(&vec![("action", action.into()), ("result", result.into())])
+            .inc();
+    }
+}
+
+/// Resolves on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
