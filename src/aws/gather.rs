@@ -22,16 +22,24 @@ fn timestamp(t: Option<&aws_smithy_types::DateTime>) -> Option<Timestamp> {
     t.and_then(|t| Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok())
 }
 
+/// Instance ids that have a Node, with the zone from the Node's providerID, when the Kubernetes
+/// half was read first. Their EC2 details are not needed (the Node says more), so a pass
+/// describes only members without a Node and Nodes whose instance left every group — a cost
+/// that does not grow with the cluster.
+pub type Registered = std::sync::Arc<BTreeMap<String, String>>;
+
 /// The AWS half of a snapshot for every region, read concurrently.
 pub async fn all_regions(
     regions: &[RegionClients],
     cluster: &str,
+    registered: Option<Registered>,
 ) -> Result<BTreeMap<String, RegionPart>> {
     let mut tasks = JoinSet::new();
     for clients in regions.iter().cloned() {
         let cluster = cluster.to_string();
+        let registered = registered.clone();
         tasks.spawn(async move {
-            let part = region_part(&clients, &cluster).await;
+            let part = region_part(&clients, &cluster, registered.as_deref()).await;
             (clients.region, part)
         });
     }
@@ -46,7 +54,11 @@ pub async fn all_regions(
     Ok(out)
 }
 
-pub async fn region_part(clients: &RegionClients, cluster: &str) -> Result<RegionPart> {
+pub async fn region_part(
+    clients: &RegionClients,
+    cluster: &str,
+    registered: Option<&BTreeMap<String, String>>,
+) -> Result<RegionPart> {
     let groups = cluster_groups(clients, cluster).await?;
     let launch_configurations = launch_configurations(clients, &groups).await?;
     let launch_template_versions = launch_template_versions(clients, &groups).await?;
@@ -70,11 +82,33 @@ pub async fn region_part(clients: &RegionClients, cluster: &str) -> Result<Regio
         wanted_types.extend(g.instances.iter().filter_map(|i| i.instance_type.clone()));
     }
     let instance_types = instance_types(clients, wanted_types).await?;
-    let member_ids: Vec<String> = groups
+    let members: BTreeSet<&str> = groups
         .iter()
-        .flat_map(|g| g.instances.iter().map(|i| i.instance_id.clone()))
+        .flat_map(|g| g.instances.iter().map(|i| i.instance_id.as_str()))
         .collect();
-    let reservations = instances(clients, &member_ids).await?;
+    let (wanted, orphans): (Vec<String>, Vec<String>) = match registered {
+        None => (
+            members.iter().map(|id| id.to_string()).collect(),
+            Vec::new(),
+        ),
+        Some(registered) => (
+            members
+                .iter()
+                .filter(|id| !registered.contains_key(**id))
+                .map(|id| id.to_string())
+                .collect(),
+            // Nodes of this region whose instance is in no group: gone, or not ours.
+            registered
+                .iter()
+                .filter(|(id, zone)| {
+                    !members.contains(id.as_str()) && in_region(zone, &clients.region)
+                })
+                .map(|(id, _)| id.clone())
+                .collect(),
+        ),
+    };
+    let mut reservations = instances(clients, &wanted).await?;
+    reservations.extend(orphan_instances(clients, &orphans).await?);
     let activities = activities(clients, &groups).await?;
     Ok(RegionPart {
         auto_scaling_groups: AutoScalingGroupsPage {
@@ -401,6 +435,39 @@ async fn describe_types(
             },
         })
         .collect())
+}
+
+/// Whether an Availability Zone (`us-west-2a`, `us-west-2-lax-1a`) is in `region`.
+fn in_region(zone: &str, region: &str) -> bool {
+    zone.strip_prefix(region)
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '-')
+}
+
+/// Instances of Nodes outside every group, one call each (they are few): an id EC2 no longer
+/// knows is an instance terminated long ago.
+async fn orphan_instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reservation>> {
+    let mut out = Vec::new();
+    for id in ids {
+        match instances(clients, std::slice::from_ref(id)).await {
+            Ok(found) => out.extend(found),
+            Err(e) => {
+                if !format!("{e}").contains("InvalidInstanceID.NotFound") {
+                    return Err(e);
+                }
+                out.push(Reservation {
+                    instances: vec![Ec2Instance {
+                        instance_id: id.clone(),
+                        state: crate::source::document::aws::InstanceState {
+                            name: "terminated".into(),
+                        },
+                        ..Default::default()
+                    }],
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 async fn instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reservation>> {

@@ -149,13 +149,23 @@ impl Live {
         })
     }
 
-    /// Reads both halves of a snapshot, concurrently.
+    /// Reads both halves of a snapshot: Kubernetes first, so AWS is asked only about the
+    /// instances the Nodes do not describe.
     pub async fn document(&self, g: &GlobalOptions) -> Result<SnapshotDocument> {
         let captured_at = Timestamp::now();
-        let (kubernetes, aws) = tokio::try_join!(
-            kubernetes::gather(&self.kube, g.namespace.as_deref()),
-            crate::aws::gather::all_regions(&self.aws, &self.cluster),
-        )?;
+        let kubernetes = kubernetes::gather(&self.kube, g.namespace.as_deref()).await?;
+        self.document_with(kubernetes, captured_at).await
+    }
+
+    /// Completes a snapshot from a Kubernetes half read elsewhere (the loop's caches).
+    pub async fn document_with(
+        &self,
+        kubernetes: KubernetesPart,
+        captured_at: Timestamp,
+    ) -> Result<SnapshotDocument> {
+        let registered = std::sync::Arc::new(kubernetes.registered_instances());
+        let aws =
+            crate::aws::gather::all_regions(&self.aws, &self.cluster, Some(registered)).await?;
         Ok(SnapshotDocument {
             captured_at,
             cluster_name: Some(self.cluster.clone()),
@@ -195,7 +205,7 @@ pub async fn live_document(
     let (cluster, regions) = cluster_and_regions(g)?;
     let captured_at = Timestamp::now();
     let clients = crate::aws::connect(&regions, &aws_options(g)).await?;
-    let aws = crate::aws::gather::all_regions(&clients, &cluster).await?;
+    let aws = crate::aws::gather::all_regions(&clients, &cluster, None).await?;
     Ok(SnapshotDocument {
         captured_at,
         cluster_name: Some(cluster),

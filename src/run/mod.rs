@@ -25,7 +25,6 @@ use crate::kubernetes::watch::Caches;
 use crate::metrics::metrics;
 use crate::plan::{NodeActionKind, Plan};
 use crate::source::build;
-use crate::source::document::SnapshotDocument;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -193,15 +192,10 @@ impl Loop<'_> {
     async fn pass(&mut self) -> Result<PassReport> {
         let g = self.g;
         let captured_at = Timestamp::now();
-        let kubernetes = self.caches.kubernetes_part();
-        let aws = crate::aws::gather::all_regions(&self.live.aws, &self.live.cluster).await?;
-        let doc = SnapshotDocument {
-            captured_at,
-            cluster_name: Some(self.live.cluster.clone()),
-            regions: self.live.regions.clone(),
-            kubernetes,
-            aws,
-        };
+        let doc = self
+            .live
+            .document_with(self.caches.kubernetes_part(), captured_at)
+            .await?;
         let snapshot = build::snapshot(&doc, &build_options(g))?;
         let plan = engine::plan(&snapshot, &self.config);
         record_plan(&plan);

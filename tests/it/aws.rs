@@ -207,7 +207,7 @@ async fn discovers_groups_by_every_tag_scheme_in_two_regions() {
     )
     .await;
 
-    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     let names = |region: &str| -> Vec<String> {
         parts[region]
             .auto_scaling_groups
@@ -257,7 +257,7 @@ async fn sizes_groups_from_templates_configurations_and_mixed_policies() {
     )
     .await;
 
-    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     let snapshot =
         build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
     let group = |name: &str| snapshot.groups.iter().find(|g| g.name == name).unwrap();
@@ -293,7 +293,7 @@ async fn scale_up_never_passes_max_size_and_instances_appear() {
     // Never down.
     assert_eq!(scaling::scale_up_to(c, "workers", 2).await.unwrap(), 5);
 
-    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     let snapshot =
         build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
     assert_eq!(snapshot.groups[0].members.len(), 5);
@@ -330,7 +330,7 @@ async fn terminate_decrements_only_above_min_size() {
             .map(|i| i.instance_id.clone())
             .collect()
     };
-    let before = members(&gather::all_regions(&clients, "prod").await.unwrap());
+    let before = members(&gather::all_regions(&clients, "prod", None).await.unwrap());
     assert_eq!(before.len(), 2);
 
     assert!(
@@ -341,7 +341,7 @@ async fn terminate_decrements_only_above_min_size() {
     assert_eq!(scaling::group_sizes(c, "workers").await.unwrap().desired, 1);
 
     // At MinSize the instance is replaced, not removed.
-    let now = members(&gather::all_regions(&clients, "prod").await.unwrap());
+    let now = members(&gather::all_regions(&clients, "prod", None).await.unwrap());
     assert_eq!(now.len(), 1);
     assert!(
         !scaling::terminate_instance(c, "workers", &now[0], true)
@@ -349,7 +349,7 @@ async fn terminate_decrements_only_above_min_size() {
             .unwrap()
     );
     assert_eq!(scaling::group_sizes(c, "workers").await.unwrap().desired, 1);
-    let replaced = members(&gather::all_regions(&clients, "prod").await.unwrap());
+    let replaced = members(&gather::all_regions(&clients, "prod", None).await.unwrap());
     assert_eq!(replaced.len(), 1);
     assert_ne!(replaced[0], now[0]);
 }
@@ -363,7 +363,7 @@ async fn paginates_past_one_page_of_groups() {
     for i in 0..120 {
         workers(c, &format!("g{i:03}"), (0, 3, 0), "lc").await;
     }
-    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     assert_eq!(
         parts["us-west-2"]
             .auto_scaling_groups
@@ -459,7 +459,7 @@ async fn an_unknown_instance_type_fails_alone() {
     launch_configuration(c, "m5", "m5.large").await;
     workers(c, "gpu", (0, 5, 0), "p3").await;
     workers(c, "cpu", (0, 5, 0), "m5").await;
-    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     let types: Vec<&str> = parts["us-west-2"]
         .instance_types
         .instance_types
@@ -512,7 +512,7 @@ async fn a_failed_launch_sends_the_pods_to_the_next_region() {
             "We currently do not have sufficient m5.xlarge capacity in the Availability Zone you requested (us-west-2a). Launching EC2 instance failed.")),
     );
 
-    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     let mut doc = document(parts, &["us-west-2", "us-east-1"]);
     doc.captured_at = now;
     let pods: Vec<serde_json::Value> = (0..4)
@@ -567,7 +567,7 @@ async fn throttling_and_5xx_are_retried_without_duplicate_scale_ups() {
     );
     let sizes = scaling::group_sizes(c, "workers").await.unwrap();
     assert_eq!(sizes.desired, 3);
-    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     assert_eq!(
         parts["us-west-2"].auto_scaling_groups.auto_scaling_groups[0]
             .instances
@@ -622,7 +622,7 @@ async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
             "Insufficient capacity. Launching EC2 instance failed.",
         )),
     );
-    let parts = gather::all_regions(&clients, "prod").await.unwrap();
+    let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     let mut doc = document(parts, &["us-west-2", "us-east-1"]);
     doc.captured_at = now;
     // The snapshot saw west at desired 2 with nothing launched.

@@ -301,3 +301,51 @@ async fn scale_up_uncordons_a_node_ekas_cordoned_before_adding_capacity() {
     );
     assert!(!stderr(&out).contains("SECRET123"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_whose_instance_is_gone_are_deleted_and_others_kept() {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 1).await;
+    let clients = moto.clients(&[REGION]).await;
+    // Terminated behind ekas's back: the group forgets it and launches a replacement.
+    clients[0]
+        .ec2
+        .terminate_instances()
+        .instance_ids(&ids[0])
+        .send()
+        .await
+        .unwrap();
+    // Running, but in no group ekas manages (a control-plane node, say).
+    let other = clients[0]
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::M5Large)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
+    let other = other.instances()[0].instance_id().unwrap().to_string();
+    let kube = FakeKube::start();
+    kube.add("/api/v1/nodes", node("terminated", &ids[0], json!({})));
+    kube.add(
+        "/api/v1/nodes",
+        node("forgotten", "i-0123456789abcdef0", json!({})),
+    );
+    kube.add("/api/v1/nodes", node("control", &other, json!({})));
+    let kubeconfig = kube.kubeconfig();
+    let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        node_object(&kube, "terminated").is_none(),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        node_object(&kube, "forgotten").is_none(),
+        "{}",
+        stdout(&out)
+    );
+    assert!(node_object(&kube, "control").is_some());
+}

@@ -388,7 +388,8 @@ fn type_template(
     })
 }
 
-/// EC2 instances that are members of `groups`.
+/// EC2 instances: members of `groups`, and any other the document describes (instances of
+/// Nodes that left every group), without a group.
 pub fn instances(region: &str, part: &RegionPart, groups: &[NodeGroup]) -> Vec<Instance> {
     let group_of: HashMap<&str, &str> = groups
         .iter()
@@ -404,18 +405,18 @@ pub fn instances(region: &str, part: &RegionPart, groups: &[NodeGroup]) -> Vec<I
         .reservations
         .iter()
         .flat_map(|r| &r.instances)
-        .filter_map(|i| {
-            let group = group_of.get(i.instance_id.as_str())?;
-            Some(Instance {
+        .map(|i| {
+            let group = group_of.get(i.instance_id.as_str());
+            Instance {
                 id: i.instance_id.clone(),
                 region: region.to_string(),
-                group: Some(group.to_string()),
+                group: group.map(|g| g.to_string()),
                 instance_type: i.instance_type.clone(),
                 zone: i.placement.availability_zone.clone(),
                 state: i.state.name.clone(),
                 launch_time: i.launch_time,
                 private_dns: i.private_dns_name.clone().filter(|d| !d.is_empty()),
-            })
+            }
         })
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));

@@ -77,3 +77,25 @@ fn list_api_version() -> String {
 fn list_kind() -> String {
     "List".to_string()
 }
+
+impl KubernetesPart {
+    /// Instance id → Availability Zone of every Node with an AWS providerID
+    /// (`aws:///us-west-2a/i-0abc`).
+    pub fn registered_instances(&self) -> BTreeMap<String, String> {
+        self.nodes
+            .items
+            .iter()
+            .filter_map(|n| {
+                let provider = n.spec.as_ref()?.provider_id.as_deref()?;
+                let rest = provider.strip_prefix("aws://")?.trim_start_matches('/');
+                let (zone, id) = rest.rsplit_once('/')?;
+                id.starts_with("i-").then(|| {
+                    (
+                        id.to_string(),
+                        zone.rsplit('/').next().unwrap_or(zone).to_string(),
+                    )
+                })
+            })
+            .collect()
+    }
+}
