@@ -21,14 +21,22 @@ impl fmt::Debug for SlackHook {
 impl std::str::FromStr for SlackHook {
     type Err = String;
 
-    /// Checks the shape only; the message never repeats the URL.
+    /// Checks the shape only; the message never repeats the URL. Empty (a blank Secret key)
+    /// means no hook.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        if s.starts_with("https://") || s.starts_with("http://") {
+        if s.is_empty() || s.starts_with("https://") || s.starts_with("http://") {
             Ok(SlackHook(s.to_string()))
         } else {
             Err("the Slack hook must be an http(s) URL (value not shown: it is a secret)".into())
         }
+    }
+}
+
+impl SlackHook {
+    /// The hook, unless it was given empty.
+    pub fn configured(hook: Option<&SlackHook>) -> Option<&SlackHook> {
+        hook.filter(|h| !h.0.is_empty())
     }
 }
 
@@ -174,7 +182,9 @@ pub fn messages(
 
 /// Posts the pass's messages when a hook is configured.
 pub async fn notify(hook: Option<&SlackHook>, cluster: &str, plan: &Plan, applied: &[Applied]) {
-    let Some(hook) = hook else { return };
+    let Some(hook) = SlackHook::configured(hook) else {
+        return;
+    };
     let messages = messages(cluster, plan, &plan.unschedulable, applied);
     if !messages.is_empty() {
         Slack::new(hook.clone()).post_all(&messages).await;

@@ -67,8 +67,9 @@ pub fn engine_config(g: &GlobalOptions) -> engine::Config {
 
 pub fn aws_options(g: &GlobalOptions) -> crate::aws::AwsOptions {
     crate::aws::AwsOptions {
-        access_key: g.aws_access_key.clone(),
-        secret_key: g.aws_secret_key.clone(),
+        // An empty value (a Secret key left blank) means "not given".
+        access_key: g.aws_access_key.clone().filter(|k| !k.is_empty()),
+        secret_key: g.aws_secret_key.clone().filter(|k| !k.is_empty()),
         profile: g.aws_profile.clone(),
         max_attempts: std::env::var("AWS_MAX_ATTEMPTS")
             .ok()

@@ -139,6 +139,8 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
                     }
                     leader = false;
                     metrics().leader.set(0);
+                    // A standby is healthy while it keeps checking.
+                    this.health.beat();
                     next_pass = Instant::now() + lease_period / 2;
                     continue;
                 }
@@ -152,7 +154,7 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
         match this.pass().await {
             Ok(report) => {
                 failures = 0;
-                this.health.pass_completed();
+                this.health.beat();
                 let m = metrics();
                 m.passes.get_or_create(&vec![("result", "ok".into())]).inc();
                 m.pass_duration.observe(started.elapsed().as_secs_f64());
@@ -230,7 +232,7 @@ impl Loop<'_> {
             .collect();
         let still: HashSet<&str> = plan.unschedulable.iter().map(|u| u.pod.as_str()).collect();
         self.announced.retain(|p| still.contains(p.as_str()));
-        if let Some(hook) = g.slack_hook.as_ref() {
+        if let Some(hook) = crate::notify::SlackHook::configured(g.slack_hook.as_ref()) {
             let messages = crate::notify::messages(&self.live.cluster, &plan, &fresh, &applied);
             crate::notify::Slack::new(hook.clone())
                 .post_all(&messages)

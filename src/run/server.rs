@@ -36,7 +36,8 @@ impl Health {
         }
     }
 
-    pub fn pass_completed(&self) {
+    /// A pass completed, or a standby replica checked the Lease: the process makes progress.
+    pub fn beat(&self) {
         self.last_pass.store(unix_now(), Ordering::Relaxed);
     }
 

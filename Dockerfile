@@ -1,0 +1,16 @@
+# Multi-stage: build with the Rust toolchain, ship only the binary on a distroless base that
+# has CA certificates and glibc, running as a non-root user.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY benches ./benches
+COPY tests ./tests
+RUN cargo build --release --locked --bin ekas
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/target/release/ekas /usr/local/bin/ekas
+USER nonroot:nonroot
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/ekas"]
+CMD ["run"]
