@@ -444,30 +444,84 @@ fn in_region(zone: &str, region: &str) -> bool {
         .is_some_and(|c| c.is_ascii_lowercase() || c == '-')
 }
 
-/// Instances of Nodes outside every group, one call each (they are few): an id EC2 no longer
-/// knows is an instance terminated long ago.
+/// An instance EC2 no longer knows: terminated long enough ago to be forgotten.
+fn terminated(id: String) -> Reservation {
+    Reservation {
+        instances: vec![Ec2Instance {
+            instance_id: id,
+            state: crate::source::document::aws::InstanceState {
+                name: "terminated".into(),
+            },
+            ..Default::default()
+        }],
+    }
+}
+
+/// How long an instance seen running outside every group is trusted to stay so.
+const UNMANAGED_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Instances of Nodes outside every group: described in batches, then one by one when EC2
+/// says some id does not exist (an instance terminated long ago). Running ones are remembered
+/// for a while, so a cluster with many unmanaged Nodes pays no call per pass.
 async fn orphan_instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reservation>> {
-    let mut out = Vec::new();
-    for id in ids {
-        match instances(clients, std::slice::from_ref(id)).await {
-            Ok(found) => out.extend(found),
-            Err(e) => {
-                if !format!("{e}").contains("InvalidInstanceID.NotFound") {
-                    return Err(e);
-                }
-                out.push(Reservation {
-                    instances: vec![Ec2Instance {
-                        instance_id: id.clone(),
-                        state: crate::source::document::aws::InstanceState {
-                            name: "terminated".into(),
-                        },
-                        ..Default::default()
-                    }],
-                });
+    let now = std::time::Instant::now();
+    let due: Vec<String> = {
+        let known = clients.unmanaged.lock().unwrap_or_else(|e| e.into_inner());
+        ids.iter()
+            .filter(|id| {
+                known
+                    .get(*id)
+                    .is_none_or(|seen| now.duration_since(*seen) > UNMANAGED_RECHECK)
+            })
+            .cloned()
+            .collect()
+    };
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    let mut remaining = due;
+    while !remaining.is_empty() {
+        match instances(clients, &remaining).await {
+            Ok(described) => {
+                found.extend(described);
+                break;
             }
+            Err(e) if format!("{e}").contains("InvalidInstanceID.NotFound") => {
+                // EC2 names the ids it does not know; without names, ask one at a time.
+                let text = format!("{e}");
+                let missing: Vec<String> = remaining
+                    .iter()
+                    .filter(|id| text.contains(id.as_str()))
+                    .cloned()
+                    .collect();
+                if missing.is_empty() {
+                    // Unnamed: only a call for the one id proves that id is gone.
+                    let id = remaining.remove(0);
+                    match instances(clients, std::slice::from_ref(&id)).await {
+                        Ok(one) => found.extend(one),
+                        Err(e) if format!("{e}").contains("InvalidInstanceID.NotFound") => {
+                            found.push(terminated(id));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    continue;
+                }
+                remaining.retain(|id| !missing.contains(id));
+                found.extend(missing.into_iter().map(terminated));
+            }
+            Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    let mut known = clients.unmanaged.lock().unwrap_or_else(|e| e.into_inner());
+    let current: BTreeSet<&String> = ids.iter().collect();
+    known.retain(|id, _| current.contains(id));
+    for i in found.iter().flat_map(|r| &r.instances) {
+        if matches!(i.state.name.as_str(), "running" | "pending") {
+            known.insert(i.instance_id.clone(), now);
+        }
+    }
+    Ok(found)
 }
 
 async fn instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reservation>> {

@@ -37,6 +37,10 @@ pub struct RegionClients {
     pub ec2: aws_sdk_ec2::Client,
     /// Instance types never change: described once per process and region.
     instance_types: Arc<Mutex<HashMap<String, InstanceTypeInfo>>>,
+    /// Running instances of Nodes outside every managed group (a control plane, other
+    /// groups), and when each was last seen running: re-checked only after a while, so
+    /// unmanaged Nodes cost no call per pass.
+    unmanaged: Arc<Mutex<HashMap<String, std::time::Instant>>>,
 }
 
 pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<RegionClients>> {
@@ -88,6 +92,7 @@ pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<Reg
                     .build(),
             ),
             instance_types: Arc::default(),
+            unmanaged: Arc::default(),
         });
     }
     Ok(out)

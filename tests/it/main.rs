@@ -7,6 +7,7 @@ mod drain;
 mod errors;
 mod generated;
 mod kube;
+mod loop_cost;
 mod reap;
 mod run;
 mod support;

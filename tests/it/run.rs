@@ -15,7 +15,7 @@ use crate::support::fake_kube::FakeKube;
 use crate::support::moto::Moto;
 use crate::support::*;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -23,10 +23,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Ekas(Child);
+pub(crate) struct Ekas(Child);
 
 impl Ekas {
-    fn start(kube: &FakeKube, moto: &Moto, port: u16, extra: &[&str]) -> Ekas {
+    pub(crate) fn start(kube: &FakeKube, moto: &Moto, port: u16, extra: &[&str]) -> Ekas {
         let kubeconfig = kube.kubeconfig();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ekas"));
         cmd.args([
@@ -61,7 +61,7 @@ impl Ekas {
     }
 
     /// SIGTERM, then the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
             .status()
@@ -88,7 +88,7 @@ impl Drop for Ekas {
 }
 
 /// GET on the metrics listener: (status, body).
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+pub(crate) fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     write!(
@@ -104,14 +104,14 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
 }
 
 /// The value of one metric line (name with labels as printed), summed over matches.
-fn metric(body: &str, prefix: &str) -> f64 {
+pub(crate) fn metric(body: &str, prefix: &str) -> f64 {
     body.lines()
         .filter(|l| l.starts_with(prefix))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
 
-async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
     let start = Instant::now();
     while !check().await {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");

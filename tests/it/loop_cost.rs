@@ -1,0 +1,84 @@
+//! What a steady-state pass of `ekas run` costs, by cluster size: AWS calls (counted by the
+//! binary's own metrics) and Kubernetes LIST calls (counted by the fake API server). The
+//! numbers are printed for the README; the test pins the shape: AWS calls per pass do not grow
+//! with the node count, and no LIST follows the first.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::reap::workers;
+use crate::run::{Ekas, free_port, http_get, metric, wait_for};
+use crate::support::fake_kube::FakeKube;
+use crate::support::moto::Moto;
+
+async fn steady_cost(nodes: usize) -> (f64, usize) {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 2).await;
+    let kube = FakeKube::start();
+    // Two Nodes of the managed group; the rest run on instances outside it (other groups).
+    for (i, id) in ids.iter().enumerate() {
+        kube.add("/api/v1/nodes", node(&format!("managed-{i}"), id));
+    }
+    let others = nodes - ids.len();
+    let clients = moto.clients(&[crate::reap::REGION]).await;
+    let launched = clients[0]
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::M5Large)
+        .min_count(others as i32)
+        .max_count(others as i32)
+        .send()
+        .await
+        .unwrap();
+    for (i, instance) in launched.instances().iter().enumerate() {
+        let id = instance.instance_id().unwrap();
+        kube.add("/api/v1/nodes", node(&format!("other-{i:05}"), id));
+    }
+    let port = free_port();
+    let ekas = Ekas::start(&kube, &moto, port, &["--sleep", "1"]);
+    wait_for("two passes", Duration::from_secs(60), async || {
+        http_get(port, "/metrics").is_some_and(|(_, b)| metric(&b, "ekas_passes_total") >= 2.0)
+    })
+    .await;
+    let before = http_get(port, "/metrics").unwrap().1;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = http_get(port, "/metrics").unwrap().1;
+    let passes = metric(&after, "ekas_passes_total") - metric(&before, "ekas_passes_total");
+    let aws =
+        metric(&after, "ekas_aws_api_calls_total") - metric(&before, "ekas_aws_api_calls_total");
+    assert!(passes >= 2.0, "{after}");
+    let lists = kube.lists("/api/v1/nodes") + kube.lists("/api/v1/pods");
+    assert!(ekas.stop().success());
+    assert_eq!(
+        kube.objects("nodes").len(),
+        nodes,
+        "no Node was taken for gone"
+    );
+    (aws / passes, lists)
+}
+
+fn node(name: &str, instance: &str) -> serde_json::Value {
+    json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"providerID": format!("aws:///us-west-2a/{instance}")},
+        "status": {"allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True"}]}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_pass_costs_the_same_at_10_1000_and_5000_nodes() {
+    let mut costs = Vec::new();
+    for nodes in [10, 1_000, 5_000] {
+        let (aws, lists) = steady_cost(nodes).await;
+        eprintln!("{nodes} nodes: {aws:.1} AWS calls per steady pass; {lists} LISTs in all");
+        costs.push(aws);
+        // One LIST per kind at start (5,000 nodes take 10 pages of 500), none after.
+        assert_eq!(lists, 1 + nodes.div_ceil(500), "{nodes} nodes");
+    }
+    assert!(
+        costs.iter().all(|c| (c - costs[0]).abs() < 0.01),
+        "AWS calls per pass grew with the cluster: {costs:?}"
+    );
+}
