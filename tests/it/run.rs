@@ -27,6 +27,16 @@ pub(crate) struct Ekas(Child);
 
 impl Ekas {
     pub(crate) fn start(kube: &FakeKube, moto: &Moto, port: u16, extra: &[&str]) -> Ekas {
+        let mut cmd = Ekas::command(kube, port, extra);
+        cmd.args(["--regions", REGION]);
+        for (k, v) in moto.env() {
+            cmd.env(k, v);
+        }
+        Ekas(cmd.spawn().unwrap())
+    }
+
+    /// The `ekas run` command line, without the AWS environment.
+    fn command(kube: &FakeKube, port: u16, extra: &[&str]) -> Command {
         let kubeconfig = kube.kubeconfig();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ekas"));
         cmd.args([
@@ -35,8 +45,6 @@ impl Ekas {
             kubeconfig.to_str().unwrap(),
             "--cluster-name",
             "prod",
-            "--regions",
-            REGION,
             "--lease-namespace",
             "default",
             "--leader-elect",
@@ -54,10 +62,7 @@ impl Ekas {
         .env_remove("KUBECONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-        for (k, v) in moto.env() {
-            cmd.env(k, v);
-        }
-        Ekas(cmd.spawn().unwrap())
+        cmd
     }
 
     /// SIGTERM, then the exit status.
@@ -126,30 +131,35 @@ fn job(name: &str) -> Value {
 /// The simulators, until `stop` is set: nodes join for running instances; pending pods are
 /// bound to schedulable nodes with room (by CPU).
 async fn simulate(kube: Arc<FakeKube>, moto: Arc<Moto>, stop: Arc<AtomicBool>) {
-    let clients = moto.clients(&[REGION]).await;
+    simulate_in(kube, moto, stop, &[REGION]).await
+}
+
+async fn simulate_in(
+    kube: Arc<FakeKube>,
+    moto: Arc<Moto>,
+    stop: Arc<AtomicBool>,
+    regions: &[&str],
+) {
+    let clients = moto.clients(regions).await;
     let mut joined: HashSet<String> = HashSet::new();
     while !stop.load(Ordering::Relaxed) {
         // Node join.
-        if let Ok(out) = clients[0]
-            .autoscaling
-            .describe_auto_scaling_instances()
-            .send()
-            .await
-        {
+        for c in &clients {
+            let Ok(out) = c.autoscaling.describe_auto_scaling_instances().send().await else {
+                continue;
+            };
             for i in out.auto_scaling_instances() {
                 let id = i.instance_id().unwrap_or_default().to_string();
                 if i.lifecycle_state() != Some("InService") || !joined.insert(id.clone()) {
                     continue;
                 }
-                let name = format!("node-{id}");
-                kube.add(
-                    "/api/v1/nodes",
-                    json!({"apiVersion": "v1", "kind": "Node",
-                        "metadata": {"name": name, "creationTimestamp": jiff::Timestamp::now().to_string()},
-                        "spec": {"providerID": format!("aws:///us-west-2a/{id}")},
-                        "status": {"allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "110"},
-                            "conditions": [{"type": "Ready", "status": "True"}]}}),
-                );
+                let node = json!({"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": format!("node-{id}"),
+                        "creationTimestamp": jiff::Timestamp::now().to_string()},
+                    "spec": {"providerID": format!("aws:///{}a/{id}", c.region)},
+                    "status": {"allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "110"},
+                        "conditions": [{"type": "Ready", "status": "True"}]}});
+                kube.add("/api/v1/nodes", node);
             }
         }
         // Scheduler.
@@ -305,4 +315,216 @@ async fn a_new_pending_pod_starts_a_pass_long_before_the_sleep_ends() {
         "well before --sleep 300"
     );
     assert!(ekas.stop().success());
+}
+
+/// Group `workers-<region>` of cluster `prod` in each region (m5.xlarge, max 10, empty).
+async fn groups_in(moto: &Moto, regions: &[&str]) {
+    for c in moto.clients(regions).await {
+        c.autoscaling
+            .create_launch_configuration()
+            .launch_configuration_name("lc")
+            .image_id("ami-12c6146b")
+            .instance_type("m5.xlarge")
+            .send()
+            .await
+            .unwrap();
+        let name = format!("workers-{}", c.region);
+        let tag = |k: &str, v: &str| {
+            aws_sdk_autoscaling::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .resource_id(&name)
+                .resource_type("auto-scaling-group")
+                .build()
+        };
+        c.autoscaling
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(&name)
+            .min_size(0)
+            .max_size(10)
+            .desired_capacity(0)
+            .availability_zones(format!("{}a", c.region))
+            .launch_configuration_name("lc")
+            .tags(tag("KubernetesCluster", "prod"))
+            .tags(tag("Role", "worker"))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn desired(moto: &Moto, region: &str) -> i32 {
+    let c = &moto.clients(&[region]).await[0];
+    let out = c
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("workers-{region}"))
+        .send()
+        .await
+        .unwrap();
+    out.auto_scaling_groups()[0]
+        .desired_capacity()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_preferred_region_cannot_launch_the_work_overflows_to_the_next() {
+    use crate::support::fault_proxy::{Fault, FaultProxy, failed_launch_xml};
+    let moto = Arc::new(Moto::start());
+    const REGIONS: [&str; 2] = ["us-west-2", "us-east-1"];
+    let regions = REGIONS;
+    groups_in(&moto, &regions).await;
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let start = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1)).to_string();
+    proxy.inject(
+        "DescribeScalingActivities",
+        Some("AutoScalingGroupName=workers-us-west-2"),
+        Fault::Respond(failed_launch_xml(
+            "workers-us-west-2",
+            &start,
+            "Launching a new EC2 instance. Status Reason: We currently do not have sufficient \
+             m5.xlarge capacity in the Availability Zone you requested (us-west-2a).",
+        )),
+    );
+    let kube = Arc::new(FakeKube::start());
+    for i in 0..20 {
+        kube.add("/api/v1/pods", job(&format!("job-{i:02}")));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let sim = tokio::spawn(simulate_in(
+        kube.clone(),
+        moto.clone(),
+        stop.clone(),
+        &REGIONS,
+    ));
+    let port = free_port();
+    let mut through_proxy = Ekas::command(
+        &kube,
+        port,
+        &["--sleep", "1", "--regions", "us-west-2,us-east-1"],
+    );
+    for (k, v) in moto.env() {
+        through_proxy.env(k, v);
+    }
+    through_proxy.env("AWS_ENDPOINT_URL", &proxy.endpoint);
+    let ekas = Ekas(through_proxy.spawn().unwrap());
+
+    wait_for("every pod bound", Duration::from_secs(60), async || {
+        kube.objects("pods")
+            .iter()
+            .all(|p| p["spec"]["nodeName"].is_string())
+    })
+    .await;
+    assert_eq!(
+        desired(&moto, "us-west-2").await,
+        0,
+        "the failing region got nothing"
+    );
+    assert_eq!(
+        desired(&moto, "us-east-1").await,
+        2,
+        "20 pods of 0.25 cpu: two nodes"
+    );
+    let body = http_get(port, "/metrics").unwrap().1;
+    assert_eq!(metric(&body, "ekas_groups_in_backoff "), 1.0, "{body}");
+    assert!(ekas.stop().success());
+    stop.store(true, Ordering::Relaxed);
+    sim.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_cut_short_by_sigkill_is_finished_by_the_next_process_and_nothing_unsafe_goes() {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 2).await;
+    let kube = FakeKube::start();
+    for (name, id) in [("a", &ids[0]), ("b", &ids[1])] {
+        kube.add(
+            "/api/v1/nodes",
+            json!({"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
+                "spec": {"providerID": format!("aws:///us-west-2a/{id}")},
+                "status": {"allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "110"},
+                    "conditions": [{"type": "Ready", "status": "True"}]}}),
+        );
+    }
+    let running = |name: &str, node: &str, cpu: &str| {
+        let mut p = pod(name, cpu, "1Gi");
+        p["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+        p["spec"]["nodeName"] = json!(node);
+        p["status"] =
+            json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]});
+        p
+    };
+    // `a` is barely used: drained for --drain-utilization-below 0.5. `b` is busy.
+    kube.add("/api/v1/pods", running("small", "a", "250m"));
+    kube.add("/api/v1/pods", running("big", "b", "3"));
+    // The first process's evictions are refused, so its drain is still running when it dies.
+    let eviction = "/api/v1/namespaces/batch/pods/small/eviction";
+    for _ in 0..1000 {
+        kube.fail_next("POST", eviction, 429);
+    }
+    let args = [
+        "--sleep",
+        "1",
+        "--drain-utilization-below",
+        "0.5",
+        "--idle-threshold",
+        "1h",
+        // The killed process never releases the Lease: the next one waits for it to expire.
+        "--lease-duration",
+        "3",
+    ];
+    let port = free_port();
+    let first = Ekas::start(&kube, &moto, port, &args);
+    wait_for("the drain to start", Duration::from_secs(30), async || {
+        kube.object("nodes", None, "a").is_some_and(|n| {
+            n["metadata"]["annotations"]["ekas/drain-started"].is_string()
+                && n["spec"]["unschedulable"] == true
+        }) && kube.count("POST", eviction) >= 1
+    })
+    .await;
+    let mut first = first;
+    first.0.kill().unwrap(); // SIGKILL: no chance to clean up
+    first.0.wait().unwrap();
+
+    // While no ekas ran, a pod that must not be evicted landed on the node.
+    let mut precious = running("precious", "a", "100m");
+    precious["metadata"]["annotations"] =
+        json!({"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"});
+    kube.add("/api/v1/pods", precious);
+    let refused_before = kube.count("POST", eviction);
+    // Let evictions through now.
+    let second_port = free_port();
+    kube.clear_faults();
+    let second = Ekas::start(&kube, &moto, second_port, &args);
+    wait_for(
+        "the new process to lead",
+        Duration::from_secs(30),
+        async || {
+            http_get(second_port, "/metrics")
+                .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 2.0)
+        },
+    )
+    .await;
+    assert!(
+        kube.evictions().is_empty(),
+        "nothing evicted while precious is there"
+    );
+    assert_eq!(
+        kube.count("POST", eviction),
+        refused_before,
+        "the drain waits instead"
+    );
+    assert!(kube.object("nodes", None, "a").is_some());
+
+    // The precious job ends; the drain carries on and the node goes.
+    kube.remove("pods", Some("batch"), "precious");
+    wait_for("node a terminated", Duration::from_secs(30), async || {
+        kube.object("nodes", None, "a").is_none()
+    })
+    .await;
+    assert_eq!(kube.evictions(), ["batch/small"]);
+    assert_eq!(group(&moto).await.0, 1, "desired decremented");
+    assert!(kube.object("pods", Some("batch"), "big").is_some());
+    assert!(second.stop().success());
 }

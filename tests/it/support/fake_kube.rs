@@ -337,6 +337,11 @@ impl FakeKube {
         let fault = (method.to_ascii_uppercase(), path_prefix.to_string(), code);
         self.shared.lock().faults.push(fault);
     }
+
+    /// Drops every failure still queued by [`FakeKube::fail_next`].
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
 }
 
 impl Drop for FakeKube {
