@@ -528,3 +528,51 @@ async fn a_drain_cut_short_by_sigkill_is_finished_by_the_next_process_and_nothin
     assert!(kube.object("pods", Some("batch"), "big").is_some());
     assert!(second.stop().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_passes_are_retried_and_the_process_keeps_running() {
+    use crate::support::fault_proxy::{Fault, FaultProxy, error_xml};
+    let moto = Moto::start();
+    workers(&moto, 0, 0).await;
+    let proxy = FaultProxy::start(&moto.endpoint);
+    proxy.inject(
+        "DescribeAutoScalingGroups",
+        None,
+        Fault::Fail {
+            times: 3,
+            status: 503,
+            body: error_xml("ServiceUnavailable", "Service is unavailable"),
+        },
+    );
+    let kube = FakeKube::start();
+    kube.add("/api/v1/pods", job("waiting"));
+    let port = free_port();
+    let mut cmd = Ekas::command(&kube, port, &["--sleep", "1", "--regions", REGION]);
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint);
+    let mut ekas = Ekas(cmd.spawn().unwrap());
+
+    wait_for(
+        "a scale-up after the failures",
+        Duration::from_secs(60),
+        async || group(&moto).await.0 == 1,
+    )
+    .await;
+    let body = http_get(port, "/metrics").unwrap().1;
+    assert!(
+        metric(&body, "ekas_passes_total{result=\"error\"}") >= 1.0,
+        "{body}"
+    );
+    assert!(
+        metric(
+            &body,
+            "ekas_aws_api_errors_total{operation=\"DescribeAutoScalingGroups\"}"
+        ) >= 1.0,
+        "{body}"
+    );
+    assert!(ekas.0.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
+    assert!(ekas.stop().success());
+}
