@@ -576,3 +576,45 @@ async fn failed_passes_are_retried_and_the_process_keeps_running() {
     assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
     assert!(ekas.stop().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_no_group_can_take_is_reported_once_not_every_pass() {
+    use crate::support::receiver::Receiver;
+    let moto = Moto::start();
+    workers(&moto, 0, 0).await;
+    let kube = FakeKube::start();
+    kube.add("/api/v1/pods", pod("huge", "100", "1Gi"));
+    let slack = Receiver::start(200);
+    let hook = format!("{}/hook", slack.url);
+    let port = free_port();
+    let ekas = Ekas::start(&kube, &moto, port, &["--sleep", "1", "--slack-hook", &hook]);
+    wait_for("four passes", Duration::from_secs(30), async || {
+        http_get(port, "/metrics")
+            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 4.0)
+    })
+    .await;
+    let body = http_get(port, "/metrics").unwrap().1;
+    assert_eq!(metric(&body, "ekas_unschedulable_pods "), 1.0, "{body}");
+    assert!(ekas.stop().success());
+
+    let texts = slack.texts();
+    let reports: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.contains("fit no node group"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{texts:?}");
+    assert!(
+        reports[0].contains("batch/huge") && reports[0].contains("workers"),
+        "{}",
+        reports[0]
+    );
+    let events = kube.objects("events.events.k8s.io");
+    let warnings: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["reason"] == "NotTriggerScaleUp")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert_eq!(warnings[0]["type"], "Warning");
+    assert_eq!(warnings[0]["regarding"]["name"], "huge");
+    assert_eq!(group(&moto).await.0, 0);
+}
