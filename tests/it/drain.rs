@@ -294,7 +294,8 @@ async fn young_pods_are_evicted_once_past_the_grace_period() {
     c.pod("job-a", "n1", Some(job), json!({})).await;
     let nodes = [c.node_name("n1")];
     let mut args = vec!["drain", "--kubeconfig", c.kubeconfig_arg(), &nodes[0]];
-    args.extend(["--grace-period", "2s", "--timeout", "30s"]);
+    // Creation times are whole seconds: 3s of grace leave at least 2s to wait.
+    args.extend(["--grace-period", "3s", "--timeout", "30s"]);
     let start = Instant::now();
     let out = ekas(&args);
     assert!(out.status.success(), "{}", stderr(&out));
