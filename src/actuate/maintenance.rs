@@ -14,9 +14,12 @@ use super::drain::{DrainOptions, DrainResult, drain_node};
 use super::{Applied, AppliedKind, Outcome, clients_for};
 use crate::aws::{RegionClients, scaling};
 use crate::engine::drain::DrainPolicy;
+use crate::engine::drain::{PodDrain, classify};
+use crate::kubernetes::read;
 use crate::kubernetes::write::{self, Cordon, Uncordon};
 use crate::model::keys;
-use crate::plan::{InstanceActionKind, NodeAction, NodeActionKind, Plan};
+use crate::plan::{InstanceActionKind, NodeAction, NodeActionKind, NodeState, Plan};
+use crate::source::build::kubernetes::{PlacementInterner, pod as model_pod};
 
 pub struct Maintainer<'a> {
     pub kube: &'a kube::Client,
@@ -171,6 +174,8 @@ impl Maintainer<'_> {
                 else {
                     return Err("no group or instance known for this node".into());
                 };
+                let dead = node.state == NodeState::Dead;
+                safe_to_terminate(kube, name, dead, &self.drain, now).await?;
                 self.terminate(region, group, instance, node.decrement)
                     .await?;
                 write::delete_node(kube, name).await.map_err(err)?;
@@ -197,4 +202,32 @@ impl Maintainer<'_> {
             .map(|_| ())
             .map_err(|e| format!("{e:#}"))
     }
+}
+
+/// The plan is a moment old: a pod may have landed since (one that tolerates the cordon, or one
+/// bound before the cordon took effect). Looks again right before the point of no return: an
+/// idle node must still be idle, and no node — dead ones included — may run a pod that must stay.
+pub async fn safe_to_terminate(
+    kube: &kube::Client,
+    node: &str,
+    dead: bool,
+    policy: &DrainPolicy,
+    now: Timestamp,
+) -> Result<(), String> {
+    let mut interner = PlacementInterner::default();
+    let raw = read::pods_on_node(kube, node)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    for raw in &raw {
+        let pod = model_pod(raw, &mut interner).map_err(|e| format!("{e:#}"))?;
+        let verdict = classify(&pod, policy, now);
+        let arrived = !dead && verdict == PodDrain::Evict;
+        if arrived || matches!(verdict, PodDrain::Block(_)) {
+            return Err(format!(
+                "not terminated: it now runs {}; a later pass decides again",
+                pod.key()
+            ));
+        }
+    }
+    Ok(())
 }

@@ -344,3 +344,40 @@ async fn draining_a_missing_node_names_it() {
     );
     c.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn termination_looks_again_for_pods_that_arrived_after_the_plan() {
+    use ekas::actuate::maintenance::safe_to_terminate;
+    use ekas::engine::drain::DrainPolicy;
+    let c = TestCluster::start().await;
+    c.node("n1", json!({})).await;
+    let ds = c.owner("DaemonSet", "logs").await;
+    c.pod("logs-n1", "n1", Some(ds), json!({})).await;
+    let node = c.node_name("n1");
+    let policy = DrainPolicy::default();
+    let now = jiff::Timestamp::now();
+    // Only a DaemonSet pod: still idle.
+    safe_to_terminate(&c.client, &node, false, &policy, now)
+        .await
+        .unwrap();
+    // A job landed since the plan: the idle node is not idle any more.
+    let job = c.owner("Job", "late").await;
+    c.pod("late", "n1", Some(job), json!({})).await;
+    let err = safe_to_terminate(&c.client, &node, false, &policy, now)
+        .await
+        .unwrap_err();
+    assert!(err.contains(&format!("{}/late", c.namespace)), "{err}");
+    // A dead node's evictable pods are lost with it anyway, but never a pod that must stay.
+    let late_enough = now + jiff::SignedDuration::from_hours(1);
+    safe_to_terminate(&c.client, &node, true, &policy, late_enough)
+        .await
+        .unwrap();
+    let keep = json!({"metadata": {"annotations": {"ekas/do-not-drain": "true"}}});
+    let owner = c.owner("Job", "keep").await;
+    c.pod("keep", "n1", Some(owner), keep).await;
+    let err = safe_to_terminate(&c.client, &node, true, &policy, late_enough)
+        .await
+        .unwrap_err();
+    assert!(err.contains("keep"), "{err}");
+    c.cleanup().await;
+}
