@@ -121,8 +121,8 @@ impl DrainProgress for () {
     fn update(&self, _: usize, _: usize, _: &str) {}
 }
 
-/// The node's pods as the engine sees them, paired with their API objects' keys.
-async fn node_pods(client: &kube::Client, node: &str) -> Result<Vec<Pod>> {
+/// The pods bound to a node now, as the engine sees them.
+pub(crate) async fn node_pods(client: &kube::Client, node: &str) -> Result<Vec<Pod>> {
     let mut interner = PlacementInterner::default();
     read::pods_on_node(client, node)
         .await?

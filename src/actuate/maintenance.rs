@@ -10,16 +10,14 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::drain::{DrainOptions, DrainResult, drain_node};
-use super::{Applied, AppliedKind, Outcome, clients_for};
+use super::drain::{DrainOptions, DrainResult, drain_node, node_pods};
+use super::{Applied, AppliedKind, Outcome, apply_scale_up, clients_for};
 use crate::aws::{RegionClients, scaling};
 use crate::engine::drain::DrainPolicy;
 use crate::engine::drain::{PodDrain, classify};
-use crate::kubernetes::read;
 use crate::kubernetes::write::{self, Cordon, Uncordon};
 use crate::model::keys;
 use crate::plan::{InstanceActionKind, NodeAction, NodeActionKind, NodeState, Plan};
-use crate::source::build::kubernetes::{PlacementInterner, pod as model_pod};
 
 pub struct Maintainer<'a> {
     pub kube: &'a kube::Client,
@@ -29,26 +27,35 @@ pub struct Maintainer<'a> {
 }
 
 impl Maintainer<'_> {
-    /// Uncordons the nodes the plan reclaims for pending pods (the first half of `scale-up`).
-    pub async fn apply_uncordons(&self, plan: &Plan) -> Vec<Applied> {
+    /// Applies the chosen halves of a plan. The scale-up half first uncordons the nodes the
+    /// plan reclaims for pending pods, then sets desired capacities; the maintenance half is
+    /// every other node and instance action (uncordons too, when it runs alone).
+    pub async fn apply_parts(
+        &self,
+        plan: &Plan,
+        scale_up: bool,
+        maintenance: bool,
+    ) -> Vec<Applied> {
         let mut out = Vec::new();
-        for node in plan
-            .nodes
-            .iter()
-            .filter(|n| n.action == NodeActionKind::Uncordon)
-        {
-            out.push(self.apply_node(node, plan.captured_at).await);
+        if scale_up {
+            for node in plan
+                .nodes
+                .iter()
+                .filter(|n| n.action == NodeActionKind::Uncordon)
+            {
+                out.push(self.apply_node(node, plan.captured_at).await);
+            }
+            out.extend(apply_scale_up(plan, self.aws, self.dry_run).await);
+        }
+        if maintenance {
+            let skip = scale_up.then_some(NodeActionKind::Uncordon);
+            out.extend(self.apply_except(plan, skip).await);
         }
         out
     }
 
-    /// Every node and instance action of the plan.
-    pub async fn apply(&self, plan: &Plan) -> Vec<Applied> {
-        self.apply_except(plan, None).await
-    }
-
     /// Every node and instance action but those of kind `skip` (applied already).
-    pub async fn apply_except(&self, plan: &Plan, skip: Option<NodeActionKind>) -> Vec<Applied> {
+    async fn apply_except(&self, plan: &Plan, skip: Option<NodeActionKind>) -> Vec<Applied> {
         let mut out = Vec::new();
         for node in plan
             .nodes
@@ -214,13 +221,9 @@ pub async fn safe_to_terminate(
     policy: &DrainPolicy,
     now: Timestamp,
 ) -> Result<(), String> {
-    let mut interner = PlacementInterner::default();
-    let raw = read::pods_on_node(kube, node)
-        .await
-        .map_err(|e| format!("{e:#}"))?;
-    for raw in &raw {
-        let pod = model_pod(raw, &mut interner).map_err(|e| format!("{e:#}"))?;
-        let verdict = classify(&pod, policy, now);
+    let pods = node_pods(kube, node).await.map_err(|e| format!("{e:#}"))?;
+    for pod in &pods {
+        let verdict = classify(pod, policy, now);
         let arrived = !dead && verdict == PodDrain::Evict;
         if arrived || matches!(verdict, PodDrain::Block(_)) {
             return Err(format!(

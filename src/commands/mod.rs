@@ -1,12 +1,10 @@
-//! One function per subcommand; each loads what it needs, asks the engine, and applies or
-//! prints its part of the plan.
+//! The subcommands: each loads what it needs, asks the engine, and applies or prints its part
+//! of the plan. `reap` and `scale-up` share one flow ([`act_once`]); the others have a module.
 
 pub mod completions;
 pub mod drain;
 pub mod plan;
-pub mod reap;
 pub mod run;
-pub mod scale_up;
 pub mod snapshot;
 
 use std::io::Write;
@@ -14,6 +12,7 @@ use std::io::Write;
 use color_eyre::eyre::{Result, bail, eyre};
 use jiff::Timestamp;
 
+use crate::actuate::maintenance::Maintainer;
 use crate::aws::RegionClients;
 use crate::cli::{Cli, Command, GlobalOptions};
 use crate::engine::drain::DrainPolicy;
@@ -31,9 +30,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match &cli.command {
         Command::Plan => plan::run(g, out),
         Command::Completions(args) => completions::run(args.shell, out),
-        Command::ScaleUp => scale_up::run(g, out),
+        Command::ScaleUp => act_once(g, "scale-up", true, false, out),
         Command::Drain(args) => drain::run(g, args, out),
-        Command::Reap => reap::run(g, out),
+        Command::Reap => act_once(g, "reap", false, true, out),
         Command::Run(args) => run::run(g, args),
         Command::Snapshot(args) => snapshot::run(g, args, out),
     }
@@ -223,6 +222,47 @@ fn live_only(g: &GlobalOptions, command: &str) -> Result<()> {
             "`ekas {command}` acts on the live cluster; --snapshot cannot be used with it \
              (`ekas plan --snapshot FILE` shows what it would do)"
         );
+    }
+    Ok(())
+}
+
+/// `ekas reap` and `ekas scale-up`: one live pass that applies the chosen half of the plan
+/// under the cluster's Lease, a table of what was done, and a non-zero exit if anything failed.
+fn act_once(
+    g: &GlobalOptions,
+    command: &str,
+    scale_up: bool,
+    maintenance: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    live_only(g, command)?;
+    let config = engine_config(g);
+    let applied = runtime()?.block_on(async {
+        let live = Live::connect(g).await?;
+        with_lease(g, &live, async || {
+            let plan = engine::plan(&live.snapshot(g).await?, &config);
+            let maintainer = Maintainer {
+                kube: &live.kube,
+                aws: &live.aws,
+                drain: config.maintenance.drain,
+                dry_run: g.dry_run,
+            };
+            let applied = maintainer.apply_parts(&plan, scale_up, maintenance).await;
+            crate::notify::notify(g.slack_hook.as_ref(), &live.cluster, &plan, &applied).await;
+            Ok(applied)
+        })
+        .await
+    })?;
+    crate::output::write_applied(&applied, g.output, out)?;
+    let failed = applied.iter().filter(|a| a.outcome.failed()).count();
+    if failed > 0 {
+        out.flush()?;
+        let what = if maintenance {
+            "maintenance"
+        } else {
+            "scale-up"
+        };
+        bail!("{failed} of {} {what} actions failed", applied.len());
     }
     Ok(())
 }

@@ -16,14 +16,14 @@ use jiff::Timestamp;
 use tokio::time::{Instant, sleep_until};
 
 use crate::actuate::maintenance::Maintainer;
-use crate::actuate::{Applied, AppliedKind, Outcome, apply_scale_up};
+use crate::actuate::{Applied, AppliedKind, Outcome};
 use crate::cli::GlobalOptions;
 use crate::commands::{Live, build_options};
 use crate::engine;
 use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::watch::Caches;
 use crate::metrics::metrics;
-use crate::plan::{NodeActionKind, Plan};
+use crate::plan::Plan;
 use crate::source::build;
 
 #[derive(Debug, Clone)]
@@ -208,19 +208,9 @@ impl Loop<'_> {
             drain: self.config.maintenance.drain,
             dry_run: g.dry_run,
         };
-        let mut applied: Vec<Applied> = Vec::new();
-        if !self.options.no_scale {
-            applied.extend(maintainer.apply_uncordons(&plan).await);
-            applied.extend(apply_scale_up(&plan, &self.live.aws, g.dry_run).await);
-        }
-        if !self.options.no_maintenance {
-            let skip = if self.options.no_scale {
-                None
-            } else {
-                Some(NodeActionKind::Uncordon)
-            };
-            applied.extend(maintainer.apply_except(&plan, skip).await);
-        }
+        let applied = maintainer
+            .apply_parts(&plan, !self.options.no_scale, !self.options.no_maintenance)
+            .await;
         record_applied(&applied);
 
         // Each unschedulable pod is announced once per process, not on every pass.
