@@ -21,7 +21,7 @@ enum Source<'a> {
     Mixed(&'a str, &'a [&'a str]),
 }
 
-async fn launch_configuration(c: &RegionClients, name: &str, ty: &str) {
+pub(crate) async fn launch_configuration(c: &RegionClients, name: &str, ty: &str) {
     c.autoscaling
         .create_launch_configuration()
         .launch_configuration_name(name)
@@ -127,7 +127,7 @@ async fn group(
 const LEGACY: &[(&str, &str)] = &[("KubernetesCluster", "prod"), ("Role", "worker")];
 
 /// A worker group of cluster `prod` (the original tool's tags) from a launch configuration.
-async fn workers(c: &RegionClients, name: &str, sizes: (i32, i32, i32), lc: &str) {
+pub(crate) async fn workers(c: &RegionClients, name: &str, sizes: (i32, i32, i32), lc: &str) {
     group(c, name, sizes, Source::LaunchConfiguration(lc), LEGACY).await;
 }
 

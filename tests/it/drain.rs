@@ -112,14 +112,6 @@ fn spawn_ekas(args: Vec<String>) -> std::thread::JoinHandle<std::process::Output
     })
 }
 
-async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drain_evicts_jobs_leaves_daemonsets_and_mirrors_and_waits_for_the_budget() {
     let c = TestCluster::start().await;

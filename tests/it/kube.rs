@@ -7,37 +7,9 @@ use crate::support::*;
 
 /// moto with one worker group of cluster `prod` (m5.xlarge, max 100).
 async fn aws_with_workers(moto: &Moto) {
-    let clients = moto.clients(&["us-west-2"]).await;
-    let c = &clients[0];
-    c.autoscaling
-        .create_launch_configuration()
-        .launch_configuration_name("lc")
-        .image_id("ami-12c6146b")
-        .instance_type("m5.xlarge")
-        .send()
-        .await
-        .unwrap();
-    let tag = |k: &str, v: &str| {
-        aws_sdk_autoscaling::types::Tag::builder()
-            .key(k)
-            .value(v)
-            .resource_id("workers")
-            .resource_type("auto-scaling-group")
-            .build()
-    };
-    c.autoscaling
-        .create_auto_scaling_group()
-        .auto_scaling_group_name("workers")
-        .min_size(0)
-        .max_size(100)
-        .desired_capacity(0)
-        .availability_zones("us-west-2a")
-        .launch_configuration_name("lc")
-        .tags(tag("KubernetesCluster", "prod"))
-        .tags(tag("Role", "worker"))
-        .send()
-        .await
-        .unwrap();
+    let c = &moto.clients(&["us-west-2"]).await[0];
+    crate::aws::launch_configuration(c, "lc", "m5.xlarge").await;
+    crate::aws::workers(c, "workers", (0, 100, 0), "lc").await;
 }
 
 fn kube_with_pending(pods: usize) -> FakeKube {

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::reap::workers;
-use crate::run::{Ekas, free_port, http_get, metric, wait_for};
+use crate::reap::{node, workers};
+use crate::run::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
 use crate::support::moto::Moto;
+use crate::support::wait_for;
 
 async fn steady_cost(nodes: usize) -> (f64, usize) {
     let moto = Moto::start();
@@ -18,7 +19,10 @@ async fn steady_cost(nodes: usize) -> (f64, usize) {
     let kube = FakeKube::start();
     // Two Nodes of the managed group; the rest run on instances outside it (other groups).
     for (i, id) in ids.iter().enumerate() {
-        kube.add("/api/v1/nodes", node(&format!("managed-{i}"), id));
+        kube.add(
+            "/api/v1/nodes",
+            node(&format!("managed-{i}"), id, json!({})),
+        );
     }
     let others = nodes - ids.len();
     let clients = moto.clients(&[crate::reap::REGION]).await;
@@ -34,7 +38,10 @@ async fn steady_cost(nodes: usize) -> (f64, usize) {
         .unwrap();
     for (i, instance) in launched.instances().iter().enumerate() {
         let id = instance.instance_id().unwrap();
-        kube.add("/api/v1/nodes", node(&format!("other-{i:05}"), id));
+        kube.add(
+            "/api/v1/nodes",
+            node(&format!("other-{i:05}"), id, json!({})),
+        );
     }
     let port = free_port();
     let ekas = Ekas::start(&kube, &moto, port, &["--sleep", "1"]);
@@ -57,14 +64,6 @@ async fn steady_cost(nodes: usize) -> (f64, usize) {
         "no Node was taken for gone"
     );
     (aws / passes, lists)
-}
-
-fn node(name: &str, instance: &str) -> serde_json::Value {
-    json!({"apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
-        "spec": {"providerID": format!("aws:///us-west-2a/{instance}")},
-        "status": {"allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
-            "conditions": [{"type": "Ready", "status": "True"}]}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

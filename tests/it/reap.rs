@@ -1,7 +1,6 @@
 //! `ekas reap` and `ekas scale-up` end to end: moto for AWS, the fake API server for
 //! Kubernetes, the real binary in between.
 
-use aws_sdk_autoscaling::types::Tag;
 use serde_json::{Value, json};
 
 use crate::support::fake_kube::FakeKube;
@@ -14,37 +13,9 @@ pub(crate) const REGION: &str = "us-west-2";
 /// Group `workers` of cluster `prod` with `desired` m5.xlarge instances (moto launches them at
 /// once); returns their ids.
 pub(crate) async fn workers(moto: &Moto, min: i32, desired: i32) -> Vec<String> {
-    let clients = moto.clients(&[REGION]).await;
-    let c = &clients[0];
-    c.autoscaling
-        .create_launch_configuration()
-        .launch_configuration_name("lc")
-        .image_id("ami-12c6146b")
-        .instance_type("m5.xlarge")
-        .send()
-        .await
-        .unwrap();
-    let tag = |k: &str, v: &str| {
-        Tag::builder()
-            .key(k)
-            .value(v)
-            .resource_id("workers")
-            .resource_type("auto-scaling-group")
-            .build()
-    };
-    c.autoscaling
-        .create_auto_scaling_group()
-        .auto_scaling_group_name("workers")
-        .min_size(min)
-        .max_size(10)
-        .desired_capacity(desired)
-        .availability_zones("us-west-2a")
-        .launch_configuration_name("lc")
-        .tags(tag("KubernetesCluster", "prod"))
-        .tags(tag("Role", "worker"))
-        .send()
-        .await
-        .unwrap();
+    let c = &moto.clients(&[REGION]).await[0];
+    crate::aws::launch_configuration(c, "lc", "m5.xlarge").await;
+    crate::aws::workers(c, "workers", (min, 10, desired), "lc").await;
     group(moto).await.1
 }
 
@@ -72,8 +43,8 @@ pub(crate) async fn group(moto: &Moto) -> (i32, Vec<String>) {
     (g.desired_capacity().unwrap_or_default(), ids)
 }
 
-/// A Ready node for an instance, joined a day ago.
-fn node(name: &str, instance: &str, extra: Value) -> Value {
+/// A Ready node for an instance, joined long ago.
+pub(crate) fn node(name: &str, instance: &str, extra: Value) -> Value {
     let mut node = json!({
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z",

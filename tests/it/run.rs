@@ -116,14 +116,6 @@ pub(crate) fn metric(body: &str, prefix: &str) -> f64 {
         .sum()
 }
 
-pub(crate) async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 fn job(name: &str) -> Value {
     pod(name, "250m", "256Mi")
 }
@@ -328,36 +320,8 @@ async fn a_new_pending_pod_starts_a_pass_long_before_the_sleep_ends() {
 /// Group `workers-<region>` of cluster `prod` in each region (m5.xlarge, max 10, empty).
 async fn groups_in(moto: &Moto, regions: &[&str]) {
     for c in moto.clients(regions).await {
-        c.autoscaling
-            .create_launch_configuration()
-            .launch_configuration_name("lc")
-            .image_id("ami-12c6146b")
-            .instance_type("m5.xlarge")
-            .send()
-            .await
-            .unwrap();
-        let name = format!("workers-{}", c.region);
-        let tag = |k: &str, v: &str| {
-            aws_sdk_autoscaling::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .resource_id(&name)
-                .resource_type("auto-scaling-group")
-                .build()
-        };
-        c.autoscaling
-            .create_auto_scaling_group()
-            .auto_scaling_group_name(&name)
-            .min_size(0)
-            .max_size(10)
-            .desired_capacity(0)
-            .availability_zones(format!("{}a", c.region))
-            .launch_configuration_name("lc")
-            .tags(tag("KubernetesCluster", "prod"))
-            .tags(tag("Role", "worker"))
-            .send()
-            .await
-            .unwrap();
+        crate::aws::launch_configuration(&c, "lc", "m5.xlarge").await;
+        crate::aws::workers(&c, &format!("workers-{}", c.region), (0, 10, 0), "lc").await;
     }
 }
 
@@ -446,14 +410,7 @@ async fn a_drain_cut_short_by_sigkill_is_finished_by_the_next_process_and_nothin
     let ids = workers(&moto, 0, 2).await;
     let kube = FakeKube::start();
     for (name, id) in [("a", &ids[0]), ("b", &ids[1])] {
-        kube.add(
-            "/api/v1/nodes",
-            json!({"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
-                "spec": {"providerID": format!("aws:///us-west-2a/{id}")},
-                "status": {"allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "110"},
-                    "conditions": [{"type": "Ready", "status": "True"}]}}),
-        );
+        kube.add("/api/v1/nodes", crate::reap::node(name, id, json!({})));
     }
     let running = |name: &str, node: &str, cpu: &str| {
         let mut p = pod(name, cpu, "1Gi");

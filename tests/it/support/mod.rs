@@ -112,3 +112,16 @@ pub fn pod(name: &str, cpu: &str, memory: &str) -> Value {
         "status": {"phase": "Pending"}
     })
 }
+
+/// Polls `check` until it holds; fails the test after `timeout`, naming what it waited for.
+pub async fn wait_for(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl AsyncFnMut() -> bool,
+) {
+    let start = std::time::Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
