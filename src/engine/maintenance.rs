@@ -10,8 +10,9 @@ use std::collections::{HashMap, HashSet};
 use jiff::{SignedDuration, Timestamp};
 
 use super::drain::{self, DrainPolicy, PodDrain};
+use crate::model::group::GroupMember;
 use crate::model::resources::{CPU, MEMORY};
-use crate::model::{Node, NodeGroup, Pod, Snapshot};
+use crate::model::{Instance, Node, NodeGroup, Pod, Snapshot};
 use crate::plan::{InstanceAction, InstanceActionKind, NodeAction, NodeActionKind, NodeState};
 
 #[derive(Debug, Clone)]
@@ -63,6 +64,8 @@ pub struct Maintenance {
 struct Facts<'a> {
     node: &'a Node,
     group: Option<&'a NodeGroup>,
+    /// The group's index in the snapshot.
+    group_index: Option<usize>,
     protected: bool,
     instance_gone: bool,
     /// Active pods that need the node (not DaemonSet or mirror pods).
@@ -93,7 +96,8 @@ pub fn plan_maintenance(
     needed: &HashSet<usize>,
 ) -> Maintenance {
     let now = snapshot.captured_at;
-    let member_of: HashMap<&str, usize> = snapshot
+    // Each instance's group (by index) and its membership record.
+    let member_of: HashMap<&str, (usize, &GroupMember)> = snapshot
         .groups
         .iter()
         .enumerate()
@@ -101,10 +105,15 @@ pub fn plan_maintenance(
             group
                 .members
                 .iter()
-                .map(move |m| (m.instance_id.as_str(), g))
+                .map(move |m| (m.instance_id.as_str(), (g, m)))
         })
         .collect();
-    let facts = gather_facts(snapshot, config, &member_of, now);
+    let instances: HashMap<&str, &Instance> = snapshot
+        .instances
+        .iter()
+        .map(|i| (i.id.as_str(), i))
+        .collect();
+    let facts = gather_facts(snapshot, config, &member_of, &instances, now);
 
     let managed = snapshot
         .groups
@@ -154,10 +163,7 @@ pub fn plan_maintenance(
     for i in order {
         let f = &facts[i];
         let (state, action, reason) = &mut decided[i];
-        let group_index = f
-            .group
-            .and_then(|g| snapshot.groups.iter().position(|x| std::ptr::eq(x, g)));
-        let Some(g) = group_index else { continue };
+        let Some(g) = f.group_index else { continue };
         let group = &snapshot.groups[g];
         let planned = brakes.decrements.get(&g).copied().unwrap_or(0);
         let can_shrink = group.desired.saturating_sub(planned) > group.min_size;
@@ -224,7 +230,7 @@ pub fn plan_maintenance(
         .collect();
     Maintenance {
         nodes,
-        instances: unregistered(snapshot, config, now),
+        instances: unregistered(snapshot, config, &instances, now),
     }
 }
 
@@ -240,7 +246,8 @@ pub fn scale_in_budget(managed: usize, fraction: f64) -> usize {
 fn gather_facts<'a>(
     snapshot: &'a Snapshot,
     config: &MaintenanceConfig,
-    member_of: &HashMap<&str, usize>,
+    member_of: &HashMap<&str, (usize, &GroupMember)>,
+    instances: &HashMap<&str, &Instance>,
     now: Timestamp,
 ) -> Vec<Facts<'a>> {
     let index: HashMap<&str, usize> = snapshot
@@ -255,25 +262,15 @@ fn gather_facts<'a>(
             pods[n].push(pod);
         }
     }
-    let instances: HashMap<&str, &crate::model::Instance> = snapshot
-        .instances
-        .iter()
-        .map(|i| (i.id.as_str(), i))
-        .collect();
     snapshot
         .nodes
         .iter()
         .zip(pods)
         .map(|(node, pods)| {
             let id = node.instance_id.as_deref();
-            let group = id
-                .and_then(|id| member_of.get(id))
-                .map(|&g| &snapshot.groups[g]);
-            let protected = group.is_some_and(|g| {
-                g.members
-                    .iter()
-                    .any(|m| Some(m.instance_id.as_str()) == id && m.protected_from_scale_in)
-            });
+            let membership = id.and_then(|id| member_of.get(id));
+            let group_index = membership.map(|&(g, _)| g);
+            let protected = membership.is_some_and(|(_, m)| m.protected_from_scale_in);
             let instance_gone = id
                 .and_then(|id| instances.get(id))
                 .is_some_and(|i| matches!(i.state.as_str(), "terminated" | "shutting-down"));
@@ -311,7 +308,8 @@ fn gather_facts<'a>(
             }
             Facts {
                 node,
-                group,
+                group: group_index.map(|g| &snapshot.groups[g]),
+                group_index,
                 protected,
                 instance_gone,
                 utilization: utilization(node, &workload),
@@ -546,17 +544,13 @@ fn keep_spares(
 fn unregistered(
     snapshot: &Snapshot,
     config: &MaintenanceConfig,
+    instances: &HashMap<&str, &Instance>,
     now: Timestamp,
 ) -> Vec<InstanceAction> {
     let registered: HashSet<&str> = snapshot
         .nodes
         .iter()
         .filter_map(|n| n.instance_id.as_deref())
-        .collect();
-    let instances: HashMap<&str, &crate::model::Instance> = snapshot
-        .instances
-        .iter()
-        .map(|i| (i.id.as_str(), i))
         .collect();
     let mut out = Vec::new();
     for group in &snapshot.groups {
