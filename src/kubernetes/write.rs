@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use color_eyre::eyre::{Result, bail};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, DeleteParams, EvictParams, Patch, PatchParams};
+use k8s_openapi::api::policy::v1::Eviction as PolicyEviction;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{DeleteOptions, ObjectMeta};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use super::{api_error, counted, status_code};
@@ -167,14 +169,23 @@ pub async fn evict(
     grace_seconds: Option<u32>,
 ) -> Result<Eviction> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let params = EvictParams {
-        delete_options: grace_seconds.map(|s| DeleteParams {
-            grace_period_seconds: Some(s),
+    // Built here rather than with kube's `Api::evict`, which sends the delete options as
+    // `delete_options`: the API server knows only `deleteOptions`, and would drop the grace.
+    let eviction = PolicyEviction {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        delete_options: grace_seconds.map(|s| DeleteOptions {
+            grace_period_seconds: Some(i64::from(s)),
             ..Default::default()
         }),
-        ..Default::default()
     };
-    match counted("create", "Eviction", pods.evict(name, &params).await) {
+    let result = pods
+        .create_subresource::<_, Value>("eviction", name, &PostParams::default(), &eviction)
+        .await;
+    match counted("create", "Eviction", result) {
         Ok(_) => Ok(Eviction::Evicted),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(Eviction::Gone),
         Err(kube::Error::Api(status)) if status.code == 429 => {

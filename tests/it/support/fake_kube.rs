@@ -123,6 +123,8 @@ struct State {
     /// (method, path, raw query) of every request served.
     requests: Vec<(String, String, String)>,
     evictions: Vec<String>,
+    /// The deleteOptions.gracePeriodSeconds of each eviction, in order.
+    eviction_grace: Vec<Option<i64>>,
     refused_evictions: Vec<String>,
     /// (method or "*", path prefix, status code), each used once.
     faults: Vec<(String, String, u16)>,
@@ -176,13 +178,23 @@ impl FakeKube {
 
     /// A kubeconfig file pointing at this server.
     pub fn kubeconfig(&self) -> PathBuf {
-        let path = self.dir.path().join("kubeconfig");
+        self.kubeconfig_via(&self.url)
+    }
+
+    /// A kubeconfig file pointing at `server`: a proxy in front of this one.
+    pub fn kubeconfig_via(&self, server: &str) -> PathBuf {
+        let name = if server == self.url {
+            "kubeconfig".to_string()
+        } else {
+            format!("kubeconfig-{}", server.replace([':', '/'], "_"))
+        };
+        let path = self.dir.path().join(name);
         let yaml = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
              clusters:\n- name: fake\n  cluster:\n    server: {}\n\
              contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
              users:\n- name: fake\n  user: {{}}\n",
-            self.url
+            server
         );
         std::fs::write(&path, yaml).unwrap();
         path
@@ -317,6 +329,11 @@ impl FakeKube {
     /// Successful evictions, as "namespace/name", in order.
     pub fn evictions(&self) -> Vec<String> {
         self.shared.lock().evictions.clone()
+    }
+
+    /// The termination grace each eviction asked for (None: the pod's own).
+    pub fn eviction_grace_periods(&self) -> Vec<Option<i64>> {
+        self.shared.lock().eviction_grace.clone()
     }
 
     /// How many evictions a disruption budget refused (429). kube's default client retries a
@@ -1054,6 +1071,8 @@ impl State {
         if !dry {
             self.commit(POD, ns, name, None);
             self.evictions.push(format!("{ns}/{name}"));
+            let grace = eviction["deleteOptions"]["gracePeriodSeconds"].as_i64();
+            self.eviction_grace.push(grace);
         }
         let success = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
         Ok(Response::Json(201, success))
