@@ -102,8 +102,11 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         .iter()
         .map(|s| {
             let group = views[s.group].group;
-            let for_pods = group.desired + s.nodes;
-            let new_desired = (for_pods + config.over_provision).min(group.max_size);
+            // Saturating: `--over-provision` may be as large as a u32 holds.
+            let for_pods = group.desired.saturating_add(s.nodes);
+            let new_desired = for_pods
+                .saturating_add(config.over_provision)
+                .min(group.max_size);
             let mut pod_names: Vec<String> = s.pods.iter().map(|&i| pods[i].key()).collect();
             pod_names.sort();
             ScaleUp {
@@ -113,7 +116,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 current_desired: group.desired,
                 new_desired,
                 nodes_for_pods: s.nodes,
-                over_provision: new_desired - for_pods,
+                over_provision: new_desired.saturating_sub(for_pods),
                 pods: pod_names,
             }
         })

@@ -309,15 +309,19 @@ impl<'a> Planner<'a> {
         bins
     }
 
-    /// One bin per node requested but not yet joined, in group preference order.
+    /// One bin per node requested but not yet joined, in group preference order. Each pod
+    /// takes one bin, so a group needs no more bins than there are pending pods: a desired
+    /// capacity of millions costs no more than the queue.
     fn upcoming_bins(&self, bins: &mut Vec<Bin>) {
+        let pending: usize = self.classes.iter().map(|c| c.pods.len()).sum();
         let mut order: Vec<usize> = (0..self.groups.len()).collect();
         order.sort_by_key(|&g| {
             let v = &self.groups[g];
             (v.rank, Reverse(v.group.priority), v.group.name.as_str())
         });
         for g in order {
-            for _ in 0..self.groups[g].upcoming {
+            let upcoming = usize::try_from(self.groups[g].upcoming).unwrap_or(usize::MAX);
+            for _ in 0..upcoming.min(pending) {
                 bins.push(Bin {
                     free: self.groups[g].room.clone(),
                     shape: Shape::Group(g),

@@ -91,7 +91,7 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     } else {
         let mut t = table(&["Group", "Region", "Type", "Desired", "+Nodes", "Pods"]);
         for s in &plan.scale_ups {
-            let mut added = format!("+{}", s.new_desired - s.current_desired);
+            let mut added = format!("+{}", s.new_desired.saturating_sub(s.current_desired));
             if s.over_provision > 0 {
                 added.push_str(&format!(" ({} spare)", s.over_provision));
             }

@@ -160,3 +160,44 @@ fn bad_flag_values_exit_with_usage_errors() {
         stderr(&out)
     );
 }
+
+#[test]
+fn odd_but_valid_values_plan_without_a_panic() {
+    // An instance type whose name starts with a multi-byte letter.
+    let mut doc = small_snapshot(2);
+    let region = &mut doc["aws"]["us-west-2"];
+    region["launchConfigurations"]["LaunchConfigurations"][0]["InstanceType"] = json!("ñ5.xlarge");
+    region["instanceTypes"]["InstanceTypes"][0]["InstanceType"] = json!("ñ5.xlarge");
+    let (_dir, path) = write_snapshot(&doc);
+    let plan = plan_json(&path, &[]);
+    assert_eq!(plan["scaleUps"][0]["instanceType"], "ñ5.xlarge");
+
+    // A desired capacity above MaxSize (AWS never reports one, a hand-made file may), with
+    // every spare node asked for.
+    let mut doc = small_snapshot(30);
+    let group = &mut doc["aws"]["us-west-2"]["autoScalingGroups"]["AutoScalingGroups"][0];
+    group["DesiredCapacity"] = json!(4_000_000_000u32);
+    group["MaxSize"] = json!(10);
+    let (_dir, path) = write_snapshot(&doc);
+    let plan = plan_json(&path, &["--over-provision", "4294967295"]);
+    assert!(plan["scaleUps"].as_array().unwrap().is_empty(), "{plan}");
+
+    // Every spare node asked for, within MaxSize.
+    let (_dir, path) = write_snapshot(&small_snapshot(3));
+    let plan = plan_json(&path, &["--over-provision", "4294967295"]);
+    assert_eq!(plan["scaleUps"][0]["newDesired"], 10);
+
+    // Durations too long for any clock.
+    let out = ekas(&[
+        "plan",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--idle-threshold",
+        "9223372036854775807",
+        "--scale-up-backoff",
+        "9223372036854775807",
+        "--launch-grace",
+        "9223372036854775807",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

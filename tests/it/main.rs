@@ -5,6 +5,7 @@ mod aws;
 mod cli;
 mod drain;
 mod errors;
+mod fuzz;
 mod generated;
 mod kube;
 mod loop_cost;

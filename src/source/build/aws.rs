@@ -59,9 +59,17 @@ impl NodeReservation {
         }
         let kube_reserved = (255 + 11 * i64::from(self.max_pods)) * MIB;
         let eviction = 100 * MIB;
-        let system = instance_mib as i64 * MIB * 35 / 1000;
-        kube_reserved + eviction + system
+        // Saturating: DescribeInstanceTypes data may come from a hand-made snapshot.
+        let system = mib_bytes(instance_mib).saturating_mul(35) / 1000;
+        kube_reserved
+            .saturating_add(eviction)
+            .saturating_add(system)
     }
+}
+
+/// Bytes in `mib` MiB, at most `i64::MAX`.
+fn mib_bytes(mib: u64) -> i64 {
+    i64::try_from(mib).unwrap_or(i64::MAX).saturating_mul(MIB)
 }
 
 /// Every group of `cluster` in one region, with its template.
@@ -299,11 +307,15 @@ fn type_template(
     let mut allocatable = Resources::default();
     allocatable.set(
         CPU,
-        (i64::from(vcpus) * 1000 - reservation.cpu_millis(vcpus)).max(0),
+        (i64::from(vcpus) * 1000)
+            .saturating_sub(reservation.cpu_millis(vcpus))
+            .max(0),
     );
     allocatable.set(
         MEMORY,
-        (mib as i64 * MIB - reservation.memory_bytes(mib)).max(0),
+        mib_bytes(mib)
+            .saturating_sub(reservation.memory_bytes(mib))
+            .max(0),
     );
     allocatable.set(PODS, i64::from(reservation.max_pods));
     // Root volume size is not in the instance type; without a node-template tag, storage is
@@ -315,7 +327,7 @@ fn type_template(
             _ => "nvidia.com/gpu",
         };
         let have = allocatable.get(resource);
-        allocatable.set(resource, have + i64::from(gpu.count));
+        allocatable.set(resource, have.saturating_add(i64::from(gpu.count)));
     }
     let tagged = Resources::from_quantities(tags::resources(tags))
         .map_err(|e| eyre!("tag {}{e}", tags::TEMPLATE_RESOURCE_PREFIX))?;
@@ -357,7 +369,9 @@ fn type_template(
         label(key, region);
     }
     // The original tool's class is the type's first letter (p for p3.2xlarge).
-    label("aws/class", &ty[..ty.len().min(1)]);
+    // By character, not byte: a name from a hand-made snapshot may start with any letter.
+    let class: String = ty.chars().take(1).collect();
+    label("aws/class", &class);
     if let Some(image) = image_id {
         label("aws/ami-id", image);
     }
