@@ -9,8 +9,8 @@ use std::hint::black_box;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use ekas::commands::{build_options, engine_config};
-use ekas::source::{build, document::SnapshotDocument, file};
+use ekas::source::build::{self, BuildOptions};
+use ekas::source::{document::SnapshotDocument, file};
 use serde_json::{Value, json};
 
 const NODES: usize = 5_000;
@@ -182,11 +182,6 @@ fn cluster(pending: usize) -> Value {
         "aws": aws})
 }
 
-fn options() -> ekas::cli::GlobalOptions {
-    use clap::Parser;
-    ekas::cli::Cli::parse_from(["ekas", "plan"]).global
-}
-
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     let start = Instant::now();
     let out = f();
@@ -202,11 +197,12 @@ fn main() {
     } else {
         &[1_000, 10_000, 100_000]
     };
-    let global = options();
-    let config = engine_config(&global);
+    // The defaults, as `ekas plan` with no options uses them.
+    let config = ekas::engine::Config::default();
+    let build_options = BuildOptions::default();
     for &pending in sizes {
         let doc: SnapshotDocument = serde_json::from_value(cluster(pending)).unwrap();
-        let snapshot = build::snapshot(&doc, &build_options(&global)).unwrap();
+        let snapshot = build::snapshot(&doc, &build_options).unwrap();
         drop(doc);
         let runs = if pending >= 100_000 { 5 } else { 10 };
         let mut times: Vec<Duration> = (0..runs)
@@ -232,7 +228,7 @@ fn main() {
     let size_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
     let ((), whole) = timed(|| {
         let doc = file::read(&path).unwrap();
-        let snapshot = build::snapshot(&doc, &build_options(&global)).unwrap();
+        let snapshot = build::snapshot(&doc, &build_options).unwrap();
         let plan = ekas::engine::plan(&snapshot, &config);
         let mut sink = std::io::sink();
         ekas::output::json::write_plan(&plan, &mut sink).unwrap();

@@ -1,11 +1,24 @@
-//! Command-line interface. These definitions also generate completions/ and man/.
+//! Command-line interface: what each subcommand accepts. These definitions also generate
+//! completions/ and man/. They only parse; [`crate::settings`] turns them into the settings
+//! the rest of ekas uses, and says where each default lives.
 
+use std::ffi::OsStr;
+use std::fmt;
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use jiff::SignedDuration;
 
+use crate::actuate::drain::DrainOptions;
+use crate::aws::{AwsOptions, AwsTimeouts};
+use crate::engine::Config as EngineConfig;
+use crate::engine::drain::DrainPolicy;
+use crate::kubernetes::KubeOptions;
 use crate::model::quantity::Quantity;
+use crate::notify::SlackHook;
+use crate::secret::Secret;
+use crate::source::build::NodeReservation;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,7 +35,7 @@ shows what the others would do.",
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalOptions,
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,13 +43,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Preview the pending-pod deficit and every planned action, changing nothing
-    Plan,
+    Plan(PlanArgs),
     /// Apply one scale-up step: raise desired capacities for the pending pods
-    ScaleUp,
+    ScaleUp(ActArgs),
     /// Cordon nodes and evict their pods safely
     Drain(DrainArgs),
     /// One-shot cleanup for cron: idle nodes, dead nodes, instances that never joined
-    Reap,
+    Reap(ActArgs),
     /// Run the autoscaler continuously
     Run(RunArgs),
     /// Write a snapshot of the cluster and its node groups to a file
@@ -45,92 +58,10 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
-#[derive(Debug, Args)]
-pub struct DrainArgs {
-    /// Nodes to drain, all at once
-    #[arg(required = true, value_name = "NODE")]
-    pub nodes: Vec<String>,
-
-    /// Give up when pods remain after this long; the node stays cordoned [seconds or 15m]
-    #[arg(long, default_value = "15m", value_parser = parse_duration, value_name = "DURATION")]
-    pub timeout: SignedDuration,
-
-    /// Pods that started less than this ago are not evicted yet: the drain waits for them
-    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
-    pub grace_period: SignedDuration,
-
-    /// Also evict pods that no controller owns; they will not be recreated
-    #[arg(long)]
-    pub force: bool,
-
-    /// Also evict pods with emptyDir volumes, whose data is lost
-    #[arg(long)]
-    pub delete_emptydir_data: bool,
-
-    /// Seconds each evicted pod gets to stop (default: the pod's own terminationGracePeriodSeconds)
-    #[arg(long, value_name = "SECONDS")]
-    pub termination_grace_period: Option<u32>,
-}
-
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Never scale up: only maintain existing nodes
-    #[arg(long)]
-    pub no_scale: bool,
-
-    /// Never scale in or touch existing nodes: only scale up
-    #[arg(long)]
-    pub no_maintenance: bool,
-
-    /// Act only while holding the Lease (default: true inside a cluster, false outside)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub leader_elect: Option<bool>,
-
-    /// Where to serve /metrics and /healthz
-    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDRESS")]
-    pub metrics_address: std::net::SocketAddr,
-}
-
-#[derive(Debug, Args)]
-pub struct SnapshotArgs {
-    /// Where to write the snapshot (standard output when absent)
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Pods for the Kubernetes half: `kubectl get pods -A -o json` output
-    #[arg(long, value_name = "FILE")]
-    pub pods: Option<PathBuf>,
-    /// Nodes for the Kubernetes half: `kubectl get nodes -o json` output
-    #[arg(long, value_name = "FILE")]
-    pub nodes: Option<PathBuf>,
-    /// DaemonSets: `kubectl get ds -A -o json` output
-    #[arg(long, value_name = "FILE")]
-    pub daemonsets: Option<PathBuf>,
-    /// PodDisruptionBudgets: `kubectl get pdb -A -o json` output
-    #[arg(long, value_name = "FILE")]
-    pub pdbs: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell to complete for
-    pub shell: clap_complete::Shell,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-}
-
-/// Options every subcommand accepts, before or after its name.
+/// Options every subcommand accepts, before or after its name: where the cluster is, how to
+/// reach its APIs, and how ekas reports.
 #[derive(Debug, Clone, Args)]
-pub struct GlobalOptions {
+pub struct GlobalArgs {
     /// Name of the cluster whose node groups ekas manages (matched against the groups' tags)
     #[arg(
         long,
@@ -160,13 +91,10 @@ pub struct GlobalOptions {
     #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster")]
     pub context: Option<String>,
 
-    /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster")]
-    pub namespace: Option<String>,
-
-    /// Read the cluster from a snapshot file instead of the live APIs
-    #[arg(long, global = true, value_name = "FILE", help_heading = "Cluster")]
-    pub snapshot: Option<PathBuf>,
+    /// A Kubernetes API call fails when the server sends nothing for this long (watches wait longer)
+    #[arg(long, global = true, value_name = "DURATION", help_heading = "Cluster",
+        default_value_t = DurationArg::from(KubeOptions::default().timeout))]
+    pub kube_timeout: DurationArg,
 
     /// AWS access key id (default: the AWS SDK's credential chain)
     #[arg(
@@ -188,148 +116,27 @@ pub struct GlobalOptions {
         value_name = "KEY",
         help_heading = "AWS"
     )]
-    pub aws_secret_key: Option<String>,
+    pub aws_secret_key: Option<Secret>,
 
     /// AWS profile from the shared config files
     #[arg(long, global = true, value_name = "NAME", help_heading = "AWS")]
     pub aws_profile: Option<String>,
 
-    /// Spare nodes to add to every group that scales up
-    #[arg(
-        long,
-        global = true,
-        default_value_t = 0,
-        value_name = "N",
-        help_heading = "Scaling"
-    )]
-    pub over_provision: u32,
+    /// Longest an AWS call may take, all its attempts and their backoff included
+    #[arg(long, global = true, value_name = "DURATION", help_heading = "AWS",
+        default_value_t = DurationArg::from(AwsTimeouts::default().operation))]
+    pub aws_timeout: DurationArg,
 
-    /// First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]
-    #[arg(long, global = true, default_value = "5m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling")]
-    pub scale_up_backoff: SignedDuration,
+    /// Longest one attempt of an AWS call may take before it is retried
+    #[arg(long, global = true, value_name = "DURATION", help_heading = "AWS",
+        default_value_t = DurationArg::from(AwsTimeouts::default().attempt))]
+    pub aws_attempt_timeout: DurationArg,
 
-    /// Longest wait after launch failures, and how far back failures count
-    #[arg(long, global = true, default_value = "1h", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling")]
-    pub scale_up_backoff_max: SignedDuration,
-
-    /// A launch still in progress after this long counts as failed, putting its group in backoff
-    #[arg(long, global = true, default_value = "15m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling")]
-    pub max_node_provision_time: SignedDuration,
-
-    /// CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI's sliding scale
-    #[arg(long, global = true, default_value = "auto", value_parser = parse_reserved_cpu, value_name = "CPU", help_heading = "Scaling")]
-    pub kube_reserved_cpu: Reserved,
-
-    /// Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel
-    #[arg(long, global = true, default_value = "auto", value_parser = parse_reserved_memory, value_name = "MEMORY", help_heading = "Scaling")]
-    pub kube_reserved_memory: Reserved,
-
-    /// Pods a new node accepts (the kubelet's --max-pods)
-    #[arg(
-        long,
-        global = true,
-        default_value_t = 110,
-        value_name = "N",
-        help_heading = "Scaling"
-    )]
-    pub max_pods: u32,
-
-    /// How long a node must be idle before ekas cordons and then removes it [seconds or 55m]
-    #[arg(long, global = true, default_value = "3300", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
-    pub idle_threshold: SignedDuration,
-
-    /// How long a few idle nodes of each instance type are kept as spares
-    #[arg(long, global = true, default_value = "604800", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
-    pub type_idle_threshold: SignedDuration,
-
-    /// How long an instance may take to join the cluster before it is replaced
-    #[arg(long, global = true, default_value = "1500", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
-    pub instance_init_time: SignedDuration,
-
-    /// Idle spares kept per group for --type-idle-threshold
-    #[arg(
-        long,
-        global = true,
-        default_value_t = 1,
-        value_name = "N",
-        help_heading = "Scaling in"
-    )]
-    pub type_idle_count: usize,
-
-    /// A node NotReady this long is dead: its Node is deleted and its instance terminated
-    #[arg(long, global = true, default_value = "30m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
-    pub dead_threshold: SignedDuration,
-
-    /// Nodes younger than this are left alone to receive their first pods
-    #[arg(long, global = true, default_value = "10m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
-    pub launch_grace: SignedDuration,
-
-    /// Drains under way at once, across the cluster
-    #[arg(
-        long,
-        global = true,
-        default_value_t = 5,
-        value_name = "N",
-        help_heading = "Scaling in"
-    )]
-    pub max_concurrent_drains: usize,
-
-    /// Pods that started less than this ago are not evicted by scale-in drains
-    #[arg(long, global = true, default_value = "2m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
-    pub drain_grace_period: SignedDuration,
-
-    /// Largest fraction of the cluster's instances removed in one pass
-    #[arg(long, global = true, default_value_t = 0.1, value_parser = parse_fraction, value_name = "FRACTION", help_heading = "Scaling in")]
-    pub max_scale_in_fraction: f64,
-
-    /// Drain nodes whose utilisation is below this fraction (0 disables)
-    #[arg(long, global = true, default_value_t = 0.0, value_parser = parse_fraction, value_name = "FRACTION", help_heading = "Scaling in")]
-    pub drain_utilization_below: f64,
-
-    /// Namespace of the Lease that keeps two ekas processes from acting at once
-    #[arg(
-        long,
-        global = true,
-        default_value = "kube-system",
-        value_name = "NAME",
-        help_heading = "Loop"
-    )]
-    pub lease_namespace: String,
-
-    /// Name of that Lease
-    #[arg(
-        long,
-        global = true,
-        default_value = "ekas",
-        value_name = "NAME",
-        help_heading = "Loop"
-    )]
-    pub lease_name: String,
-
-    /// Seconds a holder keeps the Lease without renewing it
-    #[arg(
-        long,
-        global = true,
-        default_value_t = 60,
-        value_name = "SECONDS",
-        help_heading = "Loop"
-    )]
-    pub lease_duration: i32,
-
-    /// Seconds between passes of `ekas run`
-    #[arg(long, global = true, default_value = "60", value_parser = parse_duration, value_name = "DURATION", help_heading = "Loop")]
-    pub sleep: SignedDuration,
-
-    /// Slack incoming-webhook URL for notifications
-    #[arg(
-        long,
-        global = true,
-        env = "SLACK_HOOK",
-        hide_env_values = true,
-        value_name = "URL",
-        help_heading = "Loop"
-    )]
-    pub slack_hook: Option<crate::notify::SlackHook>,
+    /// Attempts per AWS call, with the SDK's adaptive retry on throttling and 5xx
+    #[arg(long, global = true, env = "AWS_MAX_ATTEMPTS", value_name = "N", help_heading = "AWS",
+        default_value_t = AwsOptions::default().max_attempts,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub aws_max_attempts: u32,
 
     /// Log what would be changed, and change nothing
     #[arg(long, global = true, help_heading = "Output")]
@@ -348,19 +155,400 @@ pub struct GlobalOptions {
     pub verbose: u8,
 }
 
-/// A reservation: `auto`, or a fixed amount in the resource's unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reserved {
-    Auto,
-    Fixed(i64),
+/// `ekas plan`: where the cluster comes from, and the planning options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Read the cluster from a snapshot file instead of the live APIs
+    #[arg(long, value_name = "FILE", help_heading = "Cluster")]
+    pub snapshot: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub planning: PlanningArgs,
 }
 
-impl Reserved {
-    pub fn fixed(self) -> Option<i64> {
-        match self {
-            Reserved::Auto => None,
-            Reserved::Fixed(v) => Some(v),
+/// What every subcommand that makes a plan accepts: the same options make the same plan,
+/// whether `ekas plan` shows it or `scale-up`, `reap` or `run` applies a part of it.
+#[derive(Debug, Args)]
+pub struct PlanningArgs {
+    #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
+    pub scaling: ScalingArgs,
+    #[command(flatten)]
+    pub scale_in: ScaleInArgs,
+}
+
+/// How much of the cluster is read.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)
+    #[arg(long, value_name = "NAME", help_heading = "Cluster")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Scaling")]
+pub struct ScalingArgs {
+    /// Spare nodes to add to every group that scales up
+    #[arg(long, value_name = "N", default_value_t = EngineConfig::default().over_provision)]
+    pub over_provision: u32,
+
+    /// First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().backoff.base))]
+    pub scale_up_backoff: DurationArg,
+
+    /// Longest wait after launch failures, and how far back failures count
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().backoff.max))]
+    pub scale_up_backoff_max: DurationArg,
+
+    /// A launch still in progress after this long counts as failed, putting its group in backoff
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().backoff.max_provision_time))]
+    pub max_node_provision_time: DurationArg,
+
+    /// CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI's sliding scale
+    #[arg(long, value_name = "CPU", value_parser = parse_reserved_cpu,
+        default_value_t = Reserved::cpu(NodeReservation::default().cpu))]
+    pub kube_reserved_cpu: Reserved,
+
+    /// Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel
+    #[arg(long, value_name = "MEMORY", value_parser = parse_reserved_memory,
+        default_value_t = Reserved::memory(NodeReservation::default().memory))]
+    pub kube_reserved_memory: Reserved,
+
+    /// Pods a new node accepts (the kubelet's --max-pods)
+    #[arg(long, value_name = "N", default_value_t = NodeReservation::default().max_pods)]
+    pub max_pods: u32,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Scaling in")]
+pub struct ScaleInArgs {
+    /// How long a node must be idle before ekas cordons and then removes it [seconds or 55m]
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().maintenance.idle_threshold))]
+    pub idle_threshold: DurationArg,
+
+    /// How long a few idle nodes of each instance type are kept as spares
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().maintenance.type_idle_threshold))]
+    pub type_idle_threshold: DurationArg,
+
+    /// How long an instance may take to join the cluster before it is replaced
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().maintenance.instance_init_time))]
+    pub instance_init_time: DurationArg,
+
+    /// Idle spares kept per group for --type-idle-threshold
+    #[arg(long, value_name = "N",
+        default_value_t = EngineConfig::default().maintenance.type_idle_count)]
+    pub type_idle_count: usize,
+
+    /// A node NotReady this long is dead: its Node is deleted and its instance terminated
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().maintenance.dead_threshold))]
+    pub dead_threshold: DurationArg,
+
+    /// Nodes younger than this are left alone to receive their first pods
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().maintenance.launch_grace))]
+    pub launch_grace: DurationArg,
+
+    /// Drains under way at once, across the cluster
+    #[arg(long, value_name = "N",
+        default_value_t = EngineConfig::default().maintenance.max_concurrent_drains)]
+    pub max_concurrent_drains: usize,
+
+    /// Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)
+    #[arg(long, alias = "drain-grace-period", value_name = "DURATION",
+        default_value_t = DurationArg::from(DrainPolicy::default().min_pod_age))]
+    pub min_pod_age: DurationArg,
+
+    /// Largest fraction of the cluster's instances removed in one pass
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction,
+        default_value_t = EngineConfig::default().maintenance.max_scale_in_fraction)]
+    pub max_scale_in_fraction: f64,
+
+    /// Drain nodes whose utilisation is below this fraction (0 disables)
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction,
+        default_value_t = EngineConfig::default().maintenance.drain_utilization_below)]
+    pub drain_utilization_below: f64,
+}
+
+/// `ekas scale-up` and `ekas reap`: a plan applied once, under the Lease, with notifications.
+#[derive(Debug, Args)]
+pub struct ActArgs {
+    #[command(flatten)]
+    pub planning: PlanningArgs,
+    #[command(flatten)]
+    pub lease: LeaseArgs,
+    #[command(flatten)]
+    pub slack: SlackArgs,
+}
+
+/// The Lease that keeps two ekas processes (`run` replicas, cron jobs) from acting at once.
+/// Every subcommand that changes the cluster on its own shares these defaults.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Lease")]
+pub struct LeaseArgs {
+    /// Namespace of the Lease that keeps two ekas processes from acting at once
+    #[arg(long, value_name = "NAME", default_value = "ekas")]
+    pub lease_namespace: String,
+
+    /// Name of that Lease
+    #[arg(long, value_name = "NAME", default_value = "ekas")]
+    pub lease_name: String,
+
+    /// How long a holder keeps the Lease without renewing it [seconds or 1m]
+    #[arg(long, value_name = "DURATION", default_value = "60")]
+    pub lease_duration: DurationArg,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Slack")]
+pub struct SlackArgs {
+    /// Slack incoming-webhook URL for notifications (prefer the SLACK_HOOK variable: a command
+    /// line is visible to every user of the machine)
+    #[arg(long, env = "SLACK_HOOK", hide_env_values = true, value_name = "URL",
+        value_parser = SlackHookParser)]
+    pub slack_hook: Option<SlackHook>,
+
+    /// A Slack post that has not finished after this long is given up (and logged)
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub slack_timeout: DurationArg,
+}
+
+/// `ekas run`: the options of a pass, and of the loop around it.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub act: ActArgs,
+
+    /// Longest time between passes
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60",
+        help_heading = "Loop"
+    )]
+    pub sleep: DurationArg,
+
+    /// A pass starts once no new pending pod has appeared for this long, so a burst is one pass
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1500ms",
+        help_heading = "Loop"
+    )]
+    pub batch_idle: DurationArg,
+
+    /// A burst that keeps arriving still starts its pass after this long
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        help_heading = "Loop"
+    )]
+    pub batch_max: DurationArg,
+
+    /// Never scale up: only maintain existing nodes
+    #[arg(long, help_heading = "Loop")]
+    pub no_scale: bool,
+
+    /// Never scale in or touch existing nodes: only scale up
+    #[arg(long, help_heading = "Loop")]
+    pub no_maintenance: bool,
+
+    /// Act only while holding the Lease; --leader-elect=false for a single replica that must not
+    /// wait for one
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true,
+        default_missing_value = "true", action = ArgAction::Set, help_heading = "Loop")]
+    pub leader_elect: bool,
+
+    /// Where to serve /metrics and /healthz
+    #[arg(
+        long,
+        default_value = "0.0.0.0:8080",
+        value_name = "ADDRESS",
+        help_heading = "Loop"
+    )]
+    pub metrics_address: std::net::SocketAddr,
+}
+
+/// `ekas drain`, with kubectl drain's flags in kubectl's meaning.
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    /// Nodes to drain, all at once
+    #[arg(required = true, value_name = "NODE")]
+    pub nodes: Vec<String>,
+
+    /// Give up when pods remain after this long; the node stays cordoned [seconds or 15m]
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(DrainOptions::default().timeout))]
+    pub timeout: DurationArg,
+
+    /// Seconds each evicted pod gets to stop; negative: the pod's own terminationGracePeriodSeconds
+    /// (as kubectl drain)
+    #[arg(long, alias = "termination-grace-period", value_name = "SECONDS",
+        default_value_t = -1, allow_negative_numbers = true, value_parser = parse_grace_period)]
+    pub grace_period: i64,
+
+    /// Pods that started less than this ago are not evicted yet: the drain waits for them
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(DrainPolicy::default().min_pod_age))]
+    pub min_pod_age: DurationArg,
+
+    /// Evict only the pods that match this label selector (as kubectl drain); the others are
+    /// neither evicted nor waited for
+    #[arg(long, value_name = "SELECTOR")]
+    pub pod_selector: Option<String>,
+
+    /// Also evict pods that no controller owns; they will not be recreated
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also evict pods with emptyDir volumes, whose data is lost
+    #[arg(long)]
+    pub delete_emptydir_data: bool,
+
+    /// Accepted for kubectl compatibility: DaemonSet pods are always left in place
+    #[arg(long)]
+    pub ignore_daemonsets: bool,
+
+    /// Refused: ekas evicts only through the Eviction API, so PodDisruptionBudgets hold
+    #[arg(long)]
+    pub disable_eviction: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Where to write the snapshot, readable by its owner only (standard output when absent)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Pods for the Kubernetes half: `kubectl get pods -A -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub pods: Option<PathBuf>,
+    /// Nodes for the Kubernetes half: `kubectl get nodes -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
+    /// DaemonSets: `kubectl get ds -A -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub daemonsets: Option<PathBuf>,
+    /// PodDisruptionBudgets: `kubectl get pdb -A -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub pdbs: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+/// Parses the command line; on a usage error prints it (with a hint when an option was put
+/// before the subcommand that takes it) and exits with status 2.
+pub fn parse() -> Cli {
+    let error = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(error) => error,
+    };
+    match misplaced_option_hint(&error) {
+        Some(hint) => {
+            let _ = error.print();
+            eprintln!("{hint}");
+            std::process::exit(2);
         }
+        // Help and version "errors" go to stdout with status 0; clap knows which.
+        None => error.exit(),
+    }
+}
+
+/// For an unknown option that some subcommand takes: which ones, and where it goes.
+fn misplaced_option_hint(error: &clap::Error) -> Option<String> {
+    if error.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.split('=').next()?.strip_prefix("--")?;
+    let takers: Vec<String> = Cli::command()
+        .get_subcommands()
+        .filter(|sub| {
+            sub.get_arguments().any(|a| {
+                a.get_long() == Some(long)
+                    || a.get_all_aliases()
+                        .is_some_and(|aliases| aliases.contains(&long))
+            })
+        })
+        .map(|sub| format!("`ekas {}`", sub.get_name()))
+        .collect();
+    (!takers.is_empty()).then(|| {
+        format!(
+            "note: --{long} is an option of {}: write it after the subcommand's name",
+            takers.join(", ")
+        )
+    })
+}
+
+/// A duration option: whole seconds (`3300`, as the original tool took them) or a duration
+/// (`55m`, `1h 30m`, `PT1H`, `1500ms`); never negative. Help shows it in units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DurationArg(SignedDuration);
+
+impl DurationArg {
+    pub fn signed(self) -> SignedDuration {
+        self.0
+    }
+
+    /// As a `std` duration for timers, at most a century: long enough to mean "never", short
+    /// enough that adding it to the clock (`Instant::now() + sleep`) cannot overflow.
+    pub fn std(self) -> std::time::Duration {
+        const CENTURY: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
+        self.0.unsigned_abs().min(CENTURY)
+    }
+}
+
+impl From<SignedDuration> for DurationArg {
+    fn from(d: SignedDuration) -> Self {
+        DurationArg(d.abs())
+    }
+}
+
+impl From<std::time::Duration> for DurationArg {
+    fn from(d: std::time::Duration) -> Self {
+        DurationArg(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
+    }
+}
+
+impl fmt::Display for DurationArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // jiff's friendly form (`55m`, `1h 30m`, `1s 500ms`), which parse_duration reads back.
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::str::FromStr for DurationArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_duration(s).map(DurationArg)
     }
 }
 
@@ -392,6 +580,60 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// kubectl's `--grace-period`: whole seconds; any negative value means "the pod's own".
+fn parse_grace_period(text: &str) -> Result<i64, String> {
+    text.trim().parse::<i64>().map_err(|_| {
+        format!(
+            "{text:?} is not a number of seconds: --grace-period is each pod's termination grace \
+             (kubectl's meaning); the wait for young pods is --min-pod-age"
+        )
+    })
+}
+
+/// A reservation: `auto`, or a fixed amount in the resource's unit (millicores for CPU,
+/// bytes for memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    Auto,
+    Fixed { amount: i64, milli: bool },
+}
+
+impl Reserved {
+    fn cpu(millis: Option<i64>) -> Reserved {
+        millis.map_or(Reserved::Auto, |amount| Reserved::Fixed {
+            amount,
+            milli: true,
+        })
+    }
+
+    fn memory(bytes: Option<i64>) -> Reserved {
+        bytes.map_or(Reserved::Auto, |amount| Reserved::Fixed {
+            amount,
+            milli: false,
+        })
+    }
+
+    pub fn fixed(self) -> Option<i64> {
+        match self {
+            Reserved::Auto => None,
+            Reserved::Fixed { amount, .. } => Some(amount),
+        }
+    }
+}
+
+impl fmt::Display for Reserved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reserved::Auto => f.write_str("auto"),
+            Reserved::Fixed {
+                amount,
+                milli: true,
+            } => write!(f, "{amount}m"),
+            Reserved::Fixed { amount, .. } => write!(f, "{amount}"),
+        }
+    }
+}
+
 fn parse_reserved(text: &str, milli: bool) -> Result<Reserved, String> {
     if text.trim() == "auto" {
         return Ok(Reserved::Auto);
@@ -399,7 +641,7 @@ fn parse_reserved(text: &str, milli: bool) -> Result<Reserved, String> {
     let q = Quantity::parse(text).map_err(|e| format!("{e}, or auto"))?;
     let value = if milli { q.milli_value() } else { q.value() };
     value
-        .map(Reserved::Fixed)
+        .map(|amount| Reserved::Fixed { amount, milli })
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
@@ -411,10 +653,37 @@ fn parse_reserved_memory(text: &str) -> Result<Reserved, String> {
     parse_reserved(text, false)
 }
 
+/// Parses `--slack-hook` / `SLACK_HOOK` without ever repeating the value: clap's own message
+/// for a bad value quotes it, and a webhook URL is a secret.
+#[derive(Debug, Clone, Copy)]
+pub struct SlackHookParser;
+
+impl clap::builder::TypedValueParser for SlackHookParser {
+    type Value = SlackHook;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<SlackHook, clap::Error> {
+        let invalid = |why: &str| {
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("invalid value for --slack-hook (SLACK_HOOK): {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| invalid("not UTF-8 (value not shown: it is a secret)"))?;
+        text.parse().map_err(|why: String| invalid(&why))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -426,28 +695,117 @@ mod tests {
         let after = Cli::try_parse_from([
             "ekas",
             "plan",
-            "--snapshot",
-            "f.json",
-            "--idle-threshold",
-            "600",
+            "--cluster-name",
+            "prod",
+            "--kube-timeout",
+            "20s",
+            "--dry-run",
         ])
         .unwrap();
         let before = Cli::try_parse_from([
             "ekas",
-            "--snapshot",
-            "f.json",
-            "--idle-threshold",
-            "600",
+            "--cluster-name",
+            "prod",
+            "--kube-timeout",
+            "20s",
+            "--dry-run",
             "plan",
         ])
         .unwrap();
         for cli in [after, before] {
-            assert_eq!(
-                cli.global.snapshot.as_deref(),
-                Some(std::path::Path::new("f.json"))
-            );
-            assert_eq!(cli.global.idle_threshold, SignedDuration::from_secs(600));
+            assert_eq!(cli.global.cluster_name.as_deref(), Some("prod"));
+            assert_eq!(cli.global.kube_timeout.std().as_secs(), 20);
+            assert!(cli.global.dry_run);
         }
+    }
+
+    #[test]
+    fn planning_options_belong_to_the_subcommands_that_plan() {
+        for sub in ["plan", "scale-up", "reap", "run"] {
+            let cli = Cli::try_parse_from(["ekas", sub, "--idle-threshold", "600"])
+                .unwrap_or_else(|e| panic!("{sub}: {e}"));
+            let planning = match &cli.command {
+                Command::Plan(a) => &a.planning,
+                Command::ScaleUp(a) | Command::Reap(a) => &a.planning,
+                Command::Run(a) => &a.act.planning,
+                _ => unreachable!(),
+            };
+            assert_eq!(
+                planning.scale_in.idle_threshold.signed(),
+                SignedDuration::from_secs(600)
+            );
+        }
+        // Drain takes none of them, so its help lists only what it uses.
+        let err =
+            Cli::try_parse_from(["ekas", "drain", "n1", "--idle-threshold", "600"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownArgument);
+        let hint = misplaced_option_hint(&err).unwrap();
+        assert!(
+            hint.contains("`ekas plan`") && hint.contains("`ekas reap`"),
+            "{hint}"
+        );
+        // Before the subcommand, the hint says where the option goes.
+        let err = Cli::try_parse_from(["ekas", "--idle-threshold", "600", "plan"]).unwrap_err();
+        let hint = misplaced_option_hint(&err).unwrap();
+        assert!(hint.contains("after the subcommand"), "{hint}");
+    }
+
+    #[test]
+    fn drain_grace_period_is_an_alias_of_min_pod_age() {
+        let cli = Cli::try_parse_from(["ekas", "reap", "--drain-grace-period", "5m"]).unwrap();
+        let Command::Reap(args) = cli.command else {
+            unreachable!()
+        };
+        assert_eq!(
+            args.planning.scale_in.min_pod_age.signed(),
+            SignedDuration::from_mins(5)
+        );
+    }
+
+    #[test]
+    fn drain_takes_kubectl_flags_in_kubectls_meaning() {
+        let cli = Cli::try_parse_from([
+            "ekas",
+            "drain",
+            "n1",
+            "--grace-period",
+            "30",
+            "--min-pod-age",
+            "5m",
+            "--ignore-daemonsets",
+            "--pod-selector",
+            "app=etl",
+        ])
+        .unwrap();
+        let Command::Drain(args) = cli.command else {
+            unreachable!()
+        };
+        assert_eq!(args.grace_period, 30);
+        assert_eq!(args.min_pod_age.signed(), SignedDuration::from_mins(5));
+        assert_eq!(args.pod_selector.as_deref(), Some("app=etl"));
+        let cli = Cli::try_parse_from(["ekas", "drain", "n1", "--grace-period", "-1"]).unwrap();
+        let Command::Drain(args) = cli.command else {
+            unreachable!()
+        };
+        assert_eq!(args.grace_period, -1);
+        // The old meaning (a duration) is refused with the new name in the message.
+        let err = Cli::try_parse_from(["ekas", "drain", "n1", "--grace-period", "2m"]).unwrap_err();
+        assert!(err.to_string().contains("--min-pod-age"), "{err}");
+    }
+
+    #[test]
+    fn leader_election_is_on_unless_turned_off() {
+        let elects = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["ekas", "run"], args].concat()).unwrap();
+            let Command::Run(run) = cli.command else {
+                unreachable!()
+            };
+            run.leader_elect
+        };
+        assert!(elects(&[]));
+        assert!(elects(&["--leader-elect"]));
+        assert!(elects(&["--leader-elect=true"]));
+        assert!(!elects(&["--leader-elect=false"]));
     }
 
     #[test]
@@ -460,12 +818,23 @@ mod tests {
     }
 
     #[test]
-    fn durations_take_seconds_or_units() {
+    fn durations_take_seconds_or_units_and_show_in_units() {
         assert_eq!(parse_duration("3300"), Ok(SignedDuration::from_secs(3300)));
         assert_eq!(parse_duration("55m"), Ok(SignedDuration::from_mins(55)));
         assert_eq!(parse_duration("1h 30m"), Ok(SignedDuration::from_mins(90)));
         assert!(parse_duration("soon").unwrap_err().contains("\"soon\""));
         assert!(parse_duration("-5").is_err());
+        // Help shows defaults in units, and they read back as the same duration.
+        for secs in [0, 1, 60, 90, 3300, 604_800, 1_000_000_007] {
+            let d = DurationArg(SignedDuration::from_secs(secs));
+            assert_eq!(d.to_string().parse::<DurationArg>(), Ok(d), "{d}");
+        }
+        let d = DurationArg(SignedDuration::from_millis(1500));
+        assert_eq!(d.to_string().parse::<DurationArg>(), Ok(d), "{d}");
+        assert_eq!(
+            DurationArg(SignedDuration::from_secs(3300)).to_string(),
+            "55m"
+        );
     }
 
     #[test]
@@ -476,6 +845,46 @@ mod tests {
         let err = Cli::try_parse_from(["ekas", "plan", "--kube-reserved-cpu", "lots"]).unwrap_err();
         assert!(err.to_string().contains("lots"), "{err}");
         let cli = Cli::try_parse_from(["ekas", "plan", "--kube-reserved-memory", "1Gi"]).unwrap();
-        assert_eq!(cli.global.kube_reserved_memory, Reserved::Fixed(1 << 30));
+        let Command::Plan(args) = cli.command else {
+            unreachable!()
+        };
+        assert_eq!(
+            args.planning.scaling.kube_reserved_memory.fixed(),
+            Some(1 << 30)
+        );
+    }
+
+    #[test]
+    fn a_bad_slack_hook_is_refused_without_repeating_it() {
+        for bad in [
+            "hooks.slack.com/services/T0/B0/tok3n",
+            "ftp://x/tok3n",
+            "https:// tok3n",
+        ] {
+            let err = Cli::try_parse_from(["ekas", "reap", "--slack-hook", bad]).unwrap_err();
+            let text = err.to_string();
+            assert!(!text.contains("tok3n"), "{text}");
+            assert!(text.contains("--slack-hook"), "{text}");
+        }
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let cli = Cli::try_parse_from([
+            "ekas",
+            "reap",
+            "--aws-access-key",
+            "AKIAEXAMPLE",
+            "--aws-secret-key",
+            "s3cr3tKey",
+            "--slack-hook",
+            "https://hooks.slack.com/services/T0/B0/t0k3n",
+        ])
+        .unwrap();
+        let debug = format!("{cli:?}");
+        assert!(
+            !debug.contains("s3cr3tKey") && !debug.contains("t0k3n"),
+            "{debug}"
+        );
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module per stage:
 //! `source` (file or live) → [`model::Snapshot`] → [`engine::plan`] → [`plan::Plan`] →
-//! `output` (tables, JSON) or actuation.
+//! `output` (tables, JSON) or actuation. [`cli`] parses the command line once and
+//! [`settings`] resolves it into what each stage takes.
 
 pub mod actuate;
 pub mod aws;
@@ -17,4 +18,6 @@ pub mod notify;
 pub mod output;
 pub mod plan;
 pub mod run;
+pub mod secret;
+pub mod settings;
 pub mod source;

@@ -1,12 +1,12 @@
 use std::io::{BufWriter, ErrorKind, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-use ekas::cli::{Cli, LogFormat};
+use ekas::cli::LogFormat;
+use ekas::settings::Settings;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = ekas::cli::parse();
     // Errors print their cause chain without a backtrace unless RUST_BACKTRACE asks for one.
     if let Err(e) = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
@@ -15,9 +15,11 @@ fn main() -> ExitCode {
         eprintln!("ekas: cannot install the error handler: {e}");
     }
     let verbose = cli.global.verbose;
+    // kube logs every failed request as an error ("client error (SendRequest)"); ekas reports
+    // the same failure naming the call, so kube's line shows from -vv on.
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,kube_client::client::builder=off",
+        1 => "info,kube_client::client::builder=off",
         2 => "debug",
         _ => "trace",
     };
@@ -32,7 +34,9 @@ fn main() -> ExitCode {
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = ekas::commands::run(cli, &mut out).and_then(|()| Ok(out.flush()?));
+    let result = Settings::from_cli(cli)
+        .and_then(|settings| ekas::commands::run(settings, &mut out))
+        .and_then(|()| Ok(out.flush()?));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // `ekas plan | head` closes the pipe early; that is not a failure.

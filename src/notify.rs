@@ -21,15 +21,23 @@ impl fmt::Debug for SlackHook {
 impl std::str::FromStr for SlackHook {
     type Err = String;
 
-    /// Checks the shape only; the message never repeats the URL. Empty (a blank Secret key)
-    /// means no hook.
+    /// Accepts an absolute http(s) URL with a host; the message never repeats the value. Empty
+    /// (a blank Secret key) means no hook.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        if s.is_empty() || s.starts_with("https://") || s.starts_with("http://") {
-            Ok(SlackHook(s.to_string()))
-        } else {
-            Err("the Slack hook must be an http(s) URL (value not shown: it is a secret)".into())
+        if s.is_empty() {
+            return Ok(SlackHook(String::new()));
         }
+        let why = match reqwest::Url::parse(s) {
+            Err(e) => format!("not a URL ({e})"),
+            Ok(url) if !matches!(url.scheme(), "https" | "http") => {
+                format!("a {} URL, where an https one is expected", url.scheme())
+            }
+            Ok(url) if url.host_str().is_none_or(str::is_empty) => "a URL without a host".into(),
+            Ok(_) if s.contains(char::is_whitespace) => "a URL with spaces in it".into(),
+            Ok(_) => return Ok(SlackHook(s.to_string())),
+        };
+        Err(format!("{why}; the value is not shown: it is a secret"))
     }
 }
 
@@ -40,18 +48,36 @@ impl SlackHook {
     }
 }
 
+/// Where to post, and how long one post may take (`--slack-hook`, `--slack-timeout`).
+#[derive(Debug, Clone)]
+pub struct SlackSettings {
+    pub hook: SlackHook,
+    pub timeout: Duration,
+}
+
 pub struct Slack {
     hook: SlackHook,
     http: reqwest::Client,
 }
 
 impl Slack {
-    pub fn new(hook: SlackHook) -> Slack {
+    /// A client whose every post ends within the timeout. Built before anything is changed, so
+    /// a client that cannot be built stops the command instead of posting without a deadline.
+    pub fn new(settings: &SlackSettings) -> color_eyre::Result<Slack> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
             .build()
-            .unwrap_or_default();
-        Slack { hook, http }
+            .map_err(|e| {
+                color_eyre::eyre::eyre!(
+                    "cannot build the HTTP client for Slack: {}",
+                    e.without_url()
+                )
+            })?;
+        Ok(Slack {
+            hook: settings.hook.clone(),
+            http,
+        })
     }
 
     /// Posts one message; a failure is logged without the URL.
@@ -61,6 +87,10 @@ impl Slack {
             Ok(resp) if resp.status().is_success() => true,
             Ok(resp) => {
                 tracing::warn!(status = %resp.status(), "Slack notification refused");
+                false
+            }
+            Err(e) if e.is_timeout() => {
+                tracing::warn!(error = %e.without_url(), "Slack notification timed out (--slack-timeout)");
                 false
             }
             Err(e) => {
@@ -114,7 +144,7 @@ pub fn messages(
                     "[{cluster}] Scaled up {} ({}) by +{} {} ({} → {}) for {} pod(s): {}",
                     up.group,
                     up.region,
-                    up.new_desired - up.current_desired,
+                    up.new_desired.saturating_sub(up.current_desired),
                     up.instance_type,
                     up.current_desired,
                     up.new_desired,
@@ -180,15 +210,14 @@ pub fn messages(
     out
 }
 
-/// Posts the pass's messages when a hook is configured.
-pub async fn notify(hook: Option<&SlackHook>, cluster: &str, plan: &Plan, applied: &[Applied]) {
-    let Some(hook) = SlackHook::configured(hook) else {
+/// Posts the pass's messages, when Slack is configured.
+pub async fn notify(slack: Option<&Slack>, cluster: &str, plan: &Plan, applied: &[Applied]) {
+    let Some(slack) = slack else {
         return;
     };
-    let messages = messages(cluster, plan, &plan.unschedulable, applied);
-    if !messages.is_empty() {
-        Slack::new(hook.clone()).post_all(&messages).await;
-    }
+    slack
+        .post_all(&messages(cluster, plan, &plan.unschedulable, applied))
+        .await;
 }
 
 #[cfg(test)]
@@ -201,7 +230,18 @@ mod tests {
             .parse()
             .unwrap();
         assert!(!format!("{hook:?}").contains("secret"));
-        let err = "ftp://x/tok3n".parse::<SlackHook>().unwrap_err();
-        assert!(!err.contains("tok3n"), "{err}");
+        for bad in [
+            "ftp://x/tok3n",
+            "https://:tok3n@/",
+            "hooks.slack.com/tok3n",
+            "https://",
+            "https://hooks.slack.com/services/tok3n and more",
+            "tok3n",
+        ] {
+            let err = bad.parse::<SlackHook>().unwrap_err();
+            assert!(!err.contains("tok3n"), "{err}");
+            assert!(err.contains("not shown"), "{err}");
+        }
+        assert!(SlackHook::configured(Some(&" ".parse().unwrap())).is_none());
     }
 }

@@ -23,8 +23,12 @@ pub struct DrainOptions {
     pub policy: DrainPolicy,
     /// Give up (leaving the node cordoned) when pods remain after this long.
     pub timeout: Duration,
-    /// Overrides each pod's termination grace period when evicting it.
+    /// Overrides each pod's termination grace period when evicting it (`--grace-period`).
     pub termination_grace_seconds: Option<u32>,
+    /// Only pods with these labels are evicted or waited for (`--pod-selector`, a label
+    /// selector the API server applies); the others stay, and the node is not recorded as
+    /// drained.
+    pub pod_selector: Option<String>,
     /// Pause between looks at the node's pods.
     pub poll: Duration,
     /// First wait before asking again after a PodDisruptionBudget refusal; doubles up to
@@ -43,6 +47,7 @@ impl Default for DrainOptions {
             policy: DrainPolicy::default(),
             timeout: Duration::from_secs(900),
             termination_grace_seconds: None,
+            pod_selector: None,
             poll: Duration::from_secs(1),
             retry_wait: Duration::from_secs(1),
             max_retry_wait: Duration::from_secs(30),
@@ -121,10 +126,15 @@ impl DrainProgress for () {
     fn update(&self, _: usize, _: usize, _: &str) {}
 }
 
-/// The pods bound to a node now, as the engine sees them.
-pub(crate) async fn node_pods(client: &kube::Client, node: &str) -> Result<Vec<Pod>> {
+/// The pods bound to a node now (those matching `selector`, when given), as the engine sees
+/// them.
+pub(crate) async fn node_pods(
+    client: &kube::Client,
+    node: &str,
+    selector: Option<&str>,
+) -> Result<Vec<Pod>> {
     let mut interner = PlacementInterner::default();
-    read::pods_on_node(client, node)
+    read::pods_on_node(client, node, selector)
         .await?
         .iter()
         .map(|raw| model_pod(raw, &mut interner))
@@ -173,7 +183,8 @@ async fn run(
 ) -> Result<()> {
     let policy = &options.policy;
     let node_object = read::node(client, node).await?;
-    let pods = node_pods(client, node).await?;
+    let selector = options.pod_selector.as_deref();
+    let pods = node_pods(client, node, selector).await?;
     let now = Timestamp::now();
     let verdicts: Vec<(Pod, PodDrain)> = pods
         .into_iter()
@@ -236,7 +247,7 @@ async fn run(
     let mut retry: HashMap<String, (Instant, Duration)> = HashMap::new();
     let mut refusals: HashMap<String, String> = HashMap::new();
     loop {
-        let pods = node_pods(client, node).await?;
+        let pods = node_pods(client, node, selector).await?;
         let now = Timestamp::now();
         let mut remaining = Vec::new();
         for pod in &pods {
@@ -286,14 +297,13 @@ async fn run(
             &status(&remaining),
         );
         if remaining.is_empty() {
-            let finished = Timestamp::now().to_string();
+            // With a pod selector, pods outside it may still run here: the drain ends, but
+            // the node is not drained.
+            let finished = selector.is_none().then(|| Timestamp::now().to_string());
             write::annotate(
                 client,
                 node,
-                &[
-                    (keys::DRAINED_AT, Some(finished)),
-                    (keys::DRAIN_STARTED, None),
-                ],
+                &[(keys::DRAINED_AT, finished), (keys::DRAIN_STARTED, None)],
             )
             .await?;
             report.result = DrainResult::Drained;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::drain::{DrainOptions, DrainResult, drain_node, node_pods};
-use super::{Applied, AppliedKind, Outcome, apply_scale_up, clients_for};
+use super::{Applied, AppliedKind, Outcome, Parts, apply_scale_up, clients_for};
 use crate::aws::{RegionClients, scaling};
 use crate::engine::drain::DrainPolicy;
 use crate::engine::drain::{PodDrain, classify};
@@ -30,12 +30,11 @@ impl Maintainer<'_> {
     /// Applies the chosen halves of a plan. The scale-up half first uncordons the nodes the
     /// plan reclaims for pending pods, then sets desired capacities; the maintenance half is
     /// every other node and instance action (uncordons too, when it runs alone).
-    pub async fn apply_parts(
-        &self,
-        plan: &Plan,
-        scale_up: bool,
-        maintenance: bool,
-    ) -> Vec<Applied> {
+    pub async fn apply_parts(&self, plan: &Plan, parts: Parts) -> Vec<Applied> {
+        let Parts {
+            scale_up,
+            maintenance,
+        } = parts;
         let mut out = Vec::new();
         if scale_up {
             for node in plan
@@ -221,7 +220,9 @@ pub async fn safe_to_terminate(
     policy: &DrainPolicy,
     now: Timestamp,
 ) -> Result<(), String> {
-    let pods = node_pods(kube, node).await.map_err(|e| format!("{e:#}"))?;
+    let pods = node_pods(kube, node, None)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     for pod in &pods {
         let verdict = classify(pod, policy, now);
         let arrived = !dead && verdict == PodDrain::Evict;

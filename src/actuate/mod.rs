@@ -33,6 +33,14 @@ impl Outcome {
     }
 }
 
+/// Which parts of a plan to apply: `scale-up` applies one, `reap` the other, `run` both (or
+/// one, with `--no-scale` / `--no-maintenance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub scale_up: bool,
+    pub maintenance: bool,
+}
+
 /// What kind of action an [`Applied`] was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppliedKind {

@@ -8,25 +8,64 @@ pub mod scaling;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_autoscaling::config::Credentials;
+use aws_smithy_runtime_api::client::result::SdkError;
 use color_eyre::eyre::{Result, bail};
 
+use crate::secret::Secret;
 use crate::source::document::aws::InstanceTypeInfo;
 
 /// How to reach AWS. Anything unset comes from the SDK's default chain (environment, profile,
 /// SSO, web identity / IRSA, instance role); `AWS_ENDPOINT_URL` is honoured.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AwsOptions {
     pub access_key: Option<String>,
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
     pub profile: Option<String>,
     /// Attempts per call, with the SDK's adaptive retry on throttling and 5xx.
-    pub max_attempts: Option<u32>,
+    pub max_attempts: u32,
+    pub timeouts: AwsTimeouts,
     /// An endpoint for every service (tests); otherwise `AWS_ENDPOINT_URL` or AWS's own.
     pub endpoint_url: Option<String>,
+}
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        AwsOptions {
+            access_key: None,
+            secret_key: None,
+            profile: None,
+            max_attempts: 5,
+            timeouts: AwsTimeouts::default(),
+            endpoint_url: None,
+        }
+    }
+}
+
+/// Deadlines for every AWS call, so an endpoint that accepts and never answers fails the call
+/// (naming it) instead of hanging the pass. The SDK has only a connect timeout of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsTimeouts {
+    /// One call, all its attempts and the backoff between them (`--aws-timeout`).
+    pub operation: Duration,
+    /// One attempt; a timed-out attempt is retried (`--aws-attempt-timeout`).
+    pub attempt: Duration,
+}
+
+impl Default for AwsTimeouts {
+    fn default() -> Self {
+        // A describe page or a SetDesiredCapacity answers in well under a second; a few slow
+        // attempts fit, and a hung call ends at a third of the default Lease.
+        AwsTimeouts {
+            operation: Duration::from_secs(20),
+            attempt: Duration::from_secs(8),
+        }
+    }
 }
 
 /// Clients for one region.
@@ -42,6 +81,9 @@ pub struct RegionClients {
     /// unmanaged Nodes cost no call per pass.
     unmanaged: Arc<Mutex<HashMap<String, std::time::Instant>>>,
 }
+
+/// How long opening a connection may take (the SDK's own default is 3.1 s).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<RegionClients>> {
     if regions.is_empty() {
@@ -60,8 +102,13 @@ pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<Reg
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
-            .retry_config(
-                RetryConfig::adaptive().with_max_attempts(options.max_attempts.unwrap_or(5)),
+            .retry_config(RetryConfig::adaptive().with_max_attempts(options.max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(options.timeouts.attempt.min(CONNECT_TIMEOUT))
+                    .operation_attempt_timeout(options.timeouts.attempt)
+                    .operation_timeout(options.timeouts.operation)
+                    .build(),
             );
         if let Some(endpoint) = &options.endpoint_url {
             loader = loader.endpoint_url(endpoint);
@@ -72,7 +119,7 @@ pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<Reg
         if let (Some(key), Some(secret)) = (&options.access_key, &options.secret_key) {
             loader = loader.credentials_provider(Credentials::new(
                 key,
-                secret,
+                secret.expose(),
                 None,
                 None,
                 "ekas-flags",
@@ -113,9 +160,20 @@ fn is_region_name(region: &str) -> bool {
             .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// An SDK error with its full context (service code and message), for reports.
-pub(crate) fn describe_error<E: std::error::Error>(error: E) -> String {
-    aws_sdk_autoscaling::error::DisplayErrorContext(error).to_string()
+/// An SDK error with its full context (service code and message), for reports; a call that
+/// ran out of time also says which options set its deadlines.
+pub(crate) fn describe_error<E, R>(error: SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let timed_out = matches!(error, SdkError::TimeoutError(_));
+    let text = aws_sdk_autoscaling::error::DisplayErrorContext(&error).to_string();
+    if timed_out {
+        format!("{text} (deadlines: --aws-timeout per call, --aws-attempt-timeout per attempt)")
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@ use std::io::Write;
 use color_eyre::eyre::{Result, bail, eyre};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::actuate::drain::{DrainOptions, DrainProgress, DrainResult, drain_node};
-use crate::cli::{DrainArgs, GlobalOptions, OutputFormat};
-use crate::engine::drain::DrainPolicy;
+use crate::actuate::drain::{DrainProgress, DrainResult, drain_node};
+use crate::cli::OutputFormat;
 use crate::kubernetes;
 use crate::output;
+use crate::settings::DrainSettings;
 
 struct Bar(ProgressBar);
 
@@ -22,34 +22,20 @@ impl DrainProgress for Bar {
     }
 }
 
-pub fn run(g: &GlobalOptions, args: &DrainArgs, out: &mut dyn Write) -> Result<()> {
-    super::live_only(g, "drain")?;
-    let options = DrainOptions {
-        policy: DrainPolicy {
-            grace_period: args.grace_period,
-            evict_unmanaged: args.force,
-            evict_local_storage: args.delete_emptydir_data,
-        },
-        timeout: args
-            .timeout
-            .try_into()
-            .map_err(|_| eyre!("--timeout must not be negative"))?,
-        termination_grace_seconds: args.termination_grace_period,
-        dry_run: g.dry_run,
-        ..DrainOptions::default()
-    };
+pub fn run(settings: &DrainSettings, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
+    let options = &settings.options;
     let reports: Vec<_> = super::runtime()?.block_on(async {
-        let client = kubernetes::client(&super::kube_options(g)).await?;
+        let client = kubernetes::client(&settings.kube).await?;
         let bars = MultiProgress::new();
         let style =
             ProgressStyle::with_template("{prefix:.bold} [{bar:25}] {pos}/{len} pods {msg}")
                 .map_err(|e| eyre!("progress bar template: {e}"))?
                 .progress_chars("=> ");
-        let drains = args.nodes.iter().map(|node| {
+        let drains = settings.nodes.iter().map(|node| {
             let bar = bars.add(ProgressBar::new(0));
             bar.set_style(style.clone());
             bar.set_prefix(node.clone());
-            let (client, options) = (&client, &options);
+            let client = &client;
             async move {
                 let report = drain_node(client, node, options, &Bar(bar.clone())).await;
                 bar.finish_with_message(report.summary());
@@ -58,7 +44,7 @@ pub fn run(g: &GlobalOptions, args: &DrainArgs, out: &mut dyn Write) -> Result<(
         });
         Ok::<_, color_eyre::Report>(futures::future::join_all(drains).await)
     })?;
-    match g.output {
+    match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &reports)?;
             writeln!(out)?;

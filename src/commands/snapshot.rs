@@ -1,5 +1,6 @@
 //! `ekas snapshot`: the live cluster written to a file; the Kubernetes half may come from
-//! kubectl JSON files instead.
+//! kubectl JSON files instead. The file holds the whole cluster's pods (their environment
+//! included), so only its owner may read it.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,42 +8,64 @@ use std::path::Path;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde::de::DeserializeOwned;
 
-use crate::cli::{GlobalOptions, SnapshotArgs};
-use crate::source::build;
+use crate::settings::{KubectlFiles, SnapshotSettings};
+use crate::source::build::{self, BuildOptions};
 use crate::source::document::{ItemList, KubernetesPart};
+use crate::source::live::{self, Live};
 
-pub fn run(g: &GlobalOptions, args: &SnapshotArgs, out: &mut dyn Write) -> Result<()> {
-    let files = [&args.pods, &args.nodes, &args.daemonsets, &args.pdbs];
-    // Any kubectl file replaces the live Kubernetes read; parts not given are empty.
-    let kubernetes = if files.iter().any(|f| f.is_some()) {
-        Some(KubernetesPart {
-            pods: read_list(args.pods.as_deref())?,
-            nodes: read_list(args.nodes.as_deref())?,
-            daemon_sets: read_list(args.daemonsets.as_deref())?,
-            pod_disruption_budgets: read_list(args.pdbs.as_deref())?,
-        })
-    } else {
-        None
-    };
-    let doc = super::runtime()?.block_on(super::live_document(g, kubernetes))?;
-    // A snapshot ekas writes must read back: check it builds before writing it.
-    build::snapshot(&doc, &super::build_options(g)).wrap_err("the snapshot read does not build")?;
-    let json = serde_json::to_vec_pretty(&doc)?;
-    match &args.out {
-        Some(path) => {
-            // Write beside the target and rename, so a failure leaves no half-written file.
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, &json)
-                .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, path)
-                .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
+    let doc = super::runtime()?.block_on(async {
+        match &settings.kubectl {
+            // Parts not given are empty.
+            Some(files) => live::document_with_kubernetes(&settings.live, read_files(files)?).await,
+            None => Live::connect(&settings.live).await?.document().await,
         }
+    })?;
+    // A snapshot ekas writes must read back: check it builds before writing it.
+    build::snapshot(&doc, &BuildOptions::default()).wrap_err("the snapshot read does not build")?;
+    let json = serde_json::to_vec_pretty(&doc)?;
+    match &settings.out {
+        Some(path) => write_private(path, &json)?,
         None => {
             out.write_all(&json)?;
             writeln!(out)?;
         }
     }
     Ok(())
+}
+
+fn read_files(files: &KubectlFiles) -> Result<KubernetesPart> {
+    Ok(KubernetesPart {
+        pods: read_list(files.pods.as_deref())?,
+        nodes: read_list(files.nodes.as_deref())?,
+        daemon_sets: read_list(files.daemonsets.as_deref())?,
+        pod_disruption_budgets: read_list(files.pdbs.as_deref())?,
+    })
+}
+
+/// Writes beside the target and renames, so a failure leaves no half-written file; the file is
+/// created readable and writable by its owner only (0600), and keeps that over an older one.
+fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        open.mode(0o600);
+        // A leftover temporary file keeps its mode when opened: set it again.
+        if tmp.exists() {
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+                .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
+        }
+    }
+    let mut file = open
+        .open(&tmp)
+        .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).wrap_err_with(|| format!("cannot write {}", path.display()))
 }
 
 /// A kubectl `-o json` list file; none means an empty list.

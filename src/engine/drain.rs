@@ -10,8 +10,9 @@ use crate::model::Pod;
 
 #[derive(Debug, Clone, Copy)]
 pub struct DrainPolicy {
-    /// Pods younger than this are not evicted: a job that just started is not thrown away.
-    pub grace_period: SignedDuration,
+    /// Pods younger than this are not evicted: a job that just started is not thrown away
+    /// (`--min-pod-age`).
+    pub min_pod_age: SignedDuration,
     /// Evict pods that no controller owns (`--force`); they will not come back.
     pub evict_unmanaged: bool,
     /// Evict pods with emptyDir volumes, whose data is lost.
@@ -21,7 +22,7 @@ pub struct DrainPolicy {
 impl Default for DrainPolicy {
     fn default() -> Self {
         DrainPolicy {
-            grace_period: SignedDuration::from_mins(2),
+            min_pod_age: SignedDuration::from_mins(2),
             evict_unmanaged: false,
             evict_local_storage: false,
         }
@@ -72,7 +73,7 @@ pub fn classify(pod: &Pod, policy: &DrainPolicy, now: Timestamp) -> PodDrain {
     }
     if let Some(until) = pod
         .created
-        .and_then(|created| created.saturating_add(policy.grace_period).ok())
+        .and_then(|created| created.saturating_add(policy.min_pod_age).ok())
         .filter(|until| *until > now)
     {
         return PodDrain::Block(Blocker::TooYoung { until });

@@ -11,6 +11,15 @@ use serde_json::json;
 
 use super::{api_error, status_code};
 
+/// Which Lease, and for how long a holder keeps it (`--lease-namespace`, `--lease-name`,
+/// `--lease-duration`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseSettings {
+    pub namespace: String,
+    pub name: String,
+    pub duration_seconds: i32,
+}
+
 #[derive(Debug, Clone)]
 pub struct LeaseLock {
     pub namespace: String,
@@ -22,7 +31,7 @@ pub struct LeaseLock {
 }
 
 impl LeaseLock {
-    pub fn new(namespace: &str, name: &str, duration_seconds: i32) -> LeaseLock {
+    pub fn new(settings: &LeaseSettings) -> LeaseLock {
         let host = std::env::var("HOSTNAME")
             .ok()
             .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
@@ -30,10 +39,10 @@ impl LeaseLock {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "unknown-host".into());
         LeaseLock {
-            namespace: namespace.into(),
-            name: name.into(),
+            namespace: settings.namespace.clone(),
+            name: settings.name.clone(),
             holder: format!("{host}/{}", std::process::id()),
-            duration_seconds,
+            duration_seconds: settings.duration_seconds,
         }
     }
 
@@ -83,6 +92,12 @@ impl LeaseLock {
                         doing()
                     )
                 }
+                Err(e) if status_code(&e) == Some(404) => bail!(
+                    "{}: namespace {} does not exist: create it (deploy/namespace.yaml) or pass \
+                     --lease-namespace with one that does",
+                    doing(),
+                    self.namespace
+                ),
                 Err(e) => Err(api_error(e, doing())),
             };
         };

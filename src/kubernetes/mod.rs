@@ -2,6 +2,7 @@
 //! that fill the Kubernetes half of a snapshot (paginated lists for one-shot commands, watch-fed
 //! caches for the loop), and the writes that carry out a plan. Adapters never decide.
 
+mod deadline;
 pub mod lease;
 pub mod read;
 pub mod watch;
@@ -10,18 +11,54 @@ pub mod write;
 pub use read::gather;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use color_eyre::eyre::{Report, Result, WrapErr, eyre};
+use kube::client::ClientBuilder;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KubeOptions {
     /// `--kubeconfig`; otherwise `KUBECONFIG`, `~/.kube/config`, or the in-cluster account.
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
+    /// A call fails when the server sends nothing for this long, or a connection takes this
+    /// long to open (`--kube-timeout`). kube's own default is to wait forever.
+    pub timeout: Duration,
 }
 
+impl Default for KubeOptions {
+    fn default() -> Self {
+        KubeOptions {
+            kubeconfig: None,
+            context: None,
+            // A LIST page of 500 objects or a PATCH answers in well under a second; ten
+            // seconds of silence is a server that is not coming back in time.
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A watch is silent for as long as nothing changes, up to the 290 s after which the server
+/// closes it (kube's watcher asks for that); only a longer silence is a hung connection.
+const WATCH_TIMEOUT: Duration = Duration::from_secs(305);
+
+/// A client for calls that answer at once: each gets `options.timeout`.
 pub async fn client(options: &KubeOptions) -> Result<kube::Client> {
+    build(options, options.timeout, "--kube-timeout").await
+}
+
+/// A client for watches (and their initial lists), which may be silent for minutes.
+pub async fn watch_client(options: &KubeOptions) -> Result<kube::Client> {
+    build(options, options.timeout.max(WATCH_TIMEOUT), "watch timeout").await
+}
+
+/// `deadline`: what sets `read_timeout`, for the message when a call runs out of it.
+async fn build(
+    options: &KubeOptions,
+    read_timeout: Duration,
+    deadline: &'static str,
+) -> Result<kube::Client> {
     // Two TLS crypto providers are compiled in (the AWS SDK's and kube's); rustls needs one
     // chosen for the process. An error only means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -56,7 +93,13 @@ pub async fn client(options: &KubeOptions) -> Result<kube::Client> {
     // for minutes; ekas retries evictions itself, and failed passes as a whole.
     let mut config = config;
     config.default_retry = false;
-    kube::Client::try_from(config).wrap_err("cannot build a Kubernetes client")
+    config.connect_timeout = Some(options.timeout);
+    config.read_timeout = Some(read_timeout);
+    // Count the read timeout from the request, not from when a pooled connection went idle.
+    config.reset_reader_on_write = true;
+    let names = deadline::NameFailedCalls::new(config.cluster_url.clone(), read_timeout, deadline);
+    let builder = ClientBuilder::try_from(config).wrap_err("cannot build a Kubernetes client")?;
+    Ok(builder.with_layer(&names).build())
 }
 
 /// An API error as an operator reads it: what ekas was doing, what the server said, and what to
@@ -70,6 +113,8 @@ pub fn api_error(error: kube::Error, doing: impl std::fmt::Display) -> Report {
             status.code
         ),
         kube::Error::Api(status) => eyre!("{doing}: {} (HTTP {})", status.message, status.code),
+        // A failed call, named by deadline::NameFailedCalls with its method, URL and cause.
+        kube::Error::Service(failed) => eyre!("{doing}: {failed}"),
         _ => eyre!("{doing}: {error}"),
     }
 }

@@ -70,9 +70,16 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
     })
 }
 
-/// Every pod bound to `node`, in all namespaces.
-pub async fn pods_on_node(client: &kube::Client, node: &str) -> Result<Vec<Pod>> {
-    let params = ListParams::default().fields(&format!("spec.nodeName={node}"));
+/// Every pod bound to `node`, in all namespaces; with `selector`, those whose labels match it.
+pub async fn pods_on_node(
+    client: &kube::Client,
+    node: &str,
+    selector: Option<&str>,
+) -> Result<Vec<Pod>> {
+    let mut params = ListParams::default().fields(&format!("spec.nodeName={node}"));
+    if let Some(selector) = selector {
+        params = params.labels(selector);
+    }
     Ok(paginate(Api::<Pod>::all(client.clone()), params)
         .await?
         .items)

@@ -1,14 +1,13 @@
 //! `ekas run`: the continuous loop. Watch-fed caches hold the cluster, so a pass makes no
 //! Kubernetes LIST call; a pass starts soon after new pending pods appear (after a short
-//! batching window) and at least every `--sleep`. Each pass: snapshot (caches + AWS) → plan →
-//! apply scale-up and maintenance. A failed pass is logged and retried with backoff; the
-//! process only stops on SIGTERM or SIGINT, releasing its Lease.
+//! batching window, `--batch-idle` / `--batch-max`) and at least every `--sleep`. Each pass:
+//! snapshot (caches + AWS) → plan → apply scale-up and maintenance. A failed pass is logged and
+//! retried with backoff; the process only stops on SIGTERM or SIGINT, releasing its Lease.
 
 pub mod events;
 pub mod server;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -17,27 +16,15 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::actuate::maintenance::Maintainer;
 use crate::actuate::{Applied, AppliedKind, Outcome};
-use crate::cli::GlobalOptions;
-use crate::commands::{Live, build_options};
 use crate::engine;
 use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::watch::Caches;
 use crate::metrics::metrics;
+use crate::notify::Slack;
 use crate::plan::Plan;
+use crate::settings::RunSettings;
 use crate::source::build;
-
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub sleep: Duration,
-    pub no_scale: bool,
-    pub no_maintenance: bool,
-    pub leader_elect: bool,
-    pub metrics_address: SocketAddr,
-    /// Quiet time after a new pending pod before the pass starts, so a burst is one pass.
-    pub batch_window: Duration,
-    /// A burst that keeps arriving still starts its pass after this long.
-    pub batch_max: Duration,
-}
+use crate::source::live::Live;
 
 /// What one pass did, for the log.
 struct PassReport {
@@ -47,10 +34,9 @@ struct PassReport {
 }
 
 struct Loop<'a> {
-    g: &'a GlobalOptions,
-    options: &'a RunOptions,
-    config: engine::Config,
+    settings: &'a RunSettings,
     live: Live,
+    slack: Option<Slack>,
     caches: Caches,
     events: events::Events,
     health: server::Health,
@@ -58,14 +44,25 @@ struct Loop<'a> {
     announced: HashSet<String>,
 }
 
-pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
-    let live = Live::connect(g).await?;
+pub async fn run(settings: &RunSettings) -> Result<()> {
+    let act = &settings.act;
+    // Built first: a Slack client that cannot be built stops ekas before it changes anything.
+    let slack = act.slack.as_ref().map(Slack::new).transpose()?;
+    let live = Live::connect(&act.live).await?;
     // Healthy while passes complete; a few missed passes make it unhealthy.
-    let health = server::Health::new((options.sleep * 3).max(Duration::from_secs(120)));
-    let address = server::serve(options.metrics_address, health.clone()).await?;
+    let health = server::Health::new(
+        settings
+            .every
+            .saturating_mul(3)
+            .max(Duration::from_secs(120)),
+    );
+    let address = server::serve(settings.metrics_address, health.clone()).await?;
     tracing::info!(%address, "serving /metrics and /healthz");
 
-    let caches = Caches::start(&live.kube, g.namespace.as_deref());
+    // Watches are silent while nothing changes: they get a client of their own, whose read
+    // timeout outlasts the server's watch timeout.
+    let watches = crate::kubernetes::watch_client(&act.live.kube).await?;
+    let caches = Caches::start(&watches, act.live.namespace.as_deref());
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     tokio::select! {
@@ -74,15 +71,18 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
     }
     tracing::info!("caches filled; starting passes");
 
-    let lock = LeaseLock::new(&g.lease_namespace, &g.lease_name, g.lease_duration);
-    let lease_period = Duration::from_secs(g.lease_duration.max(3) as u64);
+    let lock = act.lease.as_ref().map(LeaseLock::new);
+    let lease_period = Duration::from_secs(
+        act.lease
+            .as_ref()
+            .map_or(0, |l| u64::try_from(l.duration_seconds).unwrap_or(0)),
+    );
     let events = events::Events::new(live.kube.clone());
     let pending = caches.pods_changed();
     let mut this = Loop {
-        g,
-        options,
-        config: crate::commands::engine_config(g),
+        settings,
         live,
+        slack,
         caches,
         events,
         health,
@@ -112,9 +112,9 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
                             pass_due = false;
                             break;
                         }
-                        _ = tokio::time::sleep(options.batch_window) => break,
+                        _ = tokio::time::sleep(settings.batch_idle) => break,
                         _ = pending.notified() => {
-                            if started.elapsed() >= options.batch_max {
+                            if started.elapsed() >= settings.batch_max {
                                 break;
                             }
                         }
@@ -122,7 +122,7 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
                 }
             }
         }
-        if options.leader_elect {
+        if let Some(lock) = &lock {
             match lock.acquire(&this.live.kube).await {
                 Ok(()) => {
                     if !leader {
@@ -167,7 +167,7 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
                     seconds = started.elapsed().as_secs_f64(),
                     "pass done"
                 );
-                next_pass = Instant::now() + options.sleep;
+                next_pass = Instant::now() + settings.every;
             }
             Err(e) => {
                 failures += 1;
@@ -175,14 +175,14 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
                     .passes
                     .get_or_create(&vec![("result", "error".into())])
                     .inc();
-                let wait = Duration::from_secs(1 << failures.min(6)).min(options.sleep);
+                let wait = Duration::from_secs(1 << failures.min(6)).min(settings.every);
                 tracing::error!(error = %format!("{e:#}"), retry_in = ?wait, "pass failed");
                 next_pass = Instant::now() + wait;
             }
         }
     }
     tracing::info!("shutting down");
-    if leader {
+    if let (true, Some(lock)) = (leader, &lock) {
         if let Err(e) = lock.release(&this.live.kube).await {
             tracing::warn!(error = %format!("{e:#}"), "could not release the lease; it expires on its own");
         }
@@ -192,25 +192,23 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
 
 impl Loop<'_> {
     async fn pass(&mut self) -> Result<PassReport> {
-        let g = self.g;
+        let act = &self.settings.act;
         let captured_at = Timestamp::now();
         let doc = self
             .live
             .document_with(self.caches.kubernetes_part(), captured_at)
             .await?;
-        let snapshot = build::snapshot(&doc, &build_options(g))?;
-        let plan = engine::plan(&snapshot, &self.config);
+        let snapshot = build::snapshot(&doc, &act.planning.build)?;
+        let plan = engine::plan(&snapshot, &act.planning.engine);
         record_plan(&plan);
 
         let maintainer = Maintainer {
             kube: &self.live.kube,
             aws: &self.live.aws,
-            drain: self.config.maintenance.drain,
-            dry_run: g.dry_run,
+            drain: act.planning.engine.maintenance.drain,
+            dry_run: act.dry_run,
         };
-        let applied = maintainer
-            .apply_parts(&plan, !self.options.no_scale, !self.options.no_maintenance)
-            .await;
+        let applied = maintainer.apply_parts(&plan, act.parts).await;
         record_applied(&applied);
 
         // Each unschedulable pod is announced once per process, not on every pass.
@@ -222,13 +220,11 @@ impl Loop<'_> {
             .collect();
         let still: HashSet<&str> = plan.unschedulable.iter().map(|u| u.pod.as_str()).collect();
         self.announced.retain(|p| still.contains(p.as_str()));
-        if let Some(hook) = crate::notify::SlackHook::configured(g.slack_hook.as_ref()) {
+        if let Some(slack) = &self.slack {
             let messages = crate::notify::messages(&self.live.cluster, &plan, &fresh, &applied);
-            crate::notify::Slack::new(hook.clone())
-                .post_all(&messages)
-                .await;
+            slack.post_all(&messages).await;
         }
-        if !g.dry_run {
+        if !act.dry_run {
             self.events.publish(&plan, &applied, &doc.kubernetes).await;
         }
         Ok(PassReport {

@@ -391,6 +391,8 @@ async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
     )
     .unwrap();
     let out_file = dir.path().join("snap.json");
+    // An older, world-readable file is replaced by one only its owner reads.
+    std::fs::write(&out_file, "old").unwrap();
     let out = ekas_with_env(
         &[
             "snapshot",
@@ -406,6 +408,16 @@ async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
         &moto.env(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out_file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the snapshot holds the cluster's pods: {mode:o}"
+        );
+    }
     let plan = plan_json(&out_file, &[]);
     // 8 one-cpu pods, three per m5.xlarge after the reservation: 3 nodes.
     assert_eq!(plan["scaleUps"][0]["group"], "workers");
@@ -479,7 +491,7 @@ async fn an_unknown_instance_type_fails_alone() {
 fn through(moto: &Moto, proxy: &FaultProxy, attempts: u32) -> ekas::aws::AwsOptions {
     ekas::aws::AwsOptions {
         endpoint_url: Some(proxy.endpoint.clone()),
-        max_attempts: Some(attempts),
+        max_attempts: attempts,
         ..moto.options()
     }
 }

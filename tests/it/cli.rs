@@ -299,3 +299,21 @@ fn plan_shows_node_states_and_instances_without_nodes() {
         assert!(text.contains(fact), "{fact}: {text}");
     }
 }
+
+#[test]
+fn an_option_before_the_subcommand_that_takes_it_says_where_it_goes() {
+    let out = ekas(&["--idle-threshold", "600", "plan", "--snapshot", "x.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--idle-threshold is an option of `ekas plan`")
+            && err.contains("after the subcommand"),
+        "{err}"
+    );
+    // `ekas drain` takes no planning options: its help lists what it uses.
+    let help = stdout(&ekas(&["drain", "--help"]));
+    assert!(
+        help.contains("--pod-selector") && !help.contains("--idle-threshold"),
+        "{help}"
+    );
+}

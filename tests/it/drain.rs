@@ -96,7 +96,7 @@ fn drain_args<'a>(c: &'a TestCluster, nodes: &'a [String], extra: &[&'a str]) ->
         "drain",
         "--kubeconfig",
         c.kubeconfig_arg(),
-        "--grace-period",
+        "--min-pod-age",
         "0",
     ];
     args.extend(nodes.iter().map(String::as_str));
@@ -287,7 +287,7 @@ async fn young_pods_are_evicted_once_past_the_grace_period() {
     let nodes = [c.node_name("n1")];
     let mut args = vec!["drain", "--kubeconfig", c.kubeconfig_arg(), &nodes[0]];
     // Creation times are whole seconds: 3s of grace leave at least 2s to wait.
-    args.extend(["--grace-period", "3s", "--timeout", "30s"]);
+    args.extend(["--min-pod-age", "3s", "--timeout", "30s"]);
     let start = Instant::now();
     let out = ekas(&args);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -371,5 +371,66 @@ async fn termination_looks_again_for_pods_that_arrived_after_the_plan() {
         .await
         .unwrap_err();
     assert!(err.contains("keep"), "{err}");
+    c.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_drain_flags_mean_what_they_mean_in_kubectl() {
+    let c = TestCluster::start().await;
+    c.node("n1", json!({})).await;
+    let job = c.owner("Job", "batch").await;
+    let etl = json!({"metadata": {"labels": {"app": "etl"}}});
+    c.pod("etl-1", "n1", Some(job.clone()), etl).await;
+    // Not selected, and not evictable either: outside the selector it neither blocks nor goes.
+    c.pod("bare", "n1", None, json!({})).await;
+    let nodes = [c.node_name("n1")];
+
+    // kubectl drain's --disable-eviction deletes pods around their budgets: refused, and
+    // nothing changes.
+    let before = c.state().await;
+    let out = ekas(&drain_args(&c, &nodes, &["--disable-eviction"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("Eviction API"), "{}", stderr(&out));
+    assert_eq!(c.state().await, before);
+
+    // --grace-period is each pod's termination grace, in seconds; --ignore-daemonsets is
+    // accepted; --pod-selector limits the drain to the pods it selects.
+    let out = ekas(&drain_args(
+        &c,
+        &nodes,
+        &[
+            "--grace-period",
+            "7",
+            "--ignore-daemonsets",
+            "--pod-selector",
+            "app=etl",
+            "--timeout",
+            "30s",
+        ],
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(c.pod_names().await, ["bare"]);
+    let node = c.get_node("n1").await;
+    assert!(unschedulable(&node));
+    // Pods outside the selector still run there: the node is not recorded as drained.
+    assert_eq!(annotation(&node, "ekas/drained-at"), None);
+    assert_eq!(annotation(&node, "ekas/drain-started"), None);
+    if let Some(fake) = &c.fake {
+        assert_eq!(fake.eviction_grace_periods(), [Some(7)]);
+    }
+
+    // Without --grace-period (kubectl's -1), each pod keeps its own grace.
+    c.pod(
+        "etl-2",
+        "n1",
+        Some(job),
+        json!({"metadata": {"labels": {"app": "etl"}}}),
+    )
+    .await;
+    let out = ekas(&drain_args(&c, &nodes, &["--pod-selector", "app=etl"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    if let Some(fake) = &c.fake {
+        assert_eq!(fake.eviction_grace_periods(), [Some(7), None]);
+    }
     c.cleanup().await;
 }

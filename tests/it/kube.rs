@@ -115,11 +115,11 @@ fn a_missing_kubeconfig_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_caches_follow_changes_without_listing_again() {
-    use ekas::kubernetes::{KubeOptions, client, watch::Caches};
+    use ekas::kubernetes::{KubeOptions, watch::Caches, watch_client};
     let kube = kube_with_pending(3);
-    let client = client(&KubeOptions {
+    let client = watch_client(&KubeOptions {
         kubeconfig: Some(kube.kubeconfig()),
-        context: None,
+        ..Default::default()
     })
     .await
     .unwrap();

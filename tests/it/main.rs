@@ -3,6 +3,7 @@
 
 mod aws;
 mod cli;
+mod deadlines;
 mod drain;
 mod errors;
 mod fuzz;

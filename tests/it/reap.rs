@@ -60,7 +60,8 @@ pub(crate) fn node(name: &str, instance: &str, extra: Value) -> Value {
     node
 }
 
-fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+/// `ekas reap` as cron runs it: the default Lease, shared with `ekas run`.
+pub(crate) fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "reap",
         "--kubeconfig",
@@ -69,8 +70,6 @@ fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "prod",
         "--regions",
         REGION,
-        "--lease-namespace",
-        "default",
         "--idle-threshold",
         "1s",
         "--type-idle-count",
@@ -156,7 +155,7 @@ async fn an_idle_node_is_marked_then_cordoned_then_terminated() {
     );
     assert!(logs.contains("INFO"), "-vv logs were captured");
     // The lease was released after each pass.
-    let lease = kube.object("leases", Some("default"), "ekas").unwrap();
+    let lease = kube.object("leases", Some("ekas"), "ekas").unwrap();
     assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
 }
 
@@ -202,9 +201,9 @@ async fn a_held_lease_stops_reap_before_it_acts() {
     kube.add("/api/v1/nodes", node("idle", &ids[0], marked));
     let now = jiff::Timestamp::now().to_string();
     kube.add(
-        "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+        "/apis/coordination.k8s.io/v1/namespaces/ekas/leases",
         json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": "ekas", "namespace": "default"},
+            "metadata": {"name": "ekas", "namespace": "ekas"},
             "spec": {"holderIdentity": "ekas-run-7d9f", "leaseDurationSeconds": 60,
                 "renewTime": now}}),
     );
@@ -247,8 +246,6 @@ async fn scale_up_uncordons_a_node_ekas_cordoned_before_adding_capacity() {
             "prod",
             "--regions",
             REGION,
-            "--lease-namespace",
-            "default",
             "--slack-hook",
             &hook,
             "-vv",

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::reap::{REGION, group, workers};
+use crate::reap::{REGION, group, reap_args, workers};
 use crate::support::fake_kube::FakeKube;
 use crate::support::moto::Moto;
 use crate::support::*;
@@ -45,9 +45,7 @@ impl Ekas {
             kubeconfig.to_str().unwrap(),
             "--cluster-name",
             "prod",
-            "--lease-namespace",
-            "default",
-            "--leader-elect",
+            // The Lease is the default one, and election is on by default.
             "--metrics-address",
             &format!("127.0.0.1:{port}"),
             "--launch-grace",
@@ -280,7 +278,7 @@ async fn a_batch_lifecycle_from_pending_pods_back_to_min_size() {
 
     let status = ekas.stop();
     assert!(status.success(), "{status:?}");
-    let lease = kube.object("leases", Some("default"), "ekas").unwrap();
+    let lease = kube.object("leases", Some("ekas"), "ekas").unwrap();
     assert!(
         lease["spec"]["holderIdentity"].is_null(),
         "released: {lease}"
@@ -438,6 +436,13 @@ async fn a_drain_cut_short_by_sigkill_is_finished_by_the_next_process_and_nothin
         // The killed process never releases the Lease: the next one waits for it to expire.
         "--lease-duration",
         "3",
+        // No call may outlive the Lease.
+        "--kube-timeout",
+        "2s",
+        "--aws-timeout",
+        "2s",
+        "--aws-attempt-timeout",
+        "2s",
     ];
     let port = free_port();
     let first = Ekas::start(&kube, &moto, port, &args);
@@ -582,4 +587,51 @@ async fn a_pod_no_group_can_take_is_reported_once_not_every_pass() {
     assert_eq!(warnings[0]["type"], "Warning");
     assert_eq!(warnings[0]["regarding"]["name"], "huge");
     assert_eq!(group(&moto).await.0, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_and_a_cron_reap_share_one_lease_by_default() {
+    let moto = Moto::start();
+    workers(&moto, 0, 0).await;
+    let kube = FakeKube::start();
+    let kubeconfig = kube.kubeconfig();
+    let port = free_port();
+    // Outside a cluster, with no election flag: it elects all the same.
+    let ekas = Ekas::start(&kube, &moto, port, &["--sleep", "1"]);
+    let mut holder = String::new();
+    wait_for(
+        "run to hold the Lease",
+        Duration::from_secs(30),
+        async || {
+            let lease = kube.object("leases", Some("ekas"), "ekas");
+            if let Some(h) =
+                lease.and_then(|l| l["spec"]["holderIdentity"].as_str().map(String::from))
+            {
+                holder = h;
+            }
+            !holder.is_empty()
+        },
+    )
+    .await;
+    let before = kube.all_objects();
+    let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("held by {holder}")),
+        "{}",
+        stderr(&out)
+    );
+    // Refused before it changed anything (the loop itself renews the Lease meanwhile).
+    let strip = |mut v: Value| {
+        let all = v.as_object_mut().unwrap();
+        all.retain(|k, _| {
+            !k.ends_with("/leases") && !k.ends_with("/events") && k != "resourceVersion"
+        });
+        v
+    };
+    assert_eq!(strip(kube.all_objects()), strip(before));
+    assert!(ekas.stop().success());
+    // Released on SIGTERM: the next cron run goes ahead.
+    let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
+    assert!(out.status.success(), "{}", stderr(&out));
 }

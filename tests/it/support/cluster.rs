@@ -47,7 +47,7 @@ impl TestCluster {
         };
         let client = ekas::kubernetes::client(&ekas::kubernetes::KubeOptions {
             kubeconfig: Some(kubeconfig.clone()),
-            context: None,
+            ..Default::default()
         })
         .await
         .expect("a client for the test cluster");

@@ -1,6 +1,9 @@
-//! A fault-injecting HTTP proxy between the SDK and moto. moto records no scaling activities
-//! and never throttles; this proxy answers chosen calls itself (a Failed launch activity, a
-//! throttling error, a 503) and forwards everything else. One request per connection.
+//! A fault-injecting HTTP proxy between a client and a server (the AWS SDK and moto, or kube
+//! and the fake API server). moto records no scaling activities and never throttles, and no
+//! server here ever hangs; this proxy answers chosen calls itself (a Failed launch activity, a
+//! throttling error, a 503), or takes them and never answers, and forwards everything else.
+//! AWS calls are chosen by their Action, Kubernetes calls by method and path. One request per
+//! connection.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,13 +20,27 @@ pub enum Fault {
     },
     /// Always answer with this XML body (status 200).
     Respond(String),
+    /// Accept the call and never answer: the connection stays open and silent until the
+    /// client gives up and closes it.
+    Hang,
+}
+
+/// Which calls a fault applies to.
+#[derive(Clone, Debug)]
+enum Target {
+    /// An AWS query-protocol Action, optionally only when the body contains a needle.
+    Action(String, Option<String>),
+    /// An HTTP method and a path prefix (`GET /api/v1/pods`).
+    Path(String, String),
 }
 
 #[derive(Default)]
 struct Rules {
-    faults: Vec<(String, Option<String>, Fault)>,
+    faults: Vec<(Target, Fault)>,
     /// Every Action seen, in order (also the faulted ones).
     calls: Vec<String>,
+    /// Calls taken and never answered.
+    hung: usize,
 }
 
 pub struct FaultProxy {
@@ -52,10 +69,19 @@ impl FaultProxy {
 
     /// Injects `fault` for calls of `action` whose body contains `needle` (any, when `None`).
     pub fn inject(&self, action: &str, needle: Option<&str>, fault: Fault) {
-        let mut rules = self.rules.lock().unwrap();
-        rules
-            .faults
-            .push((action.to_string(), needle.map(str::to_string), fault));
+        let target = Target::Action(action.to_string(), needle.map(str::to_string));
+        self.rules.lock().unwrap().faults.push((target, fault));
+    }
+
+    /// Injects `fault` for `method` requests whose path starts with `path`.
+    pub fn inject_path(&self, method: &str, path: &str, fault: Fault) {
+        let target = Target::Path(method.to_string(), path.to_string());
+        self.rules.lock().unwrap().faults.push((target, fault));
+    }
+
+    /// How many calls were taken and never answered.
+    pub fn hung(&self) -> usize {
+        self.rules.lock().unwrap().hung
     }
 
     pub fn calls(&self, action: &str) -> usize {
@@ -104,15 +130,27 @@ fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> std::io
         .unwrap_or("")
         .to_string();
 
+    let request_line = String::from_utf8_lossy(&head);
+    let mut words = request_line.split_whitespace();
+    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+
     let injected = {
         let mut rules = rules.lock().unwrap();
         rules.calls.push(action.clone());
         let mut answer = None;
-        for (a, needle, fault) in rules.faults.iter_mut() {
-            if *a != action || needle.as_ref().is_some_and(|n| !text.contains(n.as_str())) {
+        let mut hang = false;
+        for (target, fault) in rules.faults.iter_mut() {
+            let applies = match target {
+                Target::Action(a, needle) => {
+                    *a == action && needle.as_ref().is_none_or(|n| text.contains(n.as_str()))
+                }
+                Target::Path(m, prefix) => m == method && path.starts_with(prefix.as_str()),
+            };
+            if !applies {
                 continue;
             }
             match fault {
+                Fault::Hang => hang = true,
                 Fault::Respond(xml) => answer = Some((200, xml.clone())),
                 Fault::Fail {
                     times,
@@ -126,7 +164,18 @@ fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> std::io
             }
             break;
         }
-        answer
+        if hang {
+            rules.hung += 1;
+            None
+        } else {
+            Some(answer)
+        }
+    };
+    let Some(injected) = injected else {
+        // Silent until the client closes the connection (a read of 0 bytes, or an error).
+        let mut sink = [0u8; 1024];
+        while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
+        return Ok(());
     };
     if let Some((status, xml)) = injected {
         let response = format!(

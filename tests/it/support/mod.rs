@@ -7,7 +7,8 @@ pub mod moto;
 pub mod receiver;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -24,8 +25,8 @@ pub fn ekas(args: &[&str]) -> Output {
     ekas_with_env(args, &[])
 }
 
-/// Runs `ekas` with `args` and extra environment variables.
-pub fn ekas_with_env(args: &[&str], env: &[(&str, String)]) -> Output {
+/// The `ekas` command with `args` and extra environment variables, from the repository root.
+fn ekas_command(args: &[&str], env: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ekas"));
     cmd.args(args)
         .current_dir(repo_root())
@@ -34,7 +35,37 @@ pub fn ekas_with_env(args: &[&str], env: &[(&str, String)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("the ekas binary runs")
+    cmd
+}
+
+/// Runs `ekas` with `args` and extra environment variables.
+pub fn ekas_with_env(args: &[&str], env: &[(&str, String)]) -> Output {
+    ekas_command(args, env)
+        .output()
+        .expect("the ekas binary runs")
+}
+
+/// Runs `ekas` like [`ekas_with_env`], but fails the test when it is still running after
+/// `limit` (killing it): a call without a deadline must not hang the suite.
+pub fn ekas_within(args: &[&str], env: &[(&str, String)], limit: Duration) -> Output {
+    let mut child = ekas_command(args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the ekas binary runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "ekas was still running after {limit:?}: a call has no deadline\n{}",
+                stderr(&out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }
 
 pub fn stdout(out: &Output) -> String {

@@ -4,7 +4,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ekas::aws::{AwsOptions, RegionClients};
+use ekas::aws::{AwsOptions, AwsTimeouts, RegionClients};
 
 /// Where `./scripts/test.sh` installs moto's server.
 const DEFAULT_SERVER: &str = "/var/tmp/ekas-venv/bin/moto_server";
@@ -51,11 +51,17 @@ impl Moto {
     pub fn options(&self) -> AwsOptions {
         AwsOptions {
             access_key: Some("testing".into()),
-            secret_key: Some("testing".into()),
-            profile: None,
+            secret_key: Some(ekas::secret::Secret::new("testing")),
             // moto answers unknown names with HTTP 500: retrying only slows the tests.
-            max_attempts: Some(1),
+            max_attempts: 1,
+            // moto takes seconds to launch thousands of instances; the tests that check
+            // deadlines set their own.
+            timeouts: AwsTimeouts {
+                operation: Duration::from_secs(300),
+                attempt: Duration::from_secs(300),
+            },
             endpoint_url: Some(self.endpoint.clone()),
+            ..AwsOptions::default()
         }
     }
 

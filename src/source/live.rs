@@ -1,0 +1,98 @@
+//! The live cluster as a snapshot source: both APIs connected, and the snapshot document read
+//! from them — Kubernetes first (or from the loop's caches), so AWS is asked only about what
+//! the Nodes do not describe.
+
+use std::sync::Arc;
+
+use color_eyre::eyre::Result;
+use jiff::Timestamp;
+
+use super::build::{self, BuildOptions};
+use super::document::{KubernetesPart, SnapshotDocument};
+use crate::aws::{self, AwsOptions, RegionClients};
+use crate::kubernetes::{self, KubeOptions};
+use crate::model::Snapshot;
+
+/// Which cluster, and how to reach its two APIs.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub cluster: String,
+    /// In order of preference.
+    pub regions: Vec<String>,
+    pub aws: AwsOptions,
+    pub kube: KubeOptions,
+    /// Read pods and PodDisruptionBudgets of this namespace only.
+    pub namespace: Option<String>,
+}
+
+/// Both APIs, connected: what the subcommands that act on the cluster read and write through.
+pub struct Live {
+    pub cluster: String,
+    pub regions: Vec<String>,
+    pub aws: Vec<RegionClients>,
+    pub kube: kube::Client,
+    namespace: Option<String>,
+}
+
+impl Live {
+    /// Connects to AWS first — that checks the region names and credential flags before any
+    /// call — then to the Kubernetes API server.
+    pub async fn connect(options: &LiveOptions) -> Result<Live> {
+        let aws = aws::connect(&options.regions, &options.aws).await?;
+        let kube = kubernetes::client(&options.kube).await?;
+        Ok(Live {
+            cluster: options.cluster.clone(),
+            regions: options.regions.clone(),
+            aws,
+            kube,
+            namespace: options.namespace.clone(),
+        })
+    }
+
+    /// Reads both halves of a snapshot with paginated LISTs.
+    pub async fn document(&self) -> Result<SnapshotDocument> {
+        let captured_at = Timestamp::now();
+        let kubernetes = kubernetes::gather(&self.kube, self.namespace.as_deref()).await?;
+        self.document_with(kubernetes, captured_at).await
+    }
+
+    /// Completes a snapshot from a Kubernetes half read elsewhere (the loop's caches).
+    pub async fn document_with(
+        &self,
+        kubernetes: KubernetesPart,
+        captured_at: Timestamp,
+    ) -> Result<SnapshotDocument> {
+        let registered = Arc::new(kubernetes.registered_instances());
+        let aws = aws::gather::all_regions(&self.aws, &self.cluster, Some(registered)).await?;
+        Ok(SnapshotDocument {
+            captured_at,
+            cluster_name: Some(self.cluster.clone()),
+            regions: self.regions.clone(),
+            kubernetes,
+            aws,
+        })
+    }
+
+    pub async fn snapshot(&self, options: &BuildOptions) -> Result<Snapshot> {
+        let doc = self.document().await?;
+        build::snapshot(&doc, options).map_err(|e| e.wrap_err("live cluster"))
+    }
+}
+
+/// The AWS half read live, completed with a Kubernetes half from elsewhere (kubectl files):
+/// no Kubernetes connection is made.
+pub async fn document_with_kubernetes(
+    options: &LiveOptions,
+    kubernetes: KubernetesPart,
+) -> Result<SnapshotDocument> {
+    let captured_at = Timestamp::now();
+    let clients = aws::connect(&options.regions, &options.aws).await?;
+    let aws = aws::gather::all_regions(&clients, &options.cluster, None).await?;
+    Ok(SnapshotDocument {
+        captured_at,
+        cluster_name: Some(options.cluster.clone()),
+        regions: options.regions.clone(),
+        kubernetes,
+        aws,
+    })
+}
