@@ -20,6 +20,12 @@ pub struct LeaseSettings {
     pub duration_seconds: i32,
 }
 
+impl LeaseSettings {
+    pub fn duration(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.duration_seconds.max(0).unsigned_abs().into())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LeaseLock {
     pub namespace: String,

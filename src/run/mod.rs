@@ -72,11 +72,7 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     tracing::info!("caches filled; starting passes");
 
     let lock = act.lease.as_ref().map(LeaseLock::new);
-    let lease_period = Duration::from_secs(
-        act.lease
-            .as_ref()
-            .map_or(0, |l| u64::try_from(l.duration_seconds).unwrap_or(0)),
-    );
+    let lease_period = act.lease.as_ref().map_or(Duration::ZERO, |l| l.duration());
     let events = events::Events::new(live.kube.clone());
     let pending = caches.pods_changed();
     let mut this = Loop {
