@@ -13,6 +13,25 @@ use crate::support::fake_kube::FakeKube;
 use crate::support::moto::Moto;
 use crate::support::wait_for;
 
+/// The metrics right after a pass ends, while the loop sleeps: a sample taken during a pass
+/// would count some of its AWS calls and not the pass.
+async fn just_after_a_pass(port: u16) -> String {
+    let passes = |body: &str| metric(body, "ekas_passes_total");
+    let start = passes(&http_get(port, "/metrics").unwrap().1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = http_get(port, "/metrics").unwrap().1;
+        if passes(&body) > start {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pass ended in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn steady_cost(nodes: usize) -> (f64, usize) {
     let moto = Moto::start();
     let ids = workers(&moto, 0, 2).await;
@@ -49,9 +68,9 @@ async fn steady_cost(nodes: usize) -> (f64, usize) {
         http_get(port, "/metrics").is_some_and(|(_, b)| metric(&b, "ekas_passes_total") >= 2.0)
     })
     .await;
-    let before = http_get(port, "/metrics").unwrap().1;
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let after = http_get(port, "/metrics").unwrap().1;
+    let before = just_after_a_pass(port).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = just_after_a_pass(port).await;
     let passes = metric(&after, "ekas_passes_total") - metric(&before, "ekas_passes_total");
     let aws =
         metric(&after, "ekas_aws_api_calls_total") - metric(&before, "ekas_aws_api_calls_total");
