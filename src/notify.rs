@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::actuate::{Applied, AppliedKind, Outcome};
-use crate::plan::{NodeActionKind, Plan, Unschedulable};
+use crate::plan::{ClusterHealth, NodeActionKind, Plan, Unschedulable};
 
 /// An incoming-webhook URL, shown as `<redacted>` wherever it is printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,15 +91,24 @@ fn pods_text(pods: &[String]) -> String {
     text
 }
 
-/// The messages one pass deserves: what was done, what failed, and the pods nothing can take
-/// (`unschedulable`: the ones not announced before).
+/// The messages one pass deserves: the cluster's health when it is news (`health`), what was
+/// done, what failed, and the pods nothing can take (`unschedulable`: the ones not announced
+/// before).
 pub fn messages(
     cluster: &str,
     plan: &Plan,
     unschedulable: &[Unschedulable],
+    health: Option<&ClusterHealth>,
     applied: &[Applied],
 ) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(h) = health {
+        out.push(if h.healthy {
+            format!("[{cluster}] The cluster looks healthy again: {}", h.reason)
+        } else {
+            format!("[{cluster}] Scale-in stopped: {}", h.reason)
+        });
+    }
     for a in applied {
         let (Outcome::Done(detail) | Outcome::Failed(detail)) = &a.outcome else {
             continue;
@@ -185,7 +194,8 @@ pub async fn notify(hook: Option<&SlackHook>, cluster: &str, plan: &Plan, applie
     let Some(hook) = SlackHook::configured(hook) else {
         return;
     };
-    let messages = messages(cluster, plan, &plan.unschedulable, applied);
+    let health = (!plan.cluster_health.healthy).then_some(&plan.cluster_health);
+    let messages = messages(cluster, plan, &plan.unschedulable, health, applied);
     if !messages.is_empty() {
         Slack::new(hook.clone()).post_all(&messages).await;
     }

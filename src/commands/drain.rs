@@ -29,6 +29,9 @@ pub fn run(g: &GlobalOptions, args: &DrainArgs, out: &mut dyn Write) -> Result<(
             grace_period: args.grace_period,
             evict_unmanaged: args.force,
             evict_local_storage: args.delete_emptydir_data,
+            // An operator's drain evicts Job and hostPath pods, as `kubectl drain` does.
+            evict_host_path: true,
+            evict_running_jobs: true,
         },
         timeout: args
             .timeout

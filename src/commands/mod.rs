@@ -20,7 +20,7 @@ use crate::engine::maintenance::MaintenanceConfig;
 use crate::engine::{self, backoff::BackoffPolicy};
 use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::{self, KubeOptions};
-use crate::model::Snapshot;
+use crate::model::{Snapshot, StartupTaints};
 use crate::source::build::{self, BuildOptions, NodeReservation};
 use crate::source::document::{KubernetesPart, SnapshotDocument};
 use crate::source::file;
@@ -60,7 +60,9 @@ pub fn engine_config(g: &GlobalOptions) -> engine::Config {
                 grace_period: g.drain_grace_period,
                 ..DrainPolicy::default()
             },
+            ..MaintenanceConfig::default()
         },
+        startup_taints: StartupTaints::default(),
     }
 }
 
@@ -101,6 +103,7 @@ pub fn build_options(g: &GlobalOptions) -> BuildOptions {
             memory: g.kube_reserved_memory.fixed(),
             max_pods: g.max_pods,
         },
+        startup_taints: StartupTaints::default(),
     }
 }
 
@@ -241,6 +244,9 @@ fn act_once(
         let live = Live::connect(g).await?;
         with_lease(g, &live, async || {
             let plan = engine::plan(&live.snapshot(g).await?, &config);
+            for w in &plan.warnings {
+                tracing::warn!(kind = ?w.kind, "{}", w.message);
+            }
             let maintainer = Maintainer {
                 kube: &live.kube,
                 aws: &live.aws,

@@ -23,7 +23,7 @@ use crate::engine;
 use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::watch::Caches;
 use crate::metrics::metrics;
-use crate::plan::Plan;
+use crate::plan::{Plan, WarningKind};
 use crate::source::build;
 
 #[derive(Debug, Clone)]
@@ -56,6 +56,10 @@ struct Loop<'a> {
     health: server::Health,
     /// Unschedulable pods already announced on Slack.
     announced: HashSet<String>,
+    /// Warnings already logged, so each is said once while it lasts.
+    warned: HashSet<(WarningKind, String)>,
+    /// Whether the last pass found the cluster unhealthy: Slack hears of each change.
+    unhealthy: bool,
 }
 
 pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
@@ -76,7 +80,7 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
 
     let lock = LeaseLock::new(&g.lease_namespace, &g.lease_name, g.lease_duration);
     let lease_period = Duration::from_secs(g.lease_duration.max(3) as u64);
-    let events = events::Events::new(live.kube.clone());
+    let events = events::Events::new(live.kube.clone(), (&g.lease_namespace, &g.lease_name));
     let pending = caches.pods_changed();
     let mut this = Loop {
         g,
@@ -87,6 +91,8 @@ pub async fn run(g: &GlobalOptions, options: &RunOptions) -> Result<()> {
         events,
         health,
         announced: HashSet::new(),
+        warned: HashSet::new(),
+        unhealthy: false,
     };
 
     let mut leader = false;
@@ -201,6 +207,10 @@ impl Loop<'_> {
         let snapshot = build::snapshot(&doc, &build_options(g))?;
         let plan = engine::plan(&snapshot, &self.config);
         record_plan(&plan);
+        self.log_warnings(&plan);
+        let unhealthy = !plan.cluster_health.healthy;
+        let health_changed = self.unhealthy != unhealthy;
+        self.unhealthy = unhealthy;
 
         let maintainer = Maintainer {
             kube: &self.live.kube,
@@ -223,7 +233,9 @@ impl Loop<'_> {
         let still: HashSet<&str> = plan.unschedulable.iter().map(|u| u.pod.as_str()).collect();
         self.announced.retain(|p| still.contains(p.as_str()));
         if let Some(hook) = crate::notify::SlackHook::configured(g.slack_hook.as_ref()) {
-            let messages = crate::notify::messages(&self.live.cluster, &plan, &fresh, &applied);
+            let health = health_changed.then_some(&plan.cluster_health);
+            let messages =
+                crate::notify::messages(&self.live.cluster, &plan, &fresh, health, &applied);
             crate::notify::Slack::new(hook.clone())
                 .post_all(&messages)
                 .await;
@@ -239,11 +251,31 @@ impl Loop<'_> {
     }
 }
 
+impl Loop<'_> {
+    /// Logs each warning once while it lasts, and again if it comes back.
+    fn log_warnings(&mut self, plan: &Plan) {
+        let current: HashSet<(WarningKind, String)> = plan
+            .warnings
+            .iter()
+            .map(|w| (w.kind, w.subject.clone()))
+            .collect();
+        for w in &plan.warnings {
+            if !self.warned.contains(&(w.kind, w.subject.clone())) {
+                tracing::warn!(kind = ?w.kind, "{}", w.message);
+            }
+        }
+        self.warned = current;
+    }
+}
+
 fn record_plan(plan: &Plan) {
     let m = metrics();
     m.pending_pods.set(plan.summary.pending_pods as i64);
     m.unschedulable_pods.set(plan.summary.unschedulable as i64);
     m.groups_in_backoff.set(plan.backoff.len() as i64);
+    m.unready_nodes.set(plan.cluster_health.unready as i64);
+    m.cluster_unhealthy
+        .set(i64::from(!plan.cluster_health.healthy));
     m.nodes.clear();
     for node in &plan.nodes {
         m.nodes
@@ -258,6 +290,7 @@ fn record_applied(applied: &[Applied]) {
         let result = match a.outcome {
             Outcome::Done(_) => "done",
             Outcome::WouldDo(_) => "dry-run",
+            Outcome::Skipped(_) => "skipped",
             Outcome::Failed(_) => "failed",
         };
         let group = vec![("group", a.target.clone())];
@@ -269,6 +302,7 @@ fn record_applied(applied: &[Applied]) {
         let action = match a.kind {
             AppliedKind::ScaleUp => "scale-up",
             AppliedKind::DesiredReset => "desired-reset",
+            AppliedKind::GroupMark => "group-mark",
             AppliedKind::ReplaceInstance => "replace-instance",
             AppliedKind::Node(kind) => kind.as_str(),
         };

@@ -268,7 +268,9 @@ fn plan_shows_node_states_and_instances_without_nodes() {
             "conditions": [{"type": "Ready", "status": "True"}]}
     }]);
     let (_dir, path) = write_snapshot(&doc);
-    let plan = plan_json(&path, &["--type-idle-count", "0"]);
+    // Two removals: the replacement counts against the fraction too.
+    let both = ["--type-idle-count", "0", "--max-scale-in-fraction", "1"];
+    let plan = plan_json(&path, &both);
     let node = &plan["nodes"][0];
     assert_eq!(node["name"], "idle");
     assert_eq!(node["group"], "workers");
@@ -282,14 +284,9 @@ fn plan_shows_node_states_and_instances_without_nodes() {
     assert_eq!(instance["action"], "replace");
     assert_eq!(instance["reason"], "launched 60m ago and never joined");
 
-    let out = ekas(&[
-        "plan",
-        "--snapshot",
-        path.to_str().unwrap(),
-        "--type-idle-count",
-        "0",
-    ]);
-    let text = stdout(&out);
+    let mut args = vec!["plan", "--snapshot", path.to_str().unwrap()];
+    args.extend(both);
+    let text = stdout(&ekas(&args));
     for fact in [
         "idle-unschedulable",
         "terminate (-1 desired)",
@@ -298,4 +295,14 @@ fn plan_shows_node_states_and_instances_without_nodes() {
     ] {
         assert!(text.contains(fact), "{fact}: {text}");
     }
+
+    // At the default fraction (10% of 2, so one), the replacement goes first.
+    let plan = plan_json(&path, &["--type-idle-count", "0"]);
+    assert_eq!(plan["instances"][0]["action"], "replace");
+    assert_eq!(plan["nodes"][0]["action"], "none");
+    let held = plan["nodes"][0]["reason"].as_str().unwrap();
+    assert!(
+        held.ends_with("held back: --max-scale-in-fraction reached this pass"),
+        "{held}"
+    );
 }
