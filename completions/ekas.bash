@@ -44,7 +44,7 @@ _ekas() {
 
     case "${cmd}" in
         ekas)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version plan scale-up drain reap run snapshot completions"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version plan scale-up drain reap run snapshot completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,6 +102,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --startup-taint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kube-reserved-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -154,6 +158,14 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-total-unready-percentage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ok-total-unready-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lease-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -190,7 +202,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__completions)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,6 +260,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --startup-taint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kube-reserved-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -300,6 +316,14 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-total-unready-percentage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ok-total-unready-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lease-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -336,7 +360,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__drain)
-            opts="-v -h -V --timeout --grace-period --force --delete-emptydir-data --termination-grace-period --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --timeout --grace-period --force --delete-emptydir-data --termination-grace-period --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -406,6 +430,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --startup-taint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kube-reserved-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -455,6 +483,14 @@ _ekas() {
                     return 0
                     ;;
                 --drain-utilization-below)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-total-unready-percentage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ok-total-unready-count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -494,7 +530,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__plan)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +588,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --startup-taint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kube-reserved-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -601,6 +641,14 @@ _ekas() {
                     return 0
                     ;;
                 --drain-utilization-below)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-total-unready-percentage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ok-total-unready-count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -640,7 +688,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__reap)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -698,6 +746,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --startup-taint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kube-reserved-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -750,6 +802,14 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-total-unready-percentage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ok-total-unready-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lease-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -786,7 +846,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-v -h -V --no-scale --no-maintenance --leader-elect --metrics-address --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --no-scale --no-maintenance --leader-elect --metrics-address --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -852,6 +912,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --startup-taint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kube-reserved-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -904,6 +968,14 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-total-unready-percentage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ok-total-unready-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lease-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -940,7 +1012,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__scale__subcmd__up)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -998,6 +1070,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --startup-taint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kube-reserved-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1050,6 +1126,14 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-total-unready-percentage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ok-total-unready-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lease-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1086,7 +1170,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__snapshot)
-            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1164,6 +1248,10 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --startup-taint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kube-reserved-cpu)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1213,6 +1301,14 @@ _ekas() {
                     return 0
                     ;;
                 --drain-utilization-below)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-total-unready-percentage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ok-total-unready-count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

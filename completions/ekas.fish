@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= lease-namespace= lease-name= lease-duration= sleep= slack-hook= dry-run output= log-format= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= use-aws-iam-role over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= startup-taint= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= drain-running-jobs respect-scale-in-protection max-total-unready-percentage= ok-total-unready-count= lease-namespace= lease-name= lease-duration= sleep= slack-hook= dry-run output= log-format= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -36,7 +36,8 @@ complete -c ekas -n "__fish_ekas_needs_command" -l aws-profile -d 'AWS profile f
 complete -c ekas -n "__fish_ekas_needs_command" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_needs_command" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -50,6 +51,8 @@ complete -c ekas -n "__fish_ekas_needs_command" -l max-concurrent-drains -d 'Dra
 complete -c ekas -n "__fish_ekas_needs_command" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
@@ -59,6 +62,9 @@ complete -c ekas -n "__fish_ekas_needs_command" -l output -d 'Output format' -r 
 json\t''"
 complete -c ekas -n "__fish_ekas_needs_command" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_needs_command" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_needs_command" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_needs_command" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_needs_command" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_needs_command" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -82,7 +88,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-profile -d 'AWS p
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -96,6 +103,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-concurrent-drains
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
@@ -105,6 +114,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l output -d 'Output for
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s h -l help -d 'Print help'
@@ -121,7 +133,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-profile -d 'A
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -135,6 +148,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-concurrent-dr
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
@@ -144,6 +159,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l output -d 'Output
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s h -l help -d 'Print help'
@@ -163,7 +181,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-profile -d 'AWS 
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -177,6 +196,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-concurrent-drain
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
@@ -188,6 +209,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l log-format -d 'Log l
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l force -d 'Also evict pods that no controller owns; they will not be recreated'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l delete-emptydir-data -d 'Also evict pods with emptyDir volumes, whose data is lost'
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s h -l help -d 'Print help'
@@ -204,7 +228,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-profile -d 'AWS p
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -218,6 +243,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-concurrent-drains
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
@@ -227,6 +254,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l output -d 'Output for
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s h -l help -d 'Print help'
@@ -246,7 +276,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-profile -d 'AWS pr
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -260,6 +291,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-concurrent-drains 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
@@ -271,6 +304,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l log-format -d 'Log lin
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-scale -d 'Never scale up: only maintain existing nodes'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-maintenance -d 'Never scale in or touch existing nodes: only scale up'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s h -l help -d 'Print help'
@@ -292,7 +328,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-profile -d 'A
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -306,6 +343,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-concurrent-dr
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
@@ -315,6 +354,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l output -d 'Output
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s h -l help -d 'Print help'
@@ -331,7 +373,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-profile -d
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -345,6 +388,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-concurrent
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
@@ -354,6 +399,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l output -d 'Out
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -s h -l help -d 'Print help'

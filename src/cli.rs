@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use jiff::SignedDuration;
 
+use crate::engine::health::UnreadyBrake;
+use crate::model::StartupTaints;
 use crate::model::quantity::Quantity;
 
 #[derive(Debug, Parser)]
@@ -161,7 +163,13 @@ pub struct GlobalOptions {
     pub context: Option<String>,
 
     /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster")]
+    #[arg(
+        long,
+        global = true,
+        alias = "pod-namespace",
+        value_name = "NAME",
+        help_heading = "Cluster"
+    )]
     pub namespace: Option<String>,
 
     /// Read the cluster from a snapshot file instead of the live APIs
@@ -194,6 +202,11 @@ pub struct GlobalOptions {
     #[arg(long, global = true, value_name = "NAME", help_heading = "AWS")]
     pub aws_profile: Option<String>,
 
+    /// Accepted for the original tool's setups; does nothing: without keys, the AWS SDK's
+    /// default credential chain (instance role, IRSA, …) is used anyway
+    #[arg(long, global = true, help_heading = "AWS")]
+    pub use_aws_iam_role: bool,
+
     /// Spare nodes to add to every group that scales up
     #[arg(
         long,
@@ -212,9 +225,16 @@ pub struct GlobalOptions {
     #[arg(long, global = true, default_value = "1h", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling")]
     pub scale_up_backoff_max: SignedDuration,
 
-    /// A launch still in progress after this long counts as failed, putting its group in backoff
+    /// A launch still in progress after this long counts as failed, putting its group in
+    /// backoff; so do a node not started this long after registering and desired capacity not
+    /// launched for this long
     #[arg(long, global = true, default_value = "15m", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling")]
     pub max_node_provision_time: SignedDuration,
+
+    /// A taint nodes carry while they start (repeatable; replaces the defaults); any taint
+    /// prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too
+    #[arg(long = "startup-taint", global = true, value_name = "KEY", default_values_t = StartupTaints::default_keys(), help_heading = "Scaling")]
+    pub startup_taints: Vec<String>,
 
     /// CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI's sliding scale
     #[arg(long, global = true, default_value = "auto", value_parser = parse_reserved_cpu, value_name = "CPU", help_heading = "Scaling")]
@@ -283,8 +303,27 @@ pub struct GlobalOptions {
     pub max_scale_in_fraction: f64,
 
     /// Drain nodes whose utilisation is below this fraction (0 disables)
-    #[arg(long, global = true, default_value_t = 0.0, value_parser = parse_fraction, value_name = "FRACTION", help_heading = "Scaling in")]
+    #[arg(long, global = true, alias = "drain-utilization", default_value_t = 0.0, value_parser = parse_fraction, value_name = "FRACTION", help_heading = "Scaling in")]
     pub drain_utilization_below: f64,
+
+    /// Let utilisation drains evict pods that run to completion (a Job's, restartPolicy
+    /// Never/OnFailure), losing their work
+    #[arg(long, global = true, help_heading = "Scaling in")]
+    pub drain_running_jobs: bool,
+
+    /// Never drain or terminate instances protected from scale-in (by default ekas removes
+    /// protected instances it decided to remove, as the original tool did)
+    #[arg(long, global = true, help_heading = "Scaling in")]
+    pub respect_scale_in_protection: bool,
+
+    /// No node is removed while more than this percentage of nodes is NotReady (and more than
+    /// --ok-total-unready-count)
+    #[arg(long, global = true, default_value_t = UnreadyBrake::default().max_total_unready_percentage, value_parser = parse_percentage, value_name = "PERCENT", help_heading = "Scaling in")]
+    pub max_total_unready_percentage: f64,
+
+    /// NotReady nodes tolerated whatever their share
+    #[arg(long, global = true, default_value_t = UnreadyBrake::default().ok_total_unready_count, value_name = "N", help_heading = "Scaling in")]
+    pub ok_total_unready_count: usize,
 
     /// Namespace of the Lease that keeps two ekas processes from acting at once
     #[arg(
@@ -392,6 +431,17 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+fn parse_percentage(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number between 0 and 100"))?;
+    if !(0.0..=100.0).contains(&value) {
+        return Err(format!("{text:?} is not between 0 and 100"));
+    }
+    Ok(value)
+}
+
 fn parse_reserved(text: &str, milli: bool) -> Result<Reserved, String> {
     if text.trim() == "auto" {
         return Ok(Reserved::Auto);
@@ -477,5 +527,43 @@ mod tests {
         assert!(err.to_string().contains("lots"), "{err}");
         let cli = Cli::try_parse_from(["ekas", "plan", "--kube-reserved-memory", "1Gi"]).unwrap();
         assert_eq!(cli.global.kube_reserved_memory, Reserved::Fixed(1 << 30));
+        let err = Cli::try_parse_from(["ekas", "plan", "--max-total-unready-percentage", "145"])
+            .unwrap_err();
+        assert!(err.to_string().contains("145"), "{err}");
+    }
+
+    #[test]
+    fn the_original_tools_spellings_are_accepted() {
+        let cli = Cli::try_parse_from([
+            "ekas",
+            "run",
+            "--pod-namespace",
+            "batch",
+            "--drain-utilization",
+            "0.3",
+            "--use-aws-iam-role",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.namespace.as_deref(), Some("batch"));
+        assert_eq!(cli.global.drain_utilization_below, 0.3);
+        assert!(cli.global.use_aws_iam_role);
+    }
+
+    #[test]
+    fn startup_taints_default_and_repeat() {
+        let cli = Cli::try_parse_from(["ekas", "plan"]).unwrap();
+        assert_eq!(cli.global.startup_taints, StartupTaints::default_keys());
+        assert_eq!(cli.global.max_total_unready_percentage, 45.0);
+        assert_eq!(cli.global.ok_total_unready_count, 3);
+        let cli = Cli::try_parse_from([
+            "ekas",
+            "plan",
+            "--startup-taint",
+            "a/b",
+            "--startup-taint",
+            "c/d",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.startup_taints, ["a/b", "c/d"]);
     }
 }

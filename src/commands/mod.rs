@@ -16,6 +16,7 @@ use crate::actuate::maintenance::Maintainer;
 use crate::aws::RegionClients;
 use crate::cli::{Cli, Command, GlobalOptions};
 use crate::engine::drain::DrainPolicy;
+use crate::engine::health::UnreadyBrake;
 use crate::engine::maintenance::MaintenanceConfig;
 use crate::engine::{self, backoff::BackoffPolicy};
 use crate::kubernetes::lease::LeaseLock;
@@ -27,6 +28,12 @@ use crate::source::file;
 
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     let g = &cli.global;
+    if g.use_aws_iam_role {
+        tracing::warn!(
+            "--use-aws-iam-role does nothing: without --aws-access-key, ekas uses the AWS SDK's \
+             default credential chain, which includes instance roles and IRSA"
+        );
+    }
     match &cli.command {
         Command::Plan => plan::run(g, out),
         Command::Completions(args) => completions::run(args.shell, out),
@@ -56,13 +63,18 @@ pub fn engine_config(g: &GlobalOptions) -> engine::Config {
             max_scale_in_fraction: g.max_scale_in_fraction,
             drain_utilization_below: g.drain_utilization_below,
             max_concurrent_drains: g.max_concurrent_drains,
+            respect_scale_in_protection: g.respect_scale_in_protection,
+            unready: UnreadyBrake {
+                max_total_unready_percentage: g.max_total_unready_percentage,
+                ok_total_unready_count: g.ok_total_unready_count,
+            },
             drain: DrainPolicy {
                 grace_period: g.drain_grace_period,
+                evict_running_jobs: g.drain_running_jobs,
                 ..DrainPolicy::default()
             },
-            ..MaintenanceConfig::default()
         },
-        startup_taints: StartupTaints::default(),
+        startup_taints: StartupTaints(g.startup_taints.clone()),
     }
 }
 
@@ -103,7 +115,7 @@ pub fn build_options(g: &GlobalOptions) -> BuildOptions {
             memory: g.kube_reserved_memory.fixed(),
             max_pods: g.max_pods,
         },
-        startup_taints: StartupTaints::default(),
+        startup_taints: StartupTaints(g.startup_taints.clone()),
     }
 }
 
