@@ -28,7 +28,7 @@ complete -c ekas -n "__fish_ekas_needs_command" -l cluster-name -d 'Name of the 
 complete -c ekas -n "__fish_ekas_needs_command" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_needs_command" -l context -d 'Kubeconfig context to use' -r
-complete -c ekas -n "__fish_ekas_needs_command" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-secret-key -d 'AWS secret access key' -r
@@ -80,7 +80,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l cluster-name -d 'Name
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l context -d 'Kubeconfig context to use' -r
-complete -c ekas -n "__fish_ekas_using_subcommand plan" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-secret-key -d 'AWS secret access key' -r
@@ -125,7 +125,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l cluster-name -d '
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l context -d 'Kubeconfig context to use' -r
-complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-secret-key -d 'AWS secret access key' -r
@@ -173,7 +173,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l cluster-name -d 'Nam
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l context -d 'Kubeconfig context to use' -r
-complete -c ekas -n "__fish_ekas_using_subcommand drain" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-secret-key -d 'AWS secret access key' -r
@@ -220,7 +220,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l cluster-name -d 'Name
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l context -d 'Kubeconfig context to use' -r
-complete -c ekas -n "__fish_ekas_using_subcommand reap" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-secret-key -d 'AWS secret access key' -r
@@ -268,7 +268,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l cluster-name -d 'Name 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l context -d 'Kubeconfig context to use' -r
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-secret-key -d 'AWS secret access key' -r
@@ -320,7 +320,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d '
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l context -d 'Kubeconfig context to use' -r
-complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-secret-key -d 'AWS secret access key' -r
@@ -365,7 +365,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l cluster-name -
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l context -d 'Kubeconfig context to use' -r
-complete -c ekas -n "__fish_ekas_using_subcommand completions" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-secret-key -d 'AWS secret access key' -r

@@ -162,7 +162,8 @@ pub struct GlobalOptions {
     #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster")]
     pub context: Option<String>,
 
-    /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)
+    /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not
+    /// with maintenance, which must see every pod on a node
     #[arg(
         long,
         global = true,

@@ -230,6 +230,24 @@ pub async fn live_document(
     })
 }
 
+/// Refuses `--namespace` where maintenance runs: a node's pods in other namespaces would be
+/// invisible, and a busy node would look idle.
+pub fn maintenance_sees_every_namespace(g: &GlobalOptions, command: &str) -> Result<()> {
+    if let Some(namespace) = &g.namespace {
+        bail!(
+            "`ekas {command}` maintains nodes, which needs every pod on them; with --namespace \
+             {namespace} the pods of other namespaces would be invisible and busy nodes would \
+             look idle. Drop --namespace{}",
+            if command == "run" {
+                ", or pass --no-maintenance to only scale up"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
 /// Refuses `--snapshot` for subcommands that act on the live cluster.
 fn live_only(g: &GlobalOptions, command: &str) -> Result<()> {
     if g.snapshot.is_some() {
@@ -251,6 +269,9 @@ fn act_once(
     out: &mut dyn Write,
 ) -> Result<()> {
     live_only(g, command)?;
+    if maintenance {
+        maintenance_sees_every_namespace(g, command)?;
+    }
     let config = engine_config(g);
     let applied = runtime()?.block_on(async {
         let live = Live::connect(g).await?;

@@ -9,6 +9,9 @@ use crate::run::{RunOptions, run as run_loop};
 
 pub fn run(g: &GlobalOptions, args: &RunArgs) -> Result<()> {
     super::live_only(g, "run")?;
+    if !args.no_maintenance {
+        super::maintenance_sees_every_namespace(g, "run")?;
+    }
     let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     let options = RunOptions {
         sleep: g
