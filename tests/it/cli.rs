@@ -306,3 +306,54 @@ fn plan_shows_node_states_and_instances_without_nodes() {
         "{held}"
     );
 }
+
+#[test]
+fn a_snapshot_without_provider_ids_matches_nodes_by_private_dns_name_and_ip() {
+    let mut doc = small_snapshot(0);
+    let group = &mut doc["aws"]["us-west-2"]["autoScalingGroups"]["AutoScalingGroups"][0];
+    group["DesiredCapacity"] = json!(2);
+    group["Instances"] = json!([
+        {"InstanceId": "i-a", "LifecycleState": "InService"},
+        {"InstanceId": "i-b", "LifecycleState": "InService"}
+    ]);
+    // `aws ec2 describe-instances` output, as it comes.
+    doc["aws"]["us-west-2"]["instances"] = json!({"Reservations": [{"Instances": [
+        {"InstanceId": "i-a", "InstanceType": "m5.xlarge", "State": {"Name": "running"},
+         "LaunchTime": "2026-11-01T00:00:00Z",
+         "PrivateDnsName": "ip-10-0-0-1.us-west-2.compute.internal",
+         "PrivateIpAddress": "10.0.0.1"},
+        {"InstanceId": "i-b", "InstanceType": "m5.xlarge", "State": {"Name": "running"},
+         "LaunchTime": "2026-11-01T00:00:00Z",
+         "PrivateDnsName": "ip-10-0-0-2.us-west-2.compute.internal",
+         "PrivateIpAddress": "10.0.0.2"}
+    ]}]});
+    let node = |name: &str, addresses: Value| {
+        json!({"metadata": {"name": name, "creationTimestamp": "2026-11-01T00:10:00Z"},
+            "status": {"addresses": addresses,
+                "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True"}]}})
+    };
+    doc["kubernetes"]["nodes"]["items"] = json!([
+        node("ip-10-0-0-1.us-west-2.compute.internal", json!([])),
+        node(
+            "ip-10-0-0-2",
+            json!([{"type": "InternalIP", "address": "10.0.0.2"}])
+        ),
+    ]);
+    let (_dir, path) = write_snapshot(&doc);
+    let plan = plan_json(&path, &["--instance-init-time", "0"]);
+    let matched: Vec<(&str, &str)> = plan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["group"].as_str().unwrap_or("-"),
+                n["instanceId"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(matched, [("workers", "i-a"), ("workers", "i-b")], "{plan}");
+    assert_eq!(plan["instances"], json!([]), "no member looks never-joined");
+    assert_eq!(plan["groups"][0]["nodes"], 2);
+}

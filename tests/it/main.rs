@@ -8,6 +8,7 @@ mod errors;
 mod generated;
 mod kube;
 mod loop_cost;
+mod maintenance;
 mod reap;
 mod run;
 mod support;
