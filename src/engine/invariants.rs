@@ -613,13 +613,30 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         );
     }
 
-    // 3. Within MinSize and MaxSize.
+    // 3. Within MinSize and MaxSize. A live node is terminated only if its group shrinks with
+    // it: at MinSize the group would launch its replacement at once.
     let mut decrements: HashMap<&str, u32> = HashMap::new();
     for action in plan.nodes.iter().filter(|a| a.decrement) {
         prop_assert_eq!(action.action, NodeActionKind::Terminate);
         *decrements
             .entry(action.group.as_deref().unwrap())
             .or_default() += 1;
+    }
+    for action in plan
+        .nodes
+        .iter()
+        .filter(|a| a.action == NodeActionKind::Terminate)
+    {
+        let node = node_named[action.name.as_str()];
+        let dead = !node.ready
+            && node
+                .ready_changed
+                .is_some_and(|r| now().duration_since(r) >= DEAD);
+        prop_assert!(
+            dead || action.decrement,
+            "terminates live {} at its group's MinSize",
+            node.name
+        );
     }
     for group in &snapshot.groups {
         let down = decrements.get(group.name.as_str()).copied().unwrap_or(0);
