@@ -466,6 +466,13 @@ fn still_starting(n: &Node, group_gpu: bool) -> bool {
     young && (!n.ready || tainted || (group_gpu && n.allocatable.get(GPU) <= 0))
 }
 
+/// NotReady for longer than the dead threshold.
+fn dead(n: &Node) -> bool {
+    !n.ready
+        && n.ready_changed
+            .is_some_and(|r| now().duration_since(r) >= DEAD)
+}
+
 /// NotReady after having been Ready: its readiness changed long after it registered.
 fn unready(n: &Node) -> bool {
     !n.ready
@@ -510,10 +517,7 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
 
     for action in &plan.nodes {
         let node = node_named[action.name.as_str()];
-        let dead = !node.ready
-            && node
-                .ready_changed
-                .is_some_and(|r| now().duration_since(r) >= DEAD);
+        let dead = dead(node);
         match action.action {
             // 1. A drain evicts only what may go.
             NodeActionKind::Drain => {
@@ -628,12 +632,8 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         .filter(|a| a.action == NodeActionKind::Terminate)
     {
         let node = node_named[action.name.as_str()];
-        let dead = !node.ready
-            && node
-                .ready_changed
-                .is_some_and(|r| now().duration_since(r) >= DEAD);
         prop_assert!(
-            dead || action.decrement,
+            dead(node) || action.decrement,
             "terminates live {} at its group's MinSize",
             node.name
         );

@@ -45,15 +45,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         max_provision_time: config.backoff.max_provision_time,
         now,
     };
-    let startups: Vec<Startup> = snapshot
-        .nodes
-        .iter()
-        .zip(&membership.node_group)
-        .map(|(node, g)| {
-            let template = g.map(|g| &snapshot.groups[g].template);
-            startup::startup(node, template, rules)
-        })
-        .collect();
+    let startups = startup::every_node(snapshot, &membership.node_group, rules);
     let cluster_health = health::assess(&snapshot.nodes, &startups, config.maintenance.unready);
     let (mut inferred, group_marks) = provision::unlaunched(snapshot, &config.backoff, now);
     inferred.extend(provision::failed_starts(
@@ -187,21 +179,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         })
         .collect();
 
-    let mut warnings: Vec<PlanWarning> = snapshot
-        .groups
-        .iter()
-        .filter(|g| g.new_instances_protected == Some(false))
-        .map(|g| PlanWarning {
-            kind: WarningKind::UnprotectedGroup,
-            subject: format!("{} ({})", g.name, g.region),
-            message: format!(
-                "group {} ({}) does not protect new instances from scale-in \
-                 (NewInstancesProtectedFromScaleIn): whenever its desired capacity drops, AWS \
-                 picks which instances to terminate, busy ones included",
-                g.name, g.region
-            ),
-        })
-        .collect();
+    let mut warnings = unprotected_groups(snapshot);
     warnings.extend(maintenance.warnings);
 
     Plan {
@@ -296,6 +274,25 @@ fn group_views<'a>(
         .collect();
     views.sort_by_key(|(v, _)| (v.rank, v.group.name.clone()));
     views.into_iter().unzip()
+}
+
+/// Groups that let AWS pick which instances to terminate when their desired capacity drops.
+fn unprotected_groups(snapshot: &Snapshot) -> Vec<PlanWarning> {
+    snapshot
+        .groups
+        .iter()
+        .filter(|g| g.new_instances_protected == Some(false))
+        .map(|g| PlanWarning {
+            kind: WarningKind::UnprotectedGroup,
+            subject: format!("{} ({})", g.name, g.region),
+            message: format!(
+                "group {} ({}) does not protect new instances from scale-in \
+                 (NewInstancesProtectedFromScaleIn): whenever its desired capacity drops, AWS \
+                 picks which instances to terminate, busy ones included",
+                g.name, g.region
+            ),
+        })
+        .collect()
 }
 
 /// A new node's allocatable less the DaemonSet pods that would land on it.

@@ -10,7 +10,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::model::{Node, NodeTemplate, StartupTaints};
+use crate::model::{Node, NodeTemplate, Snapshot, StartupTaints};
 
 /// Where a node stands in its start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +87,21 @@ pub fn startup(node: &Node, template: Option<&NodeTemplate>, rules: StartupRules
             rules.max_provision_time
         ))
     }
+}
+
+/// Every node's start-up, in the order of `snapshot.nodes`; `node_group` holds each node's
+/// group (index), whose template says what it promises.
+pub fn every_node(
+    snapshot: &Snapshot,
+    node_group: &[Option<usize>],
+    rules: StartupRules<'_>,
+) -> Vec<Startup> {
+    snapshot
+        .nodes
+        .iter()
+        .zip(node_group)
+        .map(|(node, g)| startup(node, g.map(|g| &snapshot.groups[g].template), rules))
+        .collect()
 }
 
 /// How the scale-up planner may use an existing node.

@@ -163,57 +163,38 @@ fn bad_flag_values_exit_with_usage_errors() {
 
 #[test]
 fn namespace_is_refused_where_maintenance_runs() {
-    // A node's pods in other namespaces would be invisible: busy nodes would look idle.
-    for args in [
-        &["reap", "--namespace", "batch"][..],
-        &["run", "--pod-namespace", "batch"][..],
-    ] {
+    let live = |args: &[&str]| {
         let mut args = args.to_vec();
         args.extend(["--cluster-name", "prod", "--regions", "us-west-2"]);
-        let out = ekas(&args);
-        fails_with(
-            &out,
-            &[
-                "maintains nodes, which needs every pod on them",
-                "--namespace batch",
-            ],
-        );
-    }
-    let out = ekas(&[
-        "run",
-        "--namespace",
-        "batch",
-        "--cluster-name",
-        "prod",
-        "--regions",
-        "us-west-2",
-    ]);
+        ekas(&args)
+    };
+    // A node's pods in other namespaces would be invisible: busy nodes would look idle.
+    let refused = [
+        "maintains nodes, which needs every pod on them",
+        "--namespace batch",
+    ];
+    fails_with(&live(&["reap", "--namespace", "batch"]), &refused);
+    let out = live(&["run", "--pod-namespace", "batch"]);
+    fails_with(&out, &refused);
     assert!(
         stderr(&out).contains("--no-maintenance"),
         "{}",
         stderr(&out)
     );
     // Scaling up alone reads pods of one namespace, as before: it gets past the check.
-    let out = ekas(&[
+    let missing = "/nonexistent/kubeconfig";
+    let out = live(&[
         "run",
         "--no-maintenance",
         "--namespace",
         "batch",
-        "--cluster-name",
-        "prod",
-        "--regions",
-        "us-west-2",
         "--kubeconfig",
-        "/nonexistent/kubeconfig",
+        missing,
     ]);
     assert!(
         !stderr(&out).contains("maintains nodes"),
         "{}",
         stderr(&out)
     );
-    assert!(
-        stderr(&out).contains("/nonexistent/kubeconfig"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains(missing), "{}", stderr(&out));
 }

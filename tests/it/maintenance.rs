@@ -163,19 +163,24 @@ async fn reap_on_a_cluster_without_provider_ids_terminates_nothing() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reap_on_a_mass_notready_cluster_terminates_nothing_and_says_why() {
-    let moto = Moto::start();
-    let ids = crate::reap::workers(&moto, 0, 5).await;
-    let kube = FakeKube::start();
-    // Four of five Nodes, up since January, NotReady since June (the CNI died, say): each
-    // alone would be dead.
+/// Five members of `workers` and their Nodes, up since January; four NotReady since June (the
+/// CNI died, say): each alone would be dead. Returns the instance ids.
+async fn mass_notready(moto: &Moto, kube: &FakeKube) -> Vec<String> {
+    let ids = crate::reap::workers(moto, 0, 5).await;
     let not_ready = json!({"status": {"conditions": [{"type": "Ready", "status": "False",
         "lastTransitionTime": "2026-06-01T00:00:00Z"}]}});
     for (i, id) in ids.iter().enumerate() {
         let extra = if i < 4 { not_ready.clone() } else { json!({}) };
         kube.add("/api/v1/nodes", node(&format!("n{i}"), id, extra));
     }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reap_on_a_mass_notready_cluster_terminates_nothing_and_says_why() {
+    let moto = Moto::start();
+    let kube = FakeKube::start();
+    let ids = mass_notready(&moto, &kube).await;
     let slack = Receiver::start(200);
     let hook = format!("{}/hook", slack.url);
     let kubeconfig = kube.kubeconfig();
@@ -392,14 +397,8 @@ async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_says_once_that_the_cluster_looks_unhealthy_and_again_when_it_recovers() {
     let moto = Moto::start();
-    let ids = crate::reap::workers(&moto, 0, 5).await;
     let kube = FakeKube::start();
-    let not_ready = json!({"status": {"conditions": [{"type": "Ready", "status": "False",
-        "lastTransitionTime": "2026-06-01T00:00:00Z"}]}});
-    for (i, id) in ids.iter().enumerate() {
-        let extra = if i < 4 { not_ready.clone() } else { json!({}) };
-        kube.add("/api/v1/nodes", node(&format!("n{i}"), id, extra));
-    }
+    mass_notready(&moto, &kube).await;
     let slack = Receiver::start(200);
     let hook = format!("{}/hook", slack.url);
     let port = free_port();
