@@ -26,7 +26,7 @@ use super::health::UnreadyBrake;
 use super::membership::{self, Membership};
 use super::startup::Startup;
 use crate::model::resources::{CPU, MEMORY};
-use crate::model::{Instance, Node, NodeGroup, Pod, Snapshot};
+use crate::model::{Instance, Node, NodeGroup, Pod, PodDisruptionBudget, Snapshot};
 use crate::plan::{
     ClusterHealth, InstanceAction, InstanceActionKind, NodeAction, NodeActionKind, NodeState,
     PlanWarning, WarningKind,
@@ -102,14 +102,46 @@ pub struct Maintenance {
     pub warnings: Vec<PlanWarning>,
 }
 
-/// Why a pod keeps its node from being drained.
-struct Obstacle {
-    text: String,
+/// Why a node's pods cannot all be evicted now. Kept as facts and put in words only when a
+/// decision quotes them: a cluster of busy Job nodes has one per pod.
+enum Obstacle<'a> {
+    Pod(&'a Pod, Blocker),
+    /// The Eviction API refuses a pod under more than one budget.
+    TwoBudgets(&'a Pod, Vec<&'a str>),
+    /// A budget allows fewer evictions than the node's pods need.
+    Budget(&'a PodDisruptionBudget, i32),
+}
+
+impl Obstacle<'_> {
     /// Time alone will not lift it: a drain that meets it is given up.
-    lasting: bool,
-    /// It also keeps a dead node from being terminated. A pod that runs to completion does
-    /// not: a dead node's kubelet is gone, its job cannot finish there.
-    holds_dead_node: bool,
+    fn lasting(&self) -> bool {
+        match self {
+            Obstacle::Pod(_, b) => !matches!(b, Blocker::TooYoung { .. }),
+            Obstacle::TwoBudgets(..) => true,
+            Obstacle::Budget(..) => false,
+        }
+    }
+
+    /// It also keeps a dead node from being terminated.
+    fn holds_dead_node(&self) -> bool {
+        match self {
+            Obstacle::Pod(_, b) => b.holds_dead_node(),
+            Obstacle::TwoBudgets(..) | Obstacle::Budget(..) => true,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Obstacle::Pod(pod, b) => format!("{}: {b}", pod.key()),
+            Obstacle::TwoBudgets(pod, names) => format!(
+                "{}: under PodDisruptionBudgets {}; the Eviction API refuses a pod under more \
+                 than one",
+                pod.key(),
+                names.join(", ")
+            ),
+            Obstacle::Budget(pdb, needed) => budget_refusal(pdb, pdb.disruptions_allowed, *needed),
+        }
+    }
 }
 
 /// Facts about one node that the decision needs.
@@ -126,7 +158,7 @@ struct Facts<'a> {
     /// Active pods that need the node (not DaemonSet or mirror pods).
     workload: Vec<&'a Pod>,
     /// Why the node's pods cannot all be evicted now; empty when they can.
-    obstacles: Vec<Obstacle>,
+    obstacles: Vec<Obstacle<'a>>,
     /// Evictions the node's pods need from each PodDisruptionBudget (by index).
     budget_needs: Vec<(usize, i32)>,
     utilization: f64,
@@ -134,11 +166,11 @@ struct Facts<'a> {
 
 impl Facts<'_> {
     fn blocked(&self, dead: bool) -> Option<String> {
-        let texts: Vec<&str> = self
+        let texts: Vec<String> = self
             .obstacles
             .iter()
-            .filter(|o| !dead || o.holds_dead_node)
-            .map(|o| o.text.as_str())
+            .filter(|o| !dead || o.holds_dead_node())
+            .map(Obstacle::text)
             .collect();
         (!texts.is_empty()).then(|| texts.join("; "))
     }
@@ -406,11 +438,7 @@ fn gather_facts<'a>(
             for pod in &pods {
                 match drain::classify(pod, &config.drain, now) {
                     PodDrain::Leave => {}
-                    PodDrain::Block(b) => obstacles.push(Obstacle {
-                        text: format!("{}: {b}", pod.key()),
-                        lasting: !matches!(b, Blocker::TooYoung { .. }),
-                        holds_dead_node: b.holds_dead_node(),
-                    }),
+                    PodDrain::Block(b) => obstacles.push(Obstacle::Pod(pod, b)),
                     PodDrain::Evict => {
                         let budgets: Vec<usize> = (0..snapshot.pdbs.len())
                             .filter(|&k| {
@@ -419,20 +447,11 @@ fn gather_facts<'a>(
                             })
                             .collect();
                         if budgets.len() > 1 {
-                            let names: Vec<String> = budgets
+                            let names = budgets
                                 .iter()
-                                .map(|&k| snapshot.pdbs[k].name.clone())
+                                .map(|&k| snapshot.pdbs[k].name.as_str())
                                 .collect();
-                            obstacles.push(Obstacle {
-                                text: format!(
-                                    "{}: under PodDisruptionBudgets {}; the Eviction API \
-                                     refuses a pod under more than one",
-                                    pod.key(),
-                                    names.join(", ")
-                                ),
-                                lasting: true,
-                                holds_dead_node: true,
-                            });
+                            obstacles.push(Obstacle::TwoBudgets(pod, names));
                         }
                         for k in budgets {
                             wanted[k] += 1;
@@ -449,11 +468,7 @@ fn gather_facts<'a>(
             for &(k, n) in &budget_needs {
                 let pdb = &snapshot.pdbs[k];
                 if n > pdb.disruptions_allowed {
-                    obstacles.push(Obstacle {
-                        text: budget_refusal(pdb, pdb.disruptions_allowed, n),
-                        lasting: false,
-                        holds_dead_node: true,
-                    });
+                    obstacles.push(Obstacle::Budget(pdb, n));
                 }
             }
             Facts {
@@ -472,7 +487,7 @@ fn gather_facts<'a>(
         .collect()
 }
 
-fn budget_refusal(pdb: &crate::model::PodDisruptionBudget, allowed: i32, needed: i32) -> String {
+fn budget_refusal(pdb: &PodDisruptionBudget, allowed: i32, needed: i32) -> String {
     format!(
         "PodDisruptionBudget {}/{} allows {} disruption(s), {} needed",
         pdb.namespace,
@@ -598,7 +613,7 @@ fn node_state(
         if f.workload.is_empty() {
             return (S::IdleUnschedulable, A::Terminate, "drained by ekas".into());
         }
-        if f.obstacles.iter().any(|o| o.lasting) {
+        if f.obstacles.iter().any(Obstacle::lasting) {
             // Waiting would leave the node cordoned and draining for good.
             return (
                 S::Draining,
