@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= kube-timeout= aws-access-key= aws-secret-key= aws-profile= aws-timeout= aws-attempt-timeout= aws-max-attempts= dry-run output= log-format= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= kube-timeout= aws-access-key= aws-secret-key= aws-profile= use-aws-iam-role aws-timeout= aws-attempt-timeout= aws-max-attempts= dry-run output= log-format= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -39,6 +39,7 @@ complete -c ekas -n "__fish_ekas_needs_command" -l output -d 'Output format' -r 
 json\t''"
 complete -c ekas -n "__fish_ekas_needs_command" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_needs_command" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
 complete -c ekas -n "__fish_ekas_needs_command" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_needs_command" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -51,11 +52,12 @@ complete -c ekas -n "__fish_ekas_needs_command" -f -a "run" -d 'Run the autoscal
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "snapshot" -d 'Write a snapshot of the cluster and its node groups to a file'
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
-complete -c ekas -n "__fish_ekas_using_subcommand plan" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -69,6 +71,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-concurrent-drains
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
@@ -84,15 +88,19 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l output -d 'Output for
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s V -l version -d 'Print version'
-complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -106,6 +114,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-concurrent-dr
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-duration -d 'How long a holder keeps the Lease without renewing it [seconds or 1m]' -r
@@ -126,6 +136,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l output -d 'Output
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s h -l help -d 'Print help'
@@ -153,15 +166,17 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l force -d 'Also evict
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l delete-emptydir-data -d 'Also evict pods with emptyDir volumes, whose data is lost'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l ignore-daemonsets -d 'Accepted for kubectl compatibility: DaemonSet pods are always left in place'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l disable-eviction -d 'Refused: ekas evicts only through the Eviction API, so PodDisruptionBudgets hold'
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s V -l version -d 'Print version'
-complete -c ekas -n "__fish_ekas_using_subcommand reap" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -175,6 +190,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-concurrent-drains
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-duration -d 'How long a holder keeps the Lease without renewing it [seconds or 1m]' -r
@@ -195,15 +212,19 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l output -d 'Output for
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s V -l version -d 'Print version'
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
@@ -217,6 +238,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-concurrent-drains 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-name -d 'Name of that Lease' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-duration -d 'How long a holder keeps the Lease without renewing it [seconds or 1m]' -r
@@ -243,8 +266,11 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l output -d 'Output form
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-scale -d 'Never scale up: only maintain existing nodes'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-maintenance -d 'Never scale in or touch existing nodes: only scale up'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s h -l help -d 'Print help'
@@ -254,7 +280,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pods -d 'Pods for
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l nodes -d 'Nodes for the Kubernetes half: `kubectl get nodes -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l daemonsets -d 'DaemonSets: `kubectl get ds -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pdbs -d 'PodDisruptionBudgets: `kubectl get pdb -A -o json` output' -r -F
-complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
@@ -270,6 +296,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l output -d 'Output
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s h -l help -d 'Print help'
@@ -289,6 +316,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l output -d 'Out
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -s h -l help -d 'Print help'

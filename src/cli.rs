@@ -14,7 +14,9 @@ use crate::actuate::drain::DrainOptions;
 use crate::aws::{AwsOptions, AwsTimeouts};
 use crate::engine::Config as EngineConfig;
 use crate::engine::drain::DrainPolicy;
+use crate::engine::health::UnreadyBrake;
 use crate::kubernetes::KubeOptions;
+use crate::model::StartupTaints;
 use crate::model::quantity::Quantity;
 use crate::notify::SlackHook;
 use crate::secret::Secret;
@@ -122,6 +124,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME", help_heading = "AWS")]
     pub aws_profile: Option<String>,
 
+    /// Accepted for the original tool's setups; does nothing: without keys, the AWS SDK's
+    /// default credential chain (instance role, IRSA, …) is used anyway
+    #[arg(long, global = true, help_heading = "AWS")]
+    pub use_aws_iam_role: bool,
+
     /// Longest an AWS call may take, all its attempts and their backoff included
     #[arg(long, global = true, value_name = "DURATION", help_heading = "AWS",
         default_value_t = DurationArg::from(AwsTimeouts::default().operation))]
@@ -181,8 +188,14 @@ pub struct PlanningArgs {
 /// How much of the cluster is read.
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)
-    #[arg(long, value_name = "NAME", help_heading = "Cluster")]
+    /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not
+    /// with maintenance, which must see every pod on a node
+    #[arg(
+        long,
+        alias = "pod-namespace",
+        value_name = "NAME",
+        help_heading = "Cluster"
+    )]
     pub namespace: Option<String>,
 }
 
@@ -203,10 +216,18 @@ pub struct ScalingArgs {
         default_value_t = DurationArg::from(EngineConfig::default().backoff.max))]
     pub scale_up_backoff_max: DurationArg,
 
-    /// A launch still in progress after this long counts as failed, putting its group in backoff
+    /// A launch still in progress after this long counts as failed, putting its group in
+    /// backoff; so do a node not started this long after registering and desired capacity not
+    /// launched for this long
     #[arg(long, value_name = "DURATION",
         default_value_t = DurationArg::from(EngineConfig::default().backoff.max_provision_time))]
     pub max_node_provision_time: DurationArg,
+
+    /// A taint nodes carry while they start (repeatable; replaces the defaults); any taint
+    /// prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too
+    #[arg(long = "startup-taint", value_name = "KEY",
+        default_values_t = StartupTaints::default_keys())]
+    pub startup_taints: Vec<String>,
 
     /// CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI's sliding scale
     #[arg(long, value_name = "CPU", value_parser = parse_reserved_cpu,
@@ -272,9 +293,30 @@ pub struct ScaleInArgs {
     pub max_scale_in_fraction: f64,
 
     /// Drain nodes whose utilisation is below this fraction (0 disables)
-    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction,
+    #[arg(long, alias = "drain-utilization", value_name = "FRACTION", value_parser = parse_fraction,
         default_value_t = EngineConfig::default().maintenance.drain_utilization_below)]
     pub drain_utilization_below: f64,
+
+    /// Let utilisation drains evict pods that run to completion (a Job's, restartPolicy
+    /// Never/OnFailure), losing their work
+    #[arg(long)]
+    pub drain_running_jobs: bool,
+
+    /// Never drain or terminate instances protected from scale-in (by default ekas removes
+    /// protected instances it decided to remove, as the original tool did)
+    #[arg(long)]
+    pub respect_scale_in_protection: bool,
+
+    /// No node is removed while more than this percentage of nodes is NotReady (and more than
+    /// --ok-total-unready-count)
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percentage,
+        default_value_t = UnreadyBrake::default().max_total_unready_percentage)]
+    pub max_total_unready_percentage: f64,
+
+    /// NotReady nodes tolerated whatever their share
+    #[arg(long, value_name = "N",
+        default_value_t = UnreadyBrake::default().ok_total_unready_count)]
+    pub ok_total_unready_count: usize,
 }
 
 /// `ekas scale-up` and `ekas reap`: a plan applied once, under the Lease, with notifications.
@@ -580,6 +622,17 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+fn parse_percentage(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number between 0 and 100"))?;
+    if !(0.0..=100.0).contains(&value) {
+        return Err(format!("{text:?} is not between 0 and 100"));
+    }
+    Ok(value)
+}
+
 /// kubectl's `--grace-period`: whole seconds; any negative value means "the pod's own".
 fn parse_grace_period(text: &str) -> Result<i64, String> {
     text.trim().parse::<i64>().map_err(|_| {
@@ -852,6 +905,52 @@ mod tests {
             args.planning.scaling.kube_reserved_memory.fixed(),
             Some(1 << 30)
         );
+    }
+
+    #[test]
+    fn the_original_tools_spellings_are_accepted() {
+        let cli = Cli::try_parse_from([
+            "ekas",
+            "run",
+            "--pod-namespace",
+            "batch",
+            "--drain-utilization",
+            "0.3",
+            "--use-aws-iam-role",
+        ])
+        .unwrap();
+        assert!(cli.global.use_aws_iam_role);
+        let Command::Run(args) = cli.command else {
+            unreachable!()
+        };
+        let planning = &args.act.planning;
+        assert_eq!(planning.read.namespace.as_deref(), Some("batch"));
+        assert_eq!(planning.scale_in.drain_utilization_below, 0.3);
+    }
+
+    #[test]
+    fn startup_taints_and_the_unready_brake_default_and_repeat() {
+        let planning = |args: &[&str]| {
+            let mut argv = vec!["ekas", "plan"];
+            argv.extend_from_slice(args);
+            match Cli::try_parse_from(argv).map(|cli| cli.command) {
+                Ok(Command::Plan(a)) => a.planning,
+                Ok(_) => unreachable!(),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let defaults = planning(&[]);
+        assert_eq!(
+            defaults.scaling.startup_taints,
+            StartupTaints::default_keys()
+        );
+        assert_eq!(defaults.scale_in.max_total_unready_percentage, 45.0);
+        assert_eq!(defaults.scale_in.ok_total_unready_count, 3);
+        let given = planning(&["--startup-taint", "a/b", "--startup-taint", "c/d"]);
+        assert_eq!(given.scaling.startup_taints, ["a/b", "c/d"]);
+        let err = Cli::try_parse_from(["ekas", "plan", "--max-total-unready-percentage", "145"])
+            .unwrap_err();
+        assert!(err.to_string().contains("145"), "{err}");
     }
 
     #[test]

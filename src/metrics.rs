@@ -19,6 +19,8 @@ pub struct Metrics {
     pub unschedulable_pods: Gauge,
     pub nodes: Family<Labels, Gauge>,
     pub groups_in_backoff: Gauge,
+    pub unready_nodes: Gauge,
+    pub cluster_unhealthy: Gauge,
     pub scale_ups: Family<Labels, Counter>,
     pub scale_up_failures: Family<Labels, Counter>,
     pub actions: Family<Labels, Counter>,
@@ -40,6 +42,8 @@ impl Metrics {
             unschedulable_pods: Gauge::default(),
             nodes: Family::default(),
             groups_in_backoff: Gauge::default(),
+            unready_nodes: Gauge::default(),
+            cluster_unhealthy: Gauge::default(),
             scale_ups: Family::default(),
             scale_up_failures: Family::default(),
             actions: Family::default(),
@@ -68,6 +72,16 @@ impl Metrics {
             "groups_in_backoff",
             "Node groups in launch-failure backoff",
             m.groups_in_backoff.clone(),
+        );
+        registry.register(
+            "unready_nodes",
+            "Nodes NotReady after having started (the unready brake counts these)",
+            m.unready_nodes.clone(),
+        );
+        registry.register(
+            "cluster_unhealthy",
+            "1 while too many nodes are NotReady for ekas to remove any",
+            m.cluster_unhealthy.clone(),
         );
         registry.register(
             "scale_ups",

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::actuate::{Applied, AppliedKind, Outcome};
-use crate::plan::{NodeActionKind, Plan, Unschedulable};
+use crate::plan::{ClusterHealth, NodeActionKind, Plan, Unschedulable};
 
 /// An incoming-webhook URL, shown as `<redacted>` wherever it is printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -121,15 +121,24 @@ fn pods_text(pods: &[String]) -> String {
     text
 }
 
-/// The messages one pass deserves: what was done, what failed, and the pods nothing can take
-/// (`unschedulable`: the ones not announced before).
+/// The messages one pass deserves: the cluster's health when it is news (`health`), what was
+/// done, what failed, and the pods nothing can take (`unschedulable`: the ones not announced
+/// before).
 pub fn messages(
     cluster: &str,
     plan: &Plan,
     unschedulable: &[Unschedulable],
+    health: Option<&ClusterHealth>,
     applied: &[Applied],
 ) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(h) = health {
+        out.push(if h.healthy {
+            format!("[{cluster}] The cluster looks healthy again: {}", h.reason)
+        } else {
+            format!("[{cluster}] Scale-in stopped: {}", h.reason)
+        });
+    }
     for a in applied {
         let (Outcome::Done(detail) | Outcome::Failed(detail)) = &a.outcome else {
             continue;
@@ -215,8 +224,15 @@ pub async fn notify(slack: Option<&Slack>, cluster: &str, plan: &Plan, applied: 
     let Some(slack) = slack else {
         return;
     };
+    let health = (!plan.cluster_health.healthy).then_some(&plan.cluster_health);
     slack
-        .post_all(&messages(cluster, plan, &plan.unschedulable, applied))
+        .post_all(&messages(
+            cluster,
+            plan,
+            &plan.unschedulable,
+            health,
+            applied,
+        ))
         .await;
 }
 

@@ -28,6 +28,14 @@ pub struct Plan {
     /// Per-instance decisions for instances without a node (filled by the maintenance planner).
     pub instances: Vec<InstanceAction>,
     pub backoff: Vec<BackoffEntry>,
+    /// Pods held back by `spec.schedulingGates` (`namespace/name`): not pending for scale-up.
+    pub gated: Vec<String>,
+    /// Whether too many nodes are NotReady to trust the cluster with removals.
+    pub cluster_health: ClusterHealth,
+    /// Tags ekas sets or removes on groups: its memory of capacity requested but not launched.
+    pub group_marks: Vec<GroupMark>,
+    /// Things an operator should know that are not actions.
+    pub warnings: Vec<PlanWarning>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -39,6 +47,8 @@ pub struct Summary {
     pub on_new_nodes: usize,
     pub unschedulable: usize,
     pub new_nodes: u32,
+    /// Pods held back by scheduling gates, not counted in `pending_pods`.
+    pub gated: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,8 +64,11 @@ pub struct GroupStatus {
     pub desired: u32,
     /// Nodes registered from this group's instances.
     pub nodes: u32,
-    /// Capacity requested but not yet joined.
+    /// Capacity requested but not yet started: not launched, launched but not joined, or
+    /// joined but still starting.
     pub upcoming: u32,
+    /// Nodes of the group still starting (counted in `upcoming`).
+    pub starting: u32,
     pub priority: i64,
     /// Where the template came from: `node/<name>` or `instance-type`.
     pub template: String,
@@ -154,8 +167,17 @@ pub enum NodeState {
     Detached,
     /// Joined less than `--launch-grace` ago: given time to receive pods.
     LaunchGrace,
-    /// Its instance is protected from scale-in: never drained or terminated.
+    /// Its instance is protected from scale-in and `--respect-scale-in-protection` is given:
+    /// never drained or terminated.
     ScaleInProtected,
+    /// Annotated `cluster-autoscaler.kubernetes.io/scale-down-disabled`: left alone.
+    ScaleDownDisabled,
+    /// Registered, but not yet Ready, untainted and advertising what its group promises:
+    /// capacity on its way.
+    Starting,
+    /// Outside every group, and EC2 said it does not know its instance: looked at again
+    /// before the Node is deleted.
+    InstanceNotFound,
     /// Cordoned by somebody else: left alone.
     CordonedByOthers,
     /// Not in a node group ekas manages.
@@ -181,6 +203,9 @@ impl NodeState {
             NodeState::Detached => "detached",
             NodeState::LaunchGrace => "launch-grace",
             NodeState::ScaleInProtected => "scale-in-protected",
+            NodeState::ScaleDownDisabled => "scale-down-disabled",
+            NodeState::Starting => "starting",
+            NodeState::InstanceNotFound => "instance-not-found",
             NodeState::CordonedByOthers => "cordoned-by-others",
             NodeState::Unmanaged => "unmanaged",
         }
@@ -204,6 +229,10 @@ pub enum NodeActionKind {
     Terminate,
     /// Delete the Node object only.
     DeleteNode,
+    /// Record `ekas/instance-not-found-since`: EC2 does not know the node's instance.
+    MarkInstanceNotFound,
+    /// Remove `ekas/instance-not-found-since`: EC2 knows the instance again.
+    ClearInstanceNotFound,
 }
 
 impl NodeActionKind {
@@ -217,6 +246,8 @@ impl NodeActionKind {
             NodeActionKind::Drain => "drain",
             NodeActionKind::Terminate => "terminate",
             NodeActionKind::DeleteNode => "delete-node",
+            NodeActionKind::MarkInstanceNotFound => "mark-instance-not-found",
+            NodeActionKind::ClearInstanceNotFound => "clear-instance-not-found",
         }
     }
 
@@ -247,8 +278,19 @@ pub enum InstanceActionKind {
     Wait,
     /// Never joined: terminate without lowering desired capacity, so the group replaces it.
     Replace,
-    /// Protected from scale-in: left alone.
+    /// Left alone: protected from scale-in, in doubt whether a Node is it, or held back by a
+    /// brake.
     None,
+}
+
+impl InstanceActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceActionKind::Wait => "wait",
+            InstanceActionKind::Replace => "replace",
+            InstanceActionKind::None => "none",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -259,6 +301,58 @@ pub struct InstanceAction {
     pub region: String,
     pub action: InstanceActionKind,
     pub reason: String,
+    /// The names a Node of this instance would answer to: looked up again right before a
+    /// replacement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_dns: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
+}
+
+/// cluster-autoscaler's health rule: the cluster is unhealthy when more than
+/// `--ok-total-unready-count` nodes, and more than `--max-total-unready-percentage` of all
+/// nodes, are NotReady after having started. Nodes still starting do not count as unready.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterHealth {
+    pub healthy: bool,
+    pub nodes: usize,
+    pub unready: usize,
+    pub starting: usize,
+    /// One sentence for people: the counts and the thresholds.
+    pub reason: String,
+}
+
+/// A tag to set (`value`) or remove (no `value`) on a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMark {
+    pub group: String,
+    pub region: String,
+    pub tag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarningKind {
+    /// A group without `NewInstancesProtectedFromScaleIn`.
+    UnprotectedGroup,
+    /// A group's members without a Node cannot be told apart from Nodes without an instance.
+    MatchingInDoubt,
+    /// Too many nodes are NotReady: nothing is removed.
+    ClusterUnhealthy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanWarning {
+    pub kind: WarningKind,
+    /// What it is about: a group, or the cluster.
+    pub subject: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

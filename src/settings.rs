@@ -41,9 +41,11 @@ use crate::cli::{
 use crate::engine;
 use crate::engine::backoff::BackoffPolicy;
 use crate::engine::drain::DrainPolicy;
+use crate::engine::health::UnreadyBrake;
 use crate::engine::maintenance::MaintenanceConfig;
 use crate::kubernetes::KubeOptions;
 use crate::kubernetes::lease::LeaseSettings;
+use crate::model::StartupTaints;
 use crate::notify::{SlackHook, SlackSettings};
 use crate::source::Source;
 use crate::source::build::{BuildOptions, NodeReservation};
@@ -106,6 +108,9 @@ pub struct RunSettings {
     /// A burst that keeps arriving still starts its pass after this long.
     pub batch_max: Duration,
     pub metrics_address: SocketAddr,
+    /// The object cluster-wide Events (an unhealthy cluster) are recorded on: the Lease's
+    /// namespace and name, also when the loop does not elect.
+    pub cluster_events_on: (String, String),
 }
 
 #[derive(Debug)]
@@ -152,15 +157,18 @@ impl Settings {
                 },
                 true,
             )?),
-            Command::Reap(args) => Task::Reap(act(
-                g,
-                &args,
-                Parts {
-                    scale_up: false,
-                    maintenance: true,
-                },
-                true,
-            )?),
+            Command::Reap(args) => Task::Reap({
+                maintenance_sees_every_namespace(&args.planning, "reap")?;
+                act(
+                    g,
+                    &args,
+                    Parts {
+                        scale_up: false,
+                        maintenance: true,
+                    },
+                    true,
+                )?
+            }),
             Command::Run(args) => Task::Run(run(g, &args)?),
             Command::Drain(args) => Task::Drain(drain(g, args)?),
             Command::Snapshot(args) => Task::Snapshot(snapshot(g, args)?),
@@ -186,6 +194,7 @@ fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 memory: s.kube_reserved_memory.fixed(),
                 max_pods: s.max_pods,
             },
+            startup_taints: StartupTaints(s.startup_taints.clone()),
         },
         engine: engine::Config {
             over_provision: s.over_provision,
@@ -204,11 +213,18 @@ fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 max_scale_in_fraction: m.max_scale_in_fraction,
                 drain_utilization_below: m.drain_utilization_below,
                 max_concurrent_drains: m.max_concurrent_drains,
+                respect_scale_in_protection: m.respect_scale_in_protection,
+                unready: UnreadyBrake {
+                    max_total_unready_percentage: m.max_total_unready_percentage,
+                    ok_total_unready_count: m.ok_total_unready_count,
+                },
                 drain: DrainPolicy {
                     min_pod_age: m.min_pod_age.signed(),
+                    evict_running_jobs: m.drain_running_jobs,
                     ..DrainPolicy::default()
                 },
             },
+            startup_taints: StartupTaints(s.startup_taints.clone()),
         },
     }
 }
@@ -222,6 +238,12 @@ fn kube(g: &GlobalArgs) -> Result<KubeOptions> {
 }
 
 fn aws(g: &GlobalArgs) -> Result<AwsOptions> {
+    if g.use_aws_iam_role {
+        tracing::warn!(
+            "--use-aws-iam-role does nothing: without --aws-access-key, ekas uses the AWS SDK's \
+             default credential chain, which includes instance roles and IRSA"
+        );
+    }
     let timeouts = AwsTimeouts {
         operation: positive(g.aws_timeout, "--aws-timeout")?,
         attempt: positive(g.aws_attempt_timeout, "--aws-attempt-timeout")?,
@@ -313,6 +335,9 @@ fn act(g: &GlobalArgs, args: &ActArgs, parts: Parts, lease: bool) -> Result<ActS
 }
 
 fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
+    if !args.no_maintenance {
+        maintenance_sees_every_namespace(&args.act.planning, "run")?;
+    }
     let parts = Parts {
         scale_up: !args.no_scale,
         maintenance: !args.no_maintenance,
@@ -323,7 +348,29 @@ fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
         batch_idle: args.batch_idle.std(),
         batch_max: args.batch_max.std(),
         metrics_address: args.metrics_address,
+        cluster_events_on: (
+            args.act.lease.lease_namespace.clone(),
+            args.act.lease.lease_name.clone(),
+        ),
     })
+}
+
+/// Refuses `--namespace` where maintenance runs: a node's pods in other namespaces would be
+/// invisible, and a busy node would look idle.
+fn maintenance_sees_every_namespace(args: &PlanningArgs, command: &str) -> Result<()> {
+    if let Some(namespace) = &args.read.namespace {
+        bail!(
+            "`ekas {command}` maintains nodes, which needs every pod on them; with --namespace \
+             {namespace} the pods of other namespaces would be invisible and busy nodes would \
+             look idle. Drop --namespace{}",
+            if command == "run" {
+                ", or pass --no-maintenance to only scale up"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
 }
 
 fn drain(g: &GlobalArgs, args: DrainArgs) -> Result<DrainSettings> {
@@ -351,6 +398,9 @@ fn drain(g: &GlobalArgs, args: DrainArgs) -> Result<DrainSettings> {
                 min_pod_age: args.min_pod_age.signed(),
                 evict_unmanaged: args.force,
                 evict_local_storage: args.delete_emptydir_data,
+                // An operator's drain evicts Job and hostPath pods, as `kubectl drain` does.
+                evict_host_path: true,
+                evict_running_jobs: true,
             },
             timeout: args.timeout.std(),
             termination_grace_seconds,

@@ -228,12 +228,16 @@ async fn run(
         return Ok(());
     }
 
-    match write::cordon(client, node, options.claim).await? {
+    let cordon = write::cordon(client, node, options.claim).await?;
+    match cordon {
         Cordon::Cordoned => tracing::info!(node, "cordoned"),
         Cordon::AlreadyUnschedulable => tracing::info!(node, "already cordoned"),
     }
-    // A drain resumed after a restart keeps its original start time.
-    if annotation(&node_object, keys::DRAIN_STARTED).is_none() {
+    // A drain resumed after a restart keeps its original start time; a new one starts now
+    // (the cordon dropped any stale record).
+    let resumed = cordon == Cordon::AlreadyUnschedulable
+        && annotation(&node_object, keys::DRAIN_STARTED).is_some();
+    if !resumed {
         write::annotate(
             client,
             node,
@@ -274,6 +278,9 @@ async fn run(
                             why = "terminating".into();
                         }
                         Eviction::Gone => continue,
+                        Eviction::Impossible(reason) => {
+                            color_eyre::eyre::bail!("evicting pod {key}: {reason} (HTTP 500)")
+                        }
                         Eviction::Refused(reason) => {
                             let wait = retry
                                 .get(&key)

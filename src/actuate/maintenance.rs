@@ -15,9 +15,12 @@ use super::{Applied, AppliedKind, Outcome, Parts, apply_scale_up, clients_for};
 use crate::aws::{RegionClients, scaling};
 use crate::engine::drain::DrainPolicy;
 use crate::engine::drain::{PodDrain, classify};
+use crate::kubernetes::read;
 use crate::kubernetes::write::{self, Cordon, Uncordon};
 use crate::model::keys;
-use crate::plan::{InstanceActionKind, NodeAction, NodeActionKind, NodeState, Plan};
+use crate::plan::{
+    InstanceAction, InstanceActionKind, NodeAction, NodeActionKind, NodeState, Plan,
+};
 
 pub struct Maintainer<'a> {
     pub kube: &'a kube::Client,
@@ -72,17 +75,7 @@ impl Maintainer<'_> {
             let outcome = match (self.dry_run, &instance.group) {
                 (true, _) => Outcome::WouldDo(action.clone()),
                 (false, None) => Outcome::Failed("not in a group".into()),
-                (false, Some(group)) => {
-                    match self
-                        .terminate(&instance.region, group, &instance.instance_id, false)
-                        .await
-                    {
-                        Ok(()) => {
-                            Outcome::Done("terminated; the group launches a replacement".into())
-                        }
-                        Err(e) => Outcome::Failed(e),
-                    }
-                }
+                (false, Some(group)) => self.replace(instance, group).await,
             };
             tracing::info!(instance = %instance.instance_id, %outcome, "maintenance");
             out.push(Applied {
@@ -94,6 +87,27 @@ impl Maintainer<'_> {
             });
         }
         out
+    }
+
+    /// Replaces an instance that never joined — unless, looked up afresh, a Node answers to it
+    /// now (safety invariant 6): then nothing happens.
+    async fn replace(&self, instance: &InstanceAction, group: &str) -> Outcome {
+        match node_claiming(self.kube, instance).await {
+            Ok(Some(node)) => {
+                return Outcome::Skipped(format!(
+                    "Node {node} answers to this instance now; a later pass decides again"
+                ));
+            }
+            Ok(None) => {}
+            Err(e) => return Outcome::Failed(format!("{e:#}")),
+        }
+        match self
+            .terminate(&instance.region, group, &instance.instance_id, false)
+            .await
+        {
+            Ok(()) => Outcome::Done("terminated; the group launches a replacement".into()),
+            Err(e) => Outcome::Failed(e),
+        }
     }
 
     async fn apply_node(&self, node: &NodeAction, now: Timestamp) -> Applied {
@@ -191,6 +205,19 @@ impl Maintainer<'_> {
                 write::delete_node(kube, name).await.map_err(err)?;
                 Ok("node deleted".into())
             }
+            NodeActionKind::MarkInstanceNotFound => {
+                let at = Some(now.to_string());
+                write::annotate(kube, name, &[(keys::INSTANCE_NOT_FOUND_SINCE, at)])
+                    .await
+                    .map_err(err)?;
+                Ok(format!("EC2 does not know its instance, as of {now}"))
+            }
+            NodeActionKind::ClearInstanceNotFound => {
+                write::annotate(kube, name, &[(keys::INSTANCE_NOT_FOUND_SINCE, None)])
+                    .await
+                    .map_err(err)?;
+                Ok("EC2 knows its instance again".into())
+            }
         }
     }
 
@@ -226,7 +253,11 @@ pub async fn safe_to_terminate(
     for pod in &pods {
         let verdict = classify(pod, policy, now);
         let arrived = !dead && verdict == PodDrain::Evict;
-        if arrived || matches!(verdict, PodDrain::Block(_)) {
+        let held = match &verdict {
+            PodDrain::Block(b) => !dead || b.holds_dead_node(),
+            _ => false,
+        };
+        if arrived || held {
             return Err(format!(
                 "not terminated: it now runs {}; a later pass decides again",
                 pod.key()
@@ -234,4 +265,26 @@ pub async fn safe_to_terminate(
         }
     }
     Ok(())
+}
+
+/// The Node that answers to `instance` now, if any: looked up by the names its Node would have
+/// (the private DNS name, its host part, the IP) and by the original tool's `aws/id` label.
+async fn node_claiming(
+    kube: &kube::Client,
+    instance: &InstanceAction,
+) -> color_eyre::Result<Option<String>> {
+    let mut names: Vec<&str> = Vec::new();
+    if let Some(dns) = instance.private_dns.as_deref() {
+        names.push(dns);
+        names.extend(dns.split('.').next().filter(|host| *host != dns));
+    }
+    names.extend(instance.private_ip.as_deref());
+    for name in names {
+        if read::node_if_exists(kube, name).await?.is_some() {
+            return Ok(Some(name.to_string()));
+        }
+    }
+    let labelled =
+        read::nodes_labelled(kube, &format!("{}={}", keys::AWS_ID, instance.instance_id)).await?;
+    Ok(labelled.into_iter().find_map(|n| n.metadata.name))
 }

@@ -14,6 +14,8 @@ use crate::plan::{NodeActionKind, Plan};
 pub enum Outcome {
     Done(String),
     WouldDo(String),
+    /// Looked again right before acting and found a reason not to: nothing was changed.
+    Skipped(String),
     Failed(String),
 }
 
@@ -22,6 +24,7 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Done(s) => write!(f, "done: {s}"),
             Outcome::WouldDo(s) => write!(f, "dry run, would: {s}"),
+            Outcome::Skipped(s) => write!(f, "skipped: {s}"),
             Outcome::Failed(s) => write!(f, "failed: {s}"),
         }
     }
@@ -46,6 +49,8 @@ pub struct Parts {
 pub enum AppliedKind {
     ScaleUp,
     DesiredReset,
+    /// A tag set or removed on a group (`groupMarks[]`).
+    GroupMark,
     Node(NodeActionKind),
     ReplaceInstance,
 }
@@ -65,10 +70,33 @@ pub fn clients_for<'a>(clients: &'a [RegionClients], region: &str) -> Option<&'a
     clients.iter().find(|c| c.region == region)
 }
 
-/// Applies the AWS half of the scale-up part: desired capacities set back after failed
-/// launches first, then raised for the pending pods.
+/// Applies the AWS half of the scale-up part: ekas's marks on groups, desired capacities set
+/// back after failed launches, then raised for the pending pods.
 pub async fn apply_scale_up(plan: &Plan, clients: &[RegionClients], dry_run: bool) -> Vec<Applied> {
     let mut out = Vec::new();
+    for mark in &plan.group_marks {
+        let action = match &mark.value {
+            Some(value) => format!("tag {}={value} ({})", mark.tag, mark.reason),
+            None => format!("remove tag {} ({})", mark.tag, mark.reason),
+        };
+        let outcome = match (dry_run, clients_for(clients, &mark.region)) {
+            (true, _) => Outcome::WouldDo(action.clone()),
+            (false, None) => Outcome::Failed(format!("no client for region {}", mark.region)),
+            (false, Some(c)) => {
+                match scaling::tag_group(c, &mark.group, &mark.tag, mark.value.as_deref()).await {
+                    Ok(()) => Outcome::Done("tagged".into()),
+                    Err(e) => Outcome::Failed(format!("{e:#}")),
+                }
+            }
+        };
+        out.push(Applied {
+            kind: AppliedKind::GroupMark,
+            target: mark.group.clone(),
+            region: mark.region.clone(),
+            action,
+            outcome,
+        });
+    }
     for reset in &plan.desired_resets {
         let action = format!(
             "set desired {} → {} ({})",

@@ -108,7 +108,8 @@ pub async fn region_part(
         ),
     };
     let mut reservations = instances(clients, &wanted).await?;
-    reservations.extend(orphan_instances(clients, &orphans).await?);
+    let (orphans, instances_not_found) = orphan_instances(clients, &orphans).await?;
+    reservations.extend(orphans);
     let activities = activities(clients, &groups).await?;
     Ok(RegionPart {
         auto_scaling_groups: AutoScalingGroupsPage {
@@ -123,6 +124,7 @@ pub async fn region_part(
         instances: InstancesPage { reservations },
         instance_types: InstanceTypesPage { instance_types },
         scaling_activities: ActivitiesPage { activities },
+        instances_not_found,
     })
 }
 
@@ -214,6 +216,7 @@ fn convert_group(
                 value: v.clone(),
             })
             .collect(),
+        new_instances_protected_from_scale_in: g.new_instances_protected_from_scale_in(),
     }
 }
 
@@ -444,26 +447,18 @@ fn in_region(zone: &str, region: &str) -> bool {
         .is_some_and(|c| c.is_ascii_lowercase() || c == '-')
 }
 
-/// An instance EC2 no longer knows: terminated long enough ago to be forgotten.
-fn terminated(id: String) -> Reservation {
-    Reservation {
-        instances: vec![Ec2Instance {
-            instance_id: id,
-            state: crate::source::document::aws::InstanceState {
-                name: "terminated".into(),
-            },
-            ..Default::default()
-        }],
-    }
-}
-
 /// How long an instance seen running outside every group is trusted to stay so.
 const UNMANAGED_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Instances of Nodes outside every group: described in batches, then one by one when EC2
-/// says some id does not exist (an instance terminated long ago). Running ones are remembered
-/// for a while, so a cluster with many unmanaged Nodes pays no call per pass.
-async fn orphan_instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reservation>> {
+/// Instances of Nodes outside every group, and the ids EC2 does not know (an instance
+/// terminated long ago — or a wrong id: the engine wants two such answers minutes apart before
+/// it believes one). Described in batches, then one by one when EC2 names no id in its
+/// NotFound error. Running ones are remembered for a while, so a cluster with many unmanaged
+/// Nodes pays no call per pass.
+async fn orphan_instances(
+    clients: &RegionClients,
+    ids: &[String],
+) -> Result<(Vec<Reservation>, Vec<String>)> {
     let now = std::time::Instant::now();
     let due: Vec<String> = {
         let known = clients.unmanaged.lock().unwrap_or_else(|e| e.into_inner());
@@ -477,9 +472,10 @@ async fn orphan_instances(clients: &RegionClients, ids: &[String]) -> Result<Vec
             .collect()
     };
     if due.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let mut found = Vec::new();
+    let mut not_found = Vec::new();
     let mut remaining = due;
     while !remaining.is_empty() {
         match instances(clients, &remaining).await {
@@ -501,14 +497,14 @@ async fn orphan_instances(clients: &RegionClients, ids: &[String]) -> Result<Vec
                     match instances(clients, std::slice::from_ref(&id)).await {
                         Ok(one) => found.extend(one),
                         Err(e) if format!("{e}").contains("InvalidInstanceID.NotFound") => {
-                            found.push(terminated(id));
+                            not_found.push(id);
                         }
                         Err(e) => return Err(e),
                     }
                     continue;
                 }
                 remaining.retain(|id| !missing.contains(id));
-                found.extend(missing.into_iter().map(terminated));
+                not_found.extend(missing);
             }
             Err(e) => return Err(e),
         }
@@ -521,7 +517,8 @@ async fn orphan_instances(clients: &RegionClients, ids: &[String]) -> Result<Vec
             known.insert(i.instance_id.clone(), now);
         }
     }
-    Ok(found)
+    not_found.sort();
+    Ok((found, not_found))
 }
 
 async fn instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reservation>> {
@@ -563,6 +560,7 @@ async fn instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reserv
                                     .map(str::to_string),
                             },
                             private_dns_name: i.private_dns_name().map(str::to_string),
+                            private_ip_address: i.private_ip_address().map(str::to_string),
                             tags: i
                                 .tags()
                                 .iter()

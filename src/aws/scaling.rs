@@ -117,3 +117,41 @@ pub async fn terminate_instance(
         })?;
     Ok(decrement)
 }
+
+/// Sets (`Some`) or removes (`None`) one tag on a group, not propagated to its instances.
+pub async fn tag_group(
+    clients: &RegionClients,
+    group: &str,
+    key: &str,
+    value: Option<&str>,
+) -> Result<()> {
+    let tag = aws_sdk_autoscaling::types::Tag::builder()
+        .resource_id(group)
+        .resource_type("auto-scaling-group")
+        .key(key)
+        .set_value(value.map(str::to_string))
+        .propagate_at_launch(false)
+        .build();
+    let a = &clients.autoscaling;
+    let (call, result) = match value {
+        Some(_) => (
+            "CreateOrUpdateTags",
+            a.create_or_update_tags()
+                .tags(tag)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(describe_error),
+        ),
+        None => (
+            "DeleteTags",
+            a.delete_tags()
+                .tags(tag)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(describe_error),
+        ),
+    };
+    result.map_err(|e| eyre!("group {group} ({}): {call} {key}: {e}", clients.region))
+}

@@ -56,6 +56,9 @@ fn act_once(
         let live = Live::connect(&settings.live).await?;
         with_lease(settings.lease.as_ref(), &live, async || {
             let plan = engine::plan(&live.snapshot(&planning.build).await?, &planning.engine);
+            for w in &plan.warnings {
+                tracing::warn!(kind = ?w.kind, "{}", w.message);
+            }
             let maintainer = Maintainer {
                 kube: &live.kube,
                 aws: &live.aws,

@@ -39,6 +39,11 @@ pub enum LaunchFailure {
     AvailabilityZone,
     /// A launch still in progress after `--max-node-provision-time`.
     Stuck,
+    /// A node that registered but did not start within `--max-node-provision-time`.
+    NotStarted,
+    /// Desired capacity above the group's instances, with nothing launching, for longer than
+    /// `--max-node-provision-time`.
+    NotLaunched,
     /// Any other failed launch (bad AMI, IAM, subnet …): retrying at full speed would not help.
     Other,
 }
@@ -53,12 +58,14 @@ impl fmt::Display for LaunchFailure {
             LaunchFailure::SpotLimit => "spot instance limit reached",
             LaunchFailure::AvailabilityZone => "availability zone cannot launch the type",
             LaunchFailure::Stuck => "launch did not complete in time",
+            LaunchFailure::NotStarted => "node did not start in time",
+            LaunchFailure::NotLaunched => "capacity requested but never launched",
             LaunchFailure::Other => "launch failed",
         })
     }
 }
 
-fn is_launch(activity: &ScalingActivity) -> bool {
+pub(super) fn is_launch(activity: &ScalingActivity) -> bool {
     activity.description.starts_with("Launching")
 }
 
@@ -112,7 +119,7 @@ pub struct Backoff {
 }
 
 /// Whether an activity has ended, one way or the other.
-fn is_finished(activity: &ScalingActivity) -> bool {
+pub(super) fn is_finished(activity: &ScalingActivity) -> bool {
     matches!(
         activity.status_code.as_str(),
         "Successful" | "Failed" | "Cancelled"
@@ -136,34 +143,77 @@ fn failure(
         .then_some((LaunchFailure::Stuck, deadline))
 }
 
-/// Groups in backoff at `now`.
-pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -> Vec<Backoff> {
+/// A failed launch ekas infers from the cluster rather than reads in an activity
+/// ([`super::provision`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InferredFailure {
+    pub region: String,
+    pub group: String,
+    /// When it counts from.
+    pub at: Timestamp,
+    pub failure: LaunchFailure,
+    pub message: String,
+}
+
+/// One thing that happened to a group's launches, newest first in the walk below.
+struct Event {
+    /// Orders the walk: an activity's start, an inferred failure's time.
+    key: Timestamp,
+    /// A failure, with when it counts from and what to say; None for a successful launch.
+    failed: Option<(LaunchFailure, Timestamp, String)>,
+}
+
+/// Groups in backoff at `now`, from their scaling activities and the `inferred` failures.
+pub fn in_backoff(
+    snapshot: &Snapshot,
+    policy: &BackoffPolicy,
+    now: Timestamp,
+    inferred: &[InferredFailure],
+) -> Vec<Backoff> {
     let mut out = Vec::new();
     for group in &snapshot.groups {
-        let mut activities: Vec<&ScalingActivity> = snapshot
+        let mut events: Vec<Event> = snapshot
             .activities
             .iter()
             .filter(|a| a.region == group.region && a.group == group.name)
             // Finished activities older than the longest backoff no longer matter; one still
             // running does, however old.
             .filter(|a| !is_finished(a) || now.duration_since(a.start_time) <= policy.max)
+            .filter_map(|a| {
+                let failed = match failure(a, policy, now) {
+                    Some((kind, at)) => Some((kind, at, activity_message(a, kind, policy))),
+                    None if is_launch(a) && a.status_code == "Successful" => None,
+                    None => return None,
+                };
+                Some(Event {
+                    key: a.start_time,
+                    failed,
+                })
+            })
             .collect();
-        activities.sort_by_key(|a| std::cmp::Reverse(a.start_time));
-        let mut newest: Option<(&ScalingActivity, LaunchFailure, Timestamp)> = None;
+        events.extend(
+            inferred
+                .iter()
+                .filter(|f| f.region == group.region && f.group == group.name)
+                .filter(|f| now.duration_since(f.at) <= policy.max)
+                .map(|f| Event {
+                    key: f.at,
+                    failed: Some((f.failure, f.at, f.message.clone())),
+                }),
+        );
+        events.sort_by_key(|e| std::cmp::Reverse(e.key));
+        let mut newest: Option<(LaunchFailure, Timestamp, String)> = None;
         let mut failures = 0u32;
-        for activity in activities {
-            match failure(activity, policy, now) {
-                Some((kind, at)) => {
-                    failures += 1;
-                    if newest.is_none_or(|(_, _, t)| at > t) {
-                        newest = Some((activity, kind, at));
-                    }
-                }
-                None if is_launch(activity) && activity.status_code == "Successful" => break,
-                None => {}
+        for event in events {
+            let Some((kind, at, message)) = event.failed else {
+                break;
+            };
+            failures += 1;
+            if newest.as_ref().is_none_or(|(_, t, _)| at > *t) {
+                newest = Some((kind, at, message));
             }
         }
-        let Some((activity, failure, at)) = newest else {
+        let Some((failure, at, message)) = newest else {
             continue;
         };
         let exponent = failures.saturating_sub(1).min(20);
@@ -174,14 +224,6 @@ pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -
             .min(policy.max);
         let until = at.saturating_add(wait).unwrap_or(Timestamp::MAX);
         if until > now {
-            let message = if failure == LaunchFailure::Stuck {
-                format!(
-                    "launch started at {} still not complete after {:#}: {}",
-                    activity.start_time, policy.max_provision_time, activity.description
-                )
-            } else {
-                activity.status_message.clone()
-            };
             out.push(Backoff {
                 region: group.region.clone(),
                 group: group.name.clone(),
@@ -193,6 +235,21 @@ pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -
         }
     }
     out
+}
+
+fn activity_message(
+    activity: &ScalingActivity,
+    failure: LaunchFailure,
+    policy: &BackoffPolicy,
+) -> String {
+    if failure == LaunchFailure::Stuck {
+        format!(
+            "launch started at {} still not complete after {:#}: {}",
+            activity.start_time, policy.max_provision_time, activity.description
+        )
+    } else {
+        activity.status_message.clone()
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +369,8 @@ mod tests {
                     allocatable: Resources::default(),
                     source: TemplateSource::InstanceType,
                 },
+                new_instances_protected: None,
+                unlaunched_since: None,
             }],
             instances: vec![],
             daemonsets: vec![],
@@ -324,14 +383,14 @@ mod tests {
     fn backoff_doubles_per_failure_and_resets_on_success() {
         let policy = BackoffPolicy::default();
         let s = snapshot(vec![activity("Failed", "Insufficient capacity.", 3)]);
-        let b = in_backoff(&s, &policy, s.captured_at);
+        let b = in_backoff(&s, &policy, s.captured_at, &[]);
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].until, s.captured_at + SignedDuration::from_mins(2));
         assert_eq!(b[0].failure, LaunchFailure::InsufficientCapacity);
 
         // One failure 6 minutes ago: the 5 minute backoff is over.
         let s = snapshot(vec![activity("Failed", "Insufficient capacity.", 6)]);
-        assert!(in_backoff(&s, &policy, s.captured_at).is_empty());
+        assert!(in_backoff(&s, &policy, s.captured_at, &[]).is_empty());
 
         // Three failures in a row: 20 minutes from the newest.
         let s = snapshot(vec![
@@ -339,7 +398,7 @@ mod tests {
             activity("Failed", "Insufficient capacity.", 12),
             activity("Failed", "Insufficient capacity.", 18),
         ]);
-        let b = in_backoff(&s, &policy, s.captured_at);
+        let b = in_backoff(&s, &policy, s.captured_at, &[]);
         assert_eq!(b[0].failures, 3);
         assert_eq!(b[0].until, s.captured_at + SignedDuration::from_mins(14));
 
@@ -350,25 +409,25 @@ mod tests {
             activity("Failed", "Insufficient capacity.", 12),
             activity("Failed", "Insufficient capacity.", 18),
         ]);
-        assert_eq!(in_backoff(&s, &policy, s.captured_at)[0].failures, 1);
+        assert_eq!(in_backoff(&s, &policy, s.captured_at, &[])[0].failures, 1);
 
         // A launch still in progress after the provision time counts as failed, from its deadline.
         let mut stuck = activity("InProgress", "", 17);
         stuck.status_code = "InProgress".into();
         let s = snapshot(vec![stuck.clone()]);
-        let b = in_backoff(&s, &policy, s.captured_at);
+        let b = in_backoff(&s, &policy, s.captured_at, &[]);
         assert_eq!(b[0].failure, LaunchFailure::Stuck);
         assert_eq!(b[0].until, s.captured_at + SignedDuration::from_mins(3));
         let mut young = stuck;
         young.start_time = s.captured_at - SignedDuration::from_mins(14);
-        assert!(in_backoff(&snapshot(vec![young]), &policy, s.captured_at).is_empty());
+        assert!(in_backoff(&snapshot(vec![young]), &policy, s.captured_at, &[]).is_empty());
 
         // Never longer than max.
         let many: Vec<_> = (1..=12)
             .map(|m| activity("Failed", "Insufficient capacity.", m))
             .collect();
         let s = snapshot(many);
-        let b = in_backoff(&s, &policy, s.captured_at);
+        let b = in_backoff(&s, &policy, s.captured_at, &[]);
         assert_eq!(
             b[0].until,
             s.captured_at - SignedDuration::from_mins(1) + policy.max

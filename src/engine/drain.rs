@@ -17,6 +17,13 @@ pub struct DrainPolicy {
     pub evict_unmanaged: bool,
     /// Evict pods with emptyDir volumes, whose data is lost.
     pub evict_local_storage: bool,
+    /// Evict pods with hostPath volumes: `ekas drain` does, as `kubectl drain` does; scale-in
+    /// treats them like emptyDir, as cluster-autoscaler does.
+    pub evict_host_path: bool,
+    /// Evict pods that run to completion (a Job's, or `restartPolicy` Never/OnFailure), whose
+    /// work is lost: `ekas drain` does, as `kubectl drain` does; scale-in only with
+    /// `--drain-running-jobs`.
+    pub evict_running_jobs: bool,
 }
 
 impl Default for DrainPolicy {
@@ -25,6 +32,8 @@ impl Default for DrainPolicy {
             min_pod_age: SignedDuration::from_mins(2),
             evict_unmanaged: false,
             evict_local_storage: false,
+            evict_host_path: false,
+            evict_running_jobs: false,
         }
     }
 }
@@ -35,15 +44,33 @@ pub enum Blocker {
     Unmanaged,
     DoNotEvict,
     LocalStorage,
+    RunningJob,
     TooYoung { until: Timestamp },
+}
+
+impl Blocker {
+    /// Whether it also keeps a dead node from being terminated. A pod that runs to completion
+    /// does not: a dead node's kubelet is gone and the job cannot finish there.
+    pub fn holds_dead_node(&self) -> bool {
+        !matches!(self, Blocker::RunningJob)
+    }
 }
 
 impl fmt::Display for Blocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Blocker::Unmanaged => write!(f, "not owned by a controller (--force evicts it)"),
-            Blocker::DoNotEvict => write!(f, "marked do-not-drain / safe-to-evict=false"),
-            Blocker::LocalStorage => write!(f, "uses emptyDir data that eviction would lose"),
+            Blocker::DoNotEvict => write!(
+                f,
+                "marked do-not-drain / safe-to-evict=false / do-not-disrupt"
+            ),
+            Blocker::LocalStorage => {
+                write!(f, "uses emptyDir or hostPath data that eviction would lose")
+            }
+            Blocker::RunningJob => write!(
+                f,
+                "runs to completion; scale-in waits for it (--drain-running-jobs evicts it)"
+            ),
             Blocker::TooYoung { until } => write!(f, "started recently; evictable from {until}"),
         }
     }
@@ -68,7 +95,8 @@ pub fn classify(pod: &Pod, policy: &DrainPolicy, now: Timestamp) -> PodDrain {
     if pod.controller.is_none() && !policy.evict_unmanaged {
         return PodDrain::Block(Blocker::Unmanaged);
     }
-    if pod.local_storage && !policy.evict_local_storage {
+    let host_path = pod.host_path && !policy.evict_host_path;
+    if (pod.local_storage || host_path) && !policy.evict_local_storage {
         return PodDrain::Block(Blocker::LocalStorage);
     }
     if let Some(until) = pod
@@ -77,6 +105,10 @@ pub fn classify(pod: &Pod, policy: &DrainPolicy, now: Timestamp) -> PodDrain {
         .filter(|until| *until > now)
     {
         return PodDrain::Block(Blocker::TooYoung { until });
+    }
+    // Last: it is the one blocker that spares a dead node, so it must not hide another.
+    if pod.runs_to_completion && !policy.evict_running_jobs {
+        return PodDrain::Block(Blocker::RunningJob);
     }
     PodDrain::Evict
 }
@@ -132,6 +164,9 @@ mod tests {
             created: Some(now() - SignedDuration::from_hours(1)),
             do_not_evict: false,
             local_storage: false,
+            host_path: false,
+            gated: false,
+            runs_to_completion: false,
         }
     }
 
@@ -189,6 +224,33 @@ mod tests {
             ..p
         };
         assert_eq!(classify(&scratch, &allowed, now()), PodDrain::Evict);
+        let host = Pod {
+            host_path: true,
+            ..pod("host", Some("Job"))
+        };
+        assert_eq!(
+            classify(&host, &p, now()),
+            PodDrain::Block(Blocker::LocalStorage),
+            "hostPath blocks scale-in like emptyDir"
+        );
+        let kubectl_like = DrainPolicy {
+            evict_host_path: true,
+            ..p
+        };
+        assert_eq!(classify(&host, &kubectl_like, now()), PodDrain::Evict);
+        let job = Pod {
+            runs_to_completion: true,
+            ..pod("job", Some("Job"))
+        };
+        assert_eq!(
+            classify(&job, &p, now()),
+            PodDrain::Block(Blocker::RunningJob)
+        );
+        let jobs_may_go = DrainPolicy {
+            evict_running_jobs: true,
+            ..p
+        };
+        assert_eq!(classify(&job, &jobs_may_go, now()), PodDrain::Evict);
         let young = Pod {
             created: Some(now() - SignedDuration::from_secs(30)),
             ..pod("young", Some("Job"))

@@ -1,19 +1,40 @@
 //! What to do with the nodes and instances the cluster already has: the node state machine,
-//! and the brakes that keep scale-in safe (shared/DESIGN.md, safety invariants 1, 3 and 4).
+//! and the brakes that keep scale-in safe (shared/DESIGN.md, safety invariants 1, 3, 4, 6
+//! and 7).
 //!
 //! Every decision is derived from the snapshot, including ekas's own memory on the nodes
-//! (`ekas/idle-since`, `ekas/drain-started`, the cordon label), so a cron `reap`, a restarted
-//! loop and `plan` on a laptop decide alike.
+//! (`ekas/idle-since`, `ekas/drain-started`, `ekas/drained-at`,
+//! `ekas/instance-not-found-since`, the cordon label), so a cron `reap`, a restarted loop and
+//! `plan` on a laptop decide alike.
+//!
+//! 1. Each node gets a state and at most one action on its own ([`state_of`]); a few idle
+//!    nodes per group are kept as spares.
+//! 2. Each group member without a Node is waited for, then replaced — unless a Node that
+//!    claims no instance might be it ([`super::membership::doubt`]).
+//! 3. While the cluster looks unhealthy (too many nodes NotReady), nothing is cordoned,
+//!    drained, terminated, deleted or replaced.
+//! 4. The brakes, in a fixed order (dead nodes, replacements, idle nodes, drains; each by
+//!    name): MinSize, `--max-scale-in-fraction` (replacements included), PodDisruptionBudgets,
+//!    `--max-concurrent-drains`.
 
 use std::collections::{HashMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::drain::{self, DrainPolicy, PodDrain};
-use crate::model::group::GroupMember;
+use super::drain::{self, Blocker, DrainPolicy, PodDrain};
+use super::health::UnreadyBrake;
+use super::membership::{self, Membership};
+use super::startup::Startup;
 use crate::model::resources::{CPU, MEMORY};
-use crate::model::{Instance, Node, NodeGroup, Pod, Snapshot};
-use crate::plan::{InstanceAction, InstanceActionKind, NodeAction, NodeActionKind, NodeState};
+use crate::model::{Instance, Node, NodeGroup, Pod, PodDisruptionBudget, Snapshot};
+use crate::plan::{
+    ClusterHealth, InstanceAction, InstanceActionKind, NodeAction, NodeActionKind, NodeState,
+    PlanWarning, WarningKind,
+};
+
+/// EC2 must say NotFound for an instance twice, this far apart, before its Node is deleted:
+/// one answer may be EC2's eventual consistency, or a look in the wrong place.
+pub const NOT_FOUND_CONFIRMATION: SignedDuration = SignedDuration::from_mins(5);
 
 #[derive(Debug, Clone)]
 pub struct MaintenanceConfig {
@@ -35,6 +56,13 @@ pub struct MaintenanceConfig {
     pub drain_utilization_below: f64,
     /// Drains under way at once, across the cluster (`--max-concurrent-drains`).
     pub max_concurrent_drains: usize,
+    /// Leave instances protected from scale-in alone (`--respect-scale-in-protection`). By
+    /// default ekas removes protected instances it decided to remove, as the original tool
+    /// did: protection is there so that the group never picks victims on its own.
+    pub respect_scale_in_protection: bool,
+    /// No removals while too many nodes are NotReady.
+    pub unready: UnreadyBrake,
+    /// Which pods scale-in drains may evict; `evict_running_jobs` is `--drain-running-jobs`.
     pub drain: DrainPolicy,
 }
 
@@ -50,14 +78,70 @@ impl Default for MaintenanceConfig {
             max_scale_in_fraction: 0.1,
             drain_utilization_below: 0.0,
             max_concurrent_drains: 5,
+            respect_scale_in_protection: false,
+            unready: UnreadyBrake::default(),
             drain: DrainPolicy::default(),
         }
     }
 }
 
+/// What the rest of the pass found out, that maintenance decides with.
+pub struct PassFacts<'a> {
+    /// Nodes (by index) pending pods were placed on by the scale-up planner, including
+    /// cordoned ones ekas may reclaim.
+    pub needed: &'a HashSet<usize>,
+    pub membership: &'a Membership<'a>,
+    /// Each node's start-up, in the order of `snapshot.nodes`.
+    pub startups: &'a [Startup],
+    pub health: &'a ClusterHealth,
+}
+
 pub struct Maintenance {
     pub nodes: Vec<NodeAction>,
     pub instances: Vec<InstanceAction>,
+    pub warnings: Vec<PlanWarning>,
+}
+
+/// Why a node's pods cannot all be evicted now. Kept as facts and put in words only when a
+/// decision quotes them: a cluster of busy Job nodes has one per pod.
+enum Obstacle<'a> {
+    Pod(&'a Pod, Blocker),
+    /// The Eviction API refuses a pod under more than one budget.
+    TwoBudgets(&'a Pod, Vec<&'a str>),
+    /// A budget allows fewer evictions than the node's pods need.
+    Budget(&'a PodDisruptionBudget, i32),
+}
+
+impl Obstacle<'_> {
+    /// Time alone will not lift it: a drain that meets it is given up.
+    fn lasting(&self) -> bool {
+        match self {
+            Obstacle::Pod(_, b) => !matches!(b, Blocker::TooYoung { .. }),
+            Obstacle::TwoBudgets(..) => true,
+            Obstacle::Budget(..) => false,
+        }
+    }
+
+    /// It also keeps a dead node from being terminated.
+    fn holds_dead_node(&self) -> bool {
+        match self {
+            Obstacle::Pod(_, b) => b.holds_dead_node(),
+            Obstacle::TwoBudgets(..) | Obstacle::Budget(..) => true,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Obstacle::Pod(pod, b) => format!("{}: {b}", pod.key()),
+            Obstacle::TwoBudgets(pod, names) => format!(
+                "{}: under PodDisruptionBudgets {}; the Eviction API refuses a pod under more \
+                 than one",
+                pod.key(),
+                names.join(", ")
+            ),
+            Obstacle::Budget(pdb, needed) => budget_refusal(pdb, pdb.disruptions_allowed, *needed),
+        }
+    }
 }
 
 /// Facts about one node that the decision needs.
@@ -66,15 +150,30 @@ struct Facts<'a> {
     group: Option<&'a NodeGroup>,
     /// The group's index in the snapshot.
     group_index: Option<usize>,
+    /// Protected from scale-in, and `--respect-scale-in-protection` asks to honour it.
     protected: bool,
-    instance_gone: bool,
+    /// EC2's record of the node's instance, when it was described.
+    instance: Option<&'a Instance>,
+    startup: &'a Startup,
     /// Active pods that need the node (not DaemonSet or mirror pods).
     workload: Vec<&'a Pod>,
     /// Why the node's pods cannot all be evicted now; empty when they can.
-    undrainable: Vec<String>,
+    obstacles: Vec<Obstacle<'a>>,
     /// Evictions the node's pods need from each PodDisruptionBudget (by index).
     budget_needs: Vec<(usize, i32)>,
     utilization: f64,
+}
+
+impl Facts<'_> {
+    fn blocked(&self, dead: bool) -> Option<String> {
+        let texts: Vec<String> = self
+            .obstacles
+            .iter()
+            .filter(|o| !dead || o.holds_dead_node())
+            .map(Obstacle::text)
+            .collect();
+        (!texts.is_empty()).then(|| texts.join("; "))
+    }
 }
 
 /// The brakes one pass shares across its nodes.
@@ -88,32 +187,25 @@ struct Brakes {
     allowance: Vec<i32>,
 }
 
-/// `needed`: nodes (by index) that pending pods were placed on by the scale-up planner,
-/// including cordoned ones ekas may reclaim.
+/// Something one pass may remove, in the order the brakes consider them.
+#[derive(Clone, Copy)]
+enum Removal {
+    Node(usize),
+    Instance(usize),
+}
+
 pub fn plan_maintenance(
     snapshot: &Snapshot,
     config: &MaintenanceConfig,
-    needed: &HashSet<usize>,
+    pass: &PassFacts<'_>,
 ) -> Maintenance {
     let now = snapshot.captured_at;
-    // Each instance's group (by index) and its membership record.
-    let member_of: HashMap<&str, (usize, &GroupMember)> = snapshot
-        .groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, group)| {
-            group
-                .members
-                .iter()
-                .map(move |m| (m.instance_id.as_str(), (g, m)))
-        })
-        .collect();
     let instances: HashMap<&str, &Instance> = snapshot
         .instances
         .iter()
         .map(|i| (i.id.as_str(), i))
         .collect();
-    let facts = gather_facts(snapshot, config, &member_of, &instances, now);
+    let facts = gather_facts(snapshot, config, pass, &instances, now);
 
     let managed = snapshot
         .groups
@@ -141,26 +233,87 @@ pub fn plan_maintenance(
     let mut decided: Vec<(NodeState, NodeActionKind, String)> = facts
         .iter()
         .enumerate()
-        .map(|(i, f)| state_of(f, config, now, needed.contains(&i)))
+        .map(|(i, f)| state_of(f, config, now, pass.needed.contains(&i)))
         .collect();
     keep_spares(&facts, &mut decided, config, now);
+    let (mut replacements, mut warnings) =
+        unregistered(snapshot, config, pass.membership, &instances, now);
 
-    // Brakes apply in a fixed order — dead nodes, then idle ones, then drains, each by name —
-    // so the same snapshot always removes the same nodes.
-    let mut order: Vec<usize> = (0..facts.len())
+    if !pass.health.healthy {
+        let why = format!(
+            "held back: the cluster looks unhealthy ({} of {} nodes NotReady)",
+            pass.health.unready, pass.health.nodes
+        );
+        for (state, action, reason) in &mut decided {
+            let resumed_drain = *action == NodeActionKind::Drain && *state == NodeState::Draining;
+            let removing = matches!(
+                action,
+                NodeActionKind::Cordon
+                    | NodeActionKind::Drain
+                    | NodeActionKind::Terminate
+                    | NodeActionKind::DeleteNode
+            );
+            if removing && !resumed_drain {
+                *action = NodeActionKind::None;
+                *reason = format!("{reason}; {why}");
+            }
+        }
+        for r in replacements
+            .iter_mut()
+            .filter(|r| r.action == InstanceActionKind::Replace)
+        {
+            r.action = InstanceActionKind::None;
+            r.reason = format!("{}; {why}", r.reason);
+        }
+        warnings.push(PlanWarning {
+            kind: WarningKind::ClusterUnhealthy,
+            subject: snapshot.cluster_name.clone(),
+            message: pass.health.reason.clone(),
+        });
+    }
+
+    // Brakes apply in a fixed order — dead nodes, replacements, idle nodes, drains, each by
+    // name — so the same snapshot always removes the same machines.
+    let mut order: Vec<Removal> = (0..facts.len())
         .filter(|&i| decided[i].1.removes_capacity())
+        .map(Removal::Node)
+        .chain(
+            (0..replacements.len())
+                .filter(|&j| replacements[j].action == InstanceActionKind::Replace)
+                .map(Removal::Instance),
+        )
         .collect();
-    order.sort_by_key(|&i| {
-        let rank = match decided[i].0 {
-            NodeState::Dead => 0,
-            NodeState::IdleUnschedulable => 1,
-            NodeState::Draining => 2,
-            _ => 3,
-        };
-        (rank, facts[i].node.name.as_str())
+    order.sort_by_key(|r| match *r {
+        Removal::Node(i) => {
+            let rank = match decided[i].0 {
+                NodeState::Dead => 0,
+                NodeState::IdleUnschedulable => 2,
+                NodeState::Draining => 3,
+                _ => 4,
+            };
+            (rank, facts[i].node.name.as_str())
+        }
+        Removal::Instance(j) => (1, replacements[j].instance_id.as_str()),
     });
     let mut decrement = vec![false; facts.len()];
-    for i in order {
+    for removal in order {
+        let i = match removal {
+            Removal::Instance(j) => {
+                // A replacement keeps the group's size: only the pass's budget applies.
+                let r = &mut replacements[j];
+                if brakes.removals_left == 0 {
+                    r.action = InstanceActionKind::None;
+                    r.reason = format!(
+                        "{}; held back: --max-scale-in-fraction reached this pass",
+                        r.reason
+                    );
+                } else {
+                    brakes.removals_left -= 1;
+                }
+                continue;
+            }
+            Removal::Node(i) => i,
+        };
         let f = &facts[i];
         let (state, action, reason) = &mut decided[i];
         let Some(g) = f.group_index else { continue };
@@ -230,7 +383,8 @@ pub fn plan_maintenance(
         .collect();
     Maintenance {
         nodes,
-        instances: unregistered(snapshot, config, &instances, now),
+        instances: replacements,
+        warnings,
     }
 }
 
@@ -246,8 +400,8 @@ pub fn scale_in_budget(managed: usize, fraction: f64) -> usize {
 fn gather_facts<'a>(
     snapshot: &'a Snapshot,
     config: &MaintenanceConfig,
-    member_of: &HashMap<&str, (usize, &GroupMember)>,
-    instances: &HashMap<&str, &Instance>,
+    pass: &PassFacts<'a>,
+    instances: &HashMap<&str, &'a Instance>,
     now: Timestamp,
 ) -> Vec<Facts<'a>> {
     let index: HashMap<&str, usize> = snapshot
@@ -266,30 +420,41 @@ fn gather_facts<'a>(
         .nodes
         .iter()
         .zip(pods)
-        .map(|(node, pods)| {
+        .enumerate()
+        .map(|(i, (node, pods))| {
             let id = node.instance_id.as_deref();
-            let membership = id.and_then(|id| member_of.get(id));
-            let group_index = membership.map(|&(g, _)| g);
-            let protected = membership.is_some_and(|(_, m)| m.protected_from_scale_in);
-            let instance_gone = id
-                .and_then(|id| instances.get(id))
-                .is_some_and(|i| matches!(i.state.as_str(), "terminated" | "shutting-down"));
+            let group_index = pass.membership.node_group[i];
+            let protected = config.respect_scale_in_protection
+                && id
+                    .and_then(|id| pass.membership.member(id))
+                    .is_some_and(|(_, m)| m.protected_from_scale_in);
             let workload: Vec<&Pod> = pods
                 .iter()
                 .copied()
                 .filter(|p| p.is_active() && !p.is_daemonset() && !p.mirror)
                 .collect();
-            let mut undrainable = Vec::new();
+            let mut obstacles = Vec::new();
             let mut wanted: Vec<usize> = vec![0; snapshot.pdbs.len()];
             for pod in &pods {
                 match drain::classify(pod, &config.drain, now) {
                     PodDrain::Leave => {}
-                    PodDrain::Block(b) => undrainable.push(format!("{}: {b}", pod.key())),
+                    PodDrain::Block(b) => obstacles.push(Obstacle::Pod(pod, b)),
                     PodDrain::Evict => {
-                        for (k, pdb) in snapshot.pdbs.iter().enumerate() {
-                            if pdb.namespace == pod.namespace && pdb.selector.matches(&pod.labels) {
-                                wanted[k] += 1;
-                            }
+                        let budgets: Vec<usize> = (0..snapshot.pdbs.len())
+                            .filter(|&k| {
+                                let pdb = &snapshot.pdbs[k];
+                                pdb.namespace == pod.namespace && pdb.selector.matches(&pod.labels)
+                            })
+                            .collect();
+                        if budgets.len() > 1 {
+                            let names = budgets
+                                .iter()
+                                .map(|&k| snapshot.pdbs[k].name.as_str())
+                                .collect();
+                            obstacles.push(Obstacle::TwoBudgets(pod, names));
+                        }
+                        for k in budgets {
+                            wanted[k] += 1;
                         }
                     }
                 }
@@ -303,7 +468,7 @@ fn gather_facts<'a>(
             for &(k, n) in &budget_needs {
                 let pdb = &snapshot.pdbs[k];
                 if n > pdb.disruptions_allowed {
-                    undrainable.push(budget_refusal(pdb, pdb.disruptions_allowed, n));
+                    obstacles.push(Obstacle::Budget(pdb, n));
                 }
             }
             Facts {
@@ -311,17 +476,18 @@ fn gather_facts<'a>(
                 group: group_index.map(|g| &snapshot.groups[g]),
                 group_index,
                 protected,
-                instance_gone,
+                instance: id.and_then(|id| instances.get(id).copied()),
+                startup: &pass.startups[i],
                 utilization: utilization(node, &workload),
                 workload,
-                undrainable,
+                obstacles,
                 budget_needs,
             }
         })
         .collect()
 }
 
-fn budget_refusal(pdb: &crate::model::PodDisruptionBudget, allowed: i32, needed: i32) -> String {
+fn budget_refusal(pdb: &PodDisruptionBudget, allowed: i32, needed: i32) -> String {
     format!(
         "PodDisruptionBudget {}/{} allows {} disruption(s), {} needed",
         pdb.namespace,
@@ -350,8 +516,27 @@ fn since(now: Timestamp, then: Option<Timestamp>) -> Option<SignedDuration> {
     then.map(|t| now.duration_since(t))
 }
 
-/// The state of a node on its own; the brakes and spares are applied afterwards.
+/// The state of a node on its own; the brakes and spares are applied afterwards. A stale
+/// `ekas/instance-not-found-since` is removed when nothing else is to be done.
 fn state_of(
+    f: &Facts<'_>,
+    config: &MaintenanceConfig,
+    now: Timestamp,
+    needed: bool,
+) -> (NodeState, NodeActionKind, String) {
+    let decided = node_state(f, config, now, needed);
+    let not_found = f.instance.is_some_and(|i| i.is_not_found()) && f.group.is_none();
+    match decided {
+        (state, NodeActionKind::None, reason)
+            if f.node.marks.instance_not_found_since.is_some() && !not_found =>
+        {
+            (state, NodeActionKind::ClearInstanceNotFound, reason)
+        }
+        decided => decided,
+    }
+}
+
+fn node_state(
     f: &Facts<'_>,
     config: &MaintenanceConfig,
     now: Timestamp,
@@ -362,11 +547,28 @@ fn state_of(
     let node = f.node;
     let marks = &node.marks;
     let ours = marks.cordoned_by_ekas;
-    let blocked = || f.undrainable.join("; ");
     if marks.detached {
         return (S::Detached, A::None, "labelled detached".into());
     }
-    if f.instance_gone {
+    if marks.scale_down_disabled {
+        return (
+            S::ScaleDownDisabled,
+            A::None,
+            "annotated cluster-autoscaler.kubernetes.io/scale-down-disabled".into(),
+        );
+    }
+    if let Some(instance) = f.instance.filter(|i| i.is_gone()) {
+        // A kubelet still reporting Ready contradicts EC2: wait until they agree.
+        if node.ready {
+            return (
+                S::InstanceTerminated,
+                A::None,
+                format!(
+                    "EC2 says instance {} is {}, but the Node is Ready",
+                    instance.id, instance.state
+                ),
+            );
+        }
         return (
             S::InstanceTerminated,
             A::DeleteNode,
@@ -374,6 +576,9 @@ fn state_of(
         );
     }
     let Some(group) = f.group else {
+        if let Some(instance) = f.instance.filter(|i| i.is_not_found()) {
+            return not_found(node, &instance.id, now);
+        }
         return (
             S::Unmanaged,
             A::None,
@@ -384,14 +589,14 @@ fn state_of(
         return (
             S::ScaleInProtected,
             A::None,
-            "instance protected from scale-in".into(),
+            "instance protected from scale-in (--respect-scale-in-protection)".into(),
         );
     }
     if !node.ready {
         let down = since(now, node.ready_changed.or(node.created));
         if down.is_some_and(|d| d >= config.dead_threshold) {
-            if !f.undrainable.is_empty() {
-                return (S::Dead, A::None, format!("NotReady, but {}", blocked()));
+            if let Some(blocked) = f.blocked(true) {
+                return (S::Dead, A::None, format!("NotReady, but {blocked}"));
             }
             return (
                 S::Dead,
@@ -400,12 +605,24 @@ fn state_of(
             );
         }
     }
-    if marks.drain_started.is_some() && node.unschedulable && ours {
+    if let Startup::Starting(why) = f.startup {
+        return (S::Starting, A::None, why.clone());
+    }
+    let drained_by_ekas = marks.drain_started.is_some() || marks.drained_at.is_some();
+    if drained_by_ekas && node.unschedulable && ours {
         if f.workload.is_empty() {
             return (S::IdleUnschedulable, A::Terminate, "drained by ekas".into());
         }
-        if !f.undrainable.is_empty() {
-            return (S::Draining, A::None, format!("drain waits: {}", blocked()));
+        if f.obstacles.iter().any(Obstacle::lasting) {
+            // Waiting would leave the node cordoned and draining for good.
+            return (
+                S::Draining,
+                A::Uncordon,
+                format!("drain given up: {}", f.blocked(false).unwrap_or_default()),
+            );
+        }
+        if let Some(blocked) = f.blocked(false) {
+            return (S::Draining, A::None, format!("drain waits: {blocked}"));
         }
         return (
             S::Draining,
@@ -445,14 +662,14 @@ fn state_of(
         let threshold = config.drain_utilization_below;
         if threshold > 0.0 && f.utilization < threshold {
             let pct = format!("{:.0}% used", f.utilization * 100.0);
-            if f.undrainable.is_empty() {
-                return (S::UnderUtilizedDrainable, A::Drain, pct);
-            }
-            return (
-                S::UnderUtilizedUndrainable,
-                clear_idle,
-                format!("{pct}; {}", blocked()),
-            );
+            return match f.blocked(false) {
+                None => (S::UnderUtilizedDrainable, A::Drain, pct),
+                Some(blocked) => (
+                    S::UnderUtilizedUndrainable,
+                    clear_idle,
+                    format!("{pct}; {blocked}"),
+                ),
+            };
         }
         return (S::Busy, clear_idle, format!("{} pod(s)", f.workload.len()));
     }
@@ -500,6 +717,46 @@ fn state_of(
     }
 }
 
+/// A Node outside every group whose instance EC2 does not know. It is deleted only when EC2
+/// said so on two passes at least [`NOT_FOUND_CONFIRMATION`] apart and the Node is NotReady:
+/// a kubelet that still reports means a machine that still runs.
+fn not_found(node: &Node, id: &str, now: Timestamp) -> (NodeState, NodeActionKind, String) {
+    let Some(first) = node.marks.instance_not_found_since else {
+        return (
+            NodeState::InstanceNotFound,
+            NodeActionKind::MarkInstanceNotFound,
+            format!(
+                "EC2 does not know instance {id}; asking again in {}",
+                human(NOT_FOUND_CONFIRMATION)
+            ),
+        );
+    };
+    let asked_again = first
+        .saturating_add(NOT_FOUND_CONFIRMATION)
+        .unwrap_or(first);
+    if now < asked_again {
+        return (
+            NodeState::InstanceNotFound,
+            NodeActionKind::None,
+            format!(
+                "EC2 has not known instance {id} since {first}; asking again from {asked_again}"
+            ),
+        );
+    }
+    if node.ready {
+        return (
+            NodeState::InstanceNotFound,
+            NodeActionKind::None,
+            format!("EC2 has not known instance {id} since {first}, but the Node is Ready"),
+        );
+    }
+    (
+        NodeState::InstanceTerminated,
+        NodeActionKind::DeleteNode,
+        format!("EC2 has not known instance {id} since {first}, and the Node is NotReady"),
+    )
+}
+
 /// Keeps up to `type_idle_count` idle, schedulable nodes per group as spares while they have
 /// been idle less than `--type-idle-threshold`: the next job of that shape starts at once.
 fn keep_spares(
@@ -540,63 +797,85 @@ fn keep_spares(
     }
 }
 
-/// Group members with no Node: waiting to join, or replaced when they never did.
+/// Group members with no Node: waited for during `--instance-init-time`, then replaced —
+/// unless some Node that claims no instance might be them.
 fn unregistered(
     snapshot: &Snapshot,
     config: &MaintenanceConfig,
+    membership: &Membership<'_>,
     instances: &HashMap<&str, &Instance>,
     now: Timestamp,
-) -> Vec<InstanceAction> {
-    let registered: HashSet<&str> = snapshot
-        .nodes
-        .iter()
-        .filter_map(|n| n.instance_id.as_deref())
-        .collect();
+) -> (Vec<InstanceAction>, Vec<PlanWarning>) {
     let mut out = Vec::new();
+    let mut warnings = Vec::new();
     for group in &snapshot.groups {
-        for member in group.members.iter().filter(|m| m.is_live()) {
+        let live: Vec<_> = group.members.iter().filter(|m| m.is_live()).collect();
+        let unmatched: Vec<_> = live
+            .iter()
+            .filter(|m| !membership.claimed(&m.instance_id))
+            .collect();
+        let first = out.len();
+        for member in &unmatched {
             let id = member.instance_id.as_str();
-            if registered.contains(id) {
-                continue;
-            }
-            let Some(instance) = instances.get(id) else {
+            let Some(instance) = instances.get(id).filter(|i| i.is_up()) else {
                 continue;
             };
-            if !matches!(instance.state.as_str(), "pending" | "running") {
-                continue;
-            }
             let age = since(now, instance.launch_time).unwrap_or_default();
-            let (action, reason) = if member.protected_from_scale_in {
-                (
-                    InstanceActionKind::None,
-                    "not joined, but protected from scale-in".to_string(),
-                )
-            } else if age >= config.instance_init_time {
-                (
-                    InstanceActionKind::Replace,
-                    format!("launched {} ago and never joined", human(age)),
-                )
-            } else {
-                (
-                    InstanceActionKind::Wait,
-                    format!("launched {} ago", human(age)),
-                )
-            };
+            let (action, reason) =
+                if member.protected_from_scale_in && config.respect_scale_in_protection {
+                    (
+                        InstanceActionKind::None,
+                        "not joined, but protected from scale-in (--respect-scale-in-protection)"
+                            .to_string(),
+                    )
+                } else if age >= config.instance_init_time {
+                    (
+                        InstanceActionKind::Replace,
+                        format!("launched {} ago and never joined", human(age)),
+                    )
+                } else {
+                    (
+                        InstanceActionKind::Wait,
+                        format!("launched {} ago", human(age)),
+                    )
+                };
             out.push(InstanceAction {
                 instance_id: id.to_string(),
                 group: Some(group.name.clone()),
                 region: group.region.clone(),
                 action,
                 reason,
+                private_dns: instance.private_dns.clone(),
+                private_ip: instance.private_ip.clone(),
             });
         }
+        let replacing: Vec<&Instance> = out[first..]
+            .iter()
+            .filter(|a| a.action == InstanceActionKind::Replace)
+            .filter_map(|a| instances.get(a.instance_id.as_str()).copied())
+            .collect();
+        let Some(doubt) = membership::doubt(snapshot, unmatched.len(), live.len(), &replacing)
+        else {
+            continue;
+        };
+        for a in &mut out[first..] {
+            if a.action == InstanceActionKind::Replace {
+                a.action = InstanceActionKind::None;
+                a.reason = format!("{}; not replaced: {doubt}", a.reason);
+            }
+        }
+        warnings.push(PlanWarning {
+            kind: WarningKind::MatchingInDoubt,
+            subject: format!("{} ({})", group.name, group.region),
+            message: format!("group {} ({}): {doubt}", group.name, group.region),
+        });
     }
     out.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
-    out
+    (out, warnings)
 }
 
 /// A duration as an operator reads it: `42m`, `3h 5m`.
-fn human(d: SignedDuration) -> String {
+pub(crate) fn human(d: SignedDuration) -> String {
     let secs = d.as_secs().max(0);
     match secs {
         s if s < 120 => format!("{s}s"),

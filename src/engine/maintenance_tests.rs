@@ -4,6 +4,7 @@ use jiff::SignedDuration;
 
 use super::tests::{Cluster, now};
 use super::{Config, maintenance::MaintenanceConfig};
+use crate::model::group::GroupMember;
 use crate::model::scheduling::LabelSelector;
 use crate::model::{Instance, PodDisruptionBudget};
 use crate::plan::{InstanceActionKind, NodeActionKind as A, NodeState as S, Plan};
@@ -23,6 +24,30 @@ fn cluster() -> Cluster {
 fn node<'a>(c: &'a mut Cluster, name: &str) -> &'a mut crate::model::Node {
     c.0.groups[0].desired += 1;
     c.node(name, Some("g"), 4000, 16)
+}
+
+/// Adds a member of group `g` with no Node, launched `mins` ago, raising desired with it.
+fn member<'a>(c: &'a mut Cluster, id: &str, mins: i64) -> &'a mut GroupMember {
+    let n = c.0.instances.len();
+    c.0.instances.push(Instance {
+        id: id.into(),
+        region: "us-west-2".into(),
+        group: Some("g".into()),
+        instance_type: "m5.test".into(),
+        zone: None,
+        state: "running".into(),
+        launch_time: ago(mins),
+        private_dns: Some(format!("ip-10-0-0-{n}.us-west-2.compute.internal")),
+        private_ip: Some(format!("10.0.0.{n}")),
+    });
+    let g = &mut c.0.groups[0];
+    g.desired += 1;
+    g.members.push(GroupMember {
+        instance_id: id.into(),
+        lifecycle_state: "InService".into(),
+        protected_from_scale_in: false,
+    });
+    g.members.last_mut().unwrap()
 }
 
 fn state(plan: &Plan, node: &str) -> (S, A, bool) {
@@ -126,8 +151,10 @@ fn every_state_of_a_single_node() {
             (S::Detached, A::None, false),
         ),
         (
-            "instance terminated",
+            "instance terminated, and the Node NotReady",
             |c| {
+                c.0.nodes[0].ready = false;
+                c.0.nodes[0].ready_changed = ago(2);
                 c.0.instances.push(Instance {
                     id: "i-n".into(),
                     region: "us-west-2".into(),
@@ -137,17 +164,94 @@ fn every_state_of_a_single_node() {
                     state: "terminated".into(),
                     launch_time: ago(600),
                     private_dns: None,
+                    private_ip: None,
                 });
             },
             (S::InstanceTerminated, A::DeleteNode, false),
         ),
         (
-            "protected from scale-in",
+            "protected from scale-in: removed all the same, as the original tool did",
             |c| {
                 c.0.groups[0].members[0].protected_from_scale_in = true;
                 c.0.nodes[0].marks.idle_since = ago(600);
             },
-            (S::ScaleInProtected, A::None, false),
+            (S::IdleSchedulable, A::Cordon, false),
+        ),
+        (
+            "annotated scale-down-disabled",
+            |c| {
+                c.0.nodes[0].marks.scale_down_disabled = true;
+                c.0.nodes[0].marks.idle_since = ago(600);
+            },
+            (S::ScaleDownDisabled, A::None, false),
+        ),
+        (
+            "NotReady since registering 5 minutes ago: starting",
+            |c| {
+                let n = &mut c.0.nodes[0];
+                n.created = ago(5);
+                n.ready = false;
+                n.ready_changed = ago(5);
+            },
+            (S::Starting, A::None, false),
+        ),
+        (
+            "dead, running a Job's pod: its job cannot finish there",
+            |c| {
+                let n = &mut c.0.nodes[0];
+                n.ready = false;
+                n.ready_changed = ago(45);
+                c.running("job", "n", 100, 1);
+                c.0.pods.last_mut().unwrap().runs_to_completion = true;
+            },
+            (S::Dead, A::Terminate, true),
+        ),
+        (
+            "dead, running a Job's pod that just started: the grace period still holds",
+            |c| {
+                let n = &mut c.0.nodes[0];
+                n.ready = false;
+                n.ready_changed = ago(45);
+                c.running("job", "n", 100, 1);
+                let pod = c.0.pods.last_mut().unwrap();
+                pod.runs_to_completion = true;
+                pod.created = Some(now());
+            },
+            (S::Dead, A::None, false),
+        ),
+        (
+            "drained by ekas on a pass before (ekas/drained-at) is terminated",
+            |c| {
+                let n = &mut c.0.nodes[0];
+                n.unschedulable = true;
+                n.marks.cordoned_by_ekas = true;
+                n.marks.drained_at = ago(1);
+            },
+            (S::IdleUnschedulable, A::Terminate, true),
+        ),
+        (
+            "a drain that meets a pod it may never evict is given up",
+            |c| {
+                let n = &mut c.0.nodes[0];
+                n.unschedulable = true;
+                n.marks.cordoned_by_ekas = true;
+                n.marks.drain_started = ago(3);
+                c.running("bare", "n", 100, 1);
+                c.0.pods.last_mut().unwrap().controller = None;
+            },
+            (S::Draining, A::Uncordon, false),
+        ),
+        (
+            "a drain waits for a pod that just started",
+            |c| {
+                let n = &mut c.0.nodes[0];
+                n.unschedulable = true;
+                n.marks.cordoned_by_ekas = true;
+                n.marks.drain_started = ago(3);
+                c.running("young", "n", 100, 1);
+                c.0.pods.last_mut().unwrap().created = Some(now());
+            },
+            (S::Draining, A::None, false),
         ),
         (
             "group at MinSize",
@@ -356,37 +460,34 @@ fn instances_that_never_joined_are_replaced() {
         ("i-new", 5, false),
         ("i-kept", 60, true),
     ] {
-        c.0.groups[0].desired += 1;
-        c.0.groups[0]
-            .members
-            .push(crate::model::group::GroupMember {
-                instance_id: id.into(),
-                lifecycle_state: "InService".into(),
-                protected_from_scale_in: protected,
-            });
-        c.0.instances.push(Instance {
-            id: id.into(),
-            region: "us-west-2".into(),
-            group: Some("g".into()),
-            instance_type: "m5.test".into(),
-            zone: None,
-            state: "running".into(),
-            launch_time: ago(mins),
-            private_dns: None,
-        });
+        member(&mut c, id, mins).protected_from_scale_in = protected;
     }
-    let plan = c.plan();
-    let actions: Vec<(&str, InstanceActionKind)> = plan
-        .instances
-        .iter()
-        .map(|i| (i.instance_id.as_str(), i.action))
-        .collect();
+    let actions = |plan: &Plan| -> Vec<(String, InstanceActionKind)> {
+        plan.instances
+            .iter()
+            .map(|i| (i.instance_id.clone(), i.action))
+            .collect()
+    };
+    let all_at_once = config(|m| m.max_scale_in_fraction = 1.0);
+    // Protection keeps the group from picking victims; ekas replaces what it decided to.
     assert_eq!(
-        actions,
+        actions(&c.plan_with(all_at_once.clone())),
         [
-            ("i-kept", InstanceActionKind::None),
-            ("i-new", InstanceActionKind::Wait),
-            ("i-old", InstanceActionKind::Replace),
+            ("i-kept".to_string(), InstanceActionKind::Replace),
+            ("i-new".to_string(), InstanceActionKind::Wait),
+            ("i-old".to_string(), InstanceActionKind::Replace),
+        ]
+    );
+    let respecting = config(|m| {
+        m.max_scale_in_fraction = 1.0;
+        m.respect_scale_in_protection = true;
+    });
+    assert_eq!(
+        actions(&c.plan_with(respecting)),
+        [
+            ("i-kept".to_string(), InstanceActionKind::None),
+            ("i-new".to_string(), InstanceActionKind::Wait),
+            ("i-old".to_string(), InstanceActionKind::Replace),
         ]
     );
 }
@@ -396,4 +497,331 @@ fn nodes_outside_managed_groups_are_left_alone() {
     let mut c = cluster();
     c.node("control", None, 4000, 16).marks.idle_since = ago(6000);
     assert_eq!(state(&c.plan(), "control"), (S::Unmanaged, A::None, false));
+}
+
+#[test]
+fn protected_instances_are_left_alone_only_when_asked() {
+    let mut c = cluster();
+    let n = node(&mut c, "n");
+    n.marks.idle_since = ago(600);
+    n.unschedulable = true;
+    n.marks.cordoned_by_ekas = true;
+    node(&mut c, "busy");
+    c.running("job", "busy", 1000, 1);
+    c.0.groups[0].members[0].protected_from_scale_in = true;
+    let default = config(|m| m.type_idle_count = 0);
+    assert_eq!(state(&c.plan_with(default), "n").1, A::Terminate);
+    let respecting = config(|m| {
+        m.type_idle_count = 0;
+        m.respect_scale_in_protection = true;
+    });
+    assert_eq!(
+        state(&c.plan_with(respecting), "n"),
+        (S::ScaleInProtected, A::None, false)
+    );
+}
+
+#[test]
+fn a_group_that_lets_aws_pick_victims_is_warned_about() {
+    use crate::plan::WarningKind;
+    let mut c = cluster();
+    c.group("protected", "us-west-2", 0, 10, 4000, 16)
+        .new_instances_protected = Some(true);
+    c.group("unknown", "us-west-2", 0, 10, 4000, 16);
+    c.0.groups[0].new_instances_protected = Some(false);
+    let warned: Vec<(WarningKind, String)> = c
+        .plan()
+        .warnings
+        .into_iter()
+        .map(|w| (w.kind, w.subject))
+        .collect();
+    assert_eq!(
+        warned,
+        [(WarningKind::UnprotectedGroup, "g (us-west-2)".to_string())]
+    );
+}
+
+/// `nodes` Nodes that claim no instance, registered `registered` minutes ago, and `members`
+/// members without a Node launched `launched` minutes ago.
+fn unmatched(nodes: usize, registered: i64, members: usize, launched: i64) -> Plan {
+    let mut c = cluster();
+    for i in 0..members {
+        member(&mut c, &format!("i-{i}"), launched);
+    }
+    for i in 0..nodes {
+        let n = c.node(&format!("worker-{i}"), None, 4000, 16);
+        n.instance_id = None;
+        n.provider_id = None;
+        n.matched_by = None;
+        n.created = ago(registered);
+        c.running(&format!("job-{i}"), &format!("worker-{i}"), 1000, 1);
+    }
+    c.plan_with(config(|m| m.max_scale_in_fraction = 1.0))
+}
+
+#[test]
+fn members_that_a_node_without_an_instance_might_be_are_not_replaced() {
+    use crate::plan::WarningKind;
+    // (Nodes claiming no instance, registered min ago, members without a Node, launched min
+    // ago) → replacements
+    let cases = [
+        // kubeadm without a cloud provider: every member looks never-joined, every Node
+        // looks instance-less — they are each other.
+        ((4, 50, 4, 60), 0),
+        // The Nodes registered before the members launched: they cannot be them.
+        ((4, 600, 4, 60), 4),
+        // No Node without an instance: the members truly never joined.
+        ((0, 0, 2, 60), 2),
+        // Young members are waited for; no doubt arises.
+        ((4, 1, 2, 5), 0),
+    ];
+    for ((nodes, registered, members, launched), expected) in cases {
+        let plan = unmatched(nodes, registered, members, launched);
+        let replaced = plan
+            .instances
+            .iter()
+            .filter(|i| i.action == InstanceActionKind::Replace)
+            .count();
+        assert_eq!(
+            replaced, expected,
+            "{nodes} instance-less Nodes registered {registered}m ago, {members} members launched {launched}m ago"
+        );
+    }
+    let plan = unmatched(4, 50, 3, 60);
+    let why = &plan.instances[0].reason;
+    assert!(
+        why.contains("3 of 3 members match no Node by providerID, private DNS, IP or aws/id label"),
+        "{why}"
+    );
+    assert!(
+        why.contains("worker-0, worker-1, worker-2 and 1 more"),
+        "{why}"
+    );
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::MatchingInDoubt && w.subject == "g (us-west-2)")
+    );
+}
+
+#[test]
+fn replacements_count_against_the_scale_in_fraction_after_dead_nodes() {
+    // (dead nodes, members that never joined, fraction) → (terminated, replaced)
+    let cases = [
+        ((0, 30, 0.1), (0, 3)),
+        ((2, 28, 0.1), (2, 1)),
+        ((3, 27, 0.1), (3, 0)),
+        ((0, 5, 0.0), (0, 0)),
+        ((0, 5, 1.0), (0, 5)),
+    ];
+    for ((dead, never_joined, fraction), expected) in cases {
+        let mut c = cluster();
+        for i in 0..dead {
+            let n = node(&mut c, &format!("dead-{i}"));
+            n.ready = false;
+            n.ready_changed = ago(45);
+        }
+        for i in 0..never_joined {
+            member(&mut c, &format!("i-never-{i:02}"), 60);
+        }
+        let plan = c.plan_with(config(|m| m.max_scale_in_fraction = fraction));
+        let terminated = plan
+            .nodes
+            .iter()
+            .filter(|n| n.action == A::Terminate)
+            .count();
+        let replaced = plan
+            .instances
+            .iter()
+            .filter(|i| i.action == InstanceActionKind::Replace)
+            .count();
+        assert_eq!(
+            (terminated, replaced),
+            expected,
+            "{dead} dead, {never_joined} never joined, fraction {fraction}"
+        );
+    }
+}
+
+#[test]
+fn a_mass_notready_cluster_removes_nothing_and_says_why() {
+    // (NotReady for 45 minutes, Ready and idle) of 20 → (terminated, cordoned, healthy)
+    let cases = [
+        ((12, 8), (0, 0, false)),
+        ((10, 10), (0, 0, false)),
+        // 3 is --ok-total-unready-count; 10% of 20 is 2 terminations
+        ((3, 17), (2, 17, true)),
+        ((1, 19), (1, 19, true)),
+    ];
+    for ((unready, idle), expected) in cases {
+        let mut c = cluster();
+        for i in 0..unready {
+            let n = node(&mut c, &format!("down-{i:02}"));
+            n.ready = false;
+            n.ready_changed = ago(45);
+        }
+        for i in 0..idle {
+            node(&mut c, &format!("idle-{i:02}")).marks.idle_since = ago(600);
+        }
+        let plan = c.plan_with(config(|m| m.type_idle_count = 0));
+        let count = |a: A| plan.nodes.iter().filter(|n| n.action == a).count();
+        assert_eq!(
+            (
+                count(A::Terminate),
+                count(A::Cordon),
+                plan.cluster_health.healthy
+            ),
+            expected,
+            "{unready} NotReady, {idle} idle"
+        );
+    }
+    let mut c = cluster();
+    for i in 0..12 {
+        let n = node(&mut c, &format!("down-{i:02}"));
+        n.ready = false;
+        n.ready_changed = ago(45);
+    }
+    for i in 0..8 {
+        node(&mut c, &format!("up-{i}"));
+    }
+    let plan = c.plan();
+    let held = plan.nodes.iter().find(|n| n.name == "down-00").unwrap();
+    assert_eq!((held.state, held.action), (S::Dead, A::None));
+    assert!(
+        held.reason
+            .contains("held back: the cluster looks unhealthy (12 of 20 nodes NotReady)"),
+        "{}",
+        held.reason
+    );
+    assert_eq!(
+        (plan.cluster_health.unready, plan.cluster_health.nodes),
+        (12, 20)
+    );
+    assert!(
+        plan.cluster_health
+            .reason
+            .contains("--max-total-unready-percentage 45%")
+    );
+}
+
+#[test]
+fn utilisation_drains_never_evict_running_jobs_unless_asked() {
+    let mut c = cluster();
+    node(&mut c, "n");
+    node(&mut c, "full");
+    c.running("job", "n", 500, 1);
+    c.0.pods.last_mut().unwrap().runs_to_completion = true;
+    c.running("big", "full", 3500, 12);
+    let drain_below_half = |jobs: bool| {
+        config(|m| {
+            m.drain_utilization_below = 0.5;
+            m.drain.evict_running_jobs = jobs;
+        })
+    };
+    let plan = c.plan_with(drain_below_half(false));
+    assert_eq!(state(&plan, "n").0, S::UnderUtilizedUndrainable);
+    let why = &plan.nodes.iter().find(|n| n.name == "n").unwrap().reason;
+    assert!(why.contains("--drain-running-jobs"), "{why}");
+    assert_eq!(
+        state(&c.plan_with(drain_below_half(true)), "n"),
+        (S::UnderUtilizedDrainable, A::Drain, false)
+    );
+}
+
+#[test]
+fn a_pod_under_two_disruption_budgets_blocks_its_nodes_drain() {
+    let budget = |name: &str| PodDisruptionBudget {
+        namespace: "batch".into(),
+        name: name.into(),
+        selector: LabelSelector::default(),
+        disruptions_allowed: 5,
+    };
+    let mut c = cluster();
+    node(&mut c, "n");
+    node(&mut c, "full");
+    c.running("web", "n", 500, 1);
+    c.running("big", "full", 3500, 12);
+    c.0.pdbs.push(budget("a"));
+    let drain_below_half = config(|m| m.drain_utilization_below = 0.5);
+    assert_eq!(
+        state(&c.plan_with(drain_below_half.clone()), "n").1,
+        A::Drain
+    );
+    c.0.pdbs.push(budget("b"));
+    let plan = c.plan_with(drain_below_half.clone());
+    assert_eq!(
+        state(&plan, "n"),
+        (S::UnderUtilizedUndrainable, A::None, false)
+    );
+    let why = &plan.nodes.iter().find(|n| n.name == "n").unwrap().reason;
+    assert!(
+        why.contains("batch/web: under PodDisruptionBudgets a, b"),
+        "{why}"
+    );
+
+    // A drain under way when the second budget appears is given up, not left forever.
+    let n = &mut c.0.nodes[0];
+    n.unschedulable = true;
+    n.marks.cordoned_by_ekas = true;
+    n.marks.drain_started = ago(3);
+    assert_eq!(
+        state(&c.plan_with(drain_below_half), "n"),
+        (S::Draining, A::Uncordon, false)
+    );
+}
+
+#[test]
+fn a_node_outside_every_group_goes_only_after_two_notfounds_five_minutes_apart() {
+    // (first NotFound, minutes ago; Node Ready; EC2 says) → (state, action)
+    let cases = [
+        (
+            (None, false, "not-found"),
+            (S::InstanceNotFound, A::MarkInstanceNotFound),
+        ),
+        (
+            (Some(3), false, "not-found"),
+            (S::InstanceNotFound, A::None),
+        ),
+        ((Some(6), true, "not-found"), (S::InstanceNotFound, A::None)),
+        (
+            (Some(6), false, "not-found"),
+            (S::InstanceTerminated, A::DeleteNode),
+        ),
+        // EC2 knows it again: the mark goes.
+        (
+            (Some(6), false, "running"),
+            (S::Unmanaged, A::ClearInstanceNotFound),
+        ),
+        // EC2 says terminated, but a kubelet still reports Ready.
+        ((None, true, "terminated"), (S::InstanceTerminated, A::None)),
+        (
+            (None, false, "terminated"),
+            (S::InstanceTerminated, A::DeleteNode),
+        ),
+    ];
+    for ((first, ready, ec2), expected) in cases {
+        let mut c = cluster();
+        let n = c.node("orphan", None, 4000, 16);
+        n.ready = ready;
+        n.ready_changed = ago(10);
+        n.marks.instance_not_found_since = first.and_then(ago);
+        c.0.instances.push(Instance {
+            id: "i-orphan".into(),
+            region: "us-west-2".into(),
+            group: None,
+            instance_type: String::new(),
+            zone: None,
+            state: ec2.into(),
+            launch_time: None,
+            private_dns: None,
+            private_ip: None,
+        });
+        let plan = c.plan();
+        let (state, action, _) = state(&plan, "orphan");
+        assert_eq!(
+            (state, action),
+            expected,
+            "first NotFound {first:?}m ago, Ready {ready}, EC2 says {ec2}"
+        );
+    }
 }

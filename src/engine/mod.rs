@@ -3,22 +3,28 @@
 
 pub mod backoff;
 pub mod drain;
+pub mod health;
 pub mod maintenance;
+pub mod membership;
 pub mod predicates;
+pub mod provision;
 pub mod scale_up;
+pub mod startup;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::model::{NodeGroup, Resources, Snapshot, TemplateSource};
+use crate::model::{NodeGroup, Resources, Snapshot, StartupTaints, TemplateSource};
 use crate::plan::{
-    BackoffEntry, DesiredReset, Destination, GroupStatus, PendingPod, Plan, ScaleUp, Summary,
-    Unschedulable,
+    BackoffEntry, DesiredReset, Destination, GroupStatus, PendingPod, Plan, PlanWarning, ScaleUp,
+    Summary, Unschedulable, WarningKind,
 };
 use backoff::{Backoff, BackoffPolicy};
-use maintenance::MaintenanceConfig;
+use maintenance::{MaintenanceConfig, PassFacts};
+use membership::Membership;
 use predicates::{NodeShape, static_fit};
 use scale_up::GroupView;
+use startup::{NodeUse, Startup, StartupRules};
 
 /// The operator's choices that shape decisions.
 #[derive(Debug, Clone, Default)]
@@ -27,25 +33,42 @@ pub struct Config {
     pub over_provision: u32,
     pub backoff: BackoffPolicy,
     pub maintenance: MaintenanceConfig,
+    /// Taints of nodes still starting (`--startup-taint`).
+    pub startup_taints: StartupTaints,
 }
 
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let now = snapshot.captured_at;
-    let backoffs = backoff::in_backoff(snapshot, &config.backoff, now);
-    let views = group_views(snapshot, &backoffs);
+    let membership = Membership::new(snapshot);
+    let rules = StartupRules {
+        taints: &config.startup_taints,
+        max_provision_time: config.backoff.max_provision_time,
+        now,
+    };
+    let startups = startup::every_node(snapshot, &membership.node_group, rules);
+    let cluster_health = health::assess(&snapshot.nodes, &startups, config.maintenance.unready);
+    let (mut inferred, group_marks) = provision::unlaunched(snapshot, &config.backoff, now);
+    inferred.extend(provision::failed_starts(
+        snapshot,
+        &membership,
+        &startups,
+        &config.backoff,
+    ));
+    let backoffs = backoff::in_backoff(snapshot, &config.backoff, now, &inferred);
+    let (views, starting) = group_views(snapshot, &backoffs, &membership, &startups);
     // Nodes ekas cordoned (and is not draining) may be uncordoned for pending pods rather than
     // new nodes launched for them.
-    let reclaimable: Vec<bool> = snapshot
+    let node_use: Vec<NodeUse> = snapshot
         .nodes
         .iter()
-        .map(|n| {
-            n.unschedulable
-                && n.marks.cordoned_by_ekas
-                && n.marks.drain_started.is_none()
-                && !n.marks.detached
+        .zip(&startups)
+        .map(|(n, s)| {
+            let reclaimable =
+                n.marks.cordoned_by_ekas && n.marks.drain_started.is_none() && !n.marks.detached;
+            startup::node_use(n, s, reclaimable)
         })
         .collect();
-    let result = scale_up::plan_scale_up(snapshot, &views, &reclaimable);
+    let result = scale_up::plan_scale_up(snapshot, &views, &node_use);
     let node_index: HashMap<&str, usize> = snapshot
         .nodes
         .iter()
@@ -58,7 +81,16 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         .filter(|(_, a)| a.destination == Destination::ExistingNode)
         .filter_map(|(_, a)| node_index.get(a.target.as_deref()?).copied())
         .collect();
-    let maintenance = maintenance::plan_maintenance(snapshot, &config.maintenance, &needed);
+    let maintenance = maintenance::plan_maintenance(
+        snapshot,
+        &config.maintenance,
+        &PassFacts {
+            needed: &needed,
+            membership: &membership,
+            startups: &startups,
+            health: &cluster_health,
+        },
+    );
 
     let pods = &snapshot.pods;
     let mut request_maps: HashMap<&Resources, Arc<BTreeMap<String, String>>> = HashMap::new();
@@ -96,6 +128,13 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     pending.sort_by(|a, b| a.pod.cmp(&b.pod));
     summary.unschedulable = result.unschedulable.len();
     summary.pending_pods = pending.len();
+    let mut gated: Vec<String> = pods
+        .iter()
+        .filter(|p| p.is_gated())
+        .map(|p| p.key())
+        .collect();
+    gated.sort();
+    summary.gated = gated.len();
 
     let mut scale_ups: Vec<ScaleUp> = result
         .scale_ups
@@ -143,12 +182,19 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         })
         .collect();
 
+    let mut warnings = unprotected_groups(snapshot);
+    warnings.extend(maintenance.warnings);
+
     Plan {
         captured_at: now,
         cluster_name: snapshot.cluster_name.clone(),
         regions: snapshot.regions.clone(),
         summary,
-        groups: views.iter().map(group_status).collect(),
+        groups: views
+            .iter()
+            .zip(starting)
+            .map(|(v, starting)| group_status(v, starting))
+            .collect(),
         scale_ups,
         desired_resets,
         pending,
@@ -173,27 +219,39 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 message: b.message.clone(),
             })
             .collect(),
+        gated,
+        cluster_health,
+        group_marks,
+        warnings,
     }
 }
 
-/// Each group with what the planner needs: room on a new node, capacity on its way, backoff.
-fn group_views<'a>(snapshot: &'a Snapshot, backoffs: &'a [Backoff]) -> Vec<GroupView<'a>> {
-    let registered: HashSet<&str> = snapshot
-        .nodes
-        .iter()
-        .filter_map(|n| n.instance_id.as_deref())
-        .collect();
-    let mut views: Vec<GroupView<'a>> = snapshot
+/// Each group with what the planner needs — room on a new node, capacity on its way,
+/// backoff — in preference order, and how many of its nodes are still starting.
+fn group_views<'a>(
+    snapshot: &'a Snapshot,
+    backoffs: &'a [Backoff],
+    membership: &Membership<'_>,
+    startups: &[Startup],
+) -> (Vec<GroupView<'a>>, Vec<u32>) {
+    let mut starting = vec![0u32; snapshot.groups.len()];
+    for (g, s) in membership.node_group.iter().zip(startups) {
+        if let (Some(g), true) = (g, s.is_starting()) {
+            starting[*g] += 1;
+        }
+    }
+    let mut views: Vec<(GroupView<'a>, u32)> = snapshot
         .groups
         .iter()
-        .map(|group| {
+        .enumerate()
+        .map(|(g, group)| {
             let live: Vec<&str> = group
                 .members
                 .iter()
                 .filter(|m| m.is_live())
                 .map(|m| m.instance_id.as_str())
                 .collect();
-            let joined = live.iter().filter(|id| registered.contains(*id)).count() as u32;
+            let joined = live.iter().filter(|id| membership.claimed(id)).count() as u32;
             let launched = live.len() as u32;
             let backoff = backoffs
                 .iter()
@@ -205,18 +263,39 @@ fn group_views<'a>(snapshot: &'a Snapshot, backoffs: &'a [Backoff]) -> Vec<Group
             } else {
                 group.desired.saturating_sub(launched)
             };
-            GroupView {
+            let view = GroupView {
                 group,
                 rank: snapshot.region_rank(&group.region),
                 room: new_node_room(snapshot, group),
                 registered: joined,
-                upcoming: (launched - joined) + not_launched,
+                // Nodes still starting are counted with their template's room, not their own.
+                upcoming: (launched - joined) + not_launched + starting[g],
                 backoff,
-            }
+            };
+            (view, starting[g])
         })
         .collect();
-    views.sort_by_key(|v| (v.rank, v.group.name.clone()));
-    views
+    views.sort_by_key(|(v, _)| (v.rank, v.group.name.clone()));
+    views.into_iter().unzip()
+}
+
+/// Groups that let AWS pick which instances to terminate when their desired capacity drops.
+fn unprotected_groups(snapshot: &Snapshot) -> Vec<PlanWarning> {
+    snapshot
+        .groups
+        .iter()
+        .filter(|g| g.new_instances_protected == Some(false))
+        .map(|g| PlanWarning {
+            kind: WarningKind::UnprotectedGroup,
+            subject: format!("{} ({})", g.name, g.region),
+            message: format!(
+                "group {} ({}) does not protect new instances from scale-in \
+                 (NewInstancesProtectedFromScaleIn): whenever its desired capacity drops, AWS \
+                 picks which instances to terminate, busy ones included",
+                g.name, g.region
+            ),
+        })
+        .collect()
 }
 
 /// A new node's allocatable less the DaemonSet pods that would land on it.
@@ -237,7 +316,7 @@ fn new_node_room(snapshot: &Snapshot, group: &NodeGroup) -> Resources {
     room
 }
 
-fn group_status(v: &GroupView<'_>) -> GroupStatus {
+fn group_status(v: &GroupView<'_>, starting: u32) -> GroupStatus {
     let g = v.group;
     GroupStatus {
         group: g.name.clone(),
@@ -249,6 +328,7 @@ fn group_status(v: &GroupView<'_>) -> GroupStatus {
         desired: g.desired,
         nodes: v.registered,
         upcoming: v.upcoming,
+        starting,
         priority: g.priority,
         template: match &g.template.source {
             TemplateSource::Node(name) => format!("node/{name}"),
@@ -258,6 +338,8 @@ fn group_status(v: &GroupView<'_>) -> GroupStatus {
     }
 }
 
+#[cfg(test)]
+mod capacity_tests;
 #[cfg(test)]
 mod invariants;
 #[cfg(test)]

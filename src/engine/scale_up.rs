@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::backoff::Backoff;
 use super::predicates::{NodeShape, repel, static_fit};
+use super::startup::NodeUse;
 use crate::model::resources::format_amount;
 use crate::model::{NodeGroup, Pod, Resources, Snapshot};
 use crate::plan::Destination;
@@ -116,20 +117,20 @@ struct Bin {
 struct Planner<'a> {
     snapshot: &'a Snapshot,
     groups: &'a [GroupView<'a>],
-    /// Per node: cordoned by ekas and free to be uncordoned for a pending pod.
-    reclaimable: &'a [bool],
+    /// Per node: room for pods, reclaimable (cordoned by ekas), or neither.
+    node_use: &'a [NodeUse],
     classes: Vec<Class>,
     anti_affinity_in_play: bool,
     fit_cache: HashMap<(Shape, usize), bool>,
     assignments: Vec<(usize, Assignment)>,
 }
 
-/// `reclaimable` marks nodes ekas cordoned and may uncordon: pods are placed there after the
-/// schedulable nodes and before any new node.
+/// `node_use` says which nodes take pods ([`super::startup::node_use`]); reclaimable ones
+/// (cordoned by ekas) are used after the schedulable nodes and before any new node.
 pub fn plan_scale_up(
     snapshot: &Snapshot,
     groups: &[GroupView<'_>],
-    reclaimable: &[bool],
+    node_use: &[NodeUse],
 ) -> ScaleUpResult {
     let pending: Vec<usize> = (0..snapshot.pods.len())
         .filter(|&i| snapshot.pods[i].is_pending())
@@ -141,7 +142,7 @@ pub fn plan_scale_up(
     let mut planner = Planner {
         snapshot,
         groups,
-        reclaimable,
+        node_use,
         classes: classes(snapshot, &pending, anti_affinity_in_play),
         anti_affinity_in_play,
         fit_cache: HashMap::new(),
@@ -223,7 +224,7 @@ impl<'a> Planner<'a> {
                     name: Some(&node.name),
                     labels: &node.labels,
                     taints: &node.taints,
-                    unschedulable: node.unschedulable && !self.reclaimable[n],
+                    unschedulable: node.unschedulable && self.node_use[n] != NodeUse::Reclaimable,
                 }
             }
             Shape::Group(g) => {
@@ -295,7 +296,7 @@ impl<'a> Planner<'a> {
                 let Shape::Node(n) = b.shape else {
                     unreachable!()
                 };
-                nodes[n].ready && (!nodes[n].unschedulable || self.reclaimable[n])
+                self.node_use[n] != NodeUse::NotABin
             })
             .collect();
         // Schedulable nodes first: a cordoned node is reclaimed only for what they cannot take.

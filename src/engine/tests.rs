@@ -82,6 +82,8 @@ impl Cluster {
                 allocatable,
                 source: TemplateSource::InstanceType,
             },
+            new_instances_protected: None,
+            unlaunched_since: None,
         });
         self.0.groups.last_mut().unwrap()
     }
@@ -109,6 +111,9 @@ impl Cluster {
             name: name.into(),
             provider_id: Some(format!("aws:///us-west-2a/{id}")),
             instance_id: Some(id),
+            matched_by: Some(MatchedBy::ProviderId),
+            addresses: NodeAddresses::default(),
+            aws_id_label: None,
             labels: labels(&[("pool", group.unwrap_or("none"))]),
             taints: vec![],
             allocatable,
@@ -151,6 +156,9 @@ impl Cluster {
             created: None,
             do_not_evict: false,
             local_storage: false,
+            host_path: false,
+            gated: false,
+            runs_to_completion: false,
         });
         self.0.pods.last_mut().unwrap()
     }

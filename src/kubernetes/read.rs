@@ -97,3 +97,18 @@ pub async fn node(client: &kube::Client, name: &str) -> Result<Node> {
         _ => api_error(e, format_args!("reading node {name}")),
     })
 }
+
+/// One node, or None when there is no node of that name.
+pub async fn node_if_exists(client: &kube::Client, name: &str) -> Result<Option<Node>> {
+    let found = Api::<Node>::all(client.clone()).get_opt(name).await;
+    super::counted("get", "Node", found)
+        .map_err(|e| api_error(e, format_args!("reading node {name}")))
+}
+
+/// The nodes a label selector picks.
+pub async fn nodes_labelled(client: &kube::Client, selector: &str) -> Result<Vec<Node>> {
+    let params = ListParams::default().labels(selector);
+    Ok(paginate(Api::<Node>::all(client.clone()), params)
+        .await?
+        .items)
+}

@@ -71,7 +71,9 @@ fn labels(node: &Node) -> BTreeMap<String, String> {
 }
 
 /// Marks the node unschedulable. With `claim`, records that ekas did it, so ekas may uncordon
-/// it later; an operator's `ekas drain` does not claim, and stays the operator's cordon.
+/// it later, and drops drain records ekas did not write (a person's, an old one): a claimed
+/// node with `ekas/drain-started` is one ekas drains. An operator's `ekas drain` does not
+/// claim, and stays the operator's cordon.
 pub async fn cordon(client: &kube::Client, name: &str, claim: bool) -> Result<Cordon> {
     patch_node(client, name, "cordoning", |node| {
         if node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true) {
@@ -79,7 +81,10 @@ pub async fn cordon(client: &kube::Client, name: &str, claim: bool) -> Result<Co
         }
         let mut patch = json!({"spec": {"unschedulable": true}});
         if claim {
-            patch["metadata"] = json!({"labels": {keys::CORDONED: "true"}});
+            patch["metadata"] = json!({
+                "labels": {keys::CORDONED: "true"},
+                "annotations": {keys::DRAIN_STARTED: null, keys::DRAINED_AT: null},
+            });
         }
         (Cordon::Cordoned, Some(patch))
     })
@@ -95,7 +100,7 @@ pub async fn uncordon(client: &kube::Client, name: &str) -> Result<Uncordon> {
         let cleanup = json!({
             "metadata": {
                 "labels": {keys::CORDONED: null, keys::LEGACY_CORDONED: null},
-                "annotations": {keys::DRAIN_STARTED: null},
+                "annotations": {keys::DRAIN_STARTED: null, keys::DRAINED_AT: null},
             },
             "spec": {"unschedulable": null},
         });
@@ -158,6 +163,9 @@ pub enum Eviction {
     Gone,
     /// Refused for now (HTTP 429): a PodDisruptionBudget allows no disruption at the moment.
     Refused(String),
+    /// Refused for good: the pod is under more than one PodDisruptionBudget, which the
+    /// Eviction API does not support (HTTP 500).
+    Impossible(String),
 }
 
 /// Asks the API server to evict a pod, which checks its PodDisruptionBudgets first.
@@ -202,6 +210,12 @@ pub async fn evict(
                 causes.join("; ")
             };
             Ok(Eviction::Refused(why))
+        }
+        Err(kube::Error::Api(status))
+            if status.code == 500
+                && status.message.contains("more than one PodDisruptionBudget") =>
+        {
+            Ok(Eviction::Impossible(status.message.clone()))
         }
         Err(e) => Err(api_error(
             e,

@@ -38,6 +38,12 @@ pub struct NodeGroup {
     /// Members, as listed by the group, with their lifecycle state.
     pub members: Vec<GroupMember>,
     pub template: NodeTemplate,
+    /// `NewInstancesProtectedFromScaleIn`, when known. Without it, AWS picks which instances
+    /// to terminate whenever the desired capacity drops.
+    pub new_instances_protected: Option<bool>,
+    /// Tag `ekas/unlaunched-since`: since when ekas has seen desired capacity above the
+    /// group's instances with nothing launching.
+    pub unlaunched_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +73,26 @@ pub struct Instance {
     pub state: String,
     pub launch_time: Option<Timestamp>,
     pub private_dns: Option<String>,
+    pub private_ip: Option<String>,
+}
+
+impl Instance {
+    /// The state of an instance EC2 answered `InvalidInstanceID.NotFound` for in this pass.
+    pub const NOT_FOUND: &str = "not-found";
+
+    /// EC2 reports it terminated or terminating.
+    pub fn is_gone(&self) -> bool {
+        matches!(self.state.as_str(), "terminated" | "shutting-down")
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.state == Self::NOT_FOUND
+    }
+
+    /// Launching or running: a machine that can still become, or be, a node.
+    pub fn is_up(&self) -> bool {
+        matches!(self.state.as_str(), "pending" | "running")
+    }
 }
 
 /// One entry of DescribeScalingActivities.

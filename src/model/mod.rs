@@ -11,7 +11,7 @@ pub mod scheduling;
 pub mod snapshot;
 
 pub use group::{Instance, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
-pub use node::{Node, NodeMarks};
+pub use node::{MatchedBy, Node, NodeAddresses, NodeMarks, StartupTaints};
 pub use pod::{DaemonSet, Owner, Pod, PodDisruptionBudget, PodPhase};
 pub use resources::Resources;
 pub use snapshot::Snapshot;

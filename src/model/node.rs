@@ -7,8 +7,16 @@ use super::scheduling::{Labels, Taint};
 pub struct Node {
     pub name: String,
     pub provider_id: Option<String>,
-    /// EC2 instance id from a providerID of the form `aws:///<az>/<instance-id>`.
+    /// The EC2 instance behind the node: from an AWS providerID when the node is read, else
+    /// matched by private DNS name, IP or the original tool's `aws/id` label when the snapshot
+    /// is built (`source::build::matching`).
     pub instance_id: Option<String>,
+    /// How `instance_id` was found.
+    pub matched_by: Option<MatchedBy>,
+    /// Names and InternalIP addresses the node reports (`status.addresses`).
+    pub addresses: NodeAddresses,
+    /// The original tool's `aws/id` label.
+    pub aws_id_label: Option<String>,
     pub labels: Labels,
     pub taints: Vec<Taint>,
     pub allocatable: Resources,
@@ -20,16 +28,40 @@ pub struct Node {
     pub marks: NodeMarks,
 }
 
+/// How a node was tied to its EC2 instance, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchedBy {
+    ProviderId,
+    PrivateDns,
+    PrivateIp,
+    AwsIdLabel,
+}
+
+/// The node's own names for itself: `Hostname` and `InternalDNS` addresses, and `InternalIP`s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeAddresses {
+    pub hostnames: Vec<String>,
+    pub internal_ips: Vec<String>,
+}
+
 /// What ekas (or the tool it replaces) recorded on the node: its memory across passes,
-/// processes and cron runs (shared/DESIGN.md, keys in [`super::keys`]).
+/// processes and cron runs (shared/DESIGN.md, keys in [`super::keys`]), and the markers
+/// operators set on it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeMarks {
     /// Cordoned by ekas, so ekas may uncordon it.
     pub cordoned_by_ekas: bool,
     /// Labelled to be left alone.
     pub detached: bool,
+    /// Annotated `cluster-autoscaler.kubernetes.io/scale-down-disabled`: never drained or
+    /// terminated.
+    pub scale_down_disabled: bool,
     pub idle_since: Option<Timestamp>,
     pub drain_started: Option<Timestamp>,
+    pub drained_at: Option<Timestamp>,
+    /// When EC2 first said it does not know the node's instance.
+    pub instance_not_found_since: Option<Timestamp>,
 }
 
 impl Node {
@@ -41,9 +73,40 @@ impl Node {
     }
 }
 
+/// Taints a node carries while it starts (`--startup-taint`): until they are gone, the node is
+/// capacity on its way, not room for pods. Any taint with cluster-autoscaler's startup prefix
+/// counts too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupTaints(pub Vec<String>);
+
+impl StartupTaints {
+    pub const DEFAULT: [&str; 3] = [
+        "node.kubernetes.io/not-ready",
+        "node.cloudprovider.kubernetes.io/uninitialized",
+        "node.cilium.io/agent-not-ready",
+    ];
+    /// cluster-autoscaler's convention: a taint with this prefix is a startup taint.
+    pub const PREFIX: &str = "startup-taint.cluster-autoscaler.kubernetes.io/";
+
+    pub fn default_keys() -> Vec<String> {
+        Self::DEFAULT.iter().map(|k| k.to_string()).collect()
+    }
+
+    pub fn is_startup(&self, taint: &Taint) -> bool {
+        taint.key.starts_with(Self::PREFIX) || self.0.contains(&taint.key)
+    }
+}
+
+impl Default for StartupTaints {
+    fn default() -> Self {
+        StartupTaints(Self::default_keys())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::scheduling::TaintEffect;
 
     #[test]
     fn provider_ids() {
@@ -52,5 +115,25 @@ mod tests {
         assert_eq!(id("aws://us-west-2a/i-0abc").as_deref(), Some("i-0abc"));
         assert_eq!(id("gce://project/zone/name"), None);
         assert_eq!(id("aws:///us-west-2a/fargate-ip-1"), None);
+    }
+
+    #[test]
+    fn startup_taints_by_key_or_prefix() {
+        let taint = |key: &str| Taint {
+            key: key.into(),
+            value: String::new(),
+            effect: TaintEffect::NoSchedule,
+        };
+        let defaults = StartupTaints::default();
+        assert!(defaults.is_startup(&taint("node.kubernetes.io/not-ready")));
+        assert!(defaults.is_startup(&taint("node.cilium.io/agent-not-ready")));
+        assert!(defaults.is_startup(&taint(
+            "startup-taint.cluster-autoscaler.kubernetes.io/gpu-driver"
+        )));
+        assert!(!defaults.is_startup(&taint("nvidia.com/gpu")));
+        let own = StartupTaints(vec!["example.com/warming".into()]);
+        assert!(own.is_startup(&taint("example.com/warming")));
+        assert!(!own.is_startup(&taint("node.kubernetes.io/not-ready")));
+        assert!(own.is_startup(&taint("startup-taint.cluster-autoscaler.kubernetes.io/x")));
     }
 }

@@ -55,6 +55,13 @@ pub struct Pod {
     pub do_not_evict: bool,
     /// Uses emptyDir volumes (data lost on eviction).
     pub local_storage: bool,
+    /// Uses hostPath volumes: scale-in treats them like emptyDir, as cluster-autoscaler does.
+    pub host_path: bool,
+    /// Has `spec.schedulingGates`: a queue (Kueue, …) holds it back; no node is bought for it.
+    pub gated: bool,
+    /// Runs to completion: owned by a Job, or `restartPolicy` Never or OnFailure. Evicting it
+    /// throws its work away.
+    pub runs_to_completion: bool,
 }
 
 impl Pod {
@@ -74,9 +81,19 @@ impl Pod {
         !matches!(self.phase, PodPhase::Succeeded | PodPhase::Failed)
     }
 
-    /// Waiting for a node: not bound, not finishing, not being deleted. DaemonSet pods are left
-    /// out: they are bound to one existing node and never need a new one.
+    /// Waiting for a node: not bound, not finishing, not being deleted, not held back by a
+    /// scheduling gate. DaemonSet pods are left out: they are bound to one existing node and
+    /// never need a new one.
     pub fn is_pending(&self) -> bool {
+        self.is_unbound() && !self.gated
+    }
+
+    /// Would be pending but for its scheduling gates.
+    pub fn is_gated(&self) -> bool {
+        self.is_unbound() && self.gated
+    }
+
+    fn is_unbound(&self) -> bool {
         self.node_name.is_none()
             && self.phase == PodPhase::Pending
             && !self.deleting

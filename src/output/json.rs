@@ -8,7 +8,8 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// `[{"target", "region", "action", "result", "detail"}]`, result one of done, dry-run, failed.
+/// `[{"target", "region", "action", "result", "detail"}]`, result one of done, dry-run, skipped,
+/// failed.
 pub fn write_applied(
     applied: &[crate::actuate::Applied],
     out: &mut dyn Write,
@@ -20,6 +21,7 @@ pub fn write_applied(
             let (result, detail) = match &a.outcome {
                 Outcome::Done(d) => ("done", d),
                 Outcome::WouldDo(d) => ("dry-run", d),
+                Outcome::Skipped(d) => ("skipped", d),
                 Outcome::Failed(d) => ("failed", d),
             };
             serde_json::json!({"target": a.target, "region": a.region, "action": a.action,

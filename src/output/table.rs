@@ -78,7 +78,11 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
             ty,
             format!("{}/{}/{}", g.min_size, g.desired, g.max_size),
             g.nodes.to_string(),
-            g.upcoming.to_string(),
+            if g.starting > 0 {
+                format!("{} ({} starting)", g.upcoming, g.starting)
+            } else {
+                g.upcoming.to_string()
+            },
             g.priority.to_string(),
             room(&g.new_node_room),
             status,
@@ -105,6 +109,25 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
             ]);
         }
         writeln!(out, "\nScale-ups\n{t}")?;
+    }
+
+    if !plan.group_marks.is_empty() {
+        let mut t = table(&["Group", "Region", "Tag", "Why"]);
+        for m in &plan.group_marks {
+            t.add_row(vec![
+                m.group.clone(),
+                m.region.clone(),
+                match &m.value {
+                    Some(v) => format!("set {}={v}", m.tag),
+                    None => format!("remove {}", m.tag),
+                },
+                m.reason.clone(),
+            ]);
+        }
+        writeln!(
+            out,
+            "\nCapacity not launched (ekas's memory on the group)\n{t}"
+        )?;
     }
 
     if !plan.desired_resets.is_empty() {
@@ -203,14 +226,26 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                 i.instance_id.clone(),
                 i.group.clone().unwrap_or_else(|| "-".into()),
                 i.region.clone(),
-                serde_json::to_value(i.action)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
+                i.action.as_str().to_string(),
                 i.reason.clone(),
             ]);
         }
         writeln!(out, "\nInstances without a node\n{t}")?;
+    }
+
+    if !plan.gated.is_empty() {
+        writeln!(
+            out,
+            "\nGated pods (spec.schedulingGates; no node is bought for them): {}: {}",
+            plan.gated.len(),
+            pod_list(&plan.gated)
+        )?;
+    }
+    if !plan.warnings.is_empty() {
+        writeln!(out, "\nWarnings")?;
+        for w in &plan.warnings {
+            writeln!(out, "- {}", w.message)?;
+        }
     }
 
     let s = &plan.summary;
@@ -223,7 +258,13 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         s.on_new_nodes,
         s.new_nodes,
         s.unschedulable
-    )
+    )?;
+    let h = &plan.cluster_health;
+    // An unhealthy cluster is among the warnings already.
+    if h.healthy && h.unready > 0 {
+        writeln!(out, "Cluster health: {}.", h.reason)?;
+    }
+    Ok(())
 }
 
 /// `ekas drain`: one row per node, then the pods that kept any node from draining.

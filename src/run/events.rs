@@ -1,5 +1,6 @@
 //! Kubernetes Events for what a pass decided and did: TriggeredScaleUp / NotTriggerScaleUp on
-//! pods, and cordon / drain / terminate on nodes. Rate-limited, so a queue of 10,000 pods does
+//! pods, cordon / drain / terminate on nodes, and ClusterUnhealthy (on ekas's Lease) while too
+//! many nodes are NotReady to remove any. Rate-limited, so a queue of 10,000 pods does
 //! not flood the API server: one event per object and reason per quiet period, and a cap per
 //! pass.
 
@@ -20,6 +21,8 @@ const QUIET: Duration = Duration::from_secs(600);
 
 pub struct Events {
     recorder: Recorder,
+    /// What cluster-wide events are about: ekas's Lease.
+    cluster: ObjectReference,
     last: HashMap<(String, &'static str), Instant>,
 }
 
@@ -32,13 +35,21 @@ struct Pending {
 }
 
 impl Events {
-    pub fn new(client: kube::Client) -> Events {
+    /// `lease` (namespace, name) is the object cluster-wide events are recorded on.
+    pub fn new(client: kube::Client, lease: (&str, &str)) -> Events {
         let reporter = Reporter {
             controller: "ekas".into(),
             instance: std::env::var("HOSTNAME").ok(),
         };
         Events {
             recorder: Recorder::new(client, reporter),
+            cluster: ObjectReference {
+                api_version: Some("coordination.k8s.io/v1".into()),
+                kind: Some("Lease".into()),
+                namespace: Some(lease.0.into()),
+                name: Some(lease.1.into()),
+                ..Default::default()
+            },
             last: HashMap::new(),
         }
     }
@@ -60,6 +71,15 @@ impl Events {
             })
         };
         let mut queue: Vec<Pending> = Vec::new();
+        if !plan.cluster_health.healthy {
+            queue.push(Pending {
+                reference: self.cluster.clone(),
+                key: "cluster".into(),
+                reason: "ClusterUnhealthy",
+                warning: true,
+                note: plan.cluster_health.reason.clone(),
+            });
+        }
         for a in applied {
             let done = matches!(a.outcome, Outcome::Done(_));
             match (a.kind, done) {

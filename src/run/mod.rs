@@ -21,7 +21,7 @@ use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::watch::Caches;
 use crate::metrics::metrics;
 use crate::notify::Slack;
-use crate::plan::Plan;
+use crate::plan::{Plan, WarningKind};
 use crate::settings::RunSettings;
 use crate::source::build;
 use crate::source::live::Live;
@@ -42,6 +42,10 @@ struct Loop<'a> {
     health: server::Health,
     /// Unschedulable pods already announced on Slack.
     announced: HashSet<String>,
+    /// Warnings already logged, so each is said once while it lasts.
+    warned: HashSet<(WarningKind, String)>,
+    /// Whether the last pass found the cluster unhealthy: Slack hears of each change.
+    unhealthy: bool,
 }
 
 pub async fn run(settings: &RunSettings) -> Result<()> {
@@ -73,7 +77,8 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
 
     let lock = act.lease.as_ref().map(LeaseLock::new);
     let lease_period = act.lease.as_ref().map_or(Duration::ZERO, |l| l.duration());
-    let events = events::Events::new(live.kube.clone());
+    let (events_namespace, events_name) = &settings.cluster_events_on;
+    let events = events::Events::new(live.kube.clone(), (events_namespace, events_name));
     let pending = caches.pods_changed();
     let mut this = Loop {
         settings,
@@ -83,6 +88,8 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
         events,
         health,
         announced: HashSet::new(),
+        warned: HashSet::new(),
+        unhealthy: false,
     };
 
     let mut leader = false;
@@ -197,6 +204,10 @@ impl Loop<'_> {
         let snapshot = build::snapshot(&doc, &act.planning.build)?;
         let plan = engine::plan(&snapshot, &act.planning.engine);
         record_plan(&plan);
+        self.log_warnings(&plan);
+        let unhealthy = !plan.cluster_health.healthy;
+        let health_changed = self.unhealthy != unhealthy;
+        self.unhealthy = unhealthy;
 
         let maintainer = Maintainer {
             kube: &self.live.kube,
@@ -217,7 +228,9 @@ impl Loop<'_> {
         let still: HashSet<&str> = plan.unschedulable.iter().map(|u| u.pod.as_str()).collect();
         self.announced.retain(|p| still.contains(p.as_str()));
         if let Some(slack) = &self.slack {
-            let messages = crate::notify::messages(&self.live.cluster, &plan, &fresh, &applied);
+            let health = health_changed.then_some(&plan.cluster_health);
+            let messages =
+                crate::notify::messages(&self.live.cluster, &plan, &fresh, health, &applied);
             slack.post_all(&messages).await;
         }
         if !act.dry_run {
@@ -231,11 +244,31 @@ impl Loop<'_> {
     }
 }
 
+impl Loop<'_> {
+    /// Logs each warning once while it lasts, and again if it comes back.
+    fn log_warnings(&mut self, plan: &Plan) {
+        let current: HashSet<(WarningKind, String)> = plan
+            .warnings
+            .iter()
+            .map(|w| (w.kind, w.subject.clone()))
+            .collect();
+        for w in &plan.warnings {
+            if !self.warned.contains(&(w.kind, w.subject.clone())) {
+                tracing::warn!(kind = ?w.kind, "{}", w.message);
+            }
+        }
+        self.warned = current;
+    }
+}
+
 fn record_plan(plan: &Plan) {
     let m = metrics();
     m.pending_pods.set(plan.summary.pending_pods as i64);
     m.unschedulable_pods.set(plan.summary.unschedulable as i64);
     m.groups_in_backoff.set(plan.backoff.len() as i64);
+    m.unready_nodes.set(plan.cluster_health.unready as i64);
+    m.cluster_unhealthy
+        .set(i64::from(!plan.cluster_health.healthy));
     m.nodes.clear();
     for node in &plan.nodes {
         m.nodes
@@ -250,6 +283,7 @@ fn record_applied(applied: &[Applied]) {
         let result = match a.outcome {
             Outcome::Done(_) => "done",
             Outcome::WouldDo(_) => "dry-run",
+            Outcome::Skipped(_) => "skipped",
             Outcome::Failed(_) => "failed",
         };
         let group = vec![("group", a.target.clone())];
@@ -261,6 +295,7 @@ fn record_applied(applied: &[Applied]) {
         let action = match a.kind {
             AppliedKind::ScaleUp => "scale-up",
             AppliedKind::DesiredReset => "desired-reset",
+            AppliedKind::GroupMark => "group-mark",
             AppliedKind::ReplaceInstance => "replace-instance",
             AppliedKind::Node(kind) => kind.as_str(),
         };

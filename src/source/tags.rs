@@ -15,6 +15,7 @@ pub const CA_CLUSTER_TAG_PREFIX: &str = "k8s.io/cluster-autoscaler/";
 /// EKS managed node groups.
 pub const EKS_CLUSTER_TAG: &str = "eks:cluster-name";
 pub const PRIORITY_TAG: &str = "ekas/priority";
+pub use crate::model::keys::UNLAUNCHED_SINCE as UNLAUNCHED_SINCE_TAG;
 /// The original tool's node-label tags: `kube/<label>` = value.
 pub const KUBE_LABEL_PREFIX: &str = "kube/";
 pub const TEMPLATE_LABEL_PREFIX: &str = "k8s.io/cluster-autoscaler/node-template/label/";
@@ -34,6 +35,15 @@ pub fn is_cluster_group(tags: &Tags, cluster: &str) -> bool {
         && tags.contains_key(&format!("{CA_CLUSTER_TAG_PREFIX}{cluster}"));
     let eks = tags.get(EKS_CLUSTER_TAG).is_some_and(|c| c == cluster);
     legacy || cluster_autoscaler || eks
+}
+
+/// The `ekas/unlaunched-since` time; a mangled value counts as absent (ekas writes a fresh one).
+pub fn unlaunched_since(tags: &Tags) -> Option<jiff::Timestamp> {
+    let value = tags.get(UNLAUNCHED_SINCE_TAG)?;
+    value
+        .parse()
+        .inspect_err(|e| tracing::warn!(tag = UNLAUNCHED_SINCE_TAG, value, error = %e, "ignoring tag: not an RFC 3339 time"))
+        .ok()
 }
 
 /// Node labels the group's tags promise: `kube/<label>` and the node-template label tags.

@@ -697,3 +697,30 @@ async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ekas_keeps_its_memory_of_unlaunched_capacity_in_a_group_tag() {
+    let moto = Moto::start();
+    let c = &moto.clients(&["us-west-2"]).await[0];
+    launch_configuration(c, "lc", "m5.xlarge").await;
+    workers(c, "workers", (0, 5, 0), "lc").await;
+    let tag = |value: Option<&'static str>| async move {
+        scaling::tag_group(c, "workers", "ekas/unlaunched-since", value).await
+    };
+    let read = || async {
+        let parts = gather::all_regions(std::slice::from_ref(c), "prod", None)
+            .await
+            .unwrap();
+        let snapshot =
+            build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
+        snapshot.groups[0].unlaunched_since
+    };
+    tag(Some("2026-11-27T11:40:00Z")).await.unwrap();
+    assert_eq!(read().await, Some("2026-11-27T11:40:00Z".parse().unwrap()));
+    tag(None).await.unwrap();
+    assert_eq!(read().await, None);
+    let err = scaling::tag_group(c, "nope", "ekas/unlaunched-since", Some("x"))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("group nope"), "{err:#}");
+}

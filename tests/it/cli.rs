@@ -268,7 +268,9 @@ fn plan_shows_node_states_and_instances_without_nodes() {
             "conditions": [{"type": "Ready", "status": "True"}]}
     }]);
     let (_dir, path) = write_snapshot(&doc);
-    let plan = plan_json(&path, &["--type-idle-count", "0"]);
+    // Two removals: the replacement counts against the fraction too.
+    let both = ["--type-idle-count", "0", "--max-scale-in-fraction", "1"];
+    let plan = plan_json(&path, &both);
     let node = &plan["nodes"][0];
     assert_eq!(node["name"], "idle");
     assert_eq!(node["group"], "workers");
@@ -282,14 +284,9 @@ fn plan_shows_node_states_and_instances_without_nodes() {
     assert_eq!(instance["action"], "replace");
     assert_eq!(instance["reason"], "launched 60m ago and never joined");
 
-    let out = ekas(&[
-        "plan",
-        "--snapshot",
-        path.to_str().unwrap(),
-        "--type-idle-count",
-        "0",
-    ]);
-    let text = stdout(&out);
+    let mut args = vec!["plan", "--snapshot", path.to_str().unwrap()];
+    args.extend(both);
+    let text = stdout(&ekas(&args));
     for fact in [
         "idle-unschedulable",
         "terminate (-1 desired)",
@@ -298,6 +295,67 @@ fn plan_shows_node_states_and_instances_without_nodes() {
     ] {
         assert!(text.contains(fact), "{fact}: {text}");
     }
+
+    // At the default fraction (10% of 2, so one), the replacement goes first.
+    let plan = plan_json(&path, &["--type-idle-count", "0"]);
+    assert_eq!(plan["instances"][0]["action"], "replace");
+    assert_eq!(plan["nodes"][0]["action"], "none");
+    let held = plan["nodes"][0]["reason"].as_str().unwrap();
+    assert!(
+        held.ends_with("held back: --max-scale-in-fraction reached this pass"),
+        "{held}"
+    );
+}
+
+#[test]
+fn a_snapshot_without_provider_ids_matches_nodes_by_private_dns_name_and_ip() {
+    let mut doc = small_snapshot(0);
+    let group = &mut doc["aws"]["us-west-2"]["autoScalingGroups"]["AutoScalingGroups"][0];
+    group["DesiredCapacity"] = json!(2);
+    group["Instances"] = json!([
+        {"InstanceId": "i-a", "LifecycleState": "InService"},
+        {"InstanceId": "i-b", "LifecycleState": "InService"}
+    ]);
+    // `aws ec2 describe-instances` output, as it comes.
+    doc["aws"]["us-west-2"]["instances"] = json!({"Reservations": [{"Instances": [
+        {"InstanceId": "i-a", "InstanceType": "m5.xlarge", "State": {"Name": "running"},
+         "LaunchTime": "2026-11-01T00:00:00Z",
+         "PrivateDnsName": "ip-10-0-0-1.us-west-2.compute.internal",
+         "PrivateIpAddress": "10.0.0.1"},
+        {"InstanceId": "i-b", "InstanceType": "m5.xlarge", "State": {"Name": "running"},
+         "LaunchTime": "2026-11-01T00:00:00Z",
+         "PrivateDnsName": "ip-10-0-0-2.us-west-2.compute.internal",
+         "PrivateIpAddress": "10.0.0.2"}
+    ]}]});
+    let node = |name: &str, addresses: Value| {
+        json!({"metadata": {"name": name, "creationTimestamp": "2026-11-01T00:10:00Z"},
+            "status": {"addresses": addresses,
+                "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True"}]}})
+    };
+    doc["kubernetes"]["nodes"]["items"] = json!([
+        node("ip-10-0-0-1.us-west-2.compute.internal", json!([])),
+        node(
+            "ip-10-0-0-2",
+            json!([{"type": "InternalIP", "address": "10.0.0.2"}])
+        ),
+    ]);
+    let (_dir, path) = write_snapshot(&doc);
+    let plan = plan_json(&path, &["--instance-init-time", "0"]);
+    let matched: Vec<(&str, &str)> = plan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["group"].as_str().unwrap_or("-"),
+                n["instanceId"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(matched, [("workers", "i-a"), ("workers", "i-b")], "{plan}");
+    assert_eq!(plan["instances"], json!([]), "no member looks never-joined");
+    assert_eq!(plan["groups"][0]["nodes"], 2);
 }
 
 #[test]

@@ -434,3 +434,51 @@ async fn kubectl_drain_flags_mean_what_they_mean_in_kubectl() {
     }
     c.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cordoning_drops_drain_records_ekas_did_not_write() {
+    let c = TestCluster::start().await;
+    let stale = json!({"metadata": {"annotations": {
+        "ekas/drain-started": "2026-01-01T00:00:00Z",
+        "ekas/drained-at": "2026-01-02T00:00:00Z"}}});
+    c.node("stale", stale.clone()).await;
+    let mut by_hand = stale;
+    by_hand["spec"] = json!({"unschedulable": true});
+    c.node("by-hand", by_hand).await;
+    let client = &c.client;
+
+    // Left over from somebody else: a claimed node with it would be taken for ekas's drain.
+    write::cordon(client, &c.node_name("stale"), true)
+        .await
+        .unwrap();
+    let node = c.get_node("stale").await;
+    assert_eq!(annotation(&node, "ekas/drain-started"), None);
+    assert_eq!(annotation(&node, "ekas/drained-at"), None);
+    assert_eq!(label(&node, "ekas/cordoned"), Some("true"));
+    // ekas's own drain record goes with its cordon.
+    write::annotate(
+        client,
+        &c.node_name("stale"),
+        &[("ekas/drained-at", Some("2026-11-27T12:00:00Z".into()))],
+    )
+    .await
+    .unwrap();
+    write::uncordon(client, &c.node_name("stale"))
+        .await
+        .unwrap();
+    assert_eq!(
+        annotation(&c.get_node("stale").await, "ekas/drained-at"),
+        None
+    );
+
+    // A node somebody else cordoned keeps what they wrote.
+    assert_eq!(
+        write::cordon(client, &c.node_name("by-hand"), true)
+            .await
+            .unwrap(),
+        Cordon::AlreadyUnschedulable
+    );
+    let node = c.get_node("by-hand").await;
+    assert!(annotation(&node, "ekas/drain-started").is_some());
+    c.cleanup().await;
+}

@@ -201,3 +201,41 @@ fn odd_but_valid_values_plan_without_a_panic() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn namespace_is_refused_where_maintenance_runs() {
+    let live = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.extend(["--cluster-name", "prod", "--regions", "us-west-2"]);
+        ekas(&args)
+    };
+    // A node's pods in other namespaces would be invisible: busy nodes would look idle.
+    let refused = [
+        "maintains nodes, which needs every pod on them",
+        "--namespace batch",
+    ];
+    fails_with(&live(&["reap", "--namespace", "batch"]), &refused);
+    let out = live(&["run", "--pod-namespace", "batch"]);
+    fails_with(&out, &refused);
+    assert!(
+        stderr(&out).contains("--no-maintenance"),
+        "{}",
+        stderr(&out)
+    );
+    // Scaling up alone reads pods of one namespace, as before: it gets past the check.
+    let missing = "/nonexistent/kubeconfig";
+    let out = live(&[
+        "run",
+        "--no-maintenance",
+        "--namespace",
+        "batch",
+        "--kubeconfig",
+        missing,
+    ]);
+    assert!(
+        !stderr(&out).contains("maintains nodes"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains(missing), "{}", stderr(&out));
+}

@@ -10,6 +10,7 @@ mod fuzz;
 mod generated;
 mod kube;
 mod loop_cost;
+mod maintenance;
 mod reap;
 mod run;
 mod support;

@@ -296,24 +296,62 @@ async fn nodes_whose_instance_is_gone_are_deleted_and_others_kept() {
         .unwrap();
     let other = other.instances()[0].instance_id().unwrap().to_string();
     let kube = FakeKube::start();
-    kube.add("/api/v1/nodes", node("terminated", &ids[0], json!({})));
+    let not_ready = json!({"status": {"conditions": [{"type": "Ready", "status": "False",
+        "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
     kube.add(
         "/api/v1/nodes",
-        node("forgotten", "i-0123456789abcdef0", json!({})),
+        node("terminated", &ids[0], not_ready.clone()),
+    );
+    // Instances EC2 does not know: one whose kubelet is silent, one whose kubelet reports.
+    kube.add(
+        "/api/v1/nodes",
+        node("forgotten", "i-0123456789abcdef0", not_ready.clone()),
+    );
+    kube.add(
+        "/api/v1/nodes",
+        node("still-reporting", "i-0123456789abcdef1", json!({})),
     );
     kube.add("/api/v1/nodes", node("control", &other, json!({})));
     let kubeconfig = kube.kubeconfig();
-    let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let reap = || {
+        let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+        out
+    };
+    let out = reap();
     assert!(
         node_object(&kube, "terminated").is_none(),
-        "{}",
+        "EC2 says terminated and the Node is NotReady: {}",
         stdout(&out)
     );
+    // One NotFound is not enough: it is remembered on the Node.
+    let first_look = |name: &str| {
+        node_object(&kube, name).unwrap()["metadata"]["annotations"]
+            ["ekas/instance-not-found-since"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let marked = first_look("forgotten").expect("the first NotFound is recorded");
+    assert!(first_look("still-reporting").is_some());
+    // A second look within five minutes changes nothing.
+    reap();
+    assert_eq!(first_look("forgotten").as_deref(), Some(marked.as_str()));
+    // Five minutes on (the annotation says when EC2 first answered), the silent one goes.
+    for name in ["forgotten", "still-reporting"] {
+        kube.set("nodes", None, name, |n| {
+            n["metadata"]["annotations"]["ekas/instance-not-found-since"] =
+                json!("2026-01-01T00:00:00Z");
+        });
+    }
+    let out = reap();
     assert!(
         node_object(&kube, "forgotten").is_none(),
         "{}",
         stdout(&out)
+    );
+    assert!(
+        node_object(&kube, "still-reporting").is_some(),
+        "a Ready Node is never deleted for a NotFound"
     );
     assert!(node_object(&kube, "control").is_some());
 }

@@ -8,7 +8,9 @@ use super::kubernetes::{taint, template_labels, template_taints};
 use crate::model::group::GroupMember;
 use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, PODS, Resources, UNLIMITED};
 use crate::model::scheduling::Labels;
-use crate::model::{Instance, Node, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
+use crate::model::{
+    Instance, Node, NodeGroup, NodeTemplate, ScalingActivity, StartupTaints, TemplateSource,
+};
 use crate::source::document::aws::{
     AutoScalingGroup, InstanceTypeInfo, LaunchTemplateSpecification, RegionPart,
 };
@@ -72,13 +74,19 @@ fn mib_bytes(mib: u64) -> i64 {
     i64::try_from(mib).unwrap_or(i64::MAX).saturating_mul(MIB)
 }
 
+/// What a group's template is built from, besides the region's AWS data.
+pub struct TemplateInputs<'a> {
+    pub nodes_by_instance: &'a HashMap<&'a str, &'a Node>,
+    pub reservation: &'a NodeReservation,
+    pub startup_taints: &'a StartupTaints,
+}
+
 /// Every group of `cluster` in one region, with its template.
 pub fn node_groups(
     region: &str,
     part: &RegionPart,
     cluster: &str,
-    nodes_by_instance: &HashMap<&str, &Node>,
-    reservation: &NodeReservation,
+    inputs: &TemplateInputs<'_>,
 ) -> Result<Vec<NodeGroup>> {
     let types: HashMap<&str, &InstanceTypeInfo> = part
         .instance_types
@@ -96,16 +104,8 @@ pub fn node_groups(
         if !tags::is_cluster_group(&tags, cluster) {
             continue;
         }
-        let group = node_group(
-            region,
-            part,
-            asg,
-            &tags,
-            &types,
-            nodes_by_instance,
-            reservation,
-        )
-        .wrap_err_with(|| format!("group {} ({region})", asg.auto_scaling_group_name))?;
+        let group = node_group(region, part, asg, &tags, &types, inputs)
+            .wrap_err_with(|| format!("group {} ({region})", asg.auto_scaling_group_name))?;
         groups.push(group);
     }
     groups.sort_by(|a, b| a.name.cmp(&b.name));
@@ -118,8 +118,7 @@ fn node_group(
     asg: &AutoScalingGroup,
     tags: &Tags,
     types: &HashMap<&str, &InstanceTypeInfo>,
-    nodes_by_instance: &HashMap<&str, &Node>,
-    reservation: &NodeReservation,
+    inputs: &TemplateInputs<'_>,
 ) -> Result<NodeGroup> {
     let (instance_type, instance_type_note, image_id) = instance_type(region, part, asg, types)?;
     let priority = match tags.get(tags::PRIORITY_TAG) {
@@ -138,11 +137,22 @@ fn node_group(
             protected_from_scale_in: i.protected_from_scale_in,
         })
         .collect();
-    // A Ready, schedulable member is the truest picture of the next node.
+    // A started, schedulable member is the truest picture of the next node; one still starting
+    // (a startup taint, GPUs not yet advertised) would picture it short.
+    let promised = promised_extended(types.get(instance_type.as_str()).copied(), tags)?;
     let mut member_nodes: Vec<&Node> = members
         .iter()
-        .filter_map(|m| nodes_by_instance.get(m.instance_id.as_str()).copied())
-        .filter(|n| n.ready)
+        .filter_map(|m| {
+            inputs
+                .nodes_by_instance
+                .get(m.instance_id.as_str())
+                .copied()
+        })
+        .filter(|n| {
+            n.ready
+                && !n.taints.iter().any(|t| inputs.startup_taints.is_startup(t))
+                && promised.iter().all(|(name, _)| n.allocatable.get(name) > 0)
+        })
         .collect();
     member_nodes.sort_by_key(|n| (n.unschedulable, n.name.as_str()));
     let template = match member_nodes.first() {
@@ -160,7 +170,14 @@ fn node_group(
                 )
             })?;
             let zones = &asg.availability_zones;
-            type_template(region, info, image_id.as_deref(), zones, tags, reservation)?
+            type_template(
+                region,
+                info,
+                image_id.as_deref(),
+                zones,
+                tags,
+                inputs.reservation,
+            )?
         }
     };
     Ok(NodeGroup {
@@ -175,7 +192,33 @@ fn node_group(
         zones: asg.availability_zones.clone(),
         members,
         template,
+        new_instances_protected: asg.new_instances_protected_from_scale_in,
+        unlaunched_since: tags::unlaunched_since(tags),
     })
+}
+
+/// Extended resources (GPUs, …) a new node of the group will have: the instance type's GPUs
+/// and the node-template resource tags.
+fn promised_extended(info: Option<&InstanceTypeInfo>, tags: &Tags) -> Result<Resources> {
+    let mut promised = Resources::default();
+    for gpu in info.iter().flat_map(|i| &i.gpu_info).flat_map(|g| &g.gpus) {
+        let resource = gpu_resource(&gpu.manufacturer);
+        promised.set(resource, promised.get(resource) + i64::from(gpu.count));
+    }
+    let tagged = Resources::from_quantities(tags::resources(tags))
+        .map_err(|e| eyre!("tag {}{e}", tags::TEMPLATE_RESOURCE_PREFIX))?;
+    for (name, amount) in tagged.extended() {
+        promised.set(name, *amount);
+    }
+    Ok(promised)
+}
+
+/// The extended resource a GPU is advertised as.
+fn gpu_resource(manufacturer: &str) -> &'static str {
+    match manufacturer.to_ascii_lowercase().as_str() {
+        "amd" => "amd.com/gpu",
+        _ => "nvidia.com/gpu",
+    }
 }
 
 /// The group's instance type, a note on how it was chosen, and the image id when known.
@@ -322,10 +365,7 @@ fn type_template(
     // not what limits a new node.
     allocatable.set(EPHEMERAL_STORAGE, UNLIMITED);
     for gpu in info.gpu_info.iter().flat_map(|g| &g.gpus) {
-        let resource = match gpu.manufacturer.to_ascii_lowercase().as_str() {
-            "amd" => "amd.com/gpu",
-            _ => "nvidia.com/gpu",
-        };
+        let resource = gpu_resource(&gpu.manufacturer);
         let have = allocatable.get(resource);
         allocatable.set(resource, have.saturating_add(i64::from(gpu.count)));
     }
@@ -402,37 +442,57 @@ fn type_template(
     })
 }
 
-/// EC2 instances: members of `groups`, and any other the document describes (instances of
-/// Nodes that left every group), without a group.
-pub fn instances(region: &str, part: &RegionPart, groups: &[NodeGroup]) -> Vec<Instance> {
-    let group_of: HashMap<&str, &str> = groups
+/// EC2 instances of one region: members of the cluster's groups (with their group), any
+/// other the document describes (instances of Nodes that left every group), and those EC2 said
+/// it does not know.
+pub fn instances(region: &str, part: &RegionPart, cluster: &str) -> Vec<Instance> {
+    let group_of: HashMap<&str, &str> = part
+        .auto_scaling_groups
+        .auto_scaling_groups
         .iter()
-        .filter(|g| g.region == region)
-        .flat_map(|g| {
-            g.members
+        .filter(|asg| {
+            let tags: Tags = asg
+                .tags
                 .iter()
-                .map(|m| (m.instance_id.as_str(), g.name.as_str()))
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect();
+            tags::is_cluster_group(&tags, cluster)
+        })
+        .flat_map(|asg| {
+            asg.instances
+                .iter()
+                .map(|i| (i.instance_id.as_str(), asg.auto_scaling_group_name.as_str()))
         })
         .collect();
+    let group = |id: &str| group_of.get(id).map(|g| g.to_string());
     let mut out: Vec<Instance> = part
         .instances
         .reservations
         .iter()
         .flat_map(|r| &r.instances)
-        .map(|i| {
-            let group = group_of.get(i.instance_id.as_str());
-            Instance {
-                id: i.instance_id.clone(),
-                region: region.to_string(),
-                group: group.map(|g| g.to_string()),
-                instance_type: i.instance_type.clone(),
-                zone: i.placement.availability_zone.clone(),
-                state: i.state.name.clone(),
-                launch_time: i.launch_time,
-                private_dns: i.private_dns_name.clone().filter(|d| !d.is_empty()),
-            }
+        .map(|i| Instance {
+            id: i.instance_id.clone(),
+            region: region.to_string(),
+            group: group(&i.instance_id),
+            instance_type: i.instance_type.clone(),
+            zone: i.placement.availability_zone.clone(),
+            state: i.state.name.clone(),
+            launch_time: i.launch_time,
+            private_dns: i.private_dns_name.clone().filter(|d| !d.is_empty()),
+            private_ip: i.private_ip_address.clone().filter(|a| !a.is_empty()),
         })
         .collect();
+    out.extend(part.instances_not_found.iter().map(|id| Instance {
+        id: id.clone(),
+        region: region.to_string(),
+        group: group(id),
+        instance_type: String::new(),
+        zone: None,
+        state: Instance::NOT_FOUND.to_string(),
+        launch_time: None,
+        private_dns: None,
+        private_ip: None,
+    }));
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
 }

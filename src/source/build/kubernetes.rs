@@ -16,7 +16,9 @@ use crate::model::scheduling::{
     AntiAffinityTerm, HOSTNAME_LABEL, LabelSelector, Labels, NodeSelectorTerm, Operator, Placement,
     Requirement, Taint, TaintEffect, Toleration, TolerationOperator,
 };
-use crate::model::{DaemonSet, Node, NodeMarks, Owner, Pod, PodDisruptionBudget, PodPhase};
+use crate::model::{
+    DaemonSet, MatchedBy, Node, NodeAddresses, NodeMarks, Owner, Pod, PodDisruptionBudget, PodPhase,
+};
 
 /// Gives pods with identical placement one shared `Arc`, so a 100k-pod queue made of a few
 /// job templates holds a few placements, and equal placements compare by pointer first.
@@ -47,25 +49,47 @@ pub fn pod(raw: &core::Pod, interner: &mut PlacementInterner) -> Result<Pod> {
     let labels = meta.labels.clone().unwrap_or_default();
     let annotations = meta.annotations.as_ref();
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).map(String::as_str);
-    let do_not_evict = annotation(keys::SAFE_TO_EVICT) == Some("false")
-        || keys::DO_NOT_DRAIN.iter().any(|key| {
-            annotation(key) == Some("true") || labels.get(*key).is_some_and(|v| v == "true")
-        });
+    let controller = controller(meta);
     Ok(Pod {
         node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
         phase: PodPhase::parse(raw.status.as_ref().and_then(|s| s.phase.as_deref())),
         deleting: meta.deletion_timestamp.is_some(),
         requests,
+        do_not_evict: do_not_evict(&labels, annotations),
         labels,
         placement,
-        controller: controller(meta),
+        runs_to_completion: runs_to_completion(spec, controller.as_ref()),
+        controller,
         mirror: annotation(keys::MIRROR).is_some(),
         created: meta.creation_timestamp.as_ref().map(|t| t.0),
-        do_not_evict,
         local_storage: spec.volumes.iter().flatten().any(|v| v.empty_dir.is_some()),
+        host_path: spec.volumes.iter().flatten().any(|v| v.host_path.is_some()),
+        gated: spec
+            .scheduling_gates
+            .as_ref()
+            .is_some_and(|g| !g.is_empty()),
         namespace,
         name,
     })
+}
+
+/// Marked never to be evicted: ekas's and the original tool's do-not-drain (label or
+/// annotation), cluster-autoscaler's `safe-to-evict: "false"`, Karpenter's `do-not-disrupt`.
+fn do_not_evict(labels: &Labels, annotations: Option<&BTreeMap<String, String>>) -> bool {
+    let empty = BTreeMap::new();
+    let annotations = annotations.unwrap_or(&empty);
+    annotations
+        .get(keys::SAFE_TO_EVICT)
+        .is_some_and(|v| keys::is_false(v))
+        || keys::any_true(annotations, &keys::DO_NOT_DRAIN)
+        || keys::any_true(labels, &keys::DO_NOT_DRAIN)
+        || keys::any_true(annotations, &[keys::DO_NOT_DISRUPT])
+}
+
+/// A Job's pod, or any pod that does not restart when its work is done.
+fn runs_to_completion(spec: &core::PodSpec, controller: Option<&Owner>) -> bool {
+    controller.is_some_and(|o| o.kind == "Job")
+        || matches!(spec.restart_policy.as_deref(), Some("Never" | "OnFailure"))
 }
 
 fn controller(meta: &meta::ObjectMeta) -> Option<Owner> {
@@ -309,20 +333,29 @@ pub fn node(raw: &core::Node) -> Result<Node> {
             .inspect_err(|e| tracing::warn!(node = %name, key, value, error = %e, "ignoring annotation: not an RFC 3339 time"))
             .ok()
     };
+    let empty = BTreeMap::new();
     let marks = NodeMarks {
         cordoned_by_ekas: keys::cordoned_by_ekas(&labels),
-        detached: keys::DETACHED
-            .iter()
-            .any(|k| labels.get(*k).is_some_and(|v| v == "true")),
+        detached: keys::any_true(&labels, &keys::DETACHED),
+        scale_down_disabled: keys::any_true(
+            annotations.unwrap_or(&empty),
+            &[keys::SCALE_DOWN_DISABLED],
+        ),
         idle_since: time(keys::IDLE_SINCE),
         drain_started: time(keys::DRAIN_STARTED),
+        drained_at: time(keys::DRAINED_AT),
+        instance_not_found_since: time(keys::INSTANCE_NOT_FOUND_SINCE),
     };
+    let instance_id = spec
+        .provider_id
+        .as_deref()
+        .and_then(Node::instance_id_from_provider_id);
     Ok(Node {
-        instance_id: spec
-            .provider_id
-            .as_deref()
-            .and_then(Node::instance_id_from_provider_id),
+        matched_by: instance_id.as_ref().map(|_| MatchedBy::ProviderId),
+        instance_id,
         provider_id: spec.provider_id,
+        addresses: addresses(&status),
+        aws_id_label: labels.get(keys::AWS_ID).cloned(),
         labels,
         taints,
         allocatable,
@@ -335,6 +368,19 @@ pub fn node(raw: &core::Node) -> Result<Node> {
         marks,
         name,
     })
+}
+
+/// The names and InternalIP addresses a node reports for itself.
+fn addresses(status: &core::NodeStatus) -> NodeAddresses {
+    let mut out = NodeAddresses::default();
+    for a in status.addresses.iter().flatten() {
+        match a.type_.as_str() {
+            "Hostname" | "InternalDNS" => out.hostnames.push(a.address.clone()),
+            "InternalIP" => out.internal_ips.push(a.address.clone()),
+            _ => {}
+        }
+    }
+    out
 }
 
 pub fn daemonset(raw: &K8sDaemonSet, interner: &mut PlacementInterner) -> Result<DaemonSet> {
@@ -521,6 +567,92 @@ mod tests {
             Arc::ptr_eq(&p.placement, &again.placement),
             "placements are shared"
         );
+    }
+
+    #[test]
+    fn batch_markers_gates_and_volumes() {
+        let parse = |v: serde_json::Value| {
+            let raw: core::Pod = serde_json::from_value(v).unwrap();
+            pod(&raw, &mut PlacementInterner::default()).unwrap()
+        };
+        let job = |spec: serde_json::Value, annotations: serde_json::Value| {
+            parse(json!({
+                "metadata": {"name": "p", "namespace": "ml", "annotations": annotations,
+                    "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "j",
+                        "uid": "u", "controller": true}]},
+                "spec": spec,
+                "status": {"phase": "Pending"}
+            }))
+        };
+        let plain = job(json!({"containers": []}), json!({}));
+        assert!(plain.runs_to_completion, "a Job's pod");
+        assert!(!plain.gated && !plain.do_not_evict && !plain.local_storage && !plain.host_path);
+        let gated = job(
+            json!({"containers": [], "schedulingGates": [{"name": "kueue.x-k8s.io/admission"}]}),
+            json!({}),
+        );
+        assert!(gated.gated && !gated.is_pending() && gated.is_gated());
+        let host = job(
+            json!({"containers": [], "volumes": [{"name": "h", "hostPath": {"path": "/data"}}]}),
+            json!({}),
+        );
+        assert!(host.host_path && !host.local_storage);
+        for (key, value) in [
+            ("karpenter.sh/do-not-disrupt", "true"),
+            ("ekas/do-not-drain", "TRUE"),
+            ("openai/do-not-drain", "1"),
+            ("cluster-autoscaler.kubernetes.io/safe-to-evict", "False"),
+        ] {
+            let p = job(json!({"containers": []}), json!({key: value}));
+            assert!(p.do_not_evict, "{key}={value}");
+        }
+        let p = job(
+            json!({"containers": []}),
+            json!({"ekas/do-not-drain": "yes"}),
+        );
+        assert!(!p.do_not_evict, "only true or 1 counts");
+        let replica = parse(json!({
+            "metadata": {"name": "web", "namespace": "ml",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": "web", "uid": "u", "controller": true}]},
+            "spec": {"containers": []}
+        }));
+        assert!(!replica.runs_to_completion);
+        let bare = parse(json!({
+            "metadata": {"name": "once", "namespace": "ml"},
+            "spec": {"containers": [], "restartPolicy": "OnFailure"}
+        }));
+        assert!(bare.runs_to_completion);
+    }
+
+    #[test]
+    fn node_marks_names_and_the_original_tools_labels() {
+        let raw: core::Node = serde_json::from_value(json!({
+            "metadata": {"name": "ip-10-0-0-1",
+                "labels": {"openai/detached": "True", "openai/cordoned-by-autoscaler": "1",
+                    "aws/id": "i-0abc", "aws/az": "us-west-2a"},
+                "annotations": {
+                    "cluster-autoscaler.kubernetes.io/scale-down-disabled": "true",
+                    "ekas/drained-at": "2026-11-27T11:00:00Z",
+                    "ekas/instance-not-found-since": "2026-11-27T11:50:00Z"}},
+            "spec": {},
+            "status": {"addresses": [
+                {"type": "InternalIP", "address": "10.0.0.1"},
+                {"type": "Hostname", "address": "ip-10-0-0-1"},
+                {"type": "InternalDNS", "address": "ip-10-0-0-1.us-west-2.compute.internal"},
+                {"type": "ExternalIP", "address": "54.0.0.1"}]}
+        }))
+        .unwrap();
+        let n = node(&raw).unwrap();
+        assert_eq!((n.instance_id, n.matched_by), (None, None), "no providerID");
+        assert_eq!(n.aws_id_label.as_deref(), Some("i-0abc"));
+        assert_eq!(n.addresses.internal_ips, ["10.0.0.1"]);
+        assert_eq!(
+            n.addresses.hostnames,
+            ["ip-10-0-0-1", "ip-10-0-0-1.us-west-2.compute.internal"]
+        );
+        assert!(n.marks.detached && n.marks.cordoned_by_ekas && n.marks.scale_down_disabled);
+        assert!(n.marks.drained_at.is_some() && n.marks.instance_not_found_since.is_some());
     }
 
     #[test]

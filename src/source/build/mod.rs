@@ -4,13 +4,14 @@
 
 pub mod aws;
 pub mod kubernetes;
+pub mod matching;
 
 use std::collections::HashMap;
 
 use color_eyre::eyre::{Result, bail, eyre};
 
-use super::document::SnapshotDocument;
-use crate::model::Snapshot;
+use super::document::{self, SnapshotDocument};
+use crate::model::{Snapshot, StartupTaints};
 pub use aws::NodeReservation;
 
 /// Choices the operator makes about how a snapshot is read.
@@ -21,6 +22,8 @@ pub struct BuildOptions {
     /// Overrides the document's `regions` (order of preference).
     pub regions: Option<Vec<String>>,
     pub reservation: NodeReservation,
+    /// Taints of nodes still starting: such a node is not a template for its group.
+    pub startup_taints: StartupTaints,
 }
 
 pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot> {
@@ -66,7 +69,7 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         .iter()
         .map(|p| kubernetes::pod(p, &mut interner))
         .collect::<Result<Vec<_>>>()?;
-    let nodes = k8s
+    let mut nodes = k8s
         .nodes
         .items
         .iter()
@@ -85,25 +88,29 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         .map(kubernetes::pdb)
         .collect::<Result<Vec<_>>>()?;
 
+    let parts: Vec<(&String, &document::aws::RegionPart)> = regions
+        .iter()
+        .filter_map(|region| Some((region, doc.aws.get(region)?)))
+        .collect();
+    let instances: Vec<_> = parts
+        .iter()
+        .flat_map(|(region, part)| aws::instances(region, part, &cluster_name))
+        .collect();
+    matching::match_nodes(&mut nodes, &instances);
+
     let nodes_by_instance: HashMap<&str, &crate::model::Node> = nodes
         .iter()
         .filter_map(|n| Some((n.instance_id.as_deref()?, n)))
         .collect();
+    let inputs = aws::TemplateInputs {
+        nodes_by_instance: &nodes_by_instance,
+        reservation: &opts.reservation,
+        startup_taints: &opts.startup_taints,
+    };
     let mut groups = Vec::new();
-    let mut instances = Vec::new();
     let mut activities = Vec::new();
-    for region in &regions {
-        let Some(part) = doc.aws.get(region) else {
-            continue;
-        };
-        let region_groups = aws::node_groups(
-            region,
-            part,
-            &cluster_name,
-            &nodes_by_instance,
-            &opts.reservation,
-        )?;
-        instances.extend(aws::instances(region, part, &region_groups));
+    for (region, part) in parts {
+        let region_groups = aws::node_groups(region, part, &cluster_name, &inputs)?;
         activities.extend(aws::activities(region, part, &region_groups));
         groups.extend(region_groups);
     }

@@ -19,6 +19,10 @@ pub struct RegionPart {
     pub instance_types: InstanceTypesPage,
     #[serde(default)]
     pub scaling_activities: ActivitiesPage,
+    /// Instance ids EC2 answered `InvalidInstanceID.NotFound` for (written by ekas; not an
+    /// AWS CLI output).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances_not_found: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -82,6 +86,8 @@ pub struct AutoScalingGroup {
     pub instances: Vec<GroupInstance>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_instances_protected_from_scale_in: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -198,6 +204,8 @@ pub struct Ec2Instance {
     pub placement: Placement,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_dns_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip_address: Option<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
 }

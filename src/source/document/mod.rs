@@ -12,6 +12,8 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::{Deserialize, Serialize};
 
+use crate::model::keys;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotDocument {
@@ -79,23 +81,60 @@ fn list_kind() -> String {
 }
 
 impl KubernetesPart {
-    /// Instance id → Availability Zone of every Node with an AWS providerID
-    /// (`aws:///us-west-2a/i-0abc`).
+    /// Instance id → Availability Zone of every Node that names its instance without EC2's
+    /// help: an AWS providerID (`aws:///us-west-2a/i-0abc`), or the original tool's `aws/id`
+    /// label (zone from `aws/az`). Nodes matched only by private DNS name or IP are not here:
+    /// EC2 must be asked which instance has that name.
     pub fn registered_instances(&self) -> BTreeMap<String, String> {
         self.nodes
             .items
             .iter()
             .filter_map(|n| {
-                let provider = n.spec.as_ref()?.provider_id.as_deref()?;
-                let rest = provider.strip_prefix("aws://")?.trim_start_matches('/');
-                let (zone, id) = rest.rsplit_once('/')?;
-                id.starts_with("i-").then(|| {
-                    (
-                        id.to_string(),
-                        zone.rsplit('/').next().unwrap_or(zone).to_string(),
-                    )
-                })
+                let from_provider = || {
+                    let provider = n.spec.as_ref()?.provider_id.as_deref()?;
+                    let rest = provider.strip_prefix("aws://")?.trim_start_matches('/');
+                    let (zone, id) = rest.rsplit_once('/')?;
+                    id.starts_with("i-").then(|| {
+                        (
+                            id.to_string(),
+                            zone.rsplit('/').next().unwrap_or(zone).to_string(),
+                        )
+                    })
+                };
+                let from_label = || {
+                    let labels = n.metadata.labels.as_ref()?;
+                    let id = labels.get(keys::AWS_ID).filter(|id| id.starts_with("i-"))?;
+                    let zone = labels.get(keys::AWS_AZ).cloned().unwrap_or_default();
+                    Some((id.clone(), zone))
+                };
+                from_provider().or_else(from_label)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nodes_name_their_instances_by_provider_id_or_the_original_label() {
+        let part: KubernetesPart = serde_json::from_value(json!({"nodes": {"items": [
+            {"metadata": {"name": "a"}, "spec": {"providerID": "aws:///us-west-2a/i-a"}},
+            {"metadata": {"name": "b", "labels": {"aws/id": "i-b", "aws/az": "us-west-2b"}}},
+            {"metadata": {"name": "c"}, "status": {"addresses": [
+                {"type": "InternalIP", "address": "10.0.0.3"}]}}
+        ]}}))
+        .unwrap();
+        let registered = part.registered_instances();
+        assert_eq!(
+            registered.into_iter().collect::<Vec<_>>(),
+            [
+                ("i-a".to_string(), "us-west-2a".to_string()),
+                ("i-b".to_string(), "us-west-2b".to_string())
+            ],
+            "c needs EC2 to say which instance has its IP"
+        );
     }
 }
