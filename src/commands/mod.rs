@@ -17,6 +17,7 @@ use crate::aws::RegionClients;
 use crate::cli::{Cli, Command, GlobalOptions};
 use crate::engine::drain::DrainPolicy;
 use crate::engine::maintenance::MaintenanceConfig;
+use crate::engine::scale_up::ScaleUpPolicy;
 use crate::engine::{self, backoff::BackoffPolicy};
 use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::{self, KubeOptions};
@@ -61,6 +62,7 @@ pub fn engine_config(g: &GlobalOptions) -> engine::Config {
                 ..DrainPolicy::default()
             },
         },
+        scale_up: ScaleUpPolicy::default(),
     }
 }
 

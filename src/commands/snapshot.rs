@@ -20,6 +20,7 @@ pub fn run(g: &GlobalOptions, args: &SnapshotArgs, out: &mut dyn Write) -> Resul
             nodes: read_list(args.nodes.as_deref())?,
             daemon_sets: read_list(args.daemonsets.as_deref())?,
             pod_disruption_budgets: read_list(args.pdbs.as_deref())?,
+            ..KubernetesPart::default()
         })
     } else {
         None

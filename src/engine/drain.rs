@@ -131,6 +131,7 @@ mod tests {
             created: Some(now() - SignedDuration::from_hours(1)),
             do_not_evict: false,
             local_storage: false,
+            scheduling: Default::default(),
         }
     }
 

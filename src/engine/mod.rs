@@ -6,6 +6,7 @@ pub mod drain;
 pub mod maintenance;
 pub mod predicates;
 pub mod scale_up;
+pub mod topology;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -17,8 +18,8 @@ use crate::plan::{
 };
 use backoff::{Backoff, BackoffPolicy};
 use maintenance::MaintenanceConfig;
-use predicates::{NodeShape, static_fit};
-use scale_up::GroupView;
+use predicates::{NodeShape, static_fit, unknown_zones};
+use scale_up::{GroupView, ScaleUpPolicy};
 
 /// The operator's choices that shape decisions.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +28,7 @@ pub struct Config {
     pub over_provision: u32,
     pub backoff: BackoffPolicy,
     pub maintenance: MaintenanceConfig,
+    pub scale_up: ScaleUpPolicy,
 }
 
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
@@ -45,7 +47,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 && !n.marks.detached
         })
         .collect();
-    let result = scale_up::plan_scale_up(snapshot, &views, &reclaimable);
+    let result = scale_up::plan_scale_up(snapshot, &views, &reclaimable, &config.scale_up);
     let node_index: HashMap<&str, usize> = snapshot
         .nodes
         .iter()
@@ -78,6 +80,9 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 Destination::UpcomingNode => summary.on_upcoming_nodes += 1,
                 Destination::NewNode => summary.on_new_nodes += 1,
                 Destination::Unschedulable => summary.unschedulable += 1,
+                Destination::Nominated | Destination::Expendable | Destination::Waiting => {
+                    summary.not_scaled_for += 1
+                }
             }
             PendingPod {
                 pod: pods[*i].key(),
@@ -224,14 +229,37 @@ fn new_node_room(snapshot: &Snapshot, group: &NodeGroup) -> Resources {
         labels: &t.labels,
         taints: &t.taints,
         unschedulable: false,
+        // A DaemonSet that runs in some of the group's zones may run on its next node.
+        unknown_zones: &[],
     };
+    let zones = unknown_zones(group);
     let mut room = t.allocatable.clone();
     for ds in &snapshot.daemonsets {
-        if static_fit(&ds.placement, shape).is_ok() {
+        let runs = |labels: &crate::model::scheduling::Labels| {
+            static_fit(&ds.placement, NodeShape { labels, ..shape }).is_ok()
+        };
+        let may_run = if zones.is_empty() {
+            runs(&t.labels)
+        } else {
+            zones.iter().any(|z| runs(&with_zone(&t.labels, z)))
+        };
+        if may_run {
             room.sub(&ds.requests);
         }
     }
     room
+}
+
+/// Labels with every zone label set to `zone`: a group's next node, once its zone is chosen.
+pub(crate) fn with_zone(
+    labels: &crate::model::scheduling::Labels,
+    zone: &str,
+) -> crate::model::scheduling::Labels {
+    let mut labels = labels.clone();
+    for key in crate::model::scheduling::ZONE_LABELS {
+        labels.insert(key.to_string(), zone.to_string());
+    }
+    labels
 }
 
 fn group_status(v: &GroupView<'_>) -> GroupStatus {
@@ -259,5 +287,7 @@ fn group_status(v: &GroupView<'_>) -> GroupStatus {
 mod invariants;
 #[cfg(test)]
 mod maintenance_tests;
+#[cfg(test)]
+mod scheduling_tests;
 #[cfg(test)]
 mod tests;

@@ -9,8 +9,8 @@ use super::{Config, plan};
 use crate::model::group::GroupMember;
 use crate::model::resources::{CPU, MEMORY, PODS};
 use crate::model::scheduling::{
-    AntiAffinityTerm, LabelSelector, Labels, Placement, Taint, TaintEffect, Toleration,
-    TolerationOperator,
+    HOSTNAME_LABEL, LabelSelector, Labels, NamespaceScope, Placement, PodAffinityTerm, Taint,
+    TaintEffect, Toleration, TolerationOperator,
 };
 use crate::model::*;
 use crate::plan::{Destination, Plan};
@@ -109,7 +109,7 @@ impl Cluster {
             name: name.into(),
             provider_id: Some(format!("aws:///us-west-2a/{id}")),
             instance_id: Some(id),
-            labels: labels(&[("pool", group.unwrap_or("none"))]),
+            labels: labels(&[("pool", group.unwrap_or("none")), (HOSTNAME_LABEL, name)]),
             taints: vec![],
             allocatable,
             ready: true,
@@ -151,6 +151,7 @@ impl Cluster {
             created: None,
             do_not_evict: false,
             local_storage: false,
+            scheduling: Default::default(),
         });
         self.0.pods.last_mut().unwrap()
     }
@@ -190,7 +191,7 @@ impl Cluster {
 }
 
 /// (group, current → new desired, pods) of every scale-up.
-fn scale_ups(plan: &Plan) -> Vec<(String, u32, u32, usize)> {
+pub(super) fn scale_ups(plan: &Plan) -> Vec<(String, u32, u32, usize)> {
     plan.scale_ups
         .iter()
         .map(|s| {
@@ -204,7 +205,7 @@ fn scale_ups(plan: &Plan) -> Vec<(String, u32, u32, usize)> {
         .collect()
 }
 
-fn destinations(plan: &Plan) -> BTreeMap<String, (Destination, Option<String>)> {
+pub(super) fn destinations(plan: &Plan) -> BTreeMap<String, (Destination, Option<String>)> {
     plan.pending
         .iter()
         .map(|p| (p.pod.clone(), (p.destination, p.target.clone())))
@@ -551,13 +552,16 @@ fn hostname_anti_affinity_spreads_pods_over_nodes() {
     let mut c = Cluster::new(&["r1"]);
     c.group("cpu", "r1", 0, 10, 16_000, 64);
     let spread = Placement {
-        anti_affinity: vec![AntiAffinityTerm {
-            selector: LabelSelector {
+        anti_affinity: vec![PodAffinityTerm {
+            selector: Some(LabelSelector {
                 match_labels: labels(&[("job", "j")]),
                 expressions: vec![],
+            }),
+            namespaces: NamespaceScope {
+                names: vec!["batch".into()],
+                all: false,
             },
-            namespaces: vec![],
-            all_namespaces: false,
+            topology_key: HOSTNAME_LABEL.into(),
         }],
         ..Default::default()
     };

@@ -126,7 +126,10 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         let kind = match p.destination {
             Destination::ExistingNode => "existing node",
             Destination::UpcomingNode => "capacity already requested",
-            _ => continue,
+            Destination::Nominated => "nominated node, once preemption makes room",
+            Destination::Expendable => "nothing: priority below the expendable cutoff",
+            Destination::Waiting => "nothing yet: too young, or not marked unschedulable",
+            Destination::NewNode | Destination::Unschedulable => continue,
         };
         served
             .entry((kind, p.target.as_deref().unwrap_or("")))
@@ -134,7 +137,7 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
             .push(p.pod.clone());
     }
     if !served.is_empty() {
-        let mut t = table(&["Fits on", "Node or group", "Pods"]);
+        let mut t = table(&["Served by", "Node or group", "Pods"]);
         for ((kind, target), pods) in &served {
             t.add_row(vec![
                 kind.to_string(),
@@ -214,16 +217,20 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     }
 
     let s = &plan.summary;
-    writeln!(
+    write!(
         out,
-        "\n{} pending pods: {} fit existing nodes, {} fit capacity already requested, {} need {} new nodes, {} cannot be scheduled.",
+        "\n{} pending pods: {} fit existing nodes, {} fit capacity already requested, {} need {} new nodes, {} cannot be scheduled",
         s.pending_pods,
         s.on_existing_nodes,
         s.on_upcoming_nodes,
         s.on_new_nodes,
         s.new_nodes,
         s.unschedulable
-    )
+    )?;
+    if s.not_scaled_for > 0 {
+        write!(out, ", {} buy no node", s.not_scaled_for)?;
+    }
+    writeln!(out, ".")
 }
 
 /// `ekas drain`: one row per node, then the pods that kept any node from draining.

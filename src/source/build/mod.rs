@@ -4,13 +4,15 @@
 
 pub mod aws;
 pub mod kubernetes;
+pub mod volumes;
 
 use std::collections::HashMap;
 
 use color_eyre::eyre::{Result, bail, eyre};
 
-use super::document::SnapshotDocument;
+use super::document::{ItemList, KubernetesPart, SnapshotDocument};
 use crate::model::Snapshot;
+use crate::model::resources::{EBS_ATTACHMENTS, UNLIMITED};
 pub use aws::NodeReservation;
 
 /// Choices the operator makes about how a snapshot is read.
@@ -59,24 +61,32 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
     };
 
     let k8s = &doc.kubernetes;
-    let mut interner = kubernetes::PlacementInterner::default();
+    let mut placements = kubernetes::Placements::new(namespaces(k8s), storage(k8s));
     let pods = k8s
         .pods
         .items
         .iter()
-        .map(|p| kubernetes::pod(p, &mut interner))
+        .map(|p| kubernetes::pod(p, &mut placements))
         .collect::<Result<Vec<_>>>()?;
-    let nodes = k8s
+    let mut nodes = k8s
         .nodes
         .items
         .iter()
         .map(kubernetes::node)
         .collect::<Result<Vec<_>>>()?;
+    let ebs_in_use = pods.iter().any(|p| p.requests.get(EBS_ATTACHMENTS) > 0);
+    let attachments = ebs_attachments(doc, &regions);
+    if ebs_in_use {
+        for node in &mut nodes {
+            let ty = node.labels.get(INSTANCE_TYPE_LABEL).map(String::as_str);
+            set_ebs_attachments(&mut node.allocatable, ty, &attachments);
+        }
+    }
     let daemonsets = k8s
         .daemon_sets
         .items
         .iter()
-        .map(|d| kubernetes::daemonset(d, &mut interner))
+        .map(|d| kubernetes::daemonset(d, &mut placements))
         .collect::<Result<Vec<_>>>()?;
     let pdbs = k8s
         .pod_disruption_budgets
@@ -107,6 +117,12 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         activities.extend(aws::activities(region, part, &region_groups));
         groups.extend(region_groups);
     }
+    if ebs_in_use {
+        for group in &mut groups {
+            let ty = Some(group.instance_type.as_str());
+            set_ebs_attachments(&mut group.template.allocatable, ty, &attachments);
+        }
+    }
 
     Ok(Snapshot {
         captured_at: doc.captured_at,
@@ -120,4 +136,72 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         pdbs,
         activities,
     })
+}
+
+/// Every namespace's labels: the `namespaces` part, and for a namespace only pods name, the
+/// label the API server gives every namespace.
+fn namespaces(k8s: &KubernetesPart) -> kubernetes::Namespaces {
+    const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+    let mut out = kubernetes::Namespaces::new();
+    for ns in k8s.namespaces.iter().flat_map(|l| &l.items) {
+        if let Some(name) = &ns.metadata.name {
+            out.insert(name.clone(), ns.metadata.labels.clone().unwrap_or_default());
+        }
+    }
+    for pod in &k8s.pods.items {
+        let name = pod.metadata.namespace.as_deref().unwrap_or("default");
+        if !out.contains_key(name) {
+            let labels = [(NAME_LABEL.to_string(), name.to_string())].into();
+            out.insert(name.to_string(), labels);
+        }
+    }
+    out
+}
+
+/// Claims, volumes and classes, when the snapshot has any of them.
+fn storage(k8s: &KubernetesPart) -> Option<volumes::Storage<'_>> {
+    let parts = [
+        k8s.persistent_volume_claims.is_some(),
+        k8s.persistent_volumes.is_some(),
+        k8s.storage_classes.is_some(),
+    ];
+    if !parts.contains(&true) {
+        return None;
+    }
+    fn items<T>(list: &Option<ItemList<T>>) -> &[T] {
+        list.as_ref().map_or(&[], |l| &l.items)
+    }
+    Some(volumes::Storage::new(
+        items(&k8s.persistent_volume_claims),
+        items(&k8s.persistent_volumes),
+        items(&k8s.storage_classes),
+    ))
+}
+
+/// The label naming a node's instance type.
+const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
+
+/// EBS attachments for pods, per instance type described in the snapshot.
+fn ebs_attachments<'d>(doc: &'d SnapshotDocument, regions: &[String]) -> HashMap<&'d str, i64> {
+    regions
+        .iter()
+        .filter_map(|r| doc.aws.get(r))
+        .flat_map(|part| &part.instance_types.instance_types)
+        .map(|t| (t.instance_type.as_str(), t.ebs_attachments()))
+        .collect()
+}
+
+/// Gives a node (or template) its EBS attachment limit, unless it reports one: its type's, or
+/// no limit when the type is not described.
+fn set_ebs_attachments(
+    allocatable: &mut crate::model::Resources,
+    instance_type: Option<&str>,
+    attachments: &HashMap<&str, i64>,
+) {
+    if allocatable.get(EBS_ATTACHMENTS) == 0 {
+        let limit = instance_type
+            .and_then(|t| attachments.get(t).copied())
+            .unwrap_or(UNLIMITED);
+        allocatable.set(EBS_ATTACHMENTS, limit);
+    }
 }
