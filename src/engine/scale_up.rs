@@ -242,6 +242,41 @@ pub fn plan_scale_up(
     }
 }
 
+/// Whether each node could take pod `pod` now, and if not why, as kube-scheduler's filters
+/// judge it with every other pod where it is: the planner's own checks, on every node whatever
+/// its state.
+pub fn node_verdicts(snapshot: &Snapshot, pod: usize) -> Vec<(String, Result<(), String>)> {
+    let reclaimable = vec![false; snapshot.nodes.len()];
+    let policy = ScaleUpPolicy::default();
+    let mut planner = Planner {
+        snapshot,
+        groups: &[],
+        reclaimable: &reclaimable,
+        policy: &policy,
+        classes: Vec::new(),
+        bins: Vec::new(),
+        topology: None,
+        template_sites: Vec::new(),
+        fit_cache: HashMap::new(),
+        opened: Vec::new(),
+        assignments: Vec::new(),
+    };
+    let selectors = Selectors::new(snapshot, &[pod]);
+    planner.classes = planner.classes(&[pod], selectors.in_play().then_some(&selectors));
+    planner.bins = planner.node_bins();
+    if selectors.in_play() {
+        planner.start_topology(&[]);
+    }
+    (0..planner.bins.len())
+        .map(|b| {
+            let Shape::Node(n) = planner.bins[b].shape else {
+                unreachable!("node bins")
+            };
+            (snapshot.nodes[n].name.clone(), planner.explain(0, b))
+        })
+        .collect()
+}
+
 fn pod_order(pod: &Pod) -> (&str, &str) {
     (&pod.namespace, &pod.name)
 }
@@ -287,6 +322,30 @@ impl<'a> Planner<'a> {
     /// first, in name order.
     fn existing_bins(&self) -> Vec<Bin> {
         let nodes = &self.snapshot.nodes;
+        let mut bins: Vec<Bin> = self
+            .node_bins()
+            .into_iter()
+            .filter(|bin| {
+                let Shape::Node(n) = bin.shape else {
+                    unreachable!("node bins")
+                };
+                nodes[n].ready && (!nodes[n].unschedulable || self.reclaimable[n])
+            })
+            .collect();
+        // Schedulable nodes first: a cordoned node is reclaimed only for what they cannot take.
+        bins.sort_by(|a, b| {
+            let key = |bin: &Bin| match bin.shape {
+                Shape::Node(n) => (nodes[n].unschedulable, nodes[n].name.as_str()),
+                Shape::Group(_) => (false, ""),
+            };
+            key(a).cmp(&key(b))
+        });
+        bins
+    }
+
+    /// A bin per node, with the room its active pods leave.
+    fn node_bins(&self) -> Vec<Bin> {
+        let nodes = &self.snapshot.nodes;
         let by_name: HashMap<&str, usize> = nodes
             .iter()
             .enumerate()
@@ -300,10 +359,8 @@ impl<'a> Planner<'a> {
                 free[n].sub(&pod.requests);
             }
         }
-        let mut bins: Vec<Bin> = free
-            .into_iter()
+        free.into_iter()
             .enumerate()
-            .filter(|&(n, _)| nodes[n].ready && (!nodes[n].unschedulable || self.reclaimable[n]))
             .map(|(n, free)| Bin {
                 free,
                 shape: Shape::Node(n),
@@ -311,16 +368,7 @@ impl<'a> Planner<'a> {
                 // Node sites are numbered as the nodes.
                 site: n,
             })
-            .collect();
-        // Schedulable nodes first: a cordoned node is reclaimed only for what they cannot take.
-        bins.sort_by(|a, b| {
-            let key = |bin: &Bin| match bin.shape {
-                Shape::Node(n) => (nodes[n].unschedulable, nodes[n].name.as_str()),
-                Shape::Group(_) => (false, ""),
-            };
-            key(a).cmp(&key(b))
-        });
-        bins
+            .collect()
     }
 
     /// Splits off the pods preemption will serve: nominated to a schedulable node, which they
@@ -635,6 +683,20 @@ impl<'a> Planner<'a> {
             .and_then(|t| t.conflict(c, self.bins[b].site))
         {
             Some(conflict) => Err(conflict.is_lasting()),
+            None => Ok(()),
+        }
+    }
+
+    /// Why bin `b` does not take a pod of class `c`, in the scheduler's terms.
+    fn explain(&self, c: usize, b: usize) -> Result<(), String> {
+        let bin = &self.bins[b];
+        let pod = &self.snapshot.pods[self.classes[c].rep];
+        static_fit(&pod.placement, self.shape(bin.shape)).map_err(|u| u.to_string())?;
+        if let Some(short) = self.classes[c].requests.shortfall(&bin.free) {
+            return Err(short.to_string());
+        }
+        match self.topology.as_ref().and_then(|t| t.conflict(c, bin.site)) {
+            Some(conflict) => Err(conflict.to_string()),
             None => Ok(()),
         }
     }

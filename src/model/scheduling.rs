@@ -191,6 +191,9 @@ impl fmt::Display for Taint {
 pub enum TolerationOperator {
     Equal,
     Exists,
+    /// `Gt` and `Lt` compare numbers behind an alpha feature gate (TaintTolerationComparisonOperators,
+    /// off by default): with it off, such a toleration tolerates nothing.
+    Compare,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -214,6 +217,7 @@ impl Toleration {
         match self.operator {
             TolerationOperator::Exists => true,
             TolerationOperator::Equal => self.value == taint.value,
+            TolerationOperator::Compare => false,
         }
     }
 }

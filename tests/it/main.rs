@@ -10,4 +10,5 @@ mod kube;
 mod loop_cost;
 mod reap;
 mod run;
+mod scheduler_cases;
 mod support;

@@ -456,10 +456,44 @@ pub(super) fn node_selector_term(term: &core::NodeSelectorTerm) -> Result<NodeSe
             .map(|r| requirement(&r.key, &r.operator, r.values.as_ref()))
             .collect::<Result<Vec<_>>>()
     };
+    let mut expressions = convert(term.match_expressions.as_ref())?;
+    // The scheduler cannot read an expression that breaks the label rules, and its term then
+    // selects no node: `key in ()` says the same.
+    if let Some(bad) = expressions.iter().find(|r| !readable(r)) {
+        expressions = vec![Requirement {
+            key: bad.key.clone(),
+            operator: Operator::In,
+            values: vec![],
+        }];
+    }
     Ok(NodeSelectorTerm {
-        expressions: convert(term.match_expressions.as_ref())?,
+        expressions,
         fields: convert(term.match_fields.as_ref())?,
     })
+}
+
+/// Whether a node selector expression is one Kubernetes can turn into a label selector: In and
+/// NotIn need valid label values, Exists and DoesNotExist none, Gt and Lt one integer.
+fn readable(r: &Requirement) -> bool {
+    match r.operator {
+        Operator::In | Operator::NotIn => {
+            !r.values.is_empty() && r.values.iter().all(|v| valid_label_value(v))
+        }
+        Operator::Exists | Operator::DoesNotExist => r.values.is_empty(),
+        Operator::Gt | Operator::Lt => {
+            matches!(r.values.as_slice(), [v] if v.parse::<i64>().is_ok())
+        }
+    }
+}
+
+/// At most 63 characters, alphanumerics with `-`, `_`, `.` inside.
+fn valid_label_value(v: &str) -> bool {
+    let edge = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
+    v.len() <= 63
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && edge(v.chars().next())
+        && edge(v.chars().last())
 }
 
 pub fn label_selector(sel: &meta::LabelSelector) -> Result<LabelSelector> {
@@ -488,6 +522,7 @@ fn toleration(t: &core::Toleration) -> Result<Toleration> {
     let operator = match t.operator.as_deref() {
         None | Some("") | Some("Equal") => TolerationOperator::Equal,
         Some("Exists") => TolerationOperator::Exists,
+        Some("Gt" | "Lt") => TolerationOperator::Compare,
         Some(other) => bail!("unknown toleration operator {other:?}"),
     };
     Ok(Toleration {
