@@ -44,7 +44,7 @@ _ekas() {
 
     case "${cmd}" in
         ekas)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version plan scale-up drain reap run snapshot completions"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version plan scale-up drain reap run snapshot completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,6 +111,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -190,7 +198,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__completions)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +265,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -336,7 +352,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__drain)
-            opts="-v -h -V --timeout --grace-period --force --delete-emptydir-data --termination-grace-period --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --timeout --grace-period --force --delete-emptydir-data --termination-grace-period --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,6 +434,14 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --idle-threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -494,7 +518,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__plan)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -561,6 +585,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -640,7 +672,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__reap)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -707,6 +739,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -786,7 +826,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-v -h -V --no-scale --no-maintenance --leader-elect --metrics-address --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --no-scale --no-maintenance --leader-elect --metrics-address --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -861,6 +901,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -940,7 +988,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__scale__subcmd__up)
-            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1007,6 +1055,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1086,7 +1142,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__snapshot)
-            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --cluster-name --regions --kubeconfig --context --namespace --snapshot --aws-access-key --aws-secret-key --aws-profile --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --drain-grace-period --max-scale-in-fraction --drain-utilization-below --lease-namespace --lease-name --lease-duration --sleep --slack-hook --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1173,6 +1229,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= lease-namespace= lease-name= lease-duration= sleep= slack-hook= dry-run output= log-format= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= namespace= snapshot= aws-access-key= aws-secret-key= aws-profile= over-provision= scale-up-backoff= scale-up-backoff-max= max-node-provision-time= kube-reserved-cpu= kube-reserved-memory= max-pods= expendable-pods-priority-cutoff= scale-up-only-unschedulable new-pod-scale-up-delay= no-balance idle-threshold= type-idle-threshold= instance-init-time= type-idle-count= dead-threshold= launch-grace= max-concurrent-drains= drain-grace-period= max-scale-in-fraction= drain-utilization-below= lease-namespace= lease-name= lease-duration= sleep= slack-hook= dry-run output= log-format= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -40,6 +40,8 @@ complete -c ekas -n "__fish_ekas_needs_command" -l max-node-provision-time -d 'A
 complete -c ekas -n "__fish_ekas_needs_command" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_needs_command" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -59,6 +61,8 @@ complete -c ekas -n "__fish_ekas_needs_command" -l output -d 'Output format' -r 
 json\t''"
 complete -c ekas -n "__fish_ekas_needs_command" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_needs_command" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_needs_command" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_needs_command" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_needs_command" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -86,6 +90,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-node-provision-ti
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -105,6 +111,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l output -d 'Output for
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s h -l help -d 'Print help'
@@ -125,6 +133,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-node-provisio
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -144,6 +154,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l output -d 'Output
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s h -l help -d 'Print help'
@@ -167,6 +179,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-node-provision-t
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -188,6 +202,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l log-format -d 'Log l
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l force -d 'Also evict pods that no controller owns; they will not be recreated'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l delete-emptydir-data -d 'Also evict pods with emptyDir volumes, whose data is lost'
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s h -l help -d 'Print help'
@@ -208,6 +224,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-node-provision-ti
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -227,6 +245,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l output -d 'Output for
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s h -l help -d 'Print help'
@@ -250,6 +270,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-node-provision-tim
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -271,6 +293,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l log-format -d 'Log lin
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-scale -d 'Never scale up: only maintain existing nodes'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-maintenance -d 'Never scale in or touch existing nodes: only scale up'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -s h -l help -d 'Print help'
@@ -296,6 +320,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-node-provisio
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -315,6 +341,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l output -d 'Output
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s h -l help -d 'Print help'
@@ -335,6 +363,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-node-provi
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -354,6 +384,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l output -d 'Out
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l dry-run -d 'Log what would be changed, and change nothing'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -s h -l help -d 'Print help'

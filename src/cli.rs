@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use jiff::SignedDuration;
 
+use crate::engine::scale_up::ScaleUpPolicy;
 use crate::model::quantity::Quantity;
 
 #[derive(Debug, Parser)]
@@ -233,6 +234,30 @@ pub struct GlobalOptions {
         help_heading = "Scaling"
     )]
     pub max_pods: u32,
+
+    /// Pods with a priority below this never buy a node (cluster-autoscaler's rule)
+    #[arg(
+        long,
+        global = true,
+        default_value_t = ScaleUpPolicy::default().expendable_cutoff,
+        allow_negative_numbers = true,
+        value_name = "PRIORITY",
+        help_heading = "Scaling"
+    )]
+    pub expendable_pods_priority_cutoff: i32,
+
+    /// Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)
+    #[arg(long, global = true, help_heading = "Scaling")]
+    pub scale_up_only_unschedulable: bool,
+
+    /// Pods younger than this buy no node yet [seconds or 30s]
+    // The engine's default, written as people write it (a test keeps the two equal).
+    #[arg(long, global = true, default_value = "0s", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling")]
+    pub new_pod_scale_up_delay: SignedDuration,
+
+    /// Do not share scale-ups between groups that differ only by zone
+    #[arg(long, global = true, help_heading = "Scaling")]
+    pub no_balance: bool,
 
     /// How long a node must be idle before ekas cordons and then removes it [seconds or 55m]
     #[arg(long, global = true, default_value = "3300", value_parser = parse_duration, value_name = "DURATION", help_heading = "Scaling in")]
@@ -477,5 +502,30 @@ mod tests {
         assert!(err.to_string().contains("lots"), "{err}");
         let cli = Cli::try_parse_from(["ekas", "plan", "--kube-reserved-memory", "1Gi"]).unwrap();
         assert_eq!(cli.global.kube_reserved_memory, Reserved::Fixed(1 << 30));
+    }
+
+    #[test]
+    fn scale_up_options_default_to_the_engines_policy() {
+        let g = Cli::try_parse_from(["ekas", "plan"]).unwrap().global;
+        let policy = ScaleUpPolicy::default();
+        assert_eq!(g.expendable_pods_priority_cutoff, policy.expendable_cutoff);
+        assert_eq!(g.new_pod_scale_up_delay, policy.new_pod_delay);
+        assert_eq!(!g.no_balance, policy.balance);
+        assert_eq!(g.scale_up_only_unschedulable, policy.only_unschedulable);
+        let g = Cli::try_parse_from([
+            "ekas",
+            "plan",
+            "--expendable-pods-priority-cutoff",
+            "-100",
+            "--new-pod-scale-up-delay",
+            "30s",
+            "--no-balance",
+            "--scale-up-only-unschedulable",
+        ])
+        .unwrap()
+        .global;
+        assert_eq!(g.expendable_pods_priority_cutoff, -100);
+        assert_eq!(g.new_pod_scale_up_delay, SignedDuration::from_secs(30));
+        assert!(g.no_balance && g.scale_up_only_unschedulable);
     }
 }

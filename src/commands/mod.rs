@@ -62,7 +62,12 @@ pub fn engine_config(g: &GlobalOptions) -> engine::Config {
                 ..DrainPolicy::default()
             },
         },
-        scale_up: ScaleUpPolicy::default(),
+        scale_up: ScaleUpPolicy {
+            balance: !g.no_balance,
+            expendable_cutoff: g.expendable_pods_priority_cutoff,
+            only_unschedulable: g.scale_up_only_unschedulable,
+            new_pod_delay: g.new_pod_scale_up_delay,
+        },
     }
 }
 
