@@ -841,4 +841,163 @@ mod tests {
             "{err}"
         );
     }
+
+    fn built(v: serde_json::Value) -> Pod {
+        let raw: core::Pod = serde_json::from_value(v).unwrap();
+        let namespaces: Namespaces = [
+            ("team-a".to_string(), [("team".into(), "a".into())].into()),
+            ("team-b".to_string(), [("team".into(), "b".into())].into()),
+            ("other".to_string(), Labels::new()),
+        ]
+        .into();
+        pod(&raw, &mut Placements::new(namespaces, None)).unwrap()
+    }
+
+    #[test]
+    fn affinity_terms_resolve_namespaces_and_merge_match_label_keys() {
+        let p = built(json!({
+            "metadata": {"name": "p", "namespace": "team-a",
+                "labels": {"app": "web", "rev": "7", "tenant": "x"}},
+            "spec": {"containers": [{"name": "main"}], "affinity": {
+                "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "topology.kubernetes.io/zone",
+                     "labelSelector": {"matchLabels": {"app": "cache"}},
+                     "namespaceSelector": {"matchLabels": {"team": "b"}}}
+                ]},
+                "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "kubernetes.io/hostname",
+                     "labelSelector": {"matchLabels": {"app": "web"}},
+                     "matchLabelKeys": ["rev", "missing"], "mismatchLabelKeys": ["tenant"]},
+                    {"topologyKey": "kubernetes.io/hostname", "namespaceSelector": {}},
+                    {"topologyKey": "kubernetes.io/hostname",
+                     "labelSelector": {"matchLabels": {"app": "db"}}, "namespaces": ["other"],
+                     "namespaceSelector": {}}
+                ]}
+            }}
+        }));
+        let affinity = &p.placement.pod_affinity[0];
+        assert_eq!(affinity.namespaces.names, ["team-b"], "selected by label");
+        assert!(!affinity.namespaces.all);
+        let anti = &p.placement.anti_affinity;
+        assert_eq!(
+            anti.len(),
+            2,
+            "a term without a label selector selects nothing"
+        );
+        assert_eq!(
+            anti[0].namespaces.names,
+            ["team-a"],
+            "the pod's own namespace"
+        );
+        let merged = anti[0].selector.as_ref().unwrap();
+        assert!(merged.matches(&[("app".into(), "web".into()), ("rev".into(), "7".into())].into()));
+        assert!(
+            !merged.matches(&[("app".into(), "web".into()), ("rev".into(), "8".into())].into()),
+            "matchLabelKeys pins the pod's own rev"
+        );
+        let same_tenant = [
+            ("app".into(), "web".into()),
+            ("rev".into(), "7".into()),
+            ("tenant".into(), "x".into()),
+        ];
+        assert!(
+            !merged.matches(&same_tenant.into()),
+            "mismatchLabelKeys keeps the pod's own tenant out"
+        );
+        assert!(
+            anti[1].namespaces.all,
+            "an empty namespace selector selects every namespace"
+        );
+    }
+
+    #[test]
+    fn spread_host_ports_and_scheduling_state() {
+        let p = built(json!({
+            "metadata": {"name": "p", "namespace": "team-a", "labels": {"app": "web", "hash": "abc"}},
+            "spec": {
+                "priority": 1000,
+                "hostNetwork": true,
+                "containers": [{"name": "main", "ports": [
+                    {"containerPort": 8080},
+                    {"containerPort": 53, "hostPort": 5353, "protocol": "UDP", "hostIP": "10.0.0.1"}
+                ]}],
+                "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                     "whenUnsatisfiable": "DoNotSchedule", "minDomains": 3,
+                     "labelSelector": {"matchLabels": {"app": "web"}}, "matchLabelKeys": ["hash"],
+                     "nodeTaintsPolicy": "Honor"},
+                    {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                     "whenUnsatisfiable": "ScheduleAnyway"}
+                ]
+            },
+            "status": {"phase": "Pending", "nominatedNodeName": "node-7", "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+            ]}
+        }));
+        assert_eq!(p.scheduling.priority, 1000);
+        assert_eq!(p.scheduling.nominated_node.as_deref(), Some("node-7"));
+        assert!(p.scheduling.unschedulable);
+        let ports: Vec<String> = p
+            .placement
+            .host_ports
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        assert_eq!(
+            ports,
+            ["5353/UDP on 10.0.0.1", "8080/TCP"],
+            "hostNetwork makes 8080 a host port"
+        );
+        let spread = &p.placement.spread;
+        assert_eq!(spread.len(), 1, "ScheduleAnyway never blocks");
+        assert_eq!(spread[0].min_domains, 3);
+        assert_eq!(spread[0].node_affinity_policy, InclusionPolicy::Honor);
+        assert_eq!(spread[0].node_taints_policy, InclusionPolicy::Honor);
+        let other_hash = [("app".into(), "web".into()), ("hash".into(), "xyz".into())].into();
+        assert!(
+            !spread[0].counts(&other_hash),
+            "matchLabelKeys pins the pod's own hash"
+        );
+    }
+
+    #[test]
+    fn malformed_constraints_name_the_field() {
+        let err = |spec: serde_json::Value| {
+            let raw: core::Pod = serde_json::from_value(json!({
+                "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
+            }))
+            .unwrap();
+            format!("{:#}", pod(&raw, &mut Placements::default()).unwrap_err())
+        };
+        let e = err(
+            json!({"containers": [{"name": "c"}], "topologySpreadConstraints": [
+            {"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]}),
+        );
+        assert!(e.contains("pod ns/p") && e.contains("maxSkew 0"), "{e}");
+        let e = err(
+            json!({"containers": [{"name": "c"}], "topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
+             "nodeTaintsPolicy": "Sometimes"}]}),
+        );
+        assert!(
+            e.contains("nodeTaintsPolicy") && e.contains("Sometimes"),
+            "{e}"
+        );
+        let e = err(json!({"containers": [{"name": "c", "ports": [
+            {"containerPort": 1, "hostPort": 70000}]}]}));
+        assert!(e.contains("container c") && e.contains("70000"), "{e}");
+    }
+
+    #[test]
+    fn unreadable_node_selector_values_select_no_node() {
+        let s = spec(json!({"containers": [], "affinity": {"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "foo", "operator": "NotIn", "values": ["not a value!"]}]},
+            {"matchExpressions": [{"key": "bar", "operator": "Exists"}]}
+        ]}}}}));
+        let p = placement(&s, "ns", &Labels::new(), &Namespaces::new()).unwrap();
+        let node = [("foo".to_string(), "x".to_string())].into();
+        assert!(p.node_affinity[0].first_mismatch(&node, None).is_some());
+        assert!(p.node_affinity[1].expressions[0].operator == Operator::Exists);
+    }
 }

@@ -205,3 +205,125 @@ fn set_ebs_attachments(
         allocatable.set(EBS_ATTACHMENTS, limit);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::model::scheduling::ZONE_LABEL;
+
+    fn group(name: &str, zones: &[&str], instances: &[&str]) -> Value {
+        json!({"AutoScalingGroupName": name, "MinSize": 0, "MaxSize": 10,
+            "DesiredCapacity": instances.len(), "AvailabilityZones": zones,
+            "LaunchConfigurationName": "lc",
+            "Instances": instances.iter().map(|i| json!({"InstanceId": i, "AvailabilityZone": zones[0],
+                "LifecycleState": "InService", "HealthStatus": "Healthy"})).collect::<Vec<_>>(),
+            "Tags": [{"Key": "KubernetesCluster", "Value": "c"}, {"Key": "Role", "Value": "worker"}]})
+    }
+
+    fn node(name: &str, instance: &str, zone: &str) -> Value {
+        json!({"metadata": {"name": name, "labels": {ZONE_LABEL: zone, "topology.k8s.aws/zone-id": "usw2-az1",
+                "node.kubernetes.io/instance-type": "m5.large", "kubernetes.io/hostname": name}},
+            "spec": {"providerID": format!("aws:///{zone}/{instance}")},
+            "status": {"allocatable": {"cpu": "2", "memory": "8Gi", "pods": "29"},
+                "conditions": [{"type": "Ready", "status": "True"}]}})
+    }
+
+    fn document(pods: Value, storage: bool) -> SnapshotDocument {
+        let mut kubernetes = json!({
+            "pods": {"items": pods},
+            "nodes": {"items": [node("wide-1", "i-1", "us-west-2a"), node("narrow-1", "i-2", "us-west-2b")]},
+        });
+        if storage {
+            kubernetes["persistentVolumeClaims"] = json!({"items": [{"metadata": {"name": "data", "namespace": "db"},
+                "spec": {"storageClassName": "gp3"}}]});
+            kubernetes["persistentVolumes"] = json!({"items": []});
+            kubernetes["storageClasses"] = json!({"items": [{"metadata": {"name": "gp3"},
+                "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "WaitForFirstConsumer"}]});
+        }
+        serde_json::from_value(json!({
+            "capturedAt": "2026-11-27T12:00:00Z", "clusterName": "c", "regions": ["us-west-2"],
+            "kubernetes": kubernetes,
+            "aws": {"us-west-2": {
+                "autoScalingGroups": {"AutoScalingGroups": [
+                    group("wide", &["us-west-2a", "us-west-2b"], &["i-1"]),
+                    group("narrow", &["us-west-2b"], &["i-2"]),
+                    group("empty", &["us-west-2c"], &[])
+                ]},
+                "launchConfigurations": {"LaunchConfigurations": [
+                    {"LaunchConfigurationName": "lc", "InstanceType": "m5.large", "ImageId": "ami-1"}]},
+                "instanceTypes": {"InstanceTypes": [{"InstanceType": "m5.large", "VCpuInfo": {"DefaultVCpus": 2},
+                    "MemoryInfo": {"SizeInMiB": 8192}, "Hypervisor": "nitro"}]}
+            }}
+        }))
+        .unwrap()
+    }
+
+    fn pod_with_claim() -> Value {
+        json!([{"metadata": {"name": "db-0", "namespace": "db"}, "spec": {"containers": [{"name": "c"}],
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}}])
+    }
+
+    #[test]
+    fn a_multi_zone_groups_next_node_has_no_zone() {
+        let s = snapshot(&document(json!([]), false), &BuildOptions::default()).unwrap();
+        let labels = |name: &str| {
+            &s.groups
+                .iter()
+                .find(|g| g.name == name)
+                .unwrap()
+                .template
+                .labels
+        };
+        assert!(
+            !labels("wide").contains_key(ZONE_LABEL),
+            "copied from a node, less its zone"
+        );
+        assert!(!labels("wide").contains_key("topology.k8s.aws/zone-id"));
+        assert_eq!(
+            labels("narrow")[ZONE_LABEL],
+            "us-west-2b",
+            "one zone: the node's"
+        );
+        assert_eq!(
+            labels("empty")["topology.ebs.csi.aws.com/zone"],
+            "us-west-2c"
+        );
+    }
+
+    #[test]
+    fn ebs_attachments_count_only_when_pods_bring_ebs_volumes() {
+        let s = snapshot(&document(json!([]), false), &BuildOptions::default()).unwrap();
+        assert_eq!(s.nodes[0].allocatable.get(EBS_ATTACHMENTS), 0);
+        let s = snapshot(&document(pod_with_claim(), true), &BuildOptions::default()).unwrap();
+        assert_eq!(s.pods[0].requests.get(EBS_ATTACHMENTS), 1);
+        assert_eq!(
+            s.nodes[0].allocatable.get(EBS_ATTACHMENTS),
+            25,
+            "a Nitro m5.large"
+        );
+        let empty = s.groups.iter().find(|g| g.name == "empty").unwrap();
+        assert_eq!(empty.template.allocatable.get(EBS_ATTACHMENTS), 25);
+        // Without the storage parts, volumes limit nothing.
+        let s = snapshot(&document(pod_with_claim(), false), &BuildOptions::default()).unwrap();
+        assert_eq!(s.pods[0].requests.get(EBS_ATTACHMENTS), 0);
+        assert!(s.pods[0].placement.volumes.blocked.is_none());
+    }
+
+    #[test]
+    fn namespaces_known_only_from_pods_have_their_name_label() {
+        let pods = json!([
+            {"metadata": {"name": "a", "namespace": "team-a"}, "spec": {"containers": [{"name": "c"}]}},
+            {"metadata": {"name": "b", "namespace": "team-b"}, "spec": {"containers": [{"name": "c"}],
+                "affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "kubernetes.io/hostname", "labelSelector": {},
+                     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}}]}}}}
+        ]);
+        let s = snapshot(&document(pods, false), &BuildOptions::default()).unwrap();
+        assert_eq!(
+            s.pods[1].placement.pod_affinity[0].namespaces.names,
+            ["team-a"]
+        );
+    }
+}

@@ -344,3 +344,210 @@ fn is_ebs_volume(pv: &core::PersistentVolume) -> bool {
                 .is_some_and(|c| EBS_DRIVERS.contains(&c.driver.as_str()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Cluster {
+        claims: Vec<core::PersistentVolumeClaim>,
+        volumes: Vec<core::PersistentVolume>,
+        classes: Vec<StorageClass>,
+    }
+
+    fn cluster(
+        claims: serde_json::Value,
+        volumes: serde_json::Value,
+        classes: serde_json::Value,
+    ) -> Cluster {
+        Cluster {
+            claims: serde_json::from_value(claims).unwrap(),
+            volumes: serde_json::from_value(volumes).unwrap(),
+            classes: serde_json::from_value(classes).unwrap(),
+        }
+    }
+
+    impl Cluster {
+        fn resolve(&self, volumes: serde_json::Value) -> PodVolumes {
+            let spec: core::PodSpec =
+                serde_json::from_value(json!({"containers": [], "volumes": volumes})).unwrap();
+            Storage::new(&self.claims, &self.volumes, &self.classes).resolve("db", "db-0", &spec)
+        }
+    }
+
+    fn claim(name: &str, spec: serde_json::Value, bound: bool) -> serde_json::Value {
+        let mut c = json!({"metadata": {"name": name, "namespace": "db"}, "spec": spec});
+        if bound {
+            c["status"] = json!({"phase": "Bound"});
+        }
+        c
+    }
+
+    fn uses(claim: &str) -> serde_json::Value {
+        json!([{"name": "data", "persistentVolumeClaim": {"claimName": claim}}])
+    }
+
+    fn in_zone(zone: &str) -> serde_json::Value {
+        json!({"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "topology.kubernetes.io/zone", "operator": "In", "values": [zone]}]}]}})
+    }
+
+    #[test]
+    fn a_bound_ebs_volume_pins_its_zone_and_takes_an_attachment() {
+        let c = cluster(
+            json!([claim(
+                "data-0",
+                json!({"volumeName": "pv-1", "storageClassName": "gp3"}),
+                true
+            )]),
+            json!([{"metadata": {"name": "pv-1", "labels": {"topology.kubernetes.io/zone": "us-west-2b__us-west-2c"}},
+                    "spec": {"csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-1"},
+                             "nodeAffinity": in_zone("us-west-2b")}}]),
+            json!([]),
+        );
+        let v = c.resolve(uses("data-0"));
+        assert_eq!(v.ebs_attachments, 1);
+        assert_eq!(v.placement.blocked, None);
+        let [terms, label] = &v.placement.requirements[..] else {
+            panic!("{:?}", v.placement.requirements)
+        };
+        assert_eq!(terms.volume, "PersistentVolume pv-1 of claim data-0");
+        assert!(
+            matches!(&terms.rule, VolumeRule::NodeTerms(t) if t[0].expressions[0].values == ["us-west-2b"])
+        );
+        assert!(
+            matches!(&label.rule, VolumeRule::TopologyLabel { values, .. } if values == &["us-west-2b", "us-west-2c"])
+        );
+    }
+
+    #[test]
+    fn claims_that_cannot_bind_yet_block_the_pod_and_say_why() {
+        let c = cluster(
+            json!([
+                claim("waiting", json!({"storageClassName": "fast"}), false),
+                claim(
+                    "lost",
+                    json!({"volumeName": "gone", "storageClassName": "fast"}),
+                    true
+                ),
+                claim("classless", json!({}), false),
+                claim("unknown-class", json!({"storageClassName": "nope"}), false)
+            ]),
+            json!([]),
+            json!([{"metadata": {"name": "fast"}, "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "Immediate"}]),
+        );
+        let blocked = |name: &str| c.resolve(uses(name)).placement.blocked.unwrap();
+        assert_eq!(
+            blocked("missing"),
+            "PersistentVolumeClaim db/missing not found"
+        );
+        assert_eq!(
+            blocked("waiting"),
+            "claim waiting is not bound yet (StorageClass fast binds immediately)"
+        );
+        assert_eq!(
+            blocked("lost"),
+            "claim lost is bound to PersistentVolume gone, which does not exist"
+        );
+        assert!(blocked("classless").contains("no StorageClass"));
+        assert_eq!(
+            blocked("unknown-class"),
+            "StorageClass nope of claim unknown-class not found"
+        );
+    }
+
+    #[test]
+    fn a_claim_waiting_for_its_pod_goes_where_its_class_or_volumes_allow() {
+        let c = cluster(
+            json!([
+                claim("topo", json!({"storageClassName": "gp3-2b"}), false),
+                claim("anywhere", json!({"storageClassName": "gp3"}), false),
+                claim(
+                    "local",
+                    json!({"storageClassName": "local", "resources": {"requests": {"storage": "50Gi"}}, "accessModes": ["ReadWriteOnce"]}),
+                    false
+                ),
+                claim("none", json!({"storageClassName": "empty-local"}), false),
+                claim("picked", json!({"storageClassName": "gp3"}), false)
+            ]),
+            json!([
+                {"metadata": {"name": "small"}, "spec": {"storageClassName": "local", "capacity": {"storage": "10Gi"},
+                    "accessModes": ["ReadWriteOnce"], "nodeAffinity": in_zone("us-west-2a")}},
+                {"metadata": {"name": "taken"}, "spec": {"storageClassName": "local", "capacity": {"storage": "100Gi"},
+                    "accessModes": ["ReadWriteOnce"], "claimRef": {"name": "other", "namespace": "db"}, "nodeAffinity": in_zone("us-west-2b")}},
+                {"metadata": {"name": "fits"}, "spec": {"storageClassName": "local", "capacity": {"storage": "100Gi"},
+                    "accessModes": ["ReadWriteOnce", "ReadOnlyMany"], "nodeAffinity": in_zone("us-west-2c")}}
+            ]),
+            json!([
+                {"metadata": {"name": "gp3-2b"}, "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "WaitForFirstConsumer",
+                 "allowedTopologies": [{"matchLabelExpressions": [{"key": "topology.ebs.csi.aws.com/zone", "values": ["us-west-2b"]}]}]},
+                {"metadata": {"name": "gp3"}, "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "WaitForFirstConsumer"},
+                {"metadata": {"name": "local"}, "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer"},
+                {"metadata": {"name": "empty-local"}, "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer"}
+            ]),
+        );
+        let topo = c.resolve(uses("topo"));
+        assert_eq!(topo.ebs_attachments, 1);
+        assert!(matches!(&topo.placement.requirements[0].rule,
+            VolumeRule::NodeTerms(t) if t[0].expressions[0].key == "topology.ebs.csi.aws.com/zone"));
+        assert!(
+            c.resolve(uses("anywhere"))
+                .placement
+                .requirements
+                .is_empty()
+        );
+        let local = c.resolve(uses("local"));
+        let VolumeRule::NodeTerms(terms) = &local.placement.requirements[0].rule else {
+            panic!()
+        };
+        assert_eq!(
+            terms.len(),
+            1,
+            "only the volume that is large enough and free"
+        );
+        assert_eq!(terms[0].expressions[0].values, ["us-west-2c"]);
+        assert_eq!(local.ebs_attachments, 0);
+        assert!(
+            c.resolve(uses("none"))
+                .placement
+                .blocked
+                .unwrap()
+                .contains("no PersistentVolume available")
+        );
+
+        let mut picked = c.claims.clone();
+        picked[4].metadata.annotations =
+            Some([(SELECTED_NODE.to_string(), "node-9".to_string())].into());
+        let c = Cluster {
+            claims: picked,
+            ..c
+        };
+        let VolumeRule::NodeTerms(terms) =
+            &c.resolve(uses("picked")).placement.requirements[0].rule
+        else {
+            panic!()
+        };
+        assert_eq!(terms[0].fields[0].values, ["node-9"]);
+    }
+
+    #[test]
+    fn ephemeral_and_inline_volumes() {
+        let c = cluster(
+            json!([]),
+            json!([]),
+            json!([{"metadata": {"name": "gp3-2a"}, "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "WaitForFirstConsumer",
+                 "allowedTopologies": [{"matchLabelExpressions": [{"key": "topology.kubernetes.io/zone", "values": ["us-west-2a"]}]}]}]),
+        );
+        let v = c.resolve(json!([
+            {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {"storageClassName": "gp3-2a"}}}},
+            {"name": "legacy", "awsElasticBlockStore": {"volumeID": "vol-1"}},
+            {"name": "tmp", "emptyDir": {}}
+        ]));
+        assert_eq!(v.ebs_attachments, 2);
+        assert_eq!(
+            v.placement.requirements[0].volume,
+            "claim db-0-scratch (StorageClass gp3-2a)"
+        );
+    }
+}
