@@ -38,10 +38,22 @@ where
     K: kube::Resource + Clone + DeserializeOwned + Debug,
     K::DynamicType: Default,
 {
-    let kind = K::kind(&K::DynamicType::default()).to_string();
     pages(api, params)
         .await
-        .map_err(|e| api_error(e, format_args!("listing {kind}s")))
+        .map_err(|e| api_error(e, format_args!("listing {}", plural::<K>())))
+}
+
+/// `Pods`, `StorageClasses`: a kind's name for people.
+fn plural<K: kube::Resource>() -> String
+where
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    if kind.ends_with('s') {
+        format!("{kind}es")
+    } else {
+        format!("{kind}s")
+    }
 }
 
 async fn pages<K>(api: Api<K>, params: ListParams) -> Result<ItemList<K>, kube::Error>
@@ -70,17 +82,16 @@ where
     K: kube::Resource + Clone + DeserializeOwned + Debug,
     K::DynamicType: Default,
 {
-    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let kinds = plural::<K>();
     match pages(api, ListParams::default()).await {
         Ok(list) => Ok(Some(list)),
         Err(e) if super::status_code(&e) == Some(403) => {
             tracing::warn!(
-                %kind,
-                "may not list {kind}s; planning without them (grant list and watch, see deploy/rbac.yaml)"
+                "may not list {kinds}; planning without them (grant list and watch, see deploy/rbac.yaml)"
             );
             Ok(None)
         }
-        Err(e) => Err(api_error(e, format_args!("listing {kind}s"))),
+        Err(e) => Err(api_error(e, format_args!("listing {kinds}"))),
     }
 }
 
