@@ -304,6 +304,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pods -d 'Pods for
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l nodes -d 'Nodes for the Kubernetes half: `kubectl get nodes -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l daemonsets -d 'DaemonSets: `kubectl get ds -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pdbs -d 'PodDisruptionBudgets: `kubectl get pdb -A -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespaces -d 'Namespaces, for namespace selectors: `kubectl get ns -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvcs -d 'PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvs -d 'PersistentVolumes: `kubectl get pv -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l storage-classes -d 'StorageClasses: `kubectl get storageclass -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F

@@ -109,6 +109,18 @@ pub struct SnapshotArgs {
     /// PodDisruptionBudgets: `kubectl get pdb -A -o json` output
     #[arg(long, value_name = "FILE")]
     pub pdbs: Option<PathBuf>,
+    /// Namespaces, for namespace selectors: `kubectl get ns -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub namespaces: Option<PathBuf>,
+    /// PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)
+    #[arg(long, value_name = "FILE", requires_all = ["pvs", "storage_classes"])]
+    pub pvcs: Option<PathBuf>,
+    /// PersistentVolumes: `kubectl get pv -o json` output
+    #[arg(long, value_name = "FILE", requires_all = ["pvcs", "storage_classes"])]
+    pub pvs: Option<PathBuf>,
+    /// StorageClasses: `kubectl get storageclass -o json` output
+    #[arg(long, value_name = "FILE", requires_all = ["pvcs", "pvs"])]
+    pub storage_classes: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -12,16 +12,32 @@ use crate::source::build;
 use crate::source::document::{ItemList, KubernetesPart};
 
 pub fn run(g: &GlobalOptions, args: &SnapshotArgs, out: &mut dyn Write) -> Result<()> {
-    let files = [&args.pods, &args.nodes, &args.daemonsets, &args.pdbs];
-    // Any kubectl file replaces the live Kubernetes read; parts not given are empty.
+    let files = [
+        &args.pods,
+        &args.nodes,
+        &args.daemonsets,
+        &args.pdbs,
+        &args.namespaces,
+        &args.pvcs,
+    ];
+    // Any kubectl file replaces the live Kubernetes read; parts not given are empty, or for the
+    // optional ones (namespaces, storage) absent.
     let kubernetes = if files.iter().any(|f| f.is_some()) {
-        Some(KubernetesPart {
-            pods: read_list(args.pods.as_deref())?,
-            nodes: read_list(args.nodes.as_deref())?,
-            daemon_sets: read_list(args.daemonsets.as_deref())?,
-            pod_disruption_budgets: read_list(args.pdbs.as_deref())?,
-            ..KubernetesPart::default()
-        })
+        Some(
+            KubernetesPart {
+                pods: read_list(args.pods.as_deref())?,
+                nodes: read_list(args.nodes.as_deref())?,
+                daemon_sets: read_list(args.daemonsets.as_deref())?,
+                pod_disruption_budgets: read_list(args.pdbs.as_deref())?,
+                namespaces: optional(&args.namespaces)?,
+                ..KubernetesPart::default()
+            }
+            .with_storage(
+                optional(&args.pvcs)?,
+                optional(&args.pvs)?,
+                optional(&args.storage_classes)?,
+            ),
+        )
     } else {
         None
     };
@@ -44,6 +60,11 @@ pub fn run(g: &GlobalOptions, args: &SnapshotArgs, out: &mut dyn Write) -> Resul
         }
     }
     Ok(())
+}
+
+/// An optional part's kubectl `-o json` list file; none means the part is absent.
+fn optional<T: DeserializeOwned>(path: &Option<std::path::PathBuf>) -> Result<Option<ItemList<T>>> {
+    path.as_deref().map(|p| read_list(Some(p))).transpose()
 }
 
 /// A kubectl `-o json` list file; none means an empty list.
