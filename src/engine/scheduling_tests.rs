@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 use super::Config;
 use super::scale_up::ScaleUpPolicy;
 use super::tests::{Cluster, destinations, labels, now, scale_ups};
+use crate::model::resources::CPU;
 use crate::model::scheduling::{
     HOSTNAME_LABEL, HostPort, InclusionPolicy, LabelSelector, NamespaceScope, NodeSelectorTerm,
     Operator, Placement, PodAffinityTerm, Requirement, SpreadConstraint, VolumePlacement,
@@ -469,7 +470,23 @@ fn a_pod_preemption_serves_buys_nothing_and_holds_its_room() {
     assert_eq!(d["batch/other"].0, Destination::NewNode);
     assert_eq!(scale_ups(&plan), [("cpu".into(), 1, 2, 1)]);
 
+    // The nominated pod counts where it will run: its anti-affinity keeps others off n1.
+    c.0.nodes[0].allocatable.set(CPU, 16_000);
+    c.0.pods[1].placement = Arc::new(Placement {
+        anti_affinity: vec![term(app("other"), HOSTNAME_LABEL)],
+        ..Default::default()
+    });
+    c.0.pods[2].labels = labels(&[("app", "other")]);
+    let plan = c.plan();
+    assert_eq!(destinations(&plan)["batch/other"].0, Destination::NewNode);
+    c.0.pods[1].placement = Arc::new(Placement::default());
+    assert_eq!(
+        destinations(&c.plan())["batch/other"],
+        (Destination::ExistingNode, Some("n1".into()))
+    );
+
     // A nomination preemption cannot serve (the pods there outrank it) is an ordinary pod.
+    c.0.nodes[0].allocatable.set(CPU, 4000);
     c.0.pods[0].scheduling.priority = 2000;
     let plan = c.plan();
     assert_eq!(destinations(&plan)["batch/urgent"].0, Destination::NewNode);

@@ -191,10 +191,8 @@ impl<'a> Selectors<'a> {
                 add(Matcher::Spread(constraint, &pod.namespace));
             }
         }
-        for pod in pods
-            .iter()
-            .filter(|p| p.is_active() && p.node_name.is_some())
-        {
+        // Every active pod, as in Topology::new: nominated pods are placed too.
+        for pod in pods.iter().filter(|p| p.is_active()) {
             for term in &pod.placement.anti_affinity {
                 add(Matcher::Carrier(term));
             }
