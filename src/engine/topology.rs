@@ -82,7 +82,13 @@ pub enum Conflict {
 impl Conflict {
     /// A conflict no later placement can lift: the site stays refused for the class.
     pub fn is_lasting(&self) -> bool {
-        !matches!(self, Conflict::Affinity { .. } | Conflict::Spread { .. })
+        !matches!(
+            self,
+            Conflict::Affinity {
+                domain: Some(_),
+                ..
+            } | Conflict::Spread { .. }
+        )
     }
 }
 

@@ -373,12 +373,18 @@ async fn paginates_past_one_page_of_groups() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
+/// moto with one worker group of cluster `prod` in us-west-2a (m5.xlarge, max 10).
+async fn moto_with_workers() -> Moto {
     let moto = Moto::start();
     let clients = moto.clients(&["us-west-2"]).await;
     launch_configuration(&clients[0], "lc", "m5.xlarge").await;
     workers(&clients[0], "workers", (0, 10, 0), "lc").await;
+    moto
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
+    let moto = moto_with_workers().await;
 
     let dir = tempfile::tempdir().unwrap();
     let pods = dir.path().join("pods.json");
@@ -424,10 +430,7 @@ async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_command_takes_storage_from_kubectl_files() {
-    let moto = Moto::start();
-    let clients = moto.clients(&["us-west-2"]).await;
-    launch_configuration(&clients[0], "lc", "m5.xlarge").await;
-    workers(&clients[0], "workers", (0, 10, 0), "lc").await;
+    let moto = moto_with_workers().await;
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, items: serde_json::Value| {
         let path = dir.path().join(name);

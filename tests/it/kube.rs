@@ -25,23 +25,7 @@ async fn live_plan_reads_both_apis_with_paginated_lists() {
     let moto = Moto::start();
     aws_with_workers(&moto).await;
     let kube = kube_with_pending(1_100);
-    let kubeconfig = kube.kubeconfig();
-    let out = ekas_with_env(
-        &[
-            "plan",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--cluster-name",
-            "prod",
-            "--regions",
-            "us-west-2",
-            "--output",
-            "json",
-        ],
-        &moto.env(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (plan, _) = live_plan(&kube, &moto);
     assert_eq!(plan["summary"]["pendingPods"], 1_100);
     assert_eq!(plan["scaleUps"][0]["group"], "workers");
     // 39 pods of 0.1 cpu per m5.xlarge (3.92 cpu after the reservation): 29 nodes.
@@ -117,9 +101,10 @@ fn kube_with_zonal_claim() -> FakeKube {
     kube
 }
 
-fn live_plan(kube: &FakeKube, moto: &Moto) -> (serde_json::Value, String) {
+/// `ekas plan --output json` of cluster `prod` on the fake API server and moto.
+fn plan_live(kube: &FakeKube, moto: &Moto) -> std::process::Output {
     let kubeconfig = kube.kubeconfig();
-    let out = ekas_with_env(
+    ekas_with_env(
         &[
             "plan",
             "--kubeconfig",
@@ -132,7 +117,12 @@ fn live_plan(kube: &FakeKube, moto: &Moto) -> (serde_json::Value, String) {
             "json",
         ],
         &moto.env(),
-    );
+    )
+}
+
+/// The plan, and the log.
+fn live_plan(kube: &FakeKube, moto: &Moto) -> (serde_json::Value, String) {
+    let out = plan_live(kube, moto);
     assert!(out.status.success(), "{}", stderr(&out));
     (serde_json::from_slice(&out.stdout).unwrap(), stderr(&out))
 }
@@ -173,19 +163,7 @@ async fn storage_ekas_may_not_read_is_planned_without() {
     );
     // Any other error is still an error.
     kube.fail_next("GET", "/apis/storage.k8s.io/v1/storageclasses", 500);
-    let kubeconfig = kube.kubeconfig();
-    let out = ekas_with_env(
-        &[
-            "plan",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--cluster-name",
-            "prod",
-            "--regions",
-            "us-west-2",
-        ],
-        &moto.env(),
-    );
+    let out = plan_live(&kube, &moto);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("listing StorageClasses"),
@@ -217,10 +195,9 @@ fn a_missing_kubeconfig_is_named() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_caches_follow_changes_without_listing_again() {
+/// Watch caches on the fake API server, after their first lists.
+async fn filled_caches(kube: &FakeKube) -> ekas::kubernetes::watch::Caches {
     use ekas::kubernetes::{KubeOptions, client, watch::Caches};
-    let kube = kube_with_pending(3);
     let client = client(&KubeOptions {
         kubeconfig: Some(kube.kubeconfig()),
         context: None,
@@ -232,6 +209,13 @@ async fn watch_caches_follow_changes_without_listing_again() {
         .await
         .expect("caches fill")
         .unwrap();
+    caches
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_caches_follow_changes_without_listing_again() {
+    let kube = kube_with_pending(3);
+    let caches = filled_caches(&kube).await;
     assert_eq!(caches.kubernetes_part().pods.items.len(), 3);
 
     let changed = caches.pods_changed();
@@ -270,19 +254,8 @@ async fn watch_caches_follow_changes_without_listing_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_caches_hold_namespaces_and_storage() {
-    use ekas::kubernetes::{KubeOptions, client, watch::Caches};
     let kube = kube_with_zonal_claim();
-    let client = client(&KubeOptions {
-        kubeconfig: Some(kube.kubeconfig()),
-        context: None,
-    })
-    .await
-    .unwrap();
-    let caches = Caches::start(&client, None);
-    tokio::time::timeout(std::time::Duration::from_secs(10), caches.ready())
-        .await
-        .expect("caches fill")
-        .unwrap();
+    let caches = filled_caches(&kube).await;
     let part = caches.kubernetes_part();
     assert_eq!(part.namespaces.unwrap().items.len(), 1);
     assert_eq!(part.persistent_volume_claims.unwrap().items.len(), 1);

@@ -10,5 +10,6 @@ mod kube;
 mod loop_cost;
 mod reap;
 mod run;
+mod scheduler_agreement;
 mod scheduler_cases;
 mod support;

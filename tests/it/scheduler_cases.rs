@@ -41,7 +41,7 @@ fn affinity_term(term: &Value) -> Value {
     })
 }
 
-fn node(n: &Value) -> Value {
+pub(crate) fn node(n: &Value) -> Value {
     let allocatable = n.get("allocatable").cloned().unwrap_or_else(
         || json!({"cpu": "100", "memory": "1Ti", "pods": "1000", "ephemeral-storage": "1Ti"}),
     );
@@ -59,7 +59,7 @@ fn node(n: &Value) -> Value {
     })
 }
 
-fn pod(p: &Value, default_name: &str) -> Value {
+pub(crate) fn pod(p: &Value, default_name: &str) -> Value {
     let mut spec = object(&p["spec"]);
     spec.entry("containers")
         .or_insert_with(|| json!([{"name": "main"}]));
@@ -132,7 +132,7 @@ fn list(items: Vec<Value>) -> Value {
 }
 
 /// The nodes where ekas lets the case's pod run, with the reasons for the others.
-fn verdicts(case: &Value) -> (BTreeSet<String>, Vec<(String, String)>) {
+pub(crate) fn verdicts(case: &Value) -> (BTreeSet<String>, Vec<(String, String)>) {
     let nodes: Vec<Value> = case["nodes"].as_array().unwrap().iter().map(node).collect();
     let mut pods: Vec<Value> = case["pods"]
         .as_array()
