@@ -18,7 +18,7 @@ use crate::plan::{
 };
 use backoff::{Backoff, BackoffPolicy};
 use maintenance::MaintenanceConfig;
-use predicates::{NodeShape, static_fit, unknown_zones};
+use predicates::{NodeShape, fits_in_some_zone, unknown_zones};
 use scale_up::{GroupView, ScaleUpPolicy};
 
 /// The operator's choices that shape decisions.
@@ -229,37 +229,15 @@ fn new_node_room(snapshot: &Snapshot, group: &NodeGroup) -> Resources {
         labels: &t.labels,
         taints: &t.taints,
         unschedulable: false,
-        // A DaemonSet that runs in some of the group's zones may run on its next node.
-        unknown_zones: &[],
+        unknown_zones: unknown_zones(group),
     };
-    let zones = unknown_zones(group);
     let mut room = t.allocatable.clone();
     for ds in &snapshot.daemonsets {
-        let runs = |labels: &crate::model::scheduling::Labels| {
-            static_fit(&ds.placement, NodeShape { labels, ..shape }).is_ok()
-        };
-        let may_run = if zones.is_empty() {
-            runs(&t.labels)
-        } else {
-            zones.iter().any(|z| runs(&with_zone(&t.labels, z)))
-        };
-        if may_run {
+        if fits_in_some_zone(&ds.placement, shape) {
             room.sub(&ds.requests);
         }
     }
     room
-}
-
-/// Labels with every zone label set to `zone`: a group's next node, once its zone is chosen.
-pub(crate) fn with_zone(
-    labels: &crate::model::scheduling::Labels,
-    zone: &str,
-) -> crate::model::scheduling::Labels {
-    let mut labels = labels.clone();
-    for key in crate::model::scheduling::ZONE_LABELS {
-        labels.insert(key.to_string(), zone.to_string());
-    }
-    labels
 }
 
 fn group_status(v: &GroupView<'_>) -> GroupStatus {

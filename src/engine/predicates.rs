@@ -137,7 +137,7 @@ pub fn static_fit(placement: &Placement, node: NodeShape<'_>) -> Result<(), Unfi
         return label_fit(placement, node.labels, node.name);
     }
     for zone in node.unknown_zones {
-        if let Err(unfit) = label_fit(placement, &super::with_zone(node.labels, zone), node.name) {
+        if let Err(unfit) = label_fit(placement, &with_zone(node.labels, zone), node.name) {
             let zonal = match &unfit {
                 Unfit::NodeSelector { key, .. } => ZONE_LABELS.contains(&key.as_str()),
                 Unfit::NodeAffinity(req) => ZONE_LABELS.contains(&req.key.as_str()),
@@ -154,6 +154,32 @@ pub fn static_fit(placement: &Placement, node: NodeShape<'_>) -> Result<(), Unfi
         }
     }
     Ok(())
+}
+
+/// Labels with every zone label set to `zone`: a group's next node, once its zone is chosen.
+pub fn with_zone(labels: &Labels, zone: &str) -> Labels {
+    let mut labels = labels.clone();
+    for key in ZONE_LABELS {
+        labels.insert(key.to_string(), zone.to_string());
+    }
+    labels
+}
+
+/// Whether a pod of this placement may run on the node in some zone it may get: what decides
+/// which DaemonSet pods a group's next node has to make room (and ports) for.
+pub fn fits_in_some_zone(placement: &Placement, node: NodeShape<'_>) -> bool {
+    if node.unknown_zones.is_empty() {
+        return static_fit(placement, node).is_ok();
+    }
+    node.unknown_zones.iter().any(|zone| {
+        let labels = with_zone(node.labels, zone);
+        let known = NodeShape {
+            labels: &labels,
+            unknown_zones: &[],
+            ..node
+        };
+        static_fit(placement, known).is_ok()
+    })
 }
 
 /// The pod's nodeSelector and required node affinity hold on a node with these labels: what a

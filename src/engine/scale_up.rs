@@ -34,9 +34,8 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use super::backoff::Backoff;
-use super::predicates::{NodeShape, static_fit, unknown_zones};
+use super::predicates::{NodeShape, fits_in_some_zone, static_fit, unknown_zones};
 use super::topology::{Selectors, SiteShape, Topology};
-use super::with_zone;
 use crate::model::resources::format_amount;
 use crate::model::scheduling::{HostPort, Labels, ZONE_LABELS};
 use crate::model::{NodeGroup, Pod, Resources, Snapshot};
@@ -586,27 +585,12 @@ impl<'a> Planner<'a> {
 
     /// Ports the DaemonSet pods take on a group's next node.
     fn daemonset_ports(&self, g: usize) -> Vec<(HostPort, String)> {
-        let shape = NodeShape {
-            // A DaemonSet limited to some zones may still land on a node of a group that spans
-            // more: its ports count.
-            unknown_zones: &[],
-            ..self.shape(Shape::Group(g))
-        };
+        let shape = self.shape(Shape::Group(g));
         self.snapshot
             .daemonsets
             .iter()
             .filter(|ds| !ds.placement.host_ports.is_empty())
-            .filter(|ds| {
-                let zones = unknown_zones(self.groups[g].group);
-                let runs = |labels: &Labels| {
-                    static_fit(&ds.placement, NodeShape { labels, ..shape }).is_ok()
-                };
-                if zones.is_empty() {
-                    runs(shape.labels)
-                } else {
-                    zones.iter().any(|z| runs(&with_zone(shape.labels, z)))
-                }
-            })
+            .filter(|ds| fits_in_some_zone(&ds.placement, shape))
             .flat_map(|ds| {
                 let by = format!("DaemonSet {}/{}", ds.namespace, ds.name);
                 ds.placement
