@@ -258,7 +258,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__plan)
-            opts="-v -h -V --snapshot --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --snapshot --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,6 +301,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -412,7 +420,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__reap)
-            opts="-v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -451,6 +459,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -582,7 +598,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --sleep --batch-idle --batch-max --no-scale --no-maintenance --leader-elect --metrics-address --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --sleep --batch-idle --batch-max --no-scale --no-maintenance --leader-elect --metrics-address --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,6 +637,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -772,7 +796,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__scale__subcmd__up)
-            opts="-v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,6 +835,14 @@ _ekas() {
                     return 0
                     ;;
                 --max-pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expendable-pods-priority-cutoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-pod-scale-up-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -942,7 +974,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__snapshot)
-            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --namespace --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --out --pods --nodes --daemonsets --pdbs --namespaces --pvcs --pvs --storage-classes --namespace --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -965,6 +997,22 @@ _ekas() {
                     return 0
                     ;;
                 --pdbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespaces)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pvcs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pvs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-classes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -61,6 +61,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l startup-taint -d 'A t
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -88,6 +90,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l output -d 'Output for
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -104,6 +108,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l startup-taint -d 
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -136,6 +142,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l output -d 'Output
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -180,6 +188,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l startup-taint -d 'A t
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -212,6 +222,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l output -d 'Output for
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -228,6 +240,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l startup-taint -d 'A ta
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -266,6 +280,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l output -d 'Output form
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-scale -d 'Never scale up: only maintain existing nodes'
@@ -280,6 +296,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pods -d 'Pods for
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l nodes -d 'Nodes for the Kubernetes half: `kubectl get nodes -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l daemonsets -d 'DaemonSets: `kubectl get ds -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pdbs -d 'PodDisruptionBudgets: `kubectl get pdb -A -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespaces -d 'Namespaces, for namespace selectors: `kubectl get ns -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvcs -d 'PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvs -d 'PersistentVolumes: `kubectl get pv -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l storage-classes -d 'StorageClasses: `kubectl get storageclass -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r

@@ -15,6 +15,7 @@ use crate::aws::{AwsOptions, AwsTimeouts};
 use crate::engine::Config as EngineConfig;
 use crate::engine::drain::DrainPolicy;
 use crate::engine::health::UnreadyBrake;
+use crate::engine::scale_up::ScaleUpPolicy;
 use crate::kubernetes::KubeOptions;
 use crate::model::StartupTaints;
 use crate::model::quantity::Quantity;
@@ -242,6 +243,25 @@ pub struct ScalingArgs {
     /// Pods a new node accepts (the kubelet's --max-pods)
     #[arg(long, value_name = "N", default_value_t = NodeReservation::default().max_pods)]
     pub max_pods: u32,
+
+    /// Pods with a priority below this never buy a node (cluster-autoscaler's rule)
+    #[arg(long, value_name = "PRIORITY", allow_negative_numbers = true,
+        default_value_t = ScaleUpPolicy::default().expendable_cutoff)]
+    pub expendable_pods_priority_cutoff: i32,
+
+    /// Buy nodes only for pods the scheduler has marked unschedulable (by default every
+    /// pending pod counts at once, so a burst of jobs need not wait for the scheduler)
+    #[arg(long)]
+    pub scale_up_only_unschedulable: bool,
+
+    /// Pods younger than this buy no node yet [seconds or 30s]
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(ScaleUpPolicy::default().new_pod_delay))]
+    pub new_pod_scale_up_delay: DurationArg,
+
+    /// Do not share scale-ups between groups that differ only by zone
+    #[arg(long)]
+    pub no_balance: bool,
 }
 
 #[derive(Debug, Args)]
@@ -481,6 +501,18 @@ pub struct SnapshotArgs {
     /// PodDisruptionBudgets: `kubectl get pdb -A -o json` output
     #[arg(long, value_name = "FILE")]
     pub pdbs: Option<PathBuf>,
+    /// Namespaces, for namespace selectors: `kubectl get ns -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub namespaces: Option<PathBuf>,
+    /// PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)
+    #[arg(long, value_name = "FILE", requires_all = ["pvs", "storage_classes"])]
+    pub pvcs: Option<PathBuf>,
+    /// PersistentVolumes: `kubectl get pv -o json` output
+    #[arg(long, value_name = "FILE", requires_all = ["pvcs", "storage_classes"])]
+    pub pvs: Option<PathBuf>,
+    /// StorageClasses: `kubectl get storageclass -o json` output
+    #[arg(long, value_name = "FILE", requires_all = ["pvcs", "pvs"])]
+    pub storage_classes: Option<PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -951,6 +983,39 @@ mod tests {
         let err = Cli::try_parse_from(["ekas", "plan", "--max-total-unready-percentage", "145"])
             .unwrap_err();
         assert!(err.to_string().contains("145"), "{err}");
+    }
+
+    #[test]
+    fn scale_up_options_default_to_the_engines_policy() {
+        let scaling = |args: &[&str]| {
+            let mut argv = vec!["ekas", "plan"];
+            argv.extend_from_slice(args);
+            match Cli::try_parse_from(argv).map(|cli| cli.command) {
+                Ok(Command::Plan(a)) => a.planning.scaling,
+                Ok(_) => unreachable!(),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let s = scaling(&[]);
+        let policy = ScaleUpPolicy::default();
+        assert_eq!(s.expendable_pods_priority_cutoff, policy.expendable_cutoff);
+        assert_eq!(s.new_pod_scale_up_delay.signed(), policy.new_pod_delay);
+        assert_eq!(!s.no_balance, policy.balance);
+        assert_eq!(s.scale_up_only_unschedulable, policy.only_unschedulable);
+        let s = scaling(&[
+            "--expendable-pods-priority-cutoff",
+            "-100",
+            "--new-pod-scale-up-delay",
+            "30s",
+            "--no-balance",
+            "--scale-up-only-unschedulable",
+        ]);
+        assert_eq!(s.expendable_pods_priority_cutoff, -100);
+        assert_eq!(
+            s.new_pod_scale_up_delay.signed(),
+            SignedDuration::from_secs(30)
+        );
+        assert!(s.no_balance && s.scale_up_only_unschedulable);
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct Summary {
     pub on_upcoming_nodes: usize,
     pub on_new_nodes: usize,
     pub unschedulable: usize,
+    /// Nominated, expendable and waiting pods: pending, but buying no node.
+    pub not_scaled_for: usize,
     pub new_nodes: u32,
     /// Pods held back by scheduling gates, not counted in `pending_pods`.
     pub gated: usize,
@@ -111,6 +113,14 @@ pub enum Destination {
     /// Needs a node this plan adds.
     NewNode,
     Unschedulable,
+    /// Preemption is making room on its nominated node (`target`): it fits there once pods of
+    /// lower priority are evicted, and buys no node.
+    Nominated,
+    /// Priority below `--expendable-pods-priority-cutoff`: never buys a node.
+    Expendable,
+    /// Younger than `--new-pod-scale-up-delay`, or (with `--scale-up-only-unschedulable`) not
+    /// yet marked unschedulable by the scheduler: buys no node yet.
+    Waiting,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -43,6 +43,7 @@ use crate::engine::backoff::BackoffPolicy;
 use crate::engine::drain::DrainPolicy;
 use crate::engine::health::UnreadyBrake;
 use crate::engine::maintenance::MaintenanceConfig;
+use crate::engine::scale_up::ScaleUpPolicy;
 use crate::kubernetes::KubeOptions;
 use crate::kubernetes::lease::LeaseSettings;
 use crate::model::StartupTaints;
@@ -135,6 +136,11 @@ pub struct KubectlFiles {
     pub nodes: Option<PathBuf>,
     pub daemonsets: Option<PathBuf>,
     pub pdbs: Option<PathBuf>,
+    pub namespaces: Option<PathBuf>,
+    /// Claims, volumes and classes: all three or none (the CLI requires them together).
+    pub pvcs: Option<PathBuf>,
+    pub pvs: Option<PathBuf>,
+    pub storage_classes: Option<PathBuf>,
 }
 
 impl Settings {
@@ -225,6 +231,12 @@ fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 },
             },
             startup_taints: StartupTaints(s.startup_taints.clone()),
+            scale_up: ScaleUpPolicy {
+                balance: !s.no_balance,
+                expendable_cutoff: s.expendable_pods_priority_cutoff,
+                only_unschedulable: s.scale_up_only_unschedulable,
+                new_pod_delay: s.new_pod_scale_up_delay.signed(),
+            },
         },
     }
 }
@@ -417,10 +429,21 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         nodes: args.nodes,
         daemonsets: args.daemonsets,
         pdbs: args.pdbs,
+        namespaces: args.namespaces,
+        pvcs: args.pvcs,
+        pvs: args.pvs,
+        storage_classes: args.storage_classes,
     };
-    let given = [&files.pods, &files.nodes, &files.daemonsets, &files.pdbs]
-        .iter()
-        .any(|f| f.is_some());
+    let given = [
+        &files.pods,
+        &files.nodes,
+        &files.daemonsets,
+        &files.pdbs,
+        &files.namespaces,
+        &files.pvcs,
+    ]
+    .iter()
+    .any(|f| f.is_some());
     Ok(SnapshotSettings {
         live: live(g, args.read.namespace)?,
         kubectl: given.then_some(files),

@@ -16,7 +16,7 @@ use crate::engine::drain::{Blocker, DrainPolicy, PodDrain, classify};
 use crate::kubernetes::write::{self, Cordon, Eviction};
 use crate::kubernetes::{read, write::annotation};
 use crate::model::{Pod, keys};
-use crate::source::build::kubernetes::{PlacementInterner, pod as model_pod};
+use crate::source::build::kubernetes::{Placements, pod as model_pod};
 
 #[derive(Debug, Clone)]
 pub struct DrainOptions {
@@ -133,11 +133,11 @@ pub(crate) async fn node_pods(
     node: &str,
     selector: Option<&str>,
 ) -> Result<Vec<Pod>> {
-    let mut interner = PlacementInterner::default();
+    let mut placements = Placements::default();
     read::pods_on_node(client, node, selector)
         .await?
         .iter()
-        .map(|raw| model_pod(raw, &mut interner))
+        .map(|raw| model_pod(raw, &mut placements))
         .collect()
 }
 

@@ -436,6 +436,13 @@ async fn describe_types(
                     })
                     .unwrap_or_default(),
             },
+            hypervisor: t.hypervisor().map(|h| h.as_str().to_string()),
+            ebs_info: t.ebs_info().map(|e| EbsInfo {
+                maximum_ebs_attachments: e
+                    .maximum_ebs_attachments()
+                    .and_then(|m| u32::try_from(m).ok()),
+                attachment_limit_type: e.attachment_limit_type().map(|a| a.as_str().to_string()),
+            }),
         })
         .collect())
 }

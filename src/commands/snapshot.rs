@@ -16,7 +16,7 @@ use crate::source::live::{self, Live};
 pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
     let doc = super::runtime()?.block_on(async {
         match &settings.kubectl {
-            // Parts not given are empty.
+            // Parts not given are empty, or for the optional ones (namespaces, storage) absent.
             Some(files) => live::document_with_kubernetes(&settings.live, read_files(files)?).await,
             None => Live::connect(&settings.live).await?.document().await,
         }
@@ -40,7 +40,19 @@ fn read_files(files: &KubectlFiles) -> Result<KubernetesPart> {
         nodes: read_list(files.nodes.as_deref())?,
         daemon_sets: read_list(files.daemonsets.as_deref())?,
         pod_disruption_budgets: read_list(files.pdbs.as_deref())?,
-    })
+        namespaces: optional(files.namespaces.as_deref())?,
+        ..KubernetesPart::default()
+    }
+    .with_storage(
+        optional(files.pvcs.as_deref())?,
+        optional(files.pvs.as_deref())?,
+        optional(files.storage_classes.as_deref())?,
+    ))
+}
+
+/// An optional part's kubectl `-o json` list file; none means the part is absent.
+fn optional<T: DeserializeOwned>(path: Option<&Path>) -> Result<Option<ItemList<T>>> {
+    path.map(|p| read_list(Some(p))).transpose()
 }
 
 /// Writes beside the target and renames, so a failure leaves no half-written file; the file is

@@ -167,6 +167,7 @@ mod tests {
             host_path: false,
             gated: false,
             runs_to_completion: false,
+            scheduling: Default::default(),
         }
     }
 

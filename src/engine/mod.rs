@@ -10,6 +10,7 @@ pub mod predicates;
 pub mod provision;
 pub mod scale_up;
 pub mod startup;
+pub mod topology;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -22,8 +23,8 @@ use crate::plan::{
 use backoff::{Backoff, BackoffPolicy};
 use maintenance::{MaintenanceConfig, PassFacts};
 use membership::Membership;
-use predicates::{NodeShape, static_fit};
-use scale_up::GroupView;
+use predicates::{NodeShape, fits_in_some_zone, unknown_zones};
+use scale_up::{GroupView, ScaleUpPolicy};
 use startup::{NodeUse, Startup, StartupRules};
 
 /// The operator's choices that shape decisions.
@@ -35,6 +36,7 @@ pub struct Config {
     pub maintenance: MaintenanceConfig,
     /// Taints of nodes still starting (`--startup-taint`).
     pub startup_taints: StartupTaints,
+    pub scale_up: ScaleUpPolicy,
 }
 
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
@@ -68,7 +70,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
             startup::node_use(n, s, reclaimable)
         })
         .collect();
-    let result = scale_up::plan_scale_up(snapshot, &views, &node_use);
+    let result = scale_up::plan_scale_up(snapshot, &views, &node_use, &config.scale_up);
     let node_index: HashMap<&str, usize> = snapshot
         .nodes
         .iter()
@@ -110,6 +112,9 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 Destination::UpcomingNode => summary.on_upcoming_nodes += 1,
                 Destination::NewNode => summary.on_new_nodes += 1,
                 Destination::Unschedulable => summary.unschedulable += 1,
+                Destination::Nominated | Destination::Expendable | Destination::Waiting => {
+                    summary.not_scaled_for += 1
+                }
             }
             PendingPod {
                 pod: pods[*i].key(),
@@ -306,10 +311,11 @@ fn new_node_room(snapshot: &Snapshot, group: &NodeGroup) -> Resources {
         labels: &t.labels,
         taints: &t.taints,
         unschedulable: false,
+        unknown_zones: unknown_zones(group),
     };
     let mut room = t.allocatable.clone();
     for ds in &snapshot.daemonsets {
-        if static_fit(&ds.placement, shape).is_ok() {
+        if fits_in_some_zone(&ds.placement, shape) {
             room.sub(&ds.requests);
         }
     }
@@ -344,5 +350,7 @@ mod capacity_tests;
 mod invariants;
 #[cfg(test)]
 mod maintenance_tests;
+#[cfg(test)]
+mod scheduling_tests;
 #[cfg(test)]
 mod tests;

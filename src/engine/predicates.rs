@@ -1,11 +1,15 @@
 //! Whether a pod may run on a node (or a group's next node), and why not. Resources are
-//! checked by the packer; these are the rules that do not change as a node fills up, plus
-//! hostname anti-affinity against the pods already on a node.
+//! checked by the packer and constraints between pods by [`super::topology`]; these are the
+//! rules that do not change as a node fills up: cordon, taints, nodeSelector, node affinity
+//! and where the pod's volumes can be reached.
 
 use std::fmt;
 
-use crate::model::Pod;
-use crate::model::scheduling::{Labels, Placement, Requirement, Taint};
+use crate::model::NodeGroup;
+use crate::model::scheduling::{
+    Labels, NodeSelectorTerm, Placement, REGION_LABEL, Requirement, Taint, VolumePlacement,
+    VolumeRule, ZONE_LABEL, ZONE_LABELS,
+};
 
 /// Why a node cannot take a pod, whatever its free room.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +22,44 @@ pub enum Unfit {
         found: Option<String>,
     },
     NodeAffinity(Requirement),
+    /// Every required node affinity term is empty, and an empty term selects no node.
+    NoNodeAffinityTerm,
+    /// A volume limits the pod to nodes this one is not among.
+    Volume {
+        volume: String,
+        need: String,
+    },
+    /// A volume keeps the pod off every node for now.
+    VolumeBlocked(String),
+    /// The node's zone decides, and a group spanning several zones cannot choose it.
+    ZoneUnknown(UnknownZone),
+}
+
+/// A group's next node's zone, when it matters and cannot be known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownZone {
+    pub zones: Vec<String>,
+}
+
+impl fmt::Display for UnknownZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "group spans {}; ekas cannot choose a new node's zone — use one group per zone",
+            zone_list(&self.zones)
+        )
+    }
+}
+
+/// The zones a group's next node may get, when its template cannot say which: empty for a
+/// group with one zone, or whose template names its zone.
+pub fn unknown_zones(group: &NodeGroup) -> &[String] {
+    let labels = &group.template.labels;
+    if group.zones.len() > 1 && !ZONE_LABELS.iter().any(|k| labels.contains_key(*k)) {
+        &group.zones
+    } else {
+        &[]
+    }
 }
 
 impl fmt::Display for Unfit {
@@ -33,8 +75,33 @@ impl fmt::Display for Unfit {
                 }
             }
             Unfit::NodeAffinity(req) => write!(f, "node affinity not matched: {req}"),
+            Unfit::NoNodeAffinityTerm => write!(f, "node affinity has only empty terms"),
+            Unfit::Volume { volume, need } => write!(f, "{volume} needs {need}"),
+            Unfit::VolumeBlocked(why) => write!(f, "{why}"),
+            Unfit::ZoneUnknown(unknown) => write!(f, "{unknown}"),
         }
     }
+}
+
+/// `us-west-2a,b,c`: the first zone in full, the rest by what differs from it.
+pub fn zone_list(zones: &[String]) -> String {
+    let Some(first) = zones.first() else {
+        return String::new();
+    };
+    let common = zones.iter().skip(1).fold(first.len(), |n, z| {
+        first
+            .bytes()
+            .zip(z.bytes())
+            .take(n)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    let mut out = first.clone();
+    for zone in &zones[1..] {
+        out.push(',');
+        out.push_str(&zone[common.min(zone.len())..]);
+    }
+    out
 }
 
 /// The node-side facts the static predicates read.
@@ -44,9 +111,14 @@ pub struct NodeShape<'a> {
     pub labels: &'a Labels,
     pub taints: &'a [Taint],
     pub unschedulable: bool,
+    /// A group's next node when the group spans several zones: it will be in one of these, and
+    /// which is not known. Empty for a node whose zone is known (or has none).
+    pub unknown_zones: &'a [String],
 }
 
-/// Checks cordon, taints, nodeSelector and required node affinity, in the scheduler's order.
+/// Checks cordon, taints, nodeSelector, required node affinity and the pod's volumes, in the
+/// scheduler's order. On a node whose zone is not known yet, each rule must hold in every zone
+/// the node may get.
 pub fn static_fit(placement: &Placement, node: NodeShape<'_>) -> Result<(), Unfit> {
     if node.unschedulable {
         return Err(Unfit::Unschedulable);
@@ -58,46 +130,169 @@ pub fn static_fit(placement: &Placement, node: NodeShape<'_>) -> Result<(), Unfi
     {
         return Err(Unfit::TaintNotTolerated(taint.clone()));
     }
-    if let Some((key, wanted)) = placement
-        .node_selector
-        .iter()
-        .find(|(k, v)| node.labels.get(*k) != Some(*v))
-    {
-        return Err(Unfit::NodeSelector {
-            key: key.clone(),
-            wanted: wanted.clone(),
-            found: node.labels.get(key).cloned(),
-        });
+    if let Some(why) = &placement.volumes.blocked {
+        return Err(Unfit::VolumeBlocked(why.clone()));
     }
-    if !placement.node_affinity.is_empty() {
-        // Terms are ORed: the pod fits if any term matches; otherwise report the first term's
-        // first failing expression.
-        let mut first_failure = None;
-        for term in &placement.node_affinity {
-            match term.first_mismatch(node.labels, node.name) {
-                None => return Ok(()),
-                Some(req) => {
-                    first_failure.get_or_insert_with(|| req.clone());
-                }
-            }
-        }
-        if let Some(req) = first_failure {
-            return Err(Unfit::NodeAffinity(req));
+    if node.unknown_zones.is_empty() {
+        return label_fit(placement, node.labels, node.name);
+    }
+    for zone in node.unknown_zones {
+        if let Err(unfit) = label_fit(placement, &with_zone(node.labels, zone), node.name) {
+            let zonal = match &unfit {
+                Unfit::NodeSelector { key, .. } => ZONE_LABELS.contains(&key.as_str()),
+                Unfit::NodeAffinity(req) => ZONE_LABELS.contains(&req.key.as_str()),
+                Unfit::Volume { .. } => true,
+                _ => false,
+            };
+            return Err(if zonal {
+                Unfit::ZoneUnknown(UnknownZone {
+                    zones: node.unknown_zones.to_vec(),
+                })
+            } else {
+                unfit
+            });
         }
     }
     Ok(())
 }
 
-/// Whether `incoming` and `resident` may not share a node: either one's required hostname
-/// anti-affinity selects the other.
-pub fn repel(incoming: &Pod, resident: &Pod) -> bool {
-    let one_way = |a: &Pod, b: &Pod| {
-        a.placement
-            .anti_affinity
-            .iter()
-            .any(|t| t.repels(&a.namespace, &b.namespace, &b.labels))
+/// Labels with every zone label set to `zone`: a group's next node, once its zone is chosen.
+pub fn with_zone(labels: &Labels, zone: &str) -> Labels {
+    let mut labels = labels.clone();
+    for key in ZONE_LABELS {
+        labels.insert(key.to_string(), zone.to_string());
+    }
+    labels
+}
+
+/// Whether a pod of this placement may run on the node in some zone it may get: what decides
+/// which DaemonSet pods a group's next node has to make room (and ports) for.
+pub fn fits_in_some_zone(placement: &Placement, node: NodeShape<'_>) -> bool {
+    if node.unknown_zones.is_empty() {
+        return static_fit(placement, node).is_ok();
+    }
+    node.unknown_zones.iter().any(|zone| {
+        let labels = with_zone(node.labels, zone);
+        let known = NodeShape {
+            labels: &labels,
+            unknown_zones: &[],
+            ..node
+        };
+        static_fit(placement, known).is_ok()
+    })
+}
+
+/// The pod's nodeSelector and required node affinity hold on a node with these labels: what a
+/// topology spread constraint's `nodeAffinityPolicy: Honor` asks.
+pub fn matches_node_affinity(placement: &Placement, labels: &Labels, name: Option<&str>) -> bool {
+    node_affinity_fit(placement, labels, name).is_ok()
+}
+
+/// The pod tolerates every taint that keeps pods off (`nodeTaintsPolicy: Honor`).
+pub fn tolerates_taints(placement: &Placement, taints: &[Taint]) -> bool {
+    taints
+        .iter()
+        .all(|t| !t.blocks_scheduling() || placement.tolerates(t))
+}
+
+/// The rules that read the node's labels (and name): nodeSelector, node affinity, volumes.
+fn label_fit(placement: &Placement, labels: &Labels, name: Option<&str>) -> Result<(), Unfit> {
+    node_affinity_fit(placement, labels, name)?;
+    volume_fit(&placement.volumes, labels, name)
+}
+
+fn node_affinity_fit(
+    placement: &Placement,
+    labels: &Labels,
+    name: Option<&str>,
+) -> Result<(), Unfit> {
+    if let Some((key, wanted)) = placement
+        .node_selector
+        .iter()
+        .find(|(k, v)| labels.get(*k) != Some(*v))
+    {
+        return Err(Unfit::NodeSelector {
+            key: key.clone(),
+            wanted: wanted.clone(),
+            found: labels.get(key).cloned(),
+        });
+    }
+    if !placement.node_affinity.is_empty() {
+        match first_term_failure(&placement.node_affinity, labels, name) {
+            None => {}
+            Some(Some(req)) => return Err(Unfit::NodeAffinity(req.clone())),
+            Some(None) => return Err(Unfit::NoNodeAffinityTerm),
+        }
+    }
+    Ok(())
+}
+
+/// `None` when some term matches (terms are ORed); otherwise the first term's first failing
+/// expression (`Some(None)` when every term is empty: an empty term selects no node).
+fn first_term_failure<'t>(
+    terms: &'t [NodeSelectorTerm],
+    labels: &Labels,
+    name: Option<&str>,
+) -> Option<Option<&'t Requirement>> {
+    let mut first_failure = None;
+    for term in terms {
+        if term.expressions.is_empty() && term.fields.is_empty() {
+            continue;
+        }
+        match term.first_mismatch(labels, name) {
+            None => return None,
+            Some(req) => {
+                first_failure.get_or_insert(req);
+            }
+        }
+    }
+    Some(first_failure)
+}
+
+fn volume_fit(volumes: &VolumePlacement, labels: &Labels, name: Option<&str>) -> Result<(), Unfit> {
+    for requirement in &volumes.requirements {
+        let need = match &requirement.rule {
+            VolumeRule::NodeTerms(terms) => match first_term_failure(terms, labels, name) {
+                None => continue,
+                Some(Some(req)) => req.to_string(),
+                Some(None) => "a node no empty term can select".to_string(),
+            },
+            VolumeRule::TopologyLabel { key, values } => {
+                if topology_label_fits(key, values, labels) {
+                    continue;
+                }
+                format!("{} in ({})", key, values.join(","))
+            }
+        };
+        return Err(Unfit::Volume {
+            volume: requirement.volume.clone(),
+            need,
+        });
+    }
+    Ok(())
+}
+
+/// The scheduler's VolumeZone rule: a node with neither a zone nor a region label (GA or beta)
+/// is not limited; otherwise its value for the volume's key (or the key's GA form) must be one
+/// of the volume's values.
+fn topology_label_fits(key: &str, values: &[String], labels: &Labels) -> bool {
+    const BETA_REGION: &str = "failure-domain.beta.kubernetes.io/region";
+    const BETA_ZONE: &str = "failure-domain.beta.kubernetes.io/zone";
+    let labelled = [ZONE_LABEL, REGION_LABEL, BETA_ZONE, BETA_REGION]
+        .iter()
+        .any(|k| labels.contains_key(*k));
+    if !labelled {
+        return true;
+    }
+    let ga = match key {
+        BETA_ZONE => ZONE_LABEL,
+        BETA_REGION => REGION_LABEL,
+        other => other,
     };
-    one_way(incoming, resident) || one_way(resident, incoming)
+    labels
+        .get(key)
+        .or_else(|| labels.get(ga))
+        .is_some_and(|v| values.contains(v))
 }
 
 #[cfg(test)]
@@ -120,6 +315,7 @@ mod tests {
             labels,
             taints,
             unschedulable: false,
+            unknown_zones: &[],
         }
     }
 

@@ -1,26 +1,70 @@
 //! Scale-up: where every pending pod will run.
 //!
-//! 1. Pending pods are grouped into classes of identical pods (same request, same placement),
-//!    so a queue of 100k job pods made from a few templates costs a few predicate checks.
-//! 2. Classes are packed largest first (first-fit decreasing) onto free room on schedulable
-//!    nodes, then onto capacity already requested but not yet joined.
-//! 3. The rest go to new nodes, one group at a time: among the groups that can take any of
+//! 1. A pod that preemption is making room for (`nominatedNodeName`, and it fits there once the
+//!    lower-priority pods are evicted) is served on that node and reserves its room.
+//! 2. The other pending pods are grouped into classes of identical pods (same request,
+//!    placement and priority, and when pods constrain each other, same namespace and same
+//!    answers to every pod selector in play), so a queue of 100k job pods made from a few
+//!    templates costs a few predicate checks.
+//! 3. Classes are packed highest priority first, then largest first (first-fit decreasing),
+//!    onto free room on schedulable nodes, then onto capacity already requested.
+//! 4. The rest go to new nodes — except pods below `--expendable-pods-priority-cutoff`, and pods
+//!    younger than `--new-pod-scale-up-delay` or (with `--scale-up-only-unschedulable`) not yet
+//!    given up on by the scheduler — one group at a time: among the groups that can take any of
 //!    them, the first region in `--regions` order, then the highest `ekas/priority`, then the
-//!    least estimated waste. Groups in backoff or at MaxSize take nothing.
-//! 4. Whatever is left is unschedulable, with a reason for every group.
+//!    least estimated waste. Groups in backoff or at MaxSize take nothing. With balancing, the
+//!    chosen group's similar groups (equal but for zone) share its nodes, smallest first.
+//!    Nodes opened for one group stay open to later pods, whichever group they came from.
+//! 5. Whatever is left is unschedulable, with a reason for every group.
 //!
-//! Each class keeps a cursor into the list of nodes: nodes only fill up, so a node that could
-//! not take one pod of a class cannot take the next one either, and first-fit stays linear.
+//! Constraints between pods — inter-pod affinity and anti-affinity, topology spread, host
+//! ports — are kept by [`super::topology`] as pods are placed, so pods placed on new nodes in
+//! this plan count for the later ones.
+//!
+//! Each class keeps a cursor into the list of bins: bins only fill up, so a bin that could not
+//! take one pod of a class cannot take the next one either, and first-fit stays linear. Only a
+//! class with pod affinity or spread constraints can find a refused bin taking it later (a
+//! matching pod arrived, the spread minimum rose); it is told when, and starts over, skipping
+//! the bins it was refused for good.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
 
 use super::backoff::Backoff;
-use super::predicates::{NodeShape, repel, static_fit};
+use super::predicates::{NodeShape, fits_in_some_zone, static_fit, unknown_zones};
 use super::startup::NodeUse;
+use super::topology::{Selectors, SiteShape, Topology};
 use crate::model::resources::format_amount;
+use crate::model::scheduling::{HostPort, Labels, ZONE_LABELS};
 use crate::model::{NodeGroup, Pod, Resources, Snapshot};
 use crate::plan::Destination;
+
+/// The operator's choices about which pods buy nodes and how groups share them.
+#[derive(Debug, Clone)]
+pub struct ScaleUpPolicy {
+    /// Groups equal but for zone share each scale-up, so zones stay even (`--no-balance`).
+    pub balance: bool,
+    /// Pods with a lower priority never buy a node (`--expendable-pods-priority-cutoff`).
+    pub expendable_cutoff: i32,
+    /// Only pods the scheduler marked unschedulable buy nodes (`--scale-up-only-unschedulable`).
+    pub only_unschedulable: bool,
+    /// Pods younger than this do not buy nodes yet (`--new-pod-scale-up-delay`).
+    pub new_pod_delay: SignedDuration,
+}
+
+impl Default for ScaleUpPolicy {
+    fn default() -> Self {
+        ScaleUpPolicy {
+            balance: true,
+            expendable_cutoff: -10,
+            only_unschedulable: false,
+            new_pod_delay: SignedDuration::ZERO,
+        }
+    }
+}
 
 /// A group as the planner sees it.
 #[derive(Debug)]
@@ -83,16 +127,30 @@ impl Preference {
     }
 }
 
+/// Whether a pending pod's leftovers may buy a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Need {
+    NewNode,
+    /// Priority below the cutoff: served by free room only.
+    Expendable,
+    /// Too young, or not yet given up on by the scheduler: not yet.
+    Waiting,
+}
+
 struct Class {
     requests: Resources,
-    /// A member, standing for all: they share requests, placement (and labels when
-    /// anti-affinity is in play).
+    /// A member, standing for all: they share requests, placement, priority (and namespace and
+    /// selector matches when pods constrain each other).
     rep: usize,
     pods: Vec<usize>,
     /// Pods before this index are placed.
     next: usize,
-    /// Two pods of the class may not share a node.
-    self_repel: bool,
+    priority: i32,
+    need: Need,
+    /// First bin not yet found refusing the class.
+    cursor: usize,
+    /// Per bin: refused for good (kept only for classes whose refusals can lift).
+    refused: Vec<bool>,
 }
 
 impl Class {
@@ -101,17 +159,25 @@ impl Class {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Shape {
     Node(usize),
     Group(usize),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BinKind {
+    Existing,
+    Upcoming,
+    New,
+}
+
 struct Bin {
     free: Resources,
     shape: Shape,
-    /// Pods on the node, tracked only when some pod has hostname anti-affinity.
-    residents: Vec<usize>,
+    kind: BinKind,
+    /// The bin's site in the topology, when there is one.
+    site: usize,
 }
 
 struct Planner<'a> {
@@ -119,9 +185,16 @@ struct Planner<'a> {
     groups: &'a [GroupView<'a>],
     /// Per node: room for pods, reclaimable (cordoned by ekas), or neither.
     node_use: &'a [NodeUse],
+    policy: &'a ScaleUpPolicy,
     classes: Vec<Class>,
-    anti_affinity_in_play: bool,
+    bins: Vec<Bin>,
+    /// Constraints between pods, when any pod has one.
+    topology: Option<Topology<'a>>,
+    /// Per group: its template site, which asks whether the group's next node takes a class.
+    template_sites: Vec<usize>,
     fit_cache: HashMap<(Shape, usize), bool>,
+    /// Per group: new nodes opened in this plan.
+    opened: Vec<u32>,
     assignments: Vec<(usize, Assignment)>,
 }
 
@@ -131,28 +204,37 @@ pub fn plan_scale_up(
     snapshot: &Snapshot,
     groups: &[GroupView<'_>],
     node_use: &[NodeUse],
+    policy: &ScaleUpPolicy,
 ) -> ScaleUpResult {
-    let pending: Vec<usize> = (0..snapshot.pods.len())
-        .filter(|&i| snapshot.pods[i].is_pending())
-        .collect();
-    let anti_affinity_in_play = snapshot
-        .pods
-        .iter()
-        .any(|p| !p.placement.anti_affinity.is_empty() && p.is_active());
     let mut planner = Planner {
         snapshot,
         groups,
         node_use,
-        classes: classes(snapshot, &pending, anti_affinity_in_play),
-        anti_affinity_in_play,
+        policy,
+        classes: Vec::new(),
+        bins: Vec::new(),
+        topology: None,
+        template_sites: Vec::new(),
         fit_cache: HashMap::new(),
-        assignments: Vec::with_capacity(pending.len()),
+        opened: vec![0; groups.len()],
+        assignments: Vec::new(),
     };
-    let mut bins = planner.existing_bins();
-    planner.upcoming_bins(&mut bins);
-    planner.pack(&mut bins, None);
+    let bins = planner.existing_bins();
+    let pending: Vec<usize> = (0..snapshot.pods.len())
+        .filter(|&i| snapshot.pods[i].is_pending())
+        .collect();
+    let (nominated, pending) = planner.preempting(&bins, pending);
+    let selectors = Selectors::new(snapshot, &pending);
+    planner.classes = planner.classes(&pending, selectors.in_play().then_some(&selectors));
+    planner.bins = bins;
+    if selectors.in_play() {
+        planner.start_topology(&nominated);
+    }
+    planner.serve_nominated(nominated);
+    planner.upcoming_bins();
+    planner.pack(None);
     let scale_ups = planner.scale_up_groups();
-    let unschedulable = planner.explain_unschedulable();
+    let unschedulable = planner.leftovers();
     ScaleUpResult {
         assignments: planner.assignments,
         scale_ups,
@@ -160,55 +242,39 @@ pub fn plan_scale_up(
     }
 }
 
-/// Pending pods grouped into classes of identical pods, largest first.
-fn classes(snapshot: &Snapshot, pending: &[usize], by_labels: bool) -> Vec<Class> {
-    type Key<'a> = (
-        &'a Resources,
-        *const (),
-        Option<(&'a str, &'a crate::model::scheduling::Labels)>,
-    );
-    let mut index: HashMap<Key<'_>, usize> = HashMap::new();
-    let mut classes: Vec<Class> = Vec::new();
-    for &i in pending {
-        let pod = &snapshot.pods[i];
-        // Placements are interned: equal placements share one allocation.
-        let placement = std::sync::Arc::as_ptr(&pod.placement) as *const ();
-        let labels = by_labels.then_some((pod.namespace.as_str(), &pod.labels));
-        let key = (&pod.requests, placement, labels);
-        let c = *index.entry(key).or_insert_with(|| {
-            classes.push(Class {
-                requests: pod.requests.clone(),
-                rep: i,
-                pods: Vec::new(),
-                next: 0,
-                self_repel: repel(pod, pod),
-            });
-            classes.len() - 1
-        });
-        classes[c].pods.push(i);
+/// Whether each node could take pod `pod` now, and if not why, as kube-scheduler's filters
+/// judge it with every other pod where it is: the planner's own checks, on every node whatever
+/// its state.
+pub fn node_verdicts(snapshot: &Snapshot, pod: usize) -> Vec<(String, Result<(), String>)> {
+    let node_use = vec![NodeUse::Bin; snapshot.nodes.len()];
+    let policy = ScaleUpPolicy::default();
+    let mut planner = Planner {
+        snapshot,
+        groups: &[],
+        node_use: &node_use,
+        policy: &policy,
+        classes: Vec::new(),
+        bins: Vec::new(),
+        topology: None,
+        template_sites: Vec::new(),
+        fit_cache: HashMap::new(),
+        opened: Vec::new(),
+        assignments: Vec::new(),
+    };
+    let selectors = Selectors::new(snapshot, &[pod]);
+    planner.classes = planner.classes(&[pod], selectors.in_play().then_some(&selectors));
+    planner.bins = planner.node_bins();
+    if selectors.in_play() {
+        planner.start_topology(&[]);
     }
-    for class in &mut classes {
-        class
-            .pods
-            .sort_by(|&a, &b| pod_order(&snapshot.pods[a]).cmp(&pod_order(&snapshot.pods[b])));
-        class.rep = class.pods[0];
-    }
-    // Largest first: scarce extended resources (GPUs), then cpu, memory, storage.
-    classes.sort_by(|a, b| {
-        let size = |c: &Class| {
-            let extended: i64 = c.requests.extended().iter().map(|(_, v)| v).sum();
-            Reverse((
-                extended,
-                c.requests.cpu,
-                c.requests.memory,
-                c.requests.ephemeral_storage,
-            ))
-        };
-        size(a)
-            .cmp(&size(b))
-            .then_with(|| pod_order(&snapshot.pods[a.rep]).cmp(&pod_order(&snapshot.pods[b.rep])))
-    });
-    classes
+    (0..planner.bins.len())
+        .map(|b| {
+            let Shape::Node(n) = planner.bins[b].shape else {
+                unreachable!("node bins")
+            };
+            (snapshot.nodes[n].name.clone(), planner.explain(0, b))
+        })
+        .collect()
 }
 
 fn pod_order(pod: &Pod) -> (&str, &str) {
@@ -225,76 +291,43 @@ impl<'a> Planner<'a> {
                     labels: &node.labels,
                     taints: &node.taints,
                     unschedulable: node.unschedulable && self.node_use[n] != NodeUse::Reclaimable,
+                    unknown_zones: &[],
                 }
             }
             Shape::Group(g) => {
-                let t = &self.groups[g].group.template;
+                let group = self.groups[g].group;
+                let t = &group.template;
                 NodeShape {
                     name: None,
                     labels: &t.labels,
                     taints: &t.taints,
                     unschedulable: false,
+                    unknown_zones: unknown_zones(group),
                 }
             }
         }
     }
 
-    fn fits_statically(&mut self, shape: Shape, class: usize) -> bool {
-        if let Some(&fit) = self.fit_cache.get(&(shape, class)) {
-            return fit;
+    fn site_shape(&self, shape: Shape) -> SiteShape<'a> {
+        SiteShape {
+            node: self.shape(shape),
+            group: match shape {
+                Shape::Node(_) => None,
+                Shape::Group(g) => Some(g),
+            },
         }
-        let pod = &self.snapshot.pods[self.classes[class].rep];
-        let fit = static_fit(&pod.placement, self.shape(shape)).is_ok();
-        self.fit_cache.insert((shape, class), fit);
-        fit
     }
 
-    fn accepts(&mut self, bin: &Bin, class: usize, pod: usize) -> bool {
-        if !self.classes[class].requests.fits_in(&bin.free)
-            || !self.fits_statically(bin.shape, class)
-        {
-            return false;
-        }
-        if !self.anti_affinity_in_play {
-            return true;
-        }
-        let pods = &self.snapshot.pods;
-        !bin.residents.iter().any(|&r| repel(&pods[pod], &pods[r]))
-    }
-
-    /// Free room on ready, schedulable nodes, in name order.
+    /// Free room on ready, schedulable nodes (and nodes ekas may uncordon), schedulable nodes
+    /// first, in name order.
     fn existing_bins(&self) -> Vec<Bin> {
         let nodes = &self.snapshot.nodes;
-        let by_name: HashMap<&str, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.name.as_str(), i))
-            .collect();
-        let mut bins: Vec<Bin> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| Bin {
-                free: n.allocatable.clone(),
-                shape: Shape::Node(i),
-                residents: Vec::new(),
-            })
-            .collect();
-        for (i, pod) in self.snapshot.pods.iter().enumerate() {
-            let Some(&n) = pod.node_name.as_deref().and_then(|name| by_name.get(name)) else {
-                continue;
-            };
-            if pod.is_active() {
-                bins[n].free.sub(&pod.requests);
-                if self.anti_affinity_in_play {
-                    bins[n].residents.push(i);
-                }
-            }
-        }
-        let mut bins: Vec<Bin> = bins
+        let mut bins: Vec<Bin> = self
+            .node_bins()
             .into_iter()
-            .filter(|b| {
-                let Shape::Node(n) = b.shape else {
-                    unreachable!()
+            .filter(|bin| {
+                let Shape::Node(n) = bin.shape else {
+                    unreachable!("node bins")
                 };
                 self.node_use[n] != NodeUse::NotABin
             })
@@ -310,84 +343,470 @@ impl<'a> Planner<'a> {
         bins
     }
 
-    /// One bin per node requested but not yet joined, in group preference order. Each pod
-    /// takes one bin, so a group needs no more bins than there are pending pods: a desired
-    /// capacity of millions costs no more than the queue.
-    fn upcoming_bins(&self, bins: &mut Vec<Bin>) {
-        let pending: usize = self.classes.iter().map(|c| c.pods.len()).sum();
+    /// A bin per node, with the room its active pods leave.
+    fn node_bins(&self) -> Vec<Bin> {
+        let nodes = &self.snapshot.nodes;
+        let by_name: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect();
+        let mut free: Vec<Resources> = nodes.iter().map(|n| n.allocatable.clone()).collect();
+        for pod in &self.snapshot.pods {
+            if let Some(&n) = pod.node_name.as_deref().and_then(|name| by_name.get(name))
+                && pod.is_active()
+            {
+                free[n].sub(&pod.requests);
+            }
+        }
+        free.into_iter()
+            .enumerate()
+            .map(|(n, free)| Bin {
+                free,
+                shape: Shape::Node(n),
+                kind: BinKind::Existing,
+                // Node sites are numbered as the nodes.
+                site: n,
+            })
+            .collect()
+    }
+
+    /// Splits off the pods preemption will serve: nominated to a schedulable node, which they
+    /// fit once every pod of lower priority there is evicted (and the pods nominated before
+    /// them are in). Each reserves its room on the node.
+    fn preempting(&self, bins: &[Bin], pending: Vec<usize>) -> (Vec<(usize, usize)>, Vec<usize>) {
+        let pods = &self.snapshot.pods;
+        if pending
+            .iter()
+            .all(|&i| pods[i].scheduling.nominated_node.is_none())
+        {
+            return (Vec::new(), pending);
+        }
+        let bin_of: HashMap<&str, usize> = bins
+            .iter()
+            .enumerate()
+            .filter_map(|(b, bin)| match bin.shape {
+                Shape::Node(n) => Some((self.snapshot.nodes[n].name.as_str(), b)),
+                Shape::Group(_) => None,
+            })
+            .collect();
+        let mut reserved: HashMap<usize, Resources> = HashMap::new();
+        let mut nominated = Vec::new();
+        let mut rest = Vec::new();
+        let mut order = pending;
+        order.sort_by_key(|&i| (Reverse(pods[i].scheduling.priority), pod_order(&pods[i])));
+        for i in order {
+            let pod = &pods[i];
+            let Some(&b) = pod
+                .scheduling
+                .nominated_node
+                .as_deref()
+                .and_then(|n| bin_of.get(n))
+            else {
+                rest.push(i);
+                continue;
+            };
+            let Shape::Node(n) = bins[b].shape else {
+                unreachable!("existing bins are nodes")
+            };
+            let node = &self.snapshot.nodes[n];
+            // What stays on the node whatever preemption does: pods of equal or higher priority.
+            let mut left = node.allocatable.clone();
+            for other in pods.iter().filter(|p| {
+                p.is_active()
+                    && p.node_name.as_deref() == Some(node.name.as_str())
+                    && p.scheduling.priority >= pod.scheduling.priority
+            }) {
+                left.sub(&other.requests);
+            }
+            if let Some(r) = reserved.get(&b) {
+                left.sub(r);
+            }
+            if pod.requests.fits_in(&left)
+                && static_fit(&pod.placement, self.shape(bins[b].shape)).is_ok()
+            {
+                reserved.entry(b).or_default().add(&pod.requests);
+                nominated.push((i, b));
+            } else {
+                rest.push(i);
+            }
+        }
+        rest.sort_unstable();
+        (nominated, rest)
+    }
+
+    fn serve_nominated(&mut self, nominated: Vec<(usize, usize)>) {
+        for (pod, b) in nominated {
+            let bin = &mut self.bins[b];
+            bin.free.sub(&self.snapshot.pods[pod].requests);
+            let Shape::Node(n) = bin.shape else {
+                unreachable!("existing bins are nodes")
+            };
+            self.assignments.push((
+                pod,
+                Assignment {
+                    destination: Destination::Nominated,
+                    target: Some(self.snapshot.nodes[n].name.clone()),
+                },
+            ));
+        }
+    }
+
+    /// What a pending pod's leftovers may do.
+    fn need(&self, pod: &Pod) -> Need {
+        let now: Timestamp = self.snapshot.captured_at;
+        if pod.scheduling.priority < self.policy.expendable_cutoff {
+            Need::Expendable
+        } else if (self.policy.only_unschedulable && !pod.scheduling.unschedulable)
+            || pod
+                .created
+                .is_some_and(|c| now.duration_since(c) < self.policy.new_pod_delay)
+        {
+            Need::Waiting
+        } else {
+            Need::NewNode
+        }
+    }
+
+    /// Pending pods grouped into classes of identical pods: highest priority first, then
+    /// largest first.
+    fn classes(&self, pending: &[usize], selectors: Option<&Selectors<'_>>) -> Vec<Class> {
+        type Key<'k> = (
+            &'k Resources,
+            *const (),
+            i32,
+            Need,
+            Option<(&'k str, Vec<u64>)>,
+        );
+        let snapshot = self.snapshot;
+        let mut index: HashMap<Key<'_>, usize> = HashMap::new();
+        let mut classes: Vec<Class> = Vec::new();
+        // Pods of one template usually share labels: match them once.
+        let mut signatures: HashMap<(&str, &Labels), Vec<u64>> = HashMap::new();
+        for &i in pending {
+            let pod = &snapshot.pods[i];
+            // Placements are interned: equal placements share one allocation.
+            let placement = Arc::as_ptr(&pod.placement) as *const ();
+            let matches = selectors.map(|s| {
+                let signature = signatures
+                    .entry((pod.namespace.as_str(), &pod.labels))
+                    .or_insert_with(|| s.signature(pod))
+                    .clone();
+                (pod.namespace.as_str(), signature)
+            });
+            let need = self.need(pod);
+            let key = (
+                &pod.requests,
+                placement,
+                pod.scheduling.priority,
+                need,
+                matches,
+            );
+            let c = *index.entry(key).or_insert_with(|| {
+                classes.push(Class {
+                    requests: pod.requests.clone(),
+                    rep: i,
+                    pods: Vec::new(),
+                    next: 0,
+                    priority: pod.scheduling.priority,
+                    need,
+                    cursor: 0,
+                    refused: Vec::new(),
+                });
+                classes.len() - 1
+            });
+            classes[c].pods.push(i);
+        }
+        for class in &mut classes {
+            class
+                .pods
+                .sort_by(|&a, &b| pod_order(&snapshot.pods[a]).cmp(&pod_order(&snapshot.pods[b])));
+            class.rep = class.pods[0];
+        }
+        // Higher priority first, as the scheduler serves them; then scarce extended resources
+        // (GPUs), then cpu, memory, storage.
+        classes.sort_by(|a, b| {
+            let size = |c: &Class| {
+                let extended: i64 = c.requests.extended().iter().map(|(_, v)| v).sum();
+                (
+                    Reverse(c.priority),
+                    Reverse((
+                        extended,
+                        c.requests.cpu,
+                        c.requests.memory,
+                        c.requests.ephemeral_storage,
+                    )),
+                )
+            };
+            size(a).cmp(&size(b)).then_with(|| {
+                pod_order(&snapshot.pods[a.rep]).cmp(&pod_order(&snapshot.pods[b.rep]))
+            })
+        });
+        classes
+    }
+
+    /// Builds the topology: a site per node with its pods (and the nominated pods), and a
+    /// template site per group.
+    fn start_topology(&mut self, nominated: &[(usize, usize)]) {
+        let snapshot = self.snapshot;
+        let reps = self.classes.iter().map(|c| &snapshot.pods[c.rep]).collect();
+        let mut topology = Topology::new(snapshot, reps);
+        for g in 0..self.groups.len() {
+            topology.add_group(unknown_zones(self.groups[g].group));
+        }
+        for n in 0..snapshot.nodes.len() {
+            let site = topology.add_site(self.site_shape(Shape::Node(n)), None, Vec::new(), true);
+            debug_assert_eq!(site, n, "node sites are numbered as the nodes");
+        }
+        let node_of: HashMap<&str, usize> = snapshot
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect();
+        for (i, pod) in snapshot.pods.iter().enumerate() {
+            if let Some(&n) = pod.node_name.as_deref().and_then(|name| node_of.get(name))
+                && pod.is_active()
+            {
+                topology.place(i, None, n);
+            }
+        }
+        for &(pod, b) in nominated {
+            topology.place(pod, None, self.bins[b].site);
+        }
+        self.template_sites = (0..self.groups.len())
+            .map(|g| {
+                let shape = self.site_shape(Shape::Group(g));
+                let name = format!("a new node of {}", self.groups[g].group.name);
+                topology.add_site(shape, Some(&name), self.daemonset_ports(g), false)
+            })
+            .collect();
+        self.topology = Some(topology);
+    }
+
+    /// Ports the DaemonSet pods take on a group's next node.
+    fn daemonset_ports(&self, g: usize) -> Vec<(HostPort, String)> {
+        let shape = self.shape(Shape::Group(g));
+        self.snapshot
+            .daemonsets
+            .iter()
+            .filter(|ds| !ds.placement.host_ports.is_empty())
+            .filter(|ds| fits_in_some_zone(&ds.placement, shape))
+            .flat_map(|ds| {
+                let by = format!("DaemonSet {}/{}", ds.namespace, ds.name);
+                ds.placement
+                    .host_ports
+                    .iter()
+                    .map(move |p| (p.clone(), by.clone()))
+            })
+            .collect()
+    }
+
+    /// Adds a bin for a group's planned node (upcoming or new), with its site.
+    fn add_group_bin(&mut self, g: usize, kind: BinKind) {
+        let site = self.planned_site(g, kind).unwrap_or(usize::MAX);
+        self.bins.push(Bin {
+            free: self.groups[g].room.clone(),
+            shape: Shape::Group(g),
+            kind,
+            site,
+        });
+    }
+
+    /// A topology site for a group's planned node, when pods constrain each other.
+    fn planned_site(&mut self, g: usize, kind: BinKind) -> Option<usize> {
+        self.topology.as_ref()?;
+        let kind_name = match kind {
+            BinKind::New => "new",
+            _ => "upcoming",
+        };
+        let name = format!(
+            "{kind_name} node {} of {}",
+            self.bins.len(),
+            self.groups[g].group.name
+        );
+        let shape = self.site_shape(Shape::Group(g));
+        let ports = self.daemonset_ports(g);
+        let topology = self.topology.as_mut()?;
+        Some(topology.add_site(shape, Some(&name), ports, true))
+    }
+
+    /// One bin per node requested but not yet joined, in group preference order. No pod needs
+    /// more than one bin, so a group gets at most as many as there are pods left to place (a
+    /// hand-made desired capacity can be in the billions).
+    fn upcoming_bins(&mut self) {
+        let unplaced: usize = self.classes.iter().map(|c| c.pods.len() - c.next).sum();
         let mut order: Vec<usize> = (0..self.groups.len()).collect();
         order.sort_by_key(|&g| {
             let v = &self.groups[g];
             (v.rank, Reverse(v.group.priority), v.group.name.as_str())
         });
         for g in order {
-            let upcoming = usize::try_from(self.groups[g].upcoming).unwrap_or(usize::MAX);
-            for _ in 0..upcoming.min(pending) {
-                bins.push(Bin {
-                    free: self.groups[g].room.clone(),
-                    shape: Shape::Group(g),
-                    residents: Vec::new(),
-                });
+            let bins = (self.groups[g].upcoming as usize).min(unplaced);
+            for _ in 0..bins {
+                self.add_group_bin(g, BinKind::Upcoming);
             }
         }
     }
 
-    /// First-fit decreasing of the unplaced pods into `bins`. With `open`, new bins of that
-    /// group are added on demand, up to its headroom. Returns the bins opened.
-    fn pack(&mut self, bins: &mut Vec<Bin>, open: Option<usize>) -> Vec<usize> {
-        let mut placed = Vec::new();
-        let mut opened = 0u32;
+    fn fits_statically(&mut self, shape: Shape, class: usize) -> bool {
+        if let Some(&fit) = self.fit_cache.get(&(shape, class)) {
+            return fit;
+        }
+        let pod = &self.snapshot.pods[self.classes[class].rep];
+        let fit = static_fit(&pod.placement, self.shape(shape)).is_ok();
+        self.fit_cache.insert((shape, class), fit);
+        fit
+    }
+
+    /// Whether bin `b` takes a pod of class `c`; `Err(true)` when it never will.
+    fn check(&mut self, c: usize, b: usize) -> Result<(), bool> {
+        if !self.classes[c].requests.fits_in(&self.bins[b].free)
+            || !self.fits_statically(self.bins[b].shape, c)
+        {
+            return Err(true);
+        }
+        match self
+            .topology
+            .as_ref()
+            .and_then(|t| t.conflict(c, self.bins[b].site))
+        {
+            Some(conflict) => Err(conflict.is_lasting()),
+            None => Ok(()),
+        }
+    }
+
+    /// Why bin `b` does not take a pod of class `c`, in the scheduler's terms.
+    fn explain(&self, c: usize, b: usize) -> Result<(), String> {
+        let bin = &self.bins[b];
+        let pod = &self.snapshot.pods[self.classes[c].rep];
+        static_fit(&pod.placement, self.shape(bin.shape)).map_err(|u| u.to_string())?;
+        if let Some(short) = self.classes[c].requests.shortfall(&bin.free) {
+            return Err(short.to_string());
+        }
+        match self.topology.as_ref().and_then(|t| t.conflict(c, bin.site)) {
+            Some(conflict) => Err(conflict.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether group `g`'s next node takes a pod of class `c` now.
+    fn group_takes(&mut self, g: usize, c: usize) -> bool {
+        self.classes[c].requests.fits_in(&self.groups[g].room)
+            && self.fits_statically(Shape::Group(g), c)
+            && self
+                .topology
+                .as_ref()
+                .is_none_or(|t| t.conflict(c, self.template_sites[g]).is_none())
+    }
+
+    fn headroom_left(&self, g: usize) -> u32 {
+        self.groups[g].headroom().saturating_sub(self.opened[g])
+    }
+
+    /// First-fit of the unplaced pods into the bins, each class from its cursor. With `open`,
+    /// pods that may buy a node get new nodes of those groups on demand: of the groups that
+    /// take the pod and have headroom, the one with the fewest nodes. Returns the pods placed.
+    fn pack(&mut self, open: Option<&[usize]>) -> usize {
+        let mut placed = 0;
         for c in 0..self.classes.len() {
-            if self.classes[c].remaining() == 0 {
+            if self.classes[c].remaining() == 0
+                || open.is_some() && self.classes[c].need != Need::NewNode
+            {
                 continue;
             }
-            let may_open = open.is_some_and(|g| {
-                self.classes[c].requests.fits_in(&self.groups[g].room)
-                    && self.fits_statically(Shape::Group(g), c)
-            });
-            let mut cursor = 0;
+            let lifts = self
+                .topology
+                .as_ref()
+                .is_some_and(|t| t.class(c).changes_with_placements);
             while self.classes[c].remaining() > 0 {
-                let pod = self.classes[c].pods[self.classes[c].next];
-                while cursor < bins.len() && !self.accepts(&bins[cursor], c, pod) {
-                    cursor += 1;
+                if lifts && self.topology.as_mut().expect("lifts").take_lifted(c) {
+                    self.classes[c].cursor = 0;
                 }
-                if cursor == bins.len() {
-                    let Some(g) = open.filter(|&g| may_open && opened < self.groups[g].headroom())
-                    else {
+                let mut cursor = self.classes[c].cursor;
+                while cursor < self.bins.len() {
+                    if lifts
+                        && self.classes[c]
+                            .refused
+                            .get(cursor)
+                            .copied()
+                            .unwrap_or(false)
+                    {
+                        cursor += 1;
+                        continue;
+                    }
+                    match self.check(c, cursor) {
+                        Ok(()) => break,
+                        Err(lasting) => {
+                            if lifts && lasting {
+                                let refused = &mut self.classes[c].refused;
+                                if refused.len() <= cursor {
+                                    refused.resize(cursor + 1, false);
+                                }
+                                refused[cursor] = true;
+                            }
+                            cursor += 1;
+                        }
+                    }
+                }
+                self.classes[c].cursor = cursor;
+                if cursor == self.bins.len() {
+                    let Some(g) = open.and_then(|set| self.group_to_open(set, c)) else {
                         break;
                     };
-                    bins.push(Bin {
-                        free: self.groups[g].room.clone(),
-                        shape: Shape::Group(g),
-                        residents: Vec::new(),
-                    });
-                    opened += 1;
+                    self.opened[g] += 1;
+                    self.add_group_bin(g, BinKind::New);
                 }
-                let bin = &mut bins[cursor];
-                bin.free.sub(&self.classes[c].requests);
-                if self.anti_affinity_in_play {
-                    bin.residents.push(pod);
-                }
-                let assignment = match (open, bin.shape) {
-                    (Some(g), _) => Assignment {
-                        destination: Destination::NewNode,
-                        target: Some(self.groups[g].group.name.clone()),
-                    },
-                    (None, Shape::Node(n)) => Assignment {
-                        destination: Destination::ExistingNode,
-                        target: Some(self.snapshot.nodes[n].name.clone()),
-                    },
-                    (None, Shape::Group(g)) => Assignment {
-                        destination: Destination::UpcomingNode,
-                        target: Some(self.groups[g].group.name.clone()),
-                    },
-                };
-                self.assignments.push((pod, assignment));
-                placed.push(pod);
-                self.classes[c].next += 1;
+                let pod = self.classes[c].pods[self.classes[c].next];
+                self.place(c, pod, cursor);
+                placed += 1;
             }
         }
         placed
+    }
+
+    /// Of `set`, the group whose next node takes class `c`, with headroom, and the fewest
+    /// nodes (so similar groups stay even).
+    fn group_to_open(&mut self, set: &[usize], c: usize) -> Option<usize> {
+        let mut best: Option<(u32, usize)> = None;
+        for &g in set {
+            if self.headroom_left(g) == 0 || !self.group_takes(g, c) {
+                continue;
+            }
+            let size = self.groups[g].group.desired + self.opened[g];
+            let better = best.is_none_or(|(s, b)| {
+                (size, &self.groups[g].group.name) < (s, &self.groups[b].group.name)
+            });
+            if better {
+                best = Some((size, g));
+            }
+        }
+        best.map(|(_, g)| g)
+    }
+
+    fn place(&mut self, c: usize, pod: usize, b: usize) {
+        let bin = &mut self.bins[b];
+        bin.free.sub(&self.classes[c].requests);
+        if let Some(topology) = self.topology.as_mut() {
+            topology.place(pod, Some(c), bin.site);
+        }
+        let assignment = match (bin.kind, bin.shape) {
+            (BinKind::Existing, Shape::Node(n)) => Assignment {
+                destination: Destination::ExistingNode,
+                target: Some(self.snapshot.nodes[n].name.clone()),
+            },
+            (BinKind::Upcoming, Shape::Group(g)) => Assignment {
+                destination: Destination::UpcomingNode,
+                target: Some(self.groups[g].group.name.clone()),
+            },
+            (BinKind::New, Shape::Group(g)) => Assignment {
+                destination: Destination::NewNode,
+                target: Some(self.groups[g].group.name.clone()),
+            },
+            _ => unreachable!("nodes are existing bins, groups planned ones"),
+        };
+        self.assignments.push((pod, assignment));
+        self.classes[c].next += 1;
     }
 
     /// Estimated nodes, pods served and waste (0 = every new node full) if `g` took every
@@ -395,17 +814,21 @@ impl<'a> Planner<'a> {
     /// small classes may share nodes; it only ranks groups, and `pack` decides.
     fn estimate(&mut self, g: usize) -> Option<(u32, usize, f64)> {
         let room = self.groups[g].room.clone();
-        let headroom = f64::from(self.groups[g].headroom());
+        let headroom = f64::from(self.headroom_left(g));
         let (mut node_share, mut pods) = (0f64, 0usize);
         let (mut cpu, mut memory) = (0f64, 0f64);
         for c in 0..self.classes.len() {
             let n = self.classes[c].remaining();
-            if n == 0 || !self.fits_statically(Shape::Group(g), c) {
+            if n == 0 || self.classes[c].need != Need::NewNode || !self.group_takes(g, c) {
                 continue;
             }
+            let one_per_node = self
+                .topology
+                .as_ref()
+                .is_some_and(|t| t.class(c).one_per_node);
             let per_node = match self.classes[c].requests.copies_in(&room) {
                 0 => continue,
-                _ if self.classes[c].self_repel => 1,
+                _ if one_per_node => 1,
                 k => k,
             };
             node_share += n as f64 / per_node as f64;
@@ -428,14 +851,70 @@ impl<'a> Planner<'a> {
         Some((nodes as u32, pods, waste))
     }
 
+    /// Groups whose next node is the chosen one's but for its zone: same region, priority,
+    /// taints, room (memory within 1.5%, as nodes of one type differ a little), and labels
+    /// apart from zone and node-group names.
+    fn similar(&self, g: usize, candidates: &[usize]) -> Vec<usize> {
+        fn labels<'v>(v: &'v GroupView<'_>) -> Vec<(&'v String, &'v String)> {
+            const IGNORED: [&str; 6] = [
+                "topology.k8s.aws/zone-id",
+                "eks.amazonaws.com/nodegroup",
+                "alpha.eksctl.io/nodegroup-name",
+                "k8s.amazonaws.com/eniConfig",
+                "aws/ami-id",
+                crate::model::scheduling::HOSTNAME_LABEL,
+            ];
+            v.group
+                .template
+                .labels
+                .iter()
+                .filter(|(k, _)| {
+                    !ZONE_LABELS.contains(&k.as_str()) && !IGNORED.contains(&k.as_str())
+                })
+                .collect()
+        }
+        let a = &self.groups[g];
+        let room_alike = |x: &Resources, y: &Resources| {
+            let memory_close =
+                (x.memory - y.memory).abs() as f64 <= 0.015 * x.memory.max(y.memory) as f64;
+            let mut x = x.clone();
+            x.memory = y.memory;
+            memory_close && x == *y
+        };
+        let mut set: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&h| {
+                let b = &self.groups[h];
+                h == g
+                    || (b.group.region == a.group.region
+                        && b.group.priority == a.group.priority
+                        && b.group.template.taints == a.group.template.taints
+                        && labels(a) == labels(b)
+                        && room_alike(&a.room, &b.room))
+            })
+            .collect();
+        set.sort_unstable();
+        set
+    }
+
     fn scale_up_groups(&mut self) -> Vec<GroupScaleUp> {
         let mut candidates: Vec<usize> = (0..self.groups.len())
             .filter(|&g| self.groups[g].backoff.is_none() && self.groups[g].headroom() > 0)
             .collect();
-        let mut out = Vec::new();
+        let shapes: Vec<SiteShape<'a>> = candidates
+            .iter()
+            .map(|&g| self.site_shape(Shape::Group(g)))
+            .collect();
+        if let Some(topology) = self.topology.as_mut() {
+            for shape in shapes {
+                topology.add_possible_domains(shape);
+            }
+        }
         loop {
+            candidates.retain(|&g| self.headroom_left(g) > 0);
             let mut best: Option<(usize, Preference)> = None;
-            for &g in &candidates {
+            for &g in &candidates.clone() {
                 let Some((_, pods, waste)) = self.estimate(g) else {
                     continue;
                 };
@@ -457,24 +936,62 @@ impl<'a> Planner<'a> {
                 }
             }
             let Some((g, _)) = best else { break };
-            candidates.retain(|&c| c != g);
-            let mut bins = Vec::new();
-            let pods = self.pack(&mut bins, Some(g));
-            if !pods.is_empty() {
-                out.push(GroupScaleUp {
-                    group: g,
-                    nodes: bins.len() as u32,
-                    pods,
-                });
+            let set = if self.policy.balance {
+                self.similar(g, &candidates)
+            } else {
+                vec![g]
+            };
+            if self.pack(Some(&set)) == 0 {
+                candidates.retain(|c| !set.contains(c));
             }
         }
-        out
+        let mut pods: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let by_name: HashMap<&str, usize> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(g, v)| (v.group.name.as_str(), g))
+            .collect();
+        for (pod, a) in &self.assignments {
+            if a.destination == Destination::NewNode
+                && let Some(&g) = a.target.as_deref().and_then(|t| by_name.get(t))
+            {
+                pods.entry(g).or_default().push(*pod);
+            }
+        }
+        pods.into_iter()
+            .map(|(group, pods)| GroupScaleUp {
+                group,
+                nodes: self.opened[group],
+                pods,
+            })
+            .collect()
     }
 
-    fn explain_unschedulable(&mut self) -> Vec<(usize, BTreeMap<String, String>)> {
+    /// What is left once every node is counted: pods that may not buy one are set aside,
+    /// the rest are unschedulable, with each group's reason.
+    fn leftovers(&mut self) -> Vec<(usize, BTreeMap<String, String>)> {
         let mut out = Vec::new();
         for c in 0..self.classes.len() {
             if self.classes[c].remaining() == 0 {
+                continue;
+            }
+            let class = &self.classes[c];
+            let destination = match class.need {
+                Need::Expendable => Some(Destination::Expendable),
+                Need::Waiting => Some(Destination::Waiting),
+                Need::NewNode => None,
+            };
+            if let Some(destination) = destination {
+                for &pod in &class.pods[class.next..] {
+                    self.assignments.push((
+                        pod,
+                        Assignment {
+                            destination,
+                            target: None,
+                        },
+                    ));
+                }
                 continue;
             }
             let reasons: BTreeMap<String, String> = (0..self.groups.len())
@@ -513,11 +1030,12 @@ impl<'a> Planner<'a> {
         if v.headroom() == 0 {
             return format!("group at MaxSize ({})", v.group.max_size);
         }
-        if self.classes[c].self_repel || self.anti_affinity_in_play {
-            return format!(
-                "group reaches MaxSize ({}) in this plan, or pod anti-affinity keeps it off the new nodes",
-                v.group.max_size
-            );
+        if let Some(conflict) = self
+            .topology
+            .as_ref()
+            .and_then(|t| t.conflict(c, self.template_sites[g]))
+        {
+            return conflict.to_string();
         }
         format!("group reaches MaxSize ({}) in this plan", v.group.max_size)
     }

@@ -9,8 +9,8 @@ use super::{Config, plan};
 use crate::model::group::GroupMember;
 use crate::model::resources::{CPU, MEMORY, PODS};
 use crate::model::scheduling::{
-    AntiAffinityTerm, LabelSelector, Labels, Placement, Taint, TaintEffect, Toleration,
-    TolerationOperator,
+    HOSTNAME_LABEL, LabelSelector, Labels, NamespaceScope, Placement, PodAffinityTerm, Taint,
+    TaintEffect, Toleration, TolerationOperator,
 };
 use crate::model::*;
 use crate::plan::{Destination, Plan};
@@ -114,7 +114,7 @@ impl Cluster {
             matched_by: Some(MatchedBy::ProviderId),
             addresses: NodeAddresses::default(),
             aws_id_label: None,
-            labels: labels(&[("pool", group.unwrap_or("none"))]),
+            labels: labels(&[("pool", group.unwrap_or("none")), (HOSTNAME_LABEL, name)]),
             taints: vec![],
             allocatable,
             ready: true,
@@ -159,6 +159,7 @@ impl Cluster {
             host_path: false,
             gated: false,
             runs_to_completion: false,
+            scheduling: Default::default(),
         });
         self.0.pods.last_mut().unwrap()
     }
@@ -198,7 +199,7 @@ impl Cluster {
 }
 
 /// (group, current → new desired, pods) of every scale-up.
-fn scale_ups(plan: &Plan) -> Vec<(String, u32, u32, usize)> {
+pub(super) fn scale_ups(plan: &Plan) -> Vec<(String, u32, u32, usize)> {
     plan.scale_ups
         .iter()
         .map(|s| {
@@ -212,7 +213,7 @@ fn scale_ups(plan: &Plan) -> Vec<(String, u32, u32, usize)> {
         .collect()
 }
 
-fn destinations(plan: &Plan) -> BTreeMap<String, (Destination, Option<String>)> {
+pub(super) fn destinations(plan: &Plan) -> BTreeMap<String, (Destination, Option<String>)> {
     plan.pending
         .iter()
         .map(|p| (p.pod.clone(), (p.destination, p.target.clone())))
@@ -559,13 +560,16 @@ fn hostname_anti_affinity_spreads_pods_over_nodes() {
     let mut c = Cluster::new(&["r1"]);
     c.group("cpu", "r1", 0, 10, 16_000, 64);
     let spread = Placement {
-        anti_affinity: vec![AntiAffinityTerm {
-            selector: LabelSelector {
+        anti_affinity: vec![PodAffinityTerm {
+            selector: Some(LabelSelector {
                 match_labels: labels(&[("job", "j")]),
                 expressions: vec![],
+            }),
+            namespaces: NamespaceScope {
+                names: vec!["batch".into()],
+                all: false,
             },
-            namespaces: vec![],
-            all_namespaces: false,
+            topology_key: HOSTNAME_LABEL.into(),
         }],
         ..Default::default()
     };

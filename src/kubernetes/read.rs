@@ -5,8 +5,9 @@ use std::fmt::Debug;
 
 use color_eyre::eyre::Result;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ListParams};
 use serde::de::DeserializeOwned;
 
@@ -37,12 +38,34 @@ where
     K: kube::Resource + Clone + DeserializeOwned + Debug,
     K::DynamicType: Default,
 {
+    pages(api, params)
+        .await
+        .map_err(|e| api_error(e, format_args!("listing {}", plural::<K>())))
+}
+
+/// `Pods`, `StorageClasses`: a kind's name for people.
+fn plural<K: kube::Resource>() -> String
+where
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    if kind.ends_with('s') {
+        format!("{kind}es")
+    } else {
+        format!("{kind}s")
+    }
+}
+
+async fn pages<K>(api: Api<K>, params: ListParams) -> Result<ItemList<K>, kube::Error>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug,
+    K::DynamicType: Default,
+{
     let kind = K::kind(&K::DynamicType::default()).to_string();
     let mut items = Vec::new();
     let mut params = params.limit(PAGE_SIZE);
     loop {
-        let page = super::counted("list", &kind, api.list(&params).await)
-            .map_err(|e| api_error(e, format_args!("listing {kind}s")))?;
+        let page = super::counted("list", &kind, api.list(&params).await)?;
         items.extend(page.items);
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
@@ -52,22 +75,54 @@ where
     Ok(ItemList::from(items))
 }
 
-/// The Kubernetes half of a snapshot, read with paginated LISTs. `namespace` limits the pods
-/// and PodDisruptionBudgets read (`--namespace`); nodes and DaemonSets are always read whole,
-/// since every namespace's DaemonSets land on new nodes.
+/// Every object of a kind the plan can do without, or `None` when ekas's account may not list
+/// it (RBAC from before ekas read it): the plan goes on without, and the log says what to grant.
+async fn optional<K>(api: Api<K>) -> Result<Option<ItemList<K>>>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug,
+    K::DynamicType: Default,
+{
+    let kinds = plural::<K>();
+    match pages(api, ListParams::default()).await {
+        Ok(list) => Ok(Some(list)),
+        Err(e) if super::status_code(&e) == Some(403) => {
+            tracing::warn!(
+                "may not list {kinds}; planning without them (grant list and watch, see deploy/rbac.yaml)"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(api_error(e, format_args!("listing {kinds}"))),
+    }
+}
+
+/// The Kubernetes half of a snapshot, read with paginated LISTs. `namespace` limits the pods,
+/// PodDisruptionBudgets and PersistentVolumeClaims read (`--namespace`); nodes, DaemonSets,
+/// namespaces, PersistentVolumes and StorageClasses are always read whole, since every
+/// namespace's DaemonSets land on new nodes.
 pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<KubernetesPart> {
-    let (pods, nodes, pdbs, daemon_sets) = tokio::try_join!(
+    let claims = match namespace {
+        Some(ns) => Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let (pods, nodes, pdbs, daemon_sets, namespaces, claims, volumes, classes) = tokio::try_join!(
         list_all::<Pod>(client, namespace),
         paginate(Api::<Node>::all(client.clone()), ListParams::default()),
         list_all::<PodDisruptionBudget>(client, namespace),
         list_all::<DaemonSet>(client, None),
+        optional(Api::<Namespace>::all(client.clone())),
+        optional(claims),
+        optional(Api::<PersistentVolume>::all(client.clone())),
+        optional(Api::<StorageClass>::all(client.clone())),
     )?;
     Ok(KubernetesPart {
         pods,
         nodes,
         pod_disruption_budgets: pdbs,
         daemon_sets,
-    })
+        namespaces,
+        ..KubernetesPart::default()
+    }
+    .with_storage(claims, volumes, classes))
 }
 
 /// Every pod bound to `node`, in all namespaces; with `selector`, those whose labels match it.

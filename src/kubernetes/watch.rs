@@ -1,5 +1,6 @@
 //! Watch-fed caches for the long-running loop: one LIST per kind at start, then watch streams
-//! keep in-memory stores current, so a pass reads the cluster without LIST calls.
+//! keep in-memory stores current, so a pass reads the cluster without LIST calls. Namespaces
+//! and storage are optional: a pass plans without them while they cannot be read.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,8 +8,9 @@ use std::sync::Arc;
 use color_eyre::eyre::{Result, eyre};
 use futures::{StreamExt, future};
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Api;
 use kube::runtime::reflector::{self, Store, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -25,9 +27,17 @@ pub struct Caches {
     nodes: Store<Node>,
     pdbs: Store<PodDisruptionBudget>,
     daemon_sets: Store<DaemonSet>,
+    namespaces: Store<Namespace>,
+    claims: Store<PersistentVolumeClaim>,
+    volumes: Store<PersistentVolume>,
+    classes: Store<StorageClass>,
     pods_changed: Arc<Notify>,
     tasks: Vec<JoinHandle<()>>,
 }
+
+/// How long, once the required stores are full, a pass waits for the optional ones
+/// (namespaces, storage) before planning without them: ekas's account may not be allowed them.
+const OPTIONAL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Starts a reflector for one kind on the runtime; `changed` is notified for every object that
 /// `signal` picks out.
@@ -47,14 +57,25 @@ where
         // A failed watch is retried with backoff: the caches outlive API-server restarts.
         .default_backoff()
         .applied_objects();
+    let mut failures = 0u64;
     let task = tokio::spawn(stream.for_each(move |event| {
         match event {
             Ok(object) => {
+                failures = 0;
                 if let Some(changed) = changed.as_ref().filter(|_| signal(&object)) {
                     changed.notify_one();
                 }
             }
-            Err(e) => tracing::warn!(%kind, error = %e, "watch failed; retrying"),
+            // A watch refused for good (say, RBAC without a new kind) would warn every
+            // backoff; once is enough until it recovers.
+            Err(e) if failures > 0 => {
+                failures += 1;
+                tracing::debug!(%kind, error = %e, failures, "watch failed again; retrying");
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(%kind, error = %e, "watch failed; retrying");
+            }
         }
         future::ready(())
     }));
@@ -78,17 +99,30 @@ impl Caches {
         let (nodes, t2) = reflect::<Node>(Api::all(client.clone()), None, |_| false);
         let (pdbs, t3) = reflect::<PodDisruptionBudget>(pdb_api, None, |_| false);
         let (daemon_sets, t4) = reflect::<DaemonSet>(Api::all(client.clone()), None, |_| false);
+        let (namespaces, t5) = reflect::<Namespace>(Api::all(client.clone()), None, |_| false);
+        let claim_api = match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let (claims, t6) = reflect::<PersistentVolumeClaim>(claim_api, None, |_| false);
+        let (volumes, t7) = reflect::<PersistentVolume>(Api::all(client.clone()), None, |_| false);
+        let (classes, t8) = reflect::<StorageClass>(Api::all(client.clone()), None, |_| false);
         Caches {
             pods,
             nodes,
             pdbs,
             daemon_sets,
+            namespaces,
+            claims,
+            volumes,
+            classes,
             pods_changed,
-            tasks: vec![t1, t2, t3, t4],
+            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8],
         }
     }
 
-    /// Waits until every store has had its first full list.
+    /// Waits until every required store has had its first full list, then a while for the
+    /// optional ones (see [`OPTIONAL_WAIT`]).
     pub async fn ready(&self) -> Result<()> {
         let stopped = |_| eyre!("a Kubernetes watch stopped before its first list");
         tokio::try_join!(
@@ -98,6 +132,21 @@ impl Caches {
             self.daemon_sets.wait_until_ready(),
         )
         .map_err(stopped)?;
+        let optional = async {
+            tokio::try_join!(
+                self.namespaces.wait_until_ready(),
+                self.claims.wait_until_ready(),
+                self.volumes.wait_until_ready(),
+                self.classes.wait_until_ready(),
+            )
+        };
+        if tokio::time::timeout(OPTIONAL_WAIT, optional).await.is_err() {
+            tracing::warn!(
+                "namespaces or storage (PersistentVolumeClaims, PersistentVolumes, StorageClasses) \
+                 not readable yet; planning without them until they are (grant list and watch, \
+                 see deploy/rbac.yaml)"
+            );
+        }
         Ok(())
     }
 
@@ -115,7 +164,14 @@ impl Caches {
             nodes: items(&self.nodes),
             pod_disruption_budgets: items(&self.pdbs),
             daemon_sets: items(&self.daemon_sets),
+            namespaces: optional_items(&self.namespaces),
+            ..KubernetesPart::default()
         }
+        .with_storage(
+            optional_items(&self.claims),
+            optional_items(&self.volumes),
+            optional_items(&self.classes),
+        )
     }
 }
 
@@ -144,6 +200,18 @@ impl Drop for Caches {
             task.abort();
         }
     }
+}
+
+/// The items of a store that has had its first list; `None` before (or never, when the kind
+/// may not be read).
+fn optional_items<K>(store: &Store<K>) -> Option<ItemList<K>>
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let ready =
+        futures::FutureExt::now_or_never(store.wait_until_ready()).is_some_and(|r| r.is_ok());
+    ready.then(|| items(store))
 }
 
 fn items<K>(store: &Store<K>) -> ItemList<K>

@@ -12,6 +12,6 @@ pub mod snapshot;
 
 pub use group::{Instance, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
 pub use node::{MatchedBy, Node, NodeAddresses, NodeMarks, StartupTaints};
-pub use pod::{DaemonSet, Owner, Pod, PodDisruptionBudget, PodPhase};
+pub use pod::{DaemonSet, Owner, Pod, PodDisruptionBudget, PodPhase, SchedulingState};
 pub use resources::Resources;
 pub use snapshot::Snapshot;

@@ -62,6 +62,20 @@ pub struct Pod {
     /// Runs to completion: owned by a Job, or `restartPolicy` Never or OnFailure. Evicting it
     /// throws its work away.
     pub runs_to_completion: bool,
+    /// Priority and what the scheduler has said about the pod.
+    pub scheduling: SchedulingState,
+}
+
+/// A pod's priority and what the scheduler has recorded on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchedulingState {
+    /// `spec.priority`, resolved from its PriorityClass at admission; 0 when unset.
+    pub priority: i32,
+    /// `status.nominatedNodeName`: preemption is making room for the pod on that node.
+    pub nominated_node: Option<String>,
+    /// `PodScheduled=False` with reason `Unschedulable`: the scheduler tried every node and
+    /// gave up.
+    pub unschedulable: bool,
 }
 
 impl Pod {

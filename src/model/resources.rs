@@ -9,6 +9,9 @@ pub const CPU: &str = "cpu";
 pub const MEMORY: &str = "memory";
 pub const EPHEMERAL_STORAGE: &str = "ephemeral-storage";
 pub const PODS: &str = "pods";
+/// EBS volumes a node can attach (the name nodes once reported it under): counted like any
+/// resource when pods bring EBS-backed volumes.
+pub const EBS_ATTACHMENTS: &str = "attachable-volumes-aws-ebs";
 
 /// Stands for "not known to limit anything" (a new node's root volume size, say): large enough
 /// never to be short, small enough that sums do not overflow.

@@ -9,6 +9,15 @@ use std::fmt;
 pub type Labels = BTreeMap<String, String>;
 
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+pub const REGION_LABEL: &str = "topology.kubernetes.io/region";
+/// Labels whose value is a node's Availability Zone. A group spanning several zones cannot say
+/// which one its next node gets.
+pub const ZONE_LABELS: [&str; 3] = [
+    ZONE_LABEL,
+    "failure-domain.beta.kubernetes.io/zone",
+    "topology.ebs.csi.aws.com/zone",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operator {
@@ -114,6 +123,11 @@ pub struct LabelSelector {
 }
 
 impl LabelSelector {
+    /// No requirement at all (`{}`): selects every pod.
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.is_empty() && self.expressions.is_empty()
+    }
+
     pub fn matches(&self, labels: &Labels) -> bool {
         self.match_labels
             .iter()
@@ -177,6 +191,9 @@ impl fmt::Display for Taint {
 pub enum TolerationOperator {
     Equal,
     Exists,
+    /// `Gt` and `Lt` compare numbers behind an alpha feature gate (TaintTolerationComparisonOperators,
+    /// off by default): with it off, such a toleration tolerates nothing.
+    Compare,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -200,32 +217,142 @@ impl Toleration {
         match self.operator {
             TolerationOperator::Exists => true,
             TolerationOperator::Equal => self.value == taint.value,
+            TolerationOperator::Compare => false,
         }
     }
 }
 
-/// Required anti-affinity to pods matching `selector` on the same node (topology key
-/// `kubernetes.io/hostname`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AntiAffinityTerm {
-    pub selector: LabelSelector,
-    /// Namespaces the selector looks in; empty means the pod's own namespace.
-    pub namespaces: Vec<String>,
+/// Which namespaces a pod affinity term looks in. The builder resolves the term's
+/// `namespaces` and `namespaceSelector` (against the namespaces' labels) into names, and a term
+/// that names neither into its own pod's namespace, so a term means the same wherever it is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NamespaceScope {
+    pub names: Vec<String>,
     /// `namespaceSelector: {}`: every namespace.
-    pub all_namespaces: bool,
+    pub all: bool,
 }
 
-impl AntiAffinityTerm {
-    /// Whether a pod (namespace, labels) is one this term, owned by a pod in `owner_ns`, repels.
-    pub fn repels(&self, owner_ns: &str, namespace: &str, labels: &Labels) -> bool {
-        let in_scope = self.all_namespaces
-            || if self.namespaces.is_empty() {
-                namespace == owner_ns
-            } else {
-                self.namespaces.iter().any(|n| n == namespace)
-            };
-        in_scope && self.selector.matches(labels)
+impl NamespaceScope {
+    pub fn contains(&self, namespace: &str) -> bool {
+        self.all || self.names.iter().any(|n| n == namespace)
     }
+}
+
+/// A required pod affinity or anti-affinity term: pods matching `selector` in `namespaces`,
+/// in the same `topology_key` domain (node, zone, region, …) as the node under consideration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PodAffinityTerm {
+    /// `None` (no labelSelector) selects no pod.
+    pub selector: Option<LabelSelector>,
+    pub namespaces: NamespaceScope,
+    pub topology_key: String,
+}
+
+impl PodAffinityTerm {
+    /// Whether the term selects a pod in `namespace` with these labels.
+    pub fn selects(&self, namespace: &str, labels: &Labels) -> bool {
+        self.namespaces.contains(namespace)
+            && self.selector.as_ref().is_some_and(|s| s.matches(labels))
+    }
+}
+
+/// Whether a topology spread constraint counts a node's pods (`nodeAffinityPolicy`,
+/// `nodeTaintsPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InclusionPolicy {
+    /// Only nodes that pass the pod's node affinity (or tolerate the node's taints) count.
+    Honor,
+    /// Every node counts.
+    Ignore,
+}
+
+/// A `whenUnsatisfiable: DoNotSchedule` topology spread constraint (ScheduleAnyway ones never
+/// block and are not kept).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SpreadConstraint {
+    pub max_skew: u32,
+    pub topology_key: String,
+    /// With matchLabelKeys merged in. `None` selects no pod. An empty selector selects the pod
+    /// itself but counts no other pod (the scheduler's reading of `{}`).
+    pub selector: Option<LabelSelector>,
+    /// Fewer eligible domains than this make the global minimum 0 (default 1).
+    pub min_domains: u32,
+    pub node_affinity_policy: InclusionPolicy,
+    pub node_taints_policy: InclusionPolicy,
+}
+
+impl SpreadConstraint {
+    /// Whether another pod with these labels counts in a domain.
+    pub fn counts(&self, labels: &Labels) -> bool {
+        self.selector
+            .as_ref()
+            .is_some_and(|s| !s.is_empty() && s.matches(labels))
+    }
+
+    /// Whether the incoming pod itself adds one to the domain it goes to.
+    pub fn counts_itself(&self, labels: &Labels) -> bool {
+        self.selector.as_ref().is_some_and(|s| s.matches(labels))
+    }
+}
+
+/// A port a pod takes on its node's network (`hostPort`, with its protocol and host IP).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostPort {
+    pub port: u16,
+    /// TCP, UDP or SCTP.
+    pub protocol: String,
+    /// `0.0.0.0` when unset: every address.
+    pub ip: String,
+}
+
+pub const ALL_ADDRESSES: &str = "0.0.0.0";
+
+impl HostPort {
+    /// Two pods cannot both bind the same port and protocol on one address, and an
+    /// all-addresses binding takes the port on every address.
+    pub fn conflicts(&self, other: &HostPort) -> bool {
+        self.port == other.port
+            && self.protocol == other.protocol
+            && (self.ip == other.ip || self.ip == ALL_ADDRESSES || other.ip == ALL_ADDRESSES)
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.port, self.protocol)?;
+        if self.ip != ALL_ADDRESSES {
+            write!(f, " on {}", self.ip)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a pod's volumes let it run, resolved from its PersistentVolumeClaims, their volumes and
+/// storage classes (see `source::build::volumes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VolumePlacement {
+    /// Each volume that limits the pod's nodes; all must hold.
+    pub requirements: Vec<VolumeRequirement>,
+    /// Why no node can run the pod until something outside ekas changes (a claim missing or
+    /// waiting to bind).
+    pub blocked: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VolumeRequirement {
+    /// What limits the nodes, for reasons: `PersistentVolume pv-1 of claim data-0`.
+    pub volume: String,
+    pub rule: VolumeRule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VolumeRule {
+    /// A node must match one of these terms: a bound volume's node affinity, a storage class's
+    /// allowedTopologies, or the node affinities of the volumes an unbound claim may bind.
+    NodeTerms(Vec<NodeSelectorTerm>),
+    /// A volume's zone or region label: the node's label (GA or beta key) must be one of the
+    /// values. A node with no zone or region label at all is not limited.
+    TopologyLabel { key: String, values: Vec<String> },
 }
 
 /// Everything about a pod that constrains which nodes may run it, apart from resources.
@@ -235,12 +362,27 @@ pub struct Placement {
     /// Required node affinity terms (ORed); empty means no requirement.
     pub node_affinity: Vec<NodeSelectorTerm>,
     pub tolerations: Vec<Toleration>,
-    pub anti_affinity: Vec<AntiAffinityTerm>,
+    /// Required pod affinity terms; all must hold.
+    pub pod_affinity: Vec<PodAffinityTerm>,
+    /// Required pod anti-affinity terms; each must hold.
+    pub anti_affinity: Vec<PodAffinityTerm>,
+    pub spread: Vec<SpreadConstraint>,
+    pub host_ports: Vec<HostPort>,
+    pub volumes: VolumePlacement,
 }
 
 impl Placement {
     pub fn tolerates(&self, taint: &Taint) -> bool {
         self.tolerations.iter().any(|t| t.tolerates(taint))
+    }
+
+    /// Whether where other pods run matters to this pod: inter-pod affinity, anti-affinity,
+    /// topology spread or host ports.
+    pub fn depends_on_other_pods(&self) -> bool {
+        !(self.pod_affinity.is_empty()
+            && self.anti_affinity.is_empty()
+            && self.spread.is_empty()
+            && self.host_ports.is_empty())
     }
 }
 
@@ -368,17 +510,71 @@ mod tests {
         assert!(sel.matches(&labels(&[("app", "db")])));
         assert!(!sel.matches(&labels(&[("app", "db"), ("tier", "test")])));
         assert!(LabelSelector::default().matches(&Labels::new()));
-        let term = AntiAffinityTerm {
-            selector: sel.clone(),
-            namespaces: vec![],
-            all_namespaces: false,
+        let term = PodAffinityTerm {
+            selector: Some(sel.clone()),
+            namespaces: NamespaceScope {
+                names: vec!["prod".into()],
+                all: false,
+            },
+            topology_key: HOSTNAME_LABEL.into(),
         };
-        assert!(term.repels("prod", "prod", &labels(&[("app", "db")])));
-        assert!(!term.repels("prod", "dev", &labels(&[("app", "db")])));
-        let everywhere = AntiAffinityTerm {
-            all_namespaces: true,
+        let db = labels(&[("app", "db")]);
+        assert!(term.selects("prod", &db));
+        assert!(!term.selects("dev", &db));
+        let everywhere = PodAffinityTerm {
+            namespaces: NamespaceScope {
+                names: vec![],
+                all: true,
+            },
+            ..term.clone()
+        };
+        assert!(everywhere.selects("dev", &db));
+        let no_selector = PodAffinityTerm {
+            selector: None,
             ..term
         };
-        assert!(everywhere.repels("prod", "dev", &labels(&[("app", "db")])));
+        assert!(!no_selector.selects("prod", &db));
+    }
+
+    #[test]
+    fn host_ports_conflict_on_shared_addresses() {
+        let port = |port, protocol: &str, ip: &str| HostPort {
+            port,
+            protocol: protocol.into(),
+            ip: ip.into(),
+        };
+        let any = port(8080, "TCP", ALL_ADDRESSES);
+        assert!(any.conflicts(&port(8080, "TCP", "10.0.0.1")));
+        assert!(port(8080, "TCP", "10.0.0.1").conflicts(&any));
+        assert!(!port(8080, "TCP", "10.0.0.1").conflicts(&port(8080, "TCP", "10.0.0.2")));
+        assert!(!any.conflicts(&port(8080, "UDP", ALL_ADDRESSES)));
+        assert!(!any.conflicts(&port(8081, "TCP", ALL_ADDRESSES)));
+        assert_eq!(any.to_string(), "8080/TCP");
+        assert_eq!(
+            port(53, "UDP", "127.0.0.1").to_string(),
+            "53/UDP on 127.0.0.1"
+        );
+    }
+
+    #[test]
+    fn spread_selector_counts_others_only_when_it_says_something() {
+        let constraint = |selector| SpreadConstraint {
+            max_skew: 1,
+            topology_key: ZONE_LABEL.into(),
+            selector,
+            min_domains: 1,
+            node_affinity_policy: InclusionPolicy::Honor,
+            node_taints_policy: InclusionPolicy::Ignore,
+        };
+        let app = labels(&[("app", "web")]);
+        let by_app = constraint(Some(LabelSelector {
+            match_labels: app.clone(),
+            expressions: vec![],
+        }));
+        assert!(by_app.counts(&app) && by_app.counts_itself(&app));
+        let everything = constraint(Some(LabelSelector::default()));
+        assert!(!everything.counts(&app) && everything.counts_itself(&app));
+        let nothing = constraint(None);
+        assert!(!nothing.counts(&app) && !nothing.counts_itself(&app));
     }
 }

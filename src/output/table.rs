@@ -149,7 +149,10 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         let kind = match p.destination {
             Destination::ExistingNode => "existing node",
             Destination::UpcomingNode => "capacity already requested",
-            _ => continue,
+            Destination::Nominated => "nominated node, once preemption makes room",
+            Destination::Expendable => "nothing: priority below the expendable cutoff",
+            Destination::Waiting => "nothing yet: too young, or not marked unschedulable",
+            Destination::NewNode | Destination::Unschedulable => continue,
         };
         served
             .entry((kind, p.target.as_deref().unwrap_or("")))
@@ -157,7 +160,7 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
             .push(p.pod.clone());
     }
     if !served.is_empty() {
-        let mut t = table(&["Fits on", "Node or group", "Pods"]);
+        let mut t = table(&["Served by", "Node or group", "Pods"]);
         for ((kind, target), pods) in &served {
             t.add_row(vec![
                 kind.to_string(),
@@ -249,9 +252,9 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     }
 
     let s = &plan.summary;
-    writeln!(
+    write!(
         out,
-        "\n{} pending pods: {} fit existing nodes, {} fit capacity already requested, {} need {} new nodes, {} cannot be scheduled.",
+        "\n{} pending pods: {} fit existing nodes, {} fit capacity already requested, {} need {} new nodes, {} cannot be scheduled",
         s.pending_pods,
         s.on_existing_nodes,
         s.on_upcoming_nodes,
@@ -259,6 +262,10 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         s.new_nodes,
         s.unschedulable
     )?;
+    if s.not_scaled_for > 0 {
+        write!(out, ", {} buy no node", s.not_scaled_for)?;
+    }
+    writeln!(out, ".")?;
     let h = &plan.cluster_health;
     // An unhealthy cluster is among the warnings already.
     if h.healthy && h.unready > 0 {

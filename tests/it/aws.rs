@@ -373,12 +373,18 @@ async fn paginates_past_one_page_of_groups() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
+/// moto with one worker group of cluster `prod` in us-west-2a (m5.xlarge, max 10).
+async fn moto_with_workers() -> Moto {
     let moto = Moto::start();
     let clients = moto.clients(&["us-west-2"]).await;
     launch_configuration(&clients[0], "lc", "m5.xlarge").await;
     workers(&clients[0], "workers", (0, 10, 0), "lc").await;
+    moto
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
+    let moto = moto_with_workers().await;
 
     let dir = tempfile::tempdir().unwrap();
     let pods = dir.path().join("pods.json");
@@ -432,6 +438,70 @@ async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
         reread, written,
         "the snapshot round-trips through ekas's reader unchanged"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_command_takes_storage_from_kubectl_files() {
+    let moto = moto_with_workers().await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, items: serde_json::Value| {
+        let path = dir.path().join(name);
+        let list = serde_json::json!({"kind": "List", "items": items});
+        std::fs::write(&path, serde_json::to_vec(&list).unwrap()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let mut db = pod("db-0", "1", "2Gi");
+    db["spec"]["volumes"] =
+        serde_json::json!([{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]);
+    let pods = write("pods.json", serde_json::json!([db]));
+    let pvcs = write(
+        "pvcs.json",
+        serde_json::json!([{"metadata": {"name": "data", "namespace": "batch",
+            "annotations": {"pv.kubernetes.io/bind-completed": "yes"}},
+            "spec": {"volumeName": "pv-data", "storageClassName": "gp3"}}]),
+    );
+    let pvs = write(
+        "pvs.json",
+        serde_json::json!([{"metadata": {"name": "pv-data"}, "spec": {
+            "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-1"},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "topology.ebs.csi.aws.com/zone", "operator": "In", "values": ["us-west-2b"]}]}]}}}}]),
+    );
+    let classes = write(
+        "classes.json",
+        serde_json::json!([{"metadata": {"name": "gp3"}, "provisioner": "ebs.csi.aws.com"}]),
+    );
+    let out_file = dir.path().join("snap.json");
+    let args = [
+        "snapshot",
+        "--cluster-name",
+        "prod",
+        "--regions",
+        "us-west-2",
+        "--pods",
+        &pods,
+        "--pvcs",
+        &pvcs,
+        "--pvs",
+        &pvs,
+        "--storage-classes",
+        &classes,
+        "--out",
+        out_file.to_str().unwrap(),
+    ];
+    let out = ekas_with_env(&args, &moto.env());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = plan_json(&out_file, &[]);
+    // The group is in us-west-2a; the volume is in us-west-2b.
+    assert!(plan["scaleUps"].as_array().unwrap().is_empty(), "{plan}");
+    assert_eq!(
+        plan["unschedulable"][0]["reasons"]["workers"],
+        "PersistentVolume pv-data of claim data needs topology.ebs.csi.aws.com/zone in (us-west-2b)"
+    );
+
+    // Storage comes whole or not at all.
+    let out = ekas_with_env(&args[..args.len() - 6], &moto.env());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[test]

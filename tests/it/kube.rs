@@ -25,23 +25,7 @@ async fn live_plan_reads_both_apis_with_paginated_lists() {
     let moto = Moto::start();
     aws_with_workers(&moto).await;
     let kube = kube_with_pending(1_100);
-    let kubeconfig = kube.kubeconfig();
-    let out = ekas_with_env(
-        &[
-            "plan",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--cluster-name",
-            "prod",
-            "--regions",
-            "us-west-2",
-            "--output",
-            "json",
-        ],
-        &moto.env(),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (plan, _) = live_plan(&kube, &moto);
     assert_eq!(plan["summary"]["pendingPods"], 1_100);
     assert_eq!(plan["scaleUps"][0]["group"], "workers");
     // 39 pods of 0.1 cpu per m5.xlarge (3.92 cpu after the reservation): 29 nodes.
@@ -90,6 +74,104 @@ async fn snapshot_reads_the_kubernetes_half_live() {
     assert_eq!(plan["scaleUps"][0]["newDesired"], 1);
 }
 
+/// A pending pod whose claim waits for it, in a class that provisions in us-west-2b only.
+fn kube_with_zonal_claim() -> FakeKube {
+    let kube = kube_with_pending(0);
+    let mut p = pod("db-0", "100m", "128Mi");
+    p["spec"]["volumes"] =
+        serde_json::json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]);
+    kube.add("/api/v1/pods", p);
+    kube.add(
+        "/api/v1/namespaces",
+        serde_json::json!({"metadata": {"name": "batch", "labels": {"team": "ml"}}}),
+    );
+    kube.add(
+        "/api/v1/namespaces/batch/persistentvolumeclaims",
+        serde_json::json!({"metadata": {"name": "data", "namespace": "batch"},
+            "spec": {"storageClassName": "gp3-2b", "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "10Gi"}}}}),
+    );
+    kube.add(
+        "/apis/storage.k8s.io/v1/storageclasses",
+        serde_json::json!({"metadata": {"name": "gp3-2b"}, "provisioner": "ebs.csi.aws.com",
+            "volumeBindingMode": "WaitForFirstConsumer",
+            "allowedTopologies": [{"matchLabelExpressions": [
+                {"key": "topology.kubernetes.io/zone", "values": ["us-west-2b"]}]}]}),
+    );
+    kube
+}
+
+/// `ekas plan --output json` of cluster `prod` on the fake API server and moto.
+fn plan_live(kube: &FakeKube, moto: &Moto) -> std::process::Output {
+    let kubeconfig = kube.kubeconfig();
+    ekas_with_env(
+        &[
+            "plan",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--cluster-name",
+            "prod",
+            "--regions",
+            "us-west-2",
+            "--output",
+            "json",
+        ],
+        &moto.env(),
+    )
+}
+
+/// The plan, and the log.
+fn live_plan(kube: &FakeKube, moto: &Moto) -> (serde_json::Value, String) {
+    let out = plan_live(kube, moto);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr(&out))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_storage_keeps_a_zonal_claim_off_a_group_in_another_zone() {
+    let moto = Moto::start();
+    aws_with_workers(&moto).await;
+    let kube = kube_with_zonal_claim();
+    let (plan, _) = live_plan(&kube, &moto);
+    assert!(plan["scaleUps"].as_array().unwrap().is_empty(), "{plan}");
+    assert_eq!(
+        plan["unschedulable"][0]["reasons"]["workers"],
+        "claim data (StorageClass gp3-2b) needs topology.kubernetes.io/zone in (us-west-2b)"
+    );
+    for path in [
+        "/api/v1/namespaces",
+        "/api/v1/persistentvolumeclaims",
+        "/api/v1/persistentvolumes",
+        "/apis/storage.k8s.io/v1/storageclasses",
+    ] {
+        assert_eq!(kube.lists(path), 1, "{path} read once");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_ekas_may_not_read_is_planned_without() {
+    let moto = Moto::start();
+    aws_with_workers(&moto).await;
+    let kube = kube_with_zonal_claim();
+    // RBAC from before ekas read claims.
+    kube.fail_next("GET", "/api/v1/persistentvolumeclaims", 403);
+    let (plan, log) = live_plan(&kube, &moto);
+    assert_eq!(plan["scaleUps"][0]["group"], "workers", "{plan}");
+    assert!(
+        log.contains("may not list PersistentVolumeClaims") && log.contains("deploy/rbac.yaml"),
+        "{log}"
+    );
+    // Any other error is still an error.
+    kube.fail_next("GET", "/apis/storage.k8s.io/v1/storageclasses", 500);
+    let out = plan_live(&kube, &moto);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("listing StorageClasses"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_missing_kubeconfig_is_named() {
     let moto = Moto::start();
@@ -113,10 +195,9 @@ fn a_missing_kubeconfig_is_named() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_caches_follow_changes_without_listing_again() {
+/// Watch caches on the fake API server, after their first lists.
+async fn filled_caches(kube: &FakeKube) -> ekas::kubernetes::watch::Caches {
     use ekas::kubernetes::{KubeOptions, watch::Caches, watch_client};
-    let kube = kube_with_pending(3);
     let client = watch_client(&KubeOptions {
         kubeconfig: Some(kube.kubeconfig()),
         ..Default::default()
@@ -128,6 +209,13 @@ async fn watch_caches_follow_changes_without_listing_again() {
         .await
         .expect("caches fill")
         .unwrap();
+    caches
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_caches_follow_changes_without_listing_again() {
+    let kube = kube_with_pending(3);
+    let caches = filled_caches(&kube).await;
     assert_eq!(caches.kubernetes_part().pods.items.len(), 3);
 
     let changed = caches.pods_changed();
@@ -162,4 +250,23 @@ async fn watch_caches_follow_changes_without_listing_again() {
     assert_eq!(kube.lists("/api/v1/pods"), 1, "one LIST, then the watch");
     assert!(kube.watches("/api/v1/pods") >= 1);
     assert_eq!(kube.lists("/api/v1/nodes"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_caches_hold_namespaces_and_storage() {
+    let kube = kube_with_zonal_claim();
+    let caches = filled_caches(&kube).await;
+    let part = caches.kubernetes_part();
+    assert_eq!(part.namespaces.unwrap().items.len(), 1);
+    assert_eq!(part.persistent_volume_claims.unwrap().items.len(), 1);
+    assert_eq!(part.storage_classes.unwrap().items.len(), 1);
+    assert!(part.persistent_volumes.unwrap().items.is_empty());
+    let claims = "/api/v1/persistentvolumeclaims";
+    wait_for(
+        "a watch on claims",
+        std::time::Duration::from_secs(10),
+        async || kube.watches(claims) >= 1,
+    )
+    .await;
+    assert_eq!(kube.lists(claims), 1, "one LIST, then the watch");
 }

@@ -13,4 +13,6 @@ mod loop_cost;
 mod maintenance;
 mod reap;
 mod run;
+mod scheduler_agreement;
+mod scheduler_cases;
 mod support;

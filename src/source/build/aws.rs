@@ -157,7 +157,7 @@ fn node_group(
     member_nodes.sort_by_key(|n| (n.unschedulable, n.name.as_str()));
     let template = match member_nodes.first() {
         Some(node) => NodeTemplate {
-            labels: template_labels(node),
+            labels: template_labels(node, &asg.availability_zones),
             taints: template_taints(node),
             allocatable: node.allocatable.clone(),
             source: TemplateSource::Node(node.name.clone()),
@@ -420,6 +420,8 @@ fn type_template(
         for key in [
             "topology.kubernetes.io/zone",
             "failure-domain.beta.kubernetes.io/zone",
+            // The EBS CSI driver's node label: EBS volumes' node affinity names it.
+            "topology.ebs.csi.aws.com/zone",
         ] {
             label(key, zone);
         }

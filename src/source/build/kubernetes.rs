@@ -10,31 +10,53 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget as K8sPdb;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
+use super::volumes::Storage;
 use crate::model::keys;
-use crate::model::resources::{PODS, Resources};
+use crate::model::resources::{EBS_ATTACHMENTS, PODS, Resources};
 use crate::model::scheduling::{
-    AntiAffinityTerm, HOSTNAME_LABEL, LabelSelector, Labels, NodeSelectorTerm, Operator, Placement,
-    Requirement, Taint, TaintEffect, Toleration, TolerationOperator,
+    ALL_ADDRESSES, HOSTNAME_LABEL, HostPort, InclusionPolicy, LabelSelector, Labels,
+    NamespaceScope, NodeSelectorTerm, Operator, Placement, PodAffinityTerm, Requirement,
+    SpreadConstraint, Taint, TaintEffect, Toleration, TolerationOperator, VolumePlacement,
+    ZONE_LABELS,
 };
 use crate::model::{
-    DaemonSet, MatchedBy, Node, NodeAddresses, NodeMarks, Owner, Pod, PodDisruptionBudget, PodPhase,
+    DaemonSet, MatchedBy, Node, NodeAddresses, NodeMarks, Owner, Pod, PodDisruptionBudget,
+    PodPhase, SchedulingState,
 };
 
-/// Gives pods with identical placement one shared `Arc`, so a 100k-pod queue made of a few
-/// job templates holds a few placements, and equal placements compare by pointer first.
-#[derive(Default)]
-pub struct PlacementInterner(HashMap<Placement, Arc<Placement>>);
+/// Namespace name → labels: what namespace selectors in affinity terms are matched against.
+pub type Namespaces = BTreeMap<String, Labels>;
 
-impl PlacementInterner {
+/// Builds pods' placements: resolves what they refer to (namespaces for namespace selectors,
+/// claims for volumes) and gives pods with identical placement one shared `Arc`, so a 100k-pod
+/// queue made of a few job templates holds a few placements, and equal placements compare by
+/// pointer first.
+#[derive(Default)]
+pub struct Placements<'a> {
+    interned: HashMap<Placement, Arc<Placement>>,
+    namespaces: Namespaces,
+    /// `None` when the snapshot has no storage parts: volumes then limit nothing.
+    storage: Option<Storage<'a>>,
+}
+
+impl<'a> Placements<'a> {
+    pub fn new(namespaces: Namespaces, storage: Option<Storage<'a>>) -> Placements<'a> {
+        Placements {
+            interned: HashMap::new(),
+            namespaces,
+            storage,
+        }
+    }
+
     fn intern(&mut self, placement: Placement) -> Arc<Placement> {
-        self.0
+        self.interned
             .entry(placement)
             .or_insert_with_key(|p| Arc::new(p.clone()))
             .clone()
     }
 }
 
-pub fn pod(raw: &core::Pod, interner: &mut PlacementInterner) -> Result<Pod> {
+pub fn pod(raw: &core::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
     let meta = &raw.metadata;
     let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
     let name = meta
@@ -44,9 +66,18 @@ pub fn pod(raw: &core::Pod, interner: &mut PlacementInterner) -> Result<Pod> {
     let context = || format!("pod {namespace}/{name}");
     let empty = core::PodSpec::default();
     let spec = raw.spec.as_ref().unwrap_or(&empty);
-    let requests = effective_requests(spec).wrap_err_with(context)?;
-    let placement = interner.intern(placement(spec).wrap_err_with(context)?);
+    let mut requests = effective_requests(spec).wrap_err_with(context)?;
     let labels = meta.labels.clone().unwrap_or_default();
+    let mut placement =
+        placement(spec, &namespace, &labels, &placements.namespaces).wrap_err_with(context)?;
+    if let Some(storage) = &placements.storage {
+        let volumes = storage.resolve(&namespace, &name, spec);
+        if volumes.ebs_attachments > 0 {
+            requests.set(EBS_ATTACHMENTS, volumes.ebs_attachments);
+        }
+        placement.volumes = volumes.placement;
+    }
+    let placement = placements.intern(placement);
     let annotations = meta.annotations.as_ref();
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).map(String::as_str);
     let controller = controller(meta);
@@ -68,6 +99,7 @@ pub fn pod(raw: &core::Pod, interner: &mut PlacementInterner) -> Result<Pod> {
             .scheduling_gates
             .as_ref()
             .is_some_and(|g| !g.is_empty()),
+        scheduling: scheduling_state(spec, raw.status.as_ref()),
         namespace,
         name,
     })
@@ -90,6 +122,24 @@ fn do_not_evict(labels: &Labels, annotations: Option<&BTreeMap<String, String>>)
 fn runs_to_completion(spec: &core::PodSpec, controller: Option<&Owner>) -> bool {
     controller.is_some_and(|o| o.kind == "Job")
         || matches!(spec.restart_policy.as_deref(), Some("Never" | "OnFailure"))
+}
+
+fn scheduling_state(spec: &core::PodSpec, status: Option<&core::PodStatus>) -> SchedulingState {
+    SchedulingState {
+        priority: spec.priority.unwrap_or(0),
+        nominated_node: status
+            .and_then(|s| s.nominated_node_name.clone())
+            .filter(|n| !n.is_empty()),
+        unschedulable: status
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable")
+            }),
+    }
 }
 
 fn controller(meta: &meta::ObjectMeta) -> Option<Owner> {
@@ -161,7 +211,15 @@ pub fn effective_requests(spec: &core::PodSpec) -> Result<Resources> {
     Ok(running)
 }
 
-pub fn placement(spec: &core::PodSpec) -> Result<Placement> {
+/// Everything in a pod spec that limits where it runs, apart from resources and volumes.
+/// `namespace` and `labels` are the pod's: a term without namespaces means the pod's own, and
+/// matchLabelKeys take the pod's values.
+pub fn placement(
+    spec: &core::PodSpec,
+    namespace: &str,
+    labels: &Labels,
+    namespaces: &Namespaces,
+) -> Result<Placement> {
     let node_affinity = spec
         .affinity
         .as_ref()
@@ -186,37 +244,222 @@ pub fn placement(spec: &core::PodSpec) -> Result<Placement> {
         .map(toleration)
         .collect::<Result<Vec<_>>>()
         .wrap_err("spec.tolerations")?;
-    let anti_affinity = spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.pod_anti_affinity.as_ref())
-        .and_then(|pa| {
-            pa.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        })
-        .into_iter()
+    let affinity = spec.affinity.as_ref();
+    let terms = |required: Option<&Vec<core::PodAffinityTerm>>| {
+        required
+            .into_iter()
+            .flatten()
+            .map(|t| pod_affinity_term(t, namespace, labels, namespaces))
+            .collect::<Result<Vec<_>>>()
+    };
+    let pod_affinity = terms(
+        affinity
+            .and_then(|a| a.pod_affinity.as_ref())
+            .and_then(|pa| {
+                pa.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            }),
+    )
+    .wrap_err("spec.affinity.podAffinity")?;
+    let mut anti_affinity = terms(
+        affinity
+            .and_then(|a| a.pod_anti_affinity.as_ref())
+            .and_then(|pa| {
+                pa.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            }),
+    )
+    .wrap_err("spec.affinity.podAntiAffinity")?;
+    // A term that selects no pod keeps no pod away.
+    anti_affinity.retain(|t| t.selector.is_some());
+    let spread = spec
+        .topology_spread_constraints
+        .iter()
         .flatten()
-        // Other topology keys (zone, …) spread across groups, not nodes; they are not evaluated.
-        .filter(|term| term.topology_key == HOSTNAME_LABEL)
-        // A term without a label selector selects no pods.
-        .filter_map(|term| {
-            let selector = term.label_selector.as_ref()?;
-            Some(label_selector(selector).map(|selector| AntiAffinityTerm {
-                selector,
-                namespaces: term.namespaces.clone().unwrap_or_default(),
-                // Namespace labels are not in the snapshot: any namespace selector is taken to
-                // select every namespace, which can only keep pods further apart.
-                all_namespaces: term.namespace_selector.is_some(),
-            }))
-        })
+        .filter(|c| c.when_unsatisfiable == "DoNotSchedule")
+        .map(|c| spread_constraint(c, labels))
         .collect::<Result<Vec<_>>>()
-        .wrap_err("spec.affinity.podAntiAffinity")?;
+        .wrap_err("spec.topologySpreadConstraints")?;
     Ok(Placement {
         node_selector: spec.node_selector.clone().unwrap_or_default(),
         node_affinity,
         tolerations,
+        pod_affinity,
         anti_affinity,
+        spread,
+        host_ports: host_ports(spec)?,
+        volumes: VolumePlacement::default(),
     })
+}
+
+/// A label selector with the pod's own values for `match_keys` (`key in (value)`) and
+/// `mismatch_keys` (`key notin (value)`) added, as the API server merges matchLabelKeys and
+/// mismatchLabelKeys; keys the pod lacks add nothing, and no selector stays no selector.
+fn merged_selector(
+    selector: Option<&meta::LabelSelector>,
+    labels: &Labels,
+    match_keys: Option<&Vec<String>>,
+    mismatch_keys: Option<&Vec<String>>,
+) -> Result<Option<LabelSelector>> {
+    let Some(selector) = selector else {
+        return Ok(None);
+    };
+    let mut selector = label_selector(selector)?;
+    for (keys, operator) in [(match_keys, Operator::In), (mismatch_keys, Operator::NotIn)] {
+        for key in keys.into_iter().flatten() {
+            if let Some(value) = labels.get(key) {
+                selector.expressions.push(Requirement {
+                    key: key.clone(),
+                    operator,
+                    values: vec![value.clone()],
+                });
+            }
+        }
+    }
+    Ok(Some(selector))
+}
+
+fn pod_affinity_term(
+    term: &core::PodAffinityTerm,
+    namespace: &str,
+    labels: &Labels,
+    namespaces: &Namespaces,
+) -> Result<PodAffinityTerm> {
+    let selector = merged_selector(
+        term.label_selector.as_ref(),
+        labels,
+        term.match_label_keys.as_ref(),
+        term.mismatch_label_keys.as_ref(),
+    )?;
+    let listed = term.namespaces.clone().unwrap_or_default();
+    let scope = match term.namespace_selector.as_ref() {
+        None if listed.is_empty() => NamespaceScope {
+            names: vec![namespace.to_string()],
+            all: false,
+        },
+        None => NamespaceScope {
+            names: listed,
+            all: false,
+        },
+        Some(ns_selector) => {
+            let ns_selector = label_selector(ns_selector).wrap_err_with(|| {
+                format!("topologyKey {}: namespaceSelector", term.topology_key)
+            })?;
+            let mut names = listed;
+            if !ns_selector.is_empty() {
+                names.extend(
+                    namespaces
+                        .iter()
+                        .filter(|(_, l)| ns_selector.matches(l))
+                        .map(|(n, _)| n.clone()),
+                );
+            }
+            names.sort();
+            names.dedup();
+            NamespaceScope {
+                names,
+                all: ns_selector.is_empty(),
+            }
+        }
+    };
+    Ok(PodAffinityTerm {
+        selector,
+        namespaces: scope,
+        topology_key: term.topology_key.clone(),
+    })
+}
+
+fn spread_constraint(
+    c: &core::TopologySpreadConstraint,
+    labels: &Labels,
+) -> Result<SpreadConstraint> {
+    let context = || format!("topologyKey {}", c.topology_key);
+    let policy = |value: Option<&String>, default, field: &str| match value.map(String::as_str) {
+        None | Some("") => Ok(default),
+        Some("Honor") => Ok(InclusionPolicy::Honor),
+        Some("Ignore") => Ok(InclusionPolicy::Ignore),
+        Some(other) => Err(eyre!("{field} {other:?} is neither Honor nor Ignore")),
+    };
+    let max_skew = u32::try_from(c.max_skew)
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| eyre!("maxSkew {} is not positive", c.max_skew))
+        .wrap_err_with(context)?;
+    let min_domains = match c.min_domains {
+        None => 1,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| eyre!("minDomains {n} is not positive"))
+            .wrap_err_with(context)?,
+    };
+    Ok(SpreadConstraint {
+        max_skew,
+        topology_key: c.topology_key.clone(),
+        selector: merged_selector(
+            c.label_selector.as_ref(),
+            labels,
+            c.match_label_keys.as_ref(),
+            None,
+        )
+        .wrap_err_with(context)?,
+        min_domains,
+        node_affinity_policy: policy(
+            c.node_affinity_policy.as_ref(),
+            InclusionPolicy::Honor,
+            "nodeAffinityPolicy",
+        )
+        .wrap_err_with(context)?,
+        node_taints_policy: policy(
+            c.node_taints_policy.as_ref(),
+            InclusionPolicy::Ignore,
+            "nodeTaintsPolicy",
+        )
+        .wrap_err_with(context)?,
+    })
+}
+
+/// The ports a pod takes on its node: `hostPort`s of its containers and of the init containers
+/// that keep running (sidecars). With `hostNetwork` every container port is a host port.
+fn host_ports(spec: &core::PodSpec) -> Result<Vec<HostPort>> {
+    let host_network = spec.host_network == Some(true);
+    let sidecars = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .filter(|c| c.restart_policy.as_deref() == Some("Always"));
+    let mut ports = Vec::new();
+    for container in spec.containers.iter().chain(sidecars) {
+        for p in container.ports.iter().flatten() {
+            let port = match p.host_port {
+                Some(port) if port > 0 => port,
+                None if host_network => p.container_port,
+                _ => continue,
+            };
+            let port = u16::try_from(port).map_err(|_| {
+                eyre!(
+                    "container {}: host port {port} is not between 1 and 65535",
+                    container.name
+                )
+            })?;
+            ports.push(HostPort {
+                port,
+                protocol: p
+                    .protocol
+                    .clone()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "TCP".into()),
+                ip: p
+                    .host_ip
+                    .clone()
+                    .filter(|ip| !ip.is_empty())
+                    .unwrap_or_else(|| ALL_ADDRESSES.into()),
+            });
+        }
+    }
+    ports.sort();
+    ports.dedup();
+    Ok(ports)
 }
 
 fn requirement(key: &str, operator: &str, values: Option<&Vec<String>>) -> Result<Requirement> {
@@ -229,17 +472,51 @@ fn requirement(key: &str, operator: &str, values: Option<&Vec<String>>) -> Resul
     })
 }
 
-fn node_selector_term(term: &core::NodeSelectorTerm) -> Result<NodeSelectorTerm> {
+pub(super) fn node_selector_term(term: &core::NodeSelectorTerm) -> Result<NodeSelectorTerm> {
     let convert = |reqs: Option<&Vec<core::NodeSelectorRequirement>>| {
         reqs.into_iter()
             .flatten()
             .map(|r| requirement(&r.key, &r.operator, r.values.as_ref()))
             .collect::<Result<Vec<_>>>()
     };
+    let mut expressions = convert(term.match_expressions.as_ref())?;
+    // The scheduler cannot read an expression that breaks the label rules, and its term then
+    // selects no node: `key in ()` says the same.
+    if let Some(bad) = expressions.iter().find(|r| !readable(r)) {
+        expressions = vec![Requirement {
+            key: bad.key.clone(),
+            operator: Operator::In,
+            values: vec![],
+        }];
+    }
     Ok(NodeSelectorTerm {
-        expressions: convert(term.match_expressions.as_ref())?,
+        expressions,
         fields: convert(term.match_fields.as_ref())?,
     })
+}
+
+/// Whether a node selector expression is one Kubernetes can turn into a label selector: In and
+/// NotIn need valid label values, Exists and DoesNotExist none, Gt and Lt one integer.
+fn readable(r: &Requirement) -> bool {
+    match r.operator {
+        Operator::In | Operator::NotIn => {
+            !r.values.is_empty() && r.values.iter().all(|v| valid_label_value(v))
+        }
+        Operator::Exists | Operator::DoesNotExist => r.values.is_empty(),
+        Operator::Gt | Operator::Lt => {
+            matches!(r.values.as_slice(), [v] if v.parse::<i64>().is_ok())
+        }
+    }
+}
+
+/// At most 63 characters, alphanumerics with `-`, `_`, `.` inside.
+fn valid_label_value(v: &str) -> bool {
+    let edge = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
+    v.len() <= 63
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && edge(v.chars().next())
+        && edge(v.chars().last())
 }
 
 pub fn label_selector(sel: &meta::LabelSelector) -> Result<LabelSelector> {
@@ -268,6 +545,7 @@ fn toleration(t: &core::Toleration) -> Result<Toleration> {
     let operator = match t.operator.as_deref() {
         None | Some("") | Some("Equal") => TolerationOperator::Equal,
         Some("Exists") => TolerationOperator::Exists,
+        Some("Gt" | "Lt") => TolerationOperator::Compare,
         Some(other) => bail!("unknown toleration operator {other:?}"),
     };
     Ok(Toleration {
@@ -383,15 +661,24 @@ fn addresses(status: &core::NodeStatus) -> NodeAddresses {
     out
 }
 
-pub fn daemonset(raw: &K8sDaemonSet, interner: &mut PlacementInterner) -> Result<DaemonSet> {
+pub fn daemonset(raw: &K8sDaemonSet, placements: &mut Placements<'_>) -> Result<DaemonSet> {
     let namespace = raw.metadata.namespace.clone().unwrap_or_default();
     let name = raw.metadata.name.clone().unwrap_or_default();
     let context = || format!("daemonset {namespace}/{name}");
     let empty = core::PodSpec::default();
     let spec = raw.spec.template.spec.as_ref().unwrap_or(&empty);
+    let labels = raw
+        .spec
+        .template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
+    let placement =
+        placement(spec, &namespace, &labels, &placements.namespaces).wrap_err_with(context)?;
     Ok(DaemonSet {
         requests: effective_requests(spec).wrap_err_with(context)?,
-        placement: interner.intern(placement(spec).wrap_err_with(context)?),
+        placement: placements.intern(placement),
         namespace,
         name,
     })
@@ -420,12 +707,21 @@ pub fn pdb(raw: &K8sPdb) -> Result<PodDisruptionBudget> {
     })
 }
 
-/// Labels of a node as a template for its group's next node: the per-node hostname dropped.
-pub fn template_labels(node: &Node) -> Labels {
+/// Labels of a node as a template for its group's next node: the per-node hostname dropped,
+/// and when the group spans several zones, the zone (the next node may be in another).
+pub fn template_labels(node: &Node, group_zones: &[String]) -> Labels {
     let mut labels = node.labels.clone();
     labels.remove(HOSTNAME_LABEL);
+    if group_zones.len() > 1 {
+        for key in ZONE_LABELS.iter().chain(&[ZONE_ID_LABEL]) {
+            labels.remove(*key);
+        }
+    }
     labels
 }
+
+/// The zone id of a node (`usw2-az1`): per zone, so not known for a multi-zone group's next node.
+const ZONE_ID_LABEL: &str = "topology.k8s.aws/zone-id";
 
 /// Taints that describe the group rather than this node's moment: not the lifecycle taints
 /// Kubernetes and autoscalers put on and take off (`node.kubernetes.io/…`, to-be-deleted, …).
@@ -518,10 +814,7 @@ mod tests {
             "spec": {"containers": [{"name": "main", "resources": {"requests": {"cpu": "two"}}}]}
         }))
         .unwrap();
-        let err = format!(
-            "{:#}",
-            pod(&raw, &mut PlacementInterner::default()).unwrap_err()
-        );
+        let err = format!("{:#}", pod(&raw, &mut Placements::default()).unwrap_err());
         assert!(err.contains("pod batch/p"), "{err}");
         assert!(err.contains("container main"), "{err}");
         assert!(err.contains("requests.cpu"), "{err}");
@@ -552,8 +845,8 @@ mod tests {
             "status": {"phase": "Pending"}
         }))
         .unwrap();
-        let mut interner = PlacementInterner::default();
-        let p = pod(&raw, &mut interner).unwrap();
+        let mut placements = Placements::default();
+        let p = pod(&raw, &mut placements).unwrap();
         assert!(p.is_pending());
         assert!(p.do_not_evict);
         assert!(p.local_storage);
@@ -561,8 +854,17 @@ mod tests {
         assert_eq!(p.placement.node_selector["pool"], "gpu");
         assert_eq!(p.placement.node_affinity.len(), 1);
         assert_eq!(p.placement.tolerations.len(), 1);
-        assert_eq!(p.placement.anti_affinity.len(), 1, "only hostname terms");
-        let again = pod(&raw, &mut interner).unwrap();
+        assert_eq!(
+            p.placement.anti_affinity.len(),
+            2,
+            "terms on every topology key"
+        );
+        assert_eq!(
+            p.placement.anti_affinity[1].topology_key,
+            "topology.kubernetes.io/zone"
+        );
+        assert_eq!(p.placement.anti_affinity[0].namespaces.names, ["ml"]);
+        let again = pod(&raw, &mut placements).unwrap();
         assert!(
             Arc::ptr_eq(&p.placement, &again.placement),
             "placements are shared"
@@ -573,7 +875,7 @@ mod tests {
     fn batch_markers_gates_and_volumes() {
         let parse = |v: serde_json::Value| {
             let raw: core::Pod = serde_json::from_value(v).unwrap();
-            pod(&raw, &mut PlacementInterner::default()).unwrap()
+            pod(&raw, &mut Placements::default()).unwrap()
         };
         let job = |spec: serde_json::Value, annotations: serde_json::Value| {
             parse(json!({
@@ -661,10 +963,172 @@ mod tests {
             "containers": [],
             "tolerations": [{"key": "a", "operator": "Maybe"}]
         }));
-        let err = format!("{:#}", placement(&s).unwrap_err());
+        let err = format!(
+            "{:#}",
+            placement(&s, "ns", &Labels::new(), &Namespaces::new()).unwrap_err()
+        );
         assert!(
             err.contains("spec.tolerations") && err.contains("Maybe"),
             "{err}"
         );
+    }
+
+    fn built(v: serde_json::Value) -> Pod {
+        let raw: core::Pod = serde_json::from_value(v).unwrap();
+        let namespaces: Namespaces = [
+            ("team-a".to_string(), [("team".into(), "a".into())].into()),
+            ("team-b".to_string(), [("team".into(), "b".into())].into()),
+            ("other".to_string(), Labels::new()),
+        ]
+        .into();
+        pod(&raw, &mut Placements::new(namespaces, None)).unwrap()
+    }
+
+    #[test]
+    fn affinity_terms_resolve_namespaces_and_merge_match_label_keys() {
+        let p = built(json!({
+            "metadata": {"name": "p", "namespace": "team-a",
+                "labels": {"app": "web", "rev": "7", "tenant": "x"}},
+            "spec": {"containers": [{"name": "main"}], "affinity": {
+                "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "topology.kubernetes.io/zone",
+                     "labelSelector": {"matchLabels": {"app": "cache"}},
+                     "namespaceSelector": {"matchLabels": {"team": "b"}}}
+                ]},
+                "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "kubernetes.io/hostname",
+                     "labelSelector": {"matchLabels": {"app": "web"}},
+                     "matchLabelKeys": ["rev", "missing"], "mismatchLabelKeys": ["tenant"]},
+                    {"topologyKey": "kubernetes.io/hostname", "namespaceSelector": {}},
+                    {"topologyKey": "kubernetes.io/hostname",
+                     "labelSelector": {"matchLabels": {"app": "db"}}, "namespaces": ["other"],
+                     "namespaceSelector": {}}
+                ]}
+            }}
+        }));
+        let affinity = &p.placement.pod_affinity[0];
+        assert_eq!(affinity.namespaces.names, ["team-b"], "selected by label");
+        assert!(!affinity.namespaces.all);
+        let anti = &p.placement.anti_affinity;
+        assert_eq!(
+            anti.len(),
+            2,
+            "a term without a label selector selects nothing"
+        );
+        assert_eq!(
+            anti[0].namespaces.names,
+            ["team-a"],
+            "the pod's own namespace"
+        );
+        let merged = anti[0].selector.as_ref().unwrap();
+        assert!(merged.matches(&[("app".into(), "web".into()), ("rev".into(), "7".into())].into()));
+        assert!(
+            !merged.matches(&[("app".into(), "web".into()), ("rev".into(), "8".into())].into()),
+            "matchLabelKeys pins the pod's own rev"
+        );
+        let same_tenant = [
+            ("app".into(), "web".into()),
+            ("rev".into(), "7".into()),
+            ("tenant".into(), "x".into()),
+        ];
+        assert!(
+            !merged.matches(&same_tenant.into()),
+            "mismatchLabelKeys keeps the pod's own tenant out"
+        );
+        assert!(
+            anti[1].namespaces.all,
+            "an empty namespace selector selects every namespace"
+        );
+    }
+
+    #[test]
+    fn spread_host_ports_and_scheduling_state() {
+        let p = built(json!({
+            "metadata": {"name": "p", "namespace": "team-a", "labels": {"app": "web", "hash": "abc"}},
+            "spec": {
+                "priority": 1000,
+                "hostNetwork": true,
+                "containers": [{"name": "main", "ports": [
+                    {"containerPort": 8080},
+                    {"containerPort": 53, "hostPort": 5353, "protocol": "UDP", "hostIP": "10.0.0.1"}
+                ]}],
+                "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                     "whenUnsatisfiable": "DoNotSchedule", "minDomains": 3,
+                     "labelSelector": {"matchLabels": {"app": "web"}}, "matchLabelKeys": ["hash"],
+                     "nodeTaintsPolicy": "Honor"},
+                    {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                     "whenUnsatisfiable": "ScheduleAnyway"}
+                ]
+            },
+            "status": {"phase": "Pending", "nominatedNodeName": "node-7", "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+            ]}
+        }));
+        assert_eq!(p.scheduling.priority, 1000);
+        assert_eq!(p.scheduling.nominated_node.as_deref(), Some("node-7"));
+        assert!(p.scheduling.unschedulable);
+        let ports: Vec<String> = p
+            .placement
+            .host_ports
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        assert_eq!(
+            ports,
+            ["5353/UDP on 10.0.0.1", "8080/TCP"],
+            "hostNetwork makes 8080 a host port"
+        );
+        let spread = &p.placement.spread;
+        assert_eq!(spread.len(), 1, "ScheduleAnyway never blocks");
+        assert_eq!(spread[0].min_domains, 3);
+        assert_eq!(spread[0].node_affinity_policy, InclusionPolicy::Honor);
+        assert_eq!(spread[0].node_taints_policy, InclusionPolicy::Honor);
+        let other_hash = [("app".into(), "web".into()), ("hash".into(), "xyz".into())].into();
+        assert!(
+            !spread[0].counts(&other_hash),
+            "matchLabelKeys pins the pod's own hash"
+        );
+    }
+
+    #[test]
+    fn malformed_constraints_name_the_field() {
+        let err = |spec: serde_json::Value| {
+            let raw: core::Pod = serde_json::from_value(json!({
+                "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
+            }))
+            .unwrap();
+            format!("{:#}", pod(&raw, &mut Placements::default()).unwrap_err())
+        };
+        let e = err(
+            json!({"containers": [{"name": "c"}], "topologySpreadConstraints": [
+            {"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]}),
+        );
+        assert!(e.contains("pod ns/p") && e.contains("maxSkew 0"), "{e}");
+        let e = err(
+            json!({"containers": [{"name": "c"}], "topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
+             "nodeTaintsPolicy": "Sometimes"}]}),
+        );
+        assert!(
+            e.contains("nodeTaintsPolicy") && e.contains("Sometimes"),
+            "{e}"
+        );
+        let e = err(json!({"containers": [{"name": "c", "ports": [
+            {"containerPort": 1, "hostPort": 70000}]}]}));
+        assert!(e.contains("container c") && e.contains("70000"), "{e}");
+    }
+
+    #[test]
+    fn unreadable_node_selector_values_select_no_node() {
+        let s = spec(json!({"containers": [], "affinity": {"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "foo", "operator": "NotIn", "values": ["not a value!"]}]},
+            {"matchExpressions": [{"key": "bar", "operator": "Exists"}]}
+        ]}}}}));
+        let p = placement(&s, "ns", &Labels::new(), &Namespaces::new()).unwrap();
+        let node = [("foo".to_string(), "x".to_string())].into();
+        assert!(p.node_affinity[0].first_mismatch(&node, None).is_some());
+        assert!(p.node_affinity[1].expressions[0].operator == Operator::Exists);
     }
 }

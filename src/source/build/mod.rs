@@ -5,12 +5,14 @@
 pub mod aws;
 pub mod kubernetes;
 pub mod matching;
+pub mod volumes;
 
 use std::collections::HashMap;
 
 use color_eyre::eyre::{Result, bail, eyre};
 
-use super::document::{self, SnapshotDocument};
+use super::document::{self, ItemList, KubernetesPart, SnapshotDocument};
+use crate::model::resources::{EBS_ATTACHMENTS, UNLIMITED};
 use crate::model::{Snapshot, StartupTaints};
 pub use aws::NodeReservation;
 
@@ -62,12 +64,12 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
     };
 
     let k8s = &doc.kubernetes;
-    let mut interner = kubernetes::PlacementInterner::default();
+    let mut placements = kubernetes::Placements::new(namespaces(k8s), storage(k8s));
     let pods = k8s
         .pods
         .items
         .iter()
-        .map(|p| kubernetes::pod(p, &mut interner))
+        .map(|p| kubernetes::pod(p, &mut placements))
         .collect::<Result<Vec<_>>>()?;
     let mut nodes = k8s
         .nodes
@@ -75,11 +77,19 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         .iter()
         .map(kubernetes::node)
         .collect::<Result<Vec<_>>>()?;
+    let ebs_in_use = pods.iter().any(|p| p.requests.get(EBS_ATTACHMENTS) > 0);
+    let attachments = ebs_attachments(doc, &regions);
+    if ebs_in_use {
+        for node in &mut nodes {
+            let ty = node.labels.get(INSTANCE_TYPE_LABEL).map(String::as_str);
+            set_ebs_attachments(&mut node.allocatable, ty, &attachments);
+        }
+    }
     let daemonsets = k8s
         .daemon_sets
         .items
         .iter()
-        .map(|d| kubernetes::daemonset(d, &mut interner))
+        .map(|d| kubernetes::daemonset(d, &mut placements))
         .collect::<Result<Vec<_>>>()?;
     let pdbs = k8s
         .pod_disruption_budgets
@@ -114,6 +124,12 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         activities.extend(aws::activities(region, part, &region_groups));
         groups.extend(region_groups);
     }
+    if ebs_in_use {
+        for group in &mut groups {
+            let ty = Some(group.instance_type.as_str());
+            set_ebs_attachments(&mut group.template.allocatable, ty, &attachments);
+        }
+    }
 
     Ok(Snapshot {
         captured_at: doc.captured_at,
@@ -127,4 +143,194 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         pdbs,
         activities,
     })
+}
+
+/// Every namespace's labels: the `namespaces` part, and for a namespace only pods name, the
+/// label the API server gives every namespace.
+fn namespaces(k8s: &KubernetesPart) -> kubernetes::Namespaces {
+    const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+    let mut out = kubernetes::Namespaces::new();
+    for ns in k8s.namespaces.iter().flat_map(|l| &l.items) {
+        if let Some(name) = &ns.metadata.name {
+            out.insert(name.clone(), ns.metadata.labels.clone().unwrap_or_default());
+        }
+    }
+    for pod in &k8s.pods.items {
+        let name = pod.metadata.namespace.as_deref().unwrap_or("default");
+        if !out.contains_key(name) {
+            let labels = [(NAME_LABEL.to_string(), name.to_string())].into();
+            out.insert(name.to_string(), labels);
+        }
+    }
+    out
+}
+
+/// Claims, volumes and classes, when the snapshot has any of them.
+fn storage(k8s: &KubernetesPart) -> Option<volumes::Storage<'_>> {
+    let parts = [
+        k8s.persistent_volume_claims.is_some(),
+        k8s.persistent_volumes.is_some(),
+        k8s.storage_classes.is_some(),
+    ];
+    if !parts.contains(&true) {
+        return None;
+    }
+    fn items<T>(list: &Option<ItemList<T>>) -> &[T] {
+        list.as_ref().map_or(&[], |l| &l.items)
+    }
+    Some(volumes::Storage::new(
+        items(&k8s.persistent_volume_claims),
+        items(&k8s.persistent_volumes),
+        items(&k8s.storage_classes),
+    ))
+}
+
+/// The label naming a node's instance type.
+const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
+
+/// EBS attachments for pods, per instance type described in the snapshot.
+fn ebs_attachments<'d>(doc: &'d SnapshotDocument, regions: &[String]) -> HashMap<&'d str, i64> {
+    regions
+        .iter()
+        .filter_map(|r| doc.aws.get(r))
+        .flat_map(|part| &part.instance_types.instance_types)
+        .map(|t| (t.instance_type.as_str(), t.ebs_attachments()))
+        .collect()
+}
+
+/// Gives a node (or template) its EBS attachment limit, unless it reports one: its type's, or
+/// no limit when the type is not described.
+fn set_ebs_attachments(
+    allocatable: &mut crate::model::Resources,
+    instance_type: Option<&str>,
+    attachments: &HashMap<&str, i64>,
+) {
+    if allocatable.get(EBS_ATTACHMENTS) == 0 {
+        let limit = instance_type
+            .and_then(|t| attachments.get(t).copied())
+            .unwrap_or(UNLIMITED);
+        allocatable.set(EBS_ATTACHMENTS, limit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::model::scheduling::ZONE_LABEL;
+
+    fn group(name: &str, zones: &[&str], instances: &[&str]) -> Value {
+        json!({"AutoScalingGroupName": name, "MinSize": 0, "MaxSize": 10,
+            "DesiredCapacity": instances.len(), "AvailabilityZones": zones,
+            "LaunchConfigurationName": "lc",
+            "Instances": instances.iter().map(|i| json!({"InstanceId": i, "AvailabilityZone": zones[0],
+                "LifecycleState": "InService", "HealthStatus": "Healthy"})).collect::<Vec<_>>(),
+            "Tags": [{"Key": "KubernetesCluster", "Value": "c"}, {"Key": "Role", "Value": "worker"}]})
+    }
+
+    fn node(name: &str, instance: &str, zone: &str) -> Value {
+        json!({"metadata": {"name": name, "labels": {ZONE_LABEL: zone, "topology.k8s.aws/zone-id": "usw2-az1",
+                "node.kubernetes.io/instance-type": "m5.large", "kubernetes.io/hostname": name}},
+            "spec": {"providerID": format!("aws:///{zone}/{instance}")},
+            "status": {"allocatable": {"cpu": "2", "memory": "8Gi", "pods": "29"},
+                "conditions": [{"type": "Ready", "status": "True"}]}})
+    }
+
+    fn document(pods: Value, storage: bool) -> SnapshotDocument {
+        let mut kubernetes = json!({
+            "pods": {"items": pods},
+            "nodes": {"items": [node("wide-1", "i-1", "us-west-2a"), node("narrow-1", "i-2", "us-west-2b")]},
+        });
+        if storage {
+            kubernetes["persistentVolumeClaims"] = json!({"items": [{"metadata": {"name": "data", "namespace": "db"},
+                "spec": {"storageClassName": "gp3"}}]});
+            kubernetes["persistentVolumes"] = json!({"items": []});
+            kubernetes["storageClasses"] = json!({"items": [{"metadata": {"name": "gp3"},
+                "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "WaitForFirstConsumer"}]});
+        }
+        serde_json::from_value(json!({
+            "capturedAt": "2026-11-27T12:00:00Z", "clusterName": "c", "regions": ["us-west-2"],
+            "kubernetes": kubernetes,
+            "aws": {"us-west-2": {
+                "autoScalingGroups": {"AutoScalingGroups": [
+                    group("wide", &["us-west-2a", "us-west-2b"], &["i-1"]),
+                    group("narrow", &["us-west-2b"], &["i-2"]),
+                    group("empty", &["us-west-2c"], &[])
+                ]},
+                "launchConfigurations": {"LaunchConfigurations": [
+                    {"LaunchConfigurationName": "lc", "InstanceType": "m5.large", "ImageId": "ami-1"}]},
+                "instanceTypes": {"InstanceTypes": [{"InstanceType": "m5.large", "VCpuInfo": {"DefaultVCpus": 2},
+                    "MemoryInfo": {"SizeInMiB": 8192}, "Hypervisor": "nitro"}]}
+            }}
+        }))
+        .unwrap()
+    }
+
+    fn pod_with_claim() -> Value {
+        json!([{"metadata": {"name": "db-0", "namespace": "db"}, "spec": {"containers": [{"name": "c"}],
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}}])
+    }
+
+    #[test]
+    fn a_multi_zone_groups_next_node_has_no_zone() {
+        let s = snapshot(&document(json!([]), false), &BuildOptions::default()).unwrap();
+        let labels = |name: &str| {
+            &s.groups
+                .iter()
+                .find(|g| g.name == name)
+                .unwrap()
+                .template
+                .labels
+        };
+        assert!(
+            !labels("wide").contains_key(ZONE_LABEL),
+            "copied from a node, less its zone"
+        );
+        assert!(!labels("wide").contains_key("topology.k8s.aws/zone-id"));
+        assert_eq!(
+            labels("narrow")[ZONE_LABEL],
+            "us-west-2b",
+            "one zone: the node's"
+        );
+        assert_eq!(
+            labels("empty")["topology.ebs.csi.aws.com/zone"],
+            "us-west-2c"
+        );
+    }
+
+    #[test]
+    fn ebs_attachments_count_only_when_pods_bring_ebs_volumes() {
+        let s = snapshot(&document(json!([]), false), &BuildOptions::default()).unwrap();
+        assert_eq!(s.nodes[0].allocatable.get(EBS_ATTACHMENTS), 0);
+        let s = snapshot(&document(pod_with_claim(), true), &BuildOptions::default()).unwrap();
+        assert_eq!(s.pods[0].requests.get(EBS_ATTACHMENTS), 1);
+        assert_eq!(
+            s.nodes[0].allocatable.get(EBS_ATTACHMENTS),
+            25,
+            "a Nitro m5.large"
+        );
+        let empty = s.groups.iter().find(|g| g.name == "empty").unwrap();
+        assert_eq!(empty.template.allocatable.get(EBS_ATTACHMENTS), 25);
+        // Without the storage parts, volumes limit nothing.
+        let s = snapshot(&document(pod_with_claim(), false), &BuildOptions::default()).unwrap();
+        assert_eq!(s.pods[0].requests.get(EBS_ATTACHMENTS), 0);
+        assert!(s.pods[0].placement.volumes.blocked.is_none());
+    }
+
+    #[test]
+    fn namespaces_known_only_from_pods_have_their_name_label() {
+        let pods = json!([
+            {"metadata": {"name": "a", "namespace": "team-a"}, "spec": {"containers": [{"name": "c"}]}},
+            {"metadata": {"name": "b", "namespace": "team-b"}, "spec": {"containers": [{"name": "c"}],
+                "affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "kubernetes.io/hostname", "labelSelector": {},
+                     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}}]}}}}
+        ]);
+        let s = snapshot(&document(pods, false), &BuildOptions::default()).unwrap();
+        assert_eq!(
+            s.pods[1].placement.pod_affinity[0].namespaces.names,
+            ["team-a"]
+        );
+    }
 }

@@ -236,6 +236,38 @@ pub struct InstanceTypeInfo {
     pub gpu_info: Option<GpuInfo>,
     #[serde(default)]
     pub processor_info: ProcessorInfo,
+    /// `nitro` or `xen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypervisor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_info: Option<EbsInfo>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EbsInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_ebs_attachments: Option<u32>,
+    /// `shared` (with network interfaces and instance store) or `dedicated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment_limit_type: Option<String>,
+}
+
+impl InstanceTypeInfo {
+    /// EBS volumes a node of this type can attach for pods: a dedicated limit as AWS states
+    /// it, less the root volume; otherwise the defaults Kubernetes used for EBS (25 on Nitro
+    /// instances, whose attachments are shared with network interfaces, 39 on the others).
+    pub fn ebs_attachments(&self) -> i64 {
+        let ebs = self.ebs_info.as_ref();
+        match (
+            ebs.and_then(|e| e.maximum_ebs_attachments),
+            ebs.and_then(|e| e.attachment_limit_type.as_deref()),
+        ) {
+            (Some(max), Some("dedicated")) => i64::from(max.saturating_sub(1)),
+            _ if self.hypervisor.as_deref() == Some("nitro") => 25,
+            _ => 39,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::storage::v1::StorageClass;
 use serde::{Deserialize, Serialize};
 
 use crate::model::keys;
@@ -39,6 +40,20 @@ pub struct KubernetesPart {
     pub pod_disruption_budgets: ItemList<PodDisruptionBudget>,
     #[serde(default)]
     pub daemon_sets: ItemList<DaemonSet>,
+    /// `kubectl get ns -o json`: labels for the namespace selectors of pod affinity terms.
+    /// Absent: each namespace a pod lives in has only its `kubernetes.io/metadata.name` label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<ItemList<Namespace>>,
+    /// `kubectl get pvc -A -o json`. The three storage parts are read together: without them,
+    /// volumes limit no pod's nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_volume_claims: Option<ItemList<PersistentVolumeClaim>>,
+    /// `kubectl get pv -o json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_volumes: Option<ItemList<PersistentVolume>>,
+    /// `kubectl get storageclass -o json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_classes: Option<ItemList<StorageClass>>,
 }
 
 /// `kubectl get X -o json` output: `{"apiVersion": "v1", "kind": "List", "items": [...]}`.
@@ -81,6 +96,22 @@ fn list_kind() -> String {
 }
 
 impl KubernetesPart {
+    /// The three storage parts, all or none: a volume is read against its claim and class, so
+    /// one missing part would make every claim look unbound.
+    pub fn with_storage(
+        mut self,
+        claims: Option<ItemList<PersistentVolumeClaim>>,
+        volumes: Option<ItemList<PersistentVolume>>,
+        classes: Option<ItemList<StorageClass>>,
+    ) -> KubernetesPart {
+        if let (Some(claims), Some(volumes), Some(classes)) = (claims, volumes, classes) {
+            self.persistent_volume_claims = Some(claims);
+            self.persistent_volumes = Some(volumes);
+            self.storage_classes = Some(classes);
+        }
+        self
+    }
+
     /// Instance id → Availability Zone of every Node that names its instance without EC2's
     /// help: an AWS providerID (`aws:///us-west-2a/i-0abc`), or the original tool's `aws/id`
     /// label (zone from `aws/az`). Nodes matched only by private DNS name or IP are not here:

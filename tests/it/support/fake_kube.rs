@@ -38,7 +38,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 /// Served types: (apiVersion, plural, kind, namespaced, has a `status` subresource).
-const RESOURCES: [(&str, &str, &str, bool, bool); 8] = [
+const RESOURCES: [(&str, &str, &str, bool, bool); 11] = [
     ("v1", "pods", "Pod", true, true),
     ("v1", "nodes", "Node", false, true),
     ("v1", "events", "Event", true, false),
@@ -53,6 +53,21 @@ const RESOURCES: [(&str, &str, &str, bool, bool); 8] = [
     ),
     ("coordination.k8s.io/v1", "leases", "Lease", true, false),
     ("events.k8s.io/v1", "events", "Event", true, false),
+    (
+        "v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        true,
+        true,
+    ),
+    ("v1", "persistentvolumes", "PersistentVolume", false, true),
+    (
+        "storage.k8s.io/v1",
+        "storageclasses",
+        "StorageClass",
+        false,
+        false,
+    ),
 ];
 const POD: usize = 0;
 const NAMESPACE: usize = 3;
