@@ -138,16 +138,23 @@ fn failure(
 
 /// Groups in backoff at `now`.
 pub fn in_backoff(snapshot: &Snapshot, policy: &BackoffPolicy, now: Timestamp) -> Vec<Backoff> {
+    // Each group's activities, gathered in one sweep (a 200-group cluster holds thousands).
+    let mut by_group: std::collections::HashMap<(&str, &str), Vec<&ScalingActivity>> =
+        std::collections::HashMap::new();
+    for a in &snapshot.activities {
+        by_group
+            .entry((a.region.as_str(), a.group.as_str()))
+            .or_default()
+            .push(a);
+    }
     let mut out = Vec::new();
     for group in &snapshot.groups {
-        let mut activities: Vec<&ScalingActivity> = snapshot
-            .activities
-            .iter()
-            .filter(|a| a.region == group.region && a.group == group.name)
-            // Finished activities older than the longest backoff no longer matter; one still
-            // running does, however old.
-            .filter(|a| !is_finished(a) || now.duration_since(a.start_time) <= policy.max)
-            .collect();
+        let mut activities: Vec<&ScalingActivity> = by_group
+            .remove(&(group.region.as_str(), group.name.as_str()))
+            .unwrap_or_default();
+        // Finished activities older than the longest backoff no longer matter; one still
+        // running does, however old.
+        activities.retain(|a| !is_finished(a) || now.duration_since(a.start_time) <= policy.max);
         activities.sort_by_key(|a| std::cmp::Reverse(a.start_time));
         let mut newest: Option<(&ScalingActivity, LaunchFailure, Timestamp)> = None;
         let mut failures = 0u32;
