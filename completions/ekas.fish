@@ -69,6 +69,7 @@ complete -c ekas -n "__fish_ekas_needs_command" -f -a "drain" -d 'Cordon nodes a
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "reap" -d 'One-shot cleanup for cron: idle nodes, dead nodes, instances that never joined'
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "run" -d 'Run the autoscaler continuously'
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "snapshot" -d 'Write a snapshot of the cluster and its node groups to a file'
+complete -c ekas -n "__fish_ekas_needs_command" -f -a "simulate" -d 'Replay a workload trace through the planning engine on a simulated cluster'
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
@@ -319,6 +320,55 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l dry-run -d 'Log w
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s V -l version -d 'Print version'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l trace -d 'The workload: CSV with a header row, or JSON lines (README: Simulating a workload)' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l cluster -d 'The cluster: a snapshot file (as `ekas snapshot` writes), with an optional `simulation` object' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l set -d 'Change an option for every configuration, as its flag would (`--set idle-threshold=10m`); repeatable' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l compare -d 'Simulate once per value, side by side (`--compare idle-threshold=10m,55m`; `policy=ekas,original`; `+` joins a list: `regions=us-west-2,us-west-2+us-east-1`); repeated, every combination' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l policy -d 'Whose decisions: ekas\'s engine, or the original tool\'s (first fit by nodeSelector, over-provision 5, 5 spares per group, idle by node age)' -r -f -a "ekas\t'ekas\'s engine'
+original\t'The original tool\'s scale-up choice and idle rules'"
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l chart -d 'Write an SVG chart of pending pods and nodes per group over time' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l seed -d 'Seed of the launch and join delays (default: the cluster file\'s simulation.seed, else one derived from the inputs)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l batch-window -d 'Quiet time after new pending pods before a pass starts, as in `ekas run`' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l batch-max -d 'A burst of new pods that keeps arriving still gets its pass after this long, as in `ekas run`' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-profile -d 'AWS profile from the shared config files' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-grace-period -d 'Pods that started less than this ago are not evicted by scale-in drains' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l lease-name -d 'Name of that Lease' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l lease-duration -d 'Seconds a holder keeps the Lease without renewing it' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l sleep -d 'Seconds between passes of `ekas run`' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l slack-hook -d 'Slack incoming-webhook URL for notifications' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
+json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l dry-run -d 'Log what would be changed, and change nothing'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -s V -l version -d 'Print version'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F

@@ -41,6 +41,8 @@ pub enum Command {
     Run(RunArgs),
     /// Write a snapshot of the cluster and its node groups to a file
     Snapshot(SnapshotArgs),
+    /// Replay a workload trace through the planning engine on a simulated cluster
+    Simulate(crate::commands::simulate::SimulateArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }

@@ -16,5 +16,7 @@ pub mod model;
 pub mod notify;
 pub mod output;
 pub mod plan;
+pub mod pricing;
 pub mod run;
+pub mod simulate;
 pub mod source;

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod drain;
 pub mod plan;
 pub mod run;
+pub mod simulate;
 pub mod snapshot;
 
 use std::io::Write;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Reap => act_once(g, "reap", false, true, out),
         Command::Run(args) => run::run(g, args),
         Command::Snapshot(args) => snapshot::run(g, args, out),
+        Command::Simulate(args) => simulate::run(g, args, out),
     }
 }
 

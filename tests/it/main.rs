@@ -10,4 +10,5 @@ mod kube;
 mod loop_cost;
 mod reap;
 mod run;
+mod simulate;
 mod support;
