@@ -52,6 +52,8 @@ use world::{Event, World};
 
 /// The longest a run goes on after the last submission, whatever happens.
 const HORIZON_AFTER_TRACE: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// Invariant violations listed per configuration; more are counted.
+const MAX_VIOLATIONS_SHOWN: usize = 50;
 /// Samples the chart gets over the trace's span, at most.
 const CHART_SAMPLES: i64 = 1500;
 
@@ -194,7 +196,7 @@ pub fn run(scenario: &Scenario, settings: &Settings, progress: &dyn Fn(f64)) -> 
             }
             burst = None;
             fresh.extend(schedule(&mut scheduler, &mut world, workload));
-            let broken = oracle::group_bounds(&world);
+            let broken = oracle::after_pass(&world);
             world.violations.extend(broken);
             world.ledger.passes += 1;
             let counts = world.node_counts();
@@ -232,6 +234,11 @@ pub fn run(scenario: &Scenario, settings: &Settings, progress: &dyn Fn(f64)) -> 
     let mut violations = std::mem::take(&mut world.violations);
     violations.extend(oracle::at_end(&world, workload));
     violations.dedup();
+    if violations.len() > MAX_VIOLATIONS_SHOWN {
+        let more = violations.len() - MAX_VIOLATIONS_SHOWN;
+        violations.truncate(MAX_VIOLATIONS_SHOWN);
+        violations.push(format!("… and {more} more"));
+    }
     Ok(outcome(&world, workload, settings, violations))
 }
 

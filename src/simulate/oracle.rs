@@ -4,7 +4,8 @@
 //! - no group outside [MinSize, MaxSize] (the simulated AWS refuses such a request and
 //!   records it; after each pass every group is looked at again);
 //! - no busy node terminated (safety invariant 1: jobs are evicted, never killed);
-//! - no job lost: every pod of every job finished, runs on a node that exists, or waits;
+//! - no job lost: no pod runs on a node that is gone (checked after every pass), and at the
+//!   end every pod of every job finished, runs, or waits;
 //! - node-hours at least the work's lower bound: a node runs at most its allocatable of each
 //!   resource, so a group's node-time is at least its work divided by that;
 //! - every pod scheduled when capacity allows: at the end, no pod waits that a fresh node of
@@ -17,9 +18,9 @@ use crate::model::{Node, Pod, Resources};
 use super::workload::Workload;
 use super::world::World;
 
-/// Group sizes after a pass.
-pub fn group_bounds(world: &World) -> Vec<String> {
-    let mut out = Vec::new();
+/// Group sizes, and pods on nodes that are gone, after a pass.
+pub fn after_pass(world: &World) -> Vec<String> {
+    let mut out = lost_pods(world);
     for group in &world.snap.groups {
         let live = group.members.iter().filter(|m| m.is_live()).count() as u32;
         if group.desired < group.min_size || group.desired > group.max_size {
@@ -38,20 +39,30 @@ pub fn group_bounds(world: &World) -> Vec<String> {
     out
 }
 
+/// Job pods bound to a node that no longer exists: killed with it, not evicted.
+fn lost_pods(world: &World) -> Vec<String> {
+    world
+        .pods
+        .iter()
+        .enumerate()
+        .filter(|(_, sim)| sim.job.is_some())
+        .filter(|(_, sim)| sim.node.is_some_and(|n| !world.node_at.contains_key(&n)))
+        .map(|(i, _)| {
+            format!(
+                "pod {} runs on a node that no longer exists",
+                world.snap.pods[i].name
+            )
+        })
+        .collect()
+}
+
 /// The end-of-run checks.
 pub fn at_end(world: &World, workload: &Workload) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = lost_pods(world);
     let mut present = vec![0u32; workload.jobs.len()];
-    for (i, sim) in world.pods.iter().enumerate() {
-        let Some(j) = sim.job else { continue };
-        present[j] += 1;
-        if let Some(node) = sim.node {
-            if !world.node_at.contains_key(&node) {
-                out.push(format!(
-                    "pod {} is bound to a node that no longer exists",
-                    world.snap.pods[i].name
-                ));
-            }
+    for sim in &world.pods {
+        if let Some(j) = sim.job {
+            present[j] += 1;
         }
     }
     for (j, job) in workload.jobs.iter().enumerate() {

@@ -406,10 +406,10 @@ impl World {
 
     /// Takes a running pod off its node: the node's room, idleness and the work it did.
     fn stop(&mut self, i: usize) {
-        let Some(node_uid) = self.pods[i].node else {
+        let Some(&n) = self.pods[i].node.and_then(|uid| self.node_at.get(&uid)) else {
             return;
         };
-        let n = self.node_at[&node_uid];
+        let node_uid = self.nodes[n].uid;
         let ran = self.now_ms - self.pods[i].started_ms;
         let pod = &self.snap.pods[i];
         let node = &mut self.nodes[n];
