@@ -74,7 +74,8 @@ pub fn render(title: &str, outcomes: &[Outcome]) -> Result<String> {
                 .map_err(err)?;
             chart
                 .configure_mesh()
-                .x_desc("hours")
+                .x_label_formatter(&|h| format!("{h:.0}h"))
+                .y_label_formatter(&|v| format!("{v:.0}"))
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(err)?;

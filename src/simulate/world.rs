@@ -250,14 +250,7 @@ impl World {
                     .find(|n| n.instance_id.as_deref() == Some(member.instance_id.as_str()));
                 let running = node.is_some() || instance.state == "running";
                 instance.state = if running { "running" } else { "pending" }.into();
-                self.instance_named.insert(instance.id.clone(), uid);
-                self.instance_at.insert(uid, self.instances.len());
-                self.snap.instances.push(instance);
-                self.instances.push(InstanceSim {
-                    uid,
-                    group: g,
-                    running_from_ms: running.then_some(0),
-                });
+                self.add_instance(g, uid, instance, running.then_some(0));
                 match node {
                     Some(node) => self.add_node(g, uid, node.clone()),
                     None if running => {
@@ -512,6 +505,23 @@ impl World {
         self.ledger.observe_nodes(&self.node_counts());
     }
 
+    fn add_instance(
+        &mut self,
+        g: usize,
+        uid: u64,
+        instance: crate::model::Instance,
+        running_from_ms: Option<i64>,
+    ) {
+        self.instance_named.insert(instance.id.clone(), uid);
+        self.instance_at.insert(uid, self.instances.len());
+        self.snap.instances.push(instance);
+        self.instances.push(InstanceSim {
+            uid,
+            group: g,
+            running_from_ms,
+        });
+    }
+
     fn add_node(&mut self, g: usize, instance: u64, node: Node) {
         let uid = self.uid();
         let now = self.now();
@@ -625,14 +635,7 @@ impl World {
             self.snap.groups[g]
                 .members
                 .push(objects::member(&instance.id));
-            self.instance_named.insert(instance.id.clone(), uid);
-            self.instance_at.insert(uid, self.instances.len());
-            self.snap.instances.push(instance);
-            self.instances.push(InstanceSim {
-                uid,
-                group: g,
-                running_from_ms: None,
-            });
+            self.add_instance(g, uid, instance, None);
             self.record(g, activity);
             self.outbox.push((self.now_ms + delay, Event::Running(uid)));
         }
