@@ -50,6 +50,7 @@ complete -c ekas -n "__fish_ekas_needs_command" -f -a "drain" -d 'Cordon nodes a
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "reap" -d 'One-shot cleanup for cron: idle nodes, dead nodes, instances that never joined'
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "run" -d 'Run the autoscaler continuously'
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "snapshot" -d 'Write a snapshot of the cluster and its node groups to a file'
+complete -c ekas -n "__fish_ekas_needs_command" -f -a "simulate" -d 'Replay a workload trace through the planning engine on a simulated cluster'
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
@@ -321,6 +322,64 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l dry-run -d 'Log w
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s V -l version -d 'Print version'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l trace -d 'The workload: CSV with a header row, or JSON lines (README: Simulating a workload)' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l cluster -d 'The cluster: a snapshot file (as `ekas snapshot` writes), with an optional `simulation` object' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l set -d 'Change an option for every configuration, as its flag would (`--set idle-threshold=10m`); repeatable' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l compare -d 'Simulate once per value, side by side (`--compare idle-threshold=10m,55m`; `policy=ekas,original`; `+` joins a list: `regions=us-west-2,us-west-2+us-east-1`); repeated, every combination' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l policy -d 'Whose decisions: ekas\'s engine, or the original tool\'s (first fit by nodeSelector, over-provision 5, 5 spares per group, idle by node age)' -r -f -a "ekas\t'ekas\'s engine'
+original\t'The original tool\'s scale-up choice and idle rules'"
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l chart -d 'Write an SVG chart of pending pods and nodes per group over time' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l seed -d 'Seed of the launch and join delays (default: the cluster file\'s simulation.seed, else one derived from the inputs)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-node-provision-time -d 'A launch still in progress after this long counts as failed, putting its group in backoff; so do a node not started this long after registering and desired capacity not launched for this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l startup-taint -d 'A taint nodes carry while they start (repeatable; replaces the defaults); any taint prefixed startup-taint.cluster-autoscaler.kubernetes.io/ counts too' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kube-reserved-cpu -d 'CPU the kubelet and system reserve on a new node: a quantity, or `auto` for the EKS AMI\'s sliding scale' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kube-reserved-memory -d 'Memory reserved on a new node: a quantity, or `auto` for 255Mi + 11Mi per pod + 100Mi eviction + 3.5% for the kernel' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l dead-threshold -d 'A node NotReady this long is dead: its Node is deleted and its instance terminated' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l sleep -d 'Longest time between passes' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l batch-idle -d 'A pass starts once no new pending pod has appeared for this long, so a burst is one pass' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l batch-max -d 'A burst that keeps arriving still starts its pass after this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l context -d 'Kubeconfig context to use' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kube-timeout -d 'A Kubernetes API call fails when the server sends nothing for this long (watches wait longer)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-access-key -d 'AWS access key id (default: the AWS SDK\'s credential chain)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-secret-key -d 'AWS secret access key' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-profile -d 'AWS profile from the shared config files' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
+json\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l dry-run -d 'Log what would be changed, and change nothing'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -s v -l verbose -d 'More log detail on standard error (-v info, -vv debug, -vvv trace)'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -s V -l version -d 'Print version'
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F

@@ -1336,6 +1336,30 @@ def k8s_list(items):
 NODES = [node_for(i) for i in NODE_INSTANCES]
 
 
+def build_simulation():
+    # Parameters for `ekas simulate` (the snapshot's readers ignore this object): the job
+    # classes examples/trace-batch-week.csv names, slower GPU launches, and the us-west-2
+    # GPU group out of capacity for four hours on the second day.
+    gpu_toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    return {
+        "seed": 20261127,
+        "launchDelay": {"min": "90s", "max": "180s"},
+        "joinDelay": {"min": "30s", "max": "60s"},
+        "groups": {
+            "batch-prod-gpu-usw2": {"launchDelay": {"min": "3m", "max": "6m"}},
+            "batch-prod-gpu-use1": {"launchDelay": {"min": "3m", "max": "6m"}},
+        },
+        "failures": [
+            {"group": "batch-prod-gpu-usw2", "from": "2026-11-28T14:00:00Z",
+             "until": "2026-11-28T18:00:00Z", "reason": "insufficient-capacity"},
+        ],
+        "classes": {
+            "cpu": {"nodeSelector": {"pool": "cpu"}},
+            "gpu": {"nodeSelector": {"pool": "gpu"}, "tolerations": [gpu_toleration]},
+        },
+    }
+
+
 def build():
     pods, counts = build_pods()
     snapshot = {
@@ -1349,6 +1373,7 @@ def build():
             "daemonSets": k8s_list(build_daemonsets()),
         },
         "aws": build_aws(),
+        "simulation": build_simulation(),
     }
     return snapshot, counts
 

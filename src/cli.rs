@@ -21,6 +21,7 @@ use crate::model::StartupTaints;
 use crate::model::quantity::Quantity;
 use crate::notify::SlackHook;
 use crate::secret::Secret;
+use crate::simulate::policy::Policy;
 use crate::source::build::NodeReservation;
 
 #[derive(Debug, Parser)]
@@ -57,6 +58,8 @@ pub enum Command {
     Run(RunArgs),
     /// Write a snapshot of the cluster and its node groups to a file
     Snapshot(SnapshotArgs),
+    /// Replay a workload trace through the planning engine on a simulated cluster
+    Simulate(SimulateArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -176,7 +179,7 @@ pub struct PlanArgs {
 
 /// What every subcommand that makes a plan accepts: the same options make the same plan,
 /// whether `ekas plan` shows it or `scale-up`, `reap` or `run` applies a part of it.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlanningArgs {
     #[command(flatten)]
     pub read: ReadArgs,
@@ -187,7 +190,7 @@ pub struct PlanningArgs {
 }
 
 /// How much of the cluster is read.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ReadArgs {
     /// Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not
     /// with maintenance, which must see every pod on a node
@@ -200,7 +203,7 @@ pub struct ReadArgs {
     pub namespace: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Scaling")]
 pub struct ScalingArgs {
     /// Spare nodes to add to every group that scales up
@@ -264,7 +267,7 @@ pub struct ScalingArgs {
     pub no_balance: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Scaling in")]
 pub struct ScaleInArgs {
     /// How long a node must be idle before ekas cordons and then removes it [seconds or 55m]
@@ -388,6 +391,36 @@ pub struct RunArgs {
     #[command(flatten)]
     pub act: ActArgs,
 
+    #[command(flatten)]
+    pub timing: PassTimingArgs,
+
+    /// Never scale up: only maintain existing nodes
+    #[arg(long, help_heading = "Loop")]
+    pub no_scale: bool,
+
+    /// Never scale in or touch existing nodes: only scale up
+    #[arg(long, help_heading = "Loop")]
+    pub no_maintenance: bool,
+
+    /// Act only while holding the Lease; --leader-elect=false for a single replica that must not
+    /// wait for one
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true,
+        default_missing_value = "true", action = ArgAction::Set, help_heading = "Loop")]
+    pub leader_elect: bool,
+
+    /// Where to serve /metrics and /healthz
+    #[arg(
+        long,
+        default_value = "0.0.0.0:8080",
+        value_name = "ADDRESS",
+        help_heading = "Loop"
+    )]
+    pub metrics_address: std::net::SocketAddr,
+}
+
+/// When passes start: `ekas run` waits this way, and `ekas simulate` replays the same waits.
+#[derive(Debug, Clone, Args)]
+pub struct PassTimingArgs {
     /// Longest time between passes
     #[arg(
         long,
@@ -414,29 +447,44 @@ pub struct RunArgs {
         help_heading = "Loop"
     )]
     pub batch_max: DurationArg,
+}
 
-    /// Never scale up: only maintain existing nodes
-    #[arg(long, help_heading = "Loop")]
-    pub no_scale: bool,
+/// `ekas simulate`: a workload trace, a cluster, and the options to compare.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The workload: CSV with a header row, or JSON lines (README: Simulating a workload)
+    #[arg(long, value_name = "FILE")]
+    pub trace: PathBuf,
 
-    /// Never scale in or touch existing nodes: only scale up
-    #[arg(long, help_heading = "Loop")]
-    pub no_maintenance: bool,
+    /// The cluster: a snapshot file (as `ekas snapshot` writes), with an optional `simulation` object
+    #[arg(long, value_name = "FILE")]
+    pub cluster: PathBuf,
 
-    /// Act only while holding the Lease; --leader-elect=false for a single replica that must not
-    /// wait for one
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true,
-        default_missing_value = "true", action = ArgAction::Set, help_heading = "Loop")]
-    pub leader_elect: bool,
+    /// Change an option for every configuration, as its flag would (`--set idle-threshold=10m`); repeatable
+    #[arg(long = "set", value_name = "FLAG=VALUE")]
+    pub sets: Vec<String>,
 
-    /// Where to serve /metrics and /healthz
-    #[arg(
-        long,
-        default_value = "0.0.0.0:8080",
-        value_name = "ADDRESS",
-        help_heading = "Loop"
-    )]
-    pub metrics_address: std::net::SocketAddr,
+    /// Simulate once per value, side by side (`--compare idle-threshold=10m,55m`; `policy=ekas,original`; `+` joins a list: `regions=us-west-2,us-west-2+us-east-1`); repeated, every combination
+    #[arg(long, value_name = "FLAG=V1,V2,...")]
+    pub compare: Vec<String>,
+
+    /// Whose decisions: ekas's engine, or the original tool's (first fit by nodeSelector, over-provision 5, 5 spares per group, idle by node age)
+    #[arg(long, value_enum, default_value_t = Policy::Ekas)]
+    pub policy: Policy,
+
+    /// Write an SVG chart of pending pods and nodes per group over time
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+
+    /// Seed of the launch and join delays (default: the cluster file's simulation.seed, else one derived from the inputs)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    #[command(flatten)]
+    pub planning: PlanningArgs,
+
+    #[command(flatten)]
+    pub timing: PassTimingArgs,
 }
 
 /// `ekas drain`, with kubectl drain's flags in kubectl's meaning.

@@ -74,8 +74,9 @@ pub struct GroupStatus {
     pub priority: i64,
     /// Where the template came from: `node/<name>` or `instance-type`.
     pub template: String,
-    /// Allocatable of a new node after DaemonSet pods, formatted.
-    pub new_node_room: BTreeMap<String, String>,
+    /// Allocatable of a new node after DaemonSet pods, formatted. Shared by groups with the
+    /// same room.
+    pub new_node_room: Arc<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

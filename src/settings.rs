@@ -38,6 +38,7 @@ use crate::cli::{
     ActArgs, Cli, Command, DrainArgs, DurationArg, GlobalArgs, OutputFormat, PlanningArgs, RunArgs,
     SnapshotArgs,
 };
+use crate::commands::simulate;
 use crate::engine;
 use crate::engine::backoff::BackoffPolicy;
 use crate::engine::drain::DrainPolicy;
@@ -68,6 +69,7 @@ pub enum Task {
     Reap(ActSettings),
     Run(RunSettings),
     Snapshot(SnapshotSettings),
+    Simulate(Box<SimulateSettings>),
     Completions(clap_complete::Shell),
 }
 
@@ -129,6 +131,17 @@ pub struct SnapshotSettings {
     pub out: Option<PathBuf>,
 }
 
+/// `ekas simulate`: the inputs, and one configuration per combination of compared values
+/// (resolved by [`simulate::settings`]).
+#[derive(Debug)]
+pub struct SimulateSettings {
+    pub trace: PathBuf,
+    pub cluster: PathBuf,
+    pub chart: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub configurations: Vec<crate::simulate::Settings>,
+}
+
 /// `kubectl get … -o json` outputs; a part not given is empty.
 #[derive(Debug, Default)]
 pub struct KubectlFiles {
@@ -178,6 +191,7 @@ impl Settings {
             Command::Run(args) => Task::Run(run(g, &args)?),
             Command::Drain(args) => Task::Drain(drain(g, args)?),
             Command::Snapshot(args) => Task::Snapshot(snapshot(g, args)?),
+            Command::Simulate(args) => Task::Simulate(Box::new(simulate::settings(g, &args)?)),
             Command::Completions(args) => Task::Completions(args.shell),
         };
         Ok(Settings {
@@ -188,7 +202,7 @@ impl Settings {
 }
 
 /// Builds a snapshot and configures the engine: one line per option.
-fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
+pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
     let s = &args.scaling;
     let m = &args.scale_in;
     Planning {
@@ -356,9 +370,9 @@ fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
     };
     Ok(RunSettings {
         act: act(g, &args.act, parts, args.leader_elect)?,
-        every: positive(args.sleep, "--sleep")?,
-        batch_idle: args.batch_idle.std(),
-        batch_max: args.batch_max.std(),
+        every: positive(args.timing.sleep, "--sleep")?,
+        batch_idle: args.timing.batch_idle.std(),
+        batch_max: args.timing.batch_max.std(),
         metrics_address: args.metrics_address,
         cluster_events_on: (
             args.act.lease.lease_namespace.clone(),

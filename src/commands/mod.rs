@@ -6,6 +6,7 @@ pub mod completions;
 pub mod drain;
 pub mod plan;
 pub mod run;
+pub mod simulate;
 pub mod snapshot;
 
 use std::io::Write;
@@ -30,6 +31,7 @@ pub fn run(settings: Settings, out: &mut dyn Write) -> Result<()> {
         Task::Reap(s) => act_once(&s, "maintenance", output, out),
         Task::Run(s) => run::run(&s),
         Task::Snapshot(s) => snapshot::run(&s, out),
+        Task::Simulate(s) => simulate::run(&s, output, out),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the next group or region. Derived from the scaling activities in the snapshot on every
 //! pass: nothing is remembered in the process, so a restart changes nothing.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use jiff::{SignedDuration, Timestamp};
@@ -170,12 +171,20 @@ pub fn in_backoff(
     now: Timestamp,
     inferred: &[InferredFailure],
 ) -> Vec<Backoff> {
+    // Each group's activities, gathered in one sweep (a 200-group cluster holds thousands).
+    let mut by_group: HashMap<(&str, &str), Vec<&ScalingActivity>> = HashMap::new();
+    for a in &snapshot.activities {
+        by_group
+            .entry((a.region.as_str(), a.group.as_str()))
+            .or_default()
+            .push(a);
+    }
     let mut out = Vec::new();
     for group in &snapshot.groups {
-        let mut events: Vec<Event> = snapshot
-            .activities
-            .iter()
-            .filter(|a| a.region == group.region && a.group == group.name)
+        let mut events: Vec<Event> = by_group
+            .remove(&(group.region.as_str(), group.name.as_str()))
+            .unwrap_or_default()
+            .into_iter()
             // Finished activities older than the longest backoff no longer matter; one still
             // running does, however old.
             .filter(|a| !is_finished(a) || now.duration_since(a.start_time) <= policy.max)

@@ -195,11 +195,20 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         cluster_name: snapshot.cluster_name.clone(),
         regions: snapshot.regions.clone(),
         summary,
-        groups: views
-            .iter()
-            .zip(starting)
-            .map(|(v, starting)| group_status(v, starting))
-            .collect(),
+        groups: {
+            // Groups of one instance type offer the same room: format it once.
+            let mut rooms: HashMap<&Resources, Arc<BTreeMap<String, String>>> = HashMap::new();
+            views
+                .iter()
+                .zip(starting)
+                .map(|(v, starting)| {
+                    let room = rooms
+                        .entry(&v.room)
+                        .or_insert_with(|| Arc::new(v.room.to_display_map()));
+                    group_status(v, starting, room.clone())
+                })
+                .collect()
+        },
         scale_ups,
         desired_resets,
         pending,
@@ -322,7 +331,11 @@ fn new_node_room(snapshot: &Snapshot, group: &NodeGroup) -> Resources {
     room
 }
 
-fn group_status(v: &GroupView<'_>, starting: u32) -> GroupStatus {
+fn group_status(
+    v: &GroupView<'_>,
+    starting: u32,
+    new_node_room: Arc<BTreeMap<String, String>>,
+) -> GroupStatus {
     let g = v.group;
     GroupStatus {
         group: g.name.clone(),
@@ -340,7 +353,7 @@ fn group_status(v: &GroupView<'_>, starting: u32) -> GroupStatus {
             TemplateSource::Node(name) => format!("node/{name}"),
             TemplateSource::InstanceType => "instance-type".to_string(),
         },
-        new_node_room: v.room.to_display_map(),
+        new_node_room,
     }
 }
 

@@ -33,6 +33,7 @@ fn generated_files_are_current() {
         "ekas-reap.1",
         "ekas-run.1",
         "ekas-snapshot.1",
+        "ekas-simulate.1",
         "ekas-completions.1",
     ] {
         assert!(

@@ -15,4 +15,5 @@ mod reap;
 mod run;
 mod scheduler_agreement;
 mod scheduler_cases;
+mod simulate;
 mod support;

@@ -1,0 +1,408 @@
+//! `ekas simulate`: replays a trace through the engine for one or more configurations and
+//! prints their figures side by side (see [`crate::simulate`]).
+//!
+//! `--set flag=value` and `--compare flag=v1,v2` take the options of the other subcommands by
+//! their flag names, parsed by the same clap definitions, so each option has one spelling,
+//! one parser and one default.
+
+use std::io::Write;
+
+use clap::parser::ValueSource;
+use clap::{Args, FromArgMatches};
+use color_eyre::eyre::{Result, bail, eyre};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::cli::{GlobalArgs, OutputFormat, PassTimingArgs, PlanningArgs, SimulateArgs};
+use crate::settings::{self, SimulateSettings};
+use crate::simulate::policy::Policy;
+use crate::simulate::report::{self, Outcome};
+use crate::simulate::{self, Scenario, Settings, chart};
+
+/// Every option `--set` and `--compare` may change: the ones `ekas plan` and `ekas run` take.
+#[derive(Debug, Clone, Args)]
+struct Options {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(flatten)]
+    planning: PlanningArgs,
+    #[command(flatten)]
+    timing: PassTimingArgs,
+}
+
+/// One option and the values to compare.
+struct Comparison {
+    flag: String,
+    values: Vec<String>,
+}
+
+/// Resolves `--set` and `--compare` into one configuration per combination; an unknown flag
+/// or a bad value is refused here, before any trace is read.
+pub fn settings(g: &GlobalArgs, args: &SimulateArgs) -> Result<SimulateSettings> {
+    let sets = args
+        .sets
+        .iter()
+        .map(|s| split_pair(s, "--set"))
+        .collect::<Result<Vec<_>>>()?;
+    let comparisons = args
+        .compare
+        .iter()
+        .map(|c| {
+            let (flag, list) = split_pair(c, "--compare")?;
+            let values: Vec<String> = list
+                .split(',')
+                .map(|v| v.trim().replace('+', ","))
+                .collect();
+            if values.iter().any(String::is_empty) {
+                bail!("--compare {c}: an empty value; give FLAG=V1,V2,…");
+            }
+            Ok(Comparison { flag, values })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let base = Options {
+        global: g.clone(),
+        planning: args.planning.clone(),
+        timing: args.timing.clone(),
+    };
+    Ok(SimulateSettings {
+        trace: args.trace.clone(),
+        cluster: args.cluster.clone(),
+        chart: args.chart.clone(),
+        seed: args.seed,
+        configurations: configurations(&base, args.policy, &sets, &comparisons)?,
+    })
+}
+
+pub fn run(s: &SimulateSettings, output: OutputFormat, out: &mut dyn Write) -> Result<()> {
+    let mut scenario = Scenario::load(&s.cluster, &s.trace)?;
+    if let Some(seed) = s.seed {
+        scenario.seed = seed;
+    }
+    let configurations = &s.configurations;
+
+    let mut outcomes = Vec::with_capacity(configurations.len());
+    for settings in configurations {
+        let bar =
+            ProgressBar::with_draw_target(Some(1000), indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {percent}% of the trace")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(settings.label.clone());
+        let outcome = simulate::run(&scenario, settings, &|done| {
+            bar.set_position((done * 1000.0) as u64)
+        })?;
+        bar.finish_and_clear();
+        tracing::info!(configuration = %settings.label, passes = outcome.passes, "simulated");
+        outcomes.push(outcome);
+    }
+
+    if let Some(path) = &s.chart {
+        chart::write(path, &title(&scenario, &outcomes), &outcomes)?;
+    }
+    match output {
+        OutputFormat::Table => report::write_table(&title(&scenario, &outcomes), &outcomes, out)?,
+        OutputFormat::Json => write_json(&scenario, &outcomes, out)?,
+    }
+    let broken: usize = outcomes.iter().map(|o| o.violations.len()).sum();
+    if broken > 0 {
+        out.flush()?;
+        bail!(
+            "{broken} invariant violation(s) in the simulation (listed above): please report them"
+        );
+    }
+    Ok(())
+}
+
+/// `flag=value`, with the flag's leading dashes optional.
+fn split_pair(text: &str, option: &str) -> Result<(String, String)> {
+    let (flag, value) = text
+        .split_once('=')
+        .ok_or_else(|| eyre!("{option} {text}: expected FLAG=VALUE, e.g. idle-threshold=10m"))?;
+    Ok((
+        flag.trim().trim_start_matches('-').to_string(),
+        value.trim().to_string(),
+    ))
+}
+
+/// Every combination of the compared values, each on top of the command line and `--set`.
+fn configurations(
+    base: &Options,
+    policy: Policy,
+    sets: &[(String, String)],
+    comparisons: &[Comparison],
+) -> Result<Vec<Settings>> {
+    let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for c in comparisons {
+        combos = combos
+            .into_iter()
+            .flat_map(|combo| {
+                c.values.iter().map(move |v| {
+                    let mut next = combo.clone();
+                    next.push((c.flag.clone(), v.clone()));
+                    next
+                })
+            })
+            .collect();
+    }
+    combos
+        .into_iter()
+        .map(|combo| {
+            let mut policy = policy;
+            let mut options = Vec::new();
+            for (flag, value) in &combo {
+                if flag == "policy" {
+                    policy = <Policy as clap::ValueEnum>::from_str(value, true).map_err(|_| {
+                        eyre!("--compare policy={value}: expected ekas or original")
+                    })?;
+                } else {
+                    options.push((flag.clone(), value.clone()));
+                }
+            }
+            let mut options_for = base.clone();
+            if policy == Policy::Original {
+                // The original tool's own defaults; --set and --compare still change them.
+                options_for.planning.scaling.over_provision = 5;
+                options_for.planning.scale_in.type_idle_count = 5;
+            }
+            override_options(&mut options_for, sets)?;
+            override_options(&mut options_for, &options)?;
+            let label = if combo.is_empty() {
+                policy.to_string()
+            } else {
+                combo
+                    .iter()
+                    .map(|(f, v)| format!("{f}={}", v.replace(',', "+")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let planning = settings::planning(&options_for.global, &options_for.planning);
+            let timing = &options_for.timing;
+            Ok(Settings {
+                label,
+                policy,
+                engine: planning.engine,
+                build: planning.build,
+                sleep: timing.sleep.signed(),
+                batch_window: timing.batch_idle.signed(),
+                batch_max: timing.batch_max.signed(),
+            })
+        })
+        .collect()
+}
+
+/// Sets options from `flag=value` pairs through their clap definitions: the same names,
+/// parsers and checks as on the command line; only the options named change.
+fn override_options<T: Args + FromArgMatches>(
+    base: &mut T,
+    pairs: &[(String, String)],
+) -> Result<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let command = T::augment_args(clap::Command::new("ekas").no_binary_name(true));
+    for (flag, value) in pairs {
+        let known = command.get_arguments().find(|a| {
+            a.get_long() == Some(flag.as_str())
+                || a.get_all_aliases()
+                    .is_some_and(|all| all.contains(&flag.as_str()))
+        });
+        match known {
+            None => bail!(
+                "{flag}={value}: no option --{flag} (see `ekas simulate --help` and `ekas plan --help`)"
+            ),
+            Some(arg) if !arg.get_action().takes_values() => {
+                bail!("{flag}={value}: --{flag} is a switch, not an option with a value")
+            }
+            Some(_) => {}
+        }
+    }
+    let argv: Vec<String> = pairs.iter().map(|(f, v)| format!("--{f}={v}")).collect();
+    let mut matches = command.try_get_matches_from(&argv).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        eyre!(
+            "{}: {}",
+            argv.join(" "),
+            first.trim_start_matches("error: ")
+        )
+    })?;
+    // Defaults and environment variables would overwrite what the base already holds.
+    let implied: Vec<String> = matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) != Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect();
+    for id in implied {
+        let _ = matches.try_clear_id(&id);
+    }
+    base.update_from_arg_matches(&matches)
+        .map_err(|e| eyre!("{}: {e}", argv.join(" ")))?;
+    Ok(())
+}
+
+fn title(scenario: &Scenario, outcomes: &[Outcome]) -> String {
+    let w = &scenario.workload;
+    format!(
+        "{} jobs ({} pods) submitted over {:.1} days on cluster {} ({} groups), seed {}",
+        w.jobs.len(),
+        w.pods(),
+        scenario.trace_span_ms as f64 / 86_400_000.0,
+        scenario.doc.cluster_name.as_deref().unwrap_or("?"),
+        outcomes.first().map_or(0, |o| o.groups.len()),
+        scenario.seed
+    )
+}
+
+fn write_json(scenario: &Scenario, outcomes: &[Outcome], out: &mut dyn Write) -> Result<()> {
+    let w = &scenario.workload;
+    let doc = json!({
+        "trace": {"jobs": w.jobs.len(), "pods": w.pods(),
+                  "spanHours": report::round2(scenario.trace_span_ms as f64 / 3_600_000.0)},
+        "cluster": {"name": scenario.doc.cluster_name, "start": scenario.doc.captured_at},
+        "seed": scenario.seed,
+        "configurations": outcomes,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    use jiff::SignedDuration;
+
+    /// The options `ekas simulate` starts from, given its command-line flags.
+    fn options(args: &[&str]) -> Options {
+        let mut argv = vec![
+            "ekas",
+            "simulate",
+            "--trace",
+            "t.csv",
+            "--cluster",
+            "c.json",
+        ];
+        argv.extend(args);
+        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+        let crate::cli::Command::Simulate(sim) = cli.command else {
+            panic!("not simulate")
+        };
+        Options {
+            global: cli.global,
+            planning: sim.planning,
+            timing: sim.timing,
+        }
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(f, v)| (f.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn set_changes_only_the_options_named() {
+        let mut g = options(&["--over-provision", "3", "--idle-threshold", "600"]);
+        override_options(
+            &mut g,
+            &pairs(&[
+                ("idle-threshold", "10m"),
+                ("regions", "us-east-1,us-west-2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            g.planning.scale_in.idle_threshold.signed(),
+            SignedDuration::from_mins(10)
+        );
+        assert_eq!(
+            g.global.regions.as_deref(),
+            Some(&["us-east-1".to_string(), "us-west-2".to_string()][..])
+        );
+        assert_eq!(
+            g.planning.scaling.over_provision, 3,
+            "not reset to its default"
+        );
+        assert_eq!(g.planning.scaling.max_pods, 110);
+        override_options(&mut g, &pairs(&[("aws-regions", "eu-west-1")])).unwrap();
+        assert_eq!(
+            g.global.regions.as_deref(),
+            Some(&["eu-west-1".to_string()][..]),
+            "aliases work"
+        );
+    }
+
+    #[test]
+    fn set_rejects_what_the_flag_would() {
+        let mut g = options(&[]);
+        let err = |g: &mut Options, f: &str, v: &str| {
+            format!("{:#}", override_options(g, &pairs(&[(f, v)])).unwrap_err())
+        };
+        let e = err(&mut g, "idle-treshold", "10m");
+        assert!(e.contains("no option --idle-treshold"), "{e}");
+        let e = err(&mut g, "idle-threshold", "soon");
+        assert!(e.contains("\"soon\""), "{e}");
+        let e = err(&mut g, "max-scale-in-fraction", "2");
+        assert!(e.contains("not between 0 and 1"), "{e}");
+        let e = err(&mut g, "dry-run", "true");
+        assert!(e.contains("switch"), "{e}");
+    }
+
+    #[test]
+    fn compare_makes_every_combination_with_labels() {
+        let cli = crate::cli::Cli::try_parse_from([
+            "ekas",
+            "simulate",
+            "--trace",
+            "t.csv",
+            "--cluster",
+            "c.json",
+            "--compare",
+            "policy=ekas,original",
+            "--compare",
+            "idle-threshold=10m,55m",
+            "--set",
+            "over-provision=1",
+        ])
+        .unwrap();
+        let crate::cli::Command::Simulate(args) = &cli.command else {
+            panic!("not simulate")
+        };
+        let sets = pairs(&[("over-provision", "1")]);
+        let comparisons = vec![
+            Comparison {
+                flag: "policy".into(),
+                values: vec!["ekas".into(), "original".into()],
+            },
+            Comparison {
+                flag: "idle-threshold".into(),
+                values: vec!["10m".into(), "55m".into()],
+            },
+        ];
+        let base = options(&[]);
+        let configs = configurations(&base, args.policy, &sets, &comparisons).unwrap();
+        let labels: Vec<&str> = configs.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "policy=ekas idle-threshold=10m",
+                "policy=ekas idle-threshold=55m",
+                "policy=original idle-threshold=10m",
+                "policy=original idle-threshold=55m"
+            ]
+        );
+        assert_eq!(configs[0].policy, Policy::Ekas);
+        assert_eq!(configs[3].policy, Policy::Original);
+        assert_eq!(
+            configs[1].engine.maintenance.idle_threshold,
+            SignedDuration::from_mins(55)
+        );
+        // --set applies to every configuration, over the original tool's defaults too.
+        assert!(configs.iter().all(|c| c.engine.over_provision == 1));
+        assert_eq!(configs[3].engine.maintenance.type_idle_count, 5);
+        assert_eq!(configs[0].engine.maintenance.type_idle_count, 1);
+    }
+}

@@ -1,0 +1,357 @@
+//! `ekas simulate`: replays a batch workload through the real engine against a simulated
+//! clock, scheduler and cloud, to choose settings before production. No sleeping and no
+//! network: a week of trace runs in seconds, and the same inputs give the same figures.
+//!
+//! One run, for one configuration:
+//!
+//! 1. The cluster file's snapshot is built as `ekas plan --snapshot` builds it, with the
+//!    configuration's options (regions, reservations); its groups, their members and nodes
+//!    are the starting cluster. Its pods are not replayed: the trace is the workload.
+//! 2. Events come in time order: a job arrives (its pods wait), a pod ends, an instance
+//!    reaches `running`, a node joins. After the events of a moment, the simulated scheduler
+//!    binds what fits (see [`scheduler`]).
+//! 3. A pass runs every `--sleep`, and — as in `ekas run` — a batching window after new pods
+//!    are left waiting (at most the batching maximum after the first). It hands the cluster's snapshot to
+//!    the policy: ekas's own [`crate::engine::plan`], or the original tool's model. The
+//!    decisions are applied as `ekas run` applies them, to the simulated Nodes and groups;
+//!    groups then launch towards their desired capacity (see [`world`]).
+//! 4. The run ends when every job is done and nothing is on its way; if pods still wait, it
+//!    goes on until nothing has changed for the longest backoff and a pass.
+//! 5. The invariants are checked after every pass and at the end ([`oracle`]).
+
+pub mod chart;
+pub mod objects;
+pub mod oracle;
+pub mod original;
+pub mod params;
+pub mod policy;
+pub mod report;
+pub mod scheduler;
+pub mod trace;
+pub mod workload;
+pub mod world;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::path::Path;
+
+use color_eyre::eyre::{Result, WrapErr};
+use jiff::SignedDuration;
+
+use crate::engine;
+use crate::plan::NodeActionKind;
+use crate::source::build::{self, BuildOptions};
+use crate::source::document::SnapshotDocument;
+use crate::source::file;
+use params::Params;
+use policy::{Decisions, Policy};
+use report::{GroupOutcome, Outcome, Series, Waits, hours, round2};
+use scheduler::Scheduler;
+use workload::Workload;
+use world::{Event, World};
+
+/// The longest a run goes on after the last submission, whatever happens.
+const HORIZON_AFTER_TRACE: SignedDuration = SignedDuration::from_hours(30 * 24);
+/// Invariant violations listed per configuration; more are counted.
+const MAX_VIOLATIONS_SHOWN: usize = 50;
+/// Samples the chart gets over the trace's span, at most.
+const CHART_SAMPLES: i64 = 1500;
+
+/// The inputs every configuration shares.
+pub struct Scenario {
+    pub doc: SnapshotDocument,
+    pub params: Params,
+    pub workload: Workload,
+    /// Seeds the launch and join delays.
+    pub seed: u64,
+    pub trace_span_ms: i64,
+}
+
+impl Scenario {
+    pub fn load(cluster: &Path, trace: &Path) -> Result<Scenario> {
+        let cluster_bytes = std::fs::read(cluster)
+            .wrap_err_with(|| format!("cannot read cluster file {}", cluster.display()))?;
+        let trace_text = std::fs::read_to_string(trace)
+            .wrap_err_with(|| format!("cannot read trace file {}", trace.display()))?;
+        Scenario::parse(&cluster_bytes, &trace_text)
+            .wrap_err_with(|| format!("{} and {}", cluster.display(), trace.display()))
+    }
+
+    /// A scenario from the cluster file's bytes and the trace's text.
+    pub fn parse(cluster: &[u8], trace: &str) -> Result<Scenario> {
+        let doc = file::parse(cluster).wrap_err("cluster file")?;
+        let groups: BTreeSet<String> = doc
+            .aws
+            .values()
+            .flat_map(|r| &r.auto_scaling_groups.auto_scaling_groups)
+            .map(|g| g.auto_scaling_group_name.clone())
+            .collect();
+        let params = params::parse(cluster, &groups, doc.captured_at).wrap_err("cluster file")?;
+        let trace_text = trace;
+        let trace = trace::parse(trace_text).wrap_err("trace")?;
+        let workload = Workload::new(&trace, &params.classes)?;
+        let seed = params.seed.unwrap_or_else(|| {
+            world::fnv_bytes(world::fnv(""), cluster).wrapping_add(world::fnv(trace_text))
+        });
+        Ok(Scenario {
+            doc,
+            params,
+            workload,
+            seed,
+            trace_span_ms: trace.span_ms(),
+        })
+    }
+}
+
+/// One configuration to simulate.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub label: String,
+    pub policy: Policy,
+    pub engine: engine::Config,
+    pub build: BuildOptions,
+    pub sleep: SignedDuration,
+    /// Quiet time after new pending pods before a pass (if the next periodic one is not
+    /// sooner), as `ekas run` waits.
+    pub batch_window: SignedDuration,
+    /// A burst that keeps arriving still gets its pass after this long.
+    pub batch_max: SignedDuration,
+}
+
+/// Simulates one configuration. `progress` hears the fraction of the trace replayed.
+pub fn run(scenario: &Scenario, settings: &Settings, progress: &dyn Fn(f64)) -> Result<Outcome> {
+    let snapshot = build::snapshot(&scenario.doc, &settings.build)?;
+    let workload = &scenario.workload;
+    let mut world = World::new(
+        &scenario.doc,
+        snapshot,
+        &scenario.params,
+        scenario.seed,
+        workload,
+    )?;
+    let step = (scenario.trace_span_ms / CHART_SAMPLES).max(60_000);
+    world.ledger.series = Series::new(step - step % 60_000);
+    let sleep = settings.sleep.as_millis().max(1000) as i64;
+    let window = settings.batch_window.as_millis() as i64;
+    let batch_max = settings.batch_max.as_millis() as i64;
+    let settle = settings.engine.backoff.max.as_millis().max(3_600_000) as i64 + sleep;
+    let horizon = scenario.trace_span_ms + HORIZON_AFTER_TRACE.as_millis() as i64;
+
+    let mut events: BinaryHeap<Reverse<(i64, u64, Event)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut scheduler = Scheduler::default();
+    let mut next_arrival = 0usize;
+    let mut next_periodic = 0i64;
+    // (first new pending pod, when the pass is due) while a burst is being batched.
+    let mut burst: Option<(i64, i64)> = None;
+    let mut last_change = 0i64;
+    for g in 0..world.snap.groups.len() {
+        world.reconcile(g);
+    }
+    loop {
+        for (at, event) in world.outbox.drain(..) {
+            seq += 1;
+            events.push(Reverse((at, seq, event)));
+        }
+        let pass_at = burst.map_or(next_periodic, |(_, due)| due.min(next_periodic));
+        let arrival_at = workload.jobs.get(next_arrival).map(|j| j.submit_ms);
+        let event_at = events.peek().map(|Reverse((at, _, _))| *at);
+        let now = [Some(pass_at), arrival_at, event_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(pass_at);
+        if now > horizon {
+            break;
+        }
+        world.now_ms = now;
+        // Pods created now: jobs arriving, and (below) pods coming back after an eviction.
+        let mut fresh = Vec::new();
+        while next_arrival < workload.jobs.len() && workload.jobs[next_arrival].submit_ms == now {
+            let pods = world.submit(workload, next_arrival);
+            fresh.extend_from_slice(&pods);
+            scheduler.enqueue(workload, next_arrival, pods);
+            next_arrival += 1;
+            last_change = now;
+        }
+        while let Some(Reverse((at, _, event))) = events.peek().copied() {
+            if at != now {
+                break;
+            }
+            events.pop();
+            match event {
+                Event::Finish(pod) => world.finish(workload, pod),
+                Event::Running(instance) => world.running(instance),
+                Event::Join(instance) => world.join(instance),
+            }
+        }
+        fresh.extend(schedule(&mut scheduler, &mut world, workload));
+        if now == burst.map_or(next_periodic, |(_, due)| due.min(next_periodic)) {
+            let decisions = settings.policy.decide(world.snapshot(), &settings.engine);
+            if apply(&mut world, &decisions, settings) {
+                last_change = now;
+            }
+            for g in 0..world.snap.groups.len() {
+                world.reconcile(g);
+            }
+            burst = None;
+            fresh.extend(schedule(&mut scheduler, &mut world, workload));
+            let broken = oracle::after_pass(&world);
+            world.violations.extend(broken);
+            world.ledger.passes += 1;
+            let counts = world.node_counts();
+            world.ledger.observe_nodes(&counts);
+            let pending = world.pending;
+            world.ledger.series.observe(now, pending, &counts);
+            next_periodic = now + sleep;
+            if scenario.trace_span_ms > 0 {
+                progress((now as f64 / scenario.trace_span_ms as f64).min(1.0));
+            }
+        }
+        // New pods still waiting after the scheduler's go start a batching window. (The live
+        // loop's watch also wakes for pods the scheduler binds at once; that pass would find
+        // nothing waiting, so it is left out: a week of arrivals would otherwise double the
+        // passes for nothing but earlier idle marks.)
+        if fresh
+            .iter()
+            .any(|&uid| world.pod(uid).is_some_and(|p| p.node_name.is_none()))
+        {
+            let first = burst.map_or(now, |(first, _)| first);
+            burst = Some((first, (now + window).min(first + batch_max)));
+        }
+        let quiet = next_arrival == workload.jobs.len()
+            && world.running_pods() == 0
+            && world.in_flight() == 0
+            && !world.failure_ahead()
+            && world.outbox.is_empty()
+            && events.is_empty();
+        if quiet && (world.pending == 0 || now - last_change >= settle) {
+            break;
+        }
+    }
+    progress(1.0);
+    world.close();
+    let mut violations = std::mem::take(&mut world.violations);
+    violations.extend(oracle::at_end(&world, workload));
+    violations.dedup();
+    if violations.len() > MAX_VIOLATIONS_SHOWN {
+        let more = violations.len() - MAX_VIOLATIONS_SHOWN;
+        violations.truncate(MAX_VIOLATIONS_SHOWN);
+        violations.push(format!("… and {more} more"));
+    }
+    Ok(outcome(&world, workload, settings, violations))
+}
+
+/// Moves pods that came back into the queues and binds what fits; returns those pods.
+fn schedule(scheduler: &mut Scheduler, world: &mut World, workload: &Workload) -> Vec<u64> {
+    let requeued = std::mem::take(&mut world.requeued);
+    for &(job, pod) in &requeued {
+        scheduler.requeue(workload, job, pod);
+    }
+    scheduler.run(world, workload);
+    requeued.into_iter().map(|(_, pod)| pod).collect()
+}
+
+/// Applies a pass's decisions in `ekas run`'s order; returns whether anything was asked.
+fn apply(world: &mut World, decisions: &Decisions, settings: &Settings) -> bool {
+    for (name, action, _) in &decisions.nodes {
+        if *action == NodeActionKind::Uncordon {
+            world.uncordon(name);
+        }
+    }
+    for reset in &decisions.resets {
+        if let Some(g) = world.group_index(&reset.region, &reset.group) {
+            world.set_desired(g, reset.desired);
+        }
+    }
+    for raise in &decisions.raises {
+        if let Some(g) = world.group_index(&raise.region, &raise.group) {
+            if raise.desired > world.snap.groups[g].desired {
+                world.ledger.scale_ups += 1;
+            }
+            world.set_desired(g, raise.desired);
+        }
+    }
+    let drain = settings.engine.maintenance.drain;
+    for (name, action, decrement) in &decisions.nodes {
+        match action {
+            // The simulated cloud never loses an instance a node still names.
+            NodeActionKind::None
+            | NodeActionKind::Uncordon
+            | NodeActionKind::MarkInstanceNotFound
+            | NodeActionKind::ClearInstanceNotFound => {}
+            NodeActionKind::MarkIdle => world.mark_idle(name),
+            NodeActionKind::ClearIdle => world.clear_idle(name),
+            NodeActionKind::Cordon => world.cordon(name),
+            NodeActionKind::Drain => world.drain(name, &drain),
+            NodeActionKind::Terminate => world.terminate_node(name, *decrement),
+            NodeActionKind::DeleteNode => world.delete_node(name),
+        }
+    }
+    for id in &decisions.replace {
+        world.replace_instance(id);
+    }
+    !(decisions.resets.is_empty()
+        && decisions.raises.is_empty()
+        && decisions.nodes.is_empty()
+        && decisions.replace.is_empty())
+}
+
+fn outcome(
+    world: &World,
+    workload: &Workload,
+    settings: &Settings,
+    violations: Vec<String>,
+) -> Outcome {
+    let ledger = &world.ledger;
+    let waits: Vec<i64> = workload
+        .jobs
+        .iter()
+        .zip(&world.jobs)
+        .filter_map(|(job, state)| Some(state.started_ms? - job.submit_ms))
+        .collect();
+    let never = world
+        .pods
+        .iter()
+        .filter(|p| p.job.is_some() && p.node.is_none() && !p.counted)
+        .count() as u64;
+    let groups: Vec<GroupOutcome> = world
+        .snap
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| GroupOutcome {
+            group: group.name.clone(),
+            region: group.region.clone(),
+            instance_type: group.instance_type.clone(),
+            nodes_launched: ledger.launched[g],
+            peak_nodes: ledger.peak_nodes[g],
+            node_hours: round2(hours(ledger.instance_ms[g])),
+            cost: round2(ledger.cost[g]),
+        })
+        .collect();
+    Outcome {
+        label: settings.label.clone(),
+        policy: settings.policy.to_string(),
+        jobs: workload.jobs.len(),
+        jobs_started: world.jobs.iter().filter(|s| s.started_ms.is_some()).count(),
+        jobs_finished: world.jobs.iter().filter(|s| s.done_ms.is_some()).count(),
+        job_wait: Waits::of(waits),
+        node_hours: round2(hours(ledger.instance_ms.iter().sum())),
+        idle_node_hours: round2(hours(ledger.idle_ms)),
+        cost: round2(ledger.cost.iter().sum()),
+        scale_ups: ledger.scale_ups,
+        nodes_launched: ledger.launched.iter().sum(),
+        terminations: ledger.terminations,
+        evictions: ledger.evictions,
+        pods_never_scheduled: never,
+        passes: ledger.passes,
+        ended_at: world.now(),
+        groups,
+        violations,
+        series: ledger.series.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
