@@ -137,7 +137,7 @@ fn main() {
             engine: ekas::engine::Config::default(),
             build: Default::default(),
             sleep: SignedDuration::from_secs(60),
-            batch_window: SignedDuration::from_millis(1500),
+            batch_idle: SignedDuration::from_millis(1500),
             batch_max: SignedDuration::from_secs(10),
         };
         let start = Instant::now();

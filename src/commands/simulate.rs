@@ -184,7 +184,7 @@ fn configurations(
                 engine: planning.engine,
                 build: planning.build,
                 sleep: timing.sleep.signed(),
-                batch_window: timing.batch_idle.signed(),
+                batch_idle: timing.batch_idle.signed(),
                 batch_max: timing.batch_max.signed(),
             })
         })

@@ -113,7 +113,7 @@ pub struct Settings {
     pub sleep: SignedDuration,
     /// Quiet time after new pending pods before a pass (if the next periodic one is not
     /// sooner), as `ekas run` waits.
-    pub batch_window: SignedDuration,
+    pub batch_idle: SignedDuration,
     /// A burst that keeps arriving still gets its pass after this long.
     pub batch_max: SignedDuration,
 }
@@ -132,7 +132,7 @@ pub fn run(scenario: &Scenario, settings: &Settings, progress: &dyn Fn(f64)) -> 
     let step = (scenario.trace_span_ms / CHART_SAMPLES).max(60_000);
     world.ledger.series = Series::new(step - step % 60_000);
     let sleep = settings.sleep.as_millis().max(1000) as i64;
-    let window = settings.batch_window.as_millis() as i64;
+    let window = settings.batch_idle.as_millis() as i64;
     let batch_max = settings.batch_max.as_millis() as i64;
     let settle = settings.engine.backoff.max.as_millis().max(3_600_000) as i64 + sleep;
     let horizon = scenario.trace_span_ms + HORIZON_AFTER_TRACE.as_millis() as i64;

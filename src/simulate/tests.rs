@@ -150,7 +150,7 @@ fn settings(policy: Policy, tune: impl FnOnce(&mut engine::Config)) -> Settings 
         engine,
         build: BuildOptions::default(),
         sleep: SignedDuration::from_secs(60),
-        batch_window: SignedDuration::from_millis(1500),
+        batch_idle: SignedDuration::from_millis(1500),
         batch_max: SignedDuration::from_secs(10),
     }
 }
