@@ -6,6 +6,7 @@ mod cli;
 mod deadlines;
 mod drain;
 mod errors;
+mod fidelity;
 mod fuzz;
 mod generated;
 mod kube;
