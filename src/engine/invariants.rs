@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use super::tests::{Cluster, now};
 use super::{Config, maintenance::MaintenanceConfig};
 use crate::model::scheduling::{LabelSelector, Taint, TaintEffect};
-use crate::model::{Instance, Node, Pod, PodDisruptionBudget, PodPhase};
+use crate::model::{Instance, Node, Pod, PodDisruptionBudget, PodPhase, Resources};
 use crate::plan::{InstanceActionKind, NodeActionKind, Plan};
 
 #[derive(Debug, Clone)]
@@ -763,6 +763,110 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             up.group,
             starting,
             onto_upcoming
+        );
+    }
+
+    // 10. A node the plan sends pending pods to is not cordoned or newly drained by it.
+    for p in plan
+        .pending
+        .iter()
+        .filter(|p| p.destination == crate::plan::Destination::ExistingNode)
+    {
+        let target = p.target.as_deref().unwrap_or_default();
+        let action = plan.nodes.iter().find(|a| a.name == target);
+        prop_assert!(
+            action.is_none_or(|a| {
+                let new_drain = a.action == NodeActionKind::Drain && !resumed(&a.name);
+                a.action != NodeActionKind::Cordon && !new_drain
+            }),
+            "sends {} to {}, which it takes away",
+            p.pod,
+            target
+        );
+    }
+
+    // 11. A new drain of a busy node leaves its pods room on the nodes that stay — Ready,
+    // schedulable, done starting, not drained, terminated or cordoned this pass — after the
+    // pending pods the plan sends there. Checked as two necessary conditions: each evicted
+    // pod fits one such node on its own, and all of them fit the room of all such nodes.
+    let evicted: Vec<&Pod> = plan
+        .nodes
+        .iter()
+        .filter(|a| a.action == NodeActionKind::Drain && !resumed(&a.name))
+        .flat_map(|a| pods_on(snapshot, &a.name))
+        .filter(|p| !stays_out_of_the_way(p))
+        .collect();
+    if !evicted.is_empty() {
+        let leaving: HashSet<&str> = plan
+            .nodes
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.action,
+                    NodeActionKind::Drain | NodeActionKind::Terminate | NodeActionKind::Cordon
+                )
+            })
+            .map(|a| a.name.as_str())
+            .collect();
+        let group_gpu = |n: &Node| {
+            n.instance_id.as_deref().is_some_and(|id| {
+                snapshot.groups.iter().enumerate().any(|(g, group)| {
+                    w.groups[g].gpu && group.members.iter().any(|m| m.instance_id == id)
+                })
+            })
+        };
+        let mut room: HashMap<&str, Resources> = snapshot
+            .nodes
+            .iter()
+            .filter(|n| n.ready && !n.unschedulable && !leaving.contains(n.name.as_str()))
+            .filter(|n| !still_starting(n, group_gpu(n)))
+            .map(|n| {
+                let mut free = n.allocatable.clone();
+                for p in pods_on(snapshot, &n.name).filter(|p| !finished(p)) {
+                    free.sub(&p.requests);
+                }
+                (n.name.as_str(), free)
+            })
+            .collect();
+        let pod_by_key: HashMap<String, &Pod> =
+            snapshot.pods.iter().map(|p| (p.key(), p)).collect();
+        for p in plan
+            .pending
+            .iter()
+            .filter(|p| p.destination == crate::plan::Destination::ExistingNode)
+        {
+            if let Some(free) = p.target.as_deref().and_then(|t| room.get_mut(t)) {
+                free.sub(&pod_by_key[&p.pod].requests);
+            }
+        }
+        let takes = |n: &Node, p: &Pod| {
+            n.taints
+                .iter()
+                .filter(|t| t.effect != TaintEffect::PreferNoSchedule)
+                .all(|t| p.placement.tolerates(t))
+        };
+        let mut total_free = Resources::default();
+        for free in room.values() {
+            // An overcommitted node gives nothing back to the others.
+            let mut usable = free.clone();
+            usable.max_with(&Resources::default());
+            total_free.add(&usable);
+        }
+        let mut total_evicted = Resources::default();
+        for pod in &evicted {
+            total_evicted = total_evicted.plus(&pod.requests);
+            prop_assert!(
+                room.iter()
+                    .any(|(n, free)| pod.requests.fits_in(free) && takes(node_named[n], pod)),
+                "drains {}, which fits on no node that stays",
+                pod.key()
+            );
+        }
+        prop_assert!(
+            total_evicted.fits_in(&total_free),
+            "drains pods asking {:?} with {:?} left on the nodes that stay",
+            total_evicted,
+            total_free
         );
     }
 

@@ -15,7 +15,8 @@
 //!    drained, terminated, deleted or replaced.
 //! 4. The brakes, in a fixed order (dead nodes, replacements, idle nodes, drains; each by
 //!    name): MinSize, `--max-scale-in-fraction` (replacements included), PodDisruptionBudgets,
-//!    `--max-concurrent-drains`.
+//!    `--max-concurrent-drains`, and for a utilisation drain, room for its pods on the nodes
+//!    that stay ([`super::rehome`]); a node that receives them is not drained in the same pass.
 
 use std::collections::{HashMap, HashSet};
 
@@ -24,6 +25,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::drain::{self, Blocker, DrainPolicy, PodDrain};
 use super::health::UnreadyBrake;
 use super::membership::{self, Membership};
+use super::rehome::SpareRoom;
 use super::startup::Startup;
 use crate::model::resources::{CPU, MEMORY};
 use crate::model::{Instance, Node, NodeGroup, Pod, PodDisruptionBudget, Snapshot};
@@ -93,6 +95,8 @@ pub struct PassFacts<'a> {
     pub membership: &'a Membership<'a>,
     /// Each node's start-up, in the order of `snapshot.nodes`.
     pub startups: &'a [Startup],
+    /// Where pods evicted by a utilisation drain could go.
+    pub spare_room: &'a SpareRoom,
     pub health: &'a ClusterHealth,
 }
 
@@ -295,6 +299,15 @@ pub fn plan_maintenance(
         }
         Removal::Instance(j) => (1, replacements[j].instance_id.as_str()),
     });
+    // Nodes on their way out take no evicted pods; nor do nodes still to be decided on, once
+    // they are drained.
+    let mut spare_room = pass.spare_room.clone();
+    for (i, (_, action, _)) in decided.iter().enumerate() {
+        if matches!(action, NodeActionKind::Cordon | NodeActionKind::Terminate) {
+            spare_room.close(i);
+        }
+    }
+    let mut receives_pods = vec![false; facts.len()];
     let mut decrement = vec![false; facts.len()];
     for removal in order {
         let i = match removal {
@@ -340,6 +353,25 @@ pub fn plan_maintenance(
             Some(budget_refusal(&snapshot.pdbs[k], brakes.allowance[k], n))
         } else if drain && !resumed && brakes.drains_left == 0 {
             Some("--max-concurrent-drains under way".to_string())
+        } else if drain && !resumed && pass.needed.contains(&i) {
+            // Cordoned, it would send them to a new node.
+            Some("pending pods are planned onto it".to_string())
+        } else if drain && !resumed && receives_pods[i] {
+            Some("it takes the pods of a node drained this pass".to_string())
+        } else if drain && !resumed {
+            match spare_room.rehome(snapshot, i, &f.workload) {
+                Ok(receivers) => {
+                    spare_room.close(i);
+                    for n in receivers {
+                        receives_pods[n] = true;
+                    }
+                    None
+                }
+                Err(pod) => Some(format!(
+                    "{}/{} would fit on no node that stays",
+                    pod.namespace, pod.name
+                )),
+            }
         } else {
             None
         };

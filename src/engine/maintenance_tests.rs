@@ -2,10 +2,11 @@
 
 use jiff::SignedDuration;
 
-use super::tests::{Cluster, now};
+use super::tests::{Cluster, labels, now};
 use super::{Config, maintenance::MaintenanceConfig};
 use crate::model::group::GroupMember;
 use crate::model::scheduling::LabelSelector;
+use crate::model::scheduling::{HOSTNAME_LABEL, Placement, Taint, TaintEffect};
 use crate::model::{Instance, PodDisruptionBudget};
 use crate::plan::{InstanceActionKind, NodeActionKind as A, NodeState as S, Plan};
 
@@ -701,6 +702,117 @@ fn a_mass_notready_cluster_removes_nothing_and_says_why() {
         plan.cluster_health
             .reason
             .contains("--max-total-unready-percentage 45%")
+    );
+}
+
+#[test]
+fn a_utilisation_drain_needs_room_for_its_pods_on_the_nodes_that_stay() {
+    // Nodes of 4 cpu / 16 GiB; "n" runs one 500m pod and is below half used.
+    type Setup = fn(&mut Cluster);
+    let cases: Vec<(&str, Setup, A, &str)> = vec![
+        (
+            "room on another node",
+            |c| c.running("big", "other", 3500, 12),
+            A::Drain,
+            "",
+        ),
+        (
+            "no room anywhere else",
+            |c| c.running("big", "other", 3600, 12),
+            A::None,
+            "batch/job would fit on no node that stays",
+        ),
+        (
+            "the room is taken by a pending pod first",
+            |c| {
+                c.running("big", "other", 3000, 12);
+                let only_other = Placement {
+                    node_selector: labels(&[(HOSTNAME_LABEL, "other")]),
+                    ..Placement::default()
+                };
+                c.pod_with("waiting", 800, 1, only_other);
+            },
+            A::None,
+            "would fit on no node that stays",
+        ),
+        (
+            "the other node repels the pod",
+            |c| {
+                c.running("big", "other", 1000, 1);
+                c.0.nodes[1].taints.push(Taint {
+                    key: "dedicated".into(),
+                    value: "gpu".into(),
+                    effect: TaintEffect::NoSchedule,
+                });
+            },
+            A::None,
+            "would fit on no node that stays",
+        ),
+        (
+            "the other node is leaving too (idle past the threshold)",
+            |c| c.0.nodes[1].marks.idle_since = ago(120),
+            A::None,
+            "would fit on no node that stays",
+        ),
+        (
+            "a pending pod is planned onto it",
+            |c| {
+                c.running("big", "other", 3000, 12);
+                c.pod("waiting", 2000, 1);
+            },
+            A::None,
+            "pending pods are planned onto it",
+        ),
+        (
+            "the other node is NotReady",
+            |c| {
+                c.running("big", "other", 1000, 1);
+                c.0.nodes[1].ready = false;
+            },
+            A::None,
+            "would fit on no node that stays",
+        ),
+    ];
+    for (case, setup, action, why) in cases {
+        let mut c = cluster();
+        node(&mut c, "n");
+        node(&mut c, "other");
+        c.running("job", "n", 500, 1);
+        setup(&mut c);
+        let plan = c.plan_with(config(|m| {
+            m.drain_utilization_below = 0.5;
+            m.type_idle_count = 0;
+        }));
+        let n = plan.nodes.iter().find(|n| n.name == "n").unwrap();
+        assert_eq!(
+            (n.state, n.action),
+            (S::UnderUtilizedDrainable, action),
+            "{case}: {}",
+            n.reason
+        );
+        assert!(n.reason.contains(why), "{case}: {}", n.reason);
+    }
+}
+
+#[test]
+fn two_under_used_nodes_do_not_drain_into_each_other() {
+    let mut c = cluster();
+    node(&mut c, "a");
+    node(&mut c, "b");
+    c.running("job-a", "a", 500, 1);
+    c.running("job-b", "b", 500, 1);
+    let plan = c.plan_with(config(|m| {
+        m.drain_utilization_below = 0.5;
+        m.max_scale_in_fraction = 1.0;
+    }));
+    assert_eq!(state(&plan, "a").1, A::Drain);
+    let b = plan.nodes.iter().find(|n| n.name == "b").unwrap();
+    assert_eq!(b.action, A::None, "{}", b.reason);
+    assert!(
+        b.reason
+            .contains("takes the pods of a node drained this pass"),
+        "{}",
+        b.reason
     );
 }
 

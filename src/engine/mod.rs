@@ -8,6 +8,7 @@ pub mod maintenance;
 pub mod membership;
 pub mod predicates;
 pub mod provision;
+pub mod rehome;
 pub mod scale_up;
 pub mod startup;
 pub mod topology;
@@ -83,11 +84,24 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         .filter(|(_, a)| a.destination == Destination::ExistingNode)
         .filter_map(|(_, a)| node_index.get(a.target.as_deref()?).copied())
         .collect();
+    let spare_room = rehome::SpareRoom::new(
+        snapshot,
+        &node_use,
+        result
+            .assignments
+            .iter()
+            .filter(|(_, a)| a.destination == Destination::ExistingNode)
+            .filter_map(|(p, a)| {
+                let n = *node_index.get(a.target.as_deref()?)?;
+                Some((n, &snapshot.pods[*p].requests))
+            }),
+    );
     let maintenance = maintenance::plan_maintenance(
         snapshot,
         &config.maintenance,
         &PassFacts {
             needed: &needed,
+            spare_room: &spare_room,
             membership: &membership,
             startups: &startups,
             health: &cluster_health,

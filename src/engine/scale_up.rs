@@ -345,20 +345,7 @@ impl<'a> Planner<'a> {
 
     /// A bin per node, with the room its active pods leave.
     fn node_bins(&self) -> Vec<Bin> {
-        let nodes = &self.snapshot.nodes;
-        let by_name: HashMap<&str, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.name.as_str(), i))
-            .collect();
-        let mut free: Vec<Resources> = nodes.iter().map(|n| n.allocatable.clone()).collect();
-        for pod in &self.snapshot.pods {
-            if let Some(&n) = pod.node_name.as_deref().and_then(|name| by_name.get(name))
-                && pod.is_active()
-            {
-                free[n].sub(&pod.requests);
-            }
-        }
+        let free = super::rehome::free_room(self.snapshot);
         free.into_iter()
             .enumerate()
             .map(|(n, free)| Bin {
