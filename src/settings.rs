@@ -46,6 +46,7 @@ use crate::engine::health::UnreadyBrake;
 use crate::engine::maintenance::MaintenanceConfig;
 use crate::engine::scale_up::ScaleUpPolicy;
 use crate::kubernetes::KubeOptions;
+use crate::guard::Guard;
 use crate::kubernetes::lease::LeaseSettings;
 use crate::model::StartupTaints;
 use crate::notify::{SlackHook, SlackSettings};
@@ -99,6 +100,24 @@ pub struct ActSettings {
     /// `None` when no hook is configured (or it is blank).
     pub slack: Option<SlackSettings>,
     pub dry_run: bool,
+}
+
+impl ActSettings {
+    /// The gate every change passes: shut until the Lease is taken, and refusing a change the
+    /// Lease might not outlast — the longest any one call may take. Open without a Lease.
+    pub fn guard(&self) -> Guard {
+        let Some(lease) = &self.lease else {
+            return Guard::open();
+        };
+        let slack = self.slack.as_ref().map_or(Duration::ZERO, |s| s.timeout);
+        let margin = self
+            .live
+            .kube
+            .timeout
+            .max(self.live.aws.timeouts.operation)
+            .max(slack);
+        Guard::for_lease(format!("{}/{}", lease.namespace, lease.name), margin)
+    }
 }
 
 #[derive(Debug, Clone)]
