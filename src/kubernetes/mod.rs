@@ -107,12 +107,8 @@ async fn build(
     config.read_timeout = Some(read_timeout);
     // Count the read timeout from the request, not from when a pooled connection went idle.
     config.reset_reader_on_write = true;
-    let names = deadline::NameFailedCalls::new(
-        config.cluster_url.clone(),
-        read_timeout,
-        deadline,
-        guard,
-    );
+    let names =
+        deadline::NameFailedCalls::new(config.cluster_url.clone(), read_timeout, deadline, guard);
     let builder = ClientBuilder::try_from(config).wrap_err("cannot build a Kubernetes client")?;
     Ok(builder.with_layer(&names).build())
 }

@@ -9,6 +9,7 @@ mod errors;
 mod fuzz;
 mod generated;
 mod kube;
+mod lease;
 mod loop_cost;
 mod maintenance;
 mod reap;
