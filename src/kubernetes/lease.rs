@@ -1,6 +1,10 @@
 //! A coordination.k8s.io Lease as a lock, so two ekas processes (a cron `reap`, `run`) never
 //! act on the cluster at once. Taking it is a guarded write: a create, or a replace at the
-//! resourceVersion read, so two contenders cannot both win.
+//! resourceVersion read, so two contenders cannot both win. Another holder's lease expires by
+//! this process's own clock (client-go's rule): when its record has not changed for the lease's
+//! duration since this process first saw it — never by comparing the holder's `renewTime` with
+//! our clock. The holder counts its term from when it sent the renewal, which is earlier, so
+//! its term ends first (see `crate::guard`).
 
 use std::sync::Mutex;
 use std::time::Duration;
