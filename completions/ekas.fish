@@ -125,7 +125,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-total-unready
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-name -d 'Name of that Lease' -r
-complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-duration -d 'How long a holder keeps the Lease without renewing it [seconds or 1m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l lease-duration -d 'How long a holder keeps the Lease without renewing it; holders renew every third of it, and every call\'s deadline must fit in half of it [seconds or 1m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l slack-hook -d 'Slack incoming-webhook URL for notifications (prefer the SLACK_HOOK variable: a command line is visible to every user of the machine)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l slack-timeout -d 'A Slack post that has not finished after this long is given up (and logged)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
@@ -205,7 +205,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-total-unready-per
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-name -d 'Name of that Lease' -r
-complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-duration -d 'How long a holder keeps the Lease without renewing it [seconds or 1m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l lease-duration -d 'How long a holder keeps the Lease without renewing it; holders renew every third of it, and every call\'s deadline must fit in half of it [seconds or 1m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l slack-hook -d 'Slack incoming-webhook URL for notifications (prefer the SLACK_HOOK variable: a command line is visible to every user of the machine)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l slack-timeout -d 'A Slack post that has not finished after this long is given up (and logged)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
@@ -257,7 +257,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-total-unready-perc
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-namespace -d 'Namespace of the Lease that keeps two ekas processes from acting at once' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-name -d 'Name of that Lease' -r
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-duration -d 'How long a holder keeps the Lease without renewing it [seconds or 1m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l lease-duration -d 'How long a holder keeps the Lease without renewing it; holders renew every third of it, and every call\'s deadline must fit in half of it [seconds or 1m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l slack-hook -d 'Slack incoming-webhook URL for notifications (prefer the SLACK_HOOK variable: a command line is visible to every user of the machine)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l slack-timeout -d 'A Slack post that has not finished after this long is given up (and logged)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l sleep -d 'Longest time between passes' -r

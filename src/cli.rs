@@ -366,7 +366,8 @@ pub struct LeaseArgs {
     #[arg(long, value_name = "NAME", default_value = "ekas")]
     pub lease_name: String,
 
-    /// How long a holder keeps the Lease without renewing it [seconds or 1m]
+    /// How long a holder keeps the Lease without renewing it; holders renew every third of it,
+    /// and every call's deadline must fit in half of it [seconds or 1m]
     #[arg(long, value_name = "DURATION", default_value = "60")]
     pub lease_duration: DurationArg,
 }

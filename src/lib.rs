@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod generate;
+pub mod guard;
 pub mod kubernetes;
 pub mod metrics;
 pub mod model;

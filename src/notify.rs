@@ -58,6 +58,8 @@ pub struct SlackSettings {
 pub struct Slack {
     hook: SlackHook,
     http: reqwest::Client,
+    /// A post is a change like any other: it goes only while the Lease is held.
+    guard: crate::guard::Guard,
 }
 
 impl Slack {
@@ -77,11 +79,21 @@ impl Slack {
         Ok(Slack {
             hook: settings.hook.clone(),
             http,
+            guard: crate::guard::Guard::open(),
         })
+    }
+
+    pub fn guarded(mut self, guard: crate::guard::Guard) -> Slack {
+        self.guard = guard;
+        self
     }
 
     /// Posts one message; a failure is logged without the URL.
     pub async fn post(&self, text: &str) -> bool {
+        if let Err(refused) = self.guard.check() {
+            tracing::warn!(%refused, "Slack notification");
+            return false;
+        }
         let body = serde_json::json!({ "text": text });
         match self.http.post(&self.hook.0).json(&body).send().await {
             Ok(resp) if resp.status().is_success() => true,

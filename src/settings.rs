@@ -1,7 +1,7 @@
 //! The command line resolved once ([`Settings::from_cli`]) into the settings each part of ekas
 //! takes: the engine's [`engine::Config`], the adapters' options, the Lease, Slack, the loop.
 //! Every check that needs more than one flag (a live read needs a cluster and regions; no call
-//! may outlive the Lease) happens here, before anything is read or changed; nothing below this
+//! may take half the Lease or more) happens here, before anything is read or changed; nothing below this
 //! module looks at flags again.
 //!
 //! # Where a default lives
@@ -45,6 +45,7 @@ use crate::engine::drain::DrainPolicy;
 use crate::engine::health::UnreadyBrake;
 use crate::engine::maintenance::MaintenanceConfig;
 use crate::engine::scale_up::ScaleUpPolicy;
+use crate::guard::Guard;
 use crate::kubernetes::KubeOptions;
 use crate::kubernetes::lease::LeaseSettings;
 use crate::model::StartupTaints;
@@ -99,6 +100,24 @@ pub struct ActSettings {
     /// `None` when no hook is configured (or it is blank).
     pub slack: Option<SlackSettings>,
     pub dry_run: bool,
+}
+
+impl ActSettings {
+    /// The gate every change passes: shut until the Lease is taken, and refusing a change the
+    /// Lease might not outlast — the longest any one call may take. Open without a Lease.
+    pub fn guard(&self) -> Guard {
+        let Some(lease) = &self.lease else {
+            return Guard::open();
+        };
+        let slack = self.slack.as_ref().map_or(Duration::ZERO, |s| s.timeout);
+        let margin = self
+            .live
+            .kube
+            .timeout
+            .max(self.live.aws.timeouts.operation)
+            .max(slack);
+        Guard::for_lease(format!("{}/{}", lease.namespace, lease.name), margin)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -330,7 +349,9 @@ fn act(g: &GlobalArgs, args: &ActArgs, parts: Parts, lease: bool) -> Result<ActS
         })
         .transpose()?;
     let lease = (lease && !g.dry_run).then_some(lease_settings);
-    // One call that hangs to its deadline must still end before the Lease runs out.
+    // One call that hangs to its deadline must still end before the Lease runs out — and be
+    // allowed to start: a change goes only while the Lease has longer left than the longest
+    // call, and a term renewed every third of the Lease has two thirds left at worst.
     let lease_duration = args.lease.lease_duration;
     let slack_timeout = slack.is_some().then_some(args.slack.slack_timeout);
     let held = lease.is_some();
@@ -342,11 +363,11 @@ fn act(g: &GlobalArgs, args: &ActArgs, parts: Parts, lease: bool) -> Result<ActS
         let Some(deadline) = deadline.filter(|_| held) else {
             continue;
         };
-        if deadline >= lease_duration {
+        if deadline.std().saturating_mul(2) >= lease_duration.std() {
             bail!(
-                "{flag} ({deadline}) is not shorter than --lease-duration ({lease_duration}): a \
-                 call that hangs that long would outlive the Lease; lower it or raise \
-                 --lease-duration"
+                "{flag} ({deadline}) is not shorter than half of --lease-duration \
+                 ({lease_duration}): a change starts only while the Lease outlasts the longest \
+                 call, so ekas could not change anything; lower it or raise --lease-duration"
             );
         }
     }
@@ -574,7 +595,7 @@ mod tests {
     }
 
     #[test]
-    fn no_call_may_outlive_the_lease() {
+    fn every_call_fits_in_half_the_lease() {
         let hook = ["--slack-hook", "https://hooks.slack.com/services/T0/B0/x"];
         for flag in ["--kube-timeout", "--aws-timeout", "--slack-timeout"] {
             let args = [
@@ -592,7 +613,7 @@ mod tests {
         // Raising the Lease makes room.
         act_settings(
             &[
-                &["reap", "--aws-timeout", "60s", "--lease-duration", "2m"],
+                &["reap", "--aws-timeout", "60s", "--lease-duration", "3m"],
                 LIVE,
             ]
             .concat(),

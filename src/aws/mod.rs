@@ -80,6 +80,16 @@ pub struct RegionClients {
     /// groups), and when each was last seen running: re-checked only after a while, so
     /// unmanaged Nodes cost no call per pass.
     unmanaged: Arc<Mutex<HashMap<String, std::time::Instant>>>,
+    /// Asked before every call that changes a group (see `scaling`).
+    guard: crate::guard::Guard,
+}
+
+impl RegionClients {
+    /// Changes to groups go only while `guard` is open (the Lease is held).
+    pub fn guarded(mut self, guard: crate::guard::Guard) -> RegionClients {
+        self.guard = guard;
+        self
+    }
 }
 
 /// How long opening a connection may take (the SDK's own default is 3.1 s).
@@ -140,6 +150,7 @@ pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<Reg
             ),
             instance_types: Arc::default(),
             unmanaged: Arc::default(),
+            guard: crate::guard::Guard::open(),
         });
     }
     Ok(out)

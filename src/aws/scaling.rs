@@ -44,7 +44,16 @@ async fn describe(clients: &RegionClients, group: &str) -> Result<(GroupSizes, u
     Ok((sizes, g.instances().len() as u32))
 }
 
+/// The Lease, asked right before a call that changes a group.
+fn may_change(clients: &RegionClients, group: &str, call: &str) -> Result<()> {
+    clients
+        .guard
+        .check()
+        .map_err(|refused| eyre!("group {group} ({}): {call}: {refused}", clients.region))
+}
+
 async fn set_desired(clients: &RegionClients, group: &str, from: u32, to: u32) -> Result<()> {
+    may_change(clients, group, "SetDesiredCapacity")?;
     clients
         .autoscaling
         .set_desired_capacity()
@@ -101,6 +110,7 @@ pub async fn terminate_instance(
 ) -> Result<bool> {
     let sizes = group_sizes(clients, group).await?;
     let decrement = decrement && sizes.desired > sizes.min_size;
+    may_change(clients, group, "TerminateInstanceInAutoScalingGroup")?;
     clients
         .autoscaling
         .terminate_instance_in_auto_scaling_group()
@@ -133,25 +143,26 @@ pub async fn tag_group(
         .propagate_at_launch(false)
         .build();
     let a = &clients.autoscaling;
-    let (call, result) = match value {
-        Some(_) => (
-            "CreateOrUpdateTags",
-            a.create_or_update_tags()
-                .tags(tag)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(describe_error),
-        ),
-        None => (
-            "DeleteTags",
-            a.delete_tags()
-                .tags(tag)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(describe_error),
-        ),
+    let call = match value {
+        Some(_) => "CreateOrUpdateTags",
+        None => "DeleteTags",
+    };
+    may_change(clients, group, call)?;
+    let result = match value {
+        Some(_) => a
+            .create_or_update_tags()
+            .tags(tag)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(describe_error),
+        None => a
+            .delete_tags()
+            .tags(tag)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(describe_error),
     };
     result.map_err(|e| eyre!("group {group} ({}): {call} {key}: {e}", clients.region))
 }

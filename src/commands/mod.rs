@@ -11,11 +11,12 @@ pub mod snapshot;
 
 use std::io::Write;
 
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::{Result, bail, eyre};
 
 use crate::actuate::maintenance::Maintainer;
 use crate::cli::OutputFormat;
 use crate::engine;
+use crate::guard::Guard;
 use crate::kubernetes::lease::{LeaseLock, LeaseSettings};
 use crate::notify::Slack;
 use crate::settings::{ActSettings, Settings, Task};
@@ -51,12 +52,14 @@ fn act_once(
     output: OutputFormat,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let guard = settings.guard();
     // Built first: a Slack client that cannot be built stops ekas before it changes anything.
     let slack = settings.slack.as_ref().map(Slack::new).transpose()?;
+    let slack = slack.map(|s| s.guarded(guard.clone()));
     let planning = &settings.planning;
     let applied = runtime()?.block_on(async {
-        let live = Live::connect(&settings.live).await?;
-        with_lease(settings.lease.as_ref(), &live, async || {
+        let live = Live::connect_guarded(&settings.live, guard.clone()).await?;
+        with_lease(settings.lease.as_ref(), &live, &guard, async || {
             let plan = engine::plan(&live.snapshot(&planning.build).await?, &planning.engine);
             for w in &plan.warnings {
                 tracing::warn!(kind = ?w.kind, "{}", w.message);
@@ -83,18 +86,28 @@ fn act_once(
 }
 
 /// Runs `act` while holding the cluster's Lease (when there is one to hold: a dry run changes
-/// nothing, not even the Lease), and releases it afterwards whatever happened.
+/// nothing, not even the Lease), renewed in the background, and releases it afterwards
+/// whatever happened. Should the Lease be lost meanwhile, `act` is stopped before its next
+/// change (the `guard` the clients ask closes too).
 pub async fn with_lease<T>(
     lease: Option<&LeaseSettings>,
     live: &Live,
+    guard: &Guard,
     act: impl AsyncFnOnce() -> Result<T>,
 ) -> Result<T> {
     let Some(lease) = lease else {
         return act().await;
     };
     let lock = LeaseLock::new(lease);
-    lock.acquire(&live.kube).await?;
-    let result = act().await;
+    guard.held_until(lock.acquire(&live.kube).await?);
+    let result = tokio::select! {
+        result = act() => result,
+        refused = guard.closed() => Err(eyre!("stopped before its next change: {refused}")),
+        () = async {
+            tokio::time::sleep(lock.period()).await;
+            lock.keep_renewed(&live.kube, guard).await;
+        } => Err(eyre!("stopped before its next change: lost Lease {}", lock.key())),
+    };
     if let Err(e) = lock.release(&live.kube).await {
         tracing::warn!(error = %format!("{e:#}"), "could not release the lease; it expires on its own");
     }

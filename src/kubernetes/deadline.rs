@@ -4,6 +4,9 @@
 //! which deadline ran out: `GET https://10.0.0.1/api/v1/pods?limit=500: no answer within 10s
 //! (--kube-timeout)`. Errors kube itself produced (an API status, an auth failure) pass as
 //! they are.
+//!
+//! It is also where the Lease guards Kubernetes writes: a request that changes anything (any
+//! method but GET, the Lease's own renewals excepted) is not sent while the [`Guard`] is shut.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -11,6 +14,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+use crate::guard::Guard;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -20,14 +25,21 @@ pub struct NameFailedCalls {
     timeout: Duration,
     /// What sets the timeout (`--kube-timeout`), named in the message.
     deadline: &'static str,
+    guard: Guard,
 }
 
 impl NameFailedCalls {
-    pub fn new(server: http::Uri, timeout: Duration, deadline: &'static str) -> NameFailedCalls {
+    pub fn new(
+        server: http::Uri,
+        timeout: Duration,
+        deadline: &'static str,
+        guard: Guard,
+    ) -> NameFailedCalls {
         NameFailedCalls {
             server,
             timeout,
             deadline,
+            guard,
         }
     }
 }
@@ -73,8 +85,25 @@ where
             request.uri().path_and_query().map_or("", |p| p.as_str())
         );
         let (timeout, deadline) = (self.names.timeout, self.names.deadline);
-        let response = self.inner.call(request);
+        let allowed = match changes(request.method(), request.uri().path()) {
+            true => self.names.guard.check(),
+            false => Ok(()),
+        };
+        // A refused change is never handed to the inner service: nothing goes on the wire.
+        let sent = allowed.map(|()| self.inner.call(request));
         Box::pin(async move {
+            let response = match sent {
+                Ok(response) => response,
+                Err(refused) => {
+                    let cause = Box::new(refused);
+                    let call = FailedCall {
+                        call,
+                        timeout: None,
+                        cause,
+                    };
+                    return Err(Box::new(call) as BoxError);
+                }
+            };
             response.await.map_err(|e| {
                 let error: BoxError = e.into();
                 if error.is::<kube::Error>() {
@@ -88,6 +117,13 @@ where
             })
         })
     }
+}
+
+/// Whether a request changes the cluster (the Lease's own renewals aside, which keep the guard
+/// open rather than pass through it).
+fn changes(method: &http::Method, path: &str) -> bool {
+    let read = matches!(*method, http::Method::GET | http::Method::HEAD);
+    !read && !path.split('/').any(|segment| segment == "leases")
 }
 
 /// A call that got no answer: the call, and why.

@@ -1,15 +1,24 @@
 //! A coordination.k8s.io Lease as a lock, so two ekas processes (a cron `reap`, `run`) never
 //! act on the cluster at once. Taking it is a guarded write: a create, or a replace at the
-//! resourceVersion read, so two contenders cannot both win.
+//! resourceVersion read, so two contenders cannot both win. Another holder's lease expires by
+//! this process's own clock (client-go's rule): when its record has not changed for the lease's
+//! duration since this process first saw it — never by comparing the holder's `renewTime` with
+//! our clock. The holder counts its term from when it sent the renewal, which is earlier, so
+//! its term ends first (see `crate::guard`).
+
+use std::sync::Mutex;
+use std::time::Duration;
 
 use color_eyre::eyre::{Result, bail};
 use jiff::Timestamp;
-use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, PostParams};
 use serde_json::json;
+use tokio::time::Instant;
 
 use super::{api_error, status_code};
+use crate::guard::Guard;
 
 /// Which Lease, and for how long a holder keeps it (`--lease-namespace`, `--lease-name`,
 /// `--lease-duration`).
@@ -21,12 +30,30 @@ pub struct LeaseSettings {
 }
 
 impl LeaseSettings {
-    pub fn duration(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.duration_seconds.max(0).unsigned_abs().into())
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs(self.duration_seconds.max(0).unsigned_abs().into())
     }
 }
 
+/// A holder's record as last seen, and when (by this process's clock) it was first seen so.
 #[derive(Debug, Clone)]
+struct Observed {
+    record: (Option<String>, Option<Timestamp>, Option<i32>),
+    since: Instant,
+}
+
+/// What an attempt to take or renew the Lease found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Ours until this instant of our clock (the moment the request went out, plus the
+    /// duration): a contender's count of the same term starts later.
+    Ours { until: Instant },
+    /// Another holder's. `renewed`: its record changed since this process last looked, so it
+    /// is alive.
+    Theirs { holder: String, renewed: bool },
+}
+
+#[derive(Debug)]
 pub struct LeaseLock {
     pub namespace: String,
     pub name: String,
@@ -34,6 +61,7 @@ pub struct LeaseLock {
     pub holder: String,
     /// A holder that stops renewing loses the lease after this long.
     pub duration_seconds: i32,
+    observed: Mutex<Option<Observed>>,
 }
 
 impl LeaseLock {
@@ -49,7 +77,17 @@ impl LeaseLock {
             name: settings.name.clone(),
             holder: format!("{host}/{}", std::process::id()),
             duration_seconds: settings.duration_seconds,
+            observed: Mutex::new(None),
         }
+    }
+
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs(self.duration_seconds.max(0).unsigned_abs().into())
     }
 
     fn api(&self, client: &kube::Client) -> Api<Lease> {
@@ -71,16 +109,51 @@ impl LeaseLock {
         })
     }
 
-    /// Takes the lease, or renews it when this process holds it already. Fails, naming the
-    /// holder, while another holder's lease is current.
-    pub async fn acquire(&self, client: &kube::Client) -> Result<()> {
+    /// Notes another holder's record as seen now. Returns (renewed since the last look, expired):
+    /// expired when the same record has stood for the lease's duration of *this* process's
+    /// clock — the holder's `renewTime` is never compared with our clock, so a holder whose
+    /// clock is off neither loses its Lease early nor keeps it forever.
+    fn observe(&self, spec: &LeaseSpec, now: Instant) -> (bool, bool) {
+        let record = (
+            spec.holder_identity.clone(),
+            spec.renew_time.as_ref().map(|t| t.0),
+            spec.lease_duration_seconds,
+        );
+        let duration = Duration::from_secs(
+            spec.lease_duration_seconds
+                .unwrap_or(0)
+                .max(self.duration_seconds)
+                .max(0)
+                .unsigned_abs()
+                .into(),
+        );
+        let mut observed = self.observed.lock().unwrap_or_else(|e| e.into_inner());
+        let renewed = match observed.as_ref() {
+            Some(o) if o.record == record => false,
+            previous => {
+                let renewed = previous.is_some();
+                *observed = Some(Observed { record, since: now });
+                renewed
+            }
+        };
+        let since = observed.as_ref().map_or(now, |o| o.since);
+        (renewed, now.duration_since(since) >= duration)
+    }
+
+    /// One attempt to take the lease, or renew it when this process holds it already. Another
+    /// holder's lease is taken only once it has expired by this process's own observation
+    /// (see [`LeaseLock::observe`]), or was released. A conflict (another taker at the same
+    /// moment) is an error; so is any API error.
+    pub async fn try_acquire(&self, client: &kube::Client) -> Result<Attempt> {
         let api = self.api(client);
+        let sent = Instant::now();
         let now = Timestamp::now();
-        let doing = || format!("taking lease {}/{}", self.namespace, self.name);
+        let doing = || format!("taking lease {}", self.key());
         let current = match super::counted("get", "Lease", api.get_opt(&self.name).await) {
             Ok(lease) => lease,
             Err(e) => return Err(api_error(e, doing())),
         };
+        let until = sent + self.duration();
         let Some(lease) = current else {
             let lease: Lease = serde_json::from_value(json!({
                 "metadata": {"name": self.name, "namespace": self.namespace},
@@ -91,7 +164,7 @@ impl LeaseLock {
                 "Lease",
                 api.create(&PostParams::default(), &lease).await,
             ) {
-                Ok(_) => Ok(()),
+                Ok(_) => Ok(Attempt::Ours { until }),
                 Err(e) if status_code(&e) == Some(409) => {
                     bail!(
                         "{}: another ekas took it at the same moment; try again",
@@ -110,16 +183,13 @@ impl LeaseLock {
         let spec = lease.spec.clone().unwrap_or_default();
         let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
         let ours = holder.as_deref() == Some(self.holder.as_str());
-        let expires = spec.renew_time.as_ref().map(|t| {
-            t.0 + jiff::SignedDuration::from_secs(spec.lease_duration_seconds.unwrap_or(0).into())
-        });
         if let (Some(other), false) = (&holder, ours) {
-            if expires.is_some_and(|e| e > now) {
-                bail!(
-                    "{}: held by {other} until {} — another ekas is acting on this cluster",
-                    doing(),
-                    expires.map(|e| e.to_string()).unwrap_or_default()
-                );
+            let (renewed, expired) = self.observe(&spec, sent);
+            if !expired {
+                return Ok(Attempt::Theirs {
+                    holder: other.clone(),
+                    renewed,
+                });
             }
         }
         let transitions = spec.lease_transitions.unwrap_or(0) + i32::from(!ours);
@@ -135,11 +205,13 @@ impl LeaseLock {
             transitions,
         ))?);
         // The read resourceVersion rides along: a concurrent taker makes this a 409.
-        match api
-            .replace(&self.name, &PostParams::default(), &updated)
-            .await
-        {
-            Ok(_) => Ok(()),
+        match super::counted(
+            "replace",
+            "Lease",
+            api.replace(&self.name, &PostParams::default(), &updated)
+                .await,
+        ) {
+            Ok(_) => Ok(Attempt::Ours { until }),
             Err(e) if status_code(&e) == Some(409) => {
                 bail!(
                     "{}: another ekas took it at the same moment; try again",
@@ -147,6 +219,83 @@ impl LeaseLock {
                 )
             }
             Err(e) => Err(api_error(e, doing())),
+        }
+    }
+
+    /// How often a holder renews, and a contender looks: a third of the duration, as
+    /// `--lease-duration`'s help says.
+    pub fn period(&self) -> Duration {
+        self.duration() / 3
+    }
+
+    /// Takes the lease for a one-shot command (`reap`, `scale-up`): at once when it is free;
+    /// when another process holds it, watches it until either that holder renews (then fails,
+    /// naming it) or its record has stood unchanged for the lease's duration (then takes it).
+    pub async fn acquire(&self, client: &kube::Client) -> Result<Instant> {
+        let look = (self.duration() / 10).clamp(Duration::from_millis(200), Duration::from_secs(2));
+        loop {
+            match self.try_acquire(client).await? {
+                Attempt::Ours { until } => return Ok(until),
+                Attempt::Theirs {
+                    holder,
+                    renewed: true,
+                } => bail!(
+                    "taking lease {}: held by {holder}, who renewed it while ekas watched — \
+                     another ekas is acting on this cluster",
+                    self.key()
+                ),
+                Attempt::Theirs { holder, .. } => {
+                    tracing::info!(%holder, lease = %self.key(), "waiting to see whether the lease's holder is alive");
+                    tokio::time::sleep(look).await;
+                }
+            }
+        }
+    }
+
+    /// Keeps the lease renewed every [`LeaseLock::period`] and `guard` told how long it is
+    /// held, until the lease is lost (returns) or the task is dropped. A failed renewal is
+    /// retried sooner; the term it could not extend runs out on its own, closing the guard.
+    pub async fn keep_renewed(&self, client: &kube::Client, guard: &Guard) {
+        let retry = (self.period() / 4).max(Duration::from_millis(200));
+        loop {
+            let wait = match self.try_acquire(client).await {
+                Ok(Attempt::Ours { until }) => {
+                    guard.held_until(until);
+                    self.period()
+                }
+                Ok(Attempt::Theirs { holder, .. }) => {
+                    guard.lost();
+                    tracing::warn!(%holder, lease = %self.key(), "lost the lease");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "could not renew the lease");
+                    retry
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Contends for the lease for as long as the process runs (`ekas run`): a standby looks
+    /// every [`LeaseLock::period`]; the leader renews at the same pace. `guard` always knows
+    /// whether this process may change anything.
+    pub async fn keep_contending(&self, client: &kube::Client, guard: &Guard) {
+        loop {
+            match self.try_acquire(client).await {
+                Ok(Attempt::Ours { until }) => {
+                    guard.held_until(until);
+                    tracing::info!(holder = %self.holder, "became the leader");
+                    tokio::time::sleep(self.period()).await;
+                    self.keep_renewed(client, guard).await;
+                    continue;
+                }
+                Ok(Attempt::Theirs { holder, .. }) => {
+                    tracing::debug!(%holder, "not the leader");
+                }
+                Err(e) => tracing::debug!(error = %format!("{e:#}"), "not the leader"),
+            }
+            tokio::time::sleep(self.period()).await;
         }
     }
 
@@ -176,5 +325,54 @@ impl LeaseLock {
             Err(e) if status_code(&e) == Some(409) => Ok(()),
             Err(e) => Err(api_error(e, doing())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock() -> LeaseLock {
+        LeaseLock::new(&LeaseSettings {
+            namespace: "ekas".into(),
+            name: "ekas".into(),
+            duration_seconds: 60,
+        })
+    }
+
+    fn record(holder: &str, renewed: &str) -> LeaseSpec {
+        LeaseSpec {
+            holder_identity: Some(holder.into()),
+            renew_time: Some(MicroTime(renewed.parse().unwrap())),
+            lease_duration_seconds: Some(60),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_lease_expires_by_our_clock_from_when_we_first_saw_its_record() {
+        let lock = lock();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        // A holder whose clock is an hour behind: its renewTime looks long past to us.
+        let behind = record("a/1", "2026-11-29T11:00:00Z");
+        // (seen at, record, renewed since the last look, expired)
+        let cases = [
+            (0, &behind, false, false),
+            (59, &behind, false, false),
+            (60, &behind, false, true),
+        ];
+        for (s, spec, renewed, expired) in cases {
+            assert_eq!(lock.observe(spec, at(s)), (renewed, expired), "at {s}s");
+        }
+        // The holder renews (still with its skewed clock): alive again, counted afresh.
+        let renewed = record("a/1", "2026-11-29T11:00:20Z");
+        assert_eq!(lock.observe(&renewed, at(61)), (true, false));
+        assert_eq!(lock.observe(&renewed, at(120)), (false, false));
+        assert_eq!(lock.observe(&renewed, at(121)), (false, true));
+        // A holder whose clock is an hour ahead, then silent: expired after 60 s all the same.
+        let ahead = record("b/2", "2026-11-29T13:00:00Z");
+        assert_eq!(lock.observe(&ahead, at(200)), (true, false));
+        assert_eq!(lock.observe(&ahead, at(260)), (false, true));
     }
 }

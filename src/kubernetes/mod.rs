@@ -17,6 +17,8 @@ use color_eyre::eyre::{Report, Result, WrapErr, eyre};
 use kube::client::ClientBuilder;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
+use crate::guard::Guard;
+
 #[derive(Debug, Clone)]
 pub struct KubeOptions {
     /// `--kubeconfig`; otherwise `KUBECONFIG`, `~/.kube/config`, or the in-cluster account.
@@ -45,12 +47,19 @@ const WATCH_TIMEOUT: Duration = Duration::from_secs(305);
 
 /// A client for calls that answer at once: each gets `options.timeout`.
 pub async fn client(options: &KubeOptions) -> Result<kube::Client> {
-    build(options, options.timeout, "--kube-timeout").await
+    guarded_client(options, Guard::open()).await
 }
 
-/// A client for watches (and their initial lists), which may be silent for minutes.
+/// A client whose writes go only while `guard` is open (the Lease is held).
+pub async fn guarded_client(options: &KubeOptions, guard: Guard) -> Result<kube::Client> {
+    build(options, options.timeout, "--kube-timeout", guard).await
+}
+
+/// A client for watches (and their initial lists), which may be silent for minutes. It only
+/// reads.
 pub async fn watch_client(options: &KubeOptions) -> Result<kube::Client> {
-    build(options, options.timeout.max(WATCH_TIMEOUT), "watch timeout").await
+    let timeout = options.timeout.max(WATCH_TIMEOUT);
+    build(options, timeout, "watch timeout", Guard::open()).await
 }
 
 /// `deadline`: what sets `read_timeout`, for the message when a call runs out of it.
@@ -58,6 +67,7 @@ async fn build(
     options: &KubeOptions,
     read_timeout: Duration,
     deadline: &'static str,
+    guard: Guard,
 ) -> Result<kube::Client> {
     // Two TLS crypto providers are compiled in (the AWS SDK's and kube's); rustls needs one
     // chosen for the process. An error only means one is installed already.
@@ -97,7 +107,8 @@ async fn build(
     config.read_timeout = Some(read_timeout);
     // Count the read timeout from the request, not from when a pooled connection went idle.
     config.reset_reader_on_write = true;
-    let names = deadline::NameFailedCalls::new(config.cluster_url.clone(), read_timeout, deadline);
+    let names =
+        deadline::NameFailedCalls::new(config.cluster_url.clone(), read_timeout, deadline, guard);
     let builder = ClientBuilder::try_from(config).wrap_err("cannot build a Kubernetes client")?;
     Ok(builder.with_layer(&names).build())
 }

@@ -8,9 +8,10 @@ pub mod events;
 pub mod server;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use jiff::Timestamp;
 use tokio::time::{Instant, sleep_until};
 
@@ -50,9 +51,11 @@ struct Loop<'a> {
 
 pub async fn run(settings: &RunSettings) -> Result<()> {
     let act = &settings.act;
+    let guard = act.guard();
     // Built first: a Slack client that cannot be built stops ekas before it changes anything.
     let slack = act.slack.as_ref().map(Slack::new).transpose()?;
-    let live = Live::connect(&act.live).await?;
+    let slack = slack.map(|s| s.guarded(guard.clone()));
+    let live = Live::connect_guarded(&act.live, guard.clone()).await?;
     // Healthy while passes complete; a few missed passes make it unhealthy.
     let health = server::Health::new(
         settings
@@ -75,8 +78,17 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     }
     tracing::info!("caches filled; starting passes");
 
-    let lock = act.lease.as_ref().map(LeaseLock::new);
-    let lease_period = act.lease.as_ref().map_or(Duration::ZERO, |l| l.duration());
+    // Contends (and, once leader, renews) in the background, every third of the Lease, so a
+    // slow pass never lets the Lease lapse; the guard says at every change whether it is held.
+    let lock = act.lease.as_ref().map(|l| Arc::new(LeaseLock::new(l)));
+    let elector = lock.clone().map(|lock| {
+        let (client, guard) = (live.kube.clone(), guard.clone());
+        tokio::spawn(async move { lock.keep_contending(&client, &guard).await })
+    });
+    // A pass is cut off after two renewal periods: one that long is stuck on something, and
+    // the next starts afresh from the cluster.
+    let pass_deadline = lock.as_ref().map(|l| l.period() * 2);
+    let standby_look = lock.as_ref().map_or(Duration::ZERO, |l| l.period());
     let (events_namespace, events_name) = &settings.cluster_events_on;
     let events = events::Events::new(live.kube.clone(), (events_namespace, events_name));
     let pending = caches.pods_changed();
@@ -92,27 +104,20 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
         unhealthy: false,
     };
 
-    let mut leader = false;
     let mut failures: u32 = 0;
     let mut next_pass = Instant::now();
-    let mut next_renew = Instant::now();
     loop {
-        let wake = if leader {
-            next_pass.min(next_renew)
-        } else {
-            next_pass
-        };
-        let mut pass_due = true;
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = sleep_until(wake) => pass_due = Instant::now() >= next_pass,
+            _ = sleep_until(next_pass) => {}
             _ = pending.notified() => {
                 // New pending pods: let the burst settle, within bounds.
                 let started = Instant::now();
+                let mut stopping = false;
                 loop {
                     tokio::select! {
                         _ = &mut shutdown => {
-                            pass_due = false;
+                            stopping = true;
                             break;
                         }
                         _ = tokio::time::sleep(settings.batch_idle) => break,
@@ -123,38 +128,37 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
                         }
                     }
                 }
-            }
-        }
-        if let Some(lock) = &lock {
-            match lock.acquire(&this.live.kube).await {
-                Ok(()) => {
-                    if !leader {
-                        tracing::info!(holder = %lock.holder, "became the leader");
-                    }
-                    leader = true;
-                    next_renew = Instant::now() + lease_period / 3;
-                }
-                Err(e) => {
-                    if leader {
-                        tracing::warn!(error = %format!("{e:#}"), "lost the lease");
-                    } else {
-                        tracing::debug!(error = %format!("{e:#}"), "not the leader");
-                    }
-                    leader = false;
-                    metrics().leader.set(0);
-                    // A standby is healthy while it keeps checking.
-                    this.health.beat();
-                    next_pass = Instant::now() + lease_period / 2;
-                    continue;
+                if stopping {
+                    break;
                 }
             }
-            metrics().leader.set(1);
         }
-        if !pass_due {
+        let leader = guard.check().is_ok();
+        metrics().leader.set(i64::from(leader));
+        if !leader {
+            // A standby is healthy while it keeps checking.
+            this.health.beat();
+            next_pass = Instant::now() + standby_look;
             continue;
         }
         let started = std::time::Instant::now();
-        match this.pass().await {
+        let pass = async {
+            match pass_deadline {
+                Some(deadline) => tokio::time::timeout(deadline, this.pass())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(eyre!(
+                            "pass cut off after {deadline:?} (two thirds of --lease-duration)"
+                        ))
+                    }),
+                None => this.pass().await,
+            }
+        };
+        let result = tokio::select! {
+            result = pass => result,
+            refused = guard.closed() => Err(eyre!("pass stopped before its next change: {refused}")),
+        };
+        match result {
             Ok(report) => {
                 failures = 0;
                 this.health.beat();
@@ -185,7 +189,10 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
         }
     }
     tracing::info!("shutting down");
-    if let (true, Some(lock)) = (leader, &lock) {
+    if let Some(elector) = elector {
+        elector.abort();
+    }
+    if let (Ok(()), Some(lock)) = (guard.check(), &lock) {
         if let Err(e) = lock.release(&this.live.kube).await {
             tracing::warn!(error = %format!("{e:#}"), "could not release the lease; it expires on its own");
         }

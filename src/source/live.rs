@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use super::build::{self, BuildOptions};
 use super::document::{KubernetesPart, SnapshotDocument};
 use crate::aws::{self, AwsOptions, RegionClients};
+use crate::guard::Guard;
 use crate::kubernetes::{self, KubeOptions};
 use crate::model::Snapshot;
 
@@ -38,8 +39,17 @@ impl Live {
     /// Connects to AWS first — that checks the region names and credential flags before any
     /// call — then to the Kubernetes API server.
     pub async fn connect(options: &LiveOptions) -> Result<Live> {
-        let aws = aws::connect(&options.regions, &options.aws).await?;
-        let kube = kubernetes::client(&options.kube).await?;
+        Live::connect_guarded(options, Guard::open()).await
+    }
+
+    /// Connects with every change through either API asking `guard` first.
+    pub async fn connect_guarded(options: &LiveOptions, guard: Guard) -> Result<Live> {
+        let aws = aws::connect(&options.regions, &options.aws)
+            .await?
+            .into_iter()
+            .map(|c| c.guarded(guard.clone()))
+            .collect();
+        let kube = kubernetes::guarded_client(&options.kube, guard).await?;
         Ok(Live {
             cluster: options.cluster.clone(),
             regions: options.regions.clone(),

@@ -10,6 +10,7 @@ mod fidelity;
 mod fuzz;
 mod generated;
 mod kube;
+mod lease;
 mod loop_cost;
 mod maintenance;
 mod reap;

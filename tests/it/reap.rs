@@ -196,27 +196,32 @@ async fn an_instance_that_never_joined_is_replaced_and_dry_run_changes_nothing()
 async fn a_held_lease_stops_reap_before_it_acts() {
     let moto = Moto::start();
     let ids = workers(&moto, 0, 1).await;
-    let kube = FakeKube::start();
+    let kube = std::sync::Arc::new(FakeKube::start());
     let marked = json!({"metadata": {"annotations": {"ekas/idle-since": "2026-01-01T00:00:00Z"}}});
     kube.add("/api/v1/nodes", node("idle", &ids[0], marked));
-    let now = jiff::Timestamp::now().to_string();
-    kube.add(
-        "/apis/coordination.k8s.io/v1/namespaces/ekas/leases",
-        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": "ekas", "namespace": "ekas"},
-            "spec": {"holderIdentity": "ekas-run-7d9f", "leaseDurationSeconds": 60,
-                "renewTime": now}}),
+    // A live holder: it renews while reap looks.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let holder = crate::lease::hold_lease(
+        kube.clone(),
+        "ekas-run-7d9f",
+        jiff::SignedDuration::ZERO,
+        stop.clone(),
     );
     let kubeconfig = kube.kubeconfig();
-    let before = kube.all_objects();
     let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    holder.join().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
         stderr(&out).contains("held by ekas-run-7d9f"),
         "{}",
         stderr(&out)
     );
-    assert_eq!(kube.all_objects(), before, "nothing changed");
+    assert!(
+        kube.writes().is_empty(),
+        "nothing changed: {:?}",
+        kube.writes()
+    );
     assert_eq!(group(&moto).await.0, 1);
 }
 

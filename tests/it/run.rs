@@ -23,7 +23,7 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-pub(crate) struct Ekas(Child);
+pub(crate) struct Ekas(pub(crate) Child);
 
 impl Ekas {
     pub(crate) fn start(kube: &FakeKube, moto: &Moto, port: u16, extra: &[&str]) -> Ekas {
@@ -120,7 +120,7 @@ fn job(name: &str) -> Value {
 
 /// The simulators, until `stop` is set: nodes join for running instances; pending pods are
 /// bound to schedulable nodes with room (by CPU).
-async fn simulate(kube: Arc<FakeKube>, moto: Arc<Moto>, stop: Arc<AtomicBool>) {
+pub(crate) async fn simulate(kube: Arc<FakeKube>, moto: Arc<Moto>, stop: Arc<AtomicBool>) {
     simulate_in(kube, moto, stop, &[REGION]).await
 }
 
@@ -437,8 +437,8 @@ async fn a_drain_cut_short_by_sigkill_is_finished_by_the_next_process_and_nothin
         "1h",
         // The killed process never releases the Lease: the next one waits for it to expire.
         "--lease-duration",
-        "3",
-        // No call may outlive the Lease.
+        "5",
+        // Every call fits in half the Lease.
         "--kube-timeout",
         "2s",
         "--aws-timeout",

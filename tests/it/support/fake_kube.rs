@@ -143,7 +143,24 @@ struct State {
     refused_evictions: Vec<String>,
     /// (method or "*", path prefix, status code), each used once.
     faults: Vec<(String, String, u16)>,
+    /// (method, path prefix, query fragment, delay): requests answered that much later.
+    slow: Vec<(String, String, String, Duration)>,
+    /// Every request that may change something, with who sent it and who held the Lease.
+    writes: Vec<WriteRequest>,
+    /// Who has a request held back by a `slow` rule right now.
+    slowed: Vec<String>,
     shutdown: bool,
+}
+
+/// A request other than a GET, as the server saw it.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    /// The bearer token it came with: [`FakeKube::kubeconfig_as`] names a client so.
+    pub who: String,
+    pub method: String,
+    pub path: String,
+    /// The holder of Lease ekas/ekas at the instant the request was served.
+    pub lease_holder: Option<String>,
 }
 
 #[derive(Default)]
@@ -203,13 +220,23 @@ impl FakeKube {
         } else {
             format!("kubeconfig-{}", server.replace([':', '/'], "_"))
         };
+        self.write_kubeconfig(&name, server, "{}")
+    }
+
+    /// A kubeconfig whose requests carry the token `user`, so that [`FakeKube::writes`] can
+    /// tell which client sent each.
+    pub fn kubeconfig_as(&self, user: &str) -> PathBuf {
+        let name = format!("kubeconfig-as-{user}");
+        self.write_kubeconfig(&name, &self.url, &format!("{{token: {user}}}"))
+    }
+
+    fn write_kubeconfig(&self, name: &str, server: &str, user: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         let yaml = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
-             clusters:\n- name: fake\n  cluster:\n    server: {}\n\
+             clusters:\n- name: fake\n  cluster:\n    server: {server}\n\
              contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
-             users:\n- name: fake\n  user: {{}}\n",
-            server
+             users:\n- name: fake\n  user: {user}\n"
         );
         std::fs::write(&path, yaml).unwrap();
         path
@@ -368,6 +395,23 @@ impl FakeKube {
     pub fn fail_next(&self, method: &str, path_prefix: &str, code: u16) {
         let fault = (method.to_ascii_uppercase(), path_prefix.to_string(), code);
         self.shared.lock().faults.push(fault);
+    }
+
+    /// Answers every request with `method` whose path starts with `path_prefix` and whose
+    /// query contains `query` only after `delay`, from now on.
+    pub fn slow(&self, method: &str, path_prefix: &str, query: &str, delay: Duration) {
+        let rule = (method.into(), path_prefix.into(), query.into(), delay);
+        self.shared.lock().slow.push(rule);
+    }
+
+    /// Whether a request from `who` is being held back by a [`FakeKube::slow`] rule now.
+    pub fn slowed(&self, who: &str) -> bool {
+        self.shared.lock().slowed.iter().any(|w| w == who)
+    }
+
+    /// Every request other than a GET, in the order served.
+    pub fn writes(&self) -> Vec<WriteRequest> {
+        self.shared.lock().writes.clone()
     }
 
     /// Drops every failure still queued by [`FakeKube::fail_next`].
@@ -619,7 +663,39 @@ fn parse_path(path: &str) -> Option<Target> {
 }
 
 fn handle(shared: &Shared, req: &Request) -> Response {
+    let delay = shared
+        .lock()
+        .slow
+        .iter()
+        .find_map(|(m, prefix, query, delay)| {
+            let hit = *m == req.method
+                && req.path.starts_with(prefix.as_str())
+                && req.raw_query.contains(query.as_str());
+            hit.then_some(*delay)
+        });
+    let who = req.headers.get("authorization");
+    let who = who.and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
+    if let Some(delay) = delay {
+        shared.lock().slowed.push(who.to_string());
+        std::thread::sleep(delay);
+        let mut st = shared.lock();
+        if let Some(i) = st.slowed.iter().position(|w| w == who) {
+            st.slowed.remove(i);
+        }
+    }
     let mut st = shared.lock();
+    if req.method != "GET" {
+        let holder = st
+            .store
+            .get(&(lookup("leases"), "ekas".into(), "ekas".into()))
+            .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string));
+        st.writes.push(WriteRequest {
+            who: who.to_string(),
+            method: req.method.clone(),
+            path: req.path.clone(),
+            lease_holder: holder,
+        });
+    }
     let logged = (req.method.clone(), req.path.clone(), req.raw_query.clone());
     st.requests.push(logged);
     let fault = st.faults.iter().position(|(m, prefix, _)| {

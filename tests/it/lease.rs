@@ -1,0 +1,292 @@
+//! The Lease as it must hold on bad days: two `ekas run` and a cron `reap` contending for
+//! minutes while passes are slow and the leader is frozen (SIGSTOP) past its Lease, checked
+//! by an oracle over the fake API server's own record of who sent each write and who held the
+//! Lease at that instant; and holders whose clocks are off by an hour.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::reap::{REGION, reap_args, workers};
+use crate::run::{Ekas, free_port, http_get, metric, simulate};
+use crate::support::fake_kube::FakeKube;
+use crate::support::moto::Moto;
+use crate::support::*;
+
+const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/ekas/leases";
+
+/// A short Lease, so that takeovers happen within the test; every call fits in half of it.
+const SHORT_LEASE: [&str; 8] = [
+    "--lease-duration",
+    "9",
+    "--kube-timeout",
+    "2s",
+    "--aws-timeout",
+    "2s",
+    "--aws-attempt-timeout",
+    "2s",
+];
+
+/// `ekas run` as `who`: its host name (so the Lease's holder is `who/<pid>`) and the token the
+/// fake API server logs with each of its requests.
+fn run_as(kube: &FakeKube, moto: &Moto, who: &str, port: u16) -> Ekas {
+    let kubeconfig = kube.kubeconfig_as(who);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ekas"));
+    cmd.args(["run", "--kubeconfig", kubeconfig.to_str().unwrap()])
+        .args(["--cluster-name", "prod", "--regions", REGION])
+        .args(["--metrics-address", &format!("127.0.0.1:{port}")])
+        .args(["--launch-grace", "0", "--type-idle-count", "0"])
+        .args(["--max-scale-in-fraction", "1", "--sleep", "1"])
+        .args([
+            "--idle-threshold",
+            "2s",
+            "--batch-idle",
+            "200ms",
+            "--batch-max",
+            "1s",
+        ])
+        .args(SHORT_LEASE)
+        .env_remove("KUBECONFIG")
+        .env("HOSTNAME", who)
+        .envs(moto.env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Ekas(cmd.spawn().unwrap())
+}
+
+fn signal(pid: u32, sig: &str) {
+    Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+fn holder(kube: &FakeKube) -> Option<String> {
+    let lease = kube.object("leases", Some("ekas"), "ekas")?;
+    lease["spec"]["holderIdentity"].as_str().map(String::from)
+}
+
+/// Waves of jobs that arrive together and finish together, so that the passes have things
+/// to change all along: scale-ups, idle marks, cordons, evictions, terminations, deletions,
+/// events.
+async fn churn(kube: Arc<FakeKube>, stop: Arc<AtomicBool>) {
+    let mut wave = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let names: Vec<String> = (0..20).map(|i| format!("job-{wave}-{i:02}")).collect();
+        for name in &names {
+            kube.add("/api/v1/pods", pod(name, "250m", "256Mi"));
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        for name in &names {
+            kube.remove("pods", Some("batch"), name);
+        }
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        wave += 1;
+    }
+}
+
+/// `ekas reap` from cron, every few seconds, as `cron`: (exit codes seen, how often each).
+fn cron(
+    kube: Arc<FakeKube>,
+    moto_env: Vec<(&'static str, String)>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<BTreeMap<Option<i32>, usize>> {
+    std::thread::spawn(move || {
+        let kubeconfig = kube.kubeconfig_as("cron");
+        let mut env = moto_env;
+        env.push(("HOSTNAME", "cron".into()));
+        let mut codes = BTreeMap::new();
+        while !stop.load(Ordering::Relaxed) {
+            let args = reap_args(kubeconfig.to_str().unwrap(), &SHORT_LEASE);
+            let out = ekas_within(&args, &env, Duration::from_secs(60));
+            *codes.entry(out.status.code()).or_default() += 1;
+            std::thread::sleep(Duration::from_secs(4));
+        }
+        codes
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_loops_and_a_cron_reap_never_change_anything_at_the_same_time() {
+    let started = Instant::now();
+    let moto = Arc::new(Moto::start());
+    workers(&moto, 0, 0).await;
+    let kube = Arc::new(FakeKube::start());
+    // Slow passes: the last looks before a drain or a termination take seconds.
+    kube.slow(
+        "GET",
+        "/api/v1/pods",
+        "fieldSelector",
+        Duration::from_millis(1500),
+    );
+    kube.slow("GET", "/api/v1/nodes/", "", Duration::from_millis(700));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
+    let jobs = tokio::spawn(churn(kube.clone(), stop.clone()));
+    let ports = [free_port(), free_port()];
+    let runs = [
+        ("alpha", run_as(&kube, &moto, "alpha", ports[0])),
+        ("beta", run_as(&kube, &moto, "beta", ports[1])),
+    ];
+    let cron = cron(kube.clone(), moto.env(), stop.clone());
+
+    // Again and again, freeze whichever loop leads for longer than the Lease, then let it go
+    // on from wherever it stopped — possibly right before a change.
+    let mut frozen = 0;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let leader = holder(&kube).unwrap_or_default();
+        let Some((_, ekas)) = runs
+            .iter()
+            .find(|(who, _)| leader.starts_with(&format!("{who}/")))
+        else {
+            continue;
+        };
+        let pid = ekas.0.id();
+        signal(pid, "-STOP");
+        tokio::time::sleep(Duration::from_secs(13)).await;
+        signal(pid, "-CONT");
+        frozen += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let passes: f64 = ports
+        .iter()
+        .filter_map(|&p| http_get(p, "/metrics"))
+        .map(|(_, body)| metric(&body, "ekas_passes_total{result=\"ok\"}"))
+        .sum();
+    stop.store(true, Ordering::Relaxed);
+    let codes = cron.join().unwrap();
+    for (_, ekas) in runs {
+        assert!(ekas.stop().success());
+    }
+    sim.await.unwrap();
+    jobs.await.unwrap();
+
+    // The oracle: every change was sent by the process that held the Lease at that instant.
+    let writes = kube.writes();
+    let changes: Vec<_> = writes
+        .iter()
+        .filter(|w| !w.path.starts_with(LEASES))
+        .collect();
+    let foreign: Vec<String> = changes
+        .iter()
+        .filter(|w| {
+            let holder = w.lease_holder.as_deref().unwrap_or("");
+            !holder.starts_with(&format!("{}/", w.who))
+        })
+        .map(|w| {
+            format!(
+                "{} {} by {} while {:?} held the Lease",
+                w.method, w.path, w.who, w.lease_holder
+            )
+        })
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "{} changes by a non-holder, e.g. {:?}",
+        foreign.len(),
+        &foreign[..foreign.len().min(5)]
+    );
+
+    // And the test was not vacuous: the Lease changed hands, and each holder changed things.
+    let lease = kube.object("leases", Some("ekas"), "ekas").unwrap();
+    let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
+    let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+    for w in &changes {
+        *by.entry(w.who.as_str()).or_default() += 1;
+    }
+    eprintln!(
+        "lease test: {:.0} s, {passes} passes, {} changes by {by:?}, {transitions} Lease \
+         transitions, {frozen} leaders frozen, cron exits {codes:?}",
+        started.elapsed().as_secs_f64(),
+        changes.len()
+    );
+    assert!(frozen >= 3, "a leader was frozen only {frozen} times");
+    assert!(transitions >= 3, "{lease}");
+    assert!(
+        by.get("alpha").is_some_and(|n| *n > 0) && by.get("beta").is_some_and(|n| *n > 0),
+        "{by:?}"
+    );
+    assert!(
+        codes.get(&Some(1)).is_some_and(|n| *n > 0),
+        "a cron reap was refused: {codes:?}"
+    );
+}
+
+/// Renews Lease ekas/ekas as `who` every 300 ms, writing `renewTime` from a clock `skew` off,
+/// until `stop` is set.
+pub(crate) fn hold_lease(
+    kube: Arc<FakeKube>,
+    who: &str,
+    skew: jiff::SignedDuration,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    let renew = move || (jiff::Timestamp::now() + skew).to_string();
+    kube.add(
+        LEASES,
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "ekas", "namespace": "ekas"},
+            "spec": {"holderIdentity": who, "leaseDurationSeconds": 3, "renewTime": renew()}}),
+    );
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(300));
+            kube.set("leases", Some("ekas"), "ekas", |l| {
+                l["spec"]["renewTime"] = json!(renew())
+            });
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_whose_clock_is_off_keeps_its_lease_while_it_renews_and_loses_it_when_silent() {
+    let moto = Moto::start();
+    workers(&moto, 0, 0).await;
+    let hour = jiff::SignedDuration::from_hours(1);
+    for skew in [-hour, hour] {
+        let kube = Arc::new(FakeKube::start());
+        let kubeconfig = kube.kubeconfig_as("cron");
+        let args = reap_args(
+            kubeconfig.to_str().unwrap(),
+            &[
+                "--lease-duration",
+                "3",
+                "--kube-timeout",
+                "1s",
+                "--aws-timeout",
+                "1s",
+                "--aws-attempt-timeout",
+                "1s",
+            ],
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let renewing = hold_lease(kube.clone(), "skewed/1", skew, stop.clone());
+        // Alive: refused, however old (or new) its renewTime looks to us.
+        let out = ekas_within(&args, &moto.env(), Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(1), "skew {skew}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("held by skewed/1"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(kube.writes().is_empty(), "skew {skew}: {:?}", kube.writes());
+        // Silent: taken once its record has stood for the Lease's duration of our clock.
+        stop.store(true, Ordering::Relaxed);
+        renewing.join().unwrap();
+        let at = Instant::now();
+        let out = ekas_within(&args, &moto.env(), Duration::from_secs(30));
+        assert!(out.status.success(), "skew {skew}: {}", stderr(&out));
+        assert!(at.elapsed() >= Duration::from_secs(3), "{:?}", at.elapsed());
+        assert!(holder(&kube).is_none(), "taken, then released");
+        assert!(
+            kube.writes()
+                .iter()
+                .any(|w| w.who == "cron" && w.path.starts_with(LEASES))
+        );
+    }
+}
