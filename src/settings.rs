@@ -215,6 +215,7 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 max_pods: s.max_pods,
             },
             startup_taints: StartupTaints(s.startup_taints.clone()),
+            price_file: s.price_file.clone(),
         },
         engine: engine::Config {
             over_provision: s.over_provision,
@@ -250,6 +251,7 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 expendable_cutoff: s.expendable_pods_priority_cutoff,
                 only_unschedulable: s.scale_up_only_unschedulable,
                 new_pod_delay: s.new_pod_scale_up_delay.signed(),
+                expanders: s.expander.clone(),
             },
         },
     }
