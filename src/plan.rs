@@ -78,9 +78,9 @@ pub struct GroupStatus {
     /// Dollars per hour of one new node, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hourly_price: Option<f64>,
-    /// Where `hourly_price` came from: `--price-file`, `snapshot` or the bundled table.
+    /// Where `hourly_price` came from: `price-file`, `snapshot` or `bundled`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub price_source: Option<String>,
+    pub price_source: Option<crate::pricing::PriceSource>,
     /// Where the template came from: `node/<name>` or `instance-type`.
     pub template: String,
     /// Allocatable of a new node after DaemonSet pods, formatted. Shared by groups with the

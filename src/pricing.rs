@@ -155,7 +155,8 @@ impl PriceTable {
 }
 
 /// Where a group's price came from, most trusted first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PriceSource {
     /// The operator's `--price-file`.
     PriceFile,
@@ -213,6 +214,15 @@ impl PriceFile {
 
     pub fn get(&self, instance_type: &str, region: &str) -> Option<f64> {
         self.0.get(instance_type)?.get(region).copied()
+    }
+}
+
+/// A cost as people read it: `$1.60/h`, or `$0.0416/h` below a dollar's tenth.
+pub fn dollars_per_hour(dollars: f64) -> String {
+    if dollars != 0.0 && dollars.abs() < 0.1 {
+        format!("${dollars:.4}/h")
+    } else {
+        format!("${dollars:.2}/h")
     }
 }
 

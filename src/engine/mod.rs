@@ -360,7 +360,7 @@ fn group_status(
         starting,
         priority: g.priority,
         hourly_price: g.price.map(|p| p.dollars),
-        price_source: g.price.map(|p| p.source.to_string()),
+        price_source: g.price.map(|p| p.source),
         template: match &g.template.source {
             TemplateSource::Node(name) => format!("node/{name}"),
             TemplateSource::InstanceType => "instance-type".to_string(),

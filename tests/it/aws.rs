@@ -428,6 +428,12 @@ async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
     // 8 one-cpu pods, three per m5.xlarge after the reservation: 3 nodes.
     assert_eq!(plan["scaleUps"][0]["group"], "workers");
     assert_eq!(plan["scaleUps"][0]["newDesired"], 3);
+    // The snapshot carries the price it was planned with, and the plan says it used it.
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(written["aws"]["us-west-2"]["prices"]["m5.xlarge"], 0.192);
+    assert_eq!(plan["groups"][0]["priceSource"], "snapshot");
+    assert_eq!(plan["scaleUps"][0]["costPerHour"], 3.0 * 0.192);
 
     // Read back, the document plans exactly as the one built in memory.
     let doc = ekas::source::file::read(&out_file).unwrap();

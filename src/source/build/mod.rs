@@ -31,6 +31,18 @@ pub struct BuildOptions {
     pub price_file: Option<PriceFile>,
 }
 
+/// Writes the price each group was planned with into its region's `prices`, so the snapshot
+/// plans the same wherever it is read, whatever table that ekas bundles.
+pub fn record_prices(doc: &mut SnapshotDocument, snapshot: &Snapshot) {
+    for group in &snapshot.groups {
+        if let (Some(price), Some(part)) = (group.price, doc.aws.get_mut(&group.region)) {
+            part.prices
+                .get_or_insert_with(Default::default)
+                .insert(group.instance_type.clone(), price.dollars);
+        }
+    }
+}
+
 pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot> {
     let cluster_name = opts
         .cluster_name
