@@ -129,6 +129,8 @@ pub struct SnapshotSettings {
     /// kubectl JSON files that stand in for the live Kubernetes read.
     pub kubectl: Option<KubectlFiles>,
     pub out: Option<PathBuf>,
+    /// Prices to record ahead of the bundled ones (`--price-file`).
+    pub price_file: Option<crate::pricing::PriceFile>,
 }
 
 /// `ekas simulate`: the inputs, and one configuration per combination of compared values
@@ -464,6 +466,7 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         live: live(g, args.read.namespace)?,
         kubectl: given.then_some(files),
         out: args.out,
+        price_file: args.price_file,
     })
 }
 

@@ -22,8 +22,11 @@ pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
         }
     })?;
     // A snapshot ekas writes must read back: check it builds before writing it.
-    let snapshot = build::snapshot(&doc, &BuildOptions::default())
-        .wrap_err("the snapshot read does not build")?;
+    let options = BuildOptions {
+        price_file: settings.price_file.clone(),
+        ..BuildOptions::default()
+    };
+    let snapshot = build::snapshot(&doc, &options).wrap_err("the snapshot read does not build")?;
     build::record_prices(&mut doc, &snapshot);
     let json = serde_json::to_vec_pretty(&doc)?;
     match &settings.out {
