@@ -64,6 +64,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-memory 
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -111,6 +113,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-mem
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -191,6 +195,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-memory 
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -243,6 +249,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-memory -
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
@@ -301,6 +309,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespaces -d 'Na
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvcs -d 'PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvs -d 'PersistentVolumes: `kubectl get pv -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l storage-classes -d 'StorageClasses: `kubectl get storageclass -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l price-file -d 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
@@ -341,6 +350,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kube-reserved-mem
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r

@@ -4,7 +4,8 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -14,12 +15,14 @@ use crate::actuate::drain::DrainOptions;
 use crate::aws::{AwsOptions, AwsTimeouts};
 use crate::engine::Config as EngineConfig;
 use crate::engine::drain::DrainPolicy;
+use crate::engine::expander::Expander;
 use crate::engine::health::UnreadyBrake;
 use crate::engine::scale_up::ScaleUpPolicy;
 use crate::kubernetes::KubeOptions;
 use crate::model::StartupTaints;
 use crate::model::quantity::Quantity;
 use crate::notify::SlackHook;
+use crate::pricing::PriceFile;
 use crate::secret::Secret;
 use crate::simulate::policy::Policy;
 use crate::source::build::NodeReservation;
@@ -265,6 +268,19 @@ pub struct ScalingArgs {
     /// Do not share scale-ups between groups that differ only by zone
     #[arg(long)]
     pub no_balance: bool,
+
+    /// How the group that buys nodes is chosen, after region order: price, least-waste,
+    /// most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing
+    /// the choice of the one before (cluster-autoscaler's names)
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',',
+        value_parser = clap::builder::ValueParser::new(Expander::from_str),
+        default_values_t = Expander::default_chain())]
+    pub expander: Vec<Expander>,
+
+    /// Hourly prices that replace the snapshot's and the bundled on-demand ones (JSON: instance
+    /// type → region → dollars per hour, e.g. with negotiated discounts)
+    #[arg(long, value_name = "PATH", value_parser = parse_price_file)]
+    pub price_file: Option<PriceFile>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -562,6 +578,10 @@ pub struct SnapshotArgs {
     /// StorageClasses: `kubectl get storageclass -o json` output
     #[arg(long, value_name = "FILE", requires_all = ["pvcs", "pvs"])]
     pub storage_classes: Option<PathBuf>,
+    /// Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON:
+    /// instance type → region → dollars per hour)
+    #[arg(long, value_name = "PATH", value_parser = parse_price_file)]
+    pub price_file: Option<PriceFile>,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -777,6 +797,12 @@ fn parse_reserved(text: &str, milli: bool) -> Result<Reserved, String> {
     value
         .map(|amount| Reserved::Fixed { amount, milli })
         .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// Reads `--price-file` while parsing, so a missing or malformed file stops every subcommand
+/// before it reads the cluster.
+fn parse_price_file(text: &str) -> Result<PriceFile, String> {
+    PriceFile::read(Path::new(text)).map_err(|e| format!("{e:#}"))
 }
 
 fn parse_reserved_cpu(text: &str) -> Result<Reserved, String> {

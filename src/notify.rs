@@ -161,8 +161,12 @@ pub fn messages(
                 let Some(up) = plan.scale_ups.iter().find(|s| s.group == a.target) else {
                     continue;
                 };
+                let cost = up
+                    .cost_per_hour
+                    .map(|c| format!(", costing {}", crate::pricing::dollars_per_hour(c)))
+                    .unwrap_or_default();
                 out.push(format!(
-                    "[{cluster}] Scaled up {} ({}) by +{} {} ({} → {}) for {} pod(s): {}",
+                    "[{cluster}] Scaled up {} ({}) by +{} {} ({} → {}){cost} for {} pod(s): {}",
                     up.group,
                     up.region,
                     up.new_desired.saturating_sub(up.current_desired),

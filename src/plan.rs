@@ -38,7 +38,7 @@ pub struct Plan {
     pub warnings: Vec<PlanWarning>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub pending_pods: usize,
@@ -51,6 +51,9 @@ pub struct Summary {
     pub new_nodes: u32,
     /// Pods held back by scheduling gates, not counted in `pending_pods`.
     pub gated: usize,
+    /// Dollars per hour the scale-ups add; absent when a group that grows has no known price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_hour: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +75,12 @@ pub struct GroupStatus {
     /// Nodes of the group still starting (counted in `upcoming`).
     pub starting: u32,
     pub priority: i64,
+    /// Dollars per hour of one new node, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hourly_price: Option<f64>,
+    /// Where `hourly_price` came from: `price-file`, `snapshot` or `bundled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_source: Option<crate::pricing::PriceSource>,
     /// Where the template came from: `node/<name>` or `instance-type`.
     pub template: String,
     /// Allocatable of a new node after DaemonSet pods, formatted. Shared by groups with the
@@ -91,6 +100,12 @@ pub struct ScaleUp {
     pub nodes_for_pods: u32,
     /// Spare nodes from `--over-provision` (after MaxSize).
     pub over_provision: u32,
+    /// Dollars per hour the added nodes cost, when the group's price is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_hour: Option<f64>,
+    /// `cost_per_hour` over the cpu cores its pods request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_requested_vcpu: Option<f64>,
     pub pods: Vec<String>,
 }
 

@@ -148,6 +148,8 @@ pub struct SnapshotSettings {
     /// kubectl JSON files that stand in for the live Kubernetes read.
     pub kubectl: Option<KubectlFiles>,
     pub out: Option<PathBuf>,
+    /// Prices to record ahead of the bundled ones (`--price-file`).
+    pub price_file: Option<crate::pricing::PriceFile>,
 }
 
 /// `ekas simulate`: the inputs, and one configuration per combination of compared values
@@ -234,6 +236,7 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 max_pods: s.max_pods,
             },
             startup_taints: StartupTaints(s.startup_taints.clone()),
+            price_file: s.price_file.clone(),
         },
         engine: engine::Config {
             over_provision: s.over_provision,
@@ -269,6 +272,7 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 expendable_cutoff: s.expendable_pods_priority_cutoff,
                 only_unschedulable: s.scale_up_only_unschedulable,
                 new_pod_delay: s.new_pod_scale_up_delay.signed(),
+                expanders: s.expander.clone(),
             },
         },
     }
@@ -483,6 +487,7 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         live: live(g, args.read.namespace)?,
         kubectl: given.then_some(files),
         out: args.out,
+        price_file: args.price_file,
     })
 }
 

@@ -125,6 +125,8 @@ pub async fn region_part(
         instance_types: InstanceTypesPage { instance_types },
         scaling_activities: ActivitiesPage { activities },
         instances_not_found,
+        // Filled by whoever writes the snapshot, from the prices the plan would use.
+        prices: None,
     })
 }
 

@@ -14,7 +14,7 @@ use crate::source::document::{ItemList, KubernetesPart};
 use crate::source::live::{self, Live};
 
 pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
-    let doc = super::runtime()?.block_on(async {
+    let mut doc = super::runtime()?.block_on(async {
         match &settings.kubectl {
             // Parts not given are empty, or for the optional ones (namespaces, storage) absent.
             Some(files) => live::document_with_kubernetes(&settings.live, read_files(files)?).await,
@@ -22,7 +22,12 @@ pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
         }
     })?;
     // A snapshot ekas writes must read back: check it builds before writing it.
-    build::snapshot(&doc, &BuildOptions::default()).wrap_err("the snapshot read does not build")?;
+    let options = BuildOptions {
+        price_file: settings.price_file.clone(),
+        ..BuildOptions::default()
+    };
+    let snapshot = build::snapshot(&doc, &options).wrap_err("the snapshot read does not build")?;
+    build::record_prices(&mut doc, &snapshot);
     let json = serde_json::to_vec_pretty(&doc)?;
     match &settings.out {
         Some(path) => write_private(path, &json)?,

@@ -370,6 +370,7 @@ mod tests {
                 instance_type: "m5.large".into(),
                 instance_type_note: None,
                 priority: 0,
+                price: None,
                 zones: vec![],
                 members: vec![],
                 template: NodeTemplate {

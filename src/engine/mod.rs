@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod drain;
+pub mod expander;
 pub mod health;
 pub mod maintenance;
 pub mod membership;
@@ -167,6 +168,10 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 .min(group.max_size);
             let mut pod_names: Vec<String> = s.pods.iter().map(|&i| pods[i].key()).collect();
             pod_names.sort();
+            let cost_per_hour = group
+                .price
+                .map(|p| f64::from(new_desired - group.desired) * p.dollars);
+            let requested_cpu: i64 = s.pods.iter().map(|&i| pods[i].requests.cpu).sum();
             ScaleUp {
                 group: group.name.clone(),
                 region: group.region.clone(),
@@ -175,6 +180,10 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 new_desired,
                 nodes_for_pods: s.nodes,
                 over_provision: new_desired.saturating_sub(for_pods),
+                cost_per_hour,
+                cost_per_requested_vcpu: cost_per_hour
+                    .filter(|_| requested_cpu > 0)
+                    .map(|cost| cost / (requested_cpu as f64 / 1000.0)),
                 pods: pod_names,
             }
         })
@@ -184,6 +193,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         .iter()
         .map(|s| s.new_desired - s.current_desired)
         .sum();
+    summary.cost_per_hour = scale_ups.iter().map(|s| s.cost_per_hour).sum();
 
     let desired_resets = views
         .iter()
@@ -363,6 +373,8 @@ fn group_status(
         upcoming: v.upcoming,
         starting,
         priority: g.priority,
+        hourly_price: g.price.map(|p| p.dollars),
+        price_source: g.price.map(|p| p.source),
         template: match &g.template.source {
             TemplateSource::Node(name) => format!("node/{name}"),
             TemplateSource::InstanceType => "instance-type".to_string(),
@@ -373,6 +385,8 @@ fn group_status(
 
 #[cfg(test)]
 mod capacity_tests;
+#[cfg(test)]
+mod expander_tests;
 #[cfg(test)]
 mod invariants;
 #[cfg(test)]

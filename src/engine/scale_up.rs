@@ -11,8 +11,10 @@
 //! 4. The rest go to new nodes — except pods below `--expendable-pods-priority-cutoff`, and pods
 //!    younger than `--new-pod-scale-up-delay` or (with `--scale-up-only-unschedulable`) not yet
 //!    given up on by the scheduler — one group at a time: among the groups that can take any of
-//!    them, the first region in `--regions` order, then the highest `ekas/priority`, then the
-//!    least estimated waste. Groups in backoff or at MaxSize take nothing. With balancing, the
+//!    them, the first region in `--regions` order, then as the `--expander` chain ranks what
+//!    each would do with all of them ([`super::expander`]; by default the highest
+//!    `ekas/priority`, then the fewest dollars per hour for the requests served). Groups in
+//!    backoff or at MaxSize take nothing. With balancing, the
 //!    chosen group's similar groups (equal but for zone) share its nodes, smallest first.
 //!    Nodes opened for one group stay open to later pods, whichever group they came from.
 //! 5. Whatever is left is unschedulable, with a reason for every group.
@@ -34,6 +36,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use super::backoff::Backoff;
+use super::expander::{self, Candidate, Estimate, Expander};
 use super::predicates::{NodeShape, fits_in_some_zone, static_fit, unknown_zones};
 use super::startup::NodeUse;
 use super::topology::{Selectors, SiteShape, Topology};
@@ -53,6 +56,8 @@ pub struct ScaleUpPolicy {
     pub only_unschedulable: bool,
     /// Pods younger than this do not buy nodes yet (`--new-pod-scale-up-delay`).
     pub new_pod_delay: SignedDuration,
+    /// How the group that buys nodes is chosen, each narrowing the last's choice (`--expander`).
+    pub expanders: Vec<Expander>,
 }
 
 impl Default for ScaleUpPolicy {
@@ -62,6 +67,7 @@ impl Default for ScaleUpPolicy {
             expendable_cutoff: -10,
             only_unschedulable: false,
             new_pod_delay: SignedDuration::ZERO,
+            expanders: Expander::default_chain(),
         }
     }
 }
@@ -106,25 +112,6 @@ pub struct ScaleUpResult {
     pub scale_ups: Vec<GroupScaleUp>,
     /// Unschedulable pod indices with a reason per group name.
     pub unschedulable: Vec<(usize, BTreeMap<String, String>)>,
-}
-
-/// How much a group is wanted for the remaining pods; smaller is better.
-struct Preference {
-    rank: usize,
-    priority: i64,
-    waste: f64,
-    pods: usize,
-}
-
-impl Preference {
-    /// Region order, then higher priority, then less waste, then more pods served.
-    fn cmp(&self, other: &Preference) -> std::cmp::Ordering {
-        self.rank
-            .cmp(&other.rank)
-            .then(other.priority.cmp(&self.priority))
-            .then(self.waste.total_cmp(&other.waste))
-            .then(other.pods.cmp(&self.pods))
-    }
 }
 
 /// Whether a pending pod's leftovers may buy a node.
@@ -796,10 +783,10 @@ impl<'a> Planner<'a> {
         self.classes[c].next += 1;
     }
 
-    /// Estimated nodes, pods served and waste (0 = every new node full) if `g` took every
-    /// remaining pod it can. Each class is counted as the fraction of a node its pods fill, so
-    /// small classes may share nodes; it only ranks groups, and `pack` decides.
-    fn estimate(&mut self, g: usize) -> Option<(u32, usize, f64)> {
+    /// What `g`'s new nodes would hold if it took every remaining pod it can. Each class is
+    /// counted as the fraction of a node its pods fill, so small classes may share nodes; it
+    /// only ranks groups, and `pack` decides.
+    fn estimate(&mut self, g: usize) -> Option<Estimate> {
         let room = self.groups[g].room.clone();
         let headroom = f64::from(self.headroom_left(g));
         let (mut node_share, mut pods) = (0f64, 0usize);
@@ -835,7 +822,13 @@ impl<'a> Planner<'a> {
             }
         };
         let waste = 1.0 - (share(cpu, room.cpu) + share(memory, room.memory)) / 2.0;
-        Some((nodes as u32, pods, waste))
+        Some(Estimate {
+            nodes: nodes as u32,
+            pods,
+            waste,
+            cpu: cpu / 1000.0,
+            memory_gib: memory / f64::from(1u32 << 30),
+        })
     }
 
     /// Groups whose next node is the chosen one's but for its zone: same region, priority,
@@ -898,31 +891,34 @@ impl<'a> Planner<'a> {
                 topology.add_possible_domains(shape);
             }
         }
-        loop {
+        let seed = expander::seed(
+            self.snapshot.captured_at.as_nanosecond(),
+            &self.snapshot.cluster_name,
+        );
+        for choice in 0u64.. {
             candidates.retain(|&g| self.headroom_left(g) > 0);
-            let mut best: Option<(usize, Preference)> = None;
+            let groups = self.groups;
+            let mut able = Vec::new();
+            let mut offers = Vec::new();
             for &g in &candidates.clone() {
-                let Some((_, pods, waste)) = self.estimate(g) else {
+                let Some(estimate) = self.estimate(g) else {
                     continue;
                 };
-                let v = &self.groups[g];
-                let preference = Preference {
+                let v = &groups[g];
+                able.push(g);
+                offers.push(Candidate {
+                    name: &v.group.name,
                     rank: v.rank,
                     priority: v.group.priority,
-                    waste,
-                    pods,
-                };
-                let better = best.as_ref().is_none_or(|(b, best_pref)| {
-                    preference
-                        .cmp(best_pref)
-                        .then_with(|| v.group.name.cmp(&self.groups[*b].group.name))
-                        .is_lt()
+                    hourly: v.group.price.map(|p| p.dollars),
+                    estimate,
                 });
-                if better {
-                    best = Some((g, preference));
-                }
             }
-            let Some((g, _)) = best else { break };
+            let draw = expander::draw(seed, choice);
+            let Some(chosen) = expander::choose(&self.policy.expanders, &offers, draw) else {
+                break;
+            };
+            let g = able[chosen];
             let set = if self.policy.balance {
                 self.similar(g, &candidates)
             } else {

@@ -74,6 +74,7 @@ impl Cluster {
             instance_type: "m5.test".into(),
             instance_type_note: None,
             priority: 0,
+            price: None,
             zones: vec![],
             members: vec![],
             template: NodeTemplate {

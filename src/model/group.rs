@@ -34,6 +34,8 @@ pub struct NodeGroup {
     pub instance_type_note: Option<String>,
     /// Tag `ekas/priority`; higher is preferred.
     pub priority: i64,
+    /// Dollars per hour of one of its instances, when known.
+    pub price: Option<crate::pricing::HourlyPrice>,
     pub zones: Vec<String>,
     /// Members, as listed by the group, with their lifecycle state.
     pub members: Vec<GroupMember>,

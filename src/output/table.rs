@@ -6,6 +6,7 @@ use comfy_table::{ContentArrangement, Table};
 
 use crate::actuate::drain::{DrainReport, DrainResult};
 use crate::plan::{Destination, Plan};
+use crate::pricing::dollars_per_hour;
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -55,6 +56,7 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         "Nodes",
         "Upcoming",
         "Priority",
+        "$/h",
         "New node room",
         "Status",
     ]);
@@ -84,6 +86,8 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                 g.upcoming.to_string()
             },
             g.priority.to_string(),
+            g.hourly_price
+                .map_or_else(|| "?".to_string(), |p| format!("{p}")),
             room(&g.new_node_room),
             status,
         ]);
@@ -93,7 +97,9 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     if plan.scale_ups.is_empty() {
         writeln!(out, "\nScale-ups: none")?;
     } else {
-        let mut t = table(&["Group", "Region", "Type", "Desired", "+Nodes", "Pods"]);
+        let mut t = table(&[
+            "Group", "Region", "Type", "Desired", "+Nodes", "Cost", "Pods",
+        ]);
         for s in &plan.scale_ups {
             let mut added = format!("+{}", s.new_desired.saturating_sub(s.current_desired));
             if s.over_provision > 0 {
@@ -105,6 +111,15 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                 s.instance_type.clone(),
                 format!("{} → {}", s.current_desired, s.new_desired),
                 added,
+                match (s.cost_per_hour, s.cost_per_requested_vcpu) {
+                    (Some(c), Some(v)) => format!(
+                        "{} ({} per requested vCPU)",
+                        dollars_per_hour(c),
+                        dollars_per_hour(v)
+                    ),
+                    (Some(c), None) => dollars_per_hour(c),
+                    _ => "unknown price".to_string(),
+                },
                 format!("{}: {}", s.pods.len(), pod_list(&s.pods)),
             ]);
         }
@@ -266,6 +281,29 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         write!(out, ", {} buy no node", s.not_scaled_for)?;
     }
     writeln!(out, ".")?;
+    if s.new_nodes > 0 {
+        let mut sources: Vec<_> = plan.groups.iter().filter_map(|g| g.price_source).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        let sources = if sources.is_empty() {
+            "none known".to_string()
+        } else {
+            let names: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+            names.join(", ")
+        };
+        match s.cost_per_hour {
+            Some(c) => writeln!(
+                out,
+                "The new nodes cost {} (prices: {sources}).",
+                dollars_per_hour(c)
+            )?,
+            None => writeln!(
+                out,
+                "Some groups that grow have no known price: add them to --price-file \
+                 (prices: {sources})."
+            )?,
+        }
+    }
     let h = &plan.cluster_health;
     // An unhealthy cluster is among the warnings already.
     if h.healthy && h.unready > 0 {

@@ -267,10 +267,8 @@ pub fn parse(bytes: &[u8], groups: &BTreeSet<String>, start: Timestamp) -> Resul
             kind: f.reason,
         });
     }
-    for (ty, price) in &part.prices {
-        if !(price.is_finite() && *price >= 0.0) {
-            bail!("simulation.prices.{ty}: {price} is not a price in dollars per hour");
-        }
+    for (ty, &price) in &part.prices {
+        crate::pricing::check_price(price, &format!("simulation.prices.{ty}"))?;
     }
     Ok(Params {
         seed: part.seed,

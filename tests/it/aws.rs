@@ -414,6 +414,29 @@ async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
         &moto.env(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    let bundled: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(bundled["aws"]["us-west-2"]["prices"]["m5.xlarge"], 0.192);
+    // With --price-file, the operator's price is what the snapshot records.
+    let prices = dir.path().join("prices.json");
+    std::fs::write(&prices, r#"{"m5.xlarge": {"us-west-2": 0.15}}"#).unwrap();
+    let out = ekas_with_env(
+        &[
+            "snapshot",
+            "--cluster-name",
+            "prod",
+            "--regions",
+            "us-west-2",
+            "--pods",
+            pods.to_str().unwrap(),
+            "--price-file",
+            prices.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        &moto.env(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -428,6 +451,13 @@ async fn snapshot_command_writes_a_file_that_plans_like_the_live_read() {
     // 8 one-cpu pods, three per m5.xlarge after the reservation: 3 nodes.
     assert_eq!(plan["scaleUps"][0]["group"], "workers");
     assert_eq!(plan["scaleUps"][0]["newDesired"], 3);
+    // The snapshot carries the price it was planned with, and the plan says it used it.
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(written["aws"]["us-west-2"]["prices"]["m5.xlarge"], 0.15);
+    assert_eq!(plan["groups"][0]["priceSource"], "snapshot");
+    let cost = plan["scaleUps"][0]["costPerHour"].as_f64().unwrap();
+    assert!((cost - 3.0 * 0.15).abs() < 1e-9, "{cost}");
 
     // Read back, the document plans exactly as the one built in memory.
     let doc = ekas::source::file::read(&out_file).unwrap();

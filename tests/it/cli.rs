@@ -375,3 +375,101 @@ fn an_option_before_the_subcommand_that_takes_it_says_where_it_goes() {
         "{help}"
     );
 }
+
+/// The example's cpu group in us-west-2 grows by 7 m5.4xlarge nodes for its pods.
+fn cpu_scale_up(plan: &Value) -> &Value {
+    plan["scaleUps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["group"] == "batch-prod-cpu-usw2")
+        .expect("the cpu group scales up")
+}
+
+fn price_source(plan: &Value, group: &str) -> Value {
+    let groups = plan["groups"].as_array().unwrap();
+    groups.iter().find(|g| g["group"] == group).unwrap()["priceSource"].clone()
+}
+
+#[test]
+fn prices_come_from_the_file_then_the_snapshot_then_the_bundled_table() {
+    // Bundled: m5.4xlarge lists at $0.768 an hour.
+    let plan = plan_json(&example(), &[]);
+    let up = cpu_scale_up(&plan);
+    assert_eq!(up["newDesired"].as_u64().unwrap() - 3, 7);
+    assert!((up["costPerHour"].as_f64().unwrap() - 7.0 * 0.768).abs() < 1e-9);
+    assert_eq!(price_source(&plan, "batch-prod-cpu-usw2"), "bundled");
+    let total: f64 = plan["scaleUps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["costPerHour"].as_f64().unwrap())
+        .sum();
+    assert!((plan["summary"]["costPerHour"].as_f64().unwrap() - total).abs() < 1e-9);
+
+    // The snapshot's own prices replace the table; the file replaces both, region by region.
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    doc["aws"]["us-west-2"]["prices"] = json!({"m5.4xlarge": 0.6});
+    let (dir, snapshot) = write_snapshot(&doc);
+    let plan = plan_json(&snapshot, &[]);
+    assert!((cpu_scale_up(&plan)["costPerHour"].as_f64().unwrap() - 4.2).abs() < 1e-9);
+    assert_eq!(price_source(&plan, "batch-prod-cpu-usw2"), "snapshot");
+    assert_eq!(price_source(&plan, "batch-prod-cpu-use1"), "bundled");
+
+    let file = dir.path().join("prices.json");
+    std::fs::write(&file, r#"{"m5.4xlarge": {"us-west-2": 0.5}}"#).unwrap();
+    let plan = plan_json(&snapshot, &["--price-file", file.to_str().unwrap()]);
+    assert!((cpu_scale_up(&plan)["costPerHour"].as_f64().unwrap() - 3.5).abs() < 1e-9);
+    assert_eq!(price_source(&plan, "batch-prod-cpu-usw2"), "price-file");
+    let out = ekas(&[
+        "plan",
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--price-file",
+        file.to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("$3.50/h"), "{text}");
+    assert!(
+        text.contains("prices: --price-file, bundled on-demand table"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_expanders_and_price_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{\"m5.large\": 0.1}").unwrap();
+    let missing = dir.path().join("missing.json");
+    for (args, says) in [
+        (
+            vec!["--expander", "price,cheapest"],
+            "unknown expander \"cheapest\": expected one of price, least-waste",
+        ),
+        (
+            vec!["--price-file", garbage.to_str().unwrap()],
+            "expected a JSON object of instance type → region → dollars per hour",
+        ),
+        (
+            vec!["--price-file", missing.to_str().unwrap()],
+            "cannot read --price-file",
+        ),
+    ] {
+        let mut all = vec!["plan", "--snapshot", "examples/batch-cluster.json"];
+        all.extend(args);
+        let out = ekas(&all);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn random_draws_the_same_in_every_process() {
+    // The draw is seeded by the snapshot alone, never by the process.
+    let first = plan_json(&example(), &["--expander", "random"]);
+    for _ in 0..2 {
+        let again = plan_json(&example(), &["--expander", "random"]);
+        assert_eq!(first["scaleUps"], again["scaleUps"]);
+    }
+}

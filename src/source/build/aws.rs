@@ -189,6 +189,8 @@ fn node_group(
         instance_type,
         instance_type_note,
         priority,
+        // Set once the region's prices are known (`build::snapshot`).
+        price: None,
         zones: asg.availability_zones.clone(),
         members,
         template,

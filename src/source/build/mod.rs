@@ -14,6 +14,7 @@ use color_eyre::eyre::{Result, bail, eyre};
 use super::document::{self, ItemList, KubernetesPart, SnapshotDocument};
 use crate::model::resources::{EBS_ATTACHMENTS, UNLIMITED};
 use crate::model::{Snapshot, StartupTaints};
+use crate::pricing::{self, PriceFile};
 pub use aws::NodeReservation;
 
 /// Choices the operator makes about how a snapshot is read.
@@ -26,6 +27,20 @@ pub struct BuildOptions {
     pub reservation: NodeReservation,
     /// Taints of nodes still starting: such a node is not a template for its group.
     pub startup_taints: StartupTaints,
+    /// The operator's prices (`--price-file`), ahead of the snapshot's and the bundled ones.
+    pub price_file: Option<PriceFile>,
+}
+
+/// Writes the price each group was planned with into its region's `prices`, so the snapshot
+/// plans the same wherever it is read, whatever table that ekas bundles.
+pub fn record_prices(doc: &mut SnapshotDocument, snapshot: &Snapshot) {
+    for group in &snapshot.groups {
+        if let (Some(price), Some(part)) = (group.price, doc.aws.get_mut(&group.region)) {
+            part.prices
+                .get_or_insert_with(Default::default)
+                .insert(group.instance_type.clone(), price.dollars);
+        }
+    }
 }
 
 pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot> {
@@ -120,7 +135,15 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
     let mut groups = Vec::new();
     let mut activities = Vec::new();
     for (region, part) in parts {
-        let region_groups = aws::node_groups(region, part, &cluster_name, &inputs)?;
+        let mut region_groups = aws::node_groups(region, part, &cluster_name, &inputs)?;
+        for group in &mut region_groups {
+            group.price = pricing::resolve(
+                &group.instance_type,
+                region,
+                opts.price_file.as_ref(),
+                part.prices.as_ref(),
+            );
+        }
         activities.extend(aws::activities(region, part, &region_groups));
         groups.extend(region_groups);
     }

@@ -23,6 +23,10 @@ pub struct RegionPart {
     /// AWS CLI output).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances_not_found: Vec<String>,
+    /// Dollars per hour by instance type: the prices the plan used (written by ekas, so a
+    /// snapshot plans the same anywhere; not an AWS CLI output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<crate::pricing::RegionPrices>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
