@@ -244,9 +244,10 @@ where
 {
     let mut items: Vec<K> = store.state().iter().map(|k| K::clone(k)).collect();
     // Stores are hash maps; sorting keeps plans independent of their iteration order.
-    items.sort_by(|a, b| {
-        let key = |k: &K| (k.meta().namespace.clone(), k.meta().name.clone());
-        key(a).cmp(&key(b))
-    });
+    // Keys borrowed, not cloned: a 150k-pod sort compares millions of times.
+    fn key<K: kube::Resource>(k: &K) -> (Option<&str>, Option<&str>) {
+        (k.meta().namespace.as_deref(), k.meta().name.as_deref())
+    }
+    items.sort_by(|a, b| key(a).cmp(&key(b)));
     ItemList::from(items)
 }
