@@ -34,6 +34,8 @@ use ekas::source::document::{SnapshotDocument, aws::RegionPart};
 /// Peak RSS (MiB) and wall time (s) of one child process.
 fn measure(command: &mut Command) -> (f64, f64) {
     let start = Instant::now();
+    // wait4 below reaps the child, with its resource usage.
+    #[allow(clippy::zombie_processes)]
     let child = command.spawn().expect("ekas starts");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
