@@ -5,14 +5,15 @@ use std::fmt::Debug;
 
 use color_eyre::eyre::Result;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ListParams};
 use serde::de::DeserializeOwned;
 
 use super::api_error;
-use crate::source::document::{ItemList, KubernetesPart};
+// Pods are read straight into ekas's slim type: only the fields it uses are kept.
+use crate::source::document::{ItemList, KubernetesPart, Pod};
 
 /// Objects per LIST page: bounded memory on the API server for large clusters.
 pub const PAGE_SIZE: u32 = 500;

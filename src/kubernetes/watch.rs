@@ -8,7 +8,7 @@ use std::sync::Arc;
 use color_eyre::eyre::{Result, eyre};
 use futures::{StreamExt, future};
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Api;
@@ -19,7 +19,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::read::PAGE_SIZE;
-use crate::source::document::{ItemList, KubernetesPart};
+use crate::source::document::pod::trim_metadata;
+use crate::source::document::{ItemList, KubernetesPart, Pod};
 
 /// The stores of the kinds a snapshot needs, each fed by its own watch.
 pub struct Caches {
@@ -39,10 +40,11 @@ pub struct Caches {
 /// (namespaces, storage) before planning without them: ekas's account may not be allowed them.
 const OPTIONAL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Starts a reflector for one kind on the runtime; `changed` is notified for every object that
-/// `signal` picks out.
+/// Starts a reflector for one kind on the runtime; `trim` drops what ekas never reads before an
+/// object is stored, and `changed` is notified for every object that `signal` picks out.
 fn reflect<K>(
     api: Api<K>,
+    trim: fn(&mut K),
     changed: Option<Arc<Notify>>,
     mut signal: impl FnMut(&K) -> bool + Send + 'static,
 ) -> (Store<K>, JoinHandle<()>)
@@ -53,7 +55,7 @@ where
     let (reader, writer) = reflector::store();
     let kind = K::kind(&K::DynamicType::default()).to_string();
     let config = watcher::Config::default().page_size(PAGE_SIZE);
-    let stream = reflector(writer, watcher(api, config))
+    let stream = reflector(writer, watcher(api, config).modify(trim))
         // A failed watch is retried with backoff: the caches outlive API-server restarts.
         .default_backoff()
         .applied_objects();
@@ -95,18 +97,23 @@ impl Caches {
         };
         let (pod_api, pdb_api) = scoped(client);
         let pods_changed = Arc::new(Notify::new());
-        let (pods, t1) = reflect::<Pod>(pod_api, Some(pods_changed.clone()), new_pending());
-        let (nodes, t2) = reflect::<Node>(Api::all(client.clone()), None, |_| false);
-        let (pdbs, t3) = reflect::<PodDisruptionBudget>(pdb_api, None, |_| false);
-        let (daemon_sets, t4) = reflect::<DaemonSet>(Api::all(client.clone()), None, |_| false);
-        let (namespaces, t5) = reflect::<Namespace>(Api::all(client.clone()), None, |_| false);
+        // Pods arrive slim (see document::pod); the other kinds lose their bulk on arrival.
+        let (pods, t1) = reflect::<Pod>(pod_api, |_| {}, Some(pods_changed.clone()), new_pending());
+        let (nodes, t2) = reflect::<Node>(Api::all(client.clone()), trim_node, None, |_| false);
+        let (pdbs, t3) = reflect::<PodDisruptionBudget>(pdb_api, trim, None, |_| false);
+        let (daemon_sets, t4) =
+            reflect::<DaemonSet>(Api::all(client.clone()), trim, None, |_| false);
+        let (namespaces, t5) =
+            reflect::<Namespace>(Api::all(client.clone()), trim, None, |_| false);
         let claim_api = match namespace {
             Some(ns) => Api::namespaced(client.clone(), ns),
             None => Api::all(client.clone()),
         };
-        let (claims, t6) = reflect::<PersistentVolumeClaim>(claim_api, None, |_| false);
-        let (volumes, t7) = reflect::<PersistentVolume>(Api::all(client.clone()), None, |_| false);
-        let (classes, t8) = reflect::<StorageClass>(Api::all(client.clone()), None, |_| false);
+        let (claims, t6) = reflect::<PersistentVolumeClaim>(claim_api, trim, None, |_| false);
+        let (volumes, t7) =
+            reflect::<PersistentVolume>(Api::all(client.clone()), trim, None, |_| false);
+        let (classes, t8) =
+            reflect::<StorageClass>(Api::all(client.clone()), trim, None, |_| false);
         Caches {
             pods,
             nodes,
@@ -175,6 +182,22 @@ impl Caches {
     }
 }
 
+fn trim<K: kube::Resource>(object: &mut K) {
+    trim_metadata(object.meta_mut());
+}
+
+/// A node less its metadata's bulk and the status parts no decision reads: the images it
+/// holds (often dozens of long names), its software versions and attached volumes.
+fn trim_node(node: &mut Node) {
+    trim(node);
+    if let Some(status) = node.status.as_mut() {
+        status.images = None;
+        status.node_info = None;
+        status.volumes_attached = None;
+        status.volumes_in_use = None;
+    }
+}
+
 /// A filter that is true the first time each pod is seen waiting for a node.
 fn new_pending() -> impl FnMut(&Pod) -> bool + Send + 'static {
     let mut seen: HashSet<String> = HashSet::new();
@@ -221,9 +244,10 @@ where
 {
     let mut items: Vec<K> = store.state().iter().map(|k| K::clone(k)).collect();
     // Stores are hash maps; sorting keeps plans independent of their iteration order.
-    items.sort_by(|a, b| {
-        let key = |k: &K| (k.meta().namespace.clone(), k.meta().name.clone());
-        key(a).cmp(&key(b))
-    });
+    // Keys borrowed, not cloned: a 150k-pod sort compares millions of times.
+    fn key<K: kube::Resource>(k: &K) -> (Option<&str>, Option<&str>) {
+        (k.meta().namespace.as_deref(), k.meta().name.as_deref())
+    }
+    items.sort_by(|a, b| key(a).cmp(&key(b)));
     ItemList::from(items)
 }

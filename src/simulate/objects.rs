@@ -22,6 +22,7 @@ use crate::model::resources::CPU;
 use crate::model::scheduling::HOSTNAME_LABEL;
 use crate::model::{Instance, Node, NodeGroup, Pod, PodPhase, ScalingActivity};
 use crate::source::build::kubernetes::{self as build, Placements};
+use crate::source::document::pod as doc;
 
 /// Namespace of every simulated job pod.
 pub const NAMESPACE: &str = "default";
@@ -74,7 +75,11 @@ pub fn node(template: &Node, name: &str, instance: &Instance, now: Timestamp) ->
 /// The pod every matching node runs for a DaemonSet of the snapshot.
 pub fn daemon_pod_template(ds: &K8sDaemonSet, interner: &mut Placements<'_>) -> Result<Pod> {
     let name = ds.metadata.name.clone().unwrap_or_default();
-    let raw = core::Pod {
+    let spec = ds.spec.template.spec.as_ref().map(doc::PodSpec::from_full);
+    let spec = spec
+        .transpose()
+        .wrap_err_with(|| format!("daemonset {name}: spec.template.spec"))?;
+    let raw = doc::Pod {
         metadata: ObjectMeta {
             name: Some(name.clone()),
             namespace: ds.metadata.namespace.clone(),
@@ -88,8 +93,8 @@ pub fn daemon_pod_template(ds: &K8sDaemonSet, interner: &mut Placements<'_>) -> 
             }]),
             ..Default::default()
         },
-        spec: ds.spec.template.spec.clone(),
-        status: Some(core::PodStatus {
+        spec,
+        status: Some(doc::PodStatus {
             phase: Some("Running".into()),
             ..Default::default()
         }),
@@ -123,7 +128,7 @@ pub fn job_pod_template(
     spec["containers"] =
         json!([{"name": "job", "image": "job", "resources": {"requests": requests}}]);
     spec["restartPolicy"] = json!("Never");
-    let raw: core::Pod = serde_json::from_value(json!({
+    let raw: doc::Pod = serde_json::from_value(json!({
         "metadata": {
             "name": "template",
             "namespace": NAMESPACE,

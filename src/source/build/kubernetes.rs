@@ -1,4 +1,4 @@
-//! Kubernetes objects (k8s-openapi types) → model summaries.
+//! Kubernetes objects (k8s-openapi types, and ekas's slim pods) → model summaries.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use crate::model::{
     DaemonSet, MatchedBy, Node, NodeAddresses, NodeMarks, Owner, Pod, PodDisruptionBudget,
     PodPhase, SchedulingState,
 };
+use crate::source::document::pod as doc;
 
 /// Namespace name → labels: what namespace selectors in affinity terms are matched against.
 pub type Namespaces = BTreeMap<String, Labels>;
@@ -56,7 +57,7 @@ impl<'a> Placements<'a> {
     }
 }
 
-pub fn pod(raw: &core::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
+pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
     let meta = &raw.metadata;
     let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
     let name = meta
@@ -64,7 +65,7 @@ pub fn pod(raw: &core::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
         .clone()
         .ok_or_else(|| eyre!("a pod in namespace {namespace} has no metadata.name"))?;
     let context = || format!("pod {namespace}/{name}");
-    let empty = core::PodSpec::default();
+    let empty = doc::PodSpec::default();
     let spec = raw.spec.as_ref().unwrap_or(&empty);
     let mut requests = effective_requests(spec).wrap_err_with(context)?;
     let labels = meta.labels.clone().unwrap_or_default();
@@ -119,12 +120,12 @@ fn do_not_evict(labels: &Labels, annotations: Option<&BTreeMap<String, String>>)
 }
 
 /// A Job's pod, or any pod that does not restart when its work is done.
-fn runs_to_completion(spec: &core::PodSpec, controller: Option<&Owner>) -> bool {
+fn runs_to_completion(spec: &doc::PodSpec, controller: Option<&Owner>) -> bool {
     controller.is_some_and(|o| o.kind == "Job")
         || matches!(spec.restart_policy.as_deref(), Some("Never" | "OnFailure"))
 }
 
-fn scheduling_state(spec: &core::PodSpec, status: Option<&core::PodStatus>) -> SchedulingState {
+fn scheduling_state(spec: &doc::PodSpec, status: Option<&doc::PodStatus>) -> SchedulingState {
     SchedulingState {
         priority: spec.priority.unwrap_or(0),
         nominated_node: status
@@ -153,23 +154,29 @@ fn controller(meta: &meta::ObjectMeta) -> Option<Owner> {
         })
 }
 
-fn quantities(map: Option<&BTreeMap<String, K8sQuantity>>, field: &str) -> Result<Resources> {
+/// A node's map of quantities or a pod's list of pairs, as resources.
+fn quantities<'a>(
+    map: Option<impl IntoIterator<Item = (&'a String, &'a K8sQuantity)>>,
+    field: &str,
+) -> Result<Resources> {
     let Some(map) = map else {
         return Ok(Resources::default());
     };
-    Resources::from_quantities(map.iter().map(|(k, v)| (k.as_str(), v.0.as_str())))
+    Resources::from_quantities(map.into_iter().map(|(k, v)| (k.as_str(), v.0.as_str())))
         .map_err(|e| eyre!("{field}.{e}"))
 }
 
 /// A container's request: `requests`, with `limits` standing in for any resource that has a
 /// limit and no request (as the API server defaults it).
-fn container_requests(container: &core::Container, kind: &str) -> Result<Resources> {
+fn container_requests(container: &doc::Container, kind: &str) -> Result<Resources> {
     let context = || format!("{kind} {}", container.name);
     let Some(res) = &container.resources else {
         return Ok(Resources::default());
     };
-    let mut requests = quantities(res.requests.as_ref(), "requests").wrap_err_with(context)?;
-    let limits = quantities(res.limits.as_ref(), "limits").wrap_err_with(context)?;
+    let mut requests = quantities(res.requests.as_ref().map(doc::Pairs::iter), "requests")
+        .wrap_err_with(context)?;
+    let limits =
+        quantities(res.limits.as_ref().map(doc::Pairs::iter), "limits").wrap_err_with(context)?;
     for (name, limit) in limits.iter() {
         let has_request = res.requests.as_ref().is_some_and(|r| r.contains_key(name));
         if !has_request {
@@ -182,7 +189,7 @@ fn container_requests(container: &core::Container, kind: &str) -> Result<Resourc
 /// What the scheduler reserves for a pod: the larger of (containers + sidecars) and each init
 /// container plus the sidecars started before it; then pod-level requests where set, overhead,
 /// and one pod slot.
-pub fn effective_requests(spec: &core::PodSpec) -> Result<Resources> {
+pub fn effective_requests(spec: &doc::PodSpec) -> Result<Resources> {
     let mut running = Resources::default();
     for c in &spec.containers {
         running.add(&container_requests(c, "container")?);
@@ -201,12 +208,18 @@ pub fn effective_requests(spec: &core::PodSpec) -> Result<Resources> {
     running.add(&sidecars);
     running.max_with(&init_peak);
     if let Some(pod_level) = spec.resources.as_ref() {
-        let pod_level = quantities(pod_level.requests.as_ref(), "spec.resources.requests")?;
+        let pod_level = quantities(
+            pod_level.requests.as_ref().map(doc::Pairs::iter),
+            "spec.resources.requests",
+        )?;
         for (name, amount) in pod_level.iter() {
             running.set(name, amount);
         }
     }
-    running.add(&quantities(spec.overhead.as_ref(), "overhead")?);
+    running.add(&quantities(
+        spec.overhead.as_ref().map(doc::Pairs::iter),
+        "overhead",
+    )?);
     running.set(PODS, 1);
     Ok(running)
 }
@@ -215,7 +228,7 @@ pub fn effective_requests(spec: &core::PodSpec) -> Result<Resources> {
 /// `namespace` and `labels` are the pod's: a term without namespaces means the pod's own, and
 /// matchLabelKeys take the pod's values.
 pub fn placement(
-    spec: &core::PodSpec,
+    spec: &doc::PodSpec,
     namespace: &str,
     labels: &Labels,
     namespaces: &Namespaces,
@@ -281,7 +294,12 @@ pub fn placement(
         .collect::<Result<Vec<_>>>()
         .wrap_err("spec.topologySpreadConstraints")?;
     Ok(Placement {
-        node_selector: spec.node_selector.clone().unwrap_or_default(),
+        node_selector: spec
+            .node_selector
+            .iter()
+            .flat_map(doc::Pairs::iter)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         node_affinity,
         tolerations,
         pod_affinity,
@@ -421,7 +439,7 @@ fn spread_constraint(
 
 /// The ports a pod takes on its node: `hostPort`s of its containers and of the init containers
 /// that keep running (sidecars). With `hostNetwork` every container port is a host port.
-fn host_ports(spec: &core::PodSpec) -> Result<Vec<HostPort>> {
+fn host_ports(spec: &doc::PodSpec) -> Result<Vec<HostPort>> {
     let host_network = spec.host_network == Some(true);
     let sidecars = spec
         .init_containers
@@ -665,8 +683,13 @@ pub fn daemonset(raw: &K8sDaemonSet, placements: &mut Placements<'_>) -> Result<
     let namespace = raw.metadata.namespace.clone().unwrap_or_default();
     let name = raw.metadata.name.clone().unwrap_or_default();
     let context = || format!("daemonset {namespace}/{name}");
-    let empty = core::PodSpec::default();
-    let spec = raw.spec.template.spec.as_ref().unwrap_or(&empty);
+    let spec = match raw.spec.template.spec.as_ref() {
+        Some(spec) => doc::PodSpec::from_full(spec)
+            .map_err(|e| eyre!("{e}"))
+            .wrap_err_with(|| format!("{}: spec.template.spec", context()))?,
+        None => doc::PodSpec::default(),
+    };
+    let spec = &spec;
     let labels = raw
         .spec
         .template
@@ -744,7 +767,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn spec(v: serde_json::Value) -> core::PodSpec {
+    fn spec(v: serde_json::Value) -> doc::PodSpec {
         serde_json::from_value(v).unwrap()
     }
 
@@ -809,7 +832,7 @@ mod tests {
 
     #[test]
     fn malformed_quantity_names_pod_container_and_field() {
-        let raw: core::Pod = serde_json::from_value(json!({
+        let raw: doc::Pod = serde_json::from_value(json!({
             "metadata": {"name": "p", "namespace": "batch"},
             "spec": {"containers": [{"name": "main", "resources": {"requests": {"cpu": "two"}}}]}
         }))
@@ -823,7 +846,7 @@ mod tests {
 
     #[test]
     fn placement_and_drain_markers() {
-        let raw: core::Pod = serde_json::from_value(json!({
+        let raw: doc::Pod = serde_json::from_value(json!({
             "metadata": {"name": "p", "namespace": "ml",
                 "annotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
                 "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "train", "uid": "u", "controller": true}]},
@@ -874,7 +897,7 @@ mod tests {
     #[test]
     fn batch_markers_gates_and_volumes() {
         let parse = |v: serde_json::Value| {
-            let raw: core::Pod = serde_json::from_value(v).unwrap();
+            let raw: doc::Pod = serde_json::from_value(v).unwrap();
             pod(&raw, &mut Placements::default()).unwrap()
         };
         let job = |spec: serde_json::Value, annotations: serde_json::Value| {
@@ -974,7 +997,7 @@ mod tests {
     }
 
     fn built(v: serde_json::Value) -> Pod {
-        let raw: core::Pod = serde_json::from_value(v).unwrap();
+        let raw: doc::Pod = serde_json::from_value(v).unwrap();
         let namespaces: Namespaces = [
             ("team-a".to_string(), [("team".into(), "a".into())].into()),
             ("team-b".to_string(), [("team".into(), "b".into())].into()),
@@ -1094,7 +1117,7 @@ mod tests {
     #[test]
     fn malformed_constraints_name_the_field() {
         let err = |spec: serde_json::Value| {
-            let raw: core::Pod = serde_json::from_value(json!({
+            let raw: doc::Pod = serde_json::from_value(json!({
                 "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
             }))
             .unwrap();

@@ -23,6 +23,7 @@ use super::kubernetes::{label_selector, node_selector_term};
 use crate::model::scheduling::{
     NodeSelectorTerm, Operator, Requirement, VolumePlacement, VolumeRequirement, VolumeRule,
 };
+use crate::source::document::pod as doc;
 
 /// The CSI driver of EBS, and the in-tree provisioner it replaced.
 const EBS_DRIVERS: [&str; 2] = ["ebs.csi.aws.com", "kubernetes.io/aws-ebs"];
@@ -88,7 +89,7 @@ impl<'a> Storage<'a> {
     }
 
     /// Where the volumes of pod `namespace/pod` let it run, and what it attaches.
-    pub fn resolve(&self, namespace: &str, pod: &str, spec: &core::PodSpec) -> PodVolumes {
+    pub fn resolve(&self, namespace: &str, pod: &str, spec: &doc::PodSpec) -> PodVolumes {
         let mut out = PodVolumes::default();
         for volume in spec.volumes.iter().flatten() {
             if volume.aws_elastic_block_store.is_some() {
@@ -370,7 +371,7 @@ mod tests {
 
     impl Cluster {
         fn resolve(&self, volumes: serde_json::Value) -> PodVolumes {
-            let spec: core::PodSpec =
+            let spec: doc::PodSpec =
                 serde_json::from_value(json!({"containers": [], "volumes": volumes})).unwrap();
             Storage::new(&self.claims, &self.volumes, &self.classes).resolve("db", "db-0", &spec)
         }

@@ -3,17 +3,19 @@
 //! here is plain serde, and [`super::build`] turns it into a [`crate::model::Snapshot`].
 
 pub mod aws;
+pub mod pod;
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde::{Deserialize, Serialize};
 
 use crate::model::keys;
+pub use pod::Pod;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,6 +34,7 @@ pub struct SnapshotDocument {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KubernetesPart {
+    /// Only the fields ekas reads (see [`pod`]).
     #[serde(default)]
     pub pods: ItemList<Pod>,
     #[serde(default)]
