@@ -135,6 +135,7 @@ fn loop_caches(running: usize, pending: usize) -> (f64, f64, f64) {
                 regions: vec!["us-west-2".into(), "us-east-1".into()],
                 kubernetes: caches.kubernetes_part(),
                 aws: aws.clone(),
+                unreachable_regions: Default::default(),
             };
             let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
             std::hint::black_box(ekas::engine::plan(&snapshot, &config));

@@ -32,6 +32,7 @@ pub struct Metrics {
     pub aws_errors: Family<Labels, Counter>,
     pub kube_calls: Family<Labels, Counter>,
     pub kube_errors: Family<Labels, Counter>,
+    pub skipped_objects: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -55,6 +56,7 @@ impl Metrics {
             aws_errors: Family::default(),
             kube_calls: Family::default(),
             kube_errors: Family::default(),
+            skipped_objects: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -133,6 +135,12 @@ impl Metrics {
             "kubernetes_api_errors",
             "Kubernetes API calls that failed, by verb and resource",
             m.kube_errors.clone(),
+        );
+        registry.register(
+            "skipped_objects",
+            "Objects a pass could not read and left out, by kind (Pod, Node, DaemonSet, \
+             PodDisruptionBudget, AutoScalingGroup, Region); counted once per pass",
+            m.skipped_objects.clone(),
         );
         Metrics { registry, ..m }
     }

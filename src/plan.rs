@@ -86,6 +86,10 @@ pub struct GroupStatus {
     /// Allocatable of a new node after DaemonSet pods, formatted. Shared by groups with the
     /// same room.
     pub new_node_room: Arc<BTreeMap<String, String>>,
+    /// Why the group could not be read and was left out of this pass (neither grown nor
+    /// shrunk); absent for groups planned as usual.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,6 +212,8 @@ pub enum NodeState {
     CordonedByOthers,
     /// Not in a node group ekas manages.
     Unmanaged,
+    /// Its allocatable or taints could not be read: left alone until they can.
+    Unreadable,
 }
 
 impl NodeState {
@@ -234,6 +240,7 @@ impl NodeState {
             NodeState::InstanceNotFound => "instance-not-found",
             NodeState::CordonedByOthers => "cordoned-by-others",
             NodeState::Unmanaged => "unmanaged",
+            NodeState::Unreadable => "unreadable",
         }
     }
 }
@@ -370,6 +377,12 @@ pub enum WarningKind {
     MatchingInDoubt,
     /// Too many nodes are NotReady: nothing is removed.
     ClusterUnhealthy,
+    /// A region's AWS half could not be read: planned without it.
+    RegionUnreachable,
+    /// A group could not be read (a bad tag, an unknown instance type): left out of the pass.
+    GroupLeftOut,
+    /// A Kubernetes object could not be read: kept only as an obstacle, or left out.
+    UnreadableObject,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -379,6 +392,19 @@ pub struct PlanWarning {
     /// What it is about: a group, or the cluster.
     pub subject: String,
     pub message: String,
+    /// The Kubernetes object it is about, when it is one (events are recorded on it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<WarnedObject>,
+}
+
+/// A Kubernetes object a warning is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarnedObject {
+    pub kind: crate::model::ObjectKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::InstanceType;
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::{Result, eyre};
 use jiff::Timestamp;
 use tokio::task::JoinSet;
 
@@ -28,12 +28,36 @@ fn timestamp(t: Option<&aws_smithy_types::DateTime>) -> Option<Timestamp> {
 /// that does not grow with the cluster.
 pub type Registered = std::sync::Arc<BTreeMap<String, String>>;
 
-/// The AWS half of a snapshot for every region, read concurrently.
+/// The AWS half of a snapshot for every region, read concurrently; any region's error fails
+/// the whole read.
 pub async fn all_regions(
     regions: &[RegionClients],
     cluster: &str,
     registered: Option<Registered>,
 ) -> Result<BTreeMap<String, RegionPart>> {
+    let read = each_region(regions, cluster, registered).await?;
+    match read.unreachable.into_iter().next() {
+        Some((region, error)) => Err(eyre!("reading AWS region {region}: {error}")),
+        None => Ok(read.parts),
+    }
+}
+
+/// The regions that could be read, and why the others could not.
+pub struct RegionsRead {
+    pub parts: BTreeMap<String, RegionPart>,
+    /// Region → the error that stopped its read.
+    pub unreachable: BTreeMap<String, String>,
+}
+
+/// The AWS half of a snapshot for every region, read concurrently. A region that fails (an
+/// outage, a hung endpoint, missing permissions) is reported, not fatal: the pass plans with
+/// the others, so pods overflow to the next region exactly when the preferred one is down.
+/// Fails only when no region could be read.
+pub async fn each_region(
+    regions: &[RegionClients],
+    cluster: &str,
+    registered: Option<Registered>,
+) -> Result<RegionsRead> {
     let mut tasks = JoinSet::new();
     for clients in regions.iter().cloned() {
         let cluster = cluster.to_string();
@@ -43,15 +67,31 @@ pub async fn all_regions(
             (clients.region, part)
         });
     }
-    let mut out = BTreeMap::new();
+    let mut read = RegionsRead {
+        parts: BTreeMap::new(),
+        unreachable: BTreeMap::new(),
+    };
     while let Some(joined) = tasks.join_next().await {
         let (region, part) = joined.map_err(|e| eyre!("a region's reader stopped: {e}"))?;
-        out.insert(
-            region.clone(),
-            part.wrap_err_with(|| format!("reading AWS region {region}"))?,
-        );
+        match part {
+            Ok(part) => {
+                read.parts.insert(region, part);
+            }
+            Err(e) => {
+                tracing::warn!(%region, error = %format!("{e:#}"), "AWS region unreachable; planning without it");
+                read.unreachable.insert(region, format!("{e:#}"));
+            }
+        }
     }
-    Ok(out)
+    if read.parts.is_empty() && !read.unreachable.is_empty() {
+        let errors: Vec<String> = read
+            .unreachable
+            .iter()
+            .map(|(region, e)| format!("reading AWS region {region}: {e}"))
+            .collect();
+        return Err(eyre!("no AWS region could be read; {}", errors.join("; ")));
+    }
+    Ok(read)
 }
 
 pub async fn region_part(

@@ -386,6 +386,7 @@ mod tests {
             daemonsets: vec![],
             pdbs: vec![],
             activities,
+            left_out: Default::default(),
         }
     }
 

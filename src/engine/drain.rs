@@ -41,11 +41,15 @@ impl Default for DrainPolicy {
 /// Why a pod keeps its node from being drained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Blocker {
+    /// Its spec could not be read: what evicting it would do is unknown.
+    Unreadable,
     Unmanaged,
     DoNotEvict,
     LocalStorage,
     RunningJob,
-    TooYoung { until: Timestamp },
+    TooYoung {
+        until: Timestamp,
+    },
 }
 
 impl Blocker {
@@ -59,6 +63,9 @@ impl Blocker {
 impl fmt::Display for Blocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Blocker::Unreadable => {
+                write!(f, "its spec could not be read (see the plan's warnings)")
+            }
             Blocker::Unmanaged => write!(f, "not owned by a controller (--force evicts it)"),
             Blocker::DoNotEvict => write!(
                 f,
@@ -88,6 +95,9 @@ pub enum PodDrain {
 pub fn classify(pod: &Pod, policy: &DrainPolicy, now: Timestamp) -> PodDrain {
     if pod.is_daemonset() || pod.mirror || !pod.is_active() {
         return PodDrain::Leave;
+    }
+    if pod.unreadable {
+        return PodDrain::Block(Blocker::Unreadable);
     }
     if pod.do_not_evict {
         return PodDrain::Block(Blocker::DoNotEvict);
@@ -168,6 +178,7 @@ mod tests {
             gated: false,
             runs_to_completion: false,
             scheduling: Default::default(),
+            unreadable: false,
         }
     }
 

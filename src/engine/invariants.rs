@@ -49,6 +49,8 @@ struct GenNode {
     startup_taint: bool,
     /// A GPU node whose device plugin has not advertised the GPU yet.
     gpu_missing: bool,
+    /// Its allocatable or taints could not be read.
+    unreadable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -56,7 +58,7 @@ struct GenPod {
     node: Option<usize>,
     cpu: i64,
     /// 0 Job, 1 none, 2 DaemonSet, 3 do-not-evict, 4 emptyDir, 5 young, 6 mirror,
-    /// 7 ReplicaSet, 8 hostPath
+    /// 7 ReplicaSet, 8 hostPath, 9 a Job pod whose spec could not be read
     kind: u8,
     finished: bool,
     terminating: bool,
@@ -120,6 +122,7 @@ fn node() -> impl Strategy<Value = GenNode> {
             prop::bool::weighted(0.05),
             prop::bool::weighted(0.1),
             prop::bool::weighted(0.15),
+            prop::bool::weighted(0.05),
         ),
     )
         .prop_map(
@@ -128,7 +131,7 @@ fn node() -> impl Strategy<Value = GenNode> {
                 (down_mins, unschedulable, ours),
                 (idle_mins, draining, drained),
                 (age_mins, protected),
-                (detached, scale_down_disabled, startup_taint, gpu_missing),
+                (detached, scale_down_disabled, startup_taint, gpu_missing, unreadable),
             )| GenNode {
                 group,
                 managed,
@@ -146,13 +149,14 @@ fn node() -> impl Strategy<Value = GenNode> {
                 scale_down_disabled,
                 startup_taint,
                 gpu_missing,
+                unreadable,
             },
         )
 }
 
 fn pod() -> impl Strategy<Value = GenPod> {
     (
-        (prop::option::of(0usize..16), 100i64..3000, 0u8..9),
+        (prop::option::of(0usize..16), 100i64..3000, 0u8..10),
         (
             prop::bool::weighted(0.2),
             prop::bool::weighted(0.05),
@@ -290,6 +294,12 @@ fn build(w: &World) -> Built {
         if n.managed && w.groups[g].gpu && !n.gpu_missing {
             node.allocatable.set(GPU, 1);
         }
+        if n.unreadable {
+            // What the snapshot builder keeps of a Node it cannot read.
+            node.unreadable = true;
+            node.allocatable = Resources::default();
+            node.taints.clear();
+        }
         let instance_id = node.instance_id.clone().unwrap();
         if n.unmatched {
             node.instance_id = None;
@@ -353,6 +363,7 @@ fn build(w: &World) -> Built {
             }
             7 => pod.controller.as_mut().unwrap().kind = "ReplicaSet".into(),
             8 => pod.host_path = true,
+            9 => pod.unreadable = true,
             _ => {}
         }
         if on.is_some() {
@@ -428,6 +439,9 @@ fn stays_out_of_the_way(p: &Pod) -> bool {
 fn must_stay(p: &Pod, m: &MaintenanceConfig, drain: bool) -> Option<&'static str> {
     if stays_out_of_the_way(p) {
         return None;
+    }
+    if p.unreadable {
+        return Some("unreadable");
     }
     if p.controller.is_none() {
         return Some("no controller");
@@ -568,8 +582,8 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         if action.action == NodeActionKind::Uncordon {
             prop_assert!(node.marks.cordoned_by_ekas, "uncordons {}", node.name);
         }
-        // Nodes left alone are left alone.
-        if node.marks.detached || node.marks.scale_down_disabled {
+        // Nodes left alone are left alone; 12. so is a Node that could not be read.
+        if node.marks.detached || node.marks.scale_down_disabled || node.unreadable {
             prop_assert_eq!(
                 action.action,
                 NodeActionKind::None,
@@ -764,6 +778,22 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             starting,
             onto_upcoming
         );
+    }
+
+    // 12. A pod that could not be read buys no node and is sent nowhere.
+    let unreadable: HashSet<String> = snapshot
+        .pods
+        .iter()
+        .filter(|p| p.unreadable)
+        .map(|p| p.key())
+        .collect();
+    for up in &plan.scale_ups {
+        for pod in &up.pods {
+            prop_assert!(!unreadable.contains(pod), "scales up for unreadable {pod}");
+        }
+    }
+    for p in &plan.pending {
+        prop_assert!(!unreadable.contains(&p.pod), "plans unreadable {}", p.pod);
     }
 
     // 10. A node the plan sends pending pods to is not cordoned or newly drained by it.

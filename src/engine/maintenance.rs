@@ -273,6 +273,7 @@ pub fn plan_maintenance(
             kind: WarningKind::ClusterUnhealthy,
             subject: snapshot.cluster_name.clone(),
             message: pass.health.reason.clone(),
+            object: None,
         });
     }
 
@@ -581,6 +582,13 @@ fn node_state(
     let ours = marks.cordoned_by_ekas;
     if marks.detached {
         return (S::Detached, A::None, "labelled detached".into());
+    }
+    if node.unreadable {
+        return (
+            S::Unreadable,
+            A::None,
+            "its allocatable or taints could not be read (see the plan's warnings)".into(),
+        );
     }
     if marks.scale_down_disabled {
         return (
@@ -900,6 +908,7 @@ fn unregistered(
             kind: WarningKind::MatchingInDoubt,
             subject: format!("{} ({})", group.name, group.region),
             message: format!("group {} ({}): {doubt}", group.name, group.region),
+            object: None,
         });
     }
     out.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));

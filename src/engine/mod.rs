@@ -17,10 +17,12 @@ pub mod topology;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::model::{NodeGroup, Resources, Snapshot, StartupTaints, TemplateSource};
+use crate::model::{
+    LeftOut, LeftOutGroup, NodeGroup, Resources, Snapshot, StartupTaints, TemplateSource,
+};
 use crate::plan::{
     BackoffEntry, DesiredReset, Destination, GroupStatus, PendingPod, Plan, PlanWarning, ScaleUp,
-    Summary, Unschedulable, WarningKind,
+    Summary, Unschedulable, WarnedObject, WarningKind,
 };
 use backoff::{Backoff, BackoffPolicy};
 use maintenance::{MaintenanceConfig, PassFacts};
@@ -211,7 +213,8 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         })
         .collect();
 
-    let mut warnings = unprotected_groups(snapshot);
+    let mut warnings = left_out_warnings(&snapshot.left_out);
+    warnings.extend(unprotected_groups(snapshot));
     warnings.extend(maintenance.warnings);
 
     Plan {
@@ -231,6 +234,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                         .or_insert_with(|| Arc::new(v.room.to_display_map()));
                     group_status(v, starting, room.clone())
                 })
+                .chain(snapshot.left_out.groups.iter().map(left_out_status))
                 .collect()
         },
         scale_ups,
@@ -332,6 +336,7 @@ fn unprotected_groups(snapshot: &Snapshot) -> Vec<PlanWarning> {
                  picks which instances to terminate, busy ones included",
                 g.name, g.region
             ),
+            object: None,
         })
         .collect()
 }
@@ -380,7 +385,70 @@ fn group_status(
             TemplateSource::InstanceType => "instance-type".to_string(),
         },
         new_node_room,
+        left_out: None,
     }
+}
+
+/// A group the snapshot could not read, listed with what AWS said of its sizes.
+fn left_out_status(g: &LeftOutGroup) -> GroupStatus {
+    GroupStatus {
+        group: g.name.clone(),
+        region: g.region.clone(),
+        instance_type: String::new(),
+        instance_type_note: None,
+        min_size: g.min_size,
+        max_size: g.max_size,
+        desired: g.desired,
+        nodes: 0,
+        upcoming: 0,
+        starting: 0,
+        priority: 0,
+        hourly_price: None,
+        price_source: None,
+        template: String::new(),
+        new_node_room: Arc::default(),
+        left_out: Some(g.reason.clone()),
+    }
+}
+
+/// What the snapshot could not read, one warning each, so an operator sees it in every plan.
+fn left_out_warnings(left_out: &LeftOut) -> Vec<PlanWarning> {
+    let regions = left_out.regions.iter().map(|r| PlanWarning {
+        kind: WarningKind::RegionUnreachable,
+        subject: r.region.clone(),
+        message: format!(
+            "AWS region {} could not be read, so its groups neither grow nor shrink this pass and \
+             pods go to the other regions: {}",
+            r.region, r.reason
+        ),
+        object: None,
+    });
+    let groups = left_out.groups.iter().map(|g| PlanWarning {
+        kind: WarningKind::GroupLeftOut,
+        subject: format!("{} ({})", g.name, g.region),
+        message: format!(
+            "group {} ({}) is left out of this pass (neither grown nor shrunk): {}",
+            g.name, g.region, g.reason
+        ),
+        object: None,
+    });
+    let objects = left_out.objects.iter().map(|o| PlanWarning {
+        kind: WarningKind::UnreadableObject,
+        subject: format!("{} {}", o.kind.as_str(), o.key()),
+        message: format!(
+            "{} {} could not be read ({}): {}",
+            o.kind.as_str(),
+            o.key(),
+            o.reason,
+            o.treatment
+        ),
+        object: Some(WarnedObject {
+            kind: o.kind,
+            namespace: o.namespace.clone(),
+            name: o.name.clone(),
+        }),
+    });
+    regions.chain(groups).chain(objects).collect()
 }
 
 #[cfg(test)]

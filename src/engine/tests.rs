@@ -50,6 +50,7 @@ impl Cluster {
             daemonsets: vec![],
             pdbs: vec![],
             activities: vec![],
+            left_out: Default::default(),
         })
     }
 
@@ -123,6 +124,7 @@ impl Cluster {
             created: None,
             ready_changed: None,
             marks: NodeMarks::default(),
+            unreadable: false,
         });
         self.0.nodes.last_mut().unwrap()
     }
@@ -161,6 +163,7 @@ impl Cluster {
             gated: false,
             runs_to_completion: false,
             scheduling: Default::default(),
+            unreadable: false,
         });
         self.0.pods.last_mut().unwrap()
     }

@@ -14,4 +14,6 @@ pub use group::{Instance, NodeGroup, NodeTemplate, ScalingActivity, TemplateSour
 pub use node::{MatchedBy, Node, NodeAddresses, NodeMarks, StartupTaints};
 pub use pod::{DaemonSet, Owner, Pod, PodDisruptionBudget, PodPhase, SchedulingState};
 pub use resources::Resources;
-pub use snapshot::Snapshot;
+pub use snapshot::{
+    LeftOut, LeftOutGroup, ObjectKind, Snapshot, UnreachableRegion, UnreadableObject,
+};

@@ -26,6 +26,9 @@ pub struct Node {
     /// When the Ready condition last changed: for a node that is not Ready, since when.
     pub ready_changed: Option<Timestamp>,
     pub marks: NodeMarks,
+    /// Its allocatable or taints could not be read (see [`super::LeftOut`]): no room for
+    /// pods, no template for its group, and left alone by maintenance.
+    pub unreadable: bool,
 }
 
 /// How a node was tied to its EC2 instance, strongest first.

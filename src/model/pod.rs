@@ -64,6 +64,9 @@ pub struct Pod {
     pub runs_to_completion: bool,
     /// Priority and what the scheduler has said about the pod.
     pub scheduling: SchedulingState,
+    /// Its spec could not be read (see [`super::LeftOut`]): never scaled for, never evicted,
+    /// and its node is taken as full.
+    pub unreadable: bool,
 }
 
 /// A pod's priority and what the scheduler has recorded on it.
@@ -99,7 +102,7 @@ impl Pod {
     /// scheduling gate. DaemonSet pods are left out: they are bound to one existing node and
     /// never need a new one.
     pub fn is_pending(&self) -> bool {
-        self.is_unbound() && !self.gated
+        self.is_unbound() && !self.gated && !self.unreadable
     }
 
     /// Would be pending but for its scheduling gates.

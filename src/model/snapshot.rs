@@ -17,6 +17,97 @@ pub struct Snapshot {
     pub daemonsets: Vec<DaemonSet>,
     pub pdbs: Vec<PodDisruptionBudget>,
     pub activities: Vec<ScalingActivity>,
+    /// What could not be read and was left out of this pass or kept only as an obstacle.
+    pub left_out: LeftOut,
+}
+
+/// What one pass could not read. One bad object, group or region does not stop the pass: it is
+/// left out here, said in the plan, and the rest is planned as usual. Leaving a thing out never
+/// makes ekas remove anything: an unreadable pod or Node is kept as an obstacle to every removal
+/// of its node, an unreadable PodDisruptionBudget blocks evictions in its namespace, and the
+/// members of a left-out group or an unreachable region are nobody's to remove this pass.
+#[derive(Debug, Clone, Default)]
+pub struct LeftOut {
+    pub regions: Vec<UnreachableRegion>,
+    pub groups: Vec<LeftOutGroup>,
+    pub objects: Vec<UnreadableObject>,
+}
+
+impl LeftOut {
+    pub fn is_empty(&self) -> bool {
+        self.regions.is_empty() && self.groups.is_empty() && self.objects.is_empty()
+    }
+}
+
+/// A region whose AWS half could not be read (an outage, missing permissions, a hung endpoint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreachableRegion {
+    pub region: String,
+    pub reason: String,
+}
+
+/// A group of the cluster that ekas could not turn into a node group (a bad tag, an unknown
+/// instance type, a missing launch template): it is neither grown nor shrunk this pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOutGroup {
+    pub name: String,
+    pub region: String,
+    pub min_size: u32,
+    pub max_size: u32,
+    pub desired: u32,
+    pub reason: String,
+}
+
+/// A Kubernetes object ekas could not read (a malformed quantity, selector or taint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableObject {
+    pub kind: ObjectKind,
+    /// `None` for a Node.
+    pub namespace: Option<String>,
+    pub name: String,
+    pub reason: String,
+    /// What ekas did with it instead.
+    pub treatment: &'static str,
+}
+
+/// The kinds of object a pass reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub enum ObjectKind {
+    Pod,
+    Node,
+    DaemonSet,
+    PodDisruptionBudget,
+}
+
+impl UnreadableObject {
+    /// `namespace/name`, or the name of a Node.
+    pub fn key(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+impl ObjectKind {
+    /// The Kubernetes kind, as in `involvedObject.kind` and the metric's label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Pod => "Pod",
+            ObjectKind::Node => "Node",
+            ObjectKind::DaemonSet => "DaemonSet",
+            ObjectKind::PodDisruptionBudget => "PodDisruptionBudget",
+        }
+    }
+
+    pub fn api_version(self) -> &'static str {
+        match self {
+            ObjectKind::Pod | ObjectKind::Node => "v1",
+            ObjectKind::DaemonSet => "apps/v1",
+            ObjectKind::PodDisruptionBudget => "policy/v1",
+        }
+    }
 }
 
 impl Snapshot {

@@ -61,6 +61,21 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         "Status",
     ]);
     for g in &plan.groups {
+        if let Some(reason) = &g.left_out {
+            groups.add_row(vec![
+                g.group.clone(),
+                g.region.clone(),
+                "?".to_string(),
+                format!("{}/{}/{}", g.min_size, g.desired, g.max_size),
+                "-".to_string(),
+                "-".to_string(),
+                "-".to_string(),
+                "?".to_string(),
+                "-".to_string(),
+                format!("left out: {reason}"),
+            ]);
+            continue;
+        }
         let status = match plan
             .backoff
             .iter()

@@ -126,6 +126,25 @@ impl Events {
                 _ => {}
             }
         }
+        for (w, object) in plan
+            .warnings
+            .iter()
+            .filter_map(|w| Some((w, w.object.as_ref()?)))
+        {
+            queue.push(Pending {
+                reference: ObjectReference {
+                    api_version: Some(object.kind.api_version().into()),
+                    kind: Some(object.kind.as_str().into()),
+                    namespace: object.namespace.clone(),
+                    name: Some(object.name.clone()),
+                    ..Default::default()
+                },
+                key: w.subject.clone(),
+                reason: "UnreadableByEkas",
+                warning: true,
+                note: w.message.clone(),
+            });
+        }
         for u in &plan.unschedulable {
             let Some(reference) = pod_ref(&u.pod) else {
                 continue;

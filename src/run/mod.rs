@@ -276,6 +276,17 @@ fn record_plan(plan: &Plan) {
     m.unready_nodes.set(plan.cluster_health.unready as i64);
     m.cluster_unhealthy
         .set(i64::from(!plan.cluster_health.healthy));
+    for w in &plan.warnings {
+        let kind = match (&w.kind, &w.object) {
+            (_, Some(object)) => object.kind.as_str(),
+            (WarningKind::GroupLeftOut, None) => "AutoScalingGroup",
+            (WarningKind::RegionUnreachable, None) => "Region",
+            _ => continue,
+        };
+        m.skipped_objects
+            .get_or_create(&vec![("kind", kind.to_string())])
+            .inc();
+    }
     m.nodes.clear();
     for node in &plan.nodes {
         m.nodes

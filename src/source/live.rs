@@ -73,13 +73,14 @@ impl Live {
         captured_at: Timestamp,
     ) -> Result<SnapshotDocument> {
         let registered = Arc::new(kubernetes.registered_instances());
-        let aws = aws::gather::all_regions(&self.aws, &self.cluster, Some(registered)).await?;
+        let read = aws::gather::each_region(&self.aws, &self.cluster, Some(registered)).await?;
         Ok(SnapshotDocument {
             captured_at,
             cluster_name: Some(self.cluster.clone()),
             regions: self.regions.clone(),
             kubernetes,
-            aws,
+            aws: read.parts,
+            unreachable_regions: read.unreachable,
         })
     }
 
@@ -97,12 +98,13 @@ pub async fn document_with_kubernetes(
 ) -> Result<SnapshotDocument> {
     let captured_at = Timestamp::now();
     let clients = aws::connect(&options.regions, &options.aws).await?;
-    let aws = aws::gather::all_regions(&clients, &options.cluster, None).await?;
+    let read = aws::gather::each_region(&clients, &options.cluster, None).await?;
     Ok(SnapshotDocument {
         captured_at,
         cluster_name: Some(options.cluster.clone()),
         regions: options.regions.clone(),
         kubernetes,
-        aws,
+        aws: read.parts,
+        unreachable_regions: read.unreachable,
     })
 }

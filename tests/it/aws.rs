@@ -141,6 +141,7 @@ fn document(
         regions: regions.iter().map(|r| r.to_string()).collect(),
         kubernetes: Default::default(),
         aws: parts,
+        unreachable_regions: Default::default(),
     }
 }
 
@@ -579,13 +580,18 @@ async fn an_unknown_instance_type_fails_alone() {
         .map(|t| t.instance_type.as_str())
         .collect();
     assert_eq!(types, ["m5.large"], "the known type is still described");
-    let err =
-        build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap_err();
-    let err = format!("{err:#}");
-    assert!(
-        err.contains("group gpu (us-west-2)") && err.contains("p3.2xlarge"),
-        "{err}"
+    // The other group is planned; the one whose type is unknown is left out and named.
+    let snapshot =
+        build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
+    let names: Vec<&str> = snapshot.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["cpu"]);
+    let left = &snapshot.left_out.groups;
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        (left[0].name.as_str(), left[0].region.as_str()),
+        ("gpu", "us-west-2")
     );
+    assert!(left[0].reason.contains("p3.2xlarge"), "{left:?}");
 }
 
 fn through(moto: &Moto, proxy: &FaultProxy, attempts: u32) -> ekas::aws::AwsOptions {
@@ -640,6 +646,83 @@ async fn a_failed_launch_sends_the_pods_to_the_next_region() {
     assert_eq!(plan.scale_ups[0].group, "workers-us-east-1");
     assert_eq!(plan.scale_ups[0].new_desired, 2);
     assert!(proxy.calls("DescribeScalingActivities") >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_answering_503_to_everything_sends_the_pods_to_the_next_region_in_the_same_pass() {
+    use ekas::actuate::{Outcome, apply_scale_up};
+    let moto = Moto::start();
+    // us-west-2 (preferred) is reached through a proxy that answers every call with a 503;
+    // us-east-1 straight.
+    let down = FaultProxy::start(&moto.endpoint);
+    let west = ekas::aws::connect(&["us-west-2".to_string()], &through(&moto, &down, 2))
+        .await
+        .unwrap();
+    let east = ekas::aws::connect(&["us-east-1".to_string()], &moto.options())
+        .await
+        .unwrap();
+    let direct = moto.clients(&["us-west-2"]).await;
+    for c in [&direct[0], &east[0]] {
+        launch_configuration(c, "lc", "m5.xlarge").await;
+        workers(c, &format!("workers-{}", c.region), (0, 10, 0), "lc").await;
+    }
+    down.inject_path(
+        "POST",
+        "/",
+        Fault::Fail {
+            times: usize::MAX,
+            status: 503,
+            body: error_xml("ServiceUnavailable", "the region is down"),
+        },
+    );
+    let clients: Vec<RegionClients> = west.into_iter().chain(east).collect();
+
+    let strict = gather::all_regions(&clients, "prod", None).await;
+    assert!(strict.is_err(), "the strict read still fails");
+    let read = gather::each_region(&clients, "prod", None).await.unwrap();
+    assert_eq!(read.parts.keys().collect::<Vec<_>>(), ["us-east-1"]);
+    assert!(
+        read.unreachable["us-west-2"].contains("ServiceUnavailable"),
+        "{:?}",
+        read.unreachable
+    );
+    let mut doc = document(read.parts, &["us-west-2", "us-east-1"]);
+    doc.unreachable_regions = read.unreachable;
+    let pods: Vec<serde_json::Value> = (0..4)
+        .map(|i| pod(&format!("job-{i}"), "1", "2Gi"))
+        .collect();
+    doc.kubernetes.pods = serde_json::from_value(serde_json::json!({"items": pods})).unwrap();
+    // The snapshot keeps the outage, so a saved one plans the same.
+    let doc: SnapshotDocument =
+        serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
+    let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
+    assert_eq!(snapshot.regions, ["us-west-2", "us-east-1"]);
+    let plan = ekas::engine::plan(&snapshot, &ekas::engine::Config::default());
+    assert_eq!(plan.scale_ups.len(), 1);
+    assert_eq!(plan.scale_ups[0].group, "workers-us-east-1");
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.kind == ekas::plan::WarningKind::RegionUnreachable
+                && w.subject == "us-west-2"),
+        "{:?}",
+        plan.warnings
+    );
+
+    let applied = apply_scale_up(&plan, &clients, false).await;
+    assert!(
+        applied
+            .iter()
+            .all(|a| matches!(a.outcome, Outcome::Done(_))),
+        "{applied:?}"
+    );
+    assert_eq!(
+        scaling::group_sizes(&clients[1], "workers-us-east-1")
+            .await
+            .unwrap()
+            .desired,
+        plan.scale_ups[0].new_desired
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

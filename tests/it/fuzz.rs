@@ -10,6 +10,7 @@
 use std::sync::{Mutex, OnceLock};
 
 use ekas::engine::{self, Config};
+use ekas::plan::WarningKind;
 use ekas::source::build::{self, BuildOptions, NodeReservation};
 use ekas::source::file;
 use jiff::SignedDuration;
@@ -356,6 +357,8 @@ enum Reached {
     ParseError,
     BuildError,
     Plan,
+    /// A plan made without what could not be read, which the plan names.
+    PlanLeavingOut,
 }
 
 /// Reads, builds, plans and renders; an error must say something.
@@ -381,7 +384,22 @@ fn plan_or_error(bytes: &[u8], config: &Config, reservation: NodeReservation) ->
     let plan = engine::plan(&snapshot, config);
     ekas::output::json::write_plan(&plan, &mut std::io::sink()).unwrap();
     ekas::output::table::write_plan(&plan, &mut std::io::sink()).unwrap();
-    Reached::Plan
+    if snapshot.left_out.is_empty() {
+        return Reached::Plan;
+    }
+    let named = snapshot.left_out.objects.len() + snapshot.left_out.groups.len();
+    let warned = plan
+        .warnings
+        .iter()
+        .filter(|w| {
+            matches!(
+                w.kind,
+                WarningKind::UnreadableObject | WarningKind::GroupLeftOut
+            )
+        })
+        .count();
+    assert_eq!(warned, named, "every thing left out is named in the plan");
+    Reached::PlanLeavingOut
 }
 
 /// `EKAS_FUZZ_CASES` runs more cases than CI does, for a longer hunt.
@@ -445,21 +463,25 @@ fn arbitrary_json_in_any_part_plans_or_fails_clearly() {
     // The cases must get past the reader often, or they test only serde.
     let reached = reached.into_inner().unwrap();
     let count = |r| reached.iter().filter(|x| **x == r).count();
-    let (parse, build, plan) = (
+    let (parse, build, plan, leaving_out) = (
         count(Reached::ParseError),
         count(Reached::BuildError),
         count(Reached::Plan),
+        count(Reached::PlanLeavingOut),
     );
     eprintln!(
-        "{} cases: {parse} parse errors, {build} build errors, {plan} plans",
+        "{} cases: {parse} parse errors, {build} build errors, {plan} plans, \
+         {leaving_out} plans leaving something out",
         reached.len()
     );
     assert!(
-        plan * 4 >= reached.len(),
-        "too few cases reach the engine: {plan} of {}",
+        (plan + leaving_out) * 4 >= reached.len(),
+        "too few cases reach the engine: {} of {}",
+        plan + leaving_out,
         reached.len()
     );
-    assert!(build > 0 && parse > 0);
+    // Malformed objects and groups are left out, not fatal; a wrong shape is still an error.
+    assert!(leaving_out > 0 && parse > 0);
 }
 
 /// A pointer with its array indices as `*`: one field of every object of a list.

@@ -9,7 +9,8 @@ use crate::model::group::GroupMember;
 use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, PODS, Resources, UNLIMITED};
 use crate::model::scheduling::Labels;
 use crate::model::{
-    Instance, Node, NodeGroup, NodeTemplate, ScalingActivity, StartupTaints, TemplateSource,
+    Instance, LeftOutGroup, Node, NodeGroup, NodeTemplate, ScalingActivity, StartupTaints,
+    TemplateSource,
 };
 use crate::source::document::aws::{
     AutoScalingGroup, InstanceTypeInfo, LaunchTemplateSpecification, RegionPart,
@@ -81,13 +82,14 @@ pub struct TemplateInputs<'a> {
     pub startup_taints: &'a StartupTaints,
 }
 
-/// Every group of `cluster` in one region, with its template.
+/// Every group of `cluster` in one region, with its template, and the groups that could not
+/// be read with the reason: those are left out of the pass (see [`LeftOut`]), not fatal to it.
 pub fn node_groups(
     region: &str,
     part: &RegionPart,
     cluster: &str,
     inputs: &TemplateInputs<'_>,
-) -> Result<Vec<NodeGroup>> {
+) -> (Vec<NodeGroup>, Vec<LeftOutGroup>) {
     let types: HashMap<&str, &InstanceTypeInfo> = part
         .instance_types
         .instance_types
@@ -95,6 +97,7 @@ pub fn node_groups(
         .map(|t| (t.instance_type.as_str(), t))
         .collect();
     let mut groups = Vec::new();
+    let mut left_out = Vec::new();
     for asg in &part.auto_scaling_groups.auto_scaling_groups {
         let tags: Tags = asg
             .tags
@@ -104,12 +107,24 @@ pub fn node_groups(
         if !tags::is_cluster_group(&tags, cluster) {
             continue;
         }
-        let group = node_group(region, part, asg, &tags, &types, inputs)
-            .wrap_err_with(|| format!("group {} ({region})", asg.auto_scaling_group_name))?;
-        groups.push(group);
+        match node_group(region, part, asg, &tags, &types, inputs) {
+            Ok(group) => groups.push(group),
+            Err(e) => {
+                tracing::warn!(group = %asg.auto_scaling_group_name, region, error = %format!("{e:#}"), "group left out of the pass");
+                left_out.push(LeftOutGroup {
+                    name: asg.auto_scaling_group_name.clone(),
+                    region: region.to_string(),
+                    min_size: asg.min_size,
+                    max_size: asg.max_size,
+                    desired: asg.desired_capacity,
+                    reason: format!("{e:#}"),
+                });
+            }
+        }
     }
     groups.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(groups)
+    left_out.sort_by(|a, b| a.name.cmp(&b.name));
+    (groups, left_out)
 }
 
 fn node_group(
@@ -150,6 +165,7 @@ fn node_group(
         })
         .filter(|n| {
             n.ready
+                && !n.unreadable
                 && !n.taints.iter().any(|t| inputs.startup_taints.is_startup(t))
                 && promised.iter().all(|(name, _)| n.allocatable.get(name) > 0)
         })

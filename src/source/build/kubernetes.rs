@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
 use super::volumes::Storage;
 use crate::model::keys;
-use crate::model::resources::{EBS_ATTACHMENTS, PODS, Resources};
+use crate::model::resources::{EBS_ATTACHMENTS, PODS, Resources, UNLIMITED};
 use crate::model::scheduling::{
     ALL_ADDRESSES, HOSTNAME_LABEL, HostPort, InclusionPolicy, LabelSelector, Labels,
     NamespaceScope, NodeSelectorTerm, Operator, Placement, PodAffinityTerm, Requirement,
@@ -101,8 +101,40 @@ pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
             .as_ref()
             .is_some_and(|g| !g.is_empty()),
         scheduling: scheduling_state(spec, raw.status.as_ref()),
+        unreadable: false,
         namespace,
         name,
+    })
+}
+
+/// A pod whose spec could not be read, kept for what it tells about its node: it occupies
+/// the node entirely (its requests are unknown), is never evicted and never scaled for.
+/// `None` when not even its name is there.
+pub fn unreadable_pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Option<Pod> {
+    let meta = &raw.metadata;
+    let empty = doc::PodSpec::default();
+    let spec = raw.spec.as_ref().unwrap_or(&empty);
+    let controller = controller(meta);
+    let annotations = meta.annotations.as_ref();
+    Some(Pod {
+        namespace: meta.namespace.clone().unwrap_or_else(|| "default".into()),
+        name: meta.name.clone()?,
+        node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
+        phase: PodPhase::parse(raw.status.as_ref().and_then(|s| s.phase.as_deref())),
+        deleting: meta.deletion_timestamp.is_some(),
+        requests: Resources::cpu_millis(UNLIMITED),
+        labels: meta.labels.clone().unwrap_or_default(),
+        placement: placements.intern(Placement::default()),
+        runs_to_completion: runs_to_completion(spec, controller.as_ref()),
+        controller,
+        mirror: annotations.is_some_and(|a| a.contains_key(keys::MIRROR)),
+        created: meta.creation_timestamp.as_ref().map(|t| t.0),
+        do_not_evict: true,
+        local_storage: false,
+        host_path: false,
+        gated: false,
+        scheduling: SchedulingState::default(),
+        unreadable: true,
     })
 }
 
@@ -662,6 +694,43 @@ pub fn node(raw: &core::Node) -> Result<Node> {
             .and_then(|c| c.last_transition_time.as_ref())
             .map(|t| t.0),
         marks,
+        unreadable: false,
+        name,
+    })
+}
+
+/// A Node whose allocatable or taints could not be read: it offers no room, is no template,
+/// and maintenance leaves it alone; it still claims its instance, so the instance is not taken
+/// for one that never joined. `None` when not even its name is there.
+pub fn unreadable_node(raw: &core::Node) -> Option<Node> {
+    let name = raw.metadata.name.clone()?;
+    let spec = raw.spec.clone().unwrap_or_default();
+    let status = raw.status.clone().unwrap_or_default();
+    let ready = status
+        .conditions
+        .iter()
+        .flatten()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let instance_id = spec
+        .provider_id
+        .as_deref()
+        .and_then(Node::instance_id_from_provider_id);
+    let labels = raw.metadata.labels.clone().unwrap_or_default();
+    Some(Node {
+        matched_by: instance_id.as_ref().map(|_| MatchedBy::ProviderId),
+        instance_id,
+        provider_id: spec.provider_id,
+        addresses: addresses(&status),
+        aws_id_label: labels.get(keys::AWS_ID).cloned(),
+        labels,
+        taints: Vec::new(),
+        allocatable: Resources::default(),
+        ready,
+        unschedulable: spec.unschedulable.unwrap_or(false),
+        created: raw.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        ready_changed: None,
+        marks: NodeMarks::default(),
+        unreadable: true,
         name,
     })
 }
@@ -705,6 +774,17 @@ pub fn daemonset(raw: &K8sDaemonSet, placements: &mut Placements<'_>) -> Result<
         namespace,
         name,
     })
+}
+
+/// A budget whose selector could not be read: it covers every pod of its namespace and allows
+/// no disruption, so no eviction is planned there until it is fixed.
+pub fn unreadable_pdb(raw: &K8sPdb) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        namespace: raw.metadata.namespace.clone().unwrap_or_default(),
+        name: raw.metadata.name.clone().unwrap_or_default(),
+        selector: LabelSelector::default(),
+        disruptions_allowed: 0,
+    }
 }
 
 pub fn pdb(raw: &K8sPdb) -> Result<PodDisruptionBudget> {

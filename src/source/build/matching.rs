@@ -148,6 +148,7 @@ mod tests {
             created: None,
             ready_changed: None,
             marks: NodeMarks::default(),
+            unreadable: false,
         }
     }
 

@@ -13,7 +13,9 @@ use color_eyre::eyre::{Result, bail, eyre};
 
 use super::document::{self, ItemList, KubernetesPart, SnapshotDocument};
 use crate::model::resources::{EBS_ATTACHMENTS, UNLIMITED};
-use crate::model::{Snapshot, StartupTaints};
+use crate::model::{
+    LeftOut, ObjectKind, Snapshot, StartupTaints, UnreachableRegion, UnreadableObject,
+};
 use crate::pricing::{self, PriceFile};
 pub use aws::NodeReservation;
 
@@ -54,7 +56,7 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
     let regions = match &opts.regions {
         Some(regions) => {
             for region in regions {
-                if !doc.aws.contains_key(region) {
+                if !doc.aws.contains_key(region) && !doc.unreachable_regions.contains_key(region) {
                     let known: Vec<&str> = doc.aws.keys().map(String::as_str).collect();
                     bail!(
                         "region {region} from --regions is not in the snapshot (it has: {}); \
@@ -79,39 +81,103 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
     };
 
     let k8s = &doc.kubernetes;
+    let mut left_out = LeftOut {
+        regions: doc
+            .unreachable_regions
+            .iter()
+            .filter(|(region, _)| regions.contains(region))
+            .map(|(region, reason)| UnreachableRegion {
+                region: region.clone(),
+                reason: reason.clone(),
+            })
+            .collect(),
+        ..LeftOut::default()
+    };
     let mut placements = kubernetes::Placements::new(namespaces(k8s), storage(k8s));
-    let pods = k8s
-        .pods
-        .items
-        .iter()
-        .map(|p| kubernetes::pod(p, &mut placements))
-        .collect::<Result<Vec<_>>>()?;
-    let mut nodes = k8s
-        .nodes
-        .items
-        .iter()
-        .map(kubernetes::node)
-        .collect::<Result<Vec<_>>>()?;
+    let mut pods = Vec::with_capacity(k8s.pods.items.len());
+    for raw in &k8s.pods.items {
+        match kubernetes::pod(raw, &mut placements) {
+            Ok(pod) => pods.push(pod),
+            Err(e) => {
+                let kept = kubernetes::unreadable_pod(raw, &mut placements);
+                left_out.objects.push(UnreadableObject {
+                    kind: ObjectKind::Pod,
+                    namespace: Some(
+                        raw.metadata
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| "default".into()),
+                    ),
+                    name: raw
+                        .metadata
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| "(unnamed)".into()),
+                    reason: format!("{e:#}"),
+                    treatment: "not scaled for; its node is taken as full and is not drained",
+                });
+                pods.extend(kept);
+            }
+        }
+    }
+    let mut nodes = Vec::with_capacity(k8s.nodes.items.len());
+    for raw in &k8s.nodes.items {
+        match kubernetes::node(raw) {
+            Ok(node) => nodes.push(node),
+            Err(e) => {
+                let kept = kubernetes::unreadable_node(raw);
+                left_out.objects.push(UnreadableObject {
+                    kind: ObjectKind::Node,
+                    namespace: None,
+                    name: raw
+                        .metadata
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| "(unnamed)".into()),
+                    reason: format!("{e:#}"),
+                    treatment: "no pods planned onto it; left alone by maintenance",
+                });
+                nodes.extend(kept);
+            }
+        }
+    }
     let ebs_in_use = pods.iter().any(|p| p.requests.get(EBS_ATTACHMENTS) > 0);
     let attachments = ebs_attachments(doc, &regions);
     if ebs_in_use {
-        for node in &mut nodes {
+        for node in nodes.iter_mut().filter(|n| !n.unreadable) {
             let ty = node.labels.get(INSTANCE_TYPE_LABEL).map(String::as_str);
             set_ebs_attachments(&mut node.allocatable, ty, &attachments);
         }
     }
-    let daemonsets = k8s
-        .daemon_sets
-        .items
-        .iter()
-        .map(|d| kubernetes::daemonset(d, &mut placements))
-        .collect::<Result<Vec<_>>>()?;
-    let pdbs = k8s
-        .pod_disruption_budgets
-        .items
-        .iter()
-        .map(kubernetes::pdb)
-        .collect::<Result<Vec<_>>>()?;
+    let mut daemonsets = Vec::with_capacity(k8s.daemon_sets.items.len());
+    for raw in &k8s.daemon_sets.items {
+        match kubernetes::daemonset(raw, &mut placements) {
+            Ok(ds) => daemonsets.push(ds),
+            Err(e) => left_out.objects.push(UnreadableObject {
+                kind: ObjectKind::DaemonSet,
+                namespace: Some(raw.metadata.namespace.clone().unwrap_or_default()),
+                name: raw.metadata.name.clone().unwrap_or_default(),
+                reason: format!("{e:#}"),
+                treatment: "its pods are not counted on new nodes",
+            }),
+        }
+    }
+    let mut pdbs = Vec::with_capacity(k8s.pod_disruption_budgets.items.len());
+    for raw in &k8s.pod_disruption_budgets.items {
+        match kubernetes::pdb(raw) {
+            Ok(pdb) => pdbs.push(pdb),
+            Err(e) => {
+                left_out.objects.push(UnreadableObject {
+                    kind: ObjectKind::PodDisruptionBudget,
+                    namespace: Some(raw.metadata.namespace.clone().unwrap_or_default()),
+                    name: raw.metadata.name.clone().unwrap_or_default(),
+                    reason: format!("{e:#}"),
+                    treatment: "no pod of its namespace is evicted",
+                });
+                pdbs.push(kubernetes::unreadable_pdb(raw));
+            }
+        }
+    }
 
     let parts: Vec<(&String, &document::aws::RegionPart)> = regions
         .iter()
@@ -135,7 +201,9 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
     let mut groups = Vec::new();
     let mut activities = Vec::new();
     for (region, part) in parts {
-        let mut region_groups = aws::node_groups(region, part, &cluster_name, &inputs)?;
+        let (mut region_groups, left_out_groups) =
+            aws::node_groups(region, part, &cluster_name, &inputs);
+        left_out.groups.extend(left_out_groups);
         for group in &mut region_groups {
             group.price = pricing::resolve(
                 &group.instance_type,
@@ -165,6 +233,7 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         daemonsets,
         pdbs,
         activities,
+        left_out,
     })
 }
 
@@ -354,6 +423,107 @@ mod tests {
         assert_eq!(
             s.pods[1].placement.pod_affinity[0].namespaces.names,
             ["team-a"]
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_left_out_and_kept_from_every_removal() {
+        let job = json!([{"apiVersion": "batch/v1", "kind": "Job", "name": "j", "uid": "u",
+            "controller": true}]);
+        let pods = json!([
+            {"metadata": {"name": "bad", "namespace": "ml", "ownerReferences": job},
+             "spec": {"nodeName": "wide-1", "containers": [{"name": "c",
+                "resources": {"requests": {"cpu": "lots"}}}]},
+             "status": {"phase": "Running"}},
+            {"metadata": {"name": "queued", "namespace": "ml"},
+             "spec": {"containers": [{"name": "c", "resources": {"requests": {"memory": "12 GiB"}}}]},
+             "status": {"phase": "Pending"}},
+            {"metadata": {"name": "fine", "namespace": "ml"},
+             "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]},
+             "status": {"phase": "Pending"}}
+        ]);
+        let mut doc = document(pods, false);
+        let mut narrow = node("narrow-1", "i-2", "us-west-2b");
+        narrow["status"]["allocatable"]["cpu"] = json!("two");
+        doc.kubernetes.nodes.items[1] = serde_json::from_value(narrow).unwrap();
+        doc.kubernetes.pod_disruption_budgets = serde_json::from_value(json!({"items": [
+            {"metadata": {"name": "guard", "namespace": "ml"}, "spec": {"selector":
+                {"matchExpressions": [{"key": "app", "operator": "Near", "values": ["x"]}]}},
+             "status": {"disruptionsAllowed": 3}}]}))
+        .unwrap();
+        doc.kubernetes.daemon_sets = serde_json::from_value(json!({"items": [
+            {"metadata": {"name": "agent", "namespace": "kube-system"}, "spec": {
+                "selector": {}, "template": {"spec": {"containers": [{"name": "c",
+                    "resources": {"requests": {"cpu": "1 core"}}}]}}}}]}))
+        .unwrap();
+        let part = doc.aws.get_mut("us-west-2").unwrap();
+        let empty = &mut part.auto_scaling_groups.auto_scaling_groups[2];
+        empty.tags.push(
+            serde_json::from_value(json!({"Key": "ekas/priority", "Value": "high"})).unwrap(),
+        );
+
+        let s = snapshot(&doc, &BuildOptions::default()).expect("one bad thing fails nothing");
+        let left: Vec<(ObjectKind, String)> = s
+            .left_out
+            .objects
+            .iter()
+            .map(|o| (o.kind, o.key()))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                (ObjectKind::Pod, "ml/bad".to_string()),
+                (ObjectKind::Pod, "ml/queued".to_string()),
+                (ObjectKind::Node, "narrow-1".to_string()),
+                (ObjectKind::DaemonSet, "kube-system/agent".to_string()),
+                (ObjectKind::PodDisruptionBudget, "ml/guard".to_string()),
+            ]
+        );
+        assert!(
+            s.left_out.objects[0].reason.contains("lots"),
+            "{:?}",
+            s.left_out.objects[0]
+        );
+        assert_eq!(s.left_out.groups.len(), 1);
+        assert_eq!(s.left_out.groups[0].name, "empty");
+        assert!(s.left_out.groups[0].reason.contains("ekas/priority"));
+        assert_eq!(s.groups.len(), 2, "the readable groups are planned");
+        assert!(s.daemonsets.is_empty());
+
+        // Kept as obstacles: the pods and the Node, not dropped; the budget covers its namespace.
+        let bad = s.pods.iter().find(|p| p.name == "bad").unwrap();
+        assert!(bad.unreadable && bad.do_not_evict && bad.runs_to_completion);
+        assert_eq!(bad.node_name.as_deref(), Some("wide-1"));
+        let queued = s.pods.iter().find(|p| p.name == "queued").unwrap();
+        assert!(queued.unreadable && !queued.is_pending());
+        let narrow = s.nodes.iter().find(|n| n.name == "narrow-1").unwrap();
+        assert!(narrow.unreadable && narrow.allocatable.is_zero());
+        assert_eq!(
+            narrow.instance_id.as_deref(),
+            Some("i-2"),
+            "still claims its instance"
+        );
+        assert_eq!(s.pdbs[0].disruptions_allowed, 0);
+        assert!(s.pdbs[0].selector.matches(&Default::default()));
+
+        let plan = crate::engine::plan(&s, &Default::default());
+        let state = |name: &str| plan.nodes.iter().find(|n| n.name == name).unwrap();
+        assert_eq!(state("narrow-1").state, crate::plan::NodeState::Unreadable);
+        assert_eq!(state("narrow-1").action, crate::plan::NodeActionKind::None);
+        assert_eq!(state("wide-1").action, crate::plan::NodeActionKind::None);
+        let pending: Vec<&str> = plan.pending.iter().map(|p| p.pod.as_str()).collect();
+        assert_eq!(pending, ["ml/fine"]);
+        let left_out = plan.groups.iter().find(|g| g.group == "empty").unwrap();
+        assert!(
+            left_out
+                .left_out
+                .as_deref()
+                .unwrap()
+                .contains("ekas/priority")
+        );
+        assert_eq!(
+            plan.warnings.iter().filter(|w| w.object.is_some()).count(),
+            5
         );
     }
 }

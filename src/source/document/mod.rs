@@ -29,6 +29,10 @@ pub struct SnapshotDocument {
     pub kubernetes: KubernetesPart,
     #[serde(default)]
     pub aws: BTreeMap<String, aws::RegionPart>,
+    /// Regions whose AWS half could not be read when the snapshot was taken, with the error:
+    /// planned without them (their groups neither grow nor shrink).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unreachable_regions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
