@@ -594,6 +594,46 @@ async fn a_pod_no_group_can_take_is_reported_once_not_every_pass() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_that_cannot_be_read_is_named_and_the_rest_scales_up() {
+    let moto = Moto::start();
+    workers(&moto, 0, 0).await;
+    let kube = FakeKube::start();
+    kube.add("/api/v1/pods", pod("garbled", "lots", "1Gi"));
+    kube.add("/api/v1/pods", job("fine"));
+    let port = free_port();
+    let ekas = Ekas::start(&kube, &moto, port, &["--sleep", "1"]);
+    wait_for(
+        "a scale-up for the pod that can be read",
+        Duration::from_secs(30),
+        async || group(&moto).await.0 == 1,
+    )
+    .await;
+    wait_for("two passes", Duration::from_secs(30), async || {
+        http_get(port, "/metrics")
+            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 2.0)
+    })
+    .await;
+    let body = http_get(port, "/metrics").unwrap().1;
+    assert!(
+        metric(&body, "ekas_skipped_objects_total{kind=\"Pod\"}") >= 2.0,
+        "counted every pass: {body}"
+    );
+    assert_eq!(metric(&body, "ekas_pending_pods "), 1.0, "{body}");
+    assert!(ekas.stop().success());
+    let events = kube.objects("events.events.k8s.io");
+    let unreadable: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["reason"] == "UnreadableByEkas")
+        .collect();
+    assert_eq!(unreadable.len(), 1, "once, not every pass: {events:?}");
+    assert_eq!(unreadable[0]["type"], "Warning");
+    assert_eq!(unreadable[0]["regarding"]["kind"], "Pod");
+    assert_eq!(unreadable[0]["regarding"]["name"], "garbled");
+    let note = unreadable[0]["note"].as_str().unwrap();
+    assert!(note.contains("\"lots\""), "{note}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_and_a_cron_reap_share_one_lease_by_default() {
     let moto = Moto::start();
     workers(&moto, 0, 0).await;
