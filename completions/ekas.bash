@@ -617,7 +617,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --expander --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --sleep --batch-idle --batch-max --no-scale --no-maintenance --leader-elect --metrics-address --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --expander --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --sleep --batch-idle --batch-max --no-scale --no-maintenance --leader-elect --interruption-queue --interruption-drain-timeout --metrics-address --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,6 +757,14 @@ _ekas() {
                     ;;
                 --leader-elect)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --interruption-queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interruption-drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --metrics-address)

@@ -281,6 +281,8 @@ set edit:completion:arg-completer[ekas] = {|@words|
             cand --batch-idle 'A pass starts once no new pending pod has appeared for this long, so a burst is one pass'
             cand --batch-max 'A burst that keeps arriving still starts its pass after this long'
             cand --leader-elect 'Act only while holding the Lease; --leader-elect=false for a single replica that must not wait for one'
+            cand --interruption-queue 'SQS queue of EventBridge interruption events (Spot warnings, rebalance, state changes, Health scheduled changes, lifecycle hooks): [REGION=]NAME_OR_URL, repeatable; a name is looked up in REGION, else the URL''s region, else the first of --regions'
+            cand --interruption-drain-timeout 'Longest drain for a notice that gives no deadline (rebalance, stop, lifecycle hook)'
             cand --metrics-address 'Where to serve /metrics and /healthz'
             cand --cluster-name 'Name of the cluster whose node groups ekas manages (matched against the groups'' tags)'
             cand --regions 'AWS regions to manage, comma-separated, in order of preference'

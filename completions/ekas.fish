@@ -273,6 +273,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l batch-idle -d 'A pass 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l batch-max -d 'A burst that keeps arriving still starts its pass after this long' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l leader-elect -d 'Act only while holding the Lease; --leader-elect=false for a single replica that must not wait for one' -r -f -a "true\t''
 false\t''"
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-queue -d 'SQS queue of EventBridge interruption events (Spot warnings, rebalance, state changes, Health scheduled changes, lifecycle hooks): [REGION=]NAME_OR_URL, repeatable; a name is looked up in REGION, else the URL\'s region, else the first of --regions' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-drain-timeout -d 'Longest drain for a notice that gives no deadline (rebalance, stop, lifecycle hook)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l metrics-address -d 'Where to serve /metrics and /healthz' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r

@@ -425,6 +425,26 @@ pub struct RunArgs {
         default_missing_value = "true", action = ArgAction::Set, help_heading = "Loop")]
     pub leader_elect: bool,
 
+    /// SQS queue of EventBridge interruption events (Spot warnings, rebalance, state changes,
+    /// Health scheduled changes, lifecycle hooks): [REGION=]NAME_OR_URL, repeatable; a name is
+    /// looked up in REGION, else the URL's region, else the first of --regions
+    #[arg(
+        long,
+        value_name = "[REGION=]QUEUE",
+        value_delimiter = ',',
+        help_heading = "Interruptions"
+    )]
+    pub interruption_queue: Vec<String>,
+
+    /// Longest drain for a notice that gives no deadline (rebalance, stop, lifecycle hook)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10m",
+        help_heading = "Interruptions"
+    )]
+    pub interruption_drain_timeout: DurationArg,
+
     /// Where to serve /metrics and /healthz
     #[arg(
         long,

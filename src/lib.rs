@@ -12,6 +12,7 @@ pub mod commands;
 pub mod engine;
 pub mod generate;
 pub mod guard;
+pub mod interruption;
 pub mod kubernetes;
 pub mod metrics;
 pub mod model;

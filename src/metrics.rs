@@ -33,6 +33,8 @@ pub struct Metrics {
     pub kube_calls: Family<Labels, Counter>,
     pub kube_errors: Family<Labels, Counter>,
     pub skipped_objects: Family<Labels, Counter>,
+    pub interruptions: Family<Labels, Counter>,
+    pub interruption_drain: Histogram,
 }
 
 impl Metrics {
@@ -57,6 +59,8 @@ impl Metrics {
             kube_calls: Family::default(),
             kube_errors: Family::default(),
             skipped_objects: Family::default(),
+            interruptions: Family::default(),
+            interruption_drain: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             registry: Registry::default(),
         };
         registry.register(
@@ -141,6 +145,16 @@ impl Metrics {
             "Objects a pass could not read and left out, by kind (Pod, Node, DaemonSet, \
              PodDisruptionBudget, AutoScalingGroup, Region); counted once per pass",
             m.skipped_objects.clone(),
+        );
+        registry.register(
+            "interruptions",
+            "Interruption notices for instances of managed groups, by kind and group",
+            m.interruptions.clone(),
+        );
+        registry.register(
+            "interruption_drain_seconds",
+            "Time from an interruption notice to its node drained (or the drain given up)",
+            m.interruption_drain.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -133,6 +133,51 @@ pub struct RunSettings {
     /// The object cluster-wide Events (an unhealthy cluster) are recorded on: the Lease's
     /// namespace and name, also when the loop does not elect.
     pub cluster_events_on: (String, String),
+    /// `--interruption-queue`: SQS queues of interruption events, each in a region of
+    /// `--regions`.
+    pub interruption_queues: Vec<QueueRef>,
+    /// `--interruption-drain-timeout`.
+    pub interruption_drain_timeout: Duration,
+}
+
+/// An interruption queue as given: its region, and its name or URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRef {
+    pub region: String,
+    pub name_or_url: String,
+}
+
+/// `[REGION=]NAME_OR_URL`: the region given, else the one in an SQS URL's host
+/// (`sqs.REGION.amazonaws.com`), else the first region; it must be one ekas connects to.
+fn queue_ref(value: &str, regions: &[String]) -> Result<QueueRef> {
+    let (region, queue) = match value.split_once('=') {
+        Some((region, queue)) if !region.contains('/') => (Some(region.trim()), queue.trim()),
+        _ => (None, value.trim()),
+    };
+    if queue.is_empty() {
+        bail!("--interruption-queue {value:?}: no queue name or URL");
+    }
+    let from_url = queue
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|host| host.strip_prefix("sqs."))
+        .and_then(|host| host.split('.').next());
+    let region = region
+        .or(from_url)
+        .or(regions.first().map(String::as_str))
+        .unwrap_or_default();
+    if !regions.iter().any(|r| r == region) {
+        bail!(
+            "--interruption-queue {value:?}: region {region:?} is not in --regions ({}); \
+             add it there or name the queue as REGION=QUEUE",
+            regions.join(",")
+        );
+    }
+    Ok(QueueRef {
+        region: region.to_string(),
+        name_or_url: queue.to_string(),
+    })
 }
 
 #[derive(Debug)]
@@ -393,8 +438,15 @@ fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
         scale_up: !args.no_scale,
         maintenance: !args.no_maintenance,
     };
+    let act = act(g, &args.act, parts, args.leader_elect)?;
+    let interruption_queues = args
+        .interruption_queue
+        .iter()
+        .filter(|q| !q.trim().is_empty())
+        .map(|q| queue_ref(q, &act.live.regions))
+        .collect::<Result<_>>()?;
     Ok(RunSettings {
-        act: act(g, &args.act, parts, args.leader_elect)?,
+        act,
         every: positive(args.timing.sleep, "--sleep")?,
         batch_idle: args.timing.batch_idle.std(),
         batch_max: args.timing.batch_max.std(),
@@ -403,6 +455,11 @@ fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
             args.act.lease.lease_namespace.clone(),
             args.act.lease.lease_name.clone(),
         ),
+        interruption_queues,
+        interruption_drain_timeout: positive(
+            args.interruption_drain_timeout,
+            "--interruption-drain-timeout",
+        )?,
     })
 }
 
@@ -528,6 +585,38 @@ mod tests {
     }
 
     const LIVE: &[&str] = &["--cluster-name", "prod", "--regions", "us-west-2"];
+
+    #[test]
+    fn interruption_queues_resolve_to_a_region_ekas_connects_to() {
+        let regions = ["us-west-2".to_string(), "us-east-1".to_string()];
+        let q = |region: &str, queue: &str| QueueRef {
+            region: region.into(),
+            name_or_url: queue.into(),
+        };
+        let rows = [
+            ("ekas-q", q("us-west-2", "ekas-q")),
+            ("us-east-1=ekas-q", q("us-east-1", "ekas-q")),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/ekas-q",
+                q(
+                    "us-east-1",
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/ekas-q",
+                ),
+            ),
+        ];
+        for (value, want) in rows {
+            assert_eq!(queue_ref(value, &regions).unwrap(), want, "{value}");
+        }
+        let err = queue_ref("eu-west-1=ekas-q", &regions)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"eu-west-1\" is not in --regions"), "{err}");
+        let err = queue_ref("https://sqs.eu-west-1.amazonaws.com/1/q", &regions)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("eu-west-1"), "{err}");
+        assert!(queue_ref("us-west-2=", &regions).is_err());
+    }
 
     #[test]
     fn defaults_are_the_engines_own() {

@@ -38,6 +38,10 @@ pub struct DrainOptions {
     /// Record the cordon as ekas's own (drains ekas decides on), or leave it the operator's
     /// (`ekas drain`), so the autoscaler never uncordons a node an operator drained.
     pub claim: bool,
+    /// The node goes whatever ekas does (an interruption): pods that may not be evicted are
+    /// left to go with it rather than stopping the drain, and the drain ends when only they
+    /// are left.
+    pub best_effort: bool,
     pub dry_run: bool,
 }
 
@@ -52,6 +56,7 @@ impl Default for DrainOptions {
             retry_wait: Duration::from_secs(1),
             max_retry_wait: Duration::from_secs(30),
             claim: false,
+            best_effort: false,
             dry_run: false,
         }
     }
@@ -209,7 +214,7 @@ async fn run(
             _ => None,
         })
         .collect();
-    if !permanent.is_empty() {
+    if !permanent.is_empty() && !options.best_effort {
         report.result = DrainResult::Blocked;
         report.remaining = permanent;
         return Ok(());
@@ -259,6 +264,9 @@ async fn run(
             let Some(mut why) = obstacle(pod, &verdict) else {
                 continue;
             };
+            if options.best_effort && matches!(verdict, PodDrain::Block(_)) {
+                continue;
+            }
             let key = pod.key();
             if verdict == PodDrain::Evict && !pod.deleting {
                 let due = retry.get(&key).is_none_or(|(at, _)| *at <= Instant::now());

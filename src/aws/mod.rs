@@ -74,6 +74,8 @@ pub struct RegionClients {
     pub region: String,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub ec2: aws_sdk_ec2::Client,
+    /// Interruption queues (`ekas run --interruption-queue`).
+    pub sqs: aws_sdk_sqs::Client,
     /// Instance types never change: described once per process and region.
     instance_types: Arc<Mutex<HashMap<String, InstanceTypeInfo>>>,
     /// Running instances of Nodes outside every managed group (a control plane, other
@@ -145,6 +147,11 @@ pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<Reg
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(count::CountCalls)
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(&config)
                     .interceptor(count::CountCalls)
                     .build(),
             ),

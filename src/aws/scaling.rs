@@ -128,6 +128,63 @@ pub async fn terminate_instance(
     Ok(decrement)
 }
 
+/// Lets a group go on terminating an instance its lifecycle hook held: the drain is done.
+pub async fn complete_lifecycle_action(
+    clients: &RegionClients,
+    group: &str,
+    hook: &str,
+    instance_id: &str,
+    token: Option<&str>,
+) -> Result<()> {
+    may_change(clients, group, "CompleteLifecycleAction")?;
+    clients
+        .autoscaling
+        .complete_lifecycle_action()
+        .auto_scaling_group_name(group)
+        .lifecycle_hook_name(hook)
+        .instance_id(instance_id)
+        .set_lifecycle_action_token(token.map(str::to_string))
+        .lifecycle_action_result("CONTINUE")
+        .send()
+        .await
+        .map_err(|e| {
+            eyre!(
+                "group {group} ({}): CompleteLifecycleAction {hook} for {instance_id}: {}",
+                clients.region,
+                describe_error(e)
+            )
+        })?;
+    Ok(())
+}
+
+/// Tells a group its lifecycle hook's wait is still needed: the drain goes on.
+pub async fn record_lifecycle_heartbeat(
+    clients: &RegionClients,
+    group: &str,
+    hook: &str,
+    instance_id: &str,
+    token: Option<&str>,
+) -> Result<()> {
+    may_change(clients, group, "RecordLifecycleActionHeartbeat")?;
+    clients
+        .autoscaling
+        .record_lifecycle_action_heartbeat()
+        .auto_scaling_group_name(group)
+        .lifecycle_hook_name(hook)
+        .instance_id(instance_id)
+        .set_lifecycle_action_token(token.map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| {
+            eyre!(
+                "group {group} ({}): RecordLifecycleActionHeartbeat {hook} for {instance_id}: {}",
+                clients.region,
+                describe_error(e)
+            )
+        })?;
+    Ok(())
+}
+
 /// Sets (`Some`) or removes (`None`) one tag on a group, not propagated to its instances.
 pub async fn tag_group(
     clients: &RegionClients,

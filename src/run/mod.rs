@@ -5,6 +5,7 @@
 //! retried with backoff; the process only stops on SIGTERM or SIGINT, releasing its Lease.
 
 pub mod events;
+pub mod interruptions;
 pub mod server;
 
 use std::collections::HashSet;
@@ -47,6 +48,8 @@ struct Loop<'a> {
     warned: HashSet<(WarningKind, String)>,
     /// Whether the last pass found the cluster unhealthy: Slack hears of each change.
     unhealthy: bool,
+    /// The managed groups' instances, for the interruption handler.
+    members: interruptions::Members,
 }
 
 pub async fn run(settings: &RunSettings) -> Result<()> {
@@ -89,6 +92,25 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     // the next starts afresh from the cluster.
     let pass_deadline = lock.as_ref().map(|l| l.period() * 2);
     let standby_look = lock.as_ref().map_or(Duration::ZERO, |l| l.period());
+    let members = interruptions::Members::default();
+    if !settings.interruption_queues.is_empty() {
+        if act.dry_run {
+            tracing::warn!(
+                "dry run: interruption queues are not read (their messages would be consumed)"
+            );
+        } else {
+            let handler = Arc::new(interruptions::Handler::new(
+                live.kube.clone(),
+                live.aws.clone(),
+                members.clone(),
+                guard.clone(),
+                settings.interruption_drain_timeout,
+            ));
+            // A long poll must end within one attempt's deadline.
+            let poll = act.live.aws.timeouts.attempt / 2;
+            interruptions::start(handler, &settings.interruption_queues, poll).await?;
+        }
+    }
     let (events_namespace, events_name) = &settings.cluster_events_on;
     let events = events::Events::new(live.kube.clone(), (events_namespace, events_name));
     let pending = caches.pods_changed();
@@ -102,6 +124,7 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
         announced: HashSet::new(),
         warned: HashSet::new(),
         unhealthy: false,
+        members,
     };
 
     let mut failures: u32 = 0;
@@ -209,6 +232,7 @@ impl Loop<'_> {
             .document_with(self.caches.kubernetes_part(), captured_at)
             .await?;
         let snapshot = build::snapshot(&doc, &act.planning.build)?;
+        self.members.publish(&snapshot);
         let plan = engine::plan(&snapshot, &act.planning.engine);
         record_plan(&plan);
         self.log_warnings(&plan);

@@ -9,6 +9,7 @@ mod errors;
 mod fidelity;
 mod fuzz;
 mod generated;
+mod interruptions;
 mod kube;
 mod lease;
 mod loop_cost;

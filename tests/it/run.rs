@@ -36,7 +36,7 @@ impl Ekas {
     }
 
     /// The `ekas run` command line, without the AWS environment.
-    fn command(kube: &FakeKube, port: u16, extra: &[&str]) -> Command {
+    pub(crate) fn command(kube: &FakeKube, port: u16, extra: &[&str]) -> Command {
         let kubeconfig = kube.kubeconfig();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ekas"));
         cmd.args([
