@@ -32,6 +32,7 @@ pub struct Metrics {
     pub aws_errors: Family<Labels, Counter>,
     pub kube_calls: Family<Labels, Counter>,
     pub kube_errors: Family<Labels, Counter>,
+    pub changes: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -55,6 +56,7 @@ impl Metrics {
             aws_errors: Family::default(),
             kube_calls: Family::default(),
             kube_errors: Family::default(),
+            changes: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -134,6 +136,12 @@ impl Metrics {
             "Kubernetes API calls that failed, by verb and resource",
             m.kube_errors.clone(),
         );
+        registry.register(
+            "changes",
+            "Changes put to AWS or Kubernetes through the actuator, by kind and result (ok or \
+             the error's class)",
+            m.changes.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -161,4 +169,11 @@ pub fn kube_call(verb: &'static str, resource: &str, ok: bool) {
     if !ok {
         metrics().kube_errors.get_or_create(&labels).inc();
     }
+}
+
+/// Counts one change the actuator let through or refused: `failed` holds the error's class.
+pub fn change(kind: &'static str, failed: Option<crate::actuate::outcome::ErrorClass>) {
+    let result = failed.map_or("ok", |class| class.as_str());
+    let labels = vec![("change", kind.to_string()), ("result", result.to_string())];
+    metrics().changes.get_or_create(&labels).inc();
 }

@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::actuate::outcome::ErrorClass;
 use crate::guard::Guard;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -133,6 +134,19 @@ pub struct FailedCall {
     /// Set when the call ran out of time: the deadline it had, and what set it.
     timeout: Option<(Duration, &'static str)>,
     cause: BoxError,
+}
+
+impl FailedCall {
+    /// The kind of failure: a deadline that fired, a change the shut guard kept back, or other.
+    pub(super) fn class(&self) -> ErrorClass {
+        if self.timeout.is_some() {
+            ErrorClass::Timeout
+        } else if self.cause.is::<crate::guard::NotHeld>() {
+            ErrorClass::LeaseLost
+        } else {
+            ErrorClass::Other
+        }
+    }
 }
 
 impl fmt::Display for FailedCall {
