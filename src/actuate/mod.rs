@@ -8,6 +8,8 @@ pub mod drain;
 pub mod maintenance;
 pub mod outcome;
 pub mod provider;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 
