@@ -824,3 +824,71 @@ async fn ekas_keeps_its_memory_of_unlaunched_capacity_in_a_group_tag() {
         .unwrap_err();
     assert!(format!("{err:#}").contains("group nope"), "{err:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_group_writer_says_which_kind_of_error_stopped_a_change() {
+    use ekas::actuate::ErrorClass;
+    use ekas::actuate::provider::GroupWriter;
+    use ekas::aws::{AwsTimeouts, scaling::Regions};
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let clients = ekas::aws::connect(&["us-west-2".into()], &through(&moto, &proxy, 1))
+        .await
+        .unwrap();
+    launch_configuration(&clients[0], "lc", "m5.xlarge").await;
+    workers(&clients[0], "workers", (0, 10, 0), "lc").await;
+    let groups = Regions(&clients);
+
+    let err = groups
+        .scale_up_to("us-west-2", "nope", 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::NotFound, "{err}");
+    let err = groups
+        .scale_up_to("eu-west-1", "workers", 1)
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("no AWS client"), "{err}");
+
+    // (call, AWS error code, class)
+    let cases = [
+        ("Throttling", ErrorClass::Throttled),
+        ("AccessDenied", ErrorClass::Forbidden),
+        ("ScalingActivityInProgress", ErrorClass::Conflict),
+    ];
+    for (code, class) in cases {
+        proxy.inject(
+            "SetDesiredCapacity",
+            None,
+            Fault::Fail {
+                times: 1,
+                status: 400,
+                body: error_xml(code, "injected"),
+            },
+        );
+        let err = groups
+            .scale_up_to("us-west-2", "workers", 2)
+            .await
+            .unwrap_err();
+        assert_eq!(err.class, class, "{code}: {err}");
+        assert!(err.message.contains("SetDesiredCapacity 0 → 2"), "{err}");
+    }
+    // A client with short deadlines, for an endpoint that never answers.
+    let options = ekas::aws::AwsOptions {
+        timeouts: AwsTimeouts {
+            operation: std::time::Duration::from_secs(2),
+            attempt: std::time::Duration::from_secs(1),
+        },
+        ..through(&moto, &proxy, 1)
+    };
+    let impatient = ekas::aws::connect(&["us-west-2".into()], &options)
+        .await
+        .unwrap();
+    proxy.inject("DescribeAutoScalingGroups", None, Fault::Hang);
+    let err = Regions(&impatient)
+        .scale_up_to("us-west-2", "workers", 2)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Timeout, "{err}");
+    assert!(err.message.contains("--aws-timeout"), "{err}");
+}
