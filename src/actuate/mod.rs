@@ -116,10 +116,15 @@ impl<'a, G: GroupWriter, C: ClusterWriter> Actuator<'a, G, C> {
     }
 }
 
-/// Applies the AWS half of the scale-up part through the real clients, with no Lease to hold.
-pub async fn apply_scale_up(plan: &Plan, clients: &[RegionClients], dry_run: bool) -> Vec<Applied> {
+/// Applies the AWS half of the scale-up part through the real clients, while `guard` is open.
+pub async fn apply_scale_up(
+    plan: &Plan,
+    clients: &[RegionClients],
+    guard: Guard,
+    dry_run: bool,
+) -> Vec<Applied> {
     let regions = Regions(clients);
-    let groups = Guarded::new(&regions, Gate::new(Guard::open(), dry_run));
+    let groups = Guarded::new(&regions, Gate::new(guard, dry_run));
     scale_up_half(&groups, plan, dry_run).await
 }
 

@@ -1,7 +1,8 @@
 //! The AWS calls that change anything. Each re-reads the group first, so the MinSize and
 //! MaxSize guards hold against the group as it is now, not as the snapshot saw it. Errors carry
 //! their class ([`CallError`]), from the service's error code or the deadline that fired.
-//! [`Regions`] puts them behind the actuator's [`GroupWriter`].
+//! [`Regions`] puts them behind the actuator's [`GroupWriter`]. Each change also asks the Lease
+//! itself, a second line behind the actuator's gate.
 
 use color_eyre::eyre::{Report, Result};
 

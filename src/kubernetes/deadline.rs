@@ -5,7 +5,8 @@
 //! (--kube-timeout)`. Errors kube itself produced (an API status, an auth failure) pass as
 //! they are.
 //!
-//! It is also where the Lease guards Kubernetes writes: a request that changes anything (any
+//! It is also the second line of the Lease's guard for Kubernetes writes (the actuator's
+//! [`Gate`](crate::actuate::provider::Gate) is the first): a request that changes anything (any
 //! method but GET, the Lease's own renewals excepted) is not sent while the [`Guard`] is shut.
 
 use std::error::Error as StdError;

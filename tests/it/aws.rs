@@ -711,6 +711,7 @@ async fn throttling_and_5xx_are_retried_without_duplicate_scale_ups() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
     use ekas::actuate::{Outcome, apply_scale_up};
+    use ekas::guard::Guard;
     let moto = Moto::start();
     let proxy = FaultProxy::start(&moto.endpoint);
     let regions = ["us-west-2".to_string(), "us-east-1".to_string()];
@@ -756,7 +757,7 @@ async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
     assert_eq!(plan.desired_resets.len(), 1);
     assert_eq!(plan.scale_ups[0].group, "east");
 
-    let dry = apply_scale_up(&plan, &clients, true).await;
+    let dry = apply_scale_up(&plan, &clients, Guard::open(), true).await;
     assert!(
         dry.iter().all(|a| matches!(a.outcome, Outcome::WouldDo(_))),
         "{dry:?}"
@@ -774,7 +775,7 @@ async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
         0
     );
 
-    let applied = apply_scale_up(&plan, &clients, false).await;
+    let applied = apply_scale_up(&plan, &clients, Guard::open(), false).await;
     assert!(
         applied
             .iter()
