@@ -35,6 +35,7 @@ pub struct Metrics {
     pub skipped_objects: Family<Labels, Counter>,
     pub interruptions: Family<Labels, Counter>,
     pub interruption_drain: Histogram,
+    pub changes: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -61,6 +62,7 @@ impl Metrics {
             skipped_objects: Family::default(),
             interruptions: Family::default(),
             interruption_drain: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+            changes: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -156,6 +158,12 @@ impl Metrics {
             "Time from an interruption notice to its node drained (or the drain given up)",
             m.interruption_drain.clone(),
         );
+        registry.register(
+            "changes",
+            "Changes put to AWS or Kubernetes through the actuator, by kind and result (ok or \
+             the error's class)",
+            m.changes.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -183,4 +191,11 @@ pub fn kube_call(verb: &'static str, resource: &str, ok: bool) {
     if !ok {
         metrics().kube_errors.get_or_create(&labels).inc();
     }
+}
+
+/// Counts one change the actuator let through or refused: `failed` holds the error's class.
+pub fn change(kind: &'static str, failed: Option<crate::actuate::outcome::ErrorClass>) {
+    let result = failed.map_or("ok", |class| class.as_str());
+    let labels = vec![("change", kind.to_string()), ("result", result.to_string())];
+    metrics().changes.get_or_create(&labels).inc();
 }

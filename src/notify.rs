@@ -5,7 +5,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::actuate::{Applied, AppliedKind, Outcome};
+use crate::actuate::provider::{Change, Gate};
+use crate::actuate::{Applied, AppliedKind, CallError, Done, ErrorClass, Outcome};
+use crate::guard::Guard;
 use crate::plan::{ClusterHealth, NodeActionKind, Plan, Unschedulable};
 
 /// An incoming-webhook URL, shown as `<redacted>` wherever it is printed.
@@ -59,7 +61,7 @@ pub struct Slack {
     hook: SlackHook,
     http: reqwest::Client,
     /// A post is a change like any other: it goes only while the Lease is held.
-    guard: crate::guard::Guard,
+    gate: Gate,
 }
 
 impl Slack {
@@ -79,37 +81,51 @@ impl Slack {
         Ok(Slack {
             hook: settings.hook.clone(),
             http,
-            guard: crate::guard::Guard::open(),
+            gate: Gate::default(),
         })
     }
 
-    pub fn guarded(mut self, guard: crate::guard::Guard) -> Slack {
-        self.guard = guard;
+    pub fn guarded(mut self, guard: Guard) -> Slack {
+        // Posts go in a dry run too: they announce what would be done.
+        self.gate = Gate::new(guard, false);
         self
     }
 
-    /// Posts one message; a failure is logged without the URL.
+    /// Posts one message through the gate; a failure is logged without the URL.
     pub async fn post(&self, text: &str) -> bool {
-        if let Err(refused) = self.guard.check() {
-            tracing::warn!(%refused, "Slack notification");
-            return false;
-        }
-        let body = serde_json::json!({ "text": text });
-        match self.http.post(&self.hook.0).json(&body).send().await {
-            Ok(resp) if resp.status().is_success() => true,
-            Ok(resp) => {
-                tracing::warn!(status = %resp.status(), "Slack notification refused");
+        match self.gate.call(Change::Slack, "post", self.send(text)).await {
+            Ok(()) => true,
+            Err(refused) if refused.class == ErrorClass::LeaseLost => {
+                tracing::warn!(%refused, "Slack notification");
                 false
+            }
+            // Logged by `send`.
+            Err(_) => false,
+        }
+    }
+
+    async fn send(&self, text: &str) -> Result<(), CallError> {
+        let body = serde_json::json!({ "text": text });
+        let (class, error) = match self.http.post(&self.hook.0).json(&body).send().await {
+            Ok(resp) if resp.status().is_success() => return Ok(()),
+            Ok(resp) => {
+                let status = resp.status();
+                tracing::warn!(%status, "Slack notification refused");
+                let class = ErrorClass::of_http(status.as_u16(), false);
+                (class, format!("HTTP {status}"))
             }
             Err(e) if e.is_timeout() => {
-                tracing::warn!(error = %e.without_url(), "Slack notification timed out (--slack-timeout)");
-                false
+                let e = e.without_url();
+                tracing::warn!(error = %e, "Slack notification timed out (--slack-timeout)");
+                (ErrorClass::Timeout, e.to_string())
             }
             Err(e) => {
-                tracing::warn!(error = %e.without_url(), "Slack notification failed");
-                false
+                let e = e.without_url();
+                tracing::warn!(error = %e, "Slack notification failed");
+                (ErrorClass::Other, e.to_string())
             }
-        }
+        };
+        Err(CallError::new(class, format!("Slack: {error}")))
     }
 
     pub async fn post_all(&self, messages: &[String]) {
@@ -152,12 +168,10 @@ pub fn messages(
         });
     }
     for a in applied {
-        let (Outcome::Done(detail) | Outcome::Failed(detail)) = &a.outcome else {
-            continue;
-        };
-        let failed = a.outcome.failed();
-        match (a.kind, failed) {
-            (AppliedKind::ScaleUp, false) => {
+        match (a.kind, &a.outcome) {
+            // Another ekas holds the Lease: its own announcements are the ones to read.
+            (_, Outcome::Failed(e)) if e.class == ErrorClass::LeaseLost => {}
+            (AppliedKind::ScaleUp, Outcome::Done(_)) => {
                 let Some(up) = plan.scale_ups.iter().find(|s| s.group == a.target) else {
                     continue;
                 };
@@ -177,36 +191,33 @@ pub fn messages(
                     pods_text(&up.pods)
                 ));
             }
-            (AppliedKind::ScaleUp | AppliedKind::DesiredReset, true) => {
+            (AppliedKind::ScaleUp | AppliedKind::DesiredReset, Outcome::Failed(e)) => {
                 let waiting = plan
                     .scale_ups
                     .iter()
                     .find(|s| s.group == a.target)
                     .map_or(0, |s| s.pods.len());
                 out.push(format!(
-                    "[{cluster}] Failed to scale {} ({}): {detail}. {waiting} pod(s) still wait.",
+                    "[{cluster}] Failed to scale {} ({}): {e}. {waiting} pod(s) still wait.",
                     a.target, a.region
                 ));
             }
-            (AppliedKind::Node(NodeActionKind::Terminate), false) => {
-                out.push(format!(
-                    "[{cluster}] Terminated node {}: {detail}",
-                    a.target
-                ));
+            (AppliedKind::Node(NodeActionKind::Terminate), Outcome::Done(done)) => {
+                out.push(format!("[{cluster}] Terminated node {}: {done}", a.target));
             }
-            (AppliedKind::Node(NodeActionKind::Drain), false) if detail.starts_with("drained") => {
+            (AppliedKind::Node(NodeActionKind::Drain), Outcome::Done(Done::Drained)) => {
                 out.push(format!("[{cluster}] Drained node {}", a.target));
             }
-            (AppliedKind::Node(kind), true) => {
+            (AppliedKind::Node(kind), Outcome::Failed(e)) => {
                 out.push(format!(
-                    "[{cluster}] Failed to {} node {}: {detail}",
+                    "[{cluster}] Failed to {} node {}: {e}",
                     kind.as_str(),
                     a.target
                 ));
             }
-            (AppliedKind::ReplaceInstance, true) => {
+            (AppliedKind::ReplaceInstance, Outcome::Failed(e)) => {
                 out.push(format!(
-                    "[{cluster}] Failed to replace instance {}: {detail}",
+                    "[{cluster}] Failed to replace instance {}: {e}",
                     a.target
                 ));
             }

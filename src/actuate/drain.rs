@@ -7,16 +7,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use color_eyre::eyre::Result;
 use jiff::Timestamp;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::outcome::{CallError, ErrorClass};
+use super::provider::ClusterWriter;
 use crate::engine::drain::{Blocker, DrainPolicy, PodDrain, classify};
-use crate::kubernetes::write::{self, Cordon, Eviction};
-use crate::kubernetes::{read, write::annotation};
+use crate::kubernetes::write::{Cordon, Eviction, annotation};
 use crate::model::{Pod, keys};
-use crate::source::build::kubernetes::{Placements, pod as model_pod};
 
 #[derive(Debug, Clone)]
 pub struct DrainOptions {
@@ -97,6 +96,9 @@ pub struct DrainReport {
     pub remaining: Vec<PodNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The class of `error`.
+    #[serde(skip)]
+    pub error_class: Option<ErrorClass>,
 }
 
 impl DrainReport {
@@ -131,21 +133,6 @@ impl DrainProgress for () {
     fn update(&self, _: usize, _: usize, _: &str) {}
 }
 
-/// The pods bound to a node now (those matching `selector`, when given), as the engine sees
-/// them.
-pub(crate) async fn node_pods(
-    client: &kube::Client,
-    node: &str,
-    selector: Option<&str>,
-) -> Result<Vec<Pod>> {
-    let mut placements = Placements::default();
-    read::pods_on_node(client, node, selector)
-        .await?
-        .iter()
-        .map(|raw| model_pod(raw, &mut placements))
-        .collect()
-}
-
 /// Whether a pod still stands in the drain's way, and why.
 fn obstacle(pod: &Pod, verdict: &PodDrain) -> Option<String> {
     if pod.deleting && !matches!(verdict, PodDrain::Leave) {
@@ -159,7 +146,7 @@ fn obstacle(pod: &Pod, verdict: &PodDrain) -> Option<String> {
 }
 
 pub async fn drain_node(
-    client: &kube::Client,
+    cluster: &impl ClusterWriter,
     node: &str,
     options: &DrainOptions,
     progress: &dyn DrainProgress,
@@ -171,25 +158,27 @@ pub async fn drain_node(
         left: Vec::new(),
         remaining: Vec::new(),
         error: None,
+        error_class: None,
     };
-    if let Err(e) = run(client, node, options, progress, &mut report).await {
+    if let Err(e) = run(cluster, node, options, progress, &mut report).await {
         report.result = DrainResult::Failed;
-        report.error = Some(format!("{e:#}"));
+        report.error = Some(e.message);
+        report.error_class = Some(e.class);
     }
     report
 }
 
 async fn run(
-    client: &kube::Client,
+    cluster: &impl ClusterWriter,
     node: &str,
     options: &DrainOptions,
     progress: &dyn DrainProgress,
     report: &mut DrainReport,
-) -> Result<()> {
+) -> Result<(), CallError> {
     let policy = &options.policy;
-    let node_object = read::node(client, node).await?;
+    let node_object = cluster.node(node).await?;
     let selector = options.pod_selector.as_deref();
-    let pods = node_pods(client, node, selector).await?;
+    let pods = cluster.pods_on(node, selector).await?;
     let now = Timestamp::now();
     let verdicts: Vec<(Pod, PodDrain)> = pods
         .into_iter()
@@ -233,7 +222,7 @@ async fn run(
         return Ok(());
     }
 
-    let cordon = write::cordon(client, node, options.claim).await?;
+    let cordon = cluster.cordon(node, options.claim).await?;
     match cordon {
         Cordon::Cordoned => tracing::info!(node, "cordoned"),
         Cordon::AlreadyUnschedulable => tracing::info!(node, "already cordoned"),
@@ -243,12 +232,9 @@ async fn run(
     let resumed = cordon == Cordon::AlreadyUnschedulable
         && annotation(&node_object, keys::DRAIN_STARTED).is_some();
     if !resumed {
-        write::annotate(
-            client,
-            node,
-            &[(keys::DRAIN_STARTED, Some(now.to_string()))],
-        )
-        .await?;
+        cluster
+            .annotate(node, &[(keys::DRAIN_STARTED, Some(now.to_string()))])
+            .await?;
     }
 
     let deadline = Instant::now() + options.timeout;
@@ -256,7 +242,7 @@ async fn run(
     let mut retry: HashMap<String, (Instant, Duration)> = HashMap::new();
     let mut refusals: HashMap<String, String> = HashMap::new();
     loop {
-        let pods = node_pods(client, node, selector).await?;
+        let pods = cluster.pods_on(node, selector).await?;
         let now = Timestamp::now();
         let mut remaining = Vec::new();
         for pod in &pods {
@@ -271,13 +257,9 @@ async fn run(
             if verdict == PodDrain::Evict && !pod.deleting {
                 let due = retry.get(&key).is_none_or(|(at, _)| *at <= Instant::now());
                 if due {
-                    match write::evict(
-                        client,
-                        &pod.namespace,
-                        &pod.name,
-                        options.termination_grace_seconds,
-                    )
-                    .await?
+                    match cluster
+                        .evict(&pod.namespace, &pod.name, options.termination_grace_seconds)
+                        .await?
                     {
                         Eviction::Evicted => {
                             tracing::info!(node, pod = %key, "evicted");
@@ -287,7 +269,10 @@ async fn run(
                         }
                         Eviction::Gone => continue,
                         Eviction::Impossible(reason) => {
-                            color_eyre::eyre::bail!("evicting pod {key}: {reason} (HTTP 500)")
+                            return Err(CallError::new(
+                                ErrorClass::RefusedByPdb,
+                                format!("evicting pod {key}: {reason} (HTTP 500)"),
+                            ));
                         }
                         Eviction::Refused(reason) => {
                             let wait = retry
@@ -315,12 +300,12 @@ async fn run(
             // With a pod selector, pods outside it may still run here: the drain ends, but
             // the node is not drained.
             let finished = selector.is_none().then(|| Timestamp::now().to_string());
-            write::annotate(
-                client,
-                node,
-                &[(keys::DRAINED_AT, finished), (keys::DRAIN_STARTED, None)],
-            )
-            .await?;
+            cluster
+                .annotate(
+                    node,
+                    &[(keys::DRAINED_AT, finished), (keys::DRAIN_STARTED, None)],
+                )
+                .await?;
             report.result = DrainResult::Drained;
             return Ok(());
         }

@@ -1,6 +1,6 @@
 //! Applies the maintenance part of a plan: the node actions and the replacement of instances
 //! that never joined. Each action is attempted and reported on its own; one failure never
-//! stops the rest, and `dry_run` calls nothing that changes anything.
+//! stops the rest, and a dry run calls nothing that changes anything.
 //!
 //! A drain here is one step, not a wait: cordon, record `ekas/drain-started`, ask for every
 //! eviction once. The next pass (a later `reap`, or the loop) sees the annotation, evicts
@@ -10,54 +10,55 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::drain::{DrainOptions, DrainResult, drain_node, node_pods};
-use super::{Applied, AppliedKind, Outcome, Parts, apply_scale_up, clients_for};
-use crate::aws::{RegionClients, scaling};
-use crate::engine::drain::DrainPolicy;
-use crate::engine::drain::{PodDrain, classify};
-use crate::kubernetes::read;
-use crate::kubernetes::write::{self, Cordon, Uncordon};
+use super::drain::{DrainOptions, DrainResult, drain_node};
+use super::outcome::{CallError, Done, ErrorClass, Outcome, Skip};
+use super::provider::{ClusterWriter, GroupWriter};
+use super::{Actuator, Applied, AppliedKind, Parts, Step};
+use crate::aws::RegionClients;
+use crate::aws::scaling::Regions;
+use crate::engine::drain::{DrainPolicy, PodDrain, classify};
+use crate::guard::Guard;
 use crate::model::keys;
 use crate::plan::{
     InstanceAction, InstanceActionKind, NodeAction, NodeActionKind, NodeState, Plan,
 };
 
+/// The real providers: the kube client and the AWS clients of every region.
 pub struct Maintainer<'a> {
     pub kube: &'a kube::Client,
     pub aws: &'a [RegionClients],
+    /// Shut while the Lease is not held with margin: no change goes then.
+    pub guard: Guard,
     pub drain: DrainPolicy,
     pub dry_run: bool,
 }
 
 impl Maintainer<'_> {
-    /// Applies the chosen halves of a plan. The scale-up half first uncordons the nodes the
-    /// plan reclaims for pending pods, then sets desired capacities; the maintenance half is
-    /// every other node and instance action (uncordons too, when it runs alone).
+    /// See [`Actuator::apply_parts`].
     pub async fn apply_parts(&self, plan: &Plan, parts: Parts) -> Vec<Applied> {
-        let Parts {
-            scale_up,
-            maintenance,
-        } = parts;
-        let mut out = Vec::new();
-        if scale_up {
-            for node in plan
-                .nodes
-                .iter()
-                .filter(|n| n.action == NodeActionKind::Uncordon)
-            {
-                out.push(self.apply_node(node, plan.captured_at).await);
-            }
-            out.extend(apply_scale_up(plan, self.aws, self.dry_run).await);
-        }
-        if maintenance {
-            let skip = scale_up.then_some(NodeActionKind::Uncordon);
-            out.extend(self.apply_except(plan, skip).await);
-        }
-        out
+        let regions = Regions(self.aws);
+        let actuator = Actuator::new(
+            &regions,
+            self.kube,
+            self.guard.clone(),
+            self.drain,
+            self.dry_run,
+        );
+        actuator.apply_parts(plan, parts).await
     }
+}
 
+fn other(message: impl Into<String>) -> CallError {
+    CallError::new(ErrorClass::Other, message)
+}
+
+impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
     /// Every node and instance action but those of kind `skip` (applied already).
-    async fn apply_except(&self, plan: &Plan, skip: Option<NodeActionKind>) -> Vec<Applied> {
+    pub(super) async fn apply_maintenance(
+        &self,
+        plan: &Plan,
+        skip: Option<NodeActionKind>,
+    ) -> Vec<Applied> {
         let mut out = Vec::new();
         for node in plan
             .nodes
@@ -72,103 +73,70 @@ impl Maintainer<'_> {
             .filter(|i| i.action == InstanceActionKind::Replace)
         {
             let action = format!("replace instance ({})", instance.reason);
-            let outcome = match (self.dry_run, &instance.group) {
-                (true, _) => Outcome::WouldDo(action.clone()),
-                (false, None) => Outcome::Failed("not in a group".into()),
-                (false, Some(group)) => self.replace(instance, group).await,
-            };
-            tracing::info!(instance = %instance.instance_id, %outcome, "maintenance");
-            out.push(Applied {
+            let step = Step {
                 kind: AppliedKind::ReplaceInstance,
-                target: instance.instance_id.clone(),
-                region: instance.region.clone(),
+                target: &instance.instance_id,
+                region: &instance.region,
+                would: action.clone(),
                 action,
-                outcome,
-            });
+            };
+            out.push(step.run(self.dry_run, self.replace(instance)).await);
         }
         out
     }
 
     /// Replaces an instance that never joined — unless, looked up afresh, a Node answers to it
     /// now (safety invariant 6): then nothing happens.
-    async fn replace(&self, instance: &InstanceAction, group: &str) -> Outcome {
-        match node_claiming(self.kube, instance).await {
-            Ok(Some(node)) => {
-                return Outcome::Skipped(format!(
-                    "Node {node} answers to this instance now; a later pass decides again"
-                ));
-            }
+    async fn replace(&self, instance: &InstanceAction) -> Outcome {
+        let Some(group) = &instance.group else {
+            return Outcome::Failed(other("not in a group"));
+        };
+        match self.cluster.node_for(instance).await {
+            Ok(Some(node)) => return Outcome::Skipped(Skip::NodeAnswers { node }),
             Ok(None) => {}
-            Err(e) => return Outcome::Failed(format!("{e:#}")),
+            Err(e) => return Outcome::Failed(e),
         }
-        match self
-            .terminate(&instance.region, group, &instance.instance_id, false)
-            .await
-        {
-            Ok(()) => Outcome::Done("terminated; the group launches a replacement".into()),
-            Err(e) => Outcome::Failed(e),
-        }
+        let id = &instance.instance_id;
+        let terminated = self.groups.terminate(&instance.region, group, id, false);
+        terminated.await.map(|_| Done::Replaced).into()
     }
 
-    async fn apply_node(&self, node: &NodeAction, now: Timestamp) -> Applied {
-        let kind = node.action;
-        let mut action = kind.as_str().to_string();
+    pub(super) async fn apply_node(&self, node: &NodeAction, now: Timestamp) -> Applied {
+        let mut action = node.action.as_str().to_string();
         if node.decrement {
             action.push_str(" (-1 desired)");
         }
-        let outcome = if self.dry_run {
-            Outcome::WouldDo(format!("{action}: {}", node.reason))
-        } else {
-            match self.node_action(node, now).await {
-                Ok(done) => Outcome::Done(done),
-                Err(e) => Outcome::Failed(e),
-            }
-        };
-        tracing::info!(node = %node.name, state = node.state.as_str(), %action, %outcome, "maintenance");
-        Applied {
+        let step = Step {
             kind: AppliedKind::Node(node.action),
-            target: node.name.clone(),
-            region: node.region.clone().unwrap_or_default(),
+            target: &node.name,
+            region: node.region.as_deref().unwrap_or_default(),
+            would: format!("{action}: {}", node.reason),
             action,
-            outcome,
-        }
+        };
+        let call = async { self.node_action(node, now).await.into() };
+        step.run(self.dry_run, call).await
     }
 
-    async fn node_action(&self, node: &NodeAction, now: Timestamp) -> Result<String, String> {
-        let kube = self.kube;
+    async fn node_action(&self, node: &NodeAction, now: Timestamp) -> Result<Done, CallError> {
+        let cluster = &self.cluster;
         let name = node.name.as_str();
-        let err = |e: color_eyre::Report| format!("{e:#}");
         match node.action {
-            NodeActionKind::None => Ok("nothing to do".into()),
+            NodeActionKind::None => Ok(Done::Nothing),
             NodeActionKind::MarkIdle => {
-                write::annotate(kube, name, &[(keys::IDLE_SINCE, Some(now.to_string()))])
-                    .await
-                    .map_err(err)?;
-                Ok(format!("idle since {now}"))
+                let since = Some(now.to_string());
+                cluster.annotate(name, &[(keys::IDLE_SINCE, since)]).await?;
+                Ok(Done::IdleMarked { since: now })
             }
             NodeActionKind::ClearIdle => {
-                write::annotate(kube, name, &[(keys::IDLE_SINCE, None)])
-                    .await
-                    .map_err(err)?;
-                Ok("in use again".into())
+                cluster.annotate(name, &[(keys::IDLE_SINCE, None)]).await?;
+                Ok(Done::IdleCleared)
             }
             NodeActionKind::Uncordon => {
-                let result = write::uncordon(kube, name).await.map_err(err)?;
-                write::annotate(kube, name, &[(keys::IDLE_SINCE, None)])
-                    .await
-                    .map_err(err)?;
-                Ok(match result {
-                    Uncordon::Uncordoned => "uncordoned".into(),
-                    Uncordon::NotOurs => "left cordoned: cordoned by somebody else".into(),
-                    Uncordon::NotCordoned => "already schedulable".into(),
-                })
+                let result = cluster.uncordon(name).await?;
+                cluster.annotate(name, &[(keys::IDLE_SINCE, None)]).await?;
+                Ok(Done::Uncordoned(result))
             }
-            NodeActionKind::Cordon => {
-                Ok(match write::cordon(kube, name, true).await.map_err(err)? {
-                    Cordon::Cordoned => "cordoned".into(),
-                    Cordon::AlreadyUnschedulable => "already cordoned".into(),
-                })
-            }
+            NodeActionKind::Cordon => Ok(Done::Cordoned(cluster.cordon(name, true).await?)),
             NodeActionKind::Drain => {
                 let options = DrainOptions {
                     policy: self.drain,
@@ -177,80 +145,69 @@ impl Maintainer<'_> {
                     claim: true,
                     ..DrainOptions::default()
                 };
-                let report = drain_node(kube, name, &options, &()).await;
+                let report = drain_node(cluster, name, &options, &()).await;
                 match report.result {
-                    DrainResult::Drained => Ok("drained; terminated on the next pass".into()),
-                    DrainResult::TimedOut => Ok(format!(
-                        "draining: {} evicted, {} pod(s) left",
-                        report.evicted.len(),
-                        report.remaining.len()
+                    DrainResult::Drained => Ok(Done::Drained),
+                    DrainResult::TimedOut => Ok(Done::Draining {
+                        evicted: report.evicted.len(),
+                        left: report.remaining.len(),
+                    }),
+                    _ => Err(CallError::new(
+                        report.error_class.unwrap_or(ErrorClass::Other),
+                        report.summary(),
                     )),
-                    _ => Err(report.summary()),
                 }
             }
             NodeActionKind::Terminate => {
                 let (Some(group), Some(region), Some(instance)) =
                     (&node.group, &node.region, &node.instance_id)
                 else {
-                    return Err("no group or instance known for this node".into());
+                    return Err(other("no group or instance known for this node"));
                 };
                 let dead = node.state == NodeState::Dead;
-                safe_to_terminate(kube, name, dead, &self.drain, now).await?;
-                self.terminate(region, group, instance, node.decrement)
+                safe_to_terminate(cluster, name, dead, &self.drain, now).await?;
+                let decrement = node.decrement;
+                self.groups
+                    .terminate(region, group, instance, decrement)
                     .await?;
-                write::delete_node(kube, name).await.map_err(err)?;
-                Ok(format!("instance {instance} terminated, node deleted"))
+                cluster.delete_node(name).await?;
+                Ok(Done::Terminated {
+                    instance: instance.clone(),
+                })
             }
             NodeActionKind::DeleteNode => {
-                write::delete_node(kube, name).await.map_err(err)?;
-                Ok("node deleted".into())
+                cluster.delete_node(name).await?;
+                Ok(Done::NodeDeleted)
             }
             NodeActionKind::MarkInstanceNotFound => {
                 let at = Some(now.to_string());
-                write::annotate(kube, name, &[(keys::INSTANCE_NOT_FOUND_SINCE, at)])
-                    .await
-                    .map_err(err)?;
-                Ok(format!("EC2 does not know its instance, as of {now}"))
+                cluster
+                    .annotate(name, &[(keys::INSTANCE_NOT_FOUND_SINCE, at)])
+                    .await?;
+                Ok(Done::InstanceNotFoundMarked { since: now })
             }
             NodeActionKind::ClearInstanceNotFound => {
-                write::annotate(kube, name, &[(keys::INSTANCE_NOT_FOUND_SINCE, None)])
-                    .await
-                    .map_err(err)?;
-                Ok("EC2 knows its instance again".into())
+                cluster
+                    .annotate(name, &[(keys::INSTANCE_NOT_FOUND_SINCE, None)])
+                    .await?;
+                Ok(Done::InstanceNotFoundCleared)
             }
         }
-    }
-
-    async fn terminate(
-        &self,
-        region: &str,
-        group: &str,
-        instance: &str,
-        decrement: bool,
-    ) -> Result<(), String> {
-        let clients = clients_for(self.aws, region)
-            .ok_or_else(|| format!("no AWS client for region {region}"))?;
-        scaling::terminate_instance(clients, group, instance, decrement)
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("{e:#}"))
     }
 }
 
 /// The plan is a moment old: a pod may have landed since (one that tolerates the cordon, or one
 /// bound before the cordon took effect). Looks again right before the point of no return: an
-/// idle node must still be idle, and no node — dead ones included — may run a pod that must stay.
+/// idle node must still be idle, and no node — dead ones included — may run a pod that must
+/// stay. Such a pod is a conflict: the node changed since the plan.
 pub async fn safe_to_terminate(
-    kube: &kube::Client,
+    cluster: &impl ClusterWriter,
     node: &str,
     dead: bool,
     policy: &DrainPolicy,
     now: Timestamp,
-) -> Result<(), String> {
-    let pods = node_pods(kube, node, None)
-        .await
-        .map_err(|e| format!("{e:#}"))?;
-    for pod in &pods {
+) -> Result<(), CallError> {
+    for pod in &cluster.pods_on(node, None).await? {
         let verdict = classify(pod, policy, now);
         let arrived = !dead && verdict == PodDrain::Evict;
         let held = match &verdict {
@@ -258,33 +215,14 @@ pub async fn safe_to_terminate(
             _ => false,
         };
         if arrived || held {
-            return Err(format!(
-                "not terminated: it now runs {}; a later pass decides again",
-                pod.key()
+            return Err(CallError::new(
+                ErrorClass::Conflict,
+                format!(
+                    "not terminated: it now runs {}; a later pass decides again",
+                    pod.key()
+                ),
             ));
         }
     }
     Ok(())
-}
-
-/// The Node that answers to `instance` now, if any: looked up by the names its Node would have
-/// (the private DNS name, its host part, the IP) and by the original tool's `aws/id` label.
-async fn node_claiming(
-    kube: &kube::Client,
-    instance: &InstanceAction,
-) -> color_eyre::Result<Option<String>> {
-    let mut names: Vec<&str> = Vec::new();
-    if let Some(dns) = instance.private_dns.as_deref() {
-        names.push(dns);
-        names.extend(dns.split('.').next().filter(|host| *host != dns));
-    }
-    names.extend(instance.private_ip.as_deref());
-    for name in names {
-        if read::node_if_exists(kube, name).await?.is_some() {
-            return Ok(Some(name.to_string()));
-        }
-    }
-    let labelled =
-        read::nodes_labelled(kube, &format!("{}={}", keys::AWS_ID, instance.instance_id)).await?;
-    Ok(labelled.into_iter().find_map(|n| n.metadata.name))
 }

@@ -1,40 +1,27 @@
-//! Carries out parts of a [`Plan`] through the adapters. Every action is attempted; each one's
-//! outcome is reported, and a failed one never stops the rest. `dry_run` reports what would be
-//! done and calls nothing that changes anything.
+//! Carries out parts of a [`Plan`] through one boundary. Every change goes through a provider
+//! ([`provider::GroupWriter`] for the Auto Scaling groups, [`provider::ClusterWriter`] for the
+//! cluster) behind the [`provider::Gate`], which asks the Lease right before each call; this
+//! module reports a dry run without calling anything, and logs, counts and types what became
+//! of each action ([`Outcome`]). Every action is attempted: a failed one never stops the rest.
 
 pub mod drain;
 pub mod maintenance;
+pub mod outcome;
+pub mod provider;
+#[cfg(test)]
+mod tests;
 
-use std::fmt;
+use std::future::Future;
 
-use crate::aws::{RegionClients, scaling};
+pub use outcome::{CallError, Done, ErrorClass, Outcome, Skip};
+use provider::{ClusterWriter, Gate, GroupWriter, Guarded};
+
+use crate::aws::RegionClients;
+use crate::aws::scaling::Regions;
+use crate::engine::drain::DrainPolicy;
+use crate::guard::Guard;
+use crate::metrics::metrics;
 use crate::plan::{NodeActionKind, Plan};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Done(String),
-    WouldDo(String),
-    /// Looked again right before acting and found a reason not to: nothing was changed.
-    Skipped(String),
-    Failed(String),
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Done(s) => write!(f, "done: {s}"),
-            Outcome::WouldDo(s) => write!(f, "dry run, would: {s}"),
-            Outcome::Skipped(s) => write!(f, "skipped: {s}"),
-            Outcome::Failed(s) => write!(f, "failed: {s}"),
-        }
-    }
-}
-
-impl Outcome {
-    pub fn failed(&self) -> bool {
-        matches!(self, Outcome::Failed(_))
-    }
-}
 
 /// Which parts of a plan to apply: `scale-up` applies one, `reap` the other, `run` both (or
 /// one, with `--no-scale` / `--no-maintenance`).
@@ -66,59 +53,121 @@ pub struct Applied {
     pub outcome: Outcome,
 }
 
-pub fn clients_for<'a>(clients: &'a [RegionClients], region: &str) -> Option<&'a RegionClients> {
-    clients.iter().find(|c| c.region == region)
+impl AppliedKind {
+    /// The label in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppliedKind::ScaleUp => "scale-up",
+            AppliedKind::DesiredReset => "desired-reset",
+            AppliedKind::GroupMark => "group-mark",
+            AppliedKind::ReplaceInstance => "replace-instance",
+            AppliedKind::Node(kind) => kind.as_str(),
+        }
+    }
 }
 
-/// Applies the AWS half of the scale-up part: ekas's marks on groups, desired capacities set
-/// back after failed launches, then raised for the pending pods.
-pub async fn apply_scale_up(plan: &Plan, clients: &[RegionClients], dry_run: bool) -> Vec<Applied> {
+/// Applies a plan to the two providers, each behind one gate.
+pub struct Actuator<'a, G, C> {
+    groups: Guarded<'a, G>,
+    cluster: Guarded<'a, C>,
+    drain: DrainPolicy,
+    dry_run: bool,
+}
+
+impl<'a, G: GroupWriter, C: ClusterWriter> Actuator<'a, G, C> {
+    /// Changes go only while `guard` is open (the Lease is held with margin); with `dry_run`,
+    /// none go at all.
+    pub fn new(
+        groups: &'a G,
+        cluster: &'a C,
+        guard: Guard,
+        drain: DrainPolicy,
+        dry_run: bool,
+    ) -> Self {
+        let gate = Gate::new(guard, dry_run);
+        Actuator {
+            groups: Guarded::new(groups, gate.clone()),
+            cluster: Guarded::new(cluster, gate),
+            drain,
+            dry_run,
+        }
+    }
+
+    /// Applies the chosen halves of a plan. The scale-up half first uncordons the nodes the
+    /// plan reclaims for pending pods, then sets desired capacities; the maintenance half is
+    /// every other node and instance action (uncordons too, when it runs alone).
+    pub async fn apply_parts(&self, plan: &Plan, parts: Parts) -> Vec<Applied> {
+        let mut out = Vec::new();
+        if parts.scale_up {
+            for node in plan
+                .nodes
+                .iter()
+                .filter(|n| n.action == NodeActionKind::Uncordon)
+            {
+                out.push(self.apply_node(node, plan.captured_at).await);
+            }
+            out.extend(scale_up_half(&self.groups, plan, self.dry_run).await);
+        }
+        if parts.maintenance {
+            let skip = parts.scale_up.then_some(NodeActionKind::Uncordon);
+            out.extend(self.apply_maintenance(plan, skip).await);
+        }
+        out
+    }
+}
+
+/// Applies the AWS half of the scale-up part through the real clients, while `guard` is open.
+pub async fn apply_scale_up(
+    plan: &Plan,
+    clients: &[RegionClients],
+    guard: Guard,
+    dry_run: bool,
+) -> Vec<Applied> {
+    let regions = Regions(clients);
+    let groups = Guarded::new(&regions, Gate::new(guard, dry_run));
+    scale_up_half(&groups, plan, dry_run).await
+}
+
+/// ekas's marks on groups, desired capacities set back after failed launches, then raised for
+/// the pending pods.
+async fn scale_up_half(groups: &impl GroupWriter, plan: &Plan, dry_run: bool) -> Vec<Applied> {
     let mut out = Vec::new();
     for mark in &plan.group_marks {
         let action = match &mark.value {
             Some(value) => format!("tag {}={value} ({})", mark.tag, mark.reason),
             None => format!("remove tag {} ({})", mark.tag, mark.reason),
         };
-        let outcome = match (dry_run, clients_for(clients, &mark.region)) {
-            (true, _) => Outcome::WouldDo(action.clone()),
-            (false, None) => Outcome::Failed(format!("no client for region {}", mark.region)),
-            (false, Some(c)) => {
-                match scaling::tag_group(c, &mark.group, &mark.tag, mark.value.as_deref()).await {
-                    Ok(()) => Outcome::Done("tagged".into()),
-                    Err(e) => Outcome::Failed(format!("{e:#}")),
-                }
-            }
+        let call = async {
+            let value = mark.value.as_deref();
+            let tagged = groups.tag(&mark.region, &mark.group, &mark.tag, value);
+            tagged.await.map(|()| Done::Tagged).into()
         };
-        out.push(Applied {
+        let step = Step {
             kind: AppliedKind::GroupMark,
-            target: mark.group.clone(),
-            region: mark.region.clone(),
+            target: &mark.group,
+            region: &mark.region,
+            would: action.clone(),
             action,
-            outcome,
-        });
+        };
+        out.push(step.run(dry_run, call).await);
     }
     for reset in &plan.desired_resets {
         let action = format!(
             "set desired {} → {} ({})",
             reset.current_desired, reset.new_desired, reset.reason
         );
-        let outcome = match (dry_run, clients_for(clients, &reset.region)) {
-            (true, _) => Outcome::WouldDo(action.clone()),
-            (false, None) => Outcome::Failed(format!("no client for region {}", reset.region)),
-            (false, Some(c)) => {
-                match scaling::reset_desired(c, &reset.group, reset.new_desired).await {
-                    Ok(now) => Outcome::Done(format!("desired is {now}")),
-                    Err(e) => Outcome::Failed(format!("{e:#}")),
-                }
-            }
+        let call = async {
+            let set = groups.reset_desired(&reset.region, &reset.group, reset.new_desired);
+            set.await.map(|now| Done::DesiredSet { now }).into()
         };
-        out.push(Applied {
+        let step = Step {
             kind: AppliedKind::DesiredReset,
-            target: reset.group.clone(),
-            region: reset.region.clone(),
+            target: &reset.group,
+            region: &reset.region,
+            would: action.clone(),
             action,
-            outcome,
-        });
+        };
+        out.push(step.run(dry_run, call).await);
     }
     for up in &plan.scale_ups {
         let action = format!(
@@ -127,22 +176,69 @@ pub async fn apply_scale_up(plan: &Plan, clients: &[RegionClients], dry_run: boo
             up.new_desired,
             up.pods.len()
         );
-        let outcome = match (dry_run, clients_for(clients, &up.region)) {
-            (true, _) => Outcome::WouldDo(action.clone()),
-            (false, None) => Outcome::Failed(format!("no client for region {}", up.region)),
-            (false, Some(c)) => match scaling::scale_up_to(c, &up.group, up.new_desired).await {
-                Ok(now) => Outcome::Done(format!("desired is {now}")),
-                Err(e) => Outcome::Failed(format!("{e:#}")),
-            },
+        let call = async {
+            let set = groups.scale_up_to(&up.region, &up.group, up.new_desired);
+            set.await.map(|now| Done::DesiredSet { now }).into()
         };
-        tracing::info!(group = %up.group, region = %up.region, %outcome, "scale-up");
-        out.push(Applied {
+        let step = Step {
             kind: AppliedKind::ScaleUp,
-            target: up.group.clone(),
-            region: up.region.clone(),
+            target: &up.group,
+            region: &up.region,
+            would: action.clone(),
             action,
-            outcome,
-        });
+        };
+        out.push(step.run(dry_run, call).await);
     }
     out
+}
+
+/// One action about to be taken.
+struct Step<'a> {
+    kind: AppliedKind,
+    target: &'a str,
+    region: &'a str,
+    /// The action, for the table.
+    action: String,
+    /// What a dry run reports.
+    would: String,
+}
+
+impl Step<'_> {
+    /// Reports a dry run, or runs `call` (nothing of which runs otherwise); logs and counts
+    /// the outcome.
+    async fn run(self, dry_run: bool, call: impl Future<Output = Outcome>) -> Applied {
+        let outcome = match dry_run {
+            true => Outcome::WouldDo(self.would),
+            false => call.await,
+        };
+        tracing::info!(on = self.target, region = self.region, action = %self.action, %outcome, "applied");
+        let applied = Applied {
+            kind: self.kind,
+            target: self.target.to_string(),
+            region: self.region.to_string(),
+            action: self.action,
+            outcome,
+        };
+        count(&applied);
+        applied
+    }
+}
+
+/// Counts one action by kind and result (and a scale-up by group).
+fn count(a: &Applied) {
+    let m = metrics();
+    let result = a.outcome.result();
+    let group = vec![("group", a.target.clone())];
+    match (a.kind, &a.outcome) {
+        (AppliedKind::ScaleUp, Outcome::Done(_)) => m.scale_ups.get_or_create(&group).inc(),
+        (AppliedKind::ScaleUp, Outcome::Failed(_)) => {
+            m.scale_up_failures.get_or_create(&group).inc()
+        }
+        _ => 0,
+    };
+    let labels = vec![
+        ("action", a.kind.as_str().into()),
+        ("result", result.into()),
+    ];
+    m.actions.get_or_create(&labels).inc();
 }

@@ -194,6 +194,22 @@ where
     }
 }
 
+/// The class of a failed SDK call: a deadline, or the service's error code.
+pub(crate) fn error_class<E, R>(error: &SdkError<E, R>) -> crate::actuate::outcome::ErrorClass
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    use crate::actuate::outcome::ErrorClass;
+    match error {
+        SdkError::TimeoutError(_) => ErrorClass::Timeout,
+        SdkError::ServiceError(e) => {
+            let e = e.err();
+            ErrorClass::of_aws(e.code().unwrap_or(""), e.message().unwrap_or(""))
+        }
+        _ => ErrorClass::Other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

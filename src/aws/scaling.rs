@@ -1,9 +1,30 @@
-//! The two AWS calls that change anything. Each re-reads the group first, so the MinSize and
-//! MaxSize guards hold against the group as it is now, not as the snapshot saw it.
+//! The AWS calls that change anything. Each re-reads the group first, so the MinSize and
+//! MaxSize guards hold against the group as it is now, not as the snapshot saw it. Errors carry
+//! their class ([`CallError`]), from the service's error code or the deadline that fired.
+//! [`Regions`] puts them behind the actuator's [`GroupWriter`]. Each change also asks the Lease
+//! itself, a second line behind the actuator's gate.
 
-use color_eyre::eyre::{Result, bail, eyre};
+use color_eyre::eyre::{Report, Result};
 
-use super::{RegionClients, describe_error};
+use super::{RegionClients, describe_error, error_class};
+use crate::actuate::outcome::{CallError, ErrorClass};
+use crate::actuate::provider::GroupWriter;
+
+/// A failed SDK call as a report: `what` it was doing, the service's words, and the class.
+fn failed<E, R>(
+    error: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    what: impl std::fmt::Display,
+) -> Report
+where
+    E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    let class = error_class(&error);
+    Report::new(CallError::new(
+        class,
+        format!("{what}: {}", describe_error(error)),
+    ))
+}
 
 /// A group's sizes as AWS reports them now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,14 +47,17 @@ async fn describe(clients: &RegionClients, group: &str) -> Result<(GroupSizes, u
         .send()
         .await
         .map_err(|e| {
-            eyre!(
-                "group {group} ({}): DescribeAutoScalingGroups: {}",
-                clients.region,
-                describe_error(e)
+            failed(
+                e,
+                format_args!(
+                    "group {group} ({}): DescribeAutoScalingGroups",
+                    clients.region
+                ),
             )
         })?;
     let Some(g) = out.auto_scaling_groups().first() else {
-        bail!("group {group} ({}) does not exist", clients.region);
+        let message = format!("group {group} ({}) does not exist", clients.region);
+        return Err(Report::new(CallError::new(ErrorClass::NotFound, message)));
     };
     let count = |v: Option<i32>| v.unwrap_or(0).max(0) as u32;
     let sizes = GroupSizes {
@@ -46,10 +70,10 @@ async fn describe(clients: &RegionClients, group: &str) -> Result<(GroupSizes, u
 
 /// The Lease, asked right before a call that changes a group.
 fn may_change(clients: &RegionClients, group: &str, call: &str) -> Result<()> {
-    clients
-        .guard
-        .check()
-        .map_err(|refused| eyre!("group {group} ({}): {call}: {refused}", clients.region))
+    clients.guard.check().map_err(|refused| {
+        let message = format!("group {group} ({}): {call}: {refused}", clients.region);
+        Report::new(CallError::new(ErrorClass::LeaseLost, message))
+    })
 }
 
 async fn set_desired(clients: &RegionClients, group: &str, from: u32, to: u32) -> Result<()> {
@@ -63,10 +87,12 @@ async fn set_desired(clients: &RegionClients, group: &str, from: u32, to: u32) -
         .send()
         .await
         .map_err(|e| {
-            eyre!(
-                "group {group} ({}): SetDesiredCapacity {from} → {to}: {}",
-                clients.region,
-                describe_error(e)
+            failed(
+                e,
+                format_args!(
+                    "group {group} ({}): SetDesiredCapacity {from} → {to}",
+                    clients.region
+                ),
             )
         })?;
     Ok(())
@@ -119,10 +145,12 @@ pub async fn terminate_instance(
         .send()
         .await
         .map_err(|e| {
-            eyre!(
-                "group {group} ({}): TerminateInstanceInAutoScalingGroup {instance_id}: {}",
-                clients.region,
-                describe_error(e)
+            failed(
+                e,
+                format_args!(
+                    "group {group} ({}): TerminateInstanceInAutoScalingGroup {instance_id}",
+                    clients.region
+                ),
             )
         })?;
     Ok(decrement)
@@ -148,10 +176,12 @@ pub async fn complete_lifecycle_action(
         .send()
         .await
         .map_err(|e| {
-            eyre!(
-                "group {group} ({}): CompleteLifecycleAction {hook} for {instance_id}: {}",
-                clients.region,
-                describe_error(e)
+            failed(
+                e,
+                format_args!(
+                    "group {group} ({}): CompleteLifecycleAction {hook} for {instance_id}",
+                    clients.region
+                ),
             )
         })?;
     Ok(())
@@ -176,10 +206,12 @@ pub async fn record_lifecycle_heartbeat(
         .send()
         .await
         .map_err(|e| {
-            eyre!(
-                "group {group} ({}): RecordLifecycleActionHeartbeat {hook} for {instance_id}: {}",
-                clients.region,
-                describe_error(e)
+            failed(
+                e,
+                format_args!(
+                    "group {group} ({}): RecordLifecycleActionHeartbeat {hook} for {instance_id}",
+                    clients.region
+                ),
             )
         })?;
     Ok(())
@@ -205,21 +237,82 @@ pub async fn tag_group(
         None => "DeleteTags",
     };
     may_change(clients, group, call)?;
-    let result = match value {
+    let what = format!("group {group} ({}): {call} {key}", clients.region);
+    match value {
         Some(_) => a
             .create_or_update_tags()
             .tags(tag)
             .send()
             .await
             .map(|_| ())
-            .map_err(describe_error),
+            .map_err(|e| failed(e, &what)),
         None => a
             .delete_tags()
             .tags(tag)
             .send()
             .await
             .map(|_| ())
-            .map_err(describe_error),
-    };
-    result.map_err(|e| eyre!("group {group} ({}): {call} {key}: {e}", clients.region))
+            .map_err(|e| failed(e, &what)),
+    }
+}
+
+/// The groups of every region ekas manages, as the actuator changes them.
+pub struct Regions<'a>(pub &'a [RegionClients]);
+
+impl Regions<'_> {
+    fn region(&self, region: &str) -> Result<&RegionClients, CallError> {
+        self.0.iter().find(|c| c.region == region).ok_or_else(|| {
+            CallError::new(
+                ErrorClass::Other,
+                format!("no AWS client for region {region}"),
+            )
+        })
+    }
+}
+
+fn classed(report: Report) -> CallError {
+    CallError::from_report(&report)
+}
+
+impl GroupWriter for Regions<'_> {
+    async fn scale_up_to(&self, region: &str, group: &str, desired: u32) -> Result<u32, CallError> {
+        scale_up_to(self.region(region)?, group, desired)
+            .await
+            .map_err(classed)
+    }
+
+    async fn reset_desired(
+        &self,
+        region: &str,
+        group: &str,
+        desired: u32,
+    ) -> Result<u32, CallError> {
+        reset_desired(self.region(region)?, group, desired)
+            .await
+            .map_err(classed)
+    }
+
+    async fn terminate(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+        decrement: bool,
+    ) -> Result<bool, CallError> {
+        terminate_instance(self.region(region)?, group, instance, decrement)
+            .await
+            .map_err(classed)
+    }
+
+    async fn tag(
+        &self,
+        region: &str,
+        group: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), CallError> {
+        tag_group(self.region(region)?, group, key, value)
+            .await
+            .map_err(classed)
+    }
 }

@@ -7,6 +7,7 @@ use color_eyre::eyre::{Result, bail, eyre};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::actuate::drain::{DrainProgress, DrainResult, drain_node};
+use crate::actuate::provider::{Gate, Guarded};
 use crate::cli::OutputFormat;
 use crate::kubernetes;
 use crate::output;
@@ -35,9 +36,10 @@ pub fn run(settings: &DrainSettings, format: OutputFormat, out: &mut dyn Write) 
             let bar = bars.add(ProgressBar::new(0));
             bar.set_style(style.clone());
             bar.set_prefix(node.clone());
-            let client = &client;
+            // No Lease to hold: an operator's drain; its writes still pass the one gate.
+            let cluster = Guarded::new(&client, Gate::default());
             async move {
-                let report = drain_node(client, node, options, &Bar(bar.clone())).await;
+                let report = drain_node(&cluster, node, options, &Bar(bar.clone())).await;
                 bar.finish_with_message(report.summary());
                 report
             }

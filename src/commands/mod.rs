@@ -67,6 +67,7 @@ fn act_once(
             let maintainer = Maintainer {
                 kube: &live.kube,
                 aws: &live.aws,
+                guard: guard.clone(),
                 drain: planning.engine.maintenance.drain,
                 dry_run: settings.dry_run,
             };

@@ -5,7 +5,8 @@
 //! (--kube-timeout)`. Errors kube itself produced (an API status, an auth failure) pass as
 //! they are.
 //!
-//! It is also where the Lease guards Kubernetes writes: a request that changes anything (any
+//! It is also the second line of the Lease's guard for Kubernetes writes (the actuator's
+//! [`Gate`](crate::actuate::provider::Gate) is the first): a request that changes anything (any
 //! method but GET, the Lease's own renewals excepted) is not sent while the [`Guard`] is shut.
 
 use std::error::Error as StdError;
@@ -15,6 +16,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::actuate::outcome::ErrorClass;
 use crate::guard::Guard;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -133,6 +135,19 @@ pub struct FailedCall {
     /// Set when the call ran out of time: the deadline it had, and what set it.
     timeout: Option<(Duration, &'static str)>,
     cause: BoxError,
+}
+
+impl FailedCall {
+    /// The kind of failure: a deadline that fired, a change the shut guard kept back, or other.
+    pub(super) fn class(&self) -> ErrorClass {
+        if self.timeout.is_some() {
+            ErrorClass::Timeout
+        } else if self.cause.is::<crate::guard::NotHeld>() {
+            ErrorClass::LeaseLost
+        } else {
+            ErrorClass::Other
+        }
+    }
 }
 
 impl fmt::Display for FailedCall {

@@ -17,6 +17,7 @@ use color_eyre::eyre::{Report, Result, WrapErr, eyre};
 use kube::client::ClientBuilder;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
+use crate::actuate::outcome::{CallError, ErrorClass};
 use crate::guard::Guard;
 
 #[derive(Debug, Clone)]
@@ -114,19 +115,32 @@ async fn build(
 }
 
 /// An API error as an operator reads it: what ekas was doing, what the server said, and what to
-/// do when the cause is a permission.
+/// do when the cause is a permission. It carries the error's class ([`CallError`]).
 pub fn api_error(error: kube::Error, doing: impl std::fmt::Display) -> Report {
-    match &error {
-        kube::Error::Api(status) if status.code == 401 || status.code == 403 => eyre!(
+    let class = error_class(&error, false);
+    let text = match &error {
+        kube::Error::Api(status) if status.code == 401 || status.code == 403 => format!(
             "{doing}: {} (HTTP {}): check the credentials and the RBAC rules of ekas's \
              account (deploy/ lists the verbs it needs)",
-            status.message,
-            status.code
+            status.message, status.code
         ),
-        kube::Error::Api(status) => eyre!("{doing}: {} (HTTP {})", status.message, status.code),
+        kube::Error::Api(status) => format!("{doing}: {} (HTTP {})", status.message, status.code),
         // A failed call, named by deadline::NameFailedCalls with its method, URL and cause.
-        kube::Error::Service(failed) => eyre!("{doing}: {failed}"),
-        _ => eyre!("{doing}: {error}"),
+        kube::Error::Service(failed) => format!("{doing}: {failed}"),
+        _ => format!("{doing}: {error}"),
+    };
+    Report::new(CallError::new(class, text))
+}
+
+/// The class of a failed call: by HTTP status when the server answered (`eviction`: a 429 is
+/// a PodDisruptionBudget's refusal), else a deadline or a shut guard.
+pub fn error_class(error: &kube::Error, eviction: bool) -> ErrorClass {
+    match error {
+        kube::Error::Api(status) => ErrorClass::of_http(status.code, eviction),
+        kube::Error::Service(failed) => failed
+            .downcast_ref::<deadline::FailedCall>()
+            .map_or(ErrorClass::Other, deadline::FailedCall::class),
+        _ => ErrorClass::Other,
     }
 }
 

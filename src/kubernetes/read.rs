@@ -12,6 +12,7 @@ use kube::api::{Api, ListParams};
 use serde::de::DeserializeOwned;
 
 use super::api_error;
+use crate::actuate::outcome::{CallError, ErrorClass};
 // Pods are read straight into ekas's slim type: only the fields it uses are kept.
 use crate::source::document::{ItemList, KubernetesPart, Pod};
 
@@ -149,7 +150,10 @@ pub async fn node(client: &kube::Client, name: &str) -> Result<Node> {
         Api::<Node>::all(client.clone()).get(name).await,
     )
     .map_err(|e| match super::status_code(&e) {
-        Some(404) => color_eyre::eyre::eyre!("node {name} not found"),
+        Some(404) => color_eyre::Report::new(CallError::new(
+            ErrorClass::NotFound,
+            format!("node {name} not found"),
+        )),
         _ => api_error(e, format_args!("reading node {name}")),
     })
 }

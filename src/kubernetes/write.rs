@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::{Report, Result};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::Eviction as PolicyEviction;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{DeleteOptions, ObjectMeta};
@@ -12,7 +12,11 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use super::{api_error, counted, status_code};
+use crate::actuate::outcome::{CallError, ErrorClass};
+use crate::actuate::provider::ClusterWriter;
 use crate::model::keys;
+use crate::plan::InstanceAction;
+use crate::source::build::kubernetes::{Placements, pod as model_pod};
 
 /// Attempts at a read-modify-write before giving up on a node that keeps changing.
 const CONFLICT_RETRIES: usize = 5;
@@ -61,9 +65,13 @@ async fn patch_node<T>(
             Err(e) => return Err(api_error(e, format_args!("{doing} node {name}"))),
         }
     }
-    bail!(
-        "{doing} node {name}: it kept changing under ekas ({CONFLICT_RETRIES} conflicts); try again"
-    )
+    Err(Report::new(CallError::new(
+        ErrorClass::Conflict,
+        format!(
+            "{doing} node {name}: it kept changing under ekas ({CONFLICT_RETRIES} conflicts); \
+             try again"
+        ),
+    )))
 }
 
 fn labels(node: &Node) -> BTreeMap<String, String> {
@@ -222,4 +230,85 @@ pub async fn evict(
             format_args!("evicting pod {namespace}/{name}"),
         )),
     }
+}
+
+/// The cluster as the actuator sees it: each method is one of the functions above, its error
+/// with its class.
+impl ClusterWriter for kube::Client {
+    async fn cordon(&self, node: &str, claim: bool) -> Result<Cordon, CallError> {
+        cordon(self, node, claim).await.map_err(classed)
+    }
+
+    async fn uncordon(&self, node: &str) -> Result<Uncordon, CallError> {
+        uncordon(self, node).await.map_err(classed)
+    }
+
+    async fn annotate(
+        &self,
+        node: &str,
+        annotations: &[(&str, Option<String>)],
+    ) -> Result<(), CallError> {
+        annotate(self, node, annotations).await.map_err(classed)
+    }
+
+    async fn evict(
+        &self,
+        namespace: &str,
+        pod: &str,
+        grace_seconds: Option<u32>,
+    ) -> Result<Eviction, CallError> {
+        evict(self, namespace, pod, grace_seconds)
+            .await
+            .map_err(classed)
+    }
+
+    async fn delete_node(&self, node: &str) -> Result<(), CallError> {
+        delete_node(self, node).await.map_err(classed)
+    }
+
+    async fn node(&self, node: &str) -> Result<Node, CallError> {
+        super::read::node(self, node).await.map_err(classed)
+    }
+
+    async fn pods_on(
+        &self,
+        node: &str,
+        selector: Option<&str>,
+    ) -> Result<Vec<crate::model::Pod>, CallError> {
+        let mut placements = Placements::default();
+        let pods = super::read::pods_on_node(self, node, selector)
+            .await
+            .map_err(classed)?;
+        pods.iter()
+            .map(|raw| model_pod(raw, &mut placements))
+            .collect::<Result<_>>()
+            .map_err(classed)
+    }
+
+    async fn node_for(&self, instance: &InstanceAction) -> Result<Option<String>, CallError> {
+        node_claiming(self, instance).await.map_err(classed)
+    }
+}
+
+fn classed(report: Report) -> CallError {
+    CallError::from_report(&report)
+}
+
+/// The Node that answers to `instance` now, if any: looked up by the names its Node would have
+/// (the private DNS name, its host part, the IP) and by the original tool's `aws/id` label.
+async fn node_claiming(client: &kube::Client, instance: &InstanceAction) -> Result<Option<String>> {
+    let mut names: Vec<&str> = Vec::new();
+    if let Some(dns) = instance.private_dns.as_deref() {
+        names.push(dns);
+        names.extend(dns.split('.').next().filter(|host| *host != dns));
+    }
+    names.extend(instance.private_ip.as_deref());
+    for name in names {
+        if super::read::node_if_exists(client, name).await?.is_some() {
+            return Ok(Some(name.to_string()));
+        }
+    }
+    let selector = format!("{}={}", keys::AWS_ID, instance.instance_id);
+    let labelled = super::read::nodes_labelled(client, &selector).await?;
+    Ok(labelled.into_iter().find_map(|n| n.metadata.name))
 }

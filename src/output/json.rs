@@ -18,14 +18,14 @@ pub fn write_applied(
     let rows: Vec<serde_json::Value> = applied
         .iter()
         .map(|a| {
-            let (result, detail) = match &a.outcome {
-                Outcome::Done(d) => ("done", d),
-                Outcome::WouldDo(d) => ("dry-run", d),
-                Outcome::Skipped(d) => ("skipped", d),
-                Outcome::Failed(d) => ("failed", d),
+            let detail = match &a.outcome {
+                Outcome::Done(d) => d.to_string(),
+                Outcome::WouldDo(d) => d.clone(),
+                Outcome::Skipped(s) => s.to_string(),
+                Outcome::Failed(e) => e.to_string(),
             };
             serde_json::json!({"target": a.target, "region": a.region, "action": a.action,
-                "result": result, "detail": detail})
+                "result": a.outcome.result(), "detail": detail})
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &rows)?;

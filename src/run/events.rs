@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
-use crate::actuate::{Applied, AppliedKind, Outcome};
+use crate::actuate::provider::{Change, Gate};
+use crate::actuate::{Applied, AppliedKind, CallError, Outcome};
+use crate::guard::Guard;
+use crate::kubernetes::error_class;
 use crate::plan::{NodeActionKind, Plan};
 use crate::source::document::KubernetesPart;
 
@@ -21,6 +24,8 @@ const QUIET: Duration = Duration::from_secs(600);
 
 pub struct Events {
     recorder: Recorder,
+    /// Events are changes too: published only while the Lease is held.
+    gate: Gate,
     /// What cluster-wide events are about: ekas's Lease.
     cluster: ObjectReference,
     last: HashMap<(String, &'static str), Instant>,
@@ -36,13 +41,14 @@ struct Pending {
 
 impl Events {
     /// `lease` (namespace, name) is the object cluster-wide events are recorded on.
-    pub fn new(client: kube::Client, lease: (&str, &str)) -> Events {
+    pub fn new(client: kube::Client, lease: (&str, &str), guard: Guard) -> Events {
         let reporter = Reporter {
             controller: "ekas".into(),
             instance: std::env::var("HOSTNAME").ok(),
         };
         Events {
             recorder: Recorder::new(client, reporter),
+            gate: Gate::new(guard, false),
             cluster: ObjectReference {
                 api_version: Some("coordination.k8s.io/v1".into()),
                 kind: Some("Lease".into()),
@@ -185,7 +191,11 @@ impl Events {
                 action: p.reason.into(),
                 secondary: None,
             };
-            match self.recorder.publish(&event, &p.reference).await {
+            let publish = async {
+                let published = self.recorder.publish(&event, &p.reference).await;
+                published.map_err(|e| CallError::new(error_class(&e, false), e.to_string()))
+            };
+            match self.gate.call(Change::Event, &p.key, publish).await {
                 Ok(()) => {
                     self.last.insert((p.key, p.reason), now);
                     sent += 1;

@@ -25,11 +25,12 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use jiff::Timestamp;
 
 use crate::actuate::drain::{DrainOptions, drain_node};
+use crate::actuate::outcome::CallError;
+use crate::actuate::provider::{Change, ClusterWriter, Gate, Guarded};
 use crate::aws::{RegionClients, scaling};
 use crate::engine::drain::DrainPolicy;
 use crate::guard::Guard;
 use crate::interruption::{Message, Notice, NoticeKind};
-use crate::kubernetes::write;
 use crate::metrics::metrics;
 use crate::model::Snapshot;
 use crate::settings::QueueRef;
@@ -300,27 +301,39 @@ impl Handler {
                     .find(|c| c.region == member.region)
                     .ok_or_else(|| eyre!("no AWS client for region {}", member.region))?;
                 let token = action.token.as_deref();
+                let gate = self.gate();
+                let id = notice.instance_id.as_str();
                 // The hook's wait runs out while the drain goes on unless it hears from ekas.
                 tokio::pin!(drained);
                 let result = loop {
                     tokio::select! {
                         result = &mut drained => break result,
                         _ = tokio::time::sleep(HEARTBEAT) => {
-                            if let Err(e) = scaling::record_lifecycle_heartbeat(clients, &action.group, &action.hook, &notice.instance_id, token).await {
-                                tracing::warn!(error = %format!("{e:#}"), "lifecycle heartbeat");
+                            let beat = gate.call(Change::LifecycleAction, id, async {
+                                scaling::record_lifecycle_heartbeat(clients, &action.group, &action.hook, id, token)
+                                    .await
+                                    .map_err(|e| CallError::from_report(&e))
+                            });
+                            if let Err(e) = beat.await {
+                                tracing::warn!(error = %e, "lifecycle heartbeat");
                             }
                         }
                     }
                 };
                 result?;
-                scaling::complete_lifecycle_action(
-                    clients,
-                    &action.group,
-                    &action.hook,
-                    &notice.instance_id,
-                    token,
-                )
-                .await?;
+                gate.call(Change::LifecycleAction, id, async {
+                    scaling::complete_lifecycle_action(
+                        clients,
+                        &action.group,
+                        &action.hook,
+                        id,
+                        token,
+                    )
+                    .await
+                    .map_err(|e| CallError::from_report(&e))
+                })
+                .await
+                .map_err(|e| eyre!("{e}"))?;
                 Ok(())
             }
             None => drained.await,
@@ -332,13 +345,22 @@ impl Handler {
         Ok(Handled::Acted)
     }
 
+    /// Every change passes the actuator's gate: only while the Lease is held.
+    fn gate(&self) -> Gate {
+        Gate::new(self.guard.clone(), false)
+    }
+
     /// Cordons the instance's Node and, while it can help, drains it before the deadline.
     async fn move_pods(&self, notice: &Notice, member: &Member) -> Result<()> {
         let Some(node) = &member.node else {
             return Ok(());
         };
+        let cluster = Guarded::new(&self.kube, self.gate());
         if !notice.kind.drains() {
-            write::cordon(&self.kube, node, false).await?;
+            cluster
+                .cordon(node, false)
+                .await
+                .map_err(|e| eyre!("cordoning {node}: {e}"))?;
             return Ok(());
         }
         let left = notice
@@ -361,7 +383,7 @@ impl Handler {
             claim: false,
             ..DrainOptions::default()
         };
-        let report = drain_node(&self.kube, node, &options, &()).await;
+        let report = drain_node(&cluster, node, &options, &()).await;
         tracing::info!(%node, result = %report.summary(), evicted = report.evicted.len(), "interruption drain");
         match report.error {
             Some(e) => Err(eyre!("draining {node}: {e}")),

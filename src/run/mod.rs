@@ -17,8 +17,8 @@ use jiff::Timestamp;
 use tokio::time::{Instant, sleep_until};
 
 use crate::actuate::maintenance::Maintainer;
-use crate::actuate::{Applied, AppliedKind, Outcome};
 use crate::engine;
+use crate::guard::Guard;
 use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::watch::Caches;
 use crate::metrics::metrics;
@@ -37,6 +37,8 @@ struct PassReport {
 
 struct Loop<'a> {
     settings: &'a RunSettings,
+    /// Open while the Lease is held with margin; the actuator asks it before every change.
+    guard: Guard,
     live: Live,
     slack: Option<Slack>,
     caches: Caches,
@@ -112,10 +114,15 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
         }
     }
     let (events_namespace, events_name) = &settings.cluster_events_on;
-    let events = events::Events::new(live.kube.clone(), (events_namespace, events_name));
+    let events = events::Events::new(
+        live.kube.clone(),
+        (events_namespace, events_name),
+        guard.clone(),
+    );
     let pending = caches.pods_changed();
     let mut this = Loop {
         settings,
+        guard: guard.clone(),
         live,
         slack,
         caches,
@@ -243,11 +250,11 @@ impl Loop<'_> {
         let maintainer = Maintainer {
             kube: &self.live.kube,
             aws: &self.live.aws,
+            guard: self.guard.clone(),
             drain: act.planning.engine.maintenance.drain,
             dry_run: act.dry_run,
         };
         let applied = maintainer.apply_parts(&plan, act.parts).await;
-        record_applied(&applied);
 
         // Each unschedulable pod is announced once per process, not on every pass.
         let fresh: Vec<_> = plan
@@ -315,34 +322,6 @@ fn record_plan(plan: &Plan) {
     for node in &plan.nodes {
         m.nodes
             .get_or_create(&vec![("state", node.state.as_str().to_string())])
-            .inc();
-    }
-}
-
-fn record_applied(applied: &[Applied]) {
-    let m = metrics();
-    for a in applied {
-        let result = match a.outcome {
-            Outcome::Done(_) => "done",
-            Outcome::WouldDo(_) => "dry-run",
-            Outcome::Skipped(_) => "skipped",
-            Outcome::Failed(_) => "failed",
-        };
-        let group = vec![("group", a.target.clone())];
-        match (a.kind, result) {
-            (AppliedKind::ScaleUp, "done") => m.scale_ups.get_or_create(&group).inc(),
-            (AppliedKind::ScaleUp, "failed") => m.scale_up_failures.get_or_create(&group).inc(),
-            _ => 0,
-        };
-        let action = match a.kind {
-            AppliedKind::ScaleUp => "scale-up",
-            AppliedKind::DesiredReset => "desired-reset",
-            AppliedKind::GroupMark => "group-mark",
-            AppliedKind::ReplaceInstance => "replace-instance",
-            AppliedKind::Node(kind) => kind.as_str(),
-        };
-        m.actions
-            .get_or_create(&vec![("action", action.into()), ("result", result.into())])
             .inc();
     }
 }

@@ -709,7 +709,7 @@ async fn a_region_answering_503_to_everything_sends_the_pods_to_the_next_region_
         plan.warnings
     );
 
-    let applied = apply_scale_up(&plan, &clients, false).await;
+    let applied = apply_scale_up(&plan, &clients, ekas::guard::Guard::open(), false).await;
     assert!(
         applied
             .iter()
@@ -794,6 +794,7 @@ async fn throttling_and_5xx_are_retried_without_duplicate_scale_ups() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
     use ekas::actuate::{Outcome, apply_scale_up};
+    use ekas::guard::Guard;
     let moto = Moto::start();
     let proxy = FaultProxy::start(&moto.endpoint);
     let regions = ["us-west-2".to_string(), "us-east-1".to_string()];
@@ -839,7 +840,7 @@ async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
     assert_eq!(plan.desired_resets.len(), 1);
     assert_eq!(plan.scale_ups[0].group, "east");
 
-    let dry = apply_scale_up(&plan, &clients, true).await;
+    let dry = apply_scale_up(&plan, &clients, Guard::open(), true).await;
     assert!(
         dry.iter().all(|a| matches!(a.outcome, Outcome::WouldDo(_))),
         "{dry:?}"
@@ -857,7 +858,7 @@ async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
         0
     );
 
-    let applied = apply_scale_up(&plan, &clients, false).await;
+    let applied = apply_scale_up(&plan, &clients, Guard::open(), false).await;
     assert!(
         applied
             .iter()
@@ -906,4 +907,72 @@ async fn ekas_keeps_its_memory_of_unlaunched_capacity_in_a_group_tag() {
         .await
         .unwrap_err();
     assert!(format!("{err:#}").contains("group nope"), "{err:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_group_writer_says_which_kind_of_error_stopped_a_change() {
+    use ekas::actuate::ErrorClass;
+    use ekas::actuate::provider::GroupWriter;
+    use ekas::aws::{AwsTimeouts, scaling::Regions};
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let clients = ekas::aws::connect(&["us-west-2".into()], &through(&moto, &proxy, 1))
+        .await
+        .unwrap();
+    launch_configuration(&clients[0], "lc", "m5.xlarge").await;
+    workers(&clients[0], "workers", (0, 10, 0), "lc").await;
+    let groups = Regions(&clients);
+
+    let err = groups
+        .scale_up_to("us-west-2", "nope", 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::NotFound, "{err}");
+    let err = groups
+        .scale_up_to("eu-west-1", "workers", 1)
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("no AWS client"), "{err}");
+
+    // (call, AWS error code, class)
+    let cases = [
+        ("Throttling", ErrorClass::Throttled),
+        ("AccessDenied", ErrorClass::Forbidden),
+        ("ScalingActivityInProgress", ErrorClass::Conflict),
+    ];
+    for (code, class) in cases {
+        proxy.inject(
+            "SetDesiredCapacity",
+            None,
+            Fault::Fail {
+                times: 1,
+                status: 400,
+                body: error_xml(code, "injected"),
+            },
+        );
+        let err = groups
+            .scale_up_to("us-west-2", "workers", 2)
+            .await
+            .unwrap_err();
+        assert_eq!(err.class, class, "{code}: {err}");
+        assert!(err.message.contains("SetDesiredCapacity 0 → 2"), "{err}");
+    }
+    // A client with short deadlines, for an endpoint that never answers.
+    let options = ekas::aws::AwsOptions {
+        timeouts: AwsTimeouts {
+            operation: std::time::Duration::from_secs(2),
+            attempt: std::time::Duration::from_secs(1),
+        },
+        ..through(&moto, &proxy, 1)
+    };
+    let impatient = ekas::aws::connect(&["us-west-2".into()], &options)
+        .await
+        .unwrap();
+    proxy.inject("DescribeAutoScalingGroups", None, Fault::Hang);
+    let err = Regions(&impatient)
+        .scale_up_to("us-west-2", "workers", 2)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Timeout, "{err}");
+    assert!(err.message.contains("--aws-timeout"), "{err}");
 }

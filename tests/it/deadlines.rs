@@ -198,3 +198,39 @@ async fn a_hung_slack_post_ends_at_its_timeout() {
         "{took:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_writer_says_which_kind_of_error_stopped_a_change() {
+    use ekas::actuate::ErrorClass;
+    use ekas::actuate::provider::ClusterWriter;
+    use ekas::guard::Guard;
+    use ekas::kubernetes::KubeOptions;
+    let kube = FakeKube::start();
+    let node = serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}});
+    kube.add("/api/v1/nodes", node);
+    let proxy = FaultProxy::start(&kube.url);
+    let options = KubeOptions {
+        kubeconfig: Some(kube.kubeconfig_via(&proxy.endpoint)),
+        timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let client = ekas::kubernetes::client(&options).await.unwrap();
+    let idle = [("ekas/idle-since", None)];
+
+    let err = client.cordon("missing", true).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::NotFound, "{err}");
+    // Shut, the client's own guard keeps the PATCH back (the actuator's gate asks first).
+    let shut = Guard::for_lease("ekas/ekas".into(), Duration::from_secs(1));
+    let guarded = ekas::kubernetes::guarded_client(&options, shut)
+        .await
+        .unwrap();
+    let err = guarded.cordon("n1", true).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::LeaseLost, "{err}");
+
+    proxy.inject_path("PATCH", "/api/v1/nodes/n1", Fault::Hang);
+    let started = Instant::now();
+    let err = client.annotate("n1", &idle).await.unwrap_err();
+    elapsed("a hung PATCH", started);
+    assert_eq!(err.class, ErrorClass::Timeout, "{err}");
+    assert!(err.message.contains("--kube-timeout"), "{err}");
+}

@@ -358,7 +358,10 @@ async fn termination_looks_again_for_pods_that_arrived_after_the_plan() {
     let err = safe_to_terminate(&c.client, &node, false, &policy, now)
         .await
         .unwrap_err();
-    assert!(err.contains(&format!("{}/late", c.namespace)), "{err}");
+    assert!(
+        err.message.contains(&format!("{}/late", c.namespace)),
+        "{err}"
+    );
     // A dead node's evictable pods are lost with it anyway, but never a pod that must stay.
     let late_enough = now + jiff::SignedDuration::from_hours(1);
     safe_to_terminate(&c.client, &node, true, &policy, late_enough)
@@ -370,7 +373,7 @@ async fn termination_looks_again_for_pods_that_arrived_after_the_plan() {
     let err = safe_to_terminate(&c.client, &node, true, &policy, late_enough)
         .await
         .unwrap_err();
-    assert!(err.contains("keep"), "{err}");
+    assert!(err.message.contains("keep"), "{err}");
     c.cleanup().await;
 }
 

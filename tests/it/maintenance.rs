@@ -317,7 +317,7 @@ async fn a_gpu_node_that_joins_late_is_bought_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
     use ekas::actuate::maintenance::Maintainer;
-    use ekas::actuate::{AppliedKind, Outcome};
+    use ekas::actuate::{AppliedKind, Outcome, Skip};
     use ekas::engine::{self, Config};
     use ekas::source::build::{self, BuildOptions};
 
@@ -369,6 +369,7 @@ async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
     let maintainer = Maintainer {
         kube: &client,
         aws: &[],
+        guard: ekas::guard::Guard::open(),
         drain: config.maintenance.drain,
         dry_run: false,
     };
@@ -387,17 +388,17 @@ async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
         .map(|a| (a.target.as_str(), &a.outcome))
         .collect();
     assert!(
-        matches!(outcomes[0], ("i-by-label", Outcome::Skipped(why)) if why.contains("worker-7")),
+        matches!(outcomes[0], ("i-by-label", Outcome::Skipped(Skip::NodeAnswers { node })) if node == "worker-7"),
         "{outcomes:?}"
     );
     assert!(
-        matches!(outcomes[1], ("i-by-name", Outcome::Skipped(why))
-            if why.contains("ip-10-0-0-0.us-west-2.compute.internal")),
+        matches!(outcomes[1], ("i-by-name", Outcome::Skipped(Skip::NodeAnswers { node }))
+            if node == "ip-10-0-0-0.us-west-2.compute.internal"),
         "{outcomes:?}"
     );
     // Nothing answers to the third: it goes ahead (and, with no AWS client here, fails).
     assert!(
-        matches!(outcomes[2], ("i-nothing", Outcome::Failed(why)) if why.contains("no AWS client")),
+        matches!(outcomes[2], ("i-nothing", Outcome::Failed(why)) if why.message.contains("no AWS client")),
         "{outcomes:?}"
     );
 }

@@ -1,0 +1,254 @@
+//! What became of one action, as types: what was done, why nothing was, or which kind of error
+//! stopped it. Slack, events, metrics and the exit code decide from these; the `Display` impls
+//! are the human text the tables and JSON show.
+
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::kubernetes::write::{Cordon, Uncordon};
+
+/// What an action did, one variant per kind of change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    /// A group's desired capacity, as it is after a raise or a reset.
+    DesiredSet {
+        now: u32,
+    },
+    /// A tag set on a group or removed from it.
+    Tagged,
+    /// An instance that never joined was terminated; its group launches another.
+    Replaced,
+    IdleMarked {
+        since: Timestamp,
+    },
+    IdleCleared,
+    Cordoned(Cordon),
+    Uncordoned(Uncordon),
+    /// Only DaemonSet and mirror pods are left; the next pass terminates the node.
+    Drained,
+    /// One round of evictions asked for; the next pass carries on.
+    Draining {
+        evicted: usize,
+        left: usize,
+    },
+    Terminated {
+        instance: String,
+    },
+    NodeDeleted,
+    InstanceNotFoundMarked {
+        since: Timestamp,
+    },
+    InstanceNotFoundCleared,
+    Nothing,
+}
+
+impl fmt::Display for Done {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Done::DesiredSet { now } => write!(f, "desired is {now}"),
+            Done::Tagged => f.write_str("tagged"),
+            Done::Replaced => f.write_str("terminated; the group launches a replacement"),
+            Done::IdleMarked { since } => write!(f, "idle since {since}"),
+            Done::IdleCleared => f.write_str("in use again"),
+            Done::Cordoned(Cordon::Cordoned) => f.write_str("cordoned"),
+            Done::Cordoned(Cordon::AlreadyUnschedulable) => f.write_str("already cordoned"),
+            Done::Uncordoned(Uncordon::Uncordoned) => f.write_str("uncordoned"),
+            Done::Uncordoned(Uncordon::NotOurs) => {
+                f.write_str("left cordoned: cordoned by somebody else")
+            }
+            Done::Uncordoned(Uncordon::NotCordoned) => f.write_str("already schedulable"),
+            Done::Drained => f.write_str("drained; terminated on the next pass"),
+            Done::Draining { evicted, left } => {
+                write!(f, "draining: {evicted} evicted, {left} pod(s) left")
+            }
+            Done::Terminated { instance } => {
+                write!(f, "instance {instance} terminated, node deleted")
+            }
+            Done::NodeDeleted => f.write_str("node deleted"),
+            Done::InstanceNotFoundMarked { since } => {
+                write!(f, "EC2 does not know its instance, as of {since}")
+            }
+            Done::InstanceNotFoundCleared => f.write_str("EC2 knows its instance again"),
+            Done::Nothing => f.write_str("nothing to do"),
+        }
+    }
+}
+
+/// Why an action, looked at again right before acting, changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// A Node answers to the instance ekas meant to replace (safety invariant 6).
+    NodeAnswers { node: String },
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::NodeAnswers { node } => write!(
+                f,
+                "Node {node} answers to this instance now; a later pass decides again"
+            ),
+        }
+    }
+}
+
+/// The kind of a failure, from the AWS error code or the Kubernetes HTTP status: what a caller
+/// (or an operator reading a metric) may do about it differs by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Slow down: AWS throttling, HTTP 429 outside an eviction.
+    Throttled,
+    NotFound,
+    /// Somebody else changed it meanwhile, or a scaling activity is under way.
+    Conflict,
+    /// Credentials, IAM or RBAC.
+    Forbidden,
+    /// A deadline fired (`--kube-timeout`, `--aws-timeout`).
+    Timeout,
+    /// An eviction a PodDisruptionBudget does not allow.
+    RefusedByPdb,
+    /// The Lease is not held (long enough): nothing was sent.
+    LeaseLost,
+    Other,
+}
+
+impl ErrorClass {
+    /// The label in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Throttled => "throttled",
+            ErrorClass::NotFound => "not-found",
+            ErrorClass::Conflict => "conflict",
+            ErrorClass::Forbidden => "forbidden",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::RefusedByPdb => "refused-by-pdb",
+            ErrorClass::LeaseLost => "lease-lost",
+            ErrorClass::Other => "other",
+        }
+    }
+
+    /// The class of a Kubernetes API answer with HTTP status `code`. A 429 on an eviction is
+    /// a PodDisruptionBudget's refusal, not throttling.
+    pub fn of_http(code: u16, eviction: bool) -> ErrorClass {
+        match code {
+            429 if eviction => ErrorClass::RefusedByPdb,
+            429 => ErrorClass::Throttled,
+            404 => ErrorClass::NotFound,
+            409 => ErrorClass::Conflict,
+            401 | 403 => ErrorClass::Forbidden,
+            408 | 504 => ErrorClass::Timeout,
+            _ => ErrorClass::Other,
+        }
+    }
+
+    /// The class of an AWS error code (Auto Scaling and EC2 spell some alike), with its
+    /// message for the one code AWS uses for several things.
+    pub fn of_aws(code: &str, message: &str) -> ErrorClass {
+        match code {
+            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "RequestThrottled" => {
+                ErrorClass::Throttled
+            }
+            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+                ErrorClass::Forbidden
+            }
+            "ResourceInUse" | "ScalingActivityInProgress" | "ResourceContention" => {
+                ErrorClass::Conflict
+            }
+            "InvalidInstanceID.NotFound" => ErrorClass::NotFound,
+            "ValidationError" if message.to_ascii_lowercase().contains("not found") => {
+                ErrorClass::NotFound
+            }
+            _ => ErrorClass::Other,
+        }
+    }
+}
+
+/// A failed call: its class, and the message an operator reads (what was being done, on what,
+/// and what the server said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallError {
+    pub class: ErrorClass,
+    pub message: String,
+}
+
+impl CallError {
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> CallError {
+        CallError {
+            class,
+            message: message.into(),
+        }
+    }
+
+    /// The class the adapters gave a report (the first [`CallError`] among its causes), and
+    /// its full text; `Other` when none is there.
+    pub fn from_report(report: &color_eyre::Report) -> CallError {
+        let class = report
+            .chain()
+            .find_map(|e| e.downcast_ref::<CallError>())
+            .map_or(ErrorClass::Other, |e| e.class);
+        CallError::new(class, format!("{report:#}"))
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CallError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done(Done),
+    /// Dry run: what would be done.
+    WouldDo(String),
+    /// Looked again right before acting and found a reason not to: nothing was changed.
+    Skipped(Skip),
+    Failed(CallError),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Done(d) => write!(f, "done: {d}"),
+            Outcome::WouldDo(s) => write!(f, "dry run, would: {s}"),
+            Outcome::Skipped(s) => write!(f, "skipped: {s}"),
+            Outcome::Failed(e) => write!(f, "failed: {e}"),
+        }
+    }
+}
+
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        matches!(self, Outcome::Failed(_))
+    }
+
+    /// The result label in metrics and JSON: done, dry-run, skipped, failed.
+    pub fn result(&self) -> &'static str {
+        match self {
+            Outcome::Done(_) => "done",
+            Outcome::WouldDo(_) => "dry-run",
+            Outcome::Skipped(_) => "skipped",
+            Outcome::Failed(_) => "failed",
+        }
+    }
+
+    /// The failure's class, if it failed.
+    pub fn error_class(&self) -> Option<ErrorClass> {
+        match self {
+            Outcome::Failed(e) => Some(e.class),
+            _ => None,
+        }
+    }
+}
+
+impl From<Result<Done, CallError>> for Outcome {
+    fn from(result: Result<Done, CallError>) -> Outcome {
+        match result {
+            Ok(done) => Outcome::Done(done),
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}

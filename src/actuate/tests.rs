@@ -1,0 +1,716 @@
+//! The actuator against in-memory providers: one row per action and how its provider answers,
+//! then the rules that hold across every action — a dry run calls nothing, a shut guard sends
+//! nothing and says LeaseLost, one failure never stops the rest.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Node;
+use tokio::time::Instant;
+
+use super::outcome::{CallError, Done, ErrorClass, Outcome, Skip};
+use super::provider::{ClusterWriter, GroupWriter};
+use super::{Actuator, Applied, Parts};
+use crate::engine::drain::DrainPolicy;
+use crate::guard::Guard;
+use crate::kubernetes::write::{Cordon, Eviction, Uncordon};
+use crate::model::scheduling::Placement;
+use crate::model::{Owner, Pod, PodPhase};
+use crate::plan::{
+    ClusterHealth, DesiredReset, GroupMark, InstanceAction, InstanceActionKind, NodeAction,
+    NodeActionKind as A, NodeState, Plan, ScaleUp,
+};
+
+fn now() -> Timestamp {
+    "2026-11-27T12:00:00Z".parse().unwrap()
+}
+
+/// Both providers in memory: every call is written down, and the calls named in `failing`
+/// fail with their class.
+#[derive(Default)]
+struct Fake {
+    writes: Mutex<Vec<String>>,
+    reads: Mutex<Vec<String>>,
+    /// (first word of a call, the class it fails with)
+    failing: Vec<(&'static str, ErrorClass)>,
+    /// The pods on every node.
+    pods: Vec<Pod>,
+    /// The Node that answers to every instance.
+    answers: Option<String>,
+    /// What an eviction gets, when it does not fail.
+    eviction: Option<Eviction>,
+}
+
+impl Fake {
+    fn failing(calls: &[(&'static str, ErrorClass)]) -> Fake {
+        Fake {
+            failing: calls.to_vec(),
+            ..Fake::default()
+        }
+    }
+
+    fn answer(&self, log: &Mutex<Vec<String>>, call: String) -> Result<(), CallError> {
+        let verb = call.split(' ').next().unwrap_or_default();
+        let failing = self.failing.iter().find(|(v, _)| *v == verb);
+        log.lock().unwrap().push(call.clone());
+        match failing {
+            Some((_, class)) => Err(CallError::new(*class, format!("{call}: refused"))),
+            None => Ok(()),
+        }
+    }
+
+    fn write(&self, call: String) -> Result<(), CallError> {
+        self.answer(&self.writes, call)
+    }
+
+    fn read(&self, call: String) -> Result<(), CallError> {
+        self.answer(&self.reads, call)
+    }
+
+    fn writes(&self) -> Vec<String> {
+        self.writes.lock().unwrap().clone()
+    }
+
+    fn reads(&self) -> Vec<String> {
+        self.reads.lock().unwrap().clone()
+    }
+}
+
+impl GroupWriter for Fake {
+    async fn scale_up_to(&self, region: &str, group: &str, desired: u32) -> Result<u32, CallError> {
+        self.write(format!("set-desired {region}/{group} {desired}"))
+            .map(|()| desired)
+    }
+
+    async fn reset_desired(
+        &self,
+        region: &str,
+        group: &str,
+        desired: u32,
+    ) -> Result<u32, CallError> {
+        self.write(format!("set-desired {region}/{group} {desired}"))
+            .map(|()| desired)
+    }
+
+    async fn terminate(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+        decrement: bool,
+    ) -> Result<bool, CallError> {
+        self.write(format!("terminate {region}/{group} {instance} {decrement}"))
+            .map(|()| decrement)
+    }
+
+    async fn tag(
+        &self,
+        region: &str,
+        group: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), CallError> {
+        self.write(format!("tag {region}/{group} {key}={value:?}"))
+    }
+}
+
+impl ClusterWriter for Fake {
+    async fn cordon(&self, node: &str, claim: bool) -> Result<Cordon, CallError> {
+        self.write(format!("cordon {node} {claim}"))
+            .map(|()| Cordon::Cordoned)
+    }
+
+    async fn uncordon(&self, node: &str) -> Result<Uncordon, CallError> {
+        self.write(format!("uncordon {node}"))
+            .map(|()| Uncordon::Uncordoned)
+    }
+
+    async fn annotate(
+        &self,
+        node: &str,
+        annotations: &[(&str, Option<String>)],
+    ) -> Result<(), CallError> {
+        let keys: Vec<&str> = annotations.iter().map(|(k, _)| *k).collect();
+        self.write(format!("annotate {node} {}", keys.join(",")))
+    }
+
+    async fn evict(
+        &self,
+        namespace: &str,
+        pod: &str,
+        _grace_seconds: Option<u32>,
+    ) -> Result<Eviction, CallError> {
+        self.write(format!("evict {namespace}/{pod}"))?;
+        Ok(self.eviction.clone().unwrap_or(Eviction::Evicted))
+    }
+
+    async fn delete_node(&self, node: &str) -> Result<(), CallError> {
+        self.write(format!("delete-node {node}"))
+    }
+
+    async fn node(&self, node: &str) -> Result<Node, CallError> {
+        self.read(format!("node {node}"))?;
+        let mut found = Node::default();
+        found.metadata.name = Some(node.into());
+        Ok(found)
+    }
+
+    async fn pods_on(&self, node: &str, _selector: Option<&str>) -> Result<Vec<Pod>, CallError> {
+        self.read(format!("pods-on {node}"))?;
+        Ok(self.pods.clone())
+    }
+
+    async fn node_for(&self, instance: &InstanceAction) -> Result<Option<String>, CallError> {
+        self.read(format!("node-for {}", instance.instance_id))?;
+        Ok(self.answers.clone())
+    }
+}
+
+/// A running pod of a ReplicaSet: evictable.
+fn web_pod(name: &str) -> Pod {
+    Pod {
+        namespace: "web".into(),
+        name: name.into(),
+        node_name: Some("n1".into()),
+        phase: PodPhase::Running,
+        deleting: false,
+        requests: Default::default(),
+        labels: Default::default(),
+        placement: Arc::new(Placement::default()),
+        controller: Some(Owner {
+            kind: "ReplicaSet".into(),
+            name: "web".into(),
+        }),
+        mirror: false,
+        created: None,
+        do_not_evict: false,
+        local_storage: false,
+        host_path: false,
+        gated: false,
+        runs_to_completion: false,
+        scheduling: Default::default(),
+        unreadable: false,
+    }
+}
+
+fn empty_plan() -> Plan {
+    Plan {
+        captured_at: now(),
+        cluster_name: "prod".into(),
+        regions: vec!["us-west-2".into()],
+        summary: Default::default(),
+        groups: vec![],
+        scale_ups: vec![],
+        desired_resets: vec![],
+        pending: vec![],
+        unschedulable: vec![],
+        nodes: vec![],
+        instances: vec![],
+        backoff: vec![],
+        gated: vec![],
+        cluster_health: ClusterHealth {
+            healthy: true,
+            ..Default::default()
+        },
+        group_marks: vec![],
+        warnings: vec![],
+    }
+}
+
+fn node(name: &str, action: A) -> NodeAction {
+    NodeAction {
+        name: name.into(),
+        group: Some("g".into()),
+        region: Some("us-west-2".into()),
+        instance_id: Some(format!("i-{name}")),
+        state: NodeState::IdleUnschedulable,
+        action,
+        decrement: true,
+        reason: "test".into(),
+    }
+}
+
+fn scale_up(group: &str, to: u32) -> ScaleUp {
+    ScaleUp {
+        group: group.into(),
+        region: "us-west-2".into(),
+        instance_type: "m5.xlarge".into(),
+        current_desired: 1,
+        new_desired: to,
+        nodes_for_pods: to - 1,
+        over_provision: 0,
+        cost_per_hour: None,
+        cost_per_requested_vcpu: None,
+        pods: vec!["batch/job-0".into()],
+    }
+}
+
+fn replace(id: &str) -> InstanceAction {
+    InstanceAction {
+        instance_id: id.into(),
+        group: Some("g".into()),
+        region: "us-west-2".into(),
+        action: InstanceActionKind::Replace,
+        reason: "never joined".into(),
+        private_dns: None,
+        private_ip: None,
+    }
+}
+
+/// One action of every kind there is.
+fn every_action() -> Plan {
+    let mut plan = empty_plan();
+    plan.group_marks.push(GroupMark {
+        group: "g".into(),
+        region: "us-west-2".into(),
+        tag: "ekas/unlaunched-since".into(),
+        value: Some(now().to_string()),
+        reason: "test".into(),
+    });
+    plan.desired_resets.push(DesiredReset {
+        group: "g".into(),
+        region: "us-west-2".into(),
+        current_desired: 3,
+        new_desired: 1,
+        reason: "test".into(),
+    });
+    plan.scale_ups.push(scale_up("g", 2));
+    let kinds = [
+        A::MarkIdle,
+        A::ClearIdle,
+        A::Uncordon,
+        A::Cordon,
+        A::Drain,
+        A::Terminate,
+        A::DeleteNode,
+        A::MarkInstanceNotFound,
+        A::ClearInstanceNotFound,
+    ];
+    for (i, kind) in kinds.into_iter().enumerate() {
+        plan.nodes.push(node(&format!("n{i}"), kind));
+    }
+    plan.instances.push(replace("i-never"));
+    plan
+}
+
+const BOTH: Parts = Parts {
+    scale_up: true,
+    maintenance: true,
+};
+
+/// A Lease held for a minute more, with a ten-second margin.
+fn held() -> Guard {
+    let guard = Guard::for_lease("ekas/ekas".into(), Duration::from_secs(10));
+    guard.held_until(Instant::now() + Duration::from_secs(60));
+    guard
+}
+
+async fn apply(fake: &Fake, plan: &Plan, guard: Guard, dry_run: bool) -> Vec<Applied> {
+    let actuator = Actuator::new(fake, fake, guard, DrainPolicy::default(), dry_run);
+    actuator.apply_parts(plan, BOTH).await
+}
+
+fn outcomes(applied: &[Applied]) -> Vec<(String, String)> {
+    applied
+        .iter()
+        .map(|a| (a.target.clone(), a.outcome.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_action_makes_its_calls_and_says_what_it_did() {
+    let pdb = "Cannot evict pod as it would violate the pod's disruption budget.";
+    // (what, plan, provider, outcome, writes)
+    type Case = (&'static str, Plan, Fake, Outcome, &'static [&'static str]);
+    let with_nodes = |nodes: Vec<NodeAction>| Plan {
+        nodes,
+        ..empty_plan()
+    };
+    let cases: Vec<Case> = vec![
+        (
+            "scale-up",
+            Plan {
+                scale_ups: vec![scale_up("g", 5)],
+                ..empty_plan()
+            },
+            Fake::default(),
+            Outcome::Done(Done::DesiredSet { now: 5 }),
+            &["set-desired us-west-2/g 5"],
+        ),
+        (
+            "scale-up throttled",
+            Plan {
+                scale_ups: vec![scale_up("g", 5)],
+                ..empty_plan()
+            },
+            Fake::failing(&[("set-desired", ErrorClass::Throttled)]),
+            Outcome::Failed(CallError::new(
+                ErrorClass::Throttled,
+                "set-desired us-west-2/g 5: refused",
+            )),
+            &["set-desired us-west-2/g 5"],
+        ),
+        (
+            "cordon",
+            with_nodes(vec![node("n1", A::Cordon)]),
+            Fake::default(),
+            Outcome::Done(Done::Cordoned(Cordon::Cordoned)),
+            &["cordon n1 true"],
+        ),
+        (
+            "uncordon clears idle-since",
+            with_nodes(vec![node("n1", A::Uncordon)]),
+            Fake::default(),
+            Outcome::Done(Done::Uncordoned(Uncordon::Uncordoned)),
+            &["uncordon n1", "annotate n1 ekas/idle-since"],
+        ),
+        (
+            "mark idle",
+            with_nodes(vec![node("n1", A::MarkIdle)]),
+            Fake::default(),
+            Outcome::Done(Done::IdleMarked { since: now() }),
+            &["annotate n1 ekas/idle-since"],
+        ),
+        (
+            "drain of an empty node",
+            with_nodes(vec![node("n1", A::Drain)]),
+            Fake::default(),
+            Outcome::Done(Done::Drained),
+            &[
+                "cordon n1 true",
+                "annotate n1 ekas/drain-started",
+                "annotate n1 ekas/drained-at,ekas/drain-started",
+            ],
+        ),
+        (
+            "drain refused by a PodDisruptionBudget for now: draining",
+            with_nodes(vec![node("n1", A::Drain)]),
+            Fake {
+                pods: vec![web_pod("web-1")],
+                eviction: Some(Eviction::Refused(pdb.into())),
+                ..Fake::default()
+            },
+            Outcome::Done(Done::Draining {
+                evicted: 0,
+                left: 1,
+            }),
+            &[
+                "cordon n1 true",
+                "annotate n1 ekas/drain-started",
+                "evict web/web-1",
+            ],
+        ),
+        (
+            "drain refused for good (two PodDisruptionBudgets)",
+            with_nodes(vec![node("n1", A::Drain)]),
+            Fake {
+                pods: vec![web_pod("web-1")],
+                eviction: Some(Eviction::Impossible(
+                    "more than one PodDisruptionBudget".into(),
+                )),
+                ..Fake::default()
+            },
+            Outcome::Failed(CallError::new(
+                ErrorClass::RefusedByPdb,
+                "failed: evicting pod web/web-1: more than one PodDisruptionBudget (HTTP 500)",
+            )),
+            &[
+                "cordon n1 true",
+                "annotate n1 ekas/drain-started",
+                "evict web/web-1",
+            ],
+        ),
+        (
+            "terminate",
+            with_nodes(vec![node("n1", A::Terminate)]),
+            Fake::default(),
+            Outcome::Done(Done::Terminated {
+                instance: "i-n1".into(),
+            }),
+            &["terminate us-west-2/g i-n1 true", "delete-node n1"],
+        ),
+        (
+            "terminate of a node a pod landed on since the plan",
+            with_nodes(vec![node("n1", A::Terminate)]),
+            Fake {
+                pods: vec![web_pod("web-1")],
+                ..Fake::default()
+            },
+            Outcome::Failed(CallError::new(
+                ErrorClass::Conflict,
+                "not terminated: it now runs web/web-1; a later pass decides again",
+            )),
+            &[],
+        ),
+        (
+            "delete of a node gone meanwhile",
+            with_nodes(vec![node("n1", A::DeleteNode)]),
+            Fake::failing(&[("delete-node", ErrorClass::NotFound)]),
+            Outcome::Failed(CallError::new(
+                ErrorClass::NotFound,
+                "delete-node n1: refused",
+            )),
+            &["delete-node n1"],
+        ),
+        (
+            "replace",
+            Plan {
+                instances: vec![replace("i-never")],
+                ..empty_plan()
+            },
+            Fake::default(),
+            Outcome::Done(Done::Replaced),
+            &["terminate us-west-2/g i-never false"],
+        ),
+        (
+            "replace, but a Node answers to the instance now",
+            Plan {
+                instances: vec![replace("i-never")],
+                ..empty_plan()
+            },
+            Fake {
+                answers: Some("n9".into()),
+                ..Fake::default()
+            },
+            Outcome::Skipped(Skip::NodeAnswers { node: "n9".into() }),
+            &[],
+        ),
+    ];
+    for (what, plan, fake, outcome, writes) in cases {
+        let applied = apply(&fake, &plan, held(), false).await;
+        assert_eq!(applied.len(), 1, "{what}: {applied:?}");
+        assert_eq!(applied[0].outcome, outcome, "{what}");
+        assert_eq!(fake.writes(), writes, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_calls_nothing() {
+    let fake = Fake::default();
+    let plan = every_action();
+    let applied = apply(&fake, &plan, held(), true).await;
+    assert_eq!(applied.len(), 13);
+    for a in &applied {
+        assert!(matches!(a.outcome, Outcome::WouldDo(_)), "{a:?}");
+    }
+    assert_eq!(fake.writes(), Vec::<String>::new());
+    assert_eq!(fake.reads(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_shut_guard_sends_nothing_and_says_the_lease_is_lost() {
+    let plan = every_action();
+    let never_held = Guard::for_lease("ekas/ekas".into(), Duration::from_secs(10));
+    let running_out = Guard::for_lease("ekas/ekas".into(), Duration::from_secs(10));
+    // Held five seconds more: less than a call may take.
+    running_out.held_until(Instant::now() + Duration::from_secs(5));
+    for guard in [never_held, running_out] {
+        let fake = Fake::default();
+        let applied = apply(&fake, &plan, guard, false).await;
+        assert_eq!(applied.len(), 13);
+        for a in &applied {
+            assert_eq!(
+                a.outcome.error_class(),
+                Some(ErrorClass::LeaseLost),
+                "{a:?}"
+            );
+            assert!(a.outcome.to_string().contains("Lease ekas/ekas"), "{a:?}");
+        }
+        assert_eq!(fake.writes(), Vec::<String>::new());
+    }
+}
+
+#[tokio::test]
+async fn a_failed_action_never_stops_the_rest() {
+    let mut plan = every_action();
+    plan.scale_ups.push(scale_up("h", 3));
+    // Every call of these kinds fails.
+    let fake = Fake::failing(&[
+        ("tag", ErrorClass::Forbidden),
+        ("cordon", ErrorClass::Conflict),
+        ("node-for", ErrorClass::Timeout),
+    ]);
+    let applied = apply(&fake, &plan, held(), false).await;
+    let failed: Vec<(&str, Option<ErrorClass>)> = applied
+        .iter()
+        .filter(|a| a.outcome.failed())
+        .map(|a| (a.target.as_str(), a.outcome.error_class()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("g", Some(ErrorClass::Forbidden)),
+            ("n3", Some(ErrorClass::Conflict)),
+            // The drain cordons first.
+            ("n4", Some(ErrorClass::Conflict)),
+            ("i-never", Some(ErrorClass::Timeout)),
+        ],
+        "{:#?}",
+        outcomes(&applied)
+    );
+    // Everything after a failure was still tried.
+    let writes = fake.writes();
+    for call in [
+        "set-desired us-west-2/g 1",
+        "set-desired us-west-2/g 2",
+        "set-desired us-west-2/h 3",
+        "terminate us-west-2/g i-n5 true",
+        "delete-node n6",
+        "annotate n8 ekas/instance-not-found-since",
+    ] {
+        assert!(writes.iter().any(|w| w == call), "{call}: {writes:#?}");
+    }
+}
+
+#[test]
+fn outcomes_read_as_before() {
+    // (outcome, as the table and JSON show it)
+    let cases = [
+        (
+            Outcome::Done(Done::DesiredSet { now: 4 }),
+            "done: desired is 4",
+        ),
+        (
+            Outcome::Done(Done::Uncordoned(Uncordon::NotOurs)),
+            "done: left cordoned: cordoned by somebody else",
+        ),
+        (
+            Outcome::Done(Done::Draining {
+                evicted: 2,
+                left: 1,
+            }),
+            "done: draining: 2 evicted, 1 pod(s) left",
+        ),
+        (
+            Outcome::Done(Done::Terminated {
+                instance: "i-1".into(),
+            }),
+            "done: instance i-1 terminated, node deleted",
+        ),
+        (
+            Outcome::Skipped(Skip::NodeAnswers { node: "n1".into() }),
+            "skipped: Node n1 answers to this instance now; a later pass decides again",
+        ),
+        (
+            Outcome::Failed(CallError::new(ErrorClass::Timeout, "GET x: no answer")),
+            "failed: GET x: no answer",
+        ),
+        (
+            Outcome::WouldDo("cordon: idle".into()),
+            "dry run, would: cordon: idle",
+        ),
+    ];
+    for (outcome, text) in cases {
+        assert_eq!(outcome.to_string(), text);
+    }
+}
+
+#[test]
+fn errors_are_classed_by_http_status_and_aws_code() {
+    // (status, on an eviction, class)
+    let http = [
+        (429, false, ErrorClass::Throttled),
+        (429, true, ErrorClass::RefusedByPdb),
+        (404, false, ErrorClass::NotFound),
+        (409, false, ErrorClass::Conflict),
+        (403, false, ErrorClass::Forbidden),
+        (401, false, ErrorClass::Forbidden),
+        (504, false, ErrorClass::Timeout),
+        (500, false, ErrorClass::Other),
+    ];
+    for (code, eviction, class) in http {
+        assert_eq!(ErrorClass::of_http(code, eviction), class, "{code}");
+    }
+    // (code, message, class)
+    let aws = [
+        ("Throttling", "Rate exceeded", ErrorClass::Throttled),
+        ("RequestLimitExceeded", "", ErrorClass::Throttled),
+        ("AccessDenied", "", ErrorClass::Forbidden),
+        ("UnauthorizedOperation", "", ErrorClass::Forbidden),
+        ("ScalingActivityInProgress", "", ErrorClass::Conflict),
+        ("ResourceContention", "", ErrorClass::Conflict),
+        (
+            "ValidationError",
+            "AutoScalingGroup name not found - null",
+            ErrorClass::NotFound,
+        ),
+        (
+            "ValidationError",
+            "Instance Id not found - No managed instance found for instance ID: i-1",
+            ErrorClass::NotFound,
+        ),
+        (
+            "ValidationError",
+            "New SetDesiredCapacity value 5 is above max value 3",
+            ErrorClass::Other,
+        ),
+        ("InvalidInstanceID.NotFound", "", ErrorClass::NotFound),
+    ];
+    for (code, message, class) in aws {
+        assert_eq!(
+            ErrorClass::of_aws(code, message),
+            class,
+            "{code}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_report_keeps_the_class_the_adapter_gave_it() {
+    let report = color_eyre::Report::new(CallError::new(ErrorClass::Throttled, "SetDesired: slow"));
+    let report = report.wrap_err("scaling up");
+    let error = CallError::from_report(&report);
+    assert_eq!(error.class, ErrorClass::Throttled);
+    assert_eq!(error.message, "scaling up: SetDesired: slow");
+    let plain = color_eyre::eyre::eyre!("something else");
+    assert_eq!(CallError::from_report(&plain).class, ErrorClass::Other);
+}
+
+#[test]
+fn slack_announces_from_the_types() {
+    use super::AppliedKind;
+    let applied = |target: &str, kind: A, outcome: Outcome| Applied {
+        kind: AppliedKind::Node(kind),
+        target: target.into(),
+        region: "us-west-2".into(),
+        action: kind.as_str().into(),
+        outcome,
+    };
+    let lost = CallError::new(ErrorClass::LeaseLost, "cordon n5: not sent");
+    let throttled = CallError::new(ErrorClass::Throttled, "cordoning node n4: slow down");
+    let done = [
+        applied("n1", A::Drain, Outcome::Done(Done::Drained)),
+        applied(
+            "n2",
+            A::Drain,
+            Outcome::Done(Done::Draining {
+                evicted: 1,
+                left: 1,
+            }),
+        ),
+        applied(
+            "n3",
+            A::Terminate,
+            Outcome::Done(Done::Terminated {
+                instance: "i-n3".into(),
+            }),
+        ),
+        applied("n4", A::Cordon, Outcome::Failed(throttled)),
+        applied("n5", A::Cordon, Outcome::Failed(lost)),
+        applied(
+            "n6",
+            A::Cordon,
+            Outcome::Done(Done::Cordoned(Cordon::Cordoned)),
+        ),
+    ];
+    let messages = crate::notify::messages("prod", &empty_plan(), &[], None, &done);
+    assert_eq!(
+        messages,
+        [
+            "[prod] Drained node n1",
+            "[prod] Terminated node n3: instance i-n3 terminated, node deleted",
+            "[prod] Failed to cordon node n4: cordoning node n4: slow down",
+        ]
+    );
+}
