@@ -277,6 +277,11 @@ pub struct ScalingArgs {
         default_values_t = Expander::default_chain())]
     pub expander: Vec<Expander>,
 
+    /// Within a region, prefer groups with fewer interruption notices in the last hour (counted
+    /// by `ekas run --interruption-queue`), before any expander
+    #[arg(long)]
+    pub avoid_interrupted_groups: bool,
+
     /// Hourly prices that replace the snapshot's and the bundled on-demand ones (JSON: instance
     /// type → region → dollars per hour, e.g. with negotiated discounts)
     #[arg(long, value_name = "PATH", value_parser = parse_price_file)]

@@ -75,6 +75,14 @@ pub struct GroupStatus {
     /// Nodes of the group still starting (counted in `upcoming`).
     pub starting: u32,
     pub priority: i64,
+    /// `on-demand`, `spot` or `mixed` (then with `onDemandBase` and `onDemandPercentage`).
+    pub capacity_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_base: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_percentage: Option<u32>,
+    /// Interruption notices for its instances in the last hour (`ekas run` only).
+    pub interruptions: u32,
     /// Dollars per hour of one new node, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hourly_price: Option<f64>,

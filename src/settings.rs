@@ -318,6 +318,7 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 only_unschedulable: s.scale_up_only_unschedulable,
                 new_pod_delay: s.new_pod_scale_up_delay.signed(),
                 expanders: s.expander.clone(),
+                avoid_interrupted: s.avoid_interrupted_groups,
             },
         },
     }

@@ -235,6 +235,15 @@ fn convert_group(
                     })
                     .collect(),
             }),
+            instances_distribution: p.instances_distribution().map(|d| InstancesDistribution {
+                on_demand_base_capacity: d
+                    .on_demand_base_capacity()
+                    .and_then(|n| u32::try_from(n).ok()),
+                on_demand_percentage_above_base_capacity: d
+                    .on_demand_percentage_above_base_capacity()
+                    .and_then(|n| u32::try_from(n).ok()),
+                spot_allocation_strategy: d.spot_allocation_strategy().map(str::to_string),
+            }),
         }),
         instances: g
             .instances()
@@ -359,6 +368,11 @@ async fn launch_template_versions(
                         .and_then(|d| d.instance_type())
                         .map(|t| t.as_str().to_string()),
                     image_id: data.and_then(|d| d.image_id()).map(str::to_string),
+                    instance_market_options: data.and_then(|d| d.instance_market_options()).map(
+                        |m| InstanceMarketOptions {
+                            market_type: m.market_type().map(|t| t.as_str().to_string()),
+                        },
+                    ),
                 },
             });
         }

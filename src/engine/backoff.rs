@@ -35,6 +35,8 @@ pub enum LaunchFailure {
     VcpuLimit,
     VolumeLimit,
     InsufficientCapacity,
+    /// No Spot capacity for the group's types and zones: on-demand groups may still launch.
+    SpotCapacity,
     SpotLimit,
     /// The requested Availability Zone cannot host the type (AZ capacity or unsupported).
     AvailabilityZone,
@@ -56,6 +58,7 @@ impl fmt::Display for LaunchFailure {
             LaunchFailure::VcpuLimit => "vCPU limit reached",
             LaunchFailure::VolumeLimit => "volume limit reached",
             LaunchFailure::InsufficientCapacity => "insufficient capacity",
+            LaunchFailure::SpotCapacity => "no Spot capacity",
             LaunchFailure::SpotLimit => "spot instance limit reached",
             LaunchFailure::AvailabilityZone => "availability zone cannot launch the type",
             LaunchFailure::Stuck => "launch did not complete in time",
@@ -89,6 +92,12 @@ pub fn classify(activity: &ScalingActivity) -> Option<LaunchFailure> {
         LaunchFailure::VolumeLimit
     } else if has(&["maxspotinstancecountexceeded", "max spot instance count"]) {
         LaunchFailure::SpotLimit
+    } else if has(&[
+        "no spot capacity",
+        "capacity-not-available",
+        "unfulfillablecapacity",
+    ]) {
+        LaunchFailure::SpotCapacity
     } else if has(&[
         "insufficientinstancecapacity",
         "insufficient capacity",
@@ -381,6 +390,8 @@ mod tests {
                 },
                 new_instances_protected: None,
                 unlaunched_since: None,
+                capacity: Default::default(),
+                recent_interruptions: 0,
             }],
             instances: vec![],
             daemonsets: vec![],

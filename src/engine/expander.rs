@@ -83,6 +83,9 @@ pub struct Candidate<'a> {
     pub priority: i64,
     /// Dollars per hour of one of its nodes, when known.
     pub hourly: Option<f64>,
+    /// Interruption notices for its instances lately, when the operator avoids interrupted
+    /// groups (`--avoid-interrupted-groups`); 0 otherwise.
+    pub interrupted: u32,
     pub estimate: Estimate,
 }
 
@@ -120,13 +123,16 @@ impl Candidate<'_> {
     }
 }
 
-/// The chosen candidate's index: the first region, then each expander of `chain` narrowing,
-/// then the least waste and the first name. `draw` seeds `random` (see [`draw`]).
+/// The chosen candidate's index: the first region, then the fewest interruptions lately, then
+/// each expander of `chain` narrowing, then the least waste and the first name. `draw` seeds
+/// `random` (see [`draw`]).
 pub fn choose(chain: &[Expander], candidates: &[Candidate<'_>], draw: u64) -> Option<usize> {
     let first_rank = candidates.iter().map(|c| c.rank).min()?;
     let mut left: Vec<usize> = (0..candidates.len())
         .filter(|&i| candidates[i].rank == first_rank)
         .collect();
+    let calmest = left.iter().map(|&i| candidates[i].interrupted).min()?;
+    left.retain(|&i| candidates[i].interrupted == calmest);
     for expander in chain {
         let score = |i: usize| -> f64 {
             let c = &candidates[i];

@@ -216,3 +216,91 @@ fn random_is_reproducible_and_spreads() {
     // Over 20 snapshots both groups are drawn (a fixed pick would fail this).
     assert_eq!(picks.len(), 2, "{picks:?}");
 }
+
+/// A cheap Spot group and a dearer on-demand one behind it, for the same pods.
+fn spot_and_on_demand() -> Cluster {
+    let mut c = Cluster::new(&["r1"]);
+    group(&mut c, "a-spot", "r1", 4, 16, Some(0.06));
+    group(&mut c, "b-on-demand", "r1", 4, 16, Some(0.192));
+    c.0.groups[0].capacity = crate::model::group::CapacityType::Spot;
+    c.pods("p", 4, 1000, 4);
+    c
+}
+
+#[test]
+fn spot_groups_yield_to_others_when_out_of_capacity_or_interrupted() {
+    use crate::model::ScalingActivity;
+    let first = |c: &Cluster, avoid: bool| {
+        let mut config = Config::default();
+        config.scale_up.avoid_interrupted = avoid;
+        let plan = c.plan_with(config);
+        scale_ups(&plan).first().map(|u| u.0.clone())
+    };
+    // (case, cluster change, --avoid-interrupted-groups, first group to scale up)
+    type Change = fn(&mut Cluster);
+    let cases: Vec<(&str, Change, bool, &str)> = vec![
+        (
+            "the cheaper Spot group, as price says",
+            |_| {},
+            false,
+            "a-spot",
+        ),
+        (
+            "no Spot capacity: backoff, and the on-demand group takes the pods",
+            |c| {
+                c.0.activities.push(ScalingActivity {
+                    region: "r1".into(),
+                    group: "a-spot".into(),
+                    status_code: "Failed".into(),
+                    status_message: "Could not launch Spot Instances. UnfulfillableCapacity - \
+                        There is no Spot capacity available that matches your request."
+                        .into(),
+                    description: "Launching a new EC2 instance.  Status Reason: capacity".into(),
+                    cause: String::new(),
+                    start_time: super::tests::now() - jiff::SignedDuration::from_mins(2),
+                    end_time: None,
+                })
+            },
+            false,
+            "b-on-demand",
+        ),
+        (
+            "interrupted lately, but not avoided: price decides",
+            |c| c.0.groups[0].recent_interruptions = 3,
+            false,
+            "a-spot",
+        ),
+        (
+            "interrupted lately and avoided: the calm group first",
+            |c| c.0.groups[0].recent_interruptions = 3,
+            true,
+            "b-on-demand",
+        ),
+        (
+            "avoided, but both interrupted alike: price decides",
+            |c| {
+                c.0.groups[0].recent_interruptions = 1;
+                c.0.groups[1].recent_interruptions = 1;
+            },
+            true,
+            "a-spot",
+        ),
+    ];
+    for (case, change, avoid, expected) in cases.iter() {
+        let mut c = spot_and_on_demand();
+        change(&mut c);
+        assert_eq!(first(&c, *avoid).as_deref(), Some(*expected), "{case}");
+    }
+    let mut out_of_spot = spot_and_on_demand();
+    (cases[1].1)(&mut out_of_spot);
+    let reasons: Vec<String> = out_of_spot
+        .plan()
+        .backoff
+        .iter()
+        .map(|b| b.reason.clone())
+        .collect();
+    assert_eq!(reasons, ["no Spot capacity"]);
+    let plan = spot_and_on_demand().plan();
+    let spot = plan.groups.iter().find(|g| g.group == "a-spot").unwrap();
+    assert_eq!(spot.capacity_type, "spot");
+}

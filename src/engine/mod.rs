@@ -17,6 +17,7 @@ pub mod topology;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::model::group::CapacityType;
 use crate::model::{
     LeftOut, LeftOutGroup, NodeGroup, Resources, Snapshot, StartupTaints, TemplateSource,
 };
@@ -378,6 +379,19 @@ fn group_status(
         upcoming: v.upcoming,
         starting,
         priority: g.priority,
+        capacity_type: g.capacity.name(),
+        on_demand_base: match g.capacity {
+            CapacityType::Mixed { on_demand_base, .. } => Some(on_demand_base),
+            _ => None,
+        },
+        on_demand_percentage: match g.capacity {
+            CapacityType::Mixed {
+                on_demand_percentage,
+                ..
+            } => Some(on_demand_percentage),
+            _ => None,
+        },
+        interruptions: g.recent_interruptions,
         hourly_price: g.price.map(|p| p.dollars),
         price_source: g.price.map(|p| p.source),
         template: match &g.template.source {
@@ -403,6 +417,10 @@ fn left_out_status(g: &LeftOutGroup) -> GroupStatus {
         upcoming: 0,
         starting: 0,
         priority: 0,
+        capacity_type: "unknown",
+        on_demand_base: None,
+        on_demand_percentage: None,
+        interruptions: 0,
         hourly_price: None,
         price_source: None,
         template: String::new(),

@@ -58,6 +58,9 @@ pub struct ScaleUpPolicy {
     pub new_pod_delay: SignedDuration,
     /// How the group that buys nodes is chosen, each narrowing the last's choice (`--expander`).
     pub expanders: Vec<Expander>,
+    /// Within a region, groups with fewer interruption notices lately go first
+    /// (`--avoid-interrupted-groups`).
+    pub avoid_interrupted: bool,
 }
 
 impl Default for ScaleUpPolicy {
@@ -68,6 +71,7 @@ impl Default for ScaleUpPolicy {
             only_unschedulable: false,
             new_pod_delay: SignedDuration::ZERO,
             expanders: Expander::default_chain(),
+            avoid_interrupted: false,
         }
     }
 }
@@ -911,6 +915,11 @@ impl<'a> Planner<'a> {
                     rank: v.rank,
                     priority: v.group.priority,
                     hourly: v.group.price.map(|p| p.dollars),
+                    interrupted: if self.policy.avoid_interrupted {
+                        v.group.recent_interruptions
+                    } else {
+                        0
+                    },
                     estimate,
                 });
             }

@@ -86,6 +86,8 @@ impl Cluster {
             },
             new_instances_protected: None,
             unlaunched_since: None,
+            capacity: Default::default(),
+            recent_interruptions: 0,
         });
         self.0.groups.last_mut().unwrap()
     }

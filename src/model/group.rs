@@ -46,6 +46,50 @@ pub struct NodeGroup {
     /// Tag `ekas/unlaunched-since`: since when ekas has seen desired capacity above the
     /// group's instances with nothing launching.
     pub unlaunched_since: Option<Timestamp>,
+    /// On-demand, Spot or a mix of both.
+    pub capacity: CapacityType,
+    /// Interruption notices for its instances in the last hour (`ekas run
+    /// --interruption-queue`; process memory, not part of a snapshot file).
+    pub recent_interruptions: u32,
+}
+
+/// What a group's instances are bought as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CapacityType {
+    #[default]
+    OnDemand,
+    Spot,
+    /// A mixed-instances policy: this many on-demand instances first, then this share of the
+    /// rest on-demand and the remainder Spot.
+    Mixed {
+        on_demand_base: u32,
+        on_demand_percentage: u32,
+    },
+}
+
+impl CapacityType {
+    pub fn name(self) -> &'static str {
+        match self {
+            CapacityType::OnDemand => "on-demand",
+            CapacityType::Spot => "spot",
+            CapacityType::Mixed { .. } => "mixed",
+        }
+    }
+}
+
+impl std::fmt::Display for CapacityType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CapacityType::Mixed {
+                on_demand_base,
+                on_demand_percentage,
+            } => write!(
+                f,
+                "mixed ({on_demand_base} on-demand, then {on_demand_percentage}% on-demand)"
+            ),
+            other => f.write_str(other.name()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -56,6 +56,7 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         "Nodes",
         "Upcoming",
         "Priority",
+        "Capacity",
         "$/h",
         "New node room",
         "Status",
@@ -70,6 +71,7 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                 "-".to_string(),
                 "-".to_string(),
                 "-".to_string(),
+                "?".to_string(),
                 "?".to_string(),
                 "-".to_string(),
                 format!("left out: {reason}"),
@@ -101,6 +103,7 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                 g.upcoming.to_string()
             },
             g.priority.to_string(),
+            capacity(g),
             g.hourly_price
                 .map_or_else(|| "?".to_string(), |p| format!("{p}")),
             room(&g.new_node_room),
@@ -373,4 +376,16 @@ pub fn write_applied(
         ]);
     }
     writeln!(out, "{t}")
+}
+
+/// A group's capacity type as the table shows it, with its interruptions lately.
+fn capacity(g: &crate::plan::GroupStatus) -> String {
+    let kind = match (g.on_demand_base, g.on_demand_percentage) {
+        (Some(base), Some(pct)) => format!("mixed ({base} + {pct}% on-demand)"),
+        _ => g.capacity_type.to_string(),
+    };
+    match g.interruptions {
+        0 => kind,
+        n => format!("{kind}, {n} interrupted (1h)"),
+    }
 }

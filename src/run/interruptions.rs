@@ -54,10 +54,16 @@ pub struct Member {
     pub node: Option<String>,
 }
 
-/// The instances of the managed groups, as the last pass saw them: `None` until the first
-/// pass, so no notice is taken for foreign before ekas knows its own.
+/// What the loop and the interruption handler share: the managed groups' instances, as the
+/// last pass saw them (`None` until the first pass, so no notice is taken for foreign before
+/// ekas knows its own), and the notices of the last hour, which the next pass shows per group
+/// and `--avoid-interrupted-groups` ranks by.
 #[derive(Debug, Clone, Default)]
-pub struct Members(Arc<RwLock<Option<HashMap<String, Member>>>>);
+pub struct Members {
+    known: Arc<RwLock<Option<HashMap<String, Member>>>>,
+    /// (group, region) of each notice, and when it came.
+    notices: Arc<Mutex<Vec<(String, String, Instant)>>>,
+}
 
 impl Members {
     pub fn publish(&self, snapshot: &Snapshot) {
@@ -80,15 +86,37 @@ impl Members {
                 m.node = Some(node.name.clone());
             }
         }
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(out);
+        *self.known.write().unwrap_or_else(|e| e.into_inner()) = Some(out);
+    }
+
+    /// Sets each group's notices of the last hour.
+    pub fn count_interruptions(&self, snapshot: &mut Snapshot) {
+        let mut notices = self.notices.lock().unwrap_or_else(|e| e.into_inner());
+        notices.retain(|(_, _, at)| at.elapsed() < REMEMBER);
+        for group in &mut snapshot.groups {
+            group.recent_interruptions = notices
+                .iter()
+                .filter(|(g, r, _)| *g == group.name && *r == group.region)
+                .count() as u32;
+        }
+    }
+
+    fn record(&self, member: &Member) {
+        self.notices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((member.group.clone(), member.region.clone(), Instant::now()));
     }
 
     fn known(&self) -> bool {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.known
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     fn get(&self, instance_id: &str) -> Option<Member> {
-        let members = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let members = self.known.read().unwrap_or_else(|e| e.into_inner());
         members.as_ref()?.get(instance_id).cloned()
     }
 }
@@ -283,6 +311,7 @@ impl Handler {
     }
 
     async fn act(&self, notice: &Notice, member: &Member) -> Result<Handled> {
+        self.members.record(member);
         metrics()
             .interruptions
             .get_or_create(&vec![

@@ -238,8 +238,9 @@ impl Loop<'_> {
             .live
             .document_with(self.caches.kubernetes_part(), captured_at)
             .await?;
-        let snapshot = build::snapshot(&doc, &act.planning.build)?;
+        let mut snapshot = build::snapshot(&doc, &act.planning.build)?;
         self.members.publish(&snapshot);
+        self.members.count_interruptions(&mut snapshot);
         let plan = engine::plan(&snapshot, &act.planning.engine);
         record_plan(&plan);
         self.log_warnings(&plan);

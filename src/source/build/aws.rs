@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 
 use super::kubernetes::{taint, template_labels, template_taints};
+use crate::model::group::CapacityType;
 use crate::model::group::GroupMember;
 use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, PODS, Resources, UNLIMITED};
 use crate::model::scheduling::Labels;
@@ -212,6 +213,8 @@ fn node_group(
         template,
         new_instances_protected: asg.new_instances_protected_from_scale_in,
         unlaunched_since: tags::unlaunched_since(tags),
+        capacity: capacity_type(region, part, asg),
+        recent_interruptions: 0,
     })
 }
 
@@ -308,6 +311,34 @@ fn launch_template_data(
     part: &RegionPart,
     spec: &LaunchTemplateSpecification,
 ) -> Result<(String, Option<String>)> {
+    let version = template_version(region, part, spec)?;
+    let name = template_name(spec);
+    let ty = version
+        .launch_template_data
+        .instance_type
+        .clone()
+        .ok_or_else(|| {
+            eyre!(
+                "launch template {name} version {} sets no InstanceType",
+                version.version_number
+            )
+        })?;
+    Ok((ty, version.launch_template_data.image_id.clone()))
+}
+
+fn template_name(spec: &LaunchTemplateSpecification) -> &str {
+    spec.launch_template_name
+        .as_deref()
+        .or(spec.launch_template_id.as_deref())
+        .unwrap_or("(unnamed)")
+}
+
+/// The version of a launch template a group launches from.
+fn template_version<'a>(
+    region: &str,
+    part: &'a RegionPart,
+    spec: &LaunchTemplateSpecification,
+) -> Result<&'a crate::source::document::aws::LaunchTemplateVersion> {
     let same_template = |v: &&crate::source::document::aws::LaunchTemplateVersion| {
         (spec.launch_template_id.is_some() && v.launch_template_id == spec.launch_template_id)
             || (spec.launch_template_name.is_some()
@@ -330,27 +361,58 @@ fn launch_template_data(
             versions.iter().find(|v| v.version_number == n)
         }
     };
-    let name = spec
-        .launch_template_name
-        .as_deref()
-        .or(spec.launch_template_id.as_deref())
-        .unwrap_or("(unnamed)");
-    let version = version.ok_or_else(|| {
+    let name = template_name(spec);
+    version.copied().ok_or_else(|| {
         eyre!(
             "launch template {name} version {wanted} is not in aws.{region}.launchTemplateVersions"
         )
-    })?;
-    let ty = version
-        .launch_template_data
-        .instance_type
-        .clone()
-        .ok_or_else(|| {
-            eyre!(
-                "launch template {name} version {} sets no InstanceType",
-                version.version_number
-            )
-        })?;
-    Ok((ty, version.launch_template_data.image_id.clone()))
+    })
+}
+
+/// What the group's instances are bought as: a mixed-instances policy's distribution, else a
+/// launch template asking for the spot market or a launch configuration with a Spot price.
+fn capacity_type(region: &str, part: &RegionPart, asg: &AutoScalingGroup) -> CapacityType {
+    if let Some(policy) = &asg.mixed_instances_policy {
+        let d = policy.instances_distribution.clone().unwrap_or_default();
+        // AWS's defaults: no on-demand base, 100% on-demand above it.
+        let base = d.on_demand_base_capacity.unwrap_or(0);
+        let percentage = d.on_demand_percentage_above_base_capacity.unwrap_or(100);
+        return match (base, percentage) {
+            (_, 100) => CapacityType::OnDemand,
+            (0, 0) => CapacityType::Spot,
+            (base, percentage) => CapacityType::Mixed {
+                on_demand_base: base,
+                on_demand_percentage: percentage,
+            },
+        };
+    }
+    if let Some(spec) = &asg.launch_template {
+        let spot = template_version(region, part, spec).is_ok_and(|v| {
+            v.launch_template_data
+                .instance_market_options
+                .as_ref()
+                .and_then(|m| m.market_type.as_deref())
+                == Some("spot")
+        });
+        return if spot {
+            CapacityType::Spot
+        } else {
+            CapacityType::OnDemand
+        };
+    }
+    let spot_price = asg.launch_configuration_name.as_ref().and_then(|name| {
+        part.launch_configurations
+            .launch_configurations
+            .iter()
+            .find(|lc| &lc.launch_configuration_name == name)?
+            .spot_price
+            .as_ref()
+    });
+    if spot_price.is_some() {
+        CapacityType::Spot
+    } else {
+        CapacityType::OnDemand
+    }
 }
 
 /// A template from the instance type's data, the group's tags and the kubelet reservation.

@@ -526,4 +526,50 @@ mod tests {
             5
         );
     }
+
+    #[test]
+    fn each_group_says_how_its_instances_are_bought() {
+        use crate::model::group::CapacityType;
+        let mut doc = document(json!([]), false);
+        let part = doc.aws.get_mut("us-west-2").unwrap();
+        let asgs = &mut part.auto_scaling_groups.auto_scaling_groups;
+        // wide: a mixed policy, 2 on-demand then 25 %; narrow: all Spot; empty: a Spot price.
+        asgs[0].mixed_instances_policy = Some(
+            serde_json::from_value(json!({
+            "LaunchTemplate": {"Overrides": [{"InstanceType": "m5.large"}]},
+            "InstancesDistribution": {"OnDemandBaseCapacity": 2,
+                "OnDemandPercentageAboveBaseCapacity": 25}}))
+            .unwrap(),
+        );
+        asgs[1].mixed_instances_policy = Some(
+            serde_json::from_value(json!({
+            "LaunchTemplate": {"Overrides": [{"InstanceType": "m5.large"}]},
+            "InstancesDistribution": {"OnDemandPercentageAboveBaseCapacity": 0}}))
+            .unwrap(),
+        );
+        part.launch_configurations.launch_configurations.push(
+            serde_json::from_value(json!({
+            "LaunchConfigurationName": "spot-lc", "InstanceType": "m5.large", "SpotPrice": "0.05"}))
+            .unwrap(),
+        );
+        asgs[2].launch_configuration_name = Some("spot-lc".into());
+        let s = snapshot(&doc, &BuildOptions::default()).unwrap();
+        let capacity = |name: &str| s.groups.iter().find(|g| g.name == name).unwrap().capacity;
+        assert_eq!(
+            capacity("wide"),
+            CapacityType::Mixed {
+                on_demand_base: 2,
+                on_demand_percentage: 25
+            }
+        );
+        assert_eq!(capacity("narrow"), CapacityType::Spot);
+        assert_eq!(capacity("empty"), CapacityType::Spot);
+        let plain = snapshot(&document(json!([]), false), &BuildOptions::default()).unwrap();
+        assert!(
+            plain
+                .groups
+                .iter()
+                .all(|g| g.capacity == CapacityType::OnDemand)
+        );
+    }
 }

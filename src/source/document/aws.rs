@@ -111,6 +111,20 @@ pub struct LaunchTemplateSpecification {
 pub struct MixedInstancesPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_template: Option<MixedLaunchTemplate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances_distribution: Option<InstancesDistribution>,
+}
+
+/// How a mixed-instances group splits on-demand and Spot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstancesDistribution {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand_base_capacity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand_percentage_above_base_capacity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_allocation_strategy: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -185,6 +199,16 @@ pub struct LaunchTemplateData {
     pub instance_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_market_options: Option<InstanceMarketOptions>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceMarketOptions {
+    /// `spot` for Spot instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
