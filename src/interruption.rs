@@ -37,10 +37,45 @@ impl NoticeKind {
             NoticeKind::TerminatingHook => "lifecycle-hook",
         }
     }
+}
 
-    /// Whether draining can still help: a terminated instance has no pods left to move.
-    pub fn drains(self) -> bool {
-        !matches!(self, NoticeKind::Terminating)
+/// The longest SQS lets a message stay hidden: a notice revisited later comes back no later.
+pub const LONGEST_REVISIT: SignedDuration = SignedDuration::from_hours(12);
+
+/// What to do about a notice now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    /// Cordon only: new pods go elsewhere, running ones (jobs included) finish.
+    Cordon,
+    /// Cordon, and evict what may move, with this long before the instance goes.
+    Drain { within: SignedDuration },
+    /// Cordon now and look again this much later, when the drain is due.
+    CordonAndRevisit { after: SignedDuration },
+}
+
+impl Notice {
+    /// The response to this notice at `now`, with `drain_time` the longest an undated drain
+    /// may take (`--interruption-drain-timeout`). An in-flight job is evicted only when the
+    /// instance is about to go: a rebalance recommendation is only a hint (AWS may never take
+    /// the instance), and a scheduled change days ahead leaves jobs time to finish.
+    pub fn response(&self, now: Timestamp, drain_time: SignedDuration) -> Response {
+        let left = self.deadline.map(|d| d.duration_since(now));
+        match self.kind {
+            NoticeKind::Terminating | NoticeKind::RebalanceRecommendation => Response::Cordon,
+            NoticeKind::SpotInterruption => Response::Drain {
+                within: left.unwrap_or(SPOT_WARNING),
+            },
+            NoticeKind::Stopping | NoticeKind::TerminatingHook => {
+                Response::Drain { within: drain_time }
+            }
+            NoticeKind::ScheduledChange => match left {
+                None => Response::Cordon,
+                Some(left) if left <= drain_time => Response::Drain { within: left },
+                Some(left) => Response::CordonAndRevisit {
+                    after: (left - drain_time).min(LONGEST_REVISIT),
+                },
+            },
+        }
     }
 }
 
@@ -191,6 +226,70 @@ mod tests {
 
     /// Each row: a message body as AWS sends it (trimmed to the fields that matter), and what
     /// it means.
+    #[test]
+    fn jobs_are_evicted_only_when_the_instance_is_about_to_go() {
+        let now: Timestamp = "2026-11-29T12:00:00Z".parse().unwrap();
+        let ten = SignedDuration::from_mins(10);
+        let at = |mins: i64| Some(now + SignedDuration::from_mins(mins));
+        let notice = |kind, deadline| Notice {
+            kind,
+            instance_id: "i-0a".into(),
+            deadline,
+            lifecycle: None,
+        };
+        use NoticeKind::*;
+        // (notice kind, deadline, response)
+        let rows = [
+            (
+                SpotInterruption,
+                at(2),
+                Response::Drain {
+                    within: SignedDuration::from_mins(2),
+                },
+            ),
+            (
+                SpotInterruption,
+                None,
+                Response::Drain {
+                    within: SPOT_WARNING,
+                },
+            ),
+            (RebalanceRecommendation, None, Response::Cordon),
+            (Stopping, None, Response::Drain { within: ten }),
+            (Terminating, None, Response::Cordon),
+            (TerminatingHook, None, Response::Drain { within: ten }),
+            (
+                ScheduledChange,
+                at(5),
+                Response::Drain {
+                    within: SignedDuration::from_mins(5),
+                },
+            ),
+            (
+                ScheduledChange,
+                at(70),
+                Response::CordonAndRevisit {
+                    after: SignedDuration::from_mins(60),
+                },
+            ),
+            (
+                ScheduledChange,
+                at(60 * 24 * 14),
+                Response::CordonAndRevisit {
+                    after: LONGEST_REVISIT,
+                },
+            ),
+            (ScheduledChange, None, Response::Cordon),
+        ];
+        for (kind, deadline, want) in rows {
+            assert_eq!(
+                notice(kind, deadline).response(now, ten),
+                want,
+                "{kind:?} {deadline:?}"
+            );
+        }
+    }
+
     #[test]
     fn messages_read_as_aws_sends_them() {
         let hook = |token: Option<&str>| {

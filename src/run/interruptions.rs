@@ -30,7 +30,7 @@ use crate::actuate::provider::{Change, ClusterWriter, Gate, Guarded};
 use crate::aws::{RegionClients, scaling};
 use crate::engine::drain::DrainPolicy;
 use crate::guard::Guard;
-use crate::interruption::{Message, Notice, NoticeKind};
+use crate::interruption::{Message, Notice, NoticeKind, Response};
 use crate::metrics::metrics;
 use crate::model::Snapshot;
 use crate::settings::QueueRef;
@@ -142,6 +142,8 @@ pub struct Handler {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Handled {
     Acted,
+    /// Cordoned; the drain is due later: the message is hidden until then, not deleted.
+    Revisit(Duration),
     Duplicate,
     Foreign,
     Ignored(String),
@@ -250,6 +252,20 @@ async fn watch(handler: Arc<Handler>, queue: Queue, poll: Duration) {
                 let Some(receipt) = message.receipt_handle else {
                     return;
                 };
+                if let Ok(Handled::Revisit(after)) = result {
+                    let hidden = clients
+                        .sqs
+                        .change_message_visibility()
+                        .queue_url(&url)
+                        .receipt_handle(receipt)
+                        .visibility_timeout(after.as_secs().clamp(1, 43_200) as i32)
+                        .send()
+                        .await;
+                    if let Err(e) = hidden {
+                        tracing::warn!(queue = %url, error = %crate::aws::describe_error(e), "hiding a notice until its drain is due");
+                    }
+                    return;
+                }
                 if let Err(e) = clients
                     .sqs
                     .delete_message()
@@ -277,10 +293,13 @@ impl Handler {
         };
         let mut how = Handled::Foreign;
         for notice in notices {
-            let one = self.notice(&notice).await?;
-            if one != Handled::Foreign {
-                how = one;
-            }
+            how = match (how, self.notice(&notice).await?) {
+                // The message comes back for the first notice whose drain is due.
+                (Handled::Revisit(a), Handled::Revisit(b)) => Handled::Revisit(a.min(b)),
+                (Handled::Revisit(a), _) | (_, Handled::Revisit(a)) => Handled::Revisit(a),
+                (how, Handled::Foreign) => how,
+                (_, one) => one,
+            };
         }
         Ok(how)
     }
@@ -300,8 +319,8 @@ impl Handler {
             }
         }
         let result = self.act(notice, &member).await;
-        if result.is_err() {
-            // Not handled: the message comes back, and is acted on then.
+        if matches!(result, Err(_) | Ok(Handled::Revisit(_))) {
+            // Not done: the message comes back, and is acted on then.
             self.handled
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -321,7 +340,18 @@ impl Handler {
             .inc();
         tracing::warn!(instance = %notice.instance_id, group = %member.group, node = ?member.node, kind = notice.kind.as_str(), deadline = ?notice.deadline, "interruption notice");
         let started = Instant::now();
-        let drained = self.move_pods(notice, member);
+        let response = notice.response(
+            Timestamp::now(),
+            jiff::SignedDuration::try_from(self.drain_timeout).unwrap_or(jiff::SignedDuration::MAX),
+        );
+        if let Response::CordonAndRevisit { after } = response {
+            self.cordon(member).await?;
+            tracing::info!(instance = %notice.instance_id, revisit_in = %after, "cordoned; the drain waits until the change is near");
+            return Ok(Handled::Revisit(
+                Duration::try_from(after).unwrap_or_default(),
+            ));
+        }
+        let drained = self.move_pods(notice, member, response);
         let drained = match &notice.lifecycle {
             Some(action) => {
                 let clients = self
@@ -379,22 +409,32 @@ impl Handler {
         Gate::new(self.guard.clone(), false)
     }
 
-    /// Cordons the instance's Node and, while it can help, drains it before the deadline.
-    async fn move_pods(&self, notice: &Notice, member: &Member) -> Result<()> {
+    /// Cordons the instance's Node, unclaimed, so scale-in never uncordons or reuses it.
+    async fn cordon(&self, member: &Member) -> Result<()> {
+        let Some(node) = &member.node else {
+            return Ok(());
+        };
+        Guarded::new(&self.kube, self.gate())
+            .cordon(node, false)
+            .await
+            .map_err(|e| eyre!("cordoning {node}: {e}"))?;
+        Ok(())
+    }
+
+    /// Cordons the instance's Node and, when the response says so, drains it in time.
+    async fn move_pods(&self, notice: &Notice, member: &Member, response: Response) -> Result<()> {
+        let within = match response {
+            Response::Drain { within } => Duration::try_from(within).unwrap_or_default(),
+            Response::Cordon | Response::CordonAndRevisit { .. } => {
+                return self.cordon(member).await;
+            }
+        };
         let Some(node) = &member.node else {
             return Ok(());
         };
         let cluster = Guarded::new(&self.kube, self.gate());
-        if !notice.kind.drains() {
-            cluster
-                .cordon(node, false)
-                .await
-                .map_err(|e| eyre!("cordoning {node}: {e}"))?;
-            return Ok(());
-        }
-        let left = notice
-            .deadline
-            .map(|d| Duration::try_from(d.duration_since(Timestamp::now())).unwrap_or_default());
+        // Pods' grace is capped only when the instance has a known end.
+        let left = notice.deadline.map(|_| within);
         let options = DrainOptions {
             // The node goes anyway: whatever may move, moves now.
             policy: DrainPolicy {
@@ -404,7 +444,7 @@ impl Handler {
                 evict_host_path: true,
                 evict_running_jobs: true,
             },
-            timeout: left.unwrap_or(self.drain_timeout),
+            timeout: within,
             termination_grace_seconds: left.map(|l| {
                 u32::try_from(l.saturating_sub(GRACE_MARGIN).as_secs().max(1)).unwrap_or(u32::MAX)
             }),

@@ -203,3 +203,96 @@ async fn interruption_notices_drain_their_nodes_at_once_and_only_once() {
         "the group's desired stays"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_notices_cordon_and_let_running_jobs_finish() {
+    let moto = Arc::new(Moto::start());
+    let ids = workers(&moto, 0, 1).await;
+    let kube = Arc::new(FakeKube::start());
+    kube.add("/api/v1/pods", pod("job-0", "250m", "256Mi"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
+    let sqs = moto.clients(&[REGION]).await[0].sqs.clone();
+    let url = sqs
+        .create_queue()
+        .queue_name("ekas-interruptions")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    wait_for("the job running", Duration::from_secs(30), async || {
+        kube.objects("pods")
+            .iter()
+            .all(|p| p["status"]["phase"] == "Running")
+    })
+    .await;
+    let port = free_port();
+    let ekas = Ekas::start(
+        &kube,
+        &moto,
+        port,
+        &[
+            "--sleep",
+            "1",
+            "--interruption-queue",
+            &url,
+            "--no-maintenance",
+        ],
+    );
+    wait_for("a first pass", Duration::from_secs(30), async || {
+        http_get(port, "/metrics")
+            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 1.0)
+    })
+    .await;
+    let in_two_hours = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2)).to_string();
+    let retirement = json!({"detail-type": "AWS Health Event", "source": "aws.health",
+        "detail": {"service": "EC2", "eventTypeCategory": "scheduledChange",
+            "eventTypeCode": "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED", "startTime": in_two_hours,
+            "affectedEntities": [{"entityValue": &ids[0]}]}});
+    let rebalance = json!({"detail-type": "EC2 Instance Rebalance Recommendation",
+        "source": "aws.ec2", "detail": {"instance-id": &ids[0]}});
+    for body in [retirement, rebalance] {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let node = format!("node-{}", ids[0]);
+    wait_for("the node cordoned", Duration::from_secs(30), async || {
+        kube.object("nodes", None, &node).unwrap()["spec"]["unschedulable"] == true
+    })
+    .await;
+    wait_for(
+        "the rebalance message deleted, the retirement kept hidden",
+        Duration::from_secs(30),
+        async || {
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .unwrap();
+            let count = |name| {
+                attrs
+                    .attributes()
+                    .and_then(|a| a.get(&name))
+                    .map_or(0, |v| v.parse::<u32>().unwrap())
+            };
+            count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
+                && count(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                ) == 1
+        },
+    )
+    .await;
+    // A pass or two later, still nothing evicted: the job finishes where it runs.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(ekas.stop().success());
+    stop.store(true, Ordering::Relaxed);
+    sim.await.unwrap();
+    assert_eq!(kube.evictions(), Vec::<String>::new());
+}
