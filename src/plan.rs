@@ -147,7 +147,7 @@ pub enum Destination {
     /// Priority below `--expendable-pods-priority-cutoff`: never buys a node.
     Expendable,
     /// Younger than `--new-pod-scale-up-delay`, or (with `--scale-up-only-unschedulable`) not
-    /// yet marked unschedulable by the scheduler: buys no node yet.
+    /// yet marked unschedulable by the scheduler, or the cluster is unhealthy: buys no node yet.
     Waiting,
 }
 

@@ -319,6 +319,8 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 new_pod_delay: s.new_pod_scale_up_delay.signed(),
                 expanders: s.expander.clone(),
                 avoid_interrupted: s.avoid_interrupted_groups,
+                // Decided each pass from the cluster's health.
+                halted: false,
             },
         },
     }

@@ -48,8 +48,8 @@ pub fn assess(nodes: &[Node], startups: &[Startup], brake: UnreadyBrake) -> Clus
     } else {
         format!(
             "the cluster looks unhealthy: {counts}, more than --ok-total-unready-count {} and \
-             --max-total-unready-percentage {}%; no node is cordoned, drained or terminated and \
-             no instance replaced until fewer are",
+             --max-total-unready-percentage {}%; no node is bought, cordoned, drained or \
+             terminated and no instance replaced until fewer are",
             brake.ok_total_unready_count, brake.max_total_unready_percentage
         )
     };

@@ -726,7 +726,7 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
     }
 
     // 7. A cluster with too many nodes NotReady loses nothing: no termination, no new
-    // drain, no cordon, no Node deleted, no instance replaced.
+    // drain, no cordon, no Node deleted, no instance replaced; and buys nothing.
     if unhealthy(&snapshot.nodes, m) {
         for a in &plan.nodes {
             let removing = matches!(
@@ -741,6 +741,7 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             );
         }
         prop_assert!(replacements.is_empty(), "replaces while unhealthy");
+        prop_assert!(plan.scale_ups.is_empty(), "buys nodes while unhealthy");
         prop_assert!(!plan.cluster_health.healthy);
     }
 

@@ -75,7 +75,11 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
             startup::node_use(n, s, reclaimable)
         })
         .collect();
-    let result = scale_up::plan_scale_up(snapshot, &views, &node_use, &config.scale_up);
+    let policy = ScaleUpPolicy {
+        halted: !cluster_health.healthy,
+        ..config.scale_up.clone()
+    };
+    let result = scale_up::plan_scale_up(snapshot, &views, &node_use, &policy);
     let node_index: HashMap<&str, usize> = snapshot
         .nodes
         .iter()

@@ -58,6 +58,10 @@ pub struct ScaleUpPolicy {
     pub new_pod_delay: SignedDuration,
     /// How the group that buys nodes is chosen, each narrowing the last's choice (`--expander`).
     pub expanders: Vec<Expander>,
+    /// The cluster is unhealthy (too many nodes NotReady): pods take the room there is, and
+    /// no node is bought — a CNI or control-plane fault would keep new nodes NotReady too, and
+    /// each pass would buy more (cluster-autoscaler stops scaling up the same way).
+    pub halted: bool,
     /// Within a region, groups with fewer interruption notices lately go first
     /// (`--avoid-interrupted-groups`).
     pub avoid_interrupted: bool,
@@ -72,6 +76,7 @@ impl Default for ScaleUpPolicy {
             new_pod_delay: SignedDuration::ZERO,
             expanders: Expander::default_chain(),
             avoid_interrupted: false,
+            halted: false,
         }
     }
 }
@@ -435,7 +440,8 @@ impl<'a> Planner<'a> {
         let now: Timestamp = self.snapshot.captured_at;
         if pod.scheduling.priority < self.policy.expendable_cutoff {
             Need::Expendable
-        } else if (self.policy.only_unschedulable && !pod.scheduling.unschedulable)
+        } else if self.policy.halted
+            || (self.policy.only_unschedulable && !pod.scheduling.unschedulable)
             || pod
                 .created
                 .is_some_and(|c| now.duration_since(c) < self.policy.new_pod_delay)
