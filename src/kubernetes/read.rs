@@ -166,6 +166,15 @@ pub async fn node_if_exists(client: &kube::Client, name: &str) -> Result<Option<
 }
 
 /// The nodes a label selector picks.
+/// Every Node, in pages.
+pub async fn all_nodes(client: &kube::Client) -> Result<Vec<Node>> {
+    Ok(
+        paginate(Api::<Node>::all(client.clone()), ListParams::default())
+            .await?
+            .items,
+    )
+}
+
 pub async fn nodes_labelled(client: &kube::Client, selector: &str) -> Result<Vec<Node>> {
     let params = ListParams::default().labels(selector);
     Ok(paginate(Api::<Node>::all(client.clone()), params)

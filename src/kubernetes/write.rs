@@ -295,7 +295,10 @@ fn classed(report: Report) -> CallError {
 }
 
 /// The Node that answers to `instance` now, if any: looked up by the names its Node would have
-/// (the private DNS name, its host part, the IP) and by the original tool's `aws/id` label.
+/// (the private DNS name, its host part, the IP), by the original tool's `aws/id` label, and
+/// last in a full list of Nodes by providerID and addresses — a Node may have any name. The
+/// list costs one paged LIST per replacement, and replacements are rare; terminating a machine
+/// that is in truth a Node would cost its jobs.
 async fn node_claiming(client: &kube::Client, instance: &InstanceAction) -> Result<Option<String>> {
     let mut names: Vec<&str> = Vec::new();
     if let Some(dns) = instance.private_dns.as_deref() {
@@ -310,5 +313,25 @@ async fn node_claiming(client: &kube::Client, instance: &InstanceAction) -> Resu
     }
     let selector = format!("{}={}", keys::AWS_ID, instance.instance_id);
     let labelled = super::read::nodes_labelled(client, &selector).await?;
-    Ok(labelled.into_iter().find_map(|n| n.metadata.name))
+    if let Some(name) = labelled.into_iter().find_map(|n| n.metadata.name) {
+        return Ok(Some(name));
+    }
+    let answers = |node: &Node| {
+        let spec = node.spec.as_ref();
+        let by_provider = spec
+            .and_then(|s| s.provider_id.as_deref())
+            .and_then(crate::model::Node::instance_id_from_provider_id)
+            .is_some_and(|id| id == instance.instance_id);
+        let addresses = node.status.as_ref().and_then(|s| s.addresses.as_ref());
+        let by_address = addresses.into_iter().flatten().any(|a| {
+            Some(a.address.as_str()) == instance.private_ip.as_deref()
+                || Some(a.address.as_str()) == instance.private_dns.as_deref()
+        });
+        by_provider || by_address
+    };
+    let every = super::read::all_nodes(client).await?;
+    Ok(every
+        .iter()
+        .find(|n| answers(n))
+        .and_then(|n| n.metadata.name.clone()))
 }

@@ -324,8 +324,14 @@ async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
     // Three members that never joined, launched an hour before the snapshot.
     let mut doc = small_snapshot(0);
     let part = &mut doc["aws"]["us-west-2"];
-    let ids = ["i-by-name", "i-by-label", "i-nothing"];
-    part["autoScalingGroups"]["AutoScalingGroups"][0]["DesiredCapacity"] = json!(3);
+    let ids = [
+        "i-by-name",
+        "i-by-label",
+        "i-by-address",
+        "i-by-provider",
+        "i-nothing",
+    ];
+    part["autoScalingGroups"]["AutoScalingGroups"][0]["DesiredCapacity"] = json!(5);
     part["autoScalingGroups"]["AutoScalingGroups"][0]["Instances"] = ids
         .iter()
         .map(|id| json!({"InstanceId": id, "LifecycleState": "InService"}))
@@ -360,6 +366,18 @@ async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
     let mut labelled = kubeadm_node("worker-7", json!([]), "2026-11-27T12:00:00Z");
     labelled["metadata"]["labels"] = json!({"aws/id": "i-by-label"});
     kube.add("/api/v1/nodes", labelled);
+    // And two under names that say nothing: one reporting the instance's IP, one its providerID.
+    kube.add(
+        "/api/v1/nodes",
+        kubeadm_node(
+            "gpu-worker-3",
+            json!([{"type": "InternalIP", "address": "10.0.0.2"}]),
+            "2026-11-27T12:00:00Z",
+        ),
+    );
+    let mut provided = kubeadm_node("batch-9", json!([]), "2026-11-27T12:00:00Z");
+    provided["spec"] = json!({"providerID": "aws:///us-west-2a/i-by-provider"});
+    kube.add("/api/v1/nodes", provided);
     let client = ekas::kubernetes::client(&ekas::kubernetes::KubeOptions {
         kubeconfig: Some(kube.kubeconfig()),
         ..Default::default()
@@ -382,24 +400,30 @@ async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
             },
         )
         .await;
-    let outcomes: Vec<(&str, &Outcome)> = applied
-        .iter()
-        .filter(|a| a.kind == AppliedKind::ReplaceInstance)
-        .map(|a| (a.target.as_str(), &a.outcome))
-        .collect();
+    let outcome = |id: &str| {
+        applied
+            .iter()
+            .find(|a| a.kind == AppliedKind::ReplaceInstance && a.target == id)
+            .map(|a| a.outcome.clone())
+            .unwrap()
+    };
+    for (id, node) in [
+        ("i-by-label", "worker-7"),
+        ("i-by-name", "ip-10-0-0-0.us-west-2.compute.internal"),
+        ("i-by-address", "gpu-worker-3"),
+        ("i-by-provider", "batch-9"),
+    ] {
+        assert!(
+            matches!(outcome(id), Outcome::Skipped(Skip::NodeAnswers { node: n }) if n == node),
+            "{id}: {:?}",
+            outcome(id)
+        );
+    }
+    // Nothing answers to the last: it goes ahead (and, with no AWS client here, fails).
     assert!(
-        matches!(outcomes[0], ("i-by-label", Outcome::Skipped(Skip::NodeAnswers { node })) if node == "worker-7"),
-        "{outcomes:?}"
-    );
-    assert!(
-        matches!(outcomes[1], ("i-by-name", Outcome::Skipped(Skip::NodeAnswers { node }))
-            if node == "ip-10-0-0-0.us-west-2.compute.internal"),
-        "{outcomes:?}"
-    );
-    // Nothing answers to the third: it goes ahead (and, with no AWS client here, fails).
-    assert!(
-        matches!(outcomes[2], ("i-nothing", Outcome::Failed(why)) if why.message.contains("no AWS client")),
-        "{outcomes:?}"
+        matches!(outcome("i-nothing"), Outcome::Failed(why) if why.message.contains("no AWS client")),
+        "{:?}",
+        outcome("i-nothing")
     );
 }
 
