@@ -314,6 +314,7 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
             startup_taints: StartupTaints(s.startup_taints.clone()),
             scale_up: ScaleUpPolicy {
                 balance: !s.no_balance,
+                gangs: !s.no_gangs,
                 expendable_cutoff: s.expendable_pods_priority_cutoff,
                 only_unschedulable: s.scale_up_only_unschedulable,
                 new_pod_delay: s.new_pod_scale_up_delay.signed(),

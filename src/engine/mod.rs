@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod drain;
 pub mod expander;
+pub mod gang;
 pub mod health;
 pub mod maintenance;
 pub mod membership;
@@ -248,6 +249,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 reasons,
             })
             .collect(),
+        gangs: result.gangs,
         nodes: maintenance.nodes,
         instances: maintenance.instances,
         backoff: backoffs
@@ -455,6 +457,8 @@ fn left_out_warnings(left_out: &LeftOut) -> Vec<PlanWarning> {
 mod capacity_tests;
 #[cfg(test)]
 mod expander_tests;
+#[cfg(test)]
+mod gang_tests;
 #[cfg(test)]
 mod invariants;
 #[cfg(test)]

@@ -5,7 +5,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
 use crate::actuate::drain::{DrainReport, DrainResult};
-use crate::plan::{Destination, Plan};
+use crate::plan::{Destination, GangVerdict, Plan};
 use crate::pricing::dollars_per_hour;
 
 fn table(header: &[&str]) -> Table {
@@ -201,6 +201,27 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "\nPending pods that need no new node\n{t}")?;
     }
 
+    if !plan.gangs.is_empty() {
+        let mut t = table(&["Gang", "Pods", "MinMember", "Verdict", "Why"]);
+        for g in &plan.gangs {
+            t.add_row(vec![
+                g.gang.clone(),
+                g.pods.to_string(),
+                g.min_member.to_string(),
+                match g.verdict {
+                    GangVerdict::Fits => "fits",
+                    GangVerdict::DoesNotFit => "does not fit",
+                }
+                .to_string(),
+                g.reason.clone(),
+            ]);
+        }
+        writeln!(
+            out,
+            "\nGangs (all of a gang's pods start, or none buy a node)\n{t}"
+        )?;
+    }
+
     if !plan.unschedulable.is_empty() {
         // Pods with identical reasons share rows.
         let mut by_reasons: Vec<(&BTreeMap<String, String>, Vec<String>)> = Vec::new();
@@ -212,6 +233,17 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         }
         let mut t = table(&["Pods", "Group", "Why not"]);
         for (reasons, pods) in by_reasons {
+            // One reason for every group (a gang's) is one row.
+            let mut values = reasons.values();
+            if reasons.len() > 1 && values.next().is_some_and(|r| values.all(|v| v == r)) {
+                let reason = reasons.values().next().expect("more than one");
+                t.add_row(vec![
+                    format!("{}: {}", pods.len(), pod_list(&pods)),
+                    "every group".into(),
+                    reason.clone(),
+                ]);
+                continue;
+            }
             let mut first = true;
             for (group, reason) in reasons {
                 let pods = if first {
