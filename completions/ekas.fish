@@ -95,6 +95,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l log-format -d 'Log li
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -149,6 +150,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l log-format -d 'Lo
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -231,6 +233,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l log-format -d 'Log li
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -293,6 +296,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l log-format -d 'Log lin
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-scale -d 'Never scale up: only maintain existing nodes'
@@ -386,6 +390,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l log-format -d 'Lo
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
