@@ -164,6 +164,10 @@ pub struct Unschedulable {
     pub pod: String,
     /// Why each group cannot take the pod, keyed by group name.
     pub reasons: BTreeMap<String, String>,
+    /// The gang (`namespace/name`) that does not fit and holds the pod back; every group then
+    /// gives the gang's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gang: Option<String>,
 }
 
 /// A gang's pending pods, planned as one unit.

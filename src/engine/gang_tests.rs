@@ -276,6 +276,28 @@ fn a_gang_starts_whole_or_buys_nothing() {
                     u.pod,
                     u.reasons
                 );
+                assert_eq!(
+                    u.gang.as_deref(),
+                    Some(g.gang.as_str()),
+                    "{name}: {}",
+                    u.pod
+                );
+            }
+        }
+        // Pods no gang holds back name none.
+        let held: Vec<&str> = plan
+            .gangs
+            .iter()
+            .filter(|g| g.verdict == V::DoesNotFit)
+            .map(|g| g.gang.as_str())
+            .collect();
+        for u in &plan.unschedulable {
+            if let Some(gang) = &u.gang {
+                assert!(
+                    held.contains(&gang.as_str()),
+                    "{name}: {} names {gang}",
+                    u.pod
+                );
             }
         }
     }

@@ -225,6 +225,12 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     if !plan.unschedulable.is_empty() {
         // Pods with identical reasons share rows.
         let mut by_reasons: Vec<(&BTreeMap<String, String>, Vec<String>)> = Vec::new();
+        let gang_reason: BTreeMap<&str, &str> = plan
+            .unschedulable
+            .iter()
+            .filter(|u| u.gang.is_some())
+            .filter_map(|u| Some((u.pod.as_str(), u.reasons.values().next()?.as_str())))
+            .collect();
         for u in &plan.unschedulable {
             match by_reasons.iter_mut().find(|(r, _)| *r == &u.reasons) {
                 Some((_, pods)) => pods.push(u.pod.clone()),
@@ -233,14 +239,12 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         }
         let mut t = table(&["Pods", "Group", "Why not"]);
         for (reasons, pods) in by_reasons {
-            // One reason for every group (a gang's) is one row.
-            let mut values = reasons.values();
-            if reasons.len() > 1 && values.next().is_some_and(|r| values.all(|v| v == r)) {
-                let reason = reasons.values().next().expect("more than one");
+            // A gang's reason is every group's: one row.
+            if let Some(reason) = gang_reason.get(pods[0].as_str()) {
                 t.add_row(vec![
                     format!("{}: {}", pods.len(), pod_list(&pods)),
                     "every group".into(),
-                    reason.clone(),
+                    reason.to_string(),
                 ]);
                 continue;
             }

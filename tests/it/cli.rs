@@ -528,6 +528,10 @@ fn a_gang_that_cannot_start_whole_buys_nothing() {
             .count(),
         6
     );
+    for u in plan["unschedulable"].as_array().unwrap() {
+        let bert = u["pod"].as_str().unwrap().starts_with("ml/train-bert-");
+        assert_eq!(u.get("gang"), bert.then(|| json!("ml/train-bert")).as_ref());
+    }
     let out = ekas(&["plan", "--snapshot", short.to_str().unwrap()]);
     let text = stdout(&out);
     assert!(
