@@ -335,6 +335,7 @@ Register-ArgumentCompleter -Native -CommandName 'ekas' -ScriptBlock {
             [CompletionResult]::new('--pvcs', '--pvcs', [CompletionResultType]::ParameterName, 'PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)')
             [CompletionResult]::new('--pvs', '--pvs', [CompletionResultType]::ParameterName, 'PersistentVolumes: `kubectl get pv -o json` output')
             [CompletionResult]::new('--storage-classes', '--storage-classes', [CompletionResultType]::ParameterName, 'StorageClasses: `kubectl get storageclass -o json` output')
+            [CompletionResult]::new('--pod-groups', '--pod-groups', [CompletionResultType]::ParameterName, 'PodGroups, for gangs'' minMember: `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output')
             [CompletionResult]::new('--price-file', '--price-file', [CompletionResultType]::ParameterName, 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node')
             [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'Name of the cluster whose node groups ekas manages (matched against the groups'' tags)')

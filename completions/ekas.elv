@@ -326,6 +326,7 @@ set edit:completion:arg-completer[ekas] = {|@words|
             cand --pvcs 'PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)'
             cand --pvs 'PersistentVolumes: `kubectl get pv -o json` output'
             cand --storage-classes 'StorageClasses: `kubectl get storageclass -o json` output'
+            cand --pod-groups 'PodGroups, for gangs'' minMember: `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output'
             cand --price-file 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)'
             cand --namespace 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node'
             cand --cluster-name 'Name of the cluster whose node groups ekas manages (matched against the groups'' tags)'

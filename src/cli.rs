@@ -603,6 +603,10 @@ pub struct SnapshotArgs {
     /// StorageClasses: `kubectl get storageclass -o json` output
     #[arg(long, value_name = "FILE", requires_all = ["pvcs", "pvs"])]
     pub storage_classes: Option<PathBuf>,
+    /// PodGroups, for gangs' minMember: `kubectl get
+    /// podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub pod_groups: Option<PathBuf>,
     /// Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON:
     /// instance type → region → dollars per hour)
     #[arg(long, value_name = "PATH", value_parser = parse_price_file)]

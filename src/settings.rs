@@ -220,6 +220,7 @@ pub struct KubectlFiles {
     pub pvcs: Option<PathBuf>,
     pub pvs: Option<PathBuf>,
     pub storage_classes: Option<PathBuf>,
+    pub pod_groups: Option<PathBuf>,
 }
 
 impl Settings {
@@ -530,6 +531,7 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         pvcs: args.pvcs,
         pvs: args.pvs,
         storage_classes: args.storage_classes,
+        pod_groups: args.pod_groups,
     };
     let given = [
         &files.pods,
@@ -538,6 +540,7 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         &files.pdbs,
         &files.namespaces,
         &files.pvcs,
+        &files.pod_groups,
     ]
     .iter()
     .any(|f| f.is_some());
