@@ -4,12 +4,16 @@
 //! `cargo bench --bench plan` prints, per size: the engine alone (best and median of several
 //! runs, one thread); then the same with 10% of the pods (4 of the 40 templates) carrying
 //! constraints between pods — zone spread, hostname anti-affinity, zone affinity to a service,
-//! hostname spread; and for the largest size the whole `ekas plan --snapshot … --output json`
-//! path (read + parse + build + plan + render) against `python3 -c json.load` on the same file.
+//! hostname spread; for the largest size, ten gangs of 64 pods that cannot start (each costs the
+//! planner one more round); and for the largest size the whole `ekas plan --snapshot … --output
+//! json` path (read + parse + build + plan + render) against `python3 -c json.load` on the same
+//! file.
 
 use std::hint::black_box;
 use std::io::Write;
 use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
 
 use ekas::source::build::{self, BuildOptions};
 use ekas::source::{document::SnapshotDocument, file};
@@ -71,6 +75,27 @@ fn main() {
     }
 
     let largest = *sizes.last().unwrap();
+    let gangs = 10;
+    let doc: SnapshotDocument =
+        serde_json::from_value(with_stuck_gangs(cluster(RUNNING, largest, false), gangs)).unwrap();
+    let snapshot = build::snapshot(&doc, &build_options).unwrap();
+    drop(doc);
+    let runs = 5;
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| timed(|| black_box(ekas::engine::plan(&snapshot, &config))).1)
+        .collect();
+    times.sort();
+    let plan = ekas::engine::plan(&snapshot, &config);
+    println!(
+        "engine::plan  {largest:>7} pending pods, {} of {gangs} gangs of 64 cannot start: best {:>8.1} ms, median {:>8.1} ms",
+        plan.gangs
+            .iter()
+            .filter(|g| g.verdict == ekas::plan::GangVerdict::DoesNotFit)
+            .count(),
+        times[0].as_secs_f64() * 1e3,
+        times[runs / 2].as_secs_f64() * 1e3,
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("snapshot.json");
     std::fs::write(
@@ -104,4 +129,23 @@ fn main() {
         ),
         _ => println!("python3 json.load: not available"),
     }
+}
+
+/// Puts the first `gangs` × 64 pending pods in gangs of 64, each with one pod no node can hold,
+/// so no gang can start.
+fn with_stuck_gangs(mut doc: Value, gangs: usize) -> Value {
+    let items = doc["kubernetes"]["pods"]["items"].as_array_mut().unwrap();
+    let pending: Vec<usize> = (0..items.len())
+        .filter(|&i| items[i]["spec"]["nodeName"].is_null())
+        .take(gangs * 64)
+        .collect();
+    for (k, &i) in pending.iter().enumerate() {
+        let pod = &mut items[i];
+        pod["metadata"]["labels"]["scheduling.x-k8s.io/pod-group"] =
+            json!(format!("gang-{}", k / 64));
+        if k % 64 == 0 {
+            pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] = json!("1000");
+        }
+    }
+    doc
 }

@@ -95,6 +95,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l log-format -d 'Log li
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
@@ -150,6 +151,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l log-format -d 'Lo
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
@@ -233,6 +235,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l log-format -d 'Log li
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
@@ -296,6 +299,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l log-format -d 'Log lin
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
@@ -315,6 +319,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespaces -d 'Na
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvcs -d 'PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvs -d 'PersistentVolumes: `kubectl get pv -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l storage-classes -d 'StorageClasses: `kubectl get storageclass -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pod-groups -d 'PodGroups, for gangs\' minMember: `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l price-file -d 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
@@ -390,6 +395,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l log-format -d 'Lo
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-only-unschedulable -d 'Buy nodes only for pods the scheduler has marked unschedulable (by default every pending pod counts at once, so a burst of jobs need not wait for the scheduler)'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'

@@ -269,6 +269,11 @@ pub struct ScalingArgs {
     #[arg(long)]
     pub no_balance: bool,
 
+    /// Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling
+    /// plugin or Volcano); by default a gang's pods buy nodes all together or not at all
+    #[arg(long)]
+    pub no_gangs: bool,
+
     /// How the group that buys nodes is chosen, after region order: price, least-waste,
     /// most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing
     /// the choice of the one before (cluster-autoscaler's names)
@@ -603,6 +608,10 @@ pub struct SnapshotArgs {
     /// StorageClasses: `kubectl get storageclass -o json` output
     #[arg(long, value_name = "FILE", requires_all = ["pvcs", "pvs"])]
     pub storage_classes: Option<PathBuf>,
+    /// PodGroups, for gangs' minMember: `kubectl get
+    /// podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output
+    #[arg(long, value_name = "FILE")]
+    pub pod_groups: Option<PathBuf>,
     /// Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON:
     /// instance type → region → dollars per hour)
     #[arg(long, value_name = "PATH", value_parser = parse_price_file)]
@@ -1101,6 +1110,7 @@ mod tests {
         assert_eq!(s.expendable_pods_priority_cutoff, policy.expendable_cutoff);
         assert_eq!(s.new_pod_scale_up_delay.signed(), policy.new_pod_delay);
         assert_eq!(!s.no_balance, policy.balance);
+        assert_eq!(!s.no_gangs, policy.gangs);
         assert_eq!(s.scale_up_only_unschedulable, policy.only_unschedulable);
         let s = scaling(&[
             "--expendable-pods-priority-cutoff",

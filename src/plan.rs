@@ -23,6 +23,9 @@ pub struct Plan {
     /// Every pending pod and where it is expected to run.
     pub pending: Vec<PendingPod>,
     pub unschedulable: Vec<Unschedulable>,
+    /// Gangs with pending pods, and whether each starts whole; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gangs: Vec<GangStatus>,
     /// Per-node maintenance decisions (filled by the maintenance planner).
     pub nodes: Vec<NodeAction>,
     /// Per-instance decisions for instances without a node (filled by the maintenance planner).
@@ -169,6 +172,34 @@ pub struct Unschedulable {
     pub pod: String,
     /// Why each group cannot take the pod, keyed by group name.
     pub reasons: BTreeMap<String, String>,
+    /// The gang (`namespace/name`) that does not fit and holds the pod back; every group then
+    /// gives the gang's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gang: Option<String>,
+}
+
+/// A gang's pending pods, planned as one unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GangStatus {
+    /// `namespace/name` of its PodGroup.
+    pub gang: String,
+    /// Its pending pods.
+    pub pods: usize,
+    /// Its PodGroup's `spec.minMember`, or all its pods when there is no PodGroup.
+    pub min_member: u32,
+    pub verdict: GangVerdict,
+    /// How many fit, and when they do not all fit, what stopped the rest.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GangVerdict {
+    /// Enough of its pods have a destination: they are planned as usual.
+    Fits,
+    /// Too few would: none of its pods is planned anywhere or buys anything.
+    DoesNotFit,
 }
 
 /// What ekas makes of an existing node (the original tool's states, and a few more).

@@ -220,6 +220,7 @@ pub struct KubectlFiles {
     pub pvcs: Option<PathBuf>,
     pub pvs: Option<PathBuf>,
     pub storage_classes: Option<PathBuf>,
+    pub pod_groups: Option<PathBuf>,
 }
 
 impl Settings {
@@ -314,6 +315,7 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
             startup_taints: StartupTaints(s.startup_taints.clone()),
             scale_up: ScaleUpPolicy {
                 balance: !s.no_balance,
+                gangs: !s.no_gangs,
                 expendable_cutoff: s.expendable_pods_priority_cutoff,
                 only_unschedulable: s.scale_up_only_unschedulable,
                 new_pod_delay: s.new_pod_scale_up_delay.signed(),
@@ -532,6 +534,7 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         pvcs: args.pvcs,
         pvs: args.pvs,
         storage_classes: args.storage_classes,
+        pod_groups: args.pod_groups,
     };
     let given = [
         &files.pods,
@@ -540,6 +543,7 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         &files.pdbs,
         &files.namespaces,
         &files.pvcs,
+        &files.pod_groups,
     ]
     .iter()
     .any(|f| f.is_some());

@@ -191,6 +191,7 @@ fn web_pod(name: &str) -> Pod {
         runs_to_completion: false,
         scheduling: Default::default(),
         unreadable: false,
+        gang: None,
     }
 }
 
@@ -205,6 +206,7 @@ fn empty_plan() -> Plan {
         desired_resets: vec![],
         pending: vec![],
         unschedulable: vec![],
+        gangs: vec![],
         nodes: vec![],
         instances: vec![],
         backoff: vec![],

@@ -46,6 +46,7 @@ fn read_files(files: &KubectlFiles) -> Result<KubernetesPart> {
         daemon_sets: read_list(files.daemonsets.as_deref())?,
         pod_disruption_budgets: read_list(files.pdbs.as_deref())?,
         namespaces: optional(files.namespaces.as_deref())?,
+        pod_groups: optional(files.pod_groups.as_deref())?,
         ..KubernetesPart::default()
     }
     .with_storage(

@@ -179,6 +179,7 @@ mod tests {
             runs_to_completion: false,
             scheduling: Default::default(),
             unreadable: false,
+            gang: None,
         }
     }
 

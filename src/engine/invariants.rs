@@ -68,6 +68,8 @@ struct GenPod {
     gpu: bool,
     /// Which of the two PodDisruptionBudgets select it (bit 0: a, bit 1: b).
     budgets: u8,
+    /// The gang it is in: 0 or 1 none, 2 gang `ga`, 3 gang `gb`.
+    gang: u8,
 }
 
 /// A group member that never became a Node.
@@ -88,6 +90,8 @@ struct World {
     budgets: [Option<i32>; 2],
     /// Most nodes NotReady at once: a CNI or control-plane outage.
     outage: bool,
+    /// minMember of the PodGroups of gangs `ga` and `gb`, when the snapshot has them.
+    gang_min: [Option<u32>; 2],
 }
 
 fn group() -> impl Strategy<Value = GenGroup> {
@@ -163,10 +167,14 @@ fn pod() -> impl Strategy<Value = GenPod> {
             prop::bool::weighted(0.05),
             prop::bool::weighted(0.1),
         ),
-        (prop::bool::weighted(0.1), 0u8..4),
+        (prop::bool::weighted(0.1), 0u8..4, 0u8..4),
     )
         .prop_map(
-            |((node, cpu, kind), (finished, terminating, bound_pending, gated), (gpu, budgets))| {
+            |(
+                (node, cpu, kind),
+                (finished, terminating, bound_pending, gated),
+                (gpu, budgets, gang),
+            )| {
                 GenPod {
                     node,
                     cpu,
@@ -177,6 +185,7 @@ fn pod() -> impl Strategy<Value = GenPod> {
                     gated,
                     gpu,
                     budgets,
+                    gang,
                 }
             },
         )
@@ -200,15 +209,19 @@ fn world() -> impl Strategy<Value = World> {
         prop::collection::vec(member(), 0..4),
         [prop::option::of(0i32..3), prop::option::of(0i32..3)],
         prop::bool::weighted(0.15),
+        [prop::option::of(0u32..8), prop::option::of(0u32..8)],
     )
-        .prop_map(|(groups, nodes, pods, members, budgets, outage)| World {
-            groups,
-            nodes,
-            pods,
-            members,
-            budgets,
-            outage,
-        })
+        .prop_map(
+            |(groups, nodes, pods, members, budgets, outage, gang_min)| World {
+                groups,
+                nodes,
+                pods,
+                members,
+                budgets,
+                outage,
+                gang_min,
+            },
+        )
 }
 
 fn config() -> impl Strategy<Value = Config> {
@@ -377,6 +390,13 @@ fn build(w: &World) -> Built {
         pod.gated = p.gated && on.is_none();
         if p.gpu {
             pod.requests.set(GPU, 1);
+        }
+        if let Some(g) = p.gang.checked_sub(2) {
+            pod.gang = Some(crate::model::Gang {
+                namespace: "batch".into(),
+                name: ["ga", "gb"][g as usize].into(),
+                min_member: w.gang_min[g as usize],
+            });
         }
         for (bit, name) in ["a", "b"].iter().enumerate() {
             if p.budgets & (1 << bit) != 0 {
@@ -898,6 +918,55 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             "drains pods asking {:?} with {:?} left on the nodes that stay",
             total_evicted,
             total_free
+        );
+    }
+
+    // A gang starts whole or buys nothing: of its pods waiting for a node, either none is
+    // planned anywhere, or at least as many as it needs (minMember less its members already
+    // bound, at most all of them; without a PodGroup, all of them).
+    let waiting = |p: &Pod| {
+        p.node_name.is_none()
+            && p.phase == PodPhase::Pending
+            && !p.deleting
+            && !p.gated
+            && !p.unreadable
+            && p.controller.as_ref().is_none_or(|o| o.kind != "DaemonSet")
+    };
+    let planned: HashSet<&str> = plan
+        .pending
+        .iter()
+        .filter(|p| {
+            use crate::plan::Destination as D;
+            matches!(
+                p.destination,
+                D::ExistingNode | D::UpcomingNode | D::NewNode | D::Nominated
+            )
+        })
+        .map(|p| p.pod.as_str())
+        .collect();
+    for (g, name) in ["ga", "gb"].into_iter().enumerate() {
+        let members: Vec<&Pod> = snapshot
+            .pods
+            .iter()
+            .filter(|p| p.gang.as_ref().is_some_and(|gang| gang.name == name))
+            .collect();
+        let pending: Vec<&Pod> = members.iter().copied().filter(|p| waiting(p)).collect();
+        let bound = members
+            .iter()
+            .filter(|p| p.node_name.is_some() && !finished(p))
+            .count();
+        let needed = match w.gang_min[g] {
+            Some(min) => (min as usize).saturating_sub(bound).min(pending.len()),
+            None => pending.len(),
+        };
+        let placed = pending
+            .iter()
+            .filter(|p| planned.contains(p.key().as_str()))
+            .count();
+        prop_assert!(
+            placed == 0 || placed >= needed,
+            "gang {name}: {placed} of {} pending pods planned, {needed} needed",
+            pending.len()
         );
     }
 

@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod drain;
 pub mod expander;
+pub mod gang;
 pub mod health;
 pub mod maintenance;
 pub mod membership;
@@ -22,8 +23,8 @@ use crate::model::{
     LeftOut, LeftOutGroup, NodeGroup, Resources, Snapshot, StartupTaints, TemplateSource,
 };
 use crate::plan::{
-    BackoffEntry, DesiredReset, Destination, GroupStatus, PendingPod, Plan, PlanWarning, ScaleUp,
-    Summary, Unschedulable, WarnedObject, WarningKind,
+    BackoffEntry, DesiredReset, Destination, GangVerdict, GroupStatus, PendingPod, Plan,
+    PlanWarning, ScaleUp, Summary, Unschedulable, WarnedObject, WarningKind,
 };
 use backoff::{Backoff, BackoffPolicy};
 use maintenance::{MaintenanceConfig, PassFacts};
@@ -245,14 +246,28 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         scale_ups,
         desired_resets,
         pending,
-        unschedulable: result
-            .unschedulable
-            .into_iter()
-            .map(|(i, reasons)| Unschedulable {
-                pod: pods[i].key(),
-                reasons,
-            })
-            .collect(),
+        unschedulable: {
+            let held: HashSet<&str> = result
+                .gangs
+                .iter()
+                .filter(|g| g.verdict == GangVerdict::DoesNotFit)
+                .map(|g| g.gang.as_str())
+                .collect();
+            result
+                .unschedulable
+                .into_iter()
+                .map(|(i, reasons)| Unschedulable {
+                    pod: pods[i].key(),
+                    reasons,
+                    gang: pods[i]
+                        .gang
+                        .as_ref()
+                        .map(|g| g.key())
+                        .filter(|k| held.contains(k.as_str())),
+                })
+                .collect()
+        },
+        gangs: result.gangs,
         nodes: maintenance.nodes,
         instances: maintenance.instances,
         backoff: backoffs
@@ -477,6 +492,8 @@ fn left_out_warnings(left_out: &LeftOut) -> Vec<PlanWarning> {
 mod capacity_tests;
 #[cfg(test)]
 mod expander_tests;
+#[cfg(test)]
+mod gang_tests;
 #[cfg(test)]
 mod invariants;
 #[cfg(test)]

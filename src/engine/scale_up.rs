@@ -18,6 +18,12 @@
 //!    chosen group's similar groups (equal but for zone) share its nodes, smallest first.
 //!    Nodes opened for one group stay open to later pods, whichever group they came from.
 //! 5. Whatever is left is unschedulable, with a reason for every group.
+//! 6. A gang ([`super::gang`]) is planned as one unit. Its pods form classes of their own,
+//!    packed before loose pods of lower or equal size, so loose pods do not take the room it
+//!    needs. When fewer of its pods than it needs get a destination, the plan is made again
+//!    without the gang — the first such gang in packing order, one per round — so nothing of
+//!    its failed try is left behind, and its pods are unschedulable with the gang's reason.
+//!    A plan takes at most one round more than there are gangs that do not fit.
 //!
 //! Constraints between pods — inter-pod affinity and anti-affinity, topology spread, host
 //! ports — are kept by [`super::topology`] as pods are placed, so pods placed on new nodes in
@@ -37,19 +43,22 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::backoff::Backoff;
 use super::expander::{self, Candidate, Estimate, Expander};
+use super::gang::Gangs;
 use super::predicates::{NodeShape, fits_in_some_zone, static_fit, unknown_zones};
 use super::startup::NodeUse;
 use super::topology::{Selectors, SiteShape, Topology};
 use crate::model::resources::format_amount;
 use crate::model::scheduling::{HostPort, Labels, ZONE_LABELS};
 use crate::model::{NodeGroup, Pod, Resources, Snapshot};
-use crate::plan::Destination;
+use crate::plan::{Destination, GangStatus};
 
 /// The operator's choices about which pods buy nodes and how groups share them.
 #[derive(Debug, Clone)]
 pub struct ScaleUpPolicy {
     /// Groups equal but for zone share each scale-up, so zones stay even (`--no-balance`).
     pub balance: bool,
+    /// A gang's pods buy nodes all together or not at all (`--no-gangs` turns it off).
+    pub gangs: bool,
     /// Pods with a lower priority never buy a node (`--expendable-pods-priority-cutoff`).
     pub expendable_cutoff: i32,
     /// Only pods the scheduler marked unschedulable buy nodes (`--scale-up-only-unschedulable`).
@@ -71,6 +80,7 @@ impl Default for ScaleUpPolicy {
     fn default() -> Self {
         ScaleUpPolicy {
             balance: true,
+            gangs: true,
             expendable_cutoff: -10,
             only_unschedulable: false,
             new_pod_delay: SignedDuration::ZERO,
@@ -121,6 +131,8 @@ pub struct ScaleUpResult {
     pub scale_ups: Vec<GroupScaleUp>,
     /// Unschedulable pod indices with a reason per group name.
     pub unschedulable: Vec<(usize, BTreeMap<String, String>)>,
+    /// Every gang with pending pods and its verdict, in namespace/name order.
+    pub gangs: Vec<GangStatus>,
 }
 
 /// Whether a pending pod's leftovers may buy a node.
@@ -147,6 +159,8 @@ struct Class {
     cursor: usize,
     /// Per bin: refused for good (kept only for classes whose refusals can lift).
     refused: Vec<bool>,
+    /// The gang its pods are in (index into [`Gangs::list`]).
+    gang: Option<usize>,
 }
 
 impl Class {
@@ -182,6 +196,7 @@ struct Planner<'a> {
     /// Per node: room for pods, reclaimable (cordoned by ekas), or neither.
     node_use: &'a [NodeUse],
     policy: &'a ScaleUpPolicy,
+    gangs: &'a Gangs<'a>,
     classes: Vec<Class>,
     bins: Vec<Bin>,
     /// Constraints between pods, when any pod has one.
@@ -202,39 +217,49 @@ pub fn plan_scale_up(
     node_use: &[NodeUse],
     policy: &ScaleUpPolicy,
 ) -> ScaleUpResult {
-    let mut planner = Planner {
-        snapshot,
-        groups,
-        node_use,
-        policy,
-        classes: Vec::new(),
-        bins: Vec::new(),
-        topology: None,
-        template_sites: Vec::new(),
-        fit_cache: HashMap::new(),
-        opened: vec![0; groups.len()],
-        assignments: Vec::new(),
+    let gangs = if policy.gangs {
+        Gangs::of(snapshot)
+    } else {
+        Gangs::default()
     };
-    let bins = planner.existing_bins();
-    let pending: Vec<usize> = (0..snapshot.pods.len())
-        .filter(|&i| snapshot.pods[i].is_pending())
-        .collect();
-    let (nominated, pending) = planner.preempting(&bins, pending);
-    let selectors = Selectors::new(snapshot, &pending);
-    planner.classes = planner.classes(&pending, selectors.in_play().then_some(&selectors));
-    planner.bins = bins;
-    if selectors.in_play() {
-        planner.start_topology(&nominated);
-    }
-    planner.serve_nominated(nominated);
-    planner.upcoming_bins();
-    planner.pack(None);
-    let scale_ups = planner.scale_up_groups();
-    let unschedulable = planner.leftovers();
-    ScaleUpResult {
-        assignments: planner.assignments,
-        scale_ups,
-        unschedulable,
+    // Gangs that do not fit, with what stopped them: planned without, one more per round.
+    let mut set_aside: Vec<(usize, GangStatus)> = Vec::new();
+    loop {
+        let mut aside = vec![false; gangs.list.len()];
+        for (g, _) in &set_aside {
+            aside[*g] = true;
+        }
+        let mut planner = Planner::new(snapshot, groups, node_use, policy, &gangs);
+        let pending: Vec<usize> = (0..snapshot.pods.len())
+            .filter(|&i| snapshot.pods[i].is_pending())
+            .filter(|&i| gangs.of_pod(i).is_none_or(|g| !aside[g]))
+            .collect();
+        planner.plan(pending);
+        let scale_ups = planner.scale_up_groups();
+        if let Some(short) = planner.first_short_gang() {
+            set_aside.push(short);
+            continue;
+        }
+        let mut unschedulable = planner.leftovers();
+        let mut statuses = planner.fitting_gangs(&aside);
+        for (g, status) in set_aside {
+            // Every group gets the gang's reason: it is the gang, not a group, that stops them.
+            let reasons: BTreeMap<String, String> = groups
+                .iter()
+                .map(|v| (v.group.name.clone(), status.reason.clone()))
+                .collect();
+            unschedulable.extend(gangs.list[g].pending.iter().map(|&i| (i, reasons.clone())));
+            statuses.push(status);
+        }
+        unschedulable
+            .sort_by(|a, b| pod_order(&snapshot.pods[a.0]).cmp(&pod_order(&snapshot.pods[b.0])));
+        statuses.sort_by(|a, b| a.gang.cmp(&b.gang));
+        return ScaleUpResult {
+            assignments: planner.assignments,
+            scale_ups,
+            unschedulable,
+            gangs: statuses,
+        };
     }
 }
 
@@ -244,19 +269,8 @@ pub fn plan_scale_up(
 pub fn node_verdicts(snapshot: &Snapshot, pod: usize) -> Vec<(String, Result<(), String>)> {
     let node_use = vec![NodeUse::Bin; snapshot.nodes.len()];
     let policy = ScaleUpPolicy::default();
-    let mut planner = Planner {
-        snapshot,
-        groups: &[],
-        node_use: &node_use,
-        policy: &policy,
-        classes: Vec::new(),
-        bins: Vec::new(),
-        topology: None,
-        template_sites: Vec::new(),
-        fit_cache: HashMap::new(),
-        opened: Vec::new(),
-        assignments: Vec::new(),
-    };
+    let gangs = Gangs::default();
+    let mut planner = Planner::new(snapshot, &[], &node_use, &policy, &gangs);
     let selectors = Selectors::new(snapshot, &[pod]);
     planner.classes = planner.classes(&[pod], selectors.in_play().then_some(&selectors));
     planner.bins = planner.node_bins();
@@ -278,6 +292,132 @@ fn pod_order(pod: &Pod) -> (&str, &str) {
 }
 
 impl<'a> Planner<'a> {
+    fn new(
+        snapshot: &'a Snapshot,
+        groups: &'a [GroupView<'a>],
+        node_use: &'a [NodeUse],
+        policy: &'a ScaleUpPolicy,
+        gangs: &'a Gangs<'a>,
+    ) -> Planner<'a> {
+        Planner {
+            snapshot,
+            groups,
+            node_use,
+            policy,
+            gangs,
+            classes: Vec::new(),
+            bins: Vec::new(),
+            topology: None,
+            template_sites: Vec::new(),
+            fit_cache: HashMap::new(),
+            opened: vec![0; groups.len()],
+            assignments: Vec::new(),
+        }
+    }
+
+    /// Places `pending` on room, upcoming capacity and new nodes (steps 1–4).
+    fn plan(&mut self, pending: Vec<usize>) {
+        let bins = self.existing_bins();
+        let (nominated, pending) = self.preempting(&bins, pending);
+        let selectors = Selectors::new(self.snapshot, &pending);
+        self.classes = self.classes(&pending, selectors.in_play().then_some(&selectors));
+        self.bins = bins;
+        if selectors.in_play() {
+            self.start_topology(&nominated);
+        }
+        self.serve_nominated(nominated);
+        self.upcoming_bins();
+        self.pack(None);
+    }
+
+    /// Per gang: how many of its pods this plan gives a destination.
+    fn gang_fits(&self) -> Vec<usize> {
+        let mut fit = vec![0; self.gangs.list.len()];
+        for (pod, a) in &self.assignments {
+            let placed = matches!(
+                a.destination,
+                Destination::ExistingNode
+                    | Destination::UpcomingNode
+                    | Destination::NewNode
+                    | Destination::Nominated
+            );
+            if let Some(g) = self.gangs.of_pod(*pod).filter(|_| placed) {
+                fit[g] += 1;
+            }
+        }
+        fit
+    }
+
+    /// The first gang, in packing order, of which fewer pods got a destination than it
+    /// needs, with what stopped the rest.
+    fn first_short_gang(&mut self) -> Option<(usize, GangStatus)> {
+        let fit = self.gang_fits();
+        let c = (0..self.classes.len()).find(|&c| {
+            self.classes[c]
+                .gang
+                .is_some_and(|g| fit[g] < self.gangs.list[g].needed)
+        })?;
+        let g = self.classes[c].gang.expect("found by its gang");
+        let mut limits: Vec<String> = Vec::new();
+        for c in 0..self.classes.len() {
+            if self.classes[c].gang != Some(g) || self.classes[c].remaining() == 0 {
+                continue;
+            }
+            for limit in self.gang_limits(c) {
+                if !limits.contains(&limit) {
+                    limits.push(limit);
+                }
+            }
+        }
+        if limits.is_empty() {
+            limits.push("no node group takes them".to_string());
+        }
+        Some((g, self.gangs.status(g, fit[g], Some(&limits.join("; ")))))
+    }
+
+    /// The gangs this plan serves whole (every one not set `aside`).
+    fn fitting_gangs(&self, aside: &[bool]) -> Vec<GangStatus> {
+        let fit = self.gang_fits();
+        (0..self.gangs.list.len())
+            .filter(|&g| !aside[g])
+            .map(|g| self.gangs.status(g, fit[g], None))
+            .collect()
+    }
+
+    /// What stopped the remaining pods of gang class `c`: for pods that may buy nodes, each
+    /// group that would take them but for its MaxSize, backoff or the pods already placed.
+    fn gang_limits(&mut self, c: usize) -> Vec<String> {
+        match self.classes[c].need {
+            Need::Expendable => return vec!["priority below the expendable cutoff".into()],
+            Need::Waiting => {
+                return vec!["waiting to be old enough or marked unschedulable".into()];
+            }
+            Need::NewNode => {}
+        }
+        let mut limits = Vec::new();
+        for g in 0..self.groups.len() {
+            if !self.classes[c].requests.fits_in(&self.groups[g].room)
+                || !self.fits_statically(Shape::Group(g), c)
+            {
+                continue;
+            }
+            let v = &self.groups[g];
+            let name = &v.group.name;
+            if let Some(b) = v.backoff {
+                limits.push(format!("{name} in backoff until {}", b.until));
+            } else if self.headroom_left(g) == 0 {
+                limits.push(format!("{name} at MaxSize ({})", v.group.max_size));
+            } else if let Some(conflict) = self
+                .topology
+                .as_ref()
+                .and_then(|t| t.conflict(c, self.template_sites[g]))
+            {
+                limits.push(format!("{name}: {conflict}"));
+            }
+        }
+        limits
+    }
+
     fn shape(&self, shape: Shape) -> NodeShape<'a> {
         match shape {
             Shape::Node(n) => {
@@ -461,6 +601,7 @@ impl<'a> Planner<'a> {
             i32,
             Need,
             Option<(&'k str, Vec<u64>)>,
+            Option<usize>,
         );
         let snapshot = self.snapshot;
         let mut index: HashMap<Key<'_>, usize> = HashMap::new();
@@ -479,12 +620,14 @@ impl<'a> Planner<'a> {
                 (pod.namespace.as_str(), signature)
             });
             let need = self.need(pod);
+            let gang = self.gangs.of_pod(i);
             let key = (
                 &pod.requests,
                 placement,
                 pod.scheduling.priority,
                 need,
                 matches,
+                gang,
             );
             let c = *index.entry(key).or_insert_with(|| {
                 classes.push(Class {
@@ -496,6 +639,7 @@ impl<'a> Planner<'a> {
                     need,
                     cursor: 0,
                     refused: Vec::new(),
+                    gang,
                 });
                 classes.len() - 1
             });
@@ -508,7 +652,7 @@ impl<'a> Planner<'a> {
             class.rep = class.pods[0];
         }
         // Higher priority first, as the scheduler serves them; then scarce extended resources
-        // (GPUs), then cpu, memory, storage.
+        // (GPUs), then cpu, memory, storage; then gangs before loose pods of the same size.
         classes.sort_by(|a, b| {
             let size = |c: &Class| {
                 let extended: i64 = c.requests.extended().iter().map(|(_, v)| v).sum();
@@ -522,9 +666,12 @@ impl<'a> Planner<'a> {
                     )),
                 )
             };
-            size(a).cmp(&size(b)).then_with(|| {
-                pod_order(&snapshot.pods[a.rep]).cmp(&pod_order(&snapshot.pods[b.rep]))
-            })
+            size(a)
+                .cmp(&size(b))
+                .then_with(|| a.gang.is_none().cmp(&b.gang.is_none()))
+                .then_with(|| {
+                    pod_order(&snapshot.pods[a.rep]).cmp(&pod_order(&snapshot.pods[b.rep]))
+                })
         });
         classes
     }

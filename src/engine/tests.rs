@@ -166,6 +166,7 @@ impl Cluster {
             runs_to_completion: false,
             scheduling: Default::default(),
             unreadable: false,
+            gang: None,
         });
         self.0.pods.last_mut().unwrap()
     }

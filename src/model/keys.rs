@@ -34,6 +34,11 @@ pub const AWS_AZ: &str = "aws/az";
 /// A static pod's mirror carries this annotation; the kubelet owns it, eviction cannot move it.
 pub const MIRROR: &str = "kubernetes.io/config.mirror";
 
+/// Label on a pod: the coscheduling plugin's PodGroup (`scheduling.x-k8s.io`) it starts with.
+pub const POD_GROUP: &str = "scheduling.x-k8s.io/pod-group";
+/// Annotation on a pod: Volcano's PodGroup (`scheduling.volcano.sh`) it starts with.
+pub const VOLCANO_GROUP: &str = "scheduling.k8s.io/group-name";
+
 /// A boolean label or annotation as the original tool read it: "true" or "1", in any case.
 pub fn is_true(value: &str) -> bool {
     value.eq_ignore_ascii_case("true") || value == "1"

@@ -12,7 +12,7 @@ pub mod snapshot;
 
 pub use group::{Instance, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
 pub use node::{MatchedBy, Node, NodeAddresses, NodeMarks, StartupTaints};
-pub use pod::{DaemonSet, Owner, Pod, PodDisruptionBudget, PodPhase, SchedulingState};
+pub use pod::{DaemonSet, Gang, Owner, Pod, PodDisruptionBudget, PodPhase, SchedulingState};
 pub use resources::Resources;
 pub use snapshot::{
     LeftOut, LeftOutGroup, ObjectKind, Snapshot, UnreachableRegion, UnreadableObject,

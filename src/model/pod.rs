@@ -67,6 +67,27 @@ pub struct Pod {
     /// Its spec could not be read (see [`super::LeftOut`]): never scaled for, never evicted,
     /// and its node is taken as full.
     pub unreadable: bool,
+    /// The gang it must start with, if any.
+    pub gang: Option<Gang>,
+}
+
+/// A gang: pods that must start together, named by a PodGroup of the coscheduling plugin
+/// (label `scheduling.x-k8s.io/pod-group`) or of Volcano (annotation
+/// `scheduling.k8s.io/group-name`). Its pods share one value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gang {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.minMember` of its PodGroup, when the snapshot has the PodGroup: how many of its
+    /// pods must run at once. `None`: every pod of the gang.
+    pub min_member: Option<u32>,
+}
+
+impl Gang {
+    /// `namespace/name`, the gang's name in every output.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
 }
 
 /// A pod's priority and what the scheduler has recorded on it.

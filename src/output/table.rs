@@ -5,7 +5,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
 use crate::actuate::drain::{DrainReport, DrainResult};
-use crate::plan::{Destination, Plan};
+use crate::plan::{Destination, GangVerdict, Plan};
 use crate::pricing::dollars_per_hour;
 
 fn table(header: &[&str]) -> Table {
@@ -204,9 +204,36 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "\nPending pods that need no new node\n{t}")?;
     }
 
+    if !plan.gangs.is_empty() {
+        let mut t = table(&["Gang", "Pods", "MinMember", "Verdict", "Why"]);
+        for g in &plan.gangs {
+            t.add_row(vec![
+                g.gang.clone(),
+                g.pods.to_string(),
+                g.min_member.to_string(),
+                match g.verdict {
+                    GangVerdict::Fits => "fits",
+                    GangVerdict::DoesNotFit => "does not fit",
+                }
+                .to_string(),
+                g.reason.clone(),
+            ]);
+        }
+        writeln!(
+            out,
+            "\nGangs (all of a gang's pods start, or none buy a node)\n{t}"
+        )?;
+    }
+
     if !plan.unschedulable.is_empty() {
         // Pods with identical reasons share rows.
         let mut by_reasons: Vec<(&BTreeMap<String, String>, Vec<String>)> = Vec::new();
+        let gang_reason: BTreeMap<&str, &str> = plan
+            .unschedulable
+            .iter()
+            .filter(|u| u.gang.is_some())
+            .filter_map(|u| Some((u.pod.as_str(), u.reasons.values().next()?.as_str())))
+            .collect();
         for u in &plan.unschedulable {
             match by_reasons.iter_mut().find(|(r, _)| *r == &u.reasons) {
                 Some((_, pods)) => pods.push(u.pod.clone()),
@@ -215,6 +242,15 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         }
         let mut t = table(&["Pods", "Group", "Why not"]);
         for (reasons, pods) in by_reasons {
+            // A gang's reason is every group's: one row.
+            if let Some(reason) = gang_reason.get(pods[0].as_str()) {
+                t.add_row(vec![
+                    format!("{}: {}", pods.len(), pod_list(&pods)),
+                    "every group".into(),
+                    reason.to_string(),
+                ]);
+                continue;
+            }
             let mut first = true;
             for (group, reason) in reasons {
                 let pods = if first {

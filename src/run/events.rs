@@ -155,18 +155,25 @@ impl Events {
             let Some(reference) = pod_ref(&u.pod) else {
                 continue;
             };
-            let why = u
-                .reasons
-                .iter()
-                .map(|(g, r)| format!("{g}: {r}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let note = match (&u.gang, u.reasons.values().next()) {
+                // The gang's reason, which every group gives.
+                (Some(_), Some(why)) => why.clone(),
+                _ => {
+                    let why = u
+                        .reasons
+                        .iter()
+                        .map(|(g, r)| format!("{g}: {r}"))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    format!("pod fits no node group: {why}")
+                }
+            };
             queue.push(Pending {
                 reference,
                 key: u.pod.clone(),
                 reason: "NotTriggerScaleUp",
                 warning: true,
-                note: format!("pod fits no node group: {why}"),
+                note,
             });
         }
         let now = Instant::now();

@@ -154,6 +154,18 @@ pub fn job_pod(template: &Pod, job: &str, ordinal: u32, now: Timestamp) -> Pod {
     pod
 }
 
+/// Makes a job's pod a member of the job's gang, as the coscheduling plugin's label does, so
+/// the planner starts the job whole or buys nothing for it.
+pub fn join_gang(pod: &mut Pod, job: &str) {
+    pod.labels
+        .insert(crate::model::keys::POD_GROUP.into(), job.to_string());
+    pod.gang = Some(crate::model::Gang {
+        namespace: pod.namespace.clone(),
+        name: job.to_string(),
+        min_member: None,
+    });
+}
+
 /// Marks a pod bound to `node` and running.
 pub fn bind(pod: &mut Pod, node: &str) {
     pod.node_name = Some(node.to_string());

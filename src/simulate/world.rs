@@ -325,7 +325,11 @@ impl World {
         let now = self.now();
         let mut uids = Vec::with_capacity(job.pods as usize);
         for ordinal in 0..job.pods {
-            let pod = objects::job_pod(&workload.templates[job.template], &job.name, ordinal, now);
+            let mut pod =
+                objects::job_pod(&workload.templates[job.template], &job.name, ordinal, now);
+            if job.gang {
+                objects::join_gang(&mut pod, &job.name);
+            }
             uids.push(self.push_pod(pod, Some(j), None));
         }
         self.pending += job.pods as usize;

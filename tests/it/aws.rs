@@ -535,6 +535,59 @@ async fn snapshot_command_takes_storage_from_kubectl_files() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_command_takes_pod_groups_from_a_kubectl_file() {
+    let moto = moto_with_workers().await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, items: serde_json::Value| {
+        let path = dir.path().join(name);
+        let list = serde_json::json!({"kind": "List", "items": items});
+        std::fs::write(&path, serde_json::to_vec(&list).unwrap()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let members: Vec<serde_json::Value> = (0..3)
+        .map(|i| {
+            let mut p = pod(&format!("sweep-{i}"), "1", "1Gi");
+            p["metadata"]["annotations"] =
+                serde_json::json!({"scheduling.k8s.io/group-name": "sweep"});
+            p
+        })
+        .collect();
+    let pods = write("pods.json", serde_json::json!(members));
+    let groups = write(
+        "podgroups.json",
+        serde_json::json!([{"apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
+            "metadata": {"name": "sweep", "namespace": "batch"}, "spec": {"minMember": 2}}]),
+    );
+    let out_file = dir.path().join("snap.json");
+    let args = [
+        "snapshot",
+        "--cluster-name",
+        "prod",
+        "--regions",
+        "us-west-2",
+        "--pods",
+        &pods,
+        "--pod-groups",
+        &groups,
+        "--out",
+        out_file.to_str().unwrap(),
+    ];
+    let out = ekas_with_env(&args, &moto.env());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = plan_json(&out_file, &[]);
+    let gang = &plan["gangs"][0];
+    assert_eq!(
+        (&gang["gang"], &gang["pods"], &gang["minMember"]),
+        (
+            &serde_json::json!("batch/sweep"),
+            &serde_json::json!(3),
+            &serde_json::json!(2)
+        ),
+        "{plan}"
+    );
+}
+
 #[test]
 fn snapshot_command_reports_aws_errors_with_the_region() {
     let moto = Moto::start();

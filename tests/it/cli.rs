@@ -473,3 +473,80 @@ fn random_draws_the_same_in_every_process() {
         assert_eq!(first["scaleUps"], again["scaleUps"]);
     }
 }
+
+#[test]
+fn a_gang_that_cannot_start_whole_buys_nothing() {
+    // The six pending train-bert pods are a coscheduling gang; the east GPU group can take only
+    // four of them and the west one is in backoff.
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    for pod in doc["kubernetes"]["pods"]["items"].as_array_mut().unwrap() {
+        let name = pod["metadata"]["name"].as_str().unwrap().to_string();
+        if name.starts_with("train-bert-") {
+            pod["metadata"]["labels"]["scheduling.x-k8s.io/pod-group"] = json!("train-bert");
+        }
+    }
+    doc["kubernetes"]["podGroups"] = json!({"items": [{
+        "apiVersion": "scheduling.x-k8s.io/v1alpha1", "kind": "PodGroup",
+        "metadata": {"name": "train-bert", "namespace": "ml"}, "spec": {"minMember": 6}}]});
+    let (_dir, whole) = write_snapshot(&doc);
+    let plan = plan_json(&whole, &[]);
+    assert_eq!(plan["gangs"][0]["gang"], "ml/train-bert");
+    assert_eq!(plan["gangs"][0]["verdict"], "fits");
+    assert!(names(&plan["scaleUps"], "group").contains(&"batch-prod-gpu-use1".to_string()));
+
+    for group in doc["aws"]["us-east-1"]["autoScalingGroups"]["AutoScalingGroups"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if group["AutoScalingGroupName"] == "batch-prod-gpu-use1" {
+            group["MaxSize"] = json!(4);
+        }
+    }
+    let (_dir, short) = write_snapshot(&doc);
+    let plan = plan_json(&short, &[]);
+    let gang = &plan["gangs"][0];
+    assert_eq!(
+        (&gang["pods"], &gang["minMember"], &gang["verdict"]),
+        (&json!(6), &json!(6), &json!("does-not-fit"))
+    );
+    let reason = gang["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("gang ml/train-bert: 6 pods, 4 fit: ")
+            && reason.contains("batch-prod-gpu-use1 at MaxSize (4)"),
+        "{reason}"
+    );
+    assert!(
+        !names(&plan["scaleUps"], "group")
+            .iter()
+            .any(|g| g.contains("gpu"))
+    );
+    let unschedulable = names(&plan["unschedulable"], "pod");
+    assert_eq!(
+        unschedulable
+            .iter()
+            .filter(|p| p.starts_with("ml/train-bert-"))
+            .count(),
+        6
+    );
+    for u in plan["unschedulable"].as_array().unwrap() {
+        let bert = u["pod"].as_str().unwrap().starts_with("ml/train-bert-");
+        assert_eq!(u.get("gang"), bert.then(|| json!("ml/train-bert")).as_ref());
+    }
+    let out = ekas(&["plan", "--snapshot", short.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Gangs") && text.contains("does not fit"),
+        "{text}"
+    );
+
+    // Without gangs, four of the six buy nodes.
+    let plan = plan_json(&short, &["--no-gangs"]);
+    assert!(plan.get("gangs").is_none(), "no gangs part without gangs");
+    let up = plan["scaleUps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["group"] == "batch-prod-gpu-use1")
+        .expect("the east GPU group grows");
+    assert_eq!(up["newDesired"], 4);
+}

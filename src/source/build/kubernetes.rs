@@ -20,16 +20,17 @@ use crate::model::scheduling::{
     ZONE_LABELS,
 };
 use crate::model::{
-    DaemonSet, MatchedBy, Node, NodeAddresses, NodeMarks, Owner, Pod, PodDisruptionBudget,
+    DaemonSet, Gang, MatchedBy, Node, NodeAddresses, NodeMarks, Owner, Pod, PodDisruptionBudget,
     PodPhase, SchedulingState,
 };
+use crate::source::document::PodGroup;
 use crate::source::document::pod as doc;
 
 /// Namespace name → labels: what namespace selectors in affinity terms are matched against.
 pub type Namespaces = BTreeMap<String, Labels>;
 
 /// Builds pods' placements: resolves what they refer to (namespaces for namespace selectors,
-/// claims for volumes) and gives pods with identical placement one shared `Arc`, so a 100k-pod
+/// claims for volumes, PodGroups for gangs) and gives pods with identical placement one shared `Arc`, so a 100k-pod
 /// queue made of a few job templates holds a few placements, and equal placements compare by
 /// pointer first.
 #[derive(Default)]
@@ -38,6 +39,7 @@ pub struct Placements<'a> {
     namespaces: Namespaces,
     /// `None` when the snapshot has no storage parts: volumes then limit nothing.
     storage: Option<Storage<'a>>,
+    pod_groups: PodGroups,
 }
 
 impl<'a> Placements<'a> {
@@ -46,7 +48,14 @@ impl<'a> Placements<'a> {
             interned: HashMap::new(),
             namespaces,
             storage,
+            pod_groups: PodGroups::new(),
         }
+    }
+
+    /// The PodGroups gangs take their minMember from.
+    pub fn with_pod_groups(mut self, pod_groups: PodGroups) -> Placements<'a> {
+        self.pod_groups = pod_groups;
+        self
     }
 
     fn intern(&mut self, placement: Placement) -> Arc<Placement> {
@@ -55,6 +64,59 @@ impl<'a> Placements<'a> {
             .or_insert_with_key(|p| Arc::new(p.clone()))
             .clone()
     }
+}
+
+/// The API whose PodGroup names a gang: a coscheduling PodGroup and a Volcano one of the same
+/// name are different gangs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GangApi {
+    Coscheduling,
+    Volcano,
+}
+
+/// `spec.minMember` of every PodGroup the snapshot has, by API, namespace and name.
+pub type PodGroups = HashMap<(GangApi, String, String), u32>;
+
+pub fn pod_groups(items: &[PodGroup]) -> PodGroups {
+    items
+        .iter()
+        .filter_map(|g| {
+            let api = match g.api_version.split('/').next() {
+                Some("scheduling.x-k8s.io") => GangApi::Coscheduling,
+                Some("scheduling.volcano.sh") => GangApi::Volcano,
+                _ => return None,
+            };
+            let namespace = g
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into());
+            let min_member = u32::try_from(g.spec.min_member?).ok()?;
+            Some(((api, namespace, g.metadata.name.clone()?), min_member))
+        })
+        .collect()
+}
+
+/// The gang a pod names: the coscheduling label, else Volcano's annotation.
+fn gang(
+    namespace: &str,
+    labels: &Labels,
+    annotations: Option<&BTreeMap<String, String>>,
+    pod_groups: &PodGroups,
+) -> Option<Gang> {
+    let (api, name) = labels
+        .get(keys::POD_GROUP)
+        .map(|name| (GangApi::Coscheduling, name))
+        .or_else(|| Some((GangApi::Volcano, annotations?.get(keys::VOLCANO_GROUP)?)))
+        .filter(|(_, name)| !name.is_empty())?;
+    let min_member = pod_groups
+        .get(&(api, namespace.to_string(), name.clone()))
+        .copied();
+    Some(Gang {
+        namespace: namespace.to_string(),
+        name: name.clone(),
+        min_member,
+    })
 }
 
 pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
@@ -83,6 +145,7 @@ pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).map(String::as_str);
     let controller = controller(meta);
     Ok(Pod {
+        gang: gang(&namespace, &labels, annotations, &placements.pod_groups),
         node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
         phase: PodPhase::parse(raw.status.as_ref().and_then(|s| s.phase.as_deref())),
         deleting: meta.deletion_timestamp.is_some(),
@@ -135,6 +198,7 @@ pub fn unreadable_pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Option
         gated: false,
         scheduling: SchedulingState::default(),
         unreadable: true,
+        gang: None,
     })
 }
 
@@ -1028,6 +1092,43 @@ mod tests {
             "spec": {"containers": [], "restartPolicy": "OnFailure"}
         }));
         assert!(bare.runs_to_completion);
+    }
+
+    #[test]
+    fn gangs_are_named_by_either_api_and_take_minmember_from_their_podgroup() {
+        let groups: Vec<PodGroup> = serde_json::from_value(json!([
+            {"apiVersion": "scheduling.x-k8s.io/v1alpha1", "kind": "PodGroup",
+                "metadata": {"name": "train", "namespace": "ml"}, "spec": {"minMember": 6}},
+            {"apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
+                "metadata": {"name": "sweep", "namespace": "ml"}, "spec": {"minMember": 3}},
+            {"apiVersion": "example.com/v1", "kind": "PodGroup",
+                "metadata": {"name": "other", "namespace": "ml"}, "spec": {"minMember": 9}}
+        ]))
+        .unwrap();
+        let mut placements = Placements::default().with_pod_groups(pod_groups(&groups));
+        let mut gang = |labels: serde_json::Value, annotations: serde_json::Value| {
+            let raw: doc::Pod = serde_json::from_value(json!({
+                "metadata": {"name": "p", "namespace": "ml", "labels": labels,
+                    "annotations": annotations},
+                "spec": {"containers": []}
+            }))
+            .unwrap();
+            pod(&raw, &mut placements)
+                .unwrap()
+                .gang
+                .map(|g| (g.key(), g.min_member))
+        };
+        let coscheduled = gang(json!({"scheduling.x-k8s.io/pod-group": "train"}), json!({}));
+        assert_eq!(coscheduled, Some(("ml/train".into(), Some(6))));
+        let volcano = gang(json!({}), json!({"scheduling.k8s.io/group-name": "sweep"}));
+        assert_eq!(volcano, Some(("ml/sweep".into(), Some(3))));
+        let wrong_api = gang(json!({}), json!({"scheduling.k8s.io/group-name": "train"}));
+        assert_eq!(
+            wrong_api,
+            Some(("ml/train".into(), None)),
+            "Volcano's train is not the coscheduling train: no PodGroup, all its pods"
+        );
+        assert_eq!(gang(json!({}), json!({})), None);
     }
 
     #[test]

@@ -93,7 +93,9 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
             .collect(),
         ..LeftOut::default()
     };
-    let mut placements = kubernetes::Placements::new(namespaces(k8s), storage(k8s));
+    let pod_groups = kubernetes::pod_groups(k8s.pod_groups.as_ref().map_or(&[], |l| &l.items));
+    let mut placements =
+        kubernetes::Placements::new(namespaces(k8s), storage(k8s)).with_pod_groups(pod_groups);
     let mut pods = Vec::with_capacity(k8s.pods.items.len());
     for raw in &k8s.pods.items {
         match kubernetes::pod(raw, &mut placements) {

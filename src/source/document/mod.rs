@@ -12,6 +12,7 @@ use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
 use crate::model::keys;
@@ -61,6 +62,32 @@ pub struct KubernetesPart {
     /// `kubectl get storageclass -o json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_classes: Option<ItemList<StorageClass>>,
+    /// `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json`
+    /// (either kind, or both in one list): each gang's minMember. Absent, or a gang without its
+    /// PodGroup here: every pod of the gang must start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_groups: Option<ItemList<PodGroup>>,
+}
+
+/// A PodGroup of the coscheduling plugin (`scheduling.x-k8s.io/v1alpha1`) or of Volcano
+/// (`scheduling.volcano.sh/v1beta1`): both name a gang and say how many of its pods must run
+/// at once. Only what ekas reads; the two kinds are told apart by `apiVersion`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodGroup {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: PodGroupSpec,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodGroupSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_member: Option<i32>,
 }
 
 /// `kubectl get X -o json` output: `{"apiVersion": "v1", "kind": "List", "items": [...]}`.
