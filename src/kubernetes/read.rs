@@ -14,7 +14,9 @@ use serde::de::DeserializeOwned;
 use super::api_error;
 use crate::actuate::outcome::{CallError, ErrorClass};
 // Pods are read straight into ekas's slim type: only the fields it uses are kept.
-use crate::source::document::{ItemList, KubernetesPart, Pod};
+use crate::source::document::{
+    CoschedulingPodGroup, ItemList, KubernetesPart, Pod, VolcanoPodGroup, pod_group_part,
+};
 
 /// Objects per LIST page: bounded memory on the API server for large clusters.
 pub const PAGE_SIZE: u32 = 500;
@@ -93,6 +95,11 @@ where
             );
             Ok(None)
         }
+        // A kind the API server does not serve (a CRD not installed): nothing to read.
+        Err(e) if super::status_code(&e) == Some(404) => {
+            tracing::debug!("the API server does not serve {kinds}; planning without them");
+            Ok(None)
+        }
         Err(e) => Err(api_error(e, format_args!("listing {kinds}"))),
     }
 }
@@ -106,6 +113,15 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
         Some(ns) => Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
+    let pod_groups = |client: &kube::Client| match namespace {
+        Some(ns) => (
+            Api::<CoschedulingPodGroup>::namespaced(client.clone(), ns),
+            Api::<VolcanoPodGroup>::namespaced(client.clone(), ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let (coscheduling, volcano) = pod_groups(client);
+    let (coscheduling, volcano) = tokio::try_join!(optional(coscheduling), optional(volcano))?;
     let (pods, nodes, pdbs, daemon_sets, namespaces, claims, volumes, classes) = tokio::try_join!(
         list_all::<Pod>(client, namespace),
         paginate(Api::<Node>::all(client.clone()), ListParams::default()),
@@ -122,6 +138,7 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
         pod_disruption_budgets: pdbs,
         daemon_sets,
         namespaces,
+        pod_groups: pod_group_part(coscheduling, volcano),
         ..KubernetesPart::default()
     }
     .with_storage(claims, volumes, classes))

@@ -20,7 +20,9 @@ use tokio::task::JoinHandle;
 
 use super::read::PAGE_SIZE;
 use crate::source::document::pod::trim_metadata;
-use crate::source::document::{ItemList, KubernetesPart, Pod};
+use crate::source::document::{
+    CoschedulingPodGroup, ItemList, KubernetesPart, Pod, VolcanoPodGroup, pod_group_part,
+};
 
 /// The stores of the kinds a snapshot needs, each fed by its own watch.
 pub struct Caches {
@@ -32,6 +34,8 @@ pub struct Caches {
     claims: Store<PersistentVolumeClaim>,
     volumes: Store<PersistentVolume>,
     classes: Store<StorageClass>,
+    coscheduling: Store<CoschedulingPodGroup>,
+    volcano: Store<VolcanoPodGroup>,
     pods_changed: Arc<Notify>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -74,6 +78,11 @@ where
                 failures += 1;
                 tracing::debug!(%kind, error = %e, failures, "watch failed again; retrying");
             }
+            // A kind whose CRD is not installed (a PodGroup API): nothing to warn about.
+            Err(watcher::Error::InitialListFailed(kube::Error::Api(e))) if e.code == 404 => {
+                failures += 1;
+                tracing::debug!(%kind, "not served by the API server; planning without it");
+            }
             Err(e) => {
                 failures += 1;
                 tracing::warn!(%kind, error = %e, "watch failed; retrying");
@@ -114,6 +123,24 @@ impl Caches {
             reflect::<PersistentVolume>(Api::all(client.clone()), trim, None, |_| false);
         let (classes, t8) =
             reflect::<StorageClass>(Api::all(client.clone()), trim, None, |_| false);
+        // Gangs' PodGroups, where their CRDs are installed (see `optional_items`).
+        let (coscheduling, t9) = match namespace {
+            Some(ns) => reflect::<CoschedulingPodGroup>(
+                Api::namespaced(client.clone(), ns),
+                trim,
+                None,
+                |_| false,
+            ),
+            None => reflect(Api::all(client.clone()), trim, None, |_| false),
+        };
+        let (volcano, t10) = match namespace {
+            Some(ns) => {
+                reflect::<VolcanoPodGroup>(Api::namespaced(client.clone(), ns), trim, None, |_| {
+                    false
+                })
+            }
+            None => reflect(Api::all(client.clone()), trim, None, |_| false),
+        };
         Caches {
             pods,
             nodes,
@@ -123,8 +150,10 @@ impl Caches {
             claims,
             volumes,
             classes,
+            coscheduling,
+            volcano,
             pods_changed,
-            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8],
+            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10],
         }
     }
 
@@ -172,6 +201,10 @@ impl Caches {
             pod_disruption_budgets: items(&self.pdbs),
             daemon_sets: items(&self.daemon_sets),
             namespaces: optional_items(&self.namespaces),
+            pod_groups: pod_group_part(
+                optional_items(&self.coscheduling),
+                optional_items(&self.volcano),
+            ),
             ..KubernetesPart::default()
         }
         .with_storage(

@@ -270,3 +270,30 @@ async fn watch_caches_hold_namespaces_and_storage() {
     .await;
     assert_eq!(kube.lists(claims), 1, "one LIST, then the watch");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn podgroups_are_read_live_where_their_crd_is_served() {
+    // A gang of 3 pods whose PodGroup asks for 2 at once; Volcano's CRD is not served.
+    let kube = FakeKube::start();
+    for i in 0..3 {
+        let mut p = pod(&format!("train-{i}"), "100m", "128Mi");
+        p["metadata"]["labels"] = serde_json::json!({"scheduling.x-k8s.io/pod-group": "train"});
+        kube.add("/api/v1/pods", p);
+    }
+    kube.add(
+        "/apis/scheduling.x-k8s.io/v1alpha1/namespaces/batch/podgroups",
+        serde_json::json!({"apiVersion": "scheduling.x-k8s.io/v1alpha1", "kind": "PodGroup",
+            "metadata": {"name": "train", "namespace": "batch"}, "spec": {"minMember": 2}}),
+    );
+    let moto = Moto::start();
+    aws_with_workers(&moto).await;
+    let (plan, _) = live_plan(&kube, &moto);
+    assert_eq!(plan["gangs"][0]["gang"], "batch/train", "{plan}");
+    assert_eq!(plan["gangs"][0]["minMember"], 2, "{}", plan["gangs"]);
+
+    let caches = filled_caches(&kube).await;
+    let groups = caches.kubernetes_part().pod_groups.expect("the served API");
+    assert_eq!(groups.items.len(), 1);
+    assert_eq!(groups.items[0].api_version, "scheduling.x-k8s.io/v1alpha1");
+    assert_eq!(groups.items[0].spec.min_member, Some(2));
+}

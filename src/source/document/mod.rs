@@ -90,6 +90,71 @@ pub struct PodGroupSpec {
     pub min_member: Option<i32>,
 }
 
+/// A PodGroup as the kube client lists and watches it from one of the two APIs; its
+/// `apiVersion` is set from the API it came from (list items may not carry one).
+macro_rules! pod_group_api {
+    ($name:ident, $group:literal, $version:literal) => {
+        #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub PodGroup);
+
+        impl k8s_openapi::Resource for $name {
+            const API_VERSION: &'static str = concat!($group, "/", $version);
+            const GROUP: &'static str = $group;
+            const KIND: &'static str = "PodGroup";
+            const VERSION: &'static str = $version;
+            const URL_PATH_SEGMENT: &'static str = "podgroups";
+            type Scope = k8s_openapi::NamespaceResourceScope;
+        }
+
+        impl k8s_openapi::Metadata for $name {
+            type Ty = ObjectMeta;
+
+            fn metadata(&self) -> &ObjectMeta {
+                &self.0.metadata
+            }
+
+            fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.0.metadata
+            }
+        }
+
+        impl From<$name> for PodGroup {
+            fn from(group: $name) -> PodGroup {
+                PodGroup {
+                    api_version: <$name as k8s_openapi::Resource>::API_VERSION.to_string(),
+                    ..group.0
+                }
+            }
+        }
+    };
+}
+
+pod_group_api!(CoschedulingPodGroup, "scheduling.x-k8s.io", "v1alpha1");
+pod_group_api!(VolcanoPodGroup, "scheduling.volcano.sh", "v1beta1");
+
+/// The PodGroups of both APIs as one part; `None` when neither could be read.
+pub fn pod_group_part(
+    coscheduling: Option<ItemList<CoschedulingPodGroup>>,
+    volcano: Option<ItemList<VolcanoPodGroup>>,
+) -> Option<ItemList<PodGroup>> {
+    if coscheduling.is_none() && volcano.is_none() {
+        return None;
+    }
+    let items = coscheduling
+        .into_iter()
+        .flat_map(|l| l.items)
+        .map(PodGroup::from)
+        .chain(
+            volcano
+                .into_iter()
+                .flat_map(|l| l.items)
+                .map(PodGroup::from),
+        )
+        .collect::<Vec<_>>();
+    Some(items.into())
+}
+
 /// `kubectl get X -o json` output: `{"apiVersion": "v1", "kind": "List", "items": [...]}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
