@@ -437,12 +437,7 @@ fn gather_facts<'a>(
     instances: &HashMap<&str, &'a Instance>,
     now: Timestamp,
 ) -> Vec<Facts<'a>> {
-    let index: HashMap<&str, usize> = snapshot
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
+    let index = snapshot.node_index();
     let mut pods: Vec<Vec<&Pod>> = vec![Vec::new(); snapshot.nodes.len()];
     for pod in &snapshot.pods {
         if let Some(&n) = pod.node_name.as_deref().and_then(|name| index.get(name)) {

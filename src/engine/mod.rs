@@ -81,12 +81,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         ..config.scale_up.clone()
     };
     let result = scale_up::plan_scale_up(snapshot, &views, &node_use, &policy);
-    let node_index: HashMap<&str, usize> = snapshot
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
+    let node_index = snapshot.node_index();
     let needed: HashSet<usize> = result
         .assignments
         .iter()

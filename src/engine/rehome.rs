@@ -21,12 +21,7 @@ use crate::model::{Pod, Resources, Snapshot};
 
 /// Per node (as `snapshot.nodes`): its allocatable less the requests of its active pods.
 pub fn free_room(snapshot: &Snapshot) -> Vec<Resources> {
-    let by_name: HashMap<&str, usize> = snapshot
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
+    let by_name = snapshot.node_index();
     let mut free: Vec<Resources> = snapshot
         .nodes
         .iter()

@@ -689,12 +689,7 @@ impl<'a> Planner<'a> {
             let site = topology.add_site(self.site_shape(Shape::Node(n)), None, Vec::new(), true);
             debug_assert_eq!(site, n, "node sites are numbered as the nodes");
         }
-        let node_of: HashMap<&str, usize> = snapshot
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.name.as_str(), i))
-            .collect();
+        let node_of = snapshot.node_index();
         for (i, pod) in snapshot.pods.iter().enumerate() {
             if let Some(&n) = pod.node_name.as_deref().and_then(|name| node_of.get(name))
                 && pod.is_active()

@@ -111,6 +111,15 @@ impl ObjectKind {
 }
 
 impl Snapshot {
+    /// Node name → its index in `nodes`.
+    pub fn node_index(&self) -> std::collections::HashMap<&str, usize> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect()
+    }
+
     /// Rank of a region in the order of preference; unknown regions come last.
     pub fn region_rank(&self, region: &str) -> usize {
         self.regions

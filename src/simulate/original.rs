@@ -35,21 +35,11 @@ const TIMEOUT: SignedDuration = SignedDuration::from_hours(1);
 pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
     let now = snapshot.captured_at;
     let mut decisions = Decisions::default();
-    let by_name: HashMap<&str, usize> = snapshot
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
-    let mut free: Vec<Resources> = snapshot
-        .nodes
-        .iter()
-        .map(|n| n.allocatable.clone())
-        .collect();
+    let by_name = snapshot.node_index();
+    let mut free = crate::engine::rehome::free_room(snapshot);
     let mut busy = vec![false; snapshot.nodes.len()];
     for pod in snapshot.pods.iter().filter(|p| p.is_active()) {
         if let Some(&n) = pod.node_name.as_deref().and_then(|name| by_name.get(name)) {
-            free[n].sub(&pod.requests);
             busy[n] |= !pod.is_daemonset() && !pod.mirror;
         }
     }
