@@ -19,6 +19,28 @@ const COMPLETED: &str = "<CompleteLifecycleActionResponse xmlns=\"https://autosc
     <CompleteLifecycleActionResult/><ResponseMetadata><RequestId>injected</RequestId></ResponseMetadata>\
     </CompleteLifecycleActionResponse>";
 
+/// (visible, hidden) messages on the queue.
+async fn queue_counts(sqs: &aws_sdk_sqs::Client, url: &str) -> (u32, u32) {
+    use aws_sdk_sqs::types::QueueAttributeName as Name;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(Name::All)
+        .send()
+        .await
+        .unwrap();
+    let count = |name| {
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&name))
+            .map_or(0, |v| v.parse::<u32>().unwrap())
+    };
+    (
+        count(Name::ApproximateNumberOfMessages),
+        count(Name::ApproximateNumberOfMessagesNotVisible),
+    )
+}
+
 fn spot_warning(instance: &str) -> String {
     json!({"version": "0", "id": "e-1", "detail-type": "EC2 Spot Instance Interruption Warning",
         "source": "aws.ec2", "time": jiff::Timestamp::now().to_string(), "region": REGION,
@@ -130,25 +152,7 @@ async fn interruption_notices_drain_their_nodes_at_once_and_only_once() {
     wait_for(
         "every message deleted",
         Duration::from_secs(30),
-        async || {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(&url)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-                .send()
-                .await
-                .unwrap();
-            let count = |name| {
-                attrs
-                    .attributes()
-                    .and_then(|a| a.get(&name))
-                    .map_or(0, |v| v.parse::<u32>().unwrap())
-            };
-            count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
-                && count(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-                ) == 0
-        },
+        async || queue_counts(&sqs, &url).await == (0, 0),
     )
     .await;
     let body = http_get(port, "/metrics").unwrap().1;
@@ -268,25 +272,7 @@ async fn early_notices_cordon_and_let_running_jobs_finish() {
     wait_for(
         "the rebalance message deleted, the retirement kept hidden",
         Duration::from_secs(30),
-        async || {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(&url)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-                .send()
-                .await
-                .unwrap();
-            let count = |name| {
-                attrs
-                    .attributes()
-                    .and_then(|a| a.get(&name))
-                    .map_or(0, |v| v.parse::<u32>().unwrap())
-            };
-            count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
-                && count(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-                ) == 1
-        },
+        async || queue_counts(&sqs, &url).await == (0, 1),
     )
     .await;
     // A pass or two later, still nothing evicted: the job finishes where it runs.
