@@ -17,6 +17,7 @@ use crate::engine::Config as EngineConfig;
 use crate::engine::drain::DrainPolicy;
 use crate::engine::expander::Expander;
 use crate::engine::health::UnreadyBrake;
+use crate::engine::provisioning::RequestPolicy;
 use crate::engine::scale_up::ScaleUpPolicy;
 use crate::kubernetes::KubeOptions;
 use crate::model::StartupTaints;
@@ -273,6 +274,13 @@ pub struct ScalingArgs {
     /// plugin or Volcano); by default a gang's pods buy nodes all together or not at all
     #[arg(long)]
     pub no_gangs: bool,
+
+    /// How long room found or bought for a ProvisioningRequest is held for its pods; when
+    /// they have not all arrived by then, the request gets BookingExpired and the room goes
+    /// back to other pods and to scale-in
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(RequestPolicy::default().booking))]
+    pub provisioning_request_booking: DurationArg,
 
     /// How the group that buys nodes is chosen, after region order: price, least-waste,
     /// most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing

@@ -26,6 +26,9 @@ pub struct Plan {
     /// Gangs with pending pods, and whether each starts whole; absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gangs: Vec<GangStatus>,
+    /// ProvisioningRequests and ekas's answer to each; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provisioning_requests: Vec<ProvisioningRequestStatus>,
     /// Per-node maintenance decisions (filled by the maintenance planner).
     pub nodes: Vec<NodeAction>,
     /// Per-instance decisions for instances without a node (filled by the maintenance planner).
@@ -122,6 +125,9 @@ pub struct ScaleUp {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_per_requested_vcpu: Option<f64>,
     pub pods: Vec<String>,
+    /// ProvisioningRequests (`namespace/name`) some of whose pods the new nodes are for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provisioning_requests: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,6 +190,9 @@ pub struct Unschedulable {
 pub struct GangStatus {
     /// `namespace/name` of its PodGroup.
     pub gang: String,
+    /// The pods of a ProvisioningRequest: shown as the request, not as a gang.
+    #[serde(skip)]
+    pub from_request: bool,
     /// Its pending pods.
     pub pods: usize,
     /// Its PodGroup's `spec.minMember`, or all its pods when there is no PodGroup.
@@ -200,6 +209,69 @@ pub enum GangVerdict {
     Fits,
     /// Too few would: none of its pods is planned anywhere or buys anything.
     DoesNotFit,
+}
+
+/// A ProvisioningRequest and ekas's answer to it this pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisioningRequestStatus {
+    /// `namespace/name`.
+    pub request: String,
+    /// `spec.provisioningClassName`.
+    pub class: String,
+    /// Pods it asks room for, over all its pod sets.
+    pub pods: u32,
+    pub verdict: RequestVerdict,
+    pub reason: String,
+    /// Groups that scale up for it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Conditions set on it this pass.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<ConditionChange>,
+    /// Its whole condition list once `set` is applied (what the status update writes); empty
+    /// when nothing changes.
+    #[serde(skip)]
+    pub conditions: Vec<crate::model::RequestCondition>,
+}
+
+/// One condition set on a ProvisioningRequest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionChange {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+}
+
+/// What ekas answers a ProvisioningRequest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestVerdict {
+    /// All its pods fit the room there is: `Provisioned=True` (`CapacityIsFound`).
+    CapacityFound,
+    /// Nodes are bought for its pods: `Provisioned=True` (`CapacityIsProvisioned`) once they
+    /// are requested.
+    ScaleUp,
+    /// Not all its pods fit: `Provisioned=False` (`CapacityIsNotFound`), asked again next
+    /// pass.
+    NotFound,
+    /// `Failed=True`: its pods can never fit, it asked for no retry, or it waited a week.
+    Failed,
+    /// Provisioned: room is held for the pods still to come.
+    Booked,
+    /// The booking ran out before its pods arrived: `BookingExpired=True`.
+    BookingExpired,
+    /// Provisioned, and all its pods arrived.
+    Consumed,
+    /// Already failed or expired: nothing more to do.
+    Finished,
+    /// Its PodTemplates are missing or unreadable.
+    Invalid,
+    /// Another provisioning class.
+    NotOurs,
 }
 
 /// What ekas makes of an existing node (the original tool's states, and a few more).

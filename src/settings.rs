@@ -44,6 +44,7 @@ use crate::engine::backoff::BackoffPolicy;
 use crate::engine::drain::DrainPolicy;
 use crate::engine::health::UnreadyBrake;
 use crate::engine::maintenance::MaintenanceConfig;
+use crate::engine::provisioning::RequestPolicy;
 use crate::engine::scale_up::ScaleUpPolicy;
 use crate::guard::Guard;
 use crate::kubernetes::KubeOptions;
@@ -323,6 +324,10 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 avoid_interrupted: s.avoid_interrupted_groups,
                 // Decided each pass from the cluster's health.
                 halted: false,
+            },
+            requests: RequestPolicy {
+                booking: s.provisioning_request_booking.signed(),
+                ..RequestPolicy::default()
             },
         },
     }

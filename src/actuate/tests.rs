@@ -192,6 +192,8 @@ fn web_pod(name: &str) -> Pod {
         scheduling: Default::default(),
         unreadable: false,
         gang: None,
+        consumes: None,
+        requested_by: None,
     }
 }
 
@@ -207,6 +209,7 @@ fn empty_plan() -> Plan {
         pending: vec![],
         unschedulable: vec![],
         gangs: vec![],
+        provisioning_requests: vec![],
         nodes: vec![],
         instances: vec![],
         backoff: vec![],
@@ -245,6 +248,7 @@ fn scale_up(group: &str, to: u32) -> ScaleUp {
         cost_per_hour: None,
         cost_per_requested_vcpu: None,
         pods: vec!["batch/job-0".into()],
+        provisioning_requests: vec![],
     }
 }
 

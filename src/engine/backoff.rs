@@ -397,6 +397,7 @@ mod tests {
             daemonsets: vec![],
             pdbs: vec![],
             activities,
+            provisioning_requests: vec![],
             left_out: Default::default(),
         }
     }

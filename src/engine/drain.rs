@@ -180,6 +180,8 @@ mod tests {
             scheduling: Default::default(),
             unreadable: false,
             gang: None,
+            consumes: None,
+            requested_by: None,
         }
     }
 

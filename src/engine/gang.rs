@@ -34,11 +34,14 @@ pub struct Gangs<'a> {
 }
 
 impl<'a> Gangs<'a> {
-    /// The gangs of `snapshot`, in namespace/name order.
-    pub fn of(snapshot: &'a Snapshot) -> Gangs<'a> {
+    /// The gangs of `snapshot`, in namespace/name order: those of ProvisioningRequests, and
+    /// with `pod_groups` those of PodGroups.
+    pub fn of(snapshot: &'a Snapshot, pod_groups: bool) -> Gangs<'a> {
         let mut members: std::collections::BTreeMap<&Gang, (Vec<usize>, u32)> = Default::default();
         for (i, pod) in snapshot.pods.iter().enumerate() {
-            let Some(gang) = &pod.gang else { continue };
+            let Some(gang) = pod.gang.as_ref().filter(|g| pod_groups || g.from_request) else {
+                continue;
+            };
             let (pending, running) = members.entry(gang).or_default();
             if pod.is_pending() {
                 pending.push(i);
@@ -85,13 +88,19 @@ impl<'a> Gangs<'a> {
         } else {
             String::new()
         };
-        let mut reason = format!("gang {}: {pods} pods{needed}, {fit} fit", gang.gang.key());
+        let kind = if gang.gang.from_request {
+            "ProvisioningRequest"
+        } else {
+            "gang"
+        };
+        let mut reason = format!("{kind} {}: {pods} pods{needed}, {fit} fit", gang.gang.key());
         if let Some(why) = why {
             reason.push_str(": ");
             reason.push_str(why);
         }
         GangStatus {
             gang: gang.gang.key(),
+            from_request: gang.gang.from_request,
             pods,
             min_member: gang.min_member,
             verdict: if why.is_none() {

@@ -14,6 +14,7 @@ fn gang(c: &mut Cluster, name: &str, pods: usize, cpu: i64, min_member: Option<u
             namespace: "batch".into(),
             name: name.into(),
             min_member,
+            from_request: false,
         });
     }
 }
@@ -198,6 +199,7 @@ fn a_gang_starts_whole_or_buys_nothing() {
                         namespace: "batch".into(),
                         name: "train".into(),
                         min_member: Some(8),
+                        from_request: false,
                     });
                 }
                 gang(c, "train", 5, 4000, Some(8));

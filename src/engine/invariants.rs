@@ -396,6 +396,7 @@ fn build(w: &World) -> Built {
                 namespace: "batch".into(),
                 name: ["ga", "gb"][g as usize].into(),
                 min_member: w.gang_min[g as usize],
+                from_request: false,
             });
         }
         for (bit, name) in ["a", "b"].iter().enumerate() {

@@ -10,6 +10,7 @@ pub mod maintenance;
 pub mod membership;
 pub mod predicates;
 pub mod provision;
+pub mod provisioning;
 pub mod rehome;
 pub mod scale_up;
 pub mod startup;
@@ -43,10 +44,27 @@ pub struct Config {
     /// Taints of nodes still starting (`--startup-taint`).
     pub startup_taints: StartupTaints,
     pub scale_up: ScaleUpPolicy,
+    pub requests: provisioning::RequestPolicy,
 }
 
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let now = snapshot.captured_at;
+    // ProvisioningRequests lend the planner pods (after the real ones), which are planned like
+    // any other and then shown as their requests. Copying the snapshot costs a pass only when
+    // some request needs room.
+    let provisioning::Lending { pods: lent, stages } =
+        provisioning::lend(snapshot, &config.requests);
+    let first_lent = snapshot.pods.len();
+    let with_lent;
+    let snapshot = if lent.is_empty() {
+        snapshot
+    } else {
+        let mut copy = snapshot.clone();
+        copy.pods.extend(lent);
+        with_lent = copy;
+        &with_lent
+    };
+    let real = |i: &usize| *i < first_lent;
     let membership = Membership::new(snapshot);
     let rules = StartupRules {
         taints: &config.startup_taints,
@@ -124,6 +142,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
     let mut pending: Vec<PendingPod> = result
         .assignments
         .iter()
+        .filter(|(i, _)| real(i))
         .map(|(i, a)| {
             match a.destination {
                 Destination::ExistingNode => summary.on_existing_nodes += 1,
@@ -142,14 +161,20 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
             }
         })
         .collect();
-    pending.extend(result.unschedulable.iter().map(|(i, _)| PendingPod {
-        pod: pods[*i].key(),
-        destination: Destination::Unschedulable,
-        target: None,
-        requests: requests(*i),
-    }));
+    pending.extend(
+        result
+            .unschedulable
+            .iter()
+            .filter(|(i, _)| real(i))
+            .map(|(i, _)| PendingPod {
+                pod: pods[*i].key(),
+                destination: Destination::Unschedulable,
+                target: None,
+                requests: requests(*i),
+            }),
+    );
     pending.sort_by(|a, b| a.pod.cmp(&b.pod));
-    summary.unschedulable = result.unschedulable.len();
+    summary.unschedulable = result.unschedulable.iter().filter(|(i, _)| real(i)).count();
     summary.pending_pods = pending.len();
     let mut gated: Vec<String> = pods
         .iter()
@@ -169,8 +194,21 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
             let new_desired = for_pods
                 .saturating_add(config.over_provision)
                 .min(group.max_size);
-            let mut pod_names: Vec<String> = s.pods.iter().map(|&i| pods[i].key()).collect();
+            let mut pod_names: Vec<String> = s
+                .pods
+                .iter()
+                .filter(|i| real(i))
+                .map(|&i| pods[i].key())
+                .collect();
             pod_names.sort();
+            let mut requests: Vec<String> = s
+                .pods
+                .iter()
+                .filter_map(|&i| pods[i].requested_by)
+                .map(|by| snapshot.provisioning_requests[by.request].key())
+                .collect();
+            requests.sort();
+            requests.dedup();
             let cost_per_hour = group
                 .price
                 .map(|p| f64::from(new_desired - group.desired) * p.dollars);
@@ -188,6 +226,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                     .filter(|_| requested_cpu > 0)
                     .map(|cost| cost / (requested_cpu as f64 / 1000.0)),
                 pods: pod_names,
+                provisioning_requests: requests,
             }
         })
         .collect();
@@ -250,7 +289,9 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 .collect();
             result
                 .unschedulable
-                .into_iter()
+                .iter()
+                .filter(|(i, _)| real(i))
+                .map(|(i, reasons)| (*i, reasons.clone()))
                 .map(|(i, reasons)| Unschedulable {
                     pod: pods[i].key(),
                     reasons,
@@ -262,7 +303,12 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
                 })
                 .collect()
         },
-        gangs: result.gangs,
+        provisioning_requests: provisioning::answer(snapshot, &stages, first_lent, &result, &views),
+        gangs: result
+            .gangs
+            .into_iter()
+            .filter(|g| !g.from_request)
+            .collect(),
         nodes: maintenance.nodes,
         instances: maintenance.instances,
         backoff: backoffs
@@ -493,6 +539,8 @@ mod gang_tests;
 mod invariants;
 #[cfg(test)]
 mod maintenance_tests;
+#[cfg(test)]
+mod provisioning_tests;
 #[cfg(test)]
 mod scheduling_tests;
 #[cfg(test)]

@@ -143,6 +143,9 @@ enum Need {
     Expendable,
     /// Too young, or not yet given up on by the scheduler: not yet.
     Waiting,
+    /// Capacity a ProvisioningRequest checks for or has booked: free room and capacity
+    /// already requested, never a new node.
+    Hold,
 }
 
 struct Class {
@@ -217,11 +220,9 @@ pub fn plan_scale_up(
     node_use: &[NodeUse],
     policy: &ScaleUpPolicy,
 ) -> ScaleUpResult {
-    let gangs = if policy.gangs {
-        Gangs::of(snapshot)
-    } else {
-        Gangs::default()
-    };
+    // A ProvisioningRequest's pods are a gang even with `--no-gangs`: all-or-nothing is what
+    // the request asks for.
+    let gangs = Gangs::of(snapshot, policy.gangs);
     // Gangs that do not fit, with what stopped them: planned without, one more per round.
     let mut set_aside: Vec<(usize, GangStatus)> = Vec::new();
     loop {
@@ -391,6 +392,9 @@ impl<'a> Planner<'a> {
             Need::Expendable => return vec!["priority below the expendable cutoff".into()],
             Need::Waiting => {
                 return vec!["waiting to be old enough or marked unschedulable".into()];
+            }
+            Need::Hold => {
+                return vec!["not enough free room or capacity already requested".into()];
             }
             Need::NewNode => {}
         }
@@ -578,6 +582,17 @@ impl<'a> Planner<'a> {
     /// What a pending pod's leftovers may do.
     fn need(&self, pod: &Pod) -> Need {
         let now: Timestamp = self.snapshot.captured_at;
+        // A request's pods were asked for outright: no age, scheduler verdict or cutoff
+        // applies, only the cluster's health.
+        if let Some(by) = pod.requested_by {
+            return if by.hold_only {
+                Need::Hold
+            } else if self.policy.halted {
+                Need::Waiting
+            } else {
+                Need::NewNode
+            };
+        }
         if pod.scheduling.priority < self.policy.expendable_cutoff {
             Need::Expendable
         } else if self.policy.halted
@@ -1119,7 +1134,7 @@ impl<'a> Planner<'a> {
             let class = &self.classes[c];
             let destination = match class.need {
                 Need::Expendable => Some(Destination::Expendable),
-                Need::Waiting => Some(Destination::Waiting),
+                Need::Waiting | Need::Hold => Some(Destination::Waiting),
                 Need::NewNode => None,
             };
             if let Some(destination) = destination {

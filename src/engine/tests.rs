@@ -50,6 +50,7 @@ impl Cluster {
             daemonsets: vec![],
             pdbs: vec![],
             activities: vec![],
+            provisioning_requests: vec![],
             left_out: Default::default(),
         })
     }
@@ -167,6 +168,8 @@ impl Cluster {
             scheduling: Default::default(),
             unreadable: false,
             gang: None,
+            consumes: None,
+            requested_by: None,
         });
         self.0.pods.last_mut().unwrap()
     }

@@ -78,3 +78,9 @@ mod tests {
         assert!(!is_false("no"));
     }
 }
+/// Annotation on a pod: the ProvisioningRequest (same namespace) whose capacity it uses.
+pub const CONSUME_PROVISIONING_REQUEST: [&str; 2] = [
+    "autoscaling.x-k8s.io/consume-provisioning-request",
+    // The key cluster-autoscaler read before the API reached v1.
+    "cluster-autoscaler.kubernetes.io/consume-provisioning-request",
+];

@@ -5,6 +5,7 @@ pub mod group;
 pub mod keys;
 pub mod node;
 pub mod pod;
+pub mod provisioning;
 pub mod quantity;
 pub mod resources;
 pub mod scheduling;
@@ -13,6 +14,7 @@ pub mod snapshot;
 pub use group::{Instance, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
 pub use node::{MatchedBy, Node, NodeAddresses, NodeMarks, StartupTaints};
 pub use pod::{DaemonSet, Gang, Owner, Pod, PodDisruptionBudget, PodPhase, SchedulingState};
+pub use provisioning::{ProvisioningClass, ProvisioningRequest, RequestCondition, RequestedPods};
 pub use resources::Resources;
 pub use snapshot::{
     LeftOut, LeftOutGroup, ObjectKind, Snapshot, UnreachableRegion, UnreadableObject,

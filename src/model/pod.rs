@@ -69,6 +69,21 @@ pub struct Pod {
     pub unreadable: bool,
     /// The gang it must start with, if any.
     pub gang: Option<Gang>,
+    /// The ProvisioningRequest (same namespace) whose capacity it uses (annotation
+    /// `autoscaling.x-k8s.io/consume-provisioning-request`).
+    pub consumes: Option<String>,
+    /// Not a real pod: one a ProvisioningRequest asks room for, added by the engine.
+    pub requested_by: Option<RequestedBy>,
+}
+
+/// What a pod the engine adds for a ProvisioningRequest stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestedBy {
+    /// Index into `Snapshot::provisioning_requests`.
+    pub request: usize,
+    /// Takes free room and capacity already requested, never a new node: a check-capacity
+    /// request, or capacity already booked.
+    pub hold_only: bool,
 }
 
 /// A gang: pods that must start together, named by a PodGroup of the coscheduling plugin
@@ -81,6 +96,8 @@ pub struct Gang {
     /// `spec.minMember` of its PodGroup, when the snapshot has the PodGroup: how many of its
     /// pods must run at once. `None`: every pod of the gang.
     pub min_member: Option<u32>,
+    /// The pods of a ProvisioningRequest (named `name`), not of a PodGroup.
+    pub from_request: bool,
 }
 
 impl Gang {

@@ -1,6 +1,9 @@
 use jiff::Timestamp;
 
-use super::{DaemonSet, Instance, Node, NodeGroup, Pod, PodDisruptionBudget, ScalingActivity};
+use super::{
+    DaemonSet, Instance, Node, NodeGroup, Pod, PodDisruptionBudget, ProvisioningRequest,
+    ScalingActivity,
+};
 
 /// Everything the engine decides from, already checked and normalised.
 #[derive(Debug, Clone)]
@@ -17,6 +20,8 @@ pub struct Snapshot {
     pub daemonsets: Vec<DaemonSet>,
     pub pdbs: Vec<PodDisruptionBudget>,
     pub activities: Vec<ScalingActivity>,
+    /// ProvisioningRequests, in namespace/name order.
+    pub provisioning_requests: Vec<ProvisioningRequest>,
     /// What could not be read and was left out of this pass or kept only as an obstacle.
     pub left_out: LeftOut,
 }

@@ -163,6 +163,7 @@ pub fn join_gang(pod: &mut Pod, job: &str) {
         namespace: pod.namespace.clone(),
         name: job.to_string(),
         min_member: None,
+        from_request: false,
     });
 }
 

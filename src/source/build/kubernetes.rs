@@ -116,6 +116,7 @@ fn gang(
         namespace: namespace.to_string(),
         name: name.clone(),
         min_member,
+        from_request: false,
     })
 }
 
@@ -165,6 +166,8 @@ pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
             .is_some_and(|g| !g.is_empty()),
         scheduling: scheduling_state(spec, raw.status.as_ref()),
         unreadable: false,
+        consumes: consumes(annotations),
+        requested_by: None,
         namespace,
         name,
     })
@@ -199,7 +202,19 @@ pub fn unreadable_pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Option
         scheduling: SchedulingState::default(),
         unreadable: true,
         gang: None,
+        consumes: None,
+        requested_by: None,
     })
+}
+
+/// The ProvisioningRequest a pod says it uses the capacity of.
+fn consumes(annotations: Option<&BTreeMap<String, String>>) -> Option<String> {
+    let annotations = annotations?;
+    keys::CONSUME_PROVISIONING_REQUEST
+        .iter()
+        .find_map(|key| annotations.get(*key))
+        .filter(|name| !name.is_empty())
+        .cloned()
 }
 
 /// Marked never to be evicted: ekas's and the original tool's do-not-drain (label or

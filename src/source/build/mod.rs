@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod kubernetes;
 pub mod matching;
+pub mod provisioning;
 pub mod volumes;
 
 use std::collections::HashMap;
@@ -181,6 +182,12 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         }
     }
 
+    let provisioning_requests = provisioning::requests(
+        k8s.provisioning_requests.as_ref().map_or(&[], |l| &l.items),
+        k8s.pod_templates.as_ref().map_or(&[], |l| &l.items),
+        &mut placements,
+    );
+
     let parts: Vec<(&String, &document::aws::RegionPart)> = regions
         .iter()
         .filter_map(|region| Some((region, doc.aws.get(region)?)))
@@ -235,6 +242,7 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
         daemonsets,
         pdbs,
         activities,
+        provisioning_requests,
         left_out,
     })
 }

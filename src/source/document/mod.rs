@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod pod;
+pub mod provisioning;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::keys;
 pub use pod::Pod;
+pub use provisioning::{PodTemplate, ProvisioningRequest};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,6 +69,13 @@ pub struct KubernetesPart {
     /// PodGroup here: every pod of the gang must start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_groups: Option<ItemList<PodGroup>>,
+    /// `kubectl get provisioningrequests.autoscaling.x-k8s.io -A -o json`: capacity a queue asks
+    /// for before it admits a workload. Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_requests: Option<ItemList<ProvisioningRequest>>,
+    /// `kubectl get podtemplates -A -o json`: the pods those requests are for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_templates: Option<ItemList<PodTemplate>>,
 }
 
 /// A PodGroup of the coscheduling plugin (`scheduling.x-k8s.io/v1alpha1`) or of Volcano
