@@ -60,6 +60,13 @@ pub fn cordoned_by_ekas(labels: &std::collections::BTreeMap<String, String>) -> 
     any_true(labels, &[CORDONED, LEGACY_CORDONED])
 }
 
+/// Annotation on a pod: the ProvisioningRequest (same namespace) whose capacity it uses.
+pub const CONSUME_PROVISIONING_REQUEST: [&str; 2] = [
+    "autoscaling.x-k8s.io/consume-provisioning-request",
+    // The key cluster-autoscaler read before the API reached v1.
+    "cluster-autoscaler.kubernetes.io/consume-provisioning-request",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,9 +85,3 @@ mod tests {
         assert!(!is_false("no"));
     }
 }
-/// Annotation on a pod: the ProvisioningRequest (same namespace) whose capacity it uses.
-pub const CONSUME_PROVISIONING_REQUEST: [&str; 2] = [
-    "autoscaling.x-k8s.io/consume-provisioning-request",
-    // The key cluster-autoscaler read before the API reached v1.
-    "cluster-autoscaler.kubernetes.io/consume-provisioning-request",
-];
