@@ -620,6 +620,13 @@ pub struct SnapshotArgs {
     /// podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output
     #[arg(long, value_name = "FILE")]
     pub pod_groups: Option<PathBuf>,
+    /// ProvisioningRequests: `kubectl get provisioningrequests.autoscaling.x-k8s.io -A -o
+    /// json` output (with --pod-templates)
+    #[arg(long, value_name = "FILE", requires = "pod_templates")]
+    pub provisioning_requests: Option<PathBuf>,
+    /// PodTemplates the ProvisioningRequests name: `kubectl get podtemplates -A -o json` output
+    #[arg(long, value_name = "FILE", requires = "provisioning_requests")]
+    pub pod_templates: Option<PathBuf>,
     /// Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON:
     /// instance type → region → dollars per hour)
     #[arg(long, value_name = "PATH", value_parser = parse_price_file)]

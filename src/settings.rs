@@ -222,6 +222,10 @@ pub struct KubectlFiles {
     pub pvs: Option<PathBuf>,
     pub storage_classes: Option<PathBuf>,
     pub pod_groups: Option<PathBuf>,
+    /// ProvisioningRequests and their PodTemplates: both or none (the CLI requires them
+    /// together).
+    pub provisioning_requests: Option<PathBuf>,
+    pub pod_templates: Option<PathBuf>,
 }
 
 impl Settings {
@@ -540,6 +544,8 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         pvs: args.pvs,
         storage_classes: args.storage_classes,
         pod_groups: args.pod_groups,
+        provisioning_requests: args.provisioning_requests,
+        pod_templates: args.pod_templates,
     };
     let given = [
         &files.pods,
@@ -549,6 +555,7 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
         &files.namespaces,
         &files.pvcs,
         &files.pod_groups,
+        &files.provisioning_requests,
     ]
     .iter()
     .any(|f| f.is_some());

@@ -40,6 +40,8 @@ pub enum AppliedKind {
     GroupMark,
     Node(NodeActionKind),
     ReplaceInstance,
+    /// A ProvisioningRequest's conditions (`provisioningRequests[].set`).
+    RequestStatus,
 }
 
 /// One action and how it went.
@@ -61,6 +63,7 @@ impl AppliedKind {
             AppliedKind::DesiredReset => "desired-reset",
             AppliedKind::GroupMark => "group-mark",
             AppliedKind::ReplaceInstance => "replace-instance",
+            AppliedKind::RequestStatus => "request-status",
             AppliedKind::Node(kind) => kind.as_str(),
         }
     }
@@ -112,6 +115,10 @@ impl<'a, G: GroupWriter, C: ClusterWriter> Actuator<'a, G, C> {
             let skip = parts.scale_up.then_some(NodeActionKind::Uncordon);
             out.extend(self.apply_maintenance(plan, skip).await);
         }
+        // Last: a request's answer may rest on the scale-ups, and a booking that ran out
+        // is said whichever half runs.
+        let answers = answer_requests(&self.cluster, plan, &out, parts.scale_up, self.dry_run);
+        out.extend(answers.await);
         out
     }
 }
@@ -186,6 +193,61 @@ async fn scale_up_half(groups: &impl GroupWriter, plan: &Plan, dry_run: bool) ->
             region: &up.region,
             would: action.clone(),
             action,
+        };
+        out.push(step.run(dry_run, call).await);
+    }
+    out
+}
+
+/// Writes the conditions the plan sets on ProvisioningRequests. A request answered with new
+/// nodes gets `Provisioned=True` only once every scale-up for it went through (and not at all
+/// when the scale-up half did not run, `scaled` false): otherwise it is asked again next
+/// pass, and a queue never admits a workload on nodes not requested.
+async fn answer_requests(
+    cluster: &impl ClusterWriter,
+    plan: &Plan,
+    done: &[Applied],
+    scaled: bool,
+    dry_run: bool,
+) -> Vec<Applied> {
+    let mut out = Vec::new();
+    let answered = plan
+        .provisioning_requests
+        .iter()
+        .filter(|r| !r.set.is_empty() && (scaled || r.groups.is_empty()));
+    for request in answered {
+        let (namespace, name) = request
+            .request
+            .split_once('/')
+            .unwrap_or(("default", request.request.as_str()));
+        let sets: Vec<String> = request
+            .set
+            .iter()
+            .map(|c| format!("{}={} ({})", c.kind, c.status, c.reason))
+            .collect();
+        let action = format!("set {}", sets.join(", "));
+        let failed_for_it = done.iter().find(|a| {
+            a.kind == AppliedKind::ScaleUp
+                && a.outcome.failed()
+                && request.groups.contains(&a.target)
+        });
+        let step = Step {
+            kind: AppliedKind::RequestStatus,
+            target: &request.request,
+            region: "",
+            would: action.clone(),
+            action,
+        };
+        if let Some(failed) = failed_for_it {
+            let skip = Skip::ScaleUpFailed {
+                group: failed.target.clone(),
+            };
+            out.push(step.run(dry_run, async { Outcome::Skipped(skip) }).await);
+            continue;
+        }
+        let call = async {
+            let set = cluster.set_request_conditions(namespace, name, &request.conditions);
+            set.await.map(|()| Done::ConditionsSet).into()
         };
         out.push(step.run(dry_run, call).await);
     }

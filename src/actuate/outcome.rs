@@ -36,6 +36,8 @@ pub enum Done {
         instance: String,
     },
     NodeDeleted,
+    /// A ProvisioningRequest's conditions written.
+    ConditionsSet,
     InstanceNotFoundMarked {
         since: Timestamp,
     },
@@ -48,6 +50,7 @@ impl fmt::Display for Done {
         match self {
             Done::DesiredSet { now } => write!(f, "desired is {now}"),
             Done::Tagged => f.write_str("tagged"),
+            Done::ConditionsSet => f.write_str("conditions set"),
             Done::Replaced => f.write_str("terminated; the group launches a replacement"),
             Done::IdleMarked { since } => write!(f, "idle since {since}"),
             Done::IdleCleared => f.write_str("in use again"),
@@ -80,6 +83,8 @@ impl fmt::Display for Done {
 pub enum Skip {
     /// A Node answers to the instance ekas meant to replace (safety invariant 6).
     NodeAnswers { node: String },
+    /// A ProvisioningRequest's answer waits for a scale-up that failed (`group`).
+    ScaleUpFailed { group: String },
 }
 
 impl fmt::Display for Skip {
@@ -88,6 +93,10 @@ impl fmt::Display for Skip {
             Skip::NodeAnswers { node } => write!(
                 f,
                 "Node {node} answers to this instance now; a later pass decides again"
+            ),
+            Skip::ScaleUpFailed { group } => write!(
+                f,
+                "the scale-up of {group} failed; the request is asked again next pass"
             ),
         }
     }

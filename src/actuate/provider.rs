@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Node;
 use super::outcome::{CallError, ErrorClass};
 use crate::guard::Guard;
 use crate::kubernetes::write::{Cordon, Eviction, Uncordon};
-use crate::model::Pod;
+use crate::model::{Pod, RequestCondition};
 use crate::plan::InstanceAction;
 
 /// The writes to Auto Scaling groups. Each re-reads the group first, so MinSize and MaxSize
@@ -102,6 +102,14 @@ pub trait ClusterWriter: Sync {
         &self,
         instance: &InstanceAction,
     ) -> impl Future<Output = Result<Option<String>, CallError>> + Send;
+
+    /// Replaces a ProvisioningRequest's `status.conditions` with `conditions`.
+    fn set_request_conditions(
+        &self,
+        namespace: &str,
+        name: &str,
+        conditions: &[RequestCondition],
+    ) -> impl Future<Output = Result<(), CallError>> + Send;
 }
 
 /// One kind of change, as counted and named in errors.
@@ -117,6 +125,8 @@ pub enum Change {
     DeleteNode,
     /// CompleteLifecycleAction or RecordLifecycleActionHeartbeat on a group's lifecycle hook.
     LifecycleAction,
+    /// A ProvisioningRequest's conditions.
+    RequestStatus,
     /// A Kubernetes Event.
     Event,
     /// A Slack post.
@@ -135,6 +145,7 @@ impl Change {
             Change::Evict => "evict",
             Change::DeleteNode => "delete-node",
             Change::LifecycleAction => "lifecycle-action",
+            Change::RequestStatus => "request-status",
             Change::Event => "event",
             Change::Slack => "slack",
         }
@@ -283,5 +294,17 @@ impl<P: ClusterWriter> ClusterWriter for Guarded<'_, P> {
 
     async fn node_for(&self, instance: &InstanceAction) -> Result<Option<String>, CallError> {
         self.inner.node_for(instance).await
+    }
+
+    async fn set_request_conditions(
+        &self,
+        namespace: &str,
+        name: &str,
+        conditions: &[RequestCondition],
+    ) -> Result<(), CallError> {
+        let call = self
+            .inner
+            .set_request_conditions(namespace, name, conditions);
+        self.gate.call(Change::RequestStatus, name, call).await
     }
 }

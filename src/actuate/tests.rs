@@ -116,6 +116,19 @@ impl GroupWriter for Fake {
 }
 
 impl ClusterWriter for Fake {
+    async fn set_request_conditions(
+        &self,
+        namespace: &str,
+        name: &str,
+        conditions: &[crate::model::RequestCondition],
+    ) -> Result<(), CallError> {
+        let set: Vec<String> = conditions
+            .iter()
+            .map(|c| format!("{}={}", c.kind, c.status))
+            .collect();
+        self.write(format!("conditions {namespace}/{name} {}", set.join(",")))
+    }
+
     async fn cordon(&self, node: &str, claim: bool) -> Result<Cordon, CallError> {
         self.write(format!("cordon {node} {claim}"))
             .map(|()| Cordon::Cordoned)

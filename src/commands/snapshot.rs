@@ -47,6 +47,8 @@ fn read_files(files: &KubectlFiles) -> Result<KubernetesPart> {
         pod_disruption_budgets: read_list(files.pdbs.as_deref())?,
         namespaces: optional(files.namespaces.as_deref())?,
         pod_groups: optional(files.pod_groups.as_deref())?,
+        provisioning_requests: optional(files.provisioning_requests.as_deref())?,
+        pod_templates: optional(files.pod_templates.as_deref())?,
         ..KubernetesPart::default()
     }
     .with_storage(

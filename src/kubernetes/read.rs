@@ -15,7 +15,8 @@ use super::api_error;
 use crate::actuate::outcome::{CallError, ErrorClass};
 // Pods are read straight into ekas's slim type: only the fields it uses are kept.
 use crate::source::document::{
-    CoschedulingPodGroup, ItemList, KubernetesPart, Pod, VolcanoPodGroup, pod_group_part,
+    CoschedulingPodGroup, ItemList, KubernetesPart, Pod, PodTemplate, ProvisioningRequest,
+    VolcanoPodGroup, pod_group_part,
 };
 
 /// Objects per LIST page: bounded memory on the API server for large clusters.
@@ -121,7 +122,33 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
         None => (Api::all(client.clone()), Api::all(client.clone())),
     };
     let (coscheduling, volcano) = pod_groups(client);
-    let (coscheduling, volcano) = tokio::try_join!(optional(coscheduling), optional(volcano))?;
+    let requests = match namespace {
+        Some(ns) => Api::<ProvisioningRequest>::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let (coscheduling, volcano, requests) = tokio::try_join!(
+        optional(coscheduling),
+        optional(volcano),
+        optional(requests)
+    )?;
+    // PodTemplates matter only for the requests that name them.
+    let pod_templates = match &requests {
+        Some(list) if !list.items.is_empty() => {
+            let templates = match namespace {
+                Some(ns) => Api::<PodTemplate>::namespaced(client.clone(), ns),
+                None => Api::all(client.clone()),
+            };
+            optional(templates).await?.map(|list| {
+                ItemList::from(
+                    list.items
+                        .into_iter()
+                        .map(PodTemplate::trimmed)
+                        .collect::<Vec<_>>(),
+                )
+            })
+        }
+        _ => None,
+    };
     let (pods, nodes, pdbs, daemon_sets, namespaces, claims, volumes, classes) = tokio::try_join!(
         list_all::<Pod>(client, namespace),
         paginate(Api::<Node>::all(client.clone()), ListParams::default()),
@@ -139,6 +166,8 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
         daemon_sets,
         namespaces,
         pod_groups: pod_group_part(coscheduling, volcano),
+        provisioning_requests: requests,
+        pod_templates,
         ..KubernetesPart::default()
     }
     .with_storage(claims, volumes, classes))

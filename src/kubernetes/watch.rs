@@ -21,7 +21,8 @@ use tokio::task::JoinHandle;
 use super::read::PAGE_SIZE;
 use crate::source::document::pod::trim_metadata;
 use crate::source::document::{
-    CoschedulingPodGroup, ItemList, KubernetesPart, Pod, VolcanoPodGroup, pod_group_part,
+    CoschedulingPodGroup, ItemList, KubernetesPart, Pod, PodTemplate, ProvisioningRequest,
+    VolcanoPodGroup, pod_group_part,
 };
 
 /// The stores of the kinds a snapshot needs, each fed by its own watch.
@@ -36,6 +37,8 @@ pub struct Caches {
     classes: Store<StorageClass>,
     coscheduling: Store<CoschedulingPodGroup>,
     volcano: Store<VolcanoPodGroup>,
+    requests: Store<ProvisioningRequest>,
+    pod_templates: Store<PodTemplate>,
     pods_changed: Arc<Notify>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -141,6 +144,23 @@ impl Caches {
             }
             None => reflect(Api::all(client.clone()), trim, None, |_| false),
         };
+        // ProvisioningRequests, where their CRD is installed, and the PodTemplates they name. A
+        // new request starts a pass, as a new pending pod does.
+        let (requests, t11) = reflect::<ProvisioningRequest>(
+            scoped_api(client, namespace),
+            trim,
+            Some(pods_changed.clone()),
+            first_seen(),
+        );
+        let (pod_templates, t12) = reflect::<PodTemplate>(
+            scoped_api(client, namespace),
+            |t| {
+                trim_metadata(&mut t.metadata);
+                trim_metadata(&mut t.template.metadata);
+            },
+            None,
+            |_| false,
+        );
         Caches {
             pods,
             nodes,
@@ -152,8 +172,10 @@ impl Caches {
             classes,
             coscheduling,
             volcano,
+            requests,
+            pod_templates,
             pods_changed,
-            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10],
+            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12],
         }
     }
 
@@ -205,6 +227,8 @@ impl Caches {
                 optional_items(&self.coscheduling),
                 optional_items(&self.volcano),
             ),
+            provisioning_requests: optional_items(&self.requests),
+            pod_templates: optional_items(&self.pod_templates),
             ..KubernetesPart::default()
         }
         .with_storage(
@@ -229,6 +253,24 @@ fn trim_node(node: &mut Node) {
         status.volumes_attached = None;
         status.volumes_in_use = None;
     }
+}
+
+/// The API of a namespaced kind, in `namespace` or in all of them.
+fn scoped_api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A filter that is true the first time each object is seen.
+fn first_seen<K: kube::Resource>() -> impl FnMut(&K) -> bool + Send + 'static {
+    let mut seen: HashSet<String> = HashSet::new();
+    move |object| seen.insert(object.meta().uid.clone().unwrap_or_default())
 }
 
 /// A filter that is true the first time each pod is seen waiting for a node.

@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 use super::{api_error, counted, status_code};
 use crate::actuate::outcome::{CallError, ErrorClass};
 use crate::actuate::provider::ClusterWriter;
-use crate::model::keys;
+use crate::model::{RequestCondition, keys};
 use crate::plan::InstanceAction;
 use crate::source::build::kubernetes::{Placements, pod as model_pod};
+use crate::source::document::ProvisioningRequest;
 
 /// Attempts at a read-modify-write before giving up on a node that keeps changing.
 const CONFLICT_RETRIES: usize = 5;
@@ -154,6 +155,46 @@ pub fn annotation<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// Replaces a ProvisioningRequest's conditions through its status subresource. The list is
+/// written whole (a merge patch replaces lists): it is the request's list as read, with ekas's
+/// changes, and nobody else writes the conditions of the classes ekas serves.
+pub async fn set_request_conditions(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    conditions: &[RequestCondition],
+) -> Result<()> {
+    let conditions: Vec<Value> = conditions
+        .iter()
+        .map(|c| {
+            let mut condition = json!({
+                "type": c.kind,
+                "status": if c.status { "True" } else { "False" },
+                "reason": c.reason,
+                "message": c.message,
+                "lastTransitionTime": c.last_transition.round(jiff::Unit::Second).ok().unwrap_or(c.last_transition).to_string(),
+            });
+            if let Some(generation) = c.observed_generation {
+                condition["observedGeneration"] = json!(generation);
+            }
+            condition
+        })
+        .collect();
+    let patch = json!({"status": {"conditions": conditions}});
+    let api: Api<ProvisioningRequest> = Api::namespaced(client.clone(), namespace);
+    let patched = api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await;
+    counted("patch", "ProvisioningRequest", patched)
+        .map(|_| ())
+        .map_err(|e| {
+            api_error(
+                e,
+                format_args!("setting the conditions of ProvisioningRequest {namespace}/{name}"),
+            )
+        })
+}
+
 /// Deletes the Node object; one already gone counts as deleted.
 pub async fn delete_node(client: &kube::Client, name: &str) -> Result<()> {
     let result = nodes(client).delete(name, &DeleteParams::default()).await;
@@ -287,6 +328,17 @@ impl ClusterWriter for kube::Client {
 
     async fn node_for(&self, instance: &InstanceAction) -> Result<Option<String>, CallError> {
         node_claiming(self, instance).await.map_err(classed)
+    }
+
+    async fn set_request_conditions(
+        &self,
+        namespace: &str,
+        name: &str,
+        conditions: &[RequestCondition],
+    ) -> Result<(), CallError> {
+        set_request_conditions(self, namespace, name, conditions)
+            .await
+            .map_err(classed)
     }
 }
 

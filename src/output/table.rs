@@ -225,6 +225,37 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
 
+    if !plan.provisioning_requests.is_empty() {
+        let mut t = table(&[
+            "ProvisioningRequest",
+            "Class",
+            "Pods",
+            "Verdict",
+            "Sets",
+            "Why",
+        ]);
+        for r in &plan.provisioning_requests {
+            let sets: Vec<String> = r
+                .set
+                .iter()
+                .map(|c| format!("{}={} ({})", c.kind, c.status, c.reason))
+                .collect();
+            t.add_row(vec![
+                r.request.clone(),
+                // The class's first word is enough to tell the two apart.
+                r.class.split('.').next().unwrap_or_default().to_string(),
+                r.pods.to_string(),
+                serde_json::to_value(r.verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                sets.join(", "),
+                r.reason.clone(),
+            ]);
+        }
+        writeln!(out, "\nProvisioningRequests\n{t}")?;
+    }
+
     if !plan.unschedulable.is_empty() {
         // Pods with identical reasons share rows.
         let mut by_reasons: Vec<(&BTreeMap<String, String>, Vec<String>)> = Vec::new();

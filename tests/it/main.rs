@@ -14,6 +14,7 @@ mod kube;
 mod lease;
 mod loop_cost;
 mod maintenance;
+mod provisioning;
 mod reap;
 mod run;
 mod scheduler_agreement;

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 /// Served types: (apiVersion, plural, kind, namespaced, has a `status` subresource).
-const RESOURCES: [(&str, &str, &str, bool, bool); 12] = [
+const RESOURCES: [(&str, &str, &str, bool, bool); 14] = [
     ("v1", "pods", "Pod", true, true),
     ("v1", "nodes", "Node", false, true),
     ("v1", "events", "Event", true, false),
@@ -76,6 +76,15 @@ const RESOURCES: [(&str, &str, &str, bool, bool); 12] = [
         true,
         true,
     ),
+    // cluster-autoscaler's ProvisioningRequest CRD, and the PodTemplates requests name.
+    (
+        "autoscaling.x-k8s.io/v1",
+        "provisioningrequests",
+        "ProvisioningRequest",
+        true,
+        true,
+    ),
+    ("v1", "podtemplates", "PodTemplate", true, false),
 ];
 const POD: usize = 0;
 const NAMESPACE: usize = 3;

@@ -1,0 +1,202 @@
+//! ProvisioningRequests end to end: the real binary answers requests on the fake API server
+//! (which serves cluster-autoscaler's CRD and PodTemplates) while moto plays AWS.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::reap::{REGION, group, node, reap_args, workers};
+use crate::support::fake_kube::FakeKube;
+use crate::support::moto::Moto;
+use crate::support::*;
+
+const ATOMIC: &str = "best-effort-atomic-scale-up.autoscaling.x-k8s.io";
+const CHECK: &str = "check-capacity.autoscaling.x-k8s.io";
+
+/// PodTemplate `batch/<name>` of one container wanting `cpu`.
+fn template(kube: &FakeKube, name: &str, cpu: &str) {
+    kube.add(
+        "/api/v1/namespaces/batch/podtemplates",
+        json!({"apiVersion": "v1", "kind": "PodTemplate",
+            "metadata": {"name": name, "namespace": "batch"},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "main",
+                    "image": "busybox", "resources": {"requests": {"cpu": cpu, "memory": "1Gi"}}}]}}}),
+    );
+}
+
+/// Request `batch/<name>` of `class` for `count` pods of PodTemplate `<name>`.
+fn request(kube: &FakeKube, name: &str, class: &str, count: u32, conditions: Value) {
+    kube.add(
+        "/apis/autoscaling.x-k8s.io/v1/namespaces/batch/provisioningrequests",
+        json!({"apiVersion": "autoscaling.x-k8s.io/v1", "kind": "ProvisioningRequest",
+            "metadata": {"name": name, "namespace": "batch", "generation": 1,
+                "creationTimestamp": Timestamp::now().to_string()},
+            "spec": {"provisioningClassName": class,
+                "podSets": [{"podTemplateRef": {"name": name}, "count": count}]},
+            "status": {"conditions": conditions}}),
+    );
+}
+
+/// A condition as a queue or an earlier pass left it, `minutes` ago.
+fn condition(kind: &str, minutes: i64) -> Value {
+    let at = Timestamp::now() - SignedDuration::from_mins(minutes);
+    json!({"type": kind, "status": "True", "reason": "Earlier", "message": "",
+        "lastTransitionTime": at.round(jiff::Unit::Second).unwrap().to_string()})
+}
+
+/// `type=status/reason` of every condition of request `name`.
+fn conditions(kube: &FakeKube, name: &str) -> Vec<String> {
+    let r = kube
+        .object("provisioningrequests", Some("batch"), name)
+        .unwrap();
+    r["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            format!(
+                "{}={}/{}",
+                c["type"].as_str().unwrap(),
+                c["status"].as_str().unwrap(),
+                c["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Status writes to ProvisioningRequests so far.
+fn status_writes(kube: &FakeKube) -> usize {
+    kube.writes()
+        .iter()
+        .filter(|w| w.path.contains("/provisioningrequests/") && w.path.ends_with("/status"))
+        .count()
+}
+
+fn scale_up(kube: &FakeKube, moto: &Moto) -> std::process::Output {
+    let kubeconfig = kube.kubeconfig();
+    let out = ekas_with_env(
+        &[
+            "scale-up",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--cluster-name",
+            "prod",
+            "--regions",
+            REGION,
+        ],
+        &moto.env(),
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn best_effort_atomic_buys_for_all_pods_once_or_fails_buying_nothing() {
+    let moto = Moto::start();
+    workers(&moto, 0, 0).await;
+    let kube = FakeKube::start();
+    // 3 cpu each: one per m5.xlarge (3.92 cpu), 8 nodes for the 8 pods.
+    template(&kube, "train", "3");
+    request(&kube, "train", ATOMIC, 8, json!([]));
+    // 64 cpu: no group's nodes are that big.
+    template(&kube, "huge", "64");
+    request(&kube, "huge", ATOMIC, 2, json!([]));
+
+    scale_up(&kube, &moto);
+    assert_eq!(group(&moto).await.0, 8, "desired raised once by 8");
+    assert_eq!(
+        conditions(&kube, "train"),
+        [
+            "Accepted=True/Accepted",
+            "Provisioned=True/CapacityIsProvisioned"
+        ]
+    );
+    assert_eq!(
+        conditions(&kube, "huge"),
+        ["Accepted=True/Accepted", "Failed=True/CapacityIsNotFound"]
+    );
+    let huge = kube
+        .object("provisioningrequests", Some("batch"), "huge")
+        .unwrap();
+    let message = huge["status"]["conditions"][1]["message"].as_str().unwrap();
+    assert!(message.contains("no node group takes"), "{message}");
+    assert_eq!(status_writes(&kube), 2);
+
+    // The next pass holds the 8 nodes on their way for the request: nothing more is bought
+    // and nothing is written again.
+    scale_up(&kube, &moto);
+    assert_eq!(group(&moto).await.0, 8);
+    assert_eq!(status_writes(&kube), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_capacity_buys_nothing_whether_or_not_the_pods_fit() {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 1).await;
+    let kube = FakeKube::start();
+    kube.add("/api/v1/nodes", node("spare", &ids[0], json!({})));
+    // Room for one 3-cpu pod on the spare: one request fits, the other does not.
+    template(&kube, "one", "3");
+    request(&kube, "one", CHECK, 1, json!([]));
+    template(&kube, "three", "3");
+    request(&kube, "three", CHECK, 3, json!([]));
+
+    let out = scale_up(&kube, &moto);
+    assert_eq!(group(&moto).await.0, 1, "{}", stdout(&out));
+    assert_eq!(
+        conditions(&kube, "one"),
+        ["Accepted=True/Accepted", "Provisioned=True/CapacityIsFound"]
+    );
+    assert_eq!(
+        conditions(&kube, "three"),
+        [
+            "Accepted=True/Accepted",
+            "Provisioned=False/CapacityIsNotFound"
+        ]
+    );
+}
+
+/// Node `spare`, idle for long, and request `train` for one pod that fits it, Provisioned
+/// `minutes` ago; then `ekas reap`. Returns the spare and the request's conditions.
+async fn reap_with_booking(minutes: i64) -> (Value, Vec<String>) {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 1).await;
+    let kube = FakeKube::start();
+    let idle = json!({"metadata": {"annotations": {"ekas/idle-since": "2026-01-01T00:00:00Z"}}});
+    kube.add("/api/v1/nodes", node("spare", &ids[0], idle));
+    template(&kube, "train", "3");
+    request(
+        &kube,
+        "train",
+        ATOMIC,
+        1,
+        json!([
+            condition("Accepted", minutes + 1),
+            condition("Provisioned", minutes)
+        ]),
+    );
+    let kubeconfig = kube.kubeconfig();
+    let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let spare = kube.object("nodes", None, "spare").unwrap();
+    (spare, conditions(&kube, "train"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booked_room_keeps_its_node_until_the_booking_expires() {
+    let (spare, set) = reap_with_booking(2).await;
+    assert!(spare["spec"]["unschedulable"].is_null(), "held: {spare}");
+    assert_eq!(set, ["Accepted=True/Earlier", "Provisioned=True/Earlier"]);
+
+    // Eleven minutes on, past the 10-minute booking: released, and the idle node goes.
+    let (spare, set) = reap_with_booking(11).await;
+    assert_eq!(spare["spec"]["unschedulable"], true, "{spare}");
+    assert_eq!(
+        set,
+        [
+            "Accepted=True/Earlier",
+            "Provisioned=True/Earlier",
+            "BookingExpired=True/CapacityReservationTimeExpired"
+        ]
+    );
+}
