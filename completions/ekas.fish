@@ -64,6 +64,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l kube-reserved-memory 
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
@@ -115,6 +116,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l kube-reserved-mem
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
@@ -199,6 +201,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l kube-reserved-memory 
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
@@ -255,6 +258,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l kube-reserved-memory -
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
@@ -320,6 +324,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvcs -d 'Persiste
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvs -d 'PersistentVolumes: `kubectl get pv -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l storage-classes -d 'StorageClasses: `kubectl get storageclass -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pod-groups -d 'PodGroups, for gangs\' minMember: `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l provisioning-requests -d 'ProvisioningRequests: `kubectl get provisioningrequests.autoscaling.x-k8s.io -A -o json` output (with --pod-templates)' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pod-templates -d 'PodTemplates the ProvisioningRequests name: `kubectl get podtemplates -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l price-file -d 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
@@ -361,6 +367,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kube-reserved-mem
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-pods -d 'Pods a new node accepts (the kubelet\'s --max-pods)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l expendable-pods-priority-cutoff -d 'Pods with a priority below this never buy a node (cluster-autoscaler\'s rule)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l new-pod-scale-up-delay -d 'Pods younger than this buy no node yet [seconds or 30s]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
