@@ -733,3 +733,89 @@ fn slack_announces_from_the_types() {
         ]
     );
 }
+
+/// A request answered `Provisioned=True` on new nodes of group `g`.
+fn answered_request() -> crate::plan::ProvisioningRequestStatus {
+    use crate::model::RequestCondition;
+    use crate::plan::{ConditionChange, ProvisioningRequestStatus, RequestVerdict};
+    let condition = |kind: &str| RequestCondition {
+        kind: kind.into(),
+        status: true,
+        reason: "R".into(),
+        message: String::new(),
+        last_transition: now(),
+        observed_generation: Some(1),
+    };
+    ProvisioningRequestStatus {
+        request: "batch/train".into(),
+        class: "best-effort-atomic-scale-up.autoscaling.x-k8s.io".into(),
+        pods: 4,
+        verdict: RequestVerdict::ScaleUp,
+        reason: "4 of 4 pods on new nodes of g".into(),
+        groups: vec!["g".into()],
+        set: vec![ConditionChange {
+            kind: "Provisioned".into(),
+            status: "True".into(),
+            reason: "CapacityIsProvisioned".into(),
+            message: String::new(),
+        }],
+        conditions: vec![condition("Accepted"), condition("Provisioned")],
+    }
+}
+
+#[tokio::test]
+async fn a_request_is_answered_only_once_its_scale_ups_went_through() {
+    let plan = Plan {
+        scale_ups: vec![scale_up("g", 5)],
+        provisioning_requests: vec![answered_request()],
+        ..empty_plan()
+    };
+    // (what, provider, parts, writes, the request's outcome)
+    type Case = (
+        &'static str,
+        Fake,
+        Parts,
+        &'static [&'static str],
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "the scale-up went through: the conditions follow it",
+            Fake::default(),
+            BOTH,
+            &[
+                "set-desired us-west-2/g 5",
+                "conditions batch/train Accepted=true,Provisioned=true",
+            ],
+            "done: conditions set",
+        ),
+        (
+            "the scale-up failed: no Provisioned=True, asked again next pass",
+            Fake::failing(&[("set-desired", ErrorClass::Throttled)]),
+            BOTH,
+            &["set-desired us-west-2/g 5"],
+            "skipped: the scale-up of g failed; the request is asked again next pass",
+        ),
+        (
+            "the scale-up half does not run (reap): an answer on new nodes is not given",
+            Fake::default(),
+            Parts {
+                scale_up: false,
+                maintenance: true,
+            },
+            &[],
+            "",
+        ),
+    ];
+    for (what, fake, parts, writes, outcome) in cases {
+        let actuator = Actuator::new(&fake, &fake, held(), DrainPolicy::default(), false);
+        let applied = actuator.apply_parts(&plan, parts).await;
+        assert_eq!(fake.writes(), writes, "{what}");
+        let request = applied.iter().find(|a| a.target == "batch/train");
+        assert_eq!(
+            request.map(|a| a.outcome.to_string()).unwrap_or_default(),
+            outcome,
+            "{what}"
+        );
+    }
+}

@@ -200,3 +200,52 @@ async fn booked_room_keeps_its_node_until_the_booking_expires() {
         ]
     );
 }
+
+#[test]
+fn a_snapshot_with_requests_plans_them_and_shows_them() {
+    let mut doc = small_snapshot(0);
+    doc["kubernetes"]["podTemplates"] = json!({"kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "PodTemplate",
+            "metadata": {"name": "train", "namespace": "batch"},
+            "template": {"spec": {"containers": [{"name": "main",
+                "resources": {"requests": {"cpu": "3", "memory": "4Gi"}}}]}}}]});
+    doc["kubernetes"]["provisioningRequests"] = json!({"kind": "List", "items": [
+        {"apiVersion": "autoscaling.x-k8s.io/v1", "kind": "ProvisioningRequest",
+            "metadata": {"name": "train", "namespace": "batch",
+                "creationTimestamp": "2026-11-27T11:55:00Z"},
+            "spec": {"provisioningClassName": ATOMIC,
+                "podSets": [{"podTemplateRef": {"name": "train"}, "count": 4}]}},
+        {"apiVersion": "autoscaling.x-k8s.io/v1", "kind": "ProvisioningRequest",
+            "metadata": {"name": "gone", "namespace": "batch"},
+            "spec": {"provisioningClassName": CHECK,
+                "podSets": [{"podTemplateRef": {"name": "missing"}, "count": 1}]}}]});
+    let (_dir, file) = write_snapshot(&doc);
+    let plan = plan_json(&file, &[]);
+    let requests = plan["provisioningRequests"].as_array().unwrap();
+    // In namespace/name order.
+    assert_eq!(requests[0]["request"], "batch/gone");
+    assert_eq!(requests[0]["verdict"], "invalid");
+    assert_eq!(requests[1]["request"], "batch/train");
+    assert_eq!(requests[1]["verdict"], "scale-up", "{}", requests[1]);
+    assert_eq!(requests[1]["groups"], json!(["workers"]));
+    assert_eq!(plan["scaleUps"][0]["newDesired"], 4);
+    assert_eq!(plan["scaleUps"][0]["pods"], json!([]));
+    assert_eq!(
+        plan["scaleUps"][0]["provisioningRequests"],
+        json!(["batch/train"])
+    );
+    assert_eq!(plan["summary"]["pendingPods"], 0, "lent pods are not pods");
+
+    let out = ekas(&["plan", "--snapshot", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("ProvisioningRequests"), "{table}");
+    assert!(
+        table.contains("Provisioned=True (CapacityIsProvisioned)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("PodTemplate batch/missing not found"),
+        "{table}"
+    );
+}
