@@ -284,6 +284,10 @@ pub enum NodeState {
     BusyUnschedulable,
     /// Idle, but a pending pod could use it.
     PodPending,
+    /// Idle between the pods of a Job: a Job that ran a pod here has pods waiting (gated, or
+    /// pending and sent to no existing node) that would run here too. Its idle time counts: kept
+    /// until it has been idle twice `--idle-threshold`, then treated as any idle node.
+    JobPending,
     /// Idle for less than `--idle-threshold`.
     GracePeriod,
     /// One of the idle spares kept per group for `--type-idle-threshold`.
@@ -333,6 +337,7 @@ impl NodeState {
             NodeState::Busy => "busy",
             NodeState::BusyUnschedulable => "busy-unschedulable",
             NodeState::PodPending => "pod-pending",
+            NodeState::JobPending => "job-pending",
             NodeState::GracePeriod => "grace-period",
             NodeState::TypeGracePeriod => "type-grace-period",
             NodeState::IdleSchedulable => "idle-schedulable",

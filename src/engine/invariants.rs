@@ -837,6 +837,67 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         );
     }
 
+    // Issue 13: a node a Job's pod finished on, while that Job has a pod waiting — gated, or
+    // pending and sent to no existing node by the plan — that would run there (requests within
+    // what its DaemonSet and mirror pods leave, taints tolerated), is neither cordoned nor
+    // terminated for idleness until it has been idle twice --idle-threshold.
+    let sent: HashSet<&str> = plan
+        .pending
+        .iter()
+        .filter(|p| p.destination == crate::plan::Destination::ExistingNode)
+        .map(|p| p.pod.as_str())
+        .collect();
+    let job_of = |p: &Pod| {
+        p.controller
+            .as_ref()
+            .filter(|o| o.kind == "Job" && !p.unreadable)
+            .map(|o| (p.namespace.clone(), o.name.clone()))
+    };
+    for a in plan
+        .nodes
+        .iter()
+        .filter(|a| matches!(a.action, NodeActionKind::Cordon | NodeActionKind::Terminate))
+    {
+        let node = node_named[a.name.as_str()];
+        let drained = node.marks.drain_started.is_some() || node.marks.drained_at.is_some();
+        let held = node
+            .marks
+            .idle_since
+            .is_none_or(|t| now().duration_since(t) < m.idle_threshold.saturating_mul(2));
+        if dead(node) || drained || !node.ready || !held {
+            continue;
+        }
+        let mut room = node.allocatable.clone();
+        for p in pods_on(snapshot, &node.name).filter(|p| !finished(p)) {
+            room.sub(&p.requests);
+        }
+        let ran: HashSet<(String, String)> = pods_on(snapshot, &node.name)
+            .filter(|p| finished(p))
+            .filter_map(job_of)
+            .collect();
+        for p in &snapshot.pods {
+            let waits = p.node_name.is_none()
+                && p.phase == PodPhase::Pending
+                && !p.deleting
+                && (p.gated || !sent.contains(p.key().as_str()));
+            if !waits || !job_of(p).is_some_and(|j| ran.contains(&j)) {
+                continue;
+            }
+            let fits = p.requests.fits_in(&room)
+                && node
+                    .taints
+                    .iter()
+                    .all(|t| t.effect == TaintEffect::PreferNoSchedule || p.placement.tolerates(t));
+            prop_assert!(
+                !fits,
+                "{} {} for idleness while {} of a Job that ran there waits and fits",
+                a.action.as_str(),
+                node.name,
+                p.key()
+            );
+        }
+    }
+
     // 11. A new drain of a busy node leaves its pods room on the nodes that stay — Ready,
     // schedulable, done starting, not drained, terminated or cordoned this pass — after the
     // pending pods the plan sends there. Checked as two necessary conditions: each evicted

@@ -24,7 +24,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::drain::{self, Blocker, DrainPolicy, PodDrain};
 use super::health::UnreadyBrake;
+use super::jobs::WaitingJobs;
 use super::membership::{self, Membership};
+use super::predicates::NodeShape;
 use super::rehome::SpareRoom;
 use super::startup::Startup;
 use crate::model::resources::{CPU, MEMORY};
@@ -40,7 +42,8 @@ pub const NOT_FOUND_CONFIRMATION: SignedDuration = SignedDuration::from_mins(5);
 
 #[derive(Debug, Clone)]
 pub struct MaintenanceConfig {
-    /// Idle this long → cordon, then terminate (`--idle-threshold`).
+    /// Idle this long → cordon, then terminate (`--idle-threshold`). A node kept for a Job's
+    /// waiting pods (`job-pending`) is held at most twice this long.
     pub idle_threshold: SignedDuration,
     /// Spares kept this long (`--type-idle-threshold`).
     pub type_idle_threshold: SignedDuration,
@@ -92,6 +95,8 @@ pub struct PassFacts<'a> {
     /// Nodes (by index) pending pods were placed on by the scale-up planner, including
     /// cordoned ones ekas may reclaim.
     pub needed: &'a HashSet<usize>,
+    /// Pending pods (by index) the scale-up planner sends to existing nodes.
+    pub onto_nodes: &'a [usize],
     pub membership: &'a Membership<'a>,
     /// Each node's start-up, in the order of `snapshot.nodes`.
     pub startups: &'a [Startup],
@@ -159,6 +164,8 @@ struct Facts<'a> {
     /// EC2's record of the node's instance, when it was described.
     instance: Option<&'a Instance>,
     startup: &'a Startup,
+    /// Every pod bound to the node, finished ones included.
+    pods: Vec<&'a Pod>,
     /// Active pods that need the node (not DaemonSet or mirror pods).
     workload: Vec<&'a Pod>,
     /// Why the node's pods cannot all be evicted now; empty when they can.
@@ -210,6 +217,7 @@ pub fn plan_maintenance(
         .map(|i| (i.id.as_str(), i))
         .collect();
     let facts = gather_facts(snapshot, config, pass, &instances, now);
+    let waiting = WaitingJobs::new(snapshot, pass.onto_nodes);
 
     let managed = snapshot
         .groups
@@ -237,7 +245,7 @@ pub fn plan_maintenance(
     let mut decided: Vec<(NodeState, NodeActionKind, String)> = facts
         .iter()
         .enumerate()
-        .map(|(i, f)| state_of(f, config, now, pass.needed.contains(&i)))
+        .map(|(i, f)| state_of(f, config, now, pass.needed.contains(&i), &waiting))
         .collect();
     keep_spares(&facts, &mut decided, config, now);
     let (mut replacements, mut warnings) =
@@ -507,6 +515,7 @@ fn gather_facts<'a>(
                 instance: id.and_then(|id| instances.get(id).copied()),
                 startup: &pass.startups[i],
                 utilization: utilization(node, &workload),
+                pods,
                 workload,
                 obstacles,
                 budget_needs,
@@ -551,8 +560,9 @@ fn state_of(
     config: &MaintenanceConfig,
     now: Timestamp,
     needed: bool,
+    waiting: &WaitingJobs<'_>,
 ) -> (NodeState, NodeActionKind, String) {
-    let decided = node_state(f, config, now, needed);
+    let decided = node_state(f, config, now, needed, waiting);
     let not_found = f.instance.is_some_and(|i| i.is_not_found()) && f.group.is_none();
     match decided {
         (state, NodeActionKind::None, reason)
@@ -569,6 +579,7 @@ fn node_state(
     config: &MaintenanceConfig,
     now: Timestamp,
     needed: bool,
+    waiting: &WaitingJobs<'_>,
 ) -> (NodeState, NodeActionKind, String) {
     use NodeActionKind as A;
     use NodeState as S;
@@ -717,6 +728,9 @@ fn node_state(
         };
         return (S::PodPending, action, "a pending pod fits here".into());
     }
+    if let Some(kept) = job_pending(f, config, now, waiting) {
+        return kept;
+    }
     let Some(idle) = since(now, marks.idle_since) else {
         return (S::GracePeriod, A::MarkIdle, "idle from now".into());
     };
@@ -750,6 +764,55 @@ fn node_state(
             format!("idle for {}", human(idle)),
         )
     }
+}
+
+/// An idle node that a Job's pod ran on, while that Job has pods waiting (gated by a queue, or
+/// pending and sent to no existing node) that would run here ([`super::jobs`]): kept, and
+/// uncordoned if ekas had cordoned it. Its idle time still counts (`ekas/idle-since` is
+/// recorded as for any idle node), and it is kept only until it has been idle twice
+/// `--idle-threshold`: a Job whose pods are never admitted does not hold a node for good, and
+/// once past the bound the node is cordoned and terminated as before, never uncordoned again
+/// for the same wait.
+fn job_pending(
+    f: &Facts<'_>,
+    config: &MaintenanceConfig,
+    now: Timestamp,
+    waiting: &WaitingJobs<'_>,
+) -> Option<(NodeState, NodeActionKind, String)> {
+    let node = f.node;
+    let ours = node.marks.cordoned_by_ekas;
+    let idle = since(now, node.marks.idle_since);
+    let bound = config.idle_threshold.saturating_mul(2);
+    if waiting.is_empty() || !node.ready || idle.is_some_and(|d| d >= bound) {
+        return None;
+    }
+    // What the node's DaemonSet and mirror pods leave.
+    let mut room = node.allocatable.clone();
+    for pod in f.pods.iter().filter(|p| p.is_active()) {
+        room.sub(&pod.requests);
+    }
+    let wait = waiting.wanting(&f.pods, NodeShape::of_node(node, ours), &room)?;
+    let action = if node.unschedulable && ours {
+        NodeActionKind::Uncordon
+    } else if idle.is_none() {
+        NodeActionKind::MarkIdle
+    } else {
+        NodeActionKind::None
+    };
+    let idle = match idle {
+        Some(d) => format!("idle for {}", human(d)),
+        None => "idle from now".to_string(),
+    };
+    Some((
+        NodeState::JobPending,
+        action,
+        format!(
+            "job {} has {} pod(s) waiting that fit here; {idle}, kept up to {}",
+            wait.job,
+            wait.pods,
+            human(bound)
+        ),
+    ))
 }
 
 /// A Node outside every group whose instance EC2 does not know. It is deleted only when EC2

@@ -7,7 +7,7 @@ use super::{Config, maintenance::MaintenanceConfig};
 use crate::model::group::GroupMember;
 use crate::model::scheduling::LabelSelector;
 use crate::model::scheduling::{HOSTNAME_LABEL, Placement, Taint, TaintEffect};
-use crate::model::{Instance, PodDisruptionBudget};
+use crate::model::{Instance, Pod, PodDisruptionBudget, PodPhase};
 use crate::plan::{InstanceActionKind, NodeActionKind as A, NodeState as S, Plan};
 
 fn ago(mins: i64) -> Option<jiff::Timestamp> {
@@ -451,6 +451,225 @@ fn a_pending_pod_reclaims_a_node_ekas_cordoned_instead_of_a_new_one() {
     let plan = c.plan();
     assert_eq!(state(&plan, "n").1, A::None);
     assert_eq!(plan.scale_ups.len(), 1);
+}
+
+/// Adds a pod of Job `job` (namespace `batch`), unbound and pending; the caller finishes it on
+/// a node or gates it.
+fn job_pod<'a>(c: &'a mut Cluster, job: &str, name: &str, cpu: i64, mem: i64) -> &'a mut Pod {
+    let pod = c.pod(name, cpu, mem);
+    pod.controller.as_mut().unwrap().name = job.into();
+    pod
+}
+
+/// A pod of Job `job` that finished on `node`.
+fn finished(c: &mut Cluster, job: &str, name: &str, node: &str) {
+    let pod = job_pod(c, job, name, 2000, 4);
+    pod.node_name = Some(node.into());
+    pod.phase = PodPhase::Succeeded;
+}
+
+/// A pod of Job `job` held back by a scheduling gate (a queue has not admitted it).
+fn gated<'a>(c: &'a mut Cluster, job: &str, name: &str, cpu: i64, mem: i64) -> &'a mut Pod {
+    let pod = job_pod(c, job, name, cpu, mem);
+    pod.gated = true;
+    pod
+}
+
+#[test]
+fn a_node_between_the_pods_of_a_job_is_kept_while_the_job_waits() {
+    // Node "n" (4 cpu, 16 GiB) has been idle 90 minutes: past --idle-threshold (55m), within
+    // twice it (110m). A pod of Job train-7 finished on it. "other" is busy with 1 cpu free.
+    type Setup = fn(&mut Cluster);
+    let cases: Vec<(&str, Setup, (S, A))> = vec![
+        (
+            "a gated pod of the Job fits",
+            |c| {
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::JobPending, A::None),
+        ),
+        (
+            "the pod that finished there failed: the Job still ran there",
+            |c| {
+                c.0.pods[1].phase = PodPhase::Failed;
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::JobPending, A::None),
+        ),
+        (
+            "first seen idle: kept, and the idle clock starts",
+            |c| {
+                c.0.nodes[0].marks.idle_since = None;
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::JobPending, A::MarkIdle),
+        ),
+        (
+            "no waiting pod: as before",
+            |_| {},
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "the waiting pod is bigger than the node",
+            |c| {
+                gated(c, "train-7", "train-7-1", 6000, 4);
+            },
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "the waiting pod selects a label the node lacks",
+            |c| {
+                let pod = gated(c, "train-7", "train-7-1", 2000, 4);
+                pod.placement = std::sync::Arc::new(Placement {
+                    node_selector: labels(&[("pool", "gpu")]),
+                    ..Placement::default()
+                });
+            },
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "the waiting pod does not tolerate the node's taint",
+            |c| {
+                c.0.nodes[0].taints.push(Taint {
+                    key: "dedicated".into(),
+                    value: "web".into(),
+                    effect: TaintEffect::NoSchedule,
+                });
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "the waiting pods belong to another Job",
+            |c| {
+                gated(c, "train-8", "train-8-0", 2000, 4);
+            },
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "the Job's pod finished on another node",
+            |c| {
+                c.0.pods[1].node_name = Some("other".into());
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "the waiting pod is being deleted",
+            |c| {
+                gated(c, "train-7", "train-7-1", 2000, 4).deleting = true;
+            },
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "idle twice the threshold: the Job has held it long enough",
+            |c| {
+                c.0.nodes[0].marks.idle_since = ago(110);
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "ekas cordoned it: uncordoned",
+            |c| {
+                let n = &mut c.0.nodes[0];
+                n.unschedulable = true;
+                n.marks.cordoned_by_ekas = true;
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::JobPending, A::Uncordon),
+        ),
+        (
+            "ekas cordoned it and the bound expired: terminated as before",
+            |c| {
+                let n = &mut c.0.nodes[0];
+                n.unschedulable = true;
+                n.marks.cordoned_by_ekas = true;
+                n.marks.idle_since = ago(120);
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::IdleUnschedulable, A::Terminate),
+        ),
+        (
+            "somebody else cordoned it: left alone as before",
+            |c| {
+                c.0.nodes[0].unschedulable = true;
+                gated(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::CordonedByOthers, A::None),
+        ),
+        (
+            "a pending pod of the Job is sent here: pod-pending comes first",
+            |c| {
+                job_pod(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::PodPending, A::ClearIdle),
+        ),
+        (
+            "the Job's only pending pod is sent to another idle node",
+            |c| {
+                node(c, "a").marks.idle_since = ago(90);
+                job_pod(c, "train-7", "train-7-1", 2000, 4);
+            },
+            (S::IdleSchedulable, A::Cordon),
+        ),
+        (
+            "busy again: busy",
+            |c| {
+                c.running("train-7-1", "n", 2000, 4);
+                c.0.pods
+                    .last_mut()
+                    .unwrap()
+                    .controller
+                    .as_mut()
+                    .unwrap()
+                    .name = "train-7".into();
+                gated(c, "train-7", "train-7-2", 2000, 4);
+            },
+            (S::Busy, A::ClearIdle),
+        ),
+    ];
+    for (name, setup, expected) in cases {
+        let mut c = cluster();
+        node(&mut c, "n").marks.idle_since = ago(90);
+        node(&mut c, "other");
+        c.running("other-job", "other", 3000, 8);
+        finished(&mut c, "train-7", "train-7-0", "n");
+        setup(&mut c);
+        let plan = c.plan_with(config(|m| {
+            m.type_idle_count = 0;
+            m.max_scale_in_fraction = 1.0;
+        }));
+        let n = plan.nodes.iter().find(|n| n.name == "n").unwrap();
+        assert_eq!((n.state, n.action), expected, "{name}: {}", n.reason);
+    }
+}
+
+#[test]
+fn a_job_pending_node_names_the_job_and_its_waiting_pods() {
+    let mut c = cluster();
+    node(&mut c, "n").marks.idle_since = ago(90);
+    finished(&mut c, "train-7", "train-7-0", "n");
+    for i in 1..=3 {
+        gated(&mut c, "train-7", &format!("train-7-{i}"), 1000, 2);
+    }
+    // Too big for the node: not counted.
+    gated(&mut c, "train-7", "train-7-big", 8000, 2);
+    // Another Job that ran here, with fewer pods waiting.
+    finished(&mut c, "eval-2", "eval-2-0", "n");
+    gated(&mut c, "eval-2", "eval-2-1", 1000, 2);
+    let plan = c.plan();
+    let n = plan.nodes.iter().find(|n| n.name == "n").unwrap();
+    assert_eq!((n.state, n.action), (S::JobPending, A::None));
+    assert_eq!(
+        n.reason,
+        "job batch/train-7 has 3 pod(s) waiting that fit here; idle for 90m, kept up to 110m"
+    );
+    assert_eq!(S::JobPending.as_str(), "job-pending");
+    assert_eq!(
+        serde_json::to_value(S::JobPending).unwrap(),
+        serde_json::json!("job-pending")
+    );
 }
 
 #[test]

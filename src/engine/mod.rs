@@ -6,6 +6,7 @@ pub mod drain;
 pub mod expander;
 pub mod gang;
 pub mod health;
+pub mod jobs;
 pub mod maintenance;
 pub mod membership;
 pub mod predicates;
@@ -106,6 +107,12 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         .filter(|(_, a)| a.destination == Destination::ExistingNode)
         .filter_map(|(_, a)| node_index.get(a.target.as_deref()?).copied())
         .collect();
+    let onto_nodes: Vec<usize> = result
+        .assignments
+        .iter()
+        .filter(|(_, a)| a.destination == Destination::ExistingNode)
+        .map(|(p, _)| *p)
+        .collect();
     let spare_room = rehome::SpareRoom::new(
         snapshot,
         &node_use,
@@ -123,6 +130,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         &config.maintenance,
         &PassFacts {
             needed: &needed,
+            onto_nodes: &onto_nodes,
             spare_room: &spare_room,
             membership: &membership,
             startups: &startups,

@@ -5,11 +5,11 @@
 
 use std::fmt;
 
-use crate::model::NodeGroup;
 use crate::model::scheduling::{
     Labels, NodeSelectorTerm, Placement, REGION_LABEL, Requirement, Taint, VolumePlacement,
     VolumeRule, ZONE_LABEL, ZONE_LABELS,
 };
+use crate::model::{Node, NodeGroup};
 
 /// Why a node cannot take a pod, whatever its free room.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +114,20 @@ pub struct NodeShape<'a> {
     /// A group's next node when the group spans several zones: it will be in one of these, and
     /// which is not known. Empty for a node whose zone is known (or has none).
     pub unknown_zones: &'a [String],
+}
+
+impl<'a> NodeShape<'a> {
+    /// An existing node. `reclaimable`: ekas cordoned it and would uncordon it for a pod, so its
+    /// cordon does not count.
+    pub fn of_node(node: &'a Node, reclaimable: bool) -> NodeShape<'a> {
+        NodeShape {
+            name: Some(&node.name),
+            labels: &node.labels,
+            taints: &node.taints,
+            unschedulable: node.unschedulable && !reclaimable,
+            unknown_zones: &[],
+        }
+    }
 }
 
 /// Checks cordon, taints, nodeSelector, required node affinity and the pod's volumes, in the

@@ -88,7 +88,12 @@ impl SpareRoom {
                     Some(t) => t.plus(&pod.requests),
                     None => pod.requests.clone(),
                 };
-                wanted.fits_in(room) && static_fit(&pod.placement, shape(snapshot, n)).is_ok()
+                wanted.fits_in(room)
+                    && static_fit(
+                        &pod.placement,
+                        NodeShape::of_node(&snapshot.nodes[n], false),
+                    )
+                    .is_ok()
             });
             let Some(n) = home else {
                 return Err(pod);
@@ -104,16 +109,5 @@ impl SpareRoom {
             }
         }
         Ok(receivers)
-    }
-}
-
-fn shape(snapshot: &Snapshot, n: usize) -> NodeShape<'_> {
-    let node = &snapshot.nodes[n];
-    NodeShape {
-        name: Some(&node.name),
-        labels: &node.labels,
-        taints: &node.taints,
-        unschedulable: node.unschedulable,
-        unknown_zones: &[],
     }
 }

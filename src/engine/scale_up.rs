@@ -424,16 +424,10 @@ impl<'a> Planner<'a> {
 
     fn shape(&self, shape: Shape) -> NodeShape<'a> {
         match shape {
-            Shape::Node(n) => {
-                let node = &self.snapshot.nodes[n];
-                NodeShape {
-                    name: Some(&node.name),
-                    labels: &node.labels,
-                    taints: &node.taints,
-                    unschedulable: node.unschedulable && self.node_use[n] != NodeUse::Reclaimable,
-                    unknown_zones: &[],
-                }
-            }
+            Shape::Node(n) => NodeShape::of_node(
+                &self.snapshot.nodes[n],
+                self.node_use[n] == NodeUse::Reclaimable,
+            ),
             Shape::Group(g) => {
                 let group = self.groups[g].group;
                 let t = &group.template;

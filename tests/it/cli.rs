@@ -308,6 +308,48 @@ fn plan_shows_node_states_and_instances_without_nodes() {
 }
 
 #[test]
+fn a_node_between_the_pods_of_a_job_is_job_pending() {
+    // kubectl's JSON as it is: a Succeeded pod of Job train-7 still names its node, and the
+    // Job's next pod waits behind a scheduling gate (a queue has not admitted it).
+    let mut doc = small_snapshot(0);
+    let group = &mut doc["aws"]["us-west-2"]["autoScalingGroups"]["AutoScalingGroups"][0];
+    group["DesiredCapacity"] = json!(1);
+    group["Instances"] = json!([
+        {"InstanceId": "i-n", "LifecycleState": "InService", "AvailabilityZone": "us-west-2a"}
+    ]);
+    doc["kubernetes"]["nodes"]["items"] = json!([{
+        "metadata": {"name": "n", "creationTimestamp": "2026-11-01T00:00:00Z",
+            "annotations": {"ekas/idle-since": "2026-11-27T10:30:00Z"}},
+        "spec": {"providerID": "aws:///us-west-2a/i-n"},
+        "status": {"allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True"}]}
+    }]);
+    let mut done = pod("train-7-0", "2", "4Gi");
+    done["metadata"]["ownerReferences"][0]["name"] = json!("train-7");
+    done["spec"]["nodeName"] = json!("n");
+    done["status"]["phase"] = json!("Succeeded");
+    let mut next = pod("train-7-1", "2", "4Gi");
+    next["metadata"]["ownerReferences"][0]["name"] = json!("train-7");
+    next["spec"]["schedulingGates"] = json!([{"name": "kueue.x-k8s.io/admission"}]);
+    doc["kubernetes"]["pods"]["items"] = json!([done, next]);
+    let (_dir, path) = write_snapshot(&doc);
+    let args = ["--type-idle-count", "0", "--max-scale-in-fraction", "1"];
+    let plan = plan_json(&path, &args);
+    let node = &plan["nodes"][0];
+    assert_eq!(node["state"], "job-pending");
+    assert_eq!(node["action"], "none");
+    assert_eq!(
+        node["reason"],
+        "job batch/train-7 has 1 pod(s) waiting that fit here; idle for 90m, kept up to 110m"
+    );
+
+    // Past twice --idle-threshold the Job has held it long enough.
+    let plan = plan_json(&path, &[&args[..], &["--idle-threshold", "40m"]].concat());
+    assert_eq!(plan["nodes"][0]["state"], "idle-schedulable");
+    assert_eq!(plan["nodes"][0]["action"], "cordon");
+}
+
+#[test]
 fn a_snapshot_without_provider_ids_matches_nodes_by_private_dns_name_and_ip() {
     let mut doc = small_snapshot(0);
     let group = &mut doc["aws"]["us-west-2"]["autoScalingGroups"]["AutoScalingGroups"][0];
