@@ -284,6 +284,9 @@ pub enum NodeState {
     BusyUnschedulable,
     /// Idle, but a pending pod could use it.
     PodPending,
+    /// Idle, but it holds room a ProvisioningRequest checked for or booked: never scaled in
+    /// while the booking lasts.
+    Booked,
     /// Idle between the pods of a Job: a Job that ran a pod here has pods waiting (gated, or
     /// pending and sent to no existing node) that would run here too. Its idle time counts: kept
     /// until it has been idle twice `--idle-threshold`, then treated as any idle node.
@@ -337,6 +340,7 @@ impl NodeState {
             NodeState::Busy => "busy",
             NodeState::BusyUnschedulable => "busy-unschedulable",
             NodeState::PodPending => "pod-pending",
+            NodeState::Booked => "booked",
             NodeState::JobPending => "job-pending",
             NodeState::GracePeriod => "grace-period",
             NodeState::TypeGracePeriod => "type-grace-period",

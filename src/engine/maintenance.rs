@@ -95,6 +95,8 @@ pub struct PassFacts<'a> {
     /// Nodes (by index) pending pods were placed on by the scale-up planner, including
     /// cordoned ones ekas may reclaim.
     pub needed: &'a HashSet<usize>,
+    /// Nodes (by index) holding room for a ProvisioningRequest, with the request.
+    pub booked: &'a HashMap<usize, String>,
     /// Pending pods (by index) the scale-up planner sends to existing nodes.
     pub onto_nodes: &'a [usize],
     pub membership: &'a Membership<'a>,
@@ -245,7 +247,14 @@ pub fn plan_maintenance(
     let mut decided: Vec<(NodeState, NodeActionKind, String)> = facts
         .iter()
         .enumerate()
-        .map(|(i, f)| state_of(f, config, now, pass.needed.contains(&i), &waiting))
+        .map(|(i, f)| {
+            let wanted = match pass.booked.get(&i) {
+                Some(request) => Wanted::Booked(request),
+                None if pass.needed.contains(&i) => Wanted::Pending,
+                None => Wanted::No,
+            };
+            state_of(f, config, now, wanted, &waiting)
+        })
         .collect();
     keep_spares(&facts, &mut decided, config, now);
     let (mut replacements, mut warnings) =
@@ -549,6 +558,16 @@ fn utilization(node: &Node, workload: &[&Pod]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Whether this pass's scale-up sends anything to an idle node.
+#[derive(Debug, Clone, Copy)]
+enum Wanted<'a> {
+    No,
+    /// A pending pod goes there.
+    Pending,
+    /// It holds room a ProvisioningRequest (named) checked for or booked.
+    Booked(&'a str),
+}
+
 fn since(now: Timestamp, then: Option<Timestamp>) -> Option<SignedDuration> {
     then.map(|t| now.duration_since(t))
 }
@@ -559,10 +578,10 @@ fn state_of(
     f: &Facts<'_>,
     config: &MaintenanceConfig,
     now: Timestamp,
-    needed: bool,
+    wanted: Wanted<'_>,
     waiting: &WaitingJobs<'_>,
 ) -> (NodeState, NodeActionKind, String) {
-    let decided = node_state(f, config, now, needed, waiting);
+    let decided = node_state(f, config, now, wanted, waiting);
     let not_found = f.instance.is_some_and(|i| i.is_not_found()) && f.group.is_none();
     match decided {
         (state, NodeActionKind::None, reason)
@@ -578,7 +597,7 @@ fn node_state(
     f: &Facts<'_>,
     config: &MaintenanceConfig,
     now: Timestamp,
-    needed: bool,
+    wanted: Wanted<'_>,
     waiting: &WaitingJobs<'_>,
 ) -> (NodeState, NodeActionKind, String) {
     use NodeActionKind as A;
@@ -720,13 +739,21 @@ fn node_state(
         return (S::Busy, clear_idle, format!("{} pod(s)", f.workload.len()));
     }
     // Idle from here on.
-    if needed {
-        let action = if node.unschedulable && ours {
-            A::Uncordon
-        } else {
-            clear_idle
-        };
-        return (S::PodPending, action, "a pending pod fits here".into());
+    let reclaim = if node.unschedulable && ours {
+        A::Uncordon
+    } else {
+        clear_idle
+    };
+    match wanted {
+        Wanted::Booked(request) => {
+            return (
+                S::Booked,
+                reclaim,
+                format!("holds room for ProvisioningRequest {request}"),
+            );
+        }
+        Wanted::Pending => return (S::PodPending, reclaim, "a pending pod fits here".into()),
+        Wanted::No => {}
     }
     if let Some(kept) = job_pending(f, config, now, waiting) {
         return kept;

@@ -107,6 +107,18 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         .filter(|(_, a)| a.destination == Destination::ExistingNode)
         .filter_map(|(_, a)| node_index.get(a.target.as_deref()?).copied())
         .collect();
+    // Nodes holding room a ProvisioningRequest checked for or booked: never scaled in.
+    let mut booked: HashMap<usize, String> = HashMap::new();
+    for (p, a) in &result.assignments {
+        if let (Some(by), Destination::ExistingNode) =
+            (snapshot.pods[*p].requested_by, a.destination)
+            && let Some(&n) = a.target.as_deref().and_then(|t| node_index.get(t))
+        {
+            booked
+                .entry(n)
+                .or_insert_with(|| snapshot.provisioning_requests[by.request].key());
+        }
+    }
     let onto_nodes: Vec<usize> = result
         .assignments
         .iter()
@@ -130,6 +142,7 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
         &config.maintenance,
         &PassFacts {
             needed: &needed,
+            booked: &booked,
             onto_nodes: &onto_nodes,
             spare_room: &spare_room,
             membership: &membership,

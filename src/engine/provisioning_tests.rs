@@ -161,7 +161,7 @@ fn provisioning_requests_are_answered_as_cluster_autoscaler_answers_them() {
                 set: &["Accepted=True/Accepted", "Provisioned=True/CapacityIsFound"],
                 scale_ups: &[],
                 unschedulable: 0,
-                n1: Some(NodeState::PodPending),
+                n1: Some(NodeState::Booked),
             },
         ),
         (
@@ -177,7 +177,7 @@ fn provisioning_requests_are_answered_as_cluster_autoscaler_answers_them() {
                 set: &["Accepted=True/Accepted", "Provisioned=True/CapacityIsFound"],
                 scale_ups: &[],
                 unschedulable: 0,
-                n1: Some(NodeState::PodPending),
+                n1: Some(NodeState::Booked),
             },
         ),
         (
@@ -222,7 +222,7 @@ fn provisioning_requests_are_answered_as_cluster_autoscaler_answers_them() {
                 // The arrived pod takes the fourth slot; the loose pods need a new node.
                 scale_ups: &[("gpu", 1, 2, 2)],
                 unschedulable: 0,
-                n1: Some(NodeState::PodPending),
+                n1: Some(NodeState::Booked),
             },
         ),
         (
@@ -246,7 +246,7 @@ fn provisioning_requests_are_answered_as_cluster_autoscaler_answers_them() {
                 set: &[],
                 scale_ups: &[],
                 unschedulable: 0,
-                n1: Some(NodeState::PodPending),
+                n1: Some(NodeState::Booked),
             },
         ),
         (
