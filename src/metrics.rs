@@ -18,6 +18,7 @@ pub struct Metrics {
     pub pending_pods: Gauge,
     pub unschedulable_pods: Gauge,
     pub nodes: Family<Labels, Gauge>,
+    pub provisioning_requests: Family<Labels, Gauge>,
     pub groups_in_backoff: Gauge,
     pub unready_nodes: Gauge,
     pub cluster_unhealthy: Gauge,
@@ -45,6 +46,7 @@ impl Metrics {
             pending_pods: Gauge::default(),
             unschedulable_pods: Gauge::default(),
             nodes: Family::default(),
+            provisioning_requests: Family::default(),
             groups_in_backoff: Gauge::default(),
             unready_nodes: Gauge::default(),
             cluster_unhealthy: Gauge::default(),
@@ -76,6 +78,11 @@ impl Metrics {
             m.unschedulable_pods.clone(),
         );
         registry.register("nodes", "Nodes by state", m.nodes.clone());
+        registry.register(
+            "provisioning_requests",
+            "ProvisioningRequests by class and ekas's verdict this pass",
+            m.provisioning_requests.clone(),
+        );
         registry.register(
             "groups_in_backoff",
             "Node groups in launch-failure backoff",

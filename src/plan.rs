@@ -247,8 +247,7 @@ pub struct ConditionChange {
 }
 
 /// What ekas answers a ProvisioningRequest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestVerdict {
     /// All its pods fit the room there is: `Provisioned=True` (`CapacityIsFound`).
     CapacityFound,
@@ -272,6 +271,30 @@ pub enum RequestVerdict {
     Invalid,
     /// Another provisioning class.
     NotOurs,
+}
+
+impl Serialize for RequestVerdict {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl RequestVerdict {
+    /// As in JSON, tables and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestVerdict::CapacityFound => "capacity-found",
+            RequestVerdict::ScaleUp => "scale-up",
+            RequestVerdict::NotFound => "not-found",
+            RequestVerdict::Failed => "failed",
+            RequestVerdict::Booked => "booked",
+            RequestVerdict::BookingExpired => "booking-expired",
+            RequestVerdict::Consumed => "consumed",
+            RequestVerdict::Finished => "finished",
+            RequestVerdict::Invalid => "invalid",
+            RequestVerdict::NotOurs => "not-ours",
+        }
+    }
 }
 
 /// What ekas makes of an existing node (the original tool's states, and a few more).

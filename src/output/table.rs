@@ -245,10 +245,7 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                 // The class's first word is enough to tell the two apart.
                 r.class.split('.').next().unwrap_or_default().to_string(),
                 r.pods.to_string(),
-                serde_json::to_value(r.verdict)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                r.verdict.as_str().to_string(),
                 sets.join(", "),
                 r.reason.clone(),
             ]);

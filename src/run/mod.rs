@@ -325,6 +325,15 @@ fn record_plan(plan: &Plan) {
             .get_or_create(&vec![("state", node.state.as_str().to_string())])
             .inc();
     }
+    m.provisioning_requests.clear();
+    for request in &plan.provisioning_requests {
+        m.provisioning_requests
+            .get_or_create(&vec![
+                ("class", request.class.clone()),
+                ("verdict", request.verdict.as_str().to_string()),
+            ])
+            .inc();
+    }
 }
 
 /// Resolves on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).
