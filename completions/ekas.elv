@@ -334,7 +334,7 @@ set edit:completion:arg-completer[ekas] = {|@words|
             cand --pvcs 'PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)'
             cand --pvs 'PersistentVolumes: `kubectl get pv -o json` output'
             cand --storage-classes 'StorageClasses: `kubectl get storageclass -o json` output'
-            cand --pod-groups 'PodGroups, for gangs'' minMember: `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output'
+            cand --pod-groups 'PodGroups, for gangs'' minMember: `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh,podgroups.scheduling.k8s.io -A -o json` output'
             cand --provisioning-requests 'ProvisioningRequests: `kubectl get provisioningrequests.autoscaling.x-k8s.io -A -o json` output (with --pod-templates)'
             cand --pod-templates 'PodTemplates the ProvisioningRequests name: `kubectl get podtemplates -A -o json` output'
             cand --price-file 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)'

@@ -323,7 +323,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespaces -d 'Na
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvcs -d 'PersistentVolumeClaims: `kubectl get pvc -A -o json` output (with --pvs and --storage-classes)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pvs -d 'PersistentVolumes: `kubectl get pv -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l storage-classes -d 'StorageClasses: `kubectl get storageclass -o json` output' -r -F
-complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pod-groups -d 'PodGroups, for gangs\' minMember: `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output' -r -F
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pod-groups -d 'PodGroups, for gangs\' minMember: `kubectl get podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh,podgroups.scheduling.k8s.io -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l provisioning-requests -d 'ProvisioningRequests: `kubectl get provisioningrequests.autoscaling.x-k8s.io -A -o json` output (with --pod-templates)' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pod-templates -d 'PodTemplates the ProvisioningRequests name: `kubectl get podtemplates -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l price-file -d 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)' -r

@@ -617,7 +617,8 @@ pub struct SnapshotArgs {
     #[arg(long, value_name = "FILE", requires_all = ["pvcs", "pvs"])]
     pub storage_classes: Option<PathBuf>,
     /// PodGroups, for gangs' minMember: `kubectl get
-    /// podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh -A -o json` output
+    /// podgroups.scheduling.x-k8s.io,podgroups.scheduling.volcano.sh,podgroups.scheduling.k8s.io
+    /// -A -o json` output
     #[arg(long, value_name = "FILE")]
     pub pod_groups: Option<PathBuf>,
     /// ProvisioningRequests: `kubectl get provisioningrequests.autoscaling.x-k8s.io -A -o

@@ -15,8 +15,8 @@ use super::api_error;
 use crate::actuate::outcome::{CallError, ErrorClass};
 // Pods are read straight into ekas's slim type: only the fields it uses are kept.
 use crate::source::document::{
-    CoschedulingPodGroup, ItemList, KubernetesPart, Pod, PodTemplate, ProvisioningRequest,
-    VolcanoPodGroup, pod_group_part,
+    CoschedulingPodGroup, ItemList, KubernetesPart, KubernetesPodGroup, Pod, PodTemplate,
+    ProvisioningRequest, VolcanoPodGroup, pod_group_part,
 };
 
 /// Objects per LIST page: bounded memory on the API server for large clusters.
@@ -118,17 +118,23 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
         Some(ns) => (
             Api::<CoschedulingPodGroup>::namespaced(client.clone(), ns),
             Api::<VolcanoPodGroup>::namespaced(client.clone(), ns),
+            Api::<KubernetesPodGroup>::namespaced(client.clone(), ns),
         ),
-        None => (Api::all(client.clone()), Api::all(client.clone())),
+        None => (
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+        ),
     };
-    let (coscheduling, volcano) = pod_groups(client);
+    let (coscheduling, volcano, kubernetes) = pod_groups(client);
     let requests = match namespace {
         Some(ns) => Api::<ProvisioningRequest>::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let (coscheduling, volcano, requests) = tokio::try_join!(
+    let (coscheduling, volcano, kubernetes, requests) = tokio::try_join!(
         optional(coscheduling),
         optional(volcano),
+        optional(kubernetes),
         optional(requests)
     )?;
     // PodTemplates matter only for the requests that name them.
@@ -165,7 +171,7 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
         pod_disruption_budgets: pdbs,
         daemon_sets,
         namespaces,
-        pod_groups: pod_group_part(coscheduling, volcano),
+        pod_groups: pod_group_part(coscheduling, volcano, kubernetes),
         provisioning_requests: requests,
         pod_templates,
         ..KubernetesPart::default()

@@ -21,8 +21,8 @@ use tokio::task::JoinHandle;
 use super::read::PAGE_SIZE;
 use crate::source::document::pod::trim_metadata;
 use crate::source::document::{
-    CoschedulingPodGroup, ItemList, KubernetesPart, Pod, PodTemplate, ProvisioningRequest,
-    VolcanoPodGroup, pod_group_part,
+    CoschedulingPodGroup, ItemList, KubernetesPart, KubernetesPodGroup, Pod, PodTemplate,
+    ProvisioningRequest, VolcanoPodGroup, pod_group_part,
 };
 
 /// The stores of the kinds a snapshot needs, each fed by its own watch.
@@ -37,6 +37,7 @@ pub struct Caches {
     classes: Store<StorageClass>,
     coscheduling: Store<CoschedulingPodGroup>,
     volcano: Store<VolcanoPodGroup>,
+    kubernetes_groups: Store<KubernetesPodGroup>,
     requests: Store<ProvisioningRequest>,
     pod_templates: Store<PodTemplate>,
     pods_changed: Arc<Notify>,
@@ -144,6 +145,8 @@ impl Caches {
             }
             None => reflect(Api::all(client.clone()), trim, None, |_| false),
         };
+        let (kubernetes_groups, t13) =
+            reflect::<KubernetesPodGroup>(scoped_api(client, namespace), trim, None, |_| false);
         // ProvisioningRequests, where their CRD is installed, and the PodTemplates they name. A
         // new request starts a pass, as a new pending pod does.
         let (requests, t11) = reflect::<ProvisioningRequest>(
@@ -172,10 +175,11 @@ impl Caches {
             classes,
             coscheduling,
             volcano,
+            kubernetes_groups,
             requests,
             pod_templates,
             pods_changed,
-            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12],
+            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13],
         }
     }
 
@@ -226,6 +230,7 @@ impl Caches {
             pod_groups: pod_group_part(
                 optional_items(&self.coscheduling),
                 optional_items(&self.volcano),
+                optional_items(&self.kubernetes_groups),
             ),
             provisioning_requests: optional_items(&self.requests),
             pod_templates: optional_items(&self.pod_templates),

@@ -592,3 +592,64 @@ fn a_gang_that_cannot_start_whole_buys_nothing() {
         .expect("the east GPU group grows");
     assert_eq!(up["newDesired"], 4);
 }
+
+#[test]
+fn kubernetes_podgroups_of_the_gang_policy_are_gangs_and_of_the_basic_policy_not() {
+    // Six GPU pods name Kubernetes' PodGroup train-bert through spec.schedulingGroup; the east
+    // GPU group can take four of them.
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    for pod in doc["kubernetes"]["pods"]["items"].as_array_mut().unwrap() {
+        let name = pod["metadata"]["name"].as_str().unwrap().to_string();
+        if name.starts_with("train-bert-") {
+            pod["spec"]["schedulingGroup"] = json!({"podGroupName": "train-bert"});
+        }
+    }
+    for group in doc["aws"]["us-east-1"]["autoScalingGroups"]["AutoScalingGroups"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if group["AutoScalingGroupName"] == "batch-prod-gpu-use1" {
+            group["MaxSize"] = json!(4);
+        }
+    }
+    let with_policy = |policy: Value| {
+        let mut doc = doc.clone();
+        doc["kubernetes"]["podGroups"] = json!({"items": [{
+            "apiVersion": "scheduling.k8s.io/v1alpha3", "kind": "PodGroup",
+            "metadata": {"name": "train-bert", "namespace": "ml"},
+            "spec": {"schedulingPolicy": policy}}]});
+        doc
+    };
+    let gpu_nodes = |plan: &Value| {
+        plan["scaleUps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["group"] == "batch-prod-gpu-use1")
+            .map(|s| s["newDesired"].clone())
+    };
+
+    // Gang policy, all six at once: none fit whole, nothing bought.
+    let (_dir, file) = write_snapshot(&with_policy(json!({"gang": {"minCount": 6}})));
+    let plan = plan_json(&file, &[]);
+    assert_eq!(
+        plan["gangs"][0]["gang"], "ml/train-bert",
+        "{}",
+        plan["gangs"]
+    );
+    assert_eq!(plan["gangs"][0]["minMember"], 6);
+    assert_eq!(plan["gangs"][0]["verdict"], "does-not-fit");
+    assert_eq!(gpu_nodes(&plan), None);
+
+    // Gang policy, four at once: four fit, four nodes.
+    let (_dir, file) = write_snapshot(&with_policy(json!({"gang": {"minCount": 4}})));
+    let plan = plan_json(&file, &[]);
+    assert_eq!(plan["gangs"][0]["verdict"], "fits", "{}", plan["gangs"]);
+    assert_eq!(gpu_nodes(&plan), Some(json!(4)));
+
+    // Basic policy: no gang, each pod on its own.
+    let (_dir, file) = write_snapshot(&with_policy(json!({"basic": {}})));
+    let plan = plan_json(&file, &[]);
+    assert!(plan.get("gangs").is_none(), "{}", plan["gangs"]);
+    assert_eq!(gpu_nodes(&plan), Some(json!(4)));
+}

@@ -285,15 +285,74 @@ async fn podgroups_are_read_live_where_their_crd_is_served() {
         serde_json::json!({"apiVersion": "scheduling.x-k8s.io/v1alpha1", "kind": "PodGroup",
             "metadata": {"name": "train", "namespace": "batch"}, "spec": {"minMember": 2}}),
     );
+    // Two pods of Kubernetes' PodGroup `serve` (basic policy: no gang), one of `pair` (gang of 2).
+    for (name, group) in [
+        ("serve-0", "serve"),
+        ("serve-1", "serve"),
+        ("pair-0", "pair"),
+    ] {
+        let mut p = pod(name, "100m", "128Mi");
+        p["spec"]["schedulingGroup"] = serde_json::json!({"podGroupName": group});
+        kube.add("/api/v1/pods", p);
+    }
+    for (name, policy) in [
+        ("serve", serde_json::json!({"basic": {}})),
+        ("pair", serde_json::json!({"gang": {"minCount": 2}})),
+    ] {
+        kube.add(
+            "/apis/scheduling.k8s.io/v1alpha3/namespaces/batch/podgroups",
+            serde_json::json!({"apiVersion": "scheduling.k8s.io/v1alpha3", "kind": "PodGroup",
+                "metadata": {"name": name, "namespace": "batch"},
+                "spec": {"schedulingPolicy": policy}}),
+        );
+    }
     let moto = Moto::start();
     aws_with_workers(&moto).await;
     let (plan, _) = live_plan(&kube, &moto);
-    assert_eq!(plan["gangs"][0]["gang"], "batch/train", "{plan}");
-    assert_eq!(plan["gangs"][0]["minMember"], 2, "{}", plan["gangs"]);
+    let gangs: Vec<(String, u64)> = plan["gangs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["gang"].as_str().unwrap().into(),
+                g["minMember"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        gangs,
+        [
+            ("batch/pair".to_string(), 2),
+            ("batch/train".to_string(), 2)
+        ],
+        "{}",
+        plan["gangs"]
+    );
 
     let caches = filled_caches(&kube).await;
-    let groups = caches.kubernetes_part().pod_groups.expect("the served API");
-    assert_eq!(groups.items.len(), 1);
-    assert_eq!(groups.items[0].api_version, "scheduling.x-k8s.io/v1alpha1");
-    assert_eq!(groups.items[0].spec.min_member, Some(2));
+    let groups = caches
+        .kubernetes_part()
+        .pod_groups
+        .expect("the served APIs");
+    let mut versions: Vec<&str> = groups
+        .items
+        .iter()
+        .map(|g| g.api_version.as_str())
+        .collect();
+    versions.sort();
+    assert_eq!(
+        versions,
+        [
+            "scheduling.k8s.io/v1alpha3",
+            "scheduling.k8s.io/v1alpha3",
+            "scheduling.x-k8s.io/v1alpha1"
+        ]
+    );
+    let train = groups
+        .items
+        .iter()
+        .find(|g| g.metadata.name.as_deref() == Some("train"))
+        .unwrap();
+    assert_eq!(train.spec.min_member, Some(2));
 }

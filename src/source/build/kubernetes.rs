@@ -72,10 +72,21 @@ impl<'a> Placements<'a> {
 pub enum GangApi {
     Coscheduling,
     Volcano,
+    /// Kubernetes' own PodGroup (Workload API), named by a pod's `spec.schedulingGroup`.
+    Kubernetes,
 }
 
-/// `spec.minMember` of every PodGroup the snapshot has, by API, namespace and name.
-pub type PodGroups = HashMap<(GangApi, String, String), u32>;
+/// How a PodGroup has its pods scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupPolicy {
+    /// At least this many at once, or none.
+    Gang(u32),
+    /// Each pod on its own (Kubernetes' `basic` policy): not a gang.
+    Basic,
+}
+
+/// Every PodGroup the snapshot has, by API, namespace and name.
+pub type PodGroups = HashMap<(GangApi, String, String), GroupPolicy>;
 
 pub fn pod_groups(items: &[PodGroup]) -> PodGroups {
     items
@@ -84,6 +95,7 @@ pub fn pod_groups(items: &[PodGroup]) -> PodGroups {
             let api = match g.api_version.split('/').next() {
                 Some("scheduling.x-k8s.io") => GangApi::Coscheduling,
                 Some("scheduling.volcano.sh") => GangApi::Volcano,
+                Some("scheduling.k8s.io") => GangApi::Kubernetes,
                 _ => return None,
             };
             let namespace = g
@@ -91,27 +103,52 @@ pub fn pod_groups(items: &[PodGroup]) -> PodGroups {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| "default".into());
-            let min_member = u32::try_from(g.spec.min_member?).ok()?;
-            Some(((api, namespace, g.metadata.name.clone()?), min_member))
+            let min = match (api, &g.spec.scheduling_policy) {
+                (GangApi::Kubernetes, Some(policy)) => match &policy.gang {
+                    Some(gang) => gang.min_count,
+                    None => {
+                        return Some((
+                            (api, namespace, g.metadata.name.clone()?),
+                            GroupPolicy::Basic,
+                        ));
+                    }
+                },
+                (GangApi::Kubernetes, None) => return None,
+                _ => g.spec.min_member?,
+            };
+            let policy = GroupPolicy::Gang(u32::try_from(min).ok()?);
+            Some(((api, namespace, g.metadata.name.clone()?), policy))
         })
         .collect()
 }
 
-/// The gang a pod names: the coscheduling label, else Volcano's annotation.
+/// The gang a pod names: Kubernetes' `spec.schedulingGroup`, else the coscheduling label,
+/// else Volcano's annotation. A Kubernetes PodGroup of the basic policy is no gang; one not
+/// read is taken as a gang of all its pods, as a PodGroup of the other APIs is.
 fn gang(
     namespace: &str,
+    spec: &doc::PodSpec,
     labels: &Labels,
     annotations: Option<&BTreeMap<String, String>>,
     pod_groups: &PodGroups,
 ) -> Option<Gang> {
-    let (api, name) = labels
-        .get(keys::POD_GROUP)
-        .map(|name| (GangApi::Coscheduling, name))
+    let (api, name) = spec
+        .scheduling_group
+        .as_ref()
+        .and_then(|g| g.pod_group_name.as_ref())
+        .map(|name| (GangApi::Kubernetes, name))
+        .or_else(|| {
+            labels
+                .get(keys::POD_GROUP)
+                .map(|name| (GangApi::Coscheduling, name))
+        })
         .or_else(|| Some((GangApi::Volcano, annotations?.get(keys::VOLCANO_GROUP)?)))
         .filter(|(_, name)| !name.is_empty())?;
-    let min_member = pod_groups
-        .get(&(api, namespace.to_string(), name.clone()))
-        .copied();
+    let min_member = match pod_groups.get(&(api, namespace.to_string(), name.clone())) {
+        Some(GroupPolicy::Basic) => return None,
+        Some(GroupPolicy::Gang(min)) => Some(*min),
+        None => None,
+    };
     Some(Gang {
         namespace: namespace.to_string(),
         name: name.clone(),
@@ -146,7 +183,13 @@ pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).map(String::as_str);
     let controller = controller(meta);
     Ok(Pod {
-        gang: gang(&namespace, &labels, annotations, &placements.pod_groups),
+        gang: gang(
+            &namespace,
+            spec,
+            &labels,
+            annotations,
+            &placements.pod_groups,
+        ),
         node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
         phase: PodPhase::parse(raw.status.as_ref().and_then(|s| s.phase.as_deref())),
         deleting: meta.deletion_timestamp.is_some(),

@@ -78,9 +78,11 @@ pub struct KubernetesPart {
     pub pod_templates: Option<ItemList<PodTemplate>>,
 }
 
-/// A PodGroup of the coscheduling plugin (`scheduling.x-k8s.io/v1alpha1`) or of Volcano
-/// (`scheduling.volcano.sh/v1beta1`): both name a gang and say how many of its pods must run
-/// at once. Only what ekas reads; the two kinds are told apart by `apiVersion`.
+/// A PodGroup of the coscheduling plugin (`scheduling.x-k8s.io/v1alpha1`), of Volcano
+/// (`scheduling.volcano.sh/v1beta1`) or of Kubernetes' Workload API
+/// (`scheduling.k8s.io/v1alpha3`): each names a group of pods and says how many must run at
+/// once (a Kubernetes PodGroup only under its gang policy). Only what ekas reads; the kinds
+/// are told apart by `apiVersion`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodGroup {
@@ -97,6 +99,24 @@ pub struct PodGroup {
 pub struct PodGroupSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_member: Option<i32>,
+    /// Kubernetes' PodGroup: `gang` (with `minCount`) or `basic` (pods scheduled one by one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling_policy: Option<SchedulingPolicy>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SchedulingPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gang: Option<GangPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GangPolicy {
+    #[serde(default)]
+    pub min_count: i32,
 }
 
 /// A PodGroup as the kube client lists and watches it from one of the two APIs; its
@@ -141,25 +161,23 @@ macro_rules! pod_group_api {
 
 pod_group_api!(CoschedulingPodGroup, "scheduling.x-k8s.io", "v1alpha1");
 pod_group_api!(VolcanoPodGroup, "scheduling.volcano.sh", "v1beta1");
+pod_group_api!(KubernetesPodGroup, "scheduling.k8s.io", "v1alpha3");
 
-/// The PodGroups of both APIs as one part; `None` when neither could be read.
+/// The PodGroups of every API read as one part; `None` when none could be read.
 pub fn pod_group_part(
     coscheduling: Option<ItemList<CoschedulingPodGroup>>,
     volcano: Option<ItemList<VolcanoPodGroup>>,
+    kubernetes: Option<ItemList<KubernetesPodGroup>>,
 ) -> Option<ItemList<PodGroup>> {
-    if coscheduling.is_none() && volcano.is_none() {
+    if coscheduling.is_none() && volcano.is_none() && kubernetes.is_none() {
         return None;
     }
-    let items = coscheduling
-        .into_iter()
-        .flat_map(|l| l.items)
-        .map(PodGroup::from)
-        .chain(
-            volcano
-                .into_iter()
-                .flat_map(|l| l.items)
-                .map(PodGroup::from),
-        )
+    fn all<G: Into<PodGroup>>(list: Option<ItemList<G>>) -> impl Iterator<Item = PodGroup> {
+        list.into_iter().flat_map(|l| l.items).map(Into::into)
+    }
+    let items = all(coscheduling)
+        .chain(all(volcano))
+        .chain(all(kubernetes))
         .collect::<Vec<_>>();
     Some(items.into())
 }

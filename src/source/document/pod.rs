@@ -61,6 +61,16 @@ pub struct PodSpec {
     pub scheduling_gates: Option<Vec<core::PodSchedulingGate>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<Volume>>,
+    /// Kubernetes' Workload API: the PodGroup the pod is scheduled with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling_group: Option<SchedulingGroup>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulingGroup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_group_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

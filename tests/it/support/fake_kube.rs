@@ -38,7 +38,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 /// Served types: (apiVersion, plural, kind, namespaced, has a `status` subresource).
-const RESOURCES: [(&str, &str, &str, bool, bool); 14] = [
+const RESOURCES: [(&str, &str, &str, bool, bool); 15] = [
     ("v1", "pods", "Pod", true, true),
     ("v1", "nodes", "Node", false, true),
     ("v1", "events", "Event", true, false),
@@ -71,6 +71,14 @@ const RESOURCES: [(&str, &str, &str, bool, bool); 14] = [
     // The coscheduling plugin's CRD; Volcano's is not installed here.
     (
         "scheduling.x-k8s.io/v1alpha1",
+        "podgroups",
+        "PodGroup",
+        true,
+        true,
+    ),
+    // Kubernetes' own PodGroups (the Workload API, alpha).
+    (
+        "scheduling.k8s.io/v1alpha3",
         "podgroups",
         "PodGroup",
         true,
