@@ -180,14 +180,14 @@ pub fn messages(
                     .map(|c| format!(", costing {}", crate::pricing::dollars_per_hour(c)))
                     .unwrap_or_default();
                 out.push(format!(
-                    "[{cluster}] Scaled up {} ({}) by +{} {} ({} → {}){cost} for {} pod(s): {}",
+                    "[{cluster}] Scaled up {} ({}) by +{} {} ({} → {}){cost} for {}: {}",
                     up.group,
                     up.region,
                     up.new_desired.saturating_sub(up.current_desired),
                     up.instance_type,
                     up.current_desired,
                     up.new_desired,
-                    up.pods.len(),
+                    up.for_whom(),
                     pods_text(&up.pods)
                 ));
             }

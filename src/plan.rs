@@ -130,6 +130,18 @@ pub struct ScaleUp {
     pub provisioning_requests: Vec<String>,
 }
 
+impl ScaleUp {
+    /// Whom the new nodes are for: "3 pods", "0 pods and ProvisioningRequest batch/train".
+    pub fn for_whom(&self) -> String {
+        let pods = format!("{} pod(s)", self.pods.len());
+        match self.provisioning_requests.as_slice() {
+            [] => pods,
+            [one] => format!("{pods} and ProvisioningRequest {one}"),
+            many => format!("{pods} and ProvisioningRequests {}", many.join(", ")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DesiredReset {

@@ -178,10 +178,10 @@ async fn scale_up_half(groups: &impl GroupWriter, plan: &Plan, dry_run: bool) ->
     }
     for up in &plan.scale_ups {
         let action = format!(
-            "raise desired {} → {} for {} pods",
+            "raise desired {} → {} for {}",
             up.current_desired,
             up.new_desired,
-            up.pods.len()
+            up.for_whom()
         );
         let call = async {
             let set = groups.scale_up_to(&up.region, &up.group, up.new_desired);

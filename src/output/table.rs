@@ -349,15 +349,19 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     }
 
     let s = &plan.summary;
+    let buying_requests = plan
+        .provisioning_requests
+        .iter()
+        .filter(|r| r.verdict == crate::plan::RequestVerdict::ScaleUp)
+        .count();
+    let buyers = match buying_requests {
+        0 => s.on_new_nodes.to_string(),
+        n => format!("{} and {n} ProvisioningRequest(s)", s.on_new_nodes),
+    };
     write!(
         out,
-        "\n{} pending pods: {} fit existing nodes, {} fit capacity already requested, {} need {} new nodes, {} cannot be scheduled",
-        s.pending_pods,
-        s.on_existing_nodes,
-        s.on_upcoming_nodes,
-        s.on_new_nodes,
-        s.new_nodes,
-        s.unschedulable
+        "\n{} pending pods: {} fit existing nodes, {} fit capacity already requested, {buyers} need {} new nodes, {} cannot be scheduled",
+        s.pending_pods, s.on_existing_nodes, s.on_upcoming_nodes, s.new_nodes, s.unschedulable
     )?;
     if s.not_scaled_for > 0 {
         write!(out, ", {} buy no node", s.not_scaled_for)?;
