@@ -5,7 +5,9 @@
 //! runs, one thread); then the same with 10% of the pods (4 of the 40 templates) carrying
 //! constraints between pods — zone spread, hostname anti-affinity, zone affinity to a service,
 //! hostname spread; for the largest size, ten gangs of 64 pods that cannot start (each costs the
-//! planner one more round); and for the largest size the whole `ekas plan --snapshot … --output
+//! planner one more round); for the largest size, ten ProvisioningRequests of 64 pods (five
+//! best-effort-atomic, five check-capacity: their pods are planned with the rest, on a copy of
+//! the snapshot); and for the largest size the whole `ekas plan --snapshot … --output
 //! json` path (read + parse + build + plan + render) against `python3 -c json.load` on the same
 //! file.
 
@@ -96,6 +98,23 @@ fn main() {
         times[runs / 2].as_secs_f64() * 1e3,
     );
 
+    let requests = 10;
+    let doc: SnapshotDocument =
+        serde_json::from_value(with_requests(cluster(RUNNING, largest, false), requests)).unwrap();
+    let snapshot = build::snapshot(&doc, &build_options).unwrap();
+    drop(doc);
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| timed(|| black_box(ekas::engine::plan(&snapshot, &config))).1)
+        .collect();
+    times.sort();
+    let plan = ekas::engine::plan(&snapshot, &config);
+    println!(
+        "engine::plan  {largest:>7} pending pods and {} ProvisioningRequests of 64 pods: best {:>8.1} ms, median {:>8.1} ms",
+        plan.provisioning_requests.len(),
+        times[0].as_secs_f64() * 1e3,
+        times[runs / 2].as_secs_f64() * 1e3,
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("snapshot.json");
     std::fs::write(
@@ -129,6 +148,33 @@ fn main() {
         ),
         _ => println!("python3 json.load: not available"),
     }
+}
+
+/// Adds `requests` ProvisioningRequests of 64 pods of one core each, alternately
+/// best-effort-atomic and check-capacity.
+fn with_requests(mut doc: Value, requests: usize) -> Value {
+    let templates: Vec<Value> = (0..requests)
+        .map(|r| {
+            json!({"metadata": {"name": format!("req-{r}"), "namespace": "batch"},
+                "template": {"spec": {"containers": [{"name": "main",
+                    "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}}})
+        })
+        .collect();
+    let items: Vec<Value> = (0..requests)
+        .map(|r| {
+            let class = if r % 2 == 0 {
+                "best-effort-atomic-scale-up.autoscaling.x-k8s.io"
+            } else {
+                "check-capacity.autoscaling.x-k8s.io"
+            };
+            json!({"metadata": {"name": format!("req-{r}"), "namespace": "batch"},
+                "spec": {"provisioningClassName": class,
+                    "podSets": [{"podTemplateRef": {"name": format!("req-{r}")}, "count": 64}]}})
+        })
+        .collect();
+    doc["kubernetes"]["podTemplates"] = json!({"items": templates});
+    doc["kubernetes"]["provisioningRequests"] = json!({"items": items});
+    doc
 }
 
 /// Puts the first `gangs` × 64 pending pods in gangs of 64, each with one pod no node can hold,
