@@ -28,12 +28,16 @@ pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
     };
     let snapshot = build::snapshot(&doc, &options).wrap_err("the snapshot read does not build")?;
     build::record_prices(&mut doc, &snapshot);
-    let json = serde_json::to_vec_pretty(&doc)?;
+    drop(snapshot);
+    // Serialised straight to the file or stream: a second copy of a large cluster, as text,
+    // would double what the command holds.
     match &settings.out {
-        Some(path) => write_private(path, &json)?,
+        Some(path) => write_private(path, |w| serde_json::to_writer_pretty(w, &doc))?,
         None => {
-            out.write_all(&json)?;
-            writeln!(out)?;
+            let mut w = std::io::BufWriter::new(&mut *out);
+            serde_json::to_writer_pretty(&mut w, &doc)?;
+            writeln!(w)?;
+            w.flush()?;
         }
     }
     Ok(())
@@ -65,7 +69,10 @@ fn optional<T: DeserializeOwned>(path: Option<&Path>) -> Result<Option<ItemList<
 
 /// Writes beside the target and renames, so a failure leaves no half-written file; the file is
 /// created readable and writable by its owner only (0600), and keeps that over an older one.
-fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+fn write_private(
+    path: &Path,
+    contents: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> serde_json::Result<()>,
+) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut open = std::fs::OpenOptions::new();
     open.write(true).create(true).truncate(true);
@@ -82,7 +89,13 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     let mut file = open
         .open(&tmp)
         .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(contents)
+    let written = {
+        let mut w = std::io::BufWriter::new(&mut file);
+        contents(&mut w)
+            .map_err(std::io::Error::from)
+            .and_then(|()| w.flush())
+    };
+    written
         .and_then(|()| file.sync_all())
         .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).wrap_err_with(|| format!("cannot write {}", path.display()))
