@@ -20,7 +20,7 @@ use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
 use super::tests::{Cluster, now};
-use super::{Config, maintenance::MaintenanceConfig};
+use super::{Config, maintenance::MaintenanceConfig, scale_up::ScaleUpPolicy};
 use crate::model::scheduling::{LabelSelector, Taint, TaintEffect};
 use crate::model::{
     Instance, Node, Pod, PodDisruptionBudget, PodPhase, ProvisioningClass, ProvisioningRequest,
@@ -366,11 +366,14 @@ fn config() -> impl Strategy<Value = Config> {
     (
         (0.0f64..=1.0, 0.0f64..=1.0, 0usize..3, 0usize..4),
         (any::<bool>(), any::<bool>(), 0usize..5, 0.0f64..=100.0),
+        // --no-gangs now and then: PodGroups are ignored, ProvisioningRequests still whole.
+        prop::bool::weighted(0.9),
     )
         .prop_map(
             |(
                 (fraction, drain_below, spares, drains),
                 (respect_protection, drain_running_jobs, ok_unready, unready_percentage),
+                gangs,
             )| {
                 let mut m = MaintenanceConfig {
                     max_scale_in_fraction: fraction,
@@ -385,6 +388,10 @@ fn config() -> impl Strategy<Value = Config> {
                 m.unready.max_total_unready_percentage = unready_percentage;
                 Config {
                     maintenance: m,
+                    scale_up: ScaleUpPolicy {
+                        gangs,
+                        ..ScaleUpPolicy::default()
+                    },
                     ..Config::default()
                 }
             },
@@ -1173,9 +1180,9 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         );
     }
 
-    // A gang starts whole or buys nothing: of its pods waiting for a node, either none is
-    // planned anywhere, or at least as many as it needs (minMember less its members already
-    // bound, at most all of them; without a PodGroup, all of them).
+    // A gang starts whole or buys nothing (unless --no-gangs): of its pods waiting for a node,
+    // either none is planned anywhere, or at least as many as it needs (minMember less its
+    // members already bound, at most all of them; without a PodGroup, all of them).
     let waiting = |p: &Pod| {
         p.node_name.is_none()
             && p.phase == PodPhase::Pending
@@ -1196,7 +1203,8 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         })
         .map(|p| p.pod.as_str())
         .collect();
-    for (g, name) in ["ga", "gb"].into_iter().enumerate() {
+    let gangs = if config.scale_up.gangs { 2 } else { 0 };
+    for (g, name) in ["ga", "gb"].into_iter().enumerate().take(gangs) {
         let members: Vec<&Pod> = snapshot
             .pods
             .iter()
