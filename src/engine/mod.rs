@@ -305,7 +305,8 @@ pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
             let held: HashSet<&str> = result
                 .gangs
                 .iter()
-                .filter(|g| g.verdict == GangVerdict::DoesNotFit)
+                // Real pods are held back by PodGroups, never by a request of the same name.
+                .filter(|g| !g.from_request && g.verdict == GangVerdict::DoesNotFit)
                 .map(|g| g.gang.as_str())
                 .collect();
             result

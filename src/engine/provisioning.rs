@@ -317,10 +317,12 @@ pub fn answer(
                 }
                 Stage::Asking => {
                     status.accept();
-                    let gang = result
-                        .gangs
-                        .iter()
-                        .find(|g| g.gang == request.key() && g.verdict == GangVerdict::DoesNotFit);
+                    let gang = result.gangs.iter().find(|g| {
+                        // A PodGroup may share the request's name: only its own gang counts.
+                        g.from_request
+                            && g.gang == request.key()
+                            && g.verdict == GangVerdict::DoesNotFit
+                    });
                     // The gang's reason, without its "ProvisioningRequest ns/name: " prefix.
                     let short_of = gang.map(|g| {
                         g.reason

@@ -440,3 +440,40 @@ fn provisioning_requests_are_answered_as_cluster_autoscaler_answers_them() {
         }
     }
 }
+
+#[test]
+fn a_pod_group_and_a_request_of_one_name_are_two_gangs() {
+    let pod_group = |c: &mut Cluster, pods: usize, cpu: i64, min_member: Option<u32>| {
+        for i in 0..pods {
+            c.pod(&format!("train-{i}"), cpu, 1).gang = Some(crate::model::Gang {
+                namespace: "batch".into(),
+                name: "train".into(),
+                min_member,
+                from_request: false,
+            });
+        }
+    };
+    // The request fits on the two nodes MaxSize allows; the PodGroup's pod is left without
+    // room. The request is not answered with the PodGroup's verdict.
+    let mut c = Cluster::new(&["r1"]);
+    c.group("gpu", "r1", 0, 2, 4000, 16);
+    request(&mut c, "train", ATOMIC, 2, 4000, &[]);
+    pod_group(&mut c, 1, 3000, None);
+    let plan = c.plan();
+    let status = &plan.provisioning_requests[0];
+    assert_eq!(status.verdict, V::ScaleUp, "{status:?}");
+    assert_eq!(scale_ups(&plan), [("gpu".into(), 0, 2, 0)]);
+    assert_eq!(plan.unschedulable[0].gang.as_deref(), Some("batch/train"));
+
+    // The request does not fit; the PodGroup starts with one of its two pods. The pod left
+    // over is not held back by the request's gang.
+    let mut c = Cluster::new(&["r1"]);
+    c.group("gpu", "r1", 0, 1, 4000, 16);
+    request(&mut c, "train", ATOMIC, 2, 4000, &[]);
+    pod_group(&mut c, 2, 3000, Some(1));
+    let plan = c.plan();
+    assert_eq!(plan.provisioning_requests[0].verdict, V::NotFound);
+    assert_eq!(scale_ups(&plan), [("gpu".into(), 0, 1, 1)]);
+    assert_eq!(plan.unschedulable.len(), 1);
+    assert_eq!(plan.unschedulable[0].gang, None);
+}
