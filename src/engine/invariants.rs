@@ -12,7 +12,8 @@
 //! rules for its two classes without calling `engine::provisioning`: (a) check-capacity buys
 //! nothing; (b) best-effort-atomic is served whole or buys nothing; (c) a node holding booked
 //! room is not taken away; (d) `Accepted` is set once, and a finished request is left alone;
-//! (e) the pods a request lends the planner never show as pods.
+//! (e) the pods a request lends the planner never show as pods; and 14, a node between the pods
+//! of a Job that still has pods waiting for it is not removed for idleness within the bound.
 
 use std::collections::{HashMap, HashSet};
 
@@ -1095,7 +1096,7 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         );
     }
 
-    // Issue 13: a node a Job's pod finished on, while that Job has a pod waiting — gated, or
+    // 14. A node a Job's pod finished on, while that Job has a pod waiting — gated, or
     // pending and sent to no existing node by the plan — that would run there (requests within
     // what its DaemonSet and mirror pods leave, taints tolerated), is neither cordoned nor
     // terminated for idleness until it has been idle twice --idle-threshold.
