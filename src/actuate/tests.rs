@@ -206,6 +206,7 @@ fn web_pod(name: &str) -> Pod {
         unreadable: false,
         gang: None,
         consumes: None,
+        uid: None,
         requested_by: None,
     }
 }

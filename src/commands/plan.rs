@@ -34,7 +34,7 @@ fn load(settings: &PlanSettings) -> Result<Snapshot> {
         ),
     };
     let snapshot =
-        build::snapshot(&doc, &settings.planning.build).map_err(|e| e.wrap_err(origin))?;
+        build::snapshot_consuming(doc, &settings.planning.build).map_err(|e| e.wrap_err(origin))?;
     tracing::info!(
         pods = snapshot.pods.len(),
         nodes = snapshot.nodes.len(),

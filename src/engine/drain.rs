@@ -181,6 +181,7 @@ mod tests {
             unreadable: false,
             gang: None,
             consumes: None,
+            uid: None,
             requested_by: None,
         }
     }

@@ -169,6 +169,7 @@ impl Cluster {
             unreadable: false,
             gang: None,
             consumes: None,
+            uid: None,
             requested_by: None,
         });
         self.0.pods.last_mut().unwrap()

@@ -37,6 +37,8 @@ pub struct Owner {
 pub struct Pod {
     pub namespace: String,
     pub name: String,
+    /// `metadata.uid`, for the Events ekas records on the pod.
+    pub uid: Option<String>,
     pub node_name: Option<String>,
     pub phase: PodPhase,
     /// Has a deletionTimestamp.

@@ -4,6 +4,7 @@
 //! not flood the API server: one event per object and reason per quiet period, and a cap per
 //! pass.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -14,8 +15,8 @@ use crate::actuate::provider::{Change, Gate};
 use crate::actuate::{Applied, AppliedKind, CallError, Outcome};
 use crate::guard::Guard;
 use crate::kubernetes::error_class;
+use crate::model::{Pod, Snapshot};
 use crate::plan::{NodeActionKind, Plan};
-use crate::source::document::KubernetesPart;
 
 /// Events published per pass at most; the rest wait for a later pass.
 const PER_PASS: usize = 50;
@@ -60,19 +61,26 @@ impl Events {
         }
     }
 
-    pub async fn publish(&mut self, plan: &Plan, applied: &[Applied], cluster: &KubernetesPart) {
+    pub async fn publish(&mut self, plan: &Plan, applied: &[Applied], snapshot: &Snapshot) {
+        // Pods by name, made once and only when an Event names a pod: a scale-up for 100k
+        // pods must not search the pods once per pod.
+        let by_name: OnceCell<HashMap<(&str, &str), &Pod>> = OnceCell::new();
         let pod_ref = |key: &str| -> Option<ObjectReference> {
             let (ns, name) = key.split_once('/')?;
-            let pod = cluster.pods.items.iter().find(|p| {
-                p.metadata.namespace.as_deref() == Some(ns)
-                    && p.metadata.name.as_deref() == Some(name)
-            })?;
+            let by_name = by_name.get_or_init(|| {
+                snapshot
+                    .pods
+                    .iter()
+                    .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
+                    .collect()
+            });
+            let pod = by_name.get(&(ns, name))?;
             Some(ObjectReference {
                 api_version: Some("v1".into()),
                 kind: Some("Pod".into()),
                 namespace: Some(ns.into()),
                 name: Some(name.into()),
-                uid: pod.metadata.uid.clone(),
+                uid: pod.uid.clone(),
                 ..Default::default()
             })
         };

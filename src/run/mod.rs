@@ -238,7 +238,7 @@ impl Loop<'_> {
             .live
             .document_with(self.caches.kubernetes_part(), captured_at)
             .await?;
-        let mut snapshot = build::snapshot(&doc, &act.planning.build)?;
+        let mut snapshot = build::snapshot_consuming(doc, &act.planning.build)?;
         self.members.publish(&snapshot);
         self.members.count_interruptions(&mut snapshot);
         let plan = engine::plan(&snapshot, &act.planning.engine);
@@ -273,7 +273,7 @@ impl Loop<'_> {
             slack.post_all(&messages).await;
         }
         if !act.dry_run {
-            self.events.publish(&plan, &applied, &doc.kubernetes).await;
+            self.events.publish(&plan, &applied, &snapshot).await;
         }
         Ok(PassReport {
             pending: plan.summary.pending_pods,

@@ -86,7 +86,7 @@ impl Live {
 
     pub async fn snapshot(&self, options: &BuildOptions) -> Result<Snapshot> {
         let doc = self.document().await?;
-        build::snapshot(&doc, options).map_err(|e| e.wrap_err("live cluster"))
+        build::snapshot_consuming(doc, options).map_err(|e| e.wrap_err("live cluster"))
     }
 }
 

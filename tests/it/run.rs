@@ -220,6 +220,16 @@ async fn a_batch_lifecycle_from_pending_pods_back_to_min_size() {
         },
     )
     .await;
+    // A pass is counted once it ends, after its Events: the pods may be bound before that.
+    wait_for(
+        "a pass to be counted",
+        Duration::from_secs(30),
+        async || {
+            http_get(port, "/metrics")
+                .is_some_and(|(_, body)| metric(&body, "ekas_passes_total{result=\"ok\"}") >= 1.0)
+        },
+    )
+    .await;
     let (status, body) = http_get(port, "/metrics").expect("metrics served");
     assert_eq!(status, 200);
     assert!(

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use color_eyre::eyre::{Result, bail, eyre};
 
-use super::document::{self, ItemList, KubernetesPart, SnapshotDocument};
+use super::document::{self, ItemList, KubernetesPart, SnapshotDocument, pod as doc};
 use crate::model::resources::{EBS_ATTACHMENTS, UNLIMITED};
 use crate::model::{
     LeftOut, ObjectKind, Snapshot, StartupTaints, UnreachableRegion, UnreadableObject,
@@ -47,6 +47,88 @@ pub fn record_prices(doc: &mut SnapshotDocument, snapshot: &Snapshot) {
 }
 
 pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot> {
+    build(doc, RawPods::Borrowed(&doc.kubernetes.pods.items), opts)
+}
+
+/// Like [`snapshot`], but the document is used up: each pod is freed once it is read, so the
+/// document's pods and the snapshot's are never both whole in memory (a large cluster's pods
+/// are most of both).
+pub fn snapshot_consuming(mut doc: SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot> {
+    let pods = std::mem::take(&mut doc.kubernetes.pods.items);
+    build(&doc, RawPods::Owned(pods), opts)
+}
+
+/// The document's pods, borrowed or to be used up.
+enum RawPods<'a> {
+    Borrowed(&'a [doc::Pod]),
+    Owned(Vec<doc::Pod>),
+}
+
+impl RawPods<'_> {
+    fn as_slice(&self) -> &[doc::Pod] {
+        match self {
+            RawPods::Borrowed(pods) => pods,
+            RawPods::Owned(pods) => pods,
+        }
+    }
+}
+
+/// The model's pods, in the document's order, and the pods that could not be read.
+fn build_pods(
+    raw: RawPods<'_>,
+    placements: &mut kubernetes::Placements<'_>,
+) -> (Vec<crate::model::Pod>, Vec<UnreadableObject>) {
+    let mut pods = Vec::with_capacity(raw.as_slice().len());
+    let mut unreadable = Vec::new();
+    let mut one = |raw: &doc::Pod, pods: &mut Vec<crate::model::Pod>| match kubernetes::pod(
+        raw, placements,
+    ) {
+        Ok(pod) => pods.push(pod),
+        Err(e) => {
+            let kept = kubernetes::unreadable_pod(raw, placements);
+            unreadable.push(UnreadableObject {
+                kind: ObjectKind::Pod,
+                namespace: Some(
+                    raw.metadata
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| "default".into()),
+                ),
+                name: raw
+                    .metadata
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "(unnamed)".into()),
+                reason: format!("{e:#}"),
+                treatment: "not scaled for; its node is taken as full and is not drained",
+            });
+            pods.extend(kept);
+        }
+    };
+    match raw {
+        RawPods::Borrowed(raw) => {
+            for pod in raw {
+                one(pod, &mut pods);
+            }
+        }
+        RawPods::Owned(mut raw) => {
+            // From the back, so each pod read is freed at once and the list's own buffer
+            // shrinks as it empties; then put back in order.
+            while let Some(pod) = raw.pop() {
+                one(&pod, &mut pods);
+                drop(pod);
+                if raw.capacity() > 4096 && raw.len() < raw.capacity() / 2 {
+                    raw.shrink_to_fit();
+                }
+            }
+            pods.reverse();
+            unreadable.reverse();
+        }
+    }
+    (pods, unreadable)
+}
+
+fn build(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &BuildOptions) -> Result<Snapshot> {
     let cluster_name = opts
         .cluster_name
         .clone()
@@ -96,33 +178,10 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
     };
     let pod_groups = kubernetes::pod_groups(k8s.pod_groups.as_ref().map_or(&[], |l| &l.items));
     let mut placements =
-        kubernetes::Placements::new(namespaces(k8s), storage(k8s)).with_pod_groups(pod_groups);
-    let mut pods = Vec::with_capacity(k8s.pods.items.len());
-    for raw in &k8s.pods.items {
-        match kubernetes::pod(raw, &mut placements) {
-            Ok(pod) => pods.push(pod),
-            Err(e) => {
-                let kept = kubernetes::unreadable_pod(raw, &mut placements);
-                left_out.objects.push(UnreadableObject {
-                    kind: ObjectKind::Pod,
-                    namespace: Some(
-                        raw.metadata
-                            .namespace
-                            .clone()
-                            .unwrap_or_else(|| "default".into()),
-                    ),
-                    name: raw
-                        .metadata
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| "(unnamed)".into()),
-                    reason: format!("{e:#}"),
-                    treatment: "not scaled for; its node is taken as full and is not drained",
-                });
-                pods.extend(kept);
-            }
-        }
-    }
+        kubernetes::Placements::new(namespaces(k8s, raw_pods.as_slice()), storage(k8s))
+            .with_pod_groups(pod_groups);
+    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements);
+    left_out.objects.extend(unreadable_pods);
     let mut nodes = Vec::with_capacity(k8s.nodes.items.len());
     for raw in &k8s.nodes.items {
         match kubernetes::node(raw) {
@@ -249,7 +308,7 @@ pub fn snapshot(doc: &SnapshotDocument, opts: &BuildOptions) -> Result<Snapshot>
 
 /// Every namespace's labels: the `namespaces` part, and for a namespace only pods name, the
 /// label the API server gives every namespace.
-fn namespaces(k8s: &KubernetesPart) -> kubernetes::Namespaces {
+fn namespaces(k8s: &KubernetesPart, pods: &[doc::Pod]) -> kubernetes::Namespaces {
     const NAME_LABEL: &str = "kubernetes.io/metadata.name";
     let mut out = kubernetes::Namespaces::new();
     for ns in k8s.namespaces.iter().flat_map(|l| &l.items) {
@@ -257,7 +316,7 @@ fn namespaces(k8s: &KubernetesPart) -> kubernetes::Namespaces {
             out.insert(name.clone(), ns.metadata.labels.clone().unwrap_or_default());
         }
     }
-    for pod in &k8s.pods.items {
+    for pod in pods {
         let name = pod.metadata.namespace.as_deref().unwrap_or("default");
         if !out.contains_key(name) {
             let labels = [(NAME_LABEL.to_string(), name.to_string())].into();
@@ -418,6 +477,33 @@ mod tests {
         let s = snapshot(&document(pod_with_claim(), false), &BuildOptions::default()).unwrap();
         assert_eq!(s.pods[0].requests.get(EBS_ATTACHMENTS), 0);
         assert!(s.pods[0].placement.volumes.blocked.is_none());
+    }
+
+    #[test]
+    fn a_document_used_up_builds_the_same_snapshot() {
+        // Enough pods for the list to shrink as it empties, two of them unreadable.
+        let pods: Vec<Value> = (0..9000)
+            .map(|i| {
+                let cpu = if i % 4000 == 7 { "lots" } else { "100m" };
+                json!({"metadata": {"name": format!("p{i}"), "namespace": format!("ns{}", i % 3)},
+                    "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}]}})
+            })
+            .collect();
+        let doc = document(Value::Array(pods), false);
+        let kept = snapshot(&doc, &BuildOptions::default()).unwrap();
+        let used_up = snapshot_consuming(doc, &BuildOptions::default()).unwrap();
+        let names = |s: &Snapshot| s.pods.iter().map(|p| p.key()).collect::<Vec<_>>();
+        assert_eq!(names(&kept), names(&used_up));
+        let left_out = |s: &Snapshot| {
+            s.left_out
+                .objects
+                .iter()
+                .map(|o| o.key())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(left_out(&used_up), ["ns1/p7", "ns2/p4007", "ns0/p8007"]);
+        assert_eq!(left_out(&kept), left_out(&used_up));
+        assert_eq!(kept.pods[8999].requests, used_up.pods[8999].requests);
     }
 
     #[test]
