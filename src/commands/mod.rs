@@ -60,7 +60,8 @@ fn act_once(
     let applied = runtime()?.block_on(async {
         let live = Live::connect_guarded(&settings.live, guard.clone()).await?;
         with_lease(settings.lease.as_ref(), &live, &guard, async || {
-            let plan = engine::plan(&live.snapshot(&planning.build).await?, &planning.engine);
+            let mut snapshot = live.snapshot(&planning.build).await?;
+            let plan = engine::plan_in_place(&mut snapshot, &planning.engine);
             for w in &plan.warnings {
                 tracing::warn!(kind = ?w.kind, "{}", w.message);
             }

@@ -12,8 +12,8 @@ use crate::source::{Source, build, file};
 use crate::{engine, output};
 
 pub fn run(settings: &PlanSettings, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
-    let snapshot = load(settings)?;
-    let plan = engine::plan(&snapshot, &settings.planning.engine);
+    let mut snapshot = load(settings)?;
+    let plan = engine::plan_in_place(&mut snapshot, &settings.planning.engine);
     match format {
         OutputFormat::Table => output::table::write_plan(&plan, out)?,
         OutputFormat::Json => output::json::write_plan(&plan, out)?,

@@ -48,23 +48,41 @@ pub struct Config {
     pub requests: provisioning::RequestPolicy,
 }
 
+/// The plan for `snapshot`. ProvisioningRequests lend the planner pods (after the real ones),
+/// planned like any other and then shown as their requests; here they go into a copy of the
+/// snapshot, when some request needs room ([`plan_in_place`] spares the copy).
 pub fn plan(snapshot: &Snapshot, config: &Config) -> Plan {
-    let now = snapshot.captured_at;
-    // ProvisioningRequests lend the planner pods (after the real ones), which are planned like
-    // any other and then shown as their requests. Copying the snapshot costs a pass only when
-    // some request needs room.
+    let provisioning::Lending { pods: lent, stages } =
+        provisioning::lend(snapshot, &config.requests);
+    if lent.is_empty() {
+        return plan_with(snapshot, config, stages, snapshot.pods.len());
+    }
+    let mut copy = snapshot.clone();
+    let first_lent = copy.pods.len();
+    copy.pods.extend(lent);
+    plan_with(&copy, config, stages, first_lent)
+}
+
+/// [`plan`], with the lent pods added to `snapshot` for the planning and taken out again: the
+/// same plan without copying a large cluster's pods.
+pub fn plan_in_place(snapshot: &mut Snapshot, config: &Config) -> Plan {
     let provisioning::Lending { pods: lent, stages } =
         provisioning::lend(snapshot, &config.requests);
     let first_lent = snapshot.pods.len();
-    let with_lent;
-    let snapshot = if lent.is_empty() {
-        snapshot
-    } else {
-        let mut copy = snapshot.clone();
-        copy.pods.extend(lent);
-        with_lent = copy;
-        &with_lent
-    };
+    snapshot.pods.extend(lent);
+    let plan = plan_with(snapshot, config, stages, first_lent);
+    snapshot.pods.truncate(first_lent);
+    plan
+}
+
+/// The plan, the pods of `snapshot` from `first_lent` on being those the requests lent.
+fn plan_with(
+    snapshot: &Snapshot,
+    config: &Config,
+    stages: Vec<provisioning::Stage>,
+    first_lent: usize,
+) -> Plan {
+    let now = snapshot.captured_at;
     let real = |i: &usize| *i < first_lent;
     let membership = Membership::new(snapshot);
     let rules = StartupRules {

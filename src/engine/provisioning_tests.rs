@@ -407,7 +407,16 @@ fn provisioning_requests_are_answered_as_cluster_autoscaler_answers_them() {
             config.scale_up.gangs = gangs;
             // No idle spare per group: an idle node is cordoned unless something holds it.
             config.maintenance.type_idle_count = 0;
-            let plan = c.plan_with(config);
+            let plan = c.plan_with(config.clone());
+            // Planned in place, the same plan, and the snapshot is left as it was.
+            let mut in_place = c.0.clone();
+            let again = super::plan_in_place(&mut in_place, &config);
+            assert_eq!(in_place.pods.len(), c.0.pods.len(), "{name}");
+            assert_eq!(
+                serde_json::to_value(&again).unwrap(),
+                serde_json::to_value(&plan).unwrap(),
+                "{name}"
+            );
             let status = &plan.provisioning_requests[0];
             assert_eq!(status.verdict, expect.verdict, "{name}: {status:?}");
             assert!(

@@ -250,7 +250,8 @@ fn format_bytes(bytes: i64) -> String {
         ("Ki", 1 << 10),
     ];
     for (suffix, size) in UNITS {
-        if bytes.abs() >= size {
+        // Unsigned: a shortfall can be as low as i64::MIN, whose negation overflows.
+        if bytes.unsigned_abs() >= size.unsigned_abs() {
             return format!("{}{suffix}", trim_decimal(bytes as f64 / size as f64));
         }
     }
@@ -335,6 +336,9 @@ mod tests {
         assert_eq!(format_amount(CPU, 500), "0.5");
         assert_eq!(format_amount(MEMORY, 1_610_612_736), "1.5Gi");
         assert_eq!(format_amount(MEMORY, 512), "512");
+        // The far ends of the range print rather than overflow.
+        assert_eq!(format_amount(MEMORY, i64::MIN), "-8388608Ti");
+        assert_eq!(format_amount(CPU, i64::MIN), "-9223372036854776");
         assert_eq!(format_amount("nvidia.com/gpu", 4), "4");
     }
 }

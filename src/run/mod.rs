@@ -241,7 +241,7 @@ impl Loop<'_> {
         let mut snapshot = build::snapshot_consuming(doc, &act.planning.build)?;
         self.members.publish(&snapshot);
         self.members.count_interruptions(&mut snapshot);
-        let plan = engine::plan(&snapshot, &act.planning.engine);
+        let plan = engine::plan_in_place(&mut snapshot, &act.planning.engine);
         record_plan(&plan);
         self.log_warnings(&plan);
         let unhealthy = !plan.cluster_health.healthy;

@@ -23,29 +23,44 @@ impl Moto {
             "moto's server is not at {server}: run the tests with ./scripts/test.sh, which installs \
              moto[server] there, or point EKAS_MOTO_SERVER at a moto_server"
         );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen on port {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        // The free port is found before moto binds it, so another test may take it meanwhile:
+        // moto then exits, and another port is tried. Something answering on the port is moto
+        // only while moto still runs.
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new(&server)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("moto_server starts");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut exited = false;
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if child.try_wait().ok().flatten().is_some() {
+                    exited = true;
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "moto_server did not listen on port {port} within 30 s"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            if exited || child.try_wait().ok().flatten().is_some() {
+                continue;
+            }
+            return Moto {
+                child,
+                endpoint: format!("http://127.0.0.1:{port}"),
+            };
         }
-        Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        }
+        panic!("moto_server exited at start five times (ports taken?)")
     }
 
     pub fn options(&self) -> AwsOptions {
