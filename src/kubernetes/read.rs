@@ -31,11 +31,7 @@ where
         + Debug,
     K::DynamicType: Default,
 {
-    let api = match namespace {
-        Some(ns) => Api::<K>::namespaced(client.clone(), ns),
-        None => Api::<K>::all(client.clone()),
-    };
-    paginate(api, ListParams::default()).await
+    paginate(super::scoped(client, namespace), ListParams::default()).await
 }
 
 async fn paginate<K>(api: Api<K>, params: ListParams) -> Result<ItemList<K>>
@@ -110,48 +106,22 @@ where
 /// namespaces, PersistentVolumes and StorageClasses are always read whole, since every
 /// namespace's DaemonSets land on new nodes.
 pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<KubernetesPart> {
-    let claims = match namespace {
-        Some(ns) => Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
-    let pod_groups = |client: &kube::Client| match namespace {
-        Some(ns) => (
-            Api::<CoschedulingPodGroup>::namespaced(client.clone(), ns),
-            Api::<VolcanoPodGroup>::namespaced(client.clone(), ns),
-            Api::<KubernetesPodGroup>::namespaced(client.clone(), ns),
-        ),
-        None => (
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-        ),
-    };
-    let (coscheduling, volcano, kubernetes) = pod_groups(client);
-    let requests = match namespace {
-        Some(ns) => Api::<ProvisioningRequest>::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    let claims = super::scoped::<PersistentVolumeClaim>(client, namespace);
     let (coscheduling, volcano, kubernetes, requests) = tokio::try_join!(
-        optional(coscheduling),
-        optional(volcano),
-        optional(kubernetes),
-        optional(requests)
+        optional(super::scoped::<CoschedulingPodGroup>(client, namespace)),
+        optional(super::scoped::<VolcanoPodGroup>(client, namespace)),
+        optional(super::scoped::<KubernetesPodGroup>(client, namespace)),
+        optional(super::scoped::<ProvisioningRequest>(client, namespace))
     )?;
     // PodTemplates matter only for the requests that name them.
     let pod_templates = match &requests {
         Some(list) if !list.items.is_empty() => {
-            let templates = match namespace {
-                Some(ns) => Api::<PodTemplate>::namespaced(client.clone(), ns),
-                None => Api::all(client.clone()),
-            };
-            optional(templates).await?.map(|list| {
-                ItemList::from(
-                    list.items
-                        .into_iter()
-                        .map(PodTemplate::trimmed)
-                        .collect::<Vec<_>>(),
-                )
-            })
+            optional(super::scoped::<PodTemplate>(client, namespace))
+                .await?
+                .map(|mut list| {
+                    list.items.iter_mut().for_each(PodTemplate::trim);
+                    list
+                })
         }
         _ => None,
     };

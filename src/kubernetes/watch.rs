@@ -101,66 +101,49 @@ impl Caches {
     /// Starts watching; the stores fill in the background (see [`Caches::ready`]).
     /// `namespace` limits pods and PodDisruptionBudgets, as for the one-shot reads.
     pub fn start(client: &kube::Client, namespace: Option<&str>) -> Caches {
-        let scoped = |client: &kube::Client| match namespace {
-            Some(ns) => (
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-            ),
-            None => (Api::all(client.clone()), Api::all(client.clone())),
-        };
-        let (pod_api, pdb_api) = scoped(client);
         let pods_changed = Arc::new(Notify::new());
         // Pods arrive slim (see document::pod); the other kinds lose their bulk on arrival.
-        let (pods, t1) = reflect::<Pod>(pod_api, |_| {}, Some(pods_changed.clone()), new_pending());
+        let (pods, t1) = reflect::<Pod>(
+            super::scoped(client, namespace),
+            |_| {},
+            Some(pods_changed.clone()),
+            new_pending(),
+        );
         let (nodes, t2) = reflect::<Node>(Api::all(client.clone()), trim_node, None, |_| false);
-        let (pdbs, t3) = reflect::<PodDisruptionBudget>(pdb_api, trim, None, |_| false);
+        let (pdbs, t3) =
+            reflect::<PodDisruptionBudget>(super::scoped(client, namespace), trim, None, |_| false);
         let (daemon_sets, t4) =
             reflect::<DaemonSet>(Api::all(client.clone()), trim, None, |_| false);
         let (namespaces, t5) =
             reflect::<Namespace>(Api::all(client.clone()), trim, None, |_| false);
-        let claim_api = match namespace {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        };
-        let (claims, t6) = reflect::<PersistentVolumeClaim>(claim_api, trim, None, |_| false);
+        let (claims, t6) =
+            reflect::<PersistentVolumeClaim>(super::scoped(client, namespace), trim, None, |_| {
+                false
+            });
         let (volumes, t7) =
             reflect::<PersistentVolume>(Api::all(client.clone()), trim, None, |_| false);
         let (classes, t8) =
             reflect::<StorageClass>(Api::all(client.clone()), trim, None, |_| false);
         // Gangs' PodGroups, where their CRDs are installed (see `optional_items`).
-        let (coscheduling, t9) = match namespace {
-            Some(ns) => reflect::<CoschedulingPodGroup>(
-                Api::namespaced(client.clone(), ns),
-                trim,
-                None,
-                |_| false,
-            ),
-            None => reflect(Api::all(client.clone()), trim, None, |_| false),
-        };
-        let (volcano, t10) = match namespace {
-            Some(ns) => {
-                reflect::<VolcanoPodGroup>(Api::namespaced(client.clone(), ns), trim, None, |_| {
-                    false
-                })
-            }
-            None => reflect(Api::all(client.clone()), trim, None, |_| false),
-        };
+        let (coscheduling, t9) =
+            reflect::<CoschedulingPodGroup>(super::scoped(client, namespace), trim, None, |_| {
+                false
+            });
+        let (volcano, t10) =
+            reflect::<VolcanoPodGroup>(super::scoped(client, namespace), trim, None, |_| false);
         let (kubernetes_groups, t13) =
-            reflect::<KubernetesPodGroup>(scoped_api(client, namespace), trim, None, |_| false);
+            reflect::<KubernetesPodGroup>(super::scoped(client, namespace), trim, None, |_| false);
         // ProvisioningRequests, where their CRD is installed, and the PodTemplates they name. A
         // new request starts a pass, as a new pending pod does.
         let (requests, t11) = reflect::<ProvisioningRequest>(
-            scoped_api(client, namespace),
+            super::scoped(client, namespace),
             trim,
             Some(pods_changed.clone()),
             first_seen(),
         );
         let (pod_templates, t12) = reflect::<PodTemplate>(
-            scoped_api(client, namespace),
-            |t| {
-                trim_metadata(&mut t.metadata);
-                trim_metadata(&mut t.template.metadata);
-            },
+            super::scoped(client, namespace),
+            PodTemplate::trim,
             None,
             |_| false,
         );
@@ -257,18 +240,6 @@ fn trim_node(node: &mut Node) {
         status.node_info = None;
         status.volumes_attached = None;
         status.volumes_in_use = None;
-    }
-}
-
-/// The API of a namespaced kind, in `namespace` or in all of them.
-fn scoped_api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
-where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    K::DynamicType: Default,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
     }
 }
 

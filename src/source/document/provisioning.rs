@@ -108,10 +108,9 @@ pub struct PodTemplateSpec {
 
 impl PodTemplate {
     /// Drops what ekas never reads from both metadata (managedFields, kubectl's copy).
-    pub fn trimmed(mut self) -> PodTemplate {
+    pub fn trim(&mut self) {
         trim_metadata(&mut self.metadata);
         trim_metadata(&mut self.template.metadata);
-        self
     }
 }
 
