@@ -119,41 +119,30 @@ fn plan_with(
     };
     let result = scale_up::plan_scale_up(snapshot, &views, &node_use, &policy);
     let node_index = snapshot.node_index();
-    let needed: HashSet<usize> = result
+    // (pod, node) of every pending pod the plan puts on an existing node, resolved once.
+    let on_nodes: Vec<(usize, usize)> = result
         .assignments
         .iter()
         .filter(|(_, a)| a.destination == Destination::ExistingNode)
-        .filter_map(|(_, a)| node_index.get(a.target.as_deref()?).copied())
+        .filter_map(|(p, a)| Some((*p, *node_index.get(a.target.as_deref()?)?)))
         .collect();
+    let needed: HashSet<usize> = on_nodes.iter().map(|&(_, n)| n).collect();
     // Nodes holding room a ProvisioningRequest checked for or booked: never scaled in.
     let mut booked: HashMap<usize, String> = HashMap::new();
-    for (p, a) in &result.assignments {
-        if let (Some(by), Destination::ExistingNode) =
-            (snapshot.pods[*p].requested_by, a.destination)
-            && let Some(&n) = a.target.as_deref().and_then(|t| node_index.get(t))
-        {
+    for &(p, n) in &on_nodes {
+        if let Some(by) = snapshot.pods[p].requested_by {
             booked
                 .entry(n)
                 .or_insert_with(|| snapshot.provisioning_requests[by.request].key());
         }
     }
-    let onto_nodes: Vec<usize> = result
-        .assignments
-        .iter()
-        .filter(|(_, a)| a.destination == Destination::ExistingNode)
-        .map(|(p, _)| *p)
-        .collect();
+    let onto_nodes: Vec<usize> = on_nodes.iter().map(|&(p, _)| p).collect();
     let spare_room = rehome::SpareRoom::new(
         snapshot,
         &node_use,
-        result
-            .assignments
+        on_nodes
             .iter()
-            .filter(|(_, a)| a.destination == Destination::ExistingNode)
-            .filter_map(|(p, a)| {
-                let n = *node_index.get(a.target.as_deref()?)?;
-                Some((n, &snapshot.pods[*p].requests))
-            }),
+            .map(|&(p, n)| (n, &snapshot.pods[p].requests)),
     );
     let maintenance = maintenance::plan_maintenance(
         snapshot,
