@@ -258,6 +258,19 @@ pub struct ConditionChange {
     pub message: String,
 }
 
+impl ProvisioningRequestStatus {
+    /// The conditions set this pass, as tables and logs show them:
+    /// `Accepted=True (Accepted), Provisioned=True (CapacityIsFound)`.
+    pub fn sets(&self) -> String {
+        let sets: Vec<String> = self
+            .set
+            .iter()
+            .map(|c| format!("{}={} ({})", c.kind, c.status, c.reason))
+            .collect();
+        sets.join(", ")
+    }
+}
+
 /// What ekas answers a ProvisioningRequest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestVerdict {

@@ -220,12 +220,7 @@ async fn answer_requests(
             .request
             .split_once('/')
             .unwrap_or(("default", request.request.as_str()));
-        let sets: Vec<String> = request
-            .set
-            .iter()
-            .map(|c| format!("{}={} ({})", c.kind, c.status, c.reason))
-            .collect();
-        let action = format!("set {}", sets.join(", "));
+        let action = format!("set {}", request.sets());
         let failed_for_it = done.iter().find(|a| {
             a.kind == AppliedKind::ScaleUp
                 && a.outcome.failed()

@@ -235,18 +235,13 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
             "Why",
         ]);
         for r in &plan.provisioning_requests {
-            let sets: Vec<String> = r
-                .set
-                .iter()
-                .map(|c| format!("{}={} ({})", c.kind, c.status, c.reason))
-                .collect();
             t.add_row(vec![
                 r.request.clone(),
                 // The class's first word is enough to tell the two apart.
                 r.class.split('.').next().unwrap_or_default().to_string(),
                 r.pods.to_string(),
                 r.verdict.as_str().to_string(),
-                sets.join(", "),
+                r.sets(),
                 r.reason.clone(),
             ]);
         }
