@@ -34,6 +34,16 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     (out, start.elapsed())
 }
 
+/// Best and median of `runs` timings of `f`, in milliseconds.
+fn best_and_median<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
+    let mut times: Vec<Duration> = (0..runs).map(|_| timed(|| black_box(f())).1).collect();
+    times.sort();
+    (
+        times[0].as_secs_f64() * 1e3,
+        times[runs / 2].as_secs_f64() * 1e3,
+    )
+}
+
 fn main() {
     // `cargo test --benches` runs this binary too; keep that a smoke run.
     let quick =
@@ -54,10 +64,7 @@ fn main() {
             let snapshot = build::snapshot(&doc, &build_options).unwrap();
             drop(doc);
             let runs = if pending >= 100_000 { 5 } else { 10 };
-            let mut times: Vec<Duration> = (0..runs)
-                .map(|_| timed(|| black_box(ekas::engine::plan(&snapshot, &config))).1)
-                .collect();
-            times.sort();
+            let (best, median) = best_and_median(runs, || ekas::engine::plan(&snapshot, &config));
             let plan = ekas::engine::plan(&snapshot, &config);
             println!(
                 "engine::plan  {pending:>7} pending pods{}, {} nodes, {} groups: best {:>8.1} ms, median {:>8.1} ms  ({} new nodes, {} unschedulable)",
@@ -68,8 +75,8 @@ fn main() {
                 },
                 snapshot.nodes.len(),
                 snapshot.groups.len(),
-                times[0].as_secs_f64() * 1e3,
-                times[runs / 2].as_secs_f64() * 1e3,
+                best,
+                median,
                 plan.summary.new_nodes,
                 plan.summary.unschedulable,
             );
@@ -83,10 +90,7 @@ fn main() {
     let snapshot = build::snapshot(&doc, &build_options).unwrap();
     drop(doc);
     let runs = 5;
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| timed(|| black_box(ekas::engine::plan(&snapshot, &config))).1)
-        .collect();
-    times.sort();
+    let (best, median) = best_and_median(runs, || ekas::engine::plan(&snapshot, &config));
     let plan = ekas::engine::plan(&snapshot, &config);
     println!(
         "engine::plan  {largest:>7} pending pods, {} of {gangs} gangs of 64 cannot start: best {:>8.1} ms, median {:>8.1} ms",
@@ -94,8 +98,8 @@ fn main() {
             .iter()
             .filter(|g| g.verdict == ekas::plan::GangVerdict::DoesNotFit)
             .count(),
-        times[0].as_secs_f64() * 1e3,
-        times[runs / 2].as_secs_f64() * 1e3,
+        best,
+        median,
     );
 
     let requests = 10;
@@ -104,16 +108,14 @@ fn main() {
     let mut snapshot = build::snapshot(&doc, &build_options).unwrap();
     drop(doc);
     // As `ekas plan` and the loop plan: the lent pods join the snapshot, no copy.
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| timed(|| black_box(ekas::engine::plan_in_place(&mut snapshot, &config))).1)
-        .collect();
-    times.sort();
+    let (best, median) =
+        best_and_median(runs, || ekas::engine::plan_in_place(&mut snapshot, &config));
     let plan = ekas::engine::plan_in_place(&mut snapshot, &config);
     println!(
         "engine::plan_in_place {largest:>7} pending pods and {} ProvisioningRequests of 64 pods: best {:>8.1} ms, median {:>8.1} ms",
         plan.provisioning_requests.len(),
-        times[0].as_secs_f64() * 1e3,
-        times[runs / 2].as_secs_f64() * 1e3,
+        best,
+        median,
     );
 
     let dir = tempfile::tempdir().unwrap();
