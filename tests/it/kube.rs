@@ -331,6 +331,18 @@ async fn podgroups_are_read_live_where_their_crd_is_served() {
     );
 
     let caches = filled_caches(&kube).await;
+    // PodGroup stores are optional: `ready` does not wait for them, they fill on their own.
+    wait_for(
+        "the PodGroups of the served APIs in the caches",
+        std::time::Duration::from_secs(10),
+        async || {
+            caches
+                .kubernetes_part()
+                .pod_groups
+                .is_some_and(|g| g.items.len() == 3)
+        },
+    )
+    .await;
     let groups = caches
         .kubernetes_part()
         .pod_groups
