@@ -9,10 +9,12 @@
 //! Then, per size, the loop's side: a fake API server (tests/it/support/fake_kube.rs, in a
 //! child process) holds the pods and nodes; `ekas run`'s watch caches fill from it in this
 //! process, which reports its resident set size once they are ready, and the time of the work
-//! a pass does around the AWS reads: the Kubernetes half from the caches, the snapshot built,
-//! the plan (median of 5). Sizes can be picked
-//! with `EKAS_BENCH_PODS=1000,150000`; `EKAS_BENCH_DIR=DIR` keeps the snapshot files there; `EKAS_BENCH_BIN`
-//! runs another build of ekas.
+//! a pass does around the AWS reads: the Kubernetes half from the caches, the snapshot built
+//! from them, the plan (median and slowest of 20), and its size after the passes and at
+//! peak. Then pods are created and deleted at 100/s for `EKAS_BENCH_CHURN_SECS` (60; 0 skips)
+//! while passes run, and the RSS at the end and the passes' p50/p99 are reported. Sizes can be
+//! picked with `EKAS_BENCH_PODS=1000,150000`; `EKAS_BENCH_DIR=DIR` keeps the snapshot files
+//! there; `EKAS_BENCH_BIN` runs another build of ekas.
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -82,22 +84,64 @@ fn serve(running: usize, pending: usize) {
     }
     drop(doc);
     println!("{}", kube.kubeconfig().display());
-    std::io::stdin().lines().for_each(drop);
+    // A line on standard input starts the churn: pods created and deleted at 100/s each.
+    let mut lines = std::io::stdin().lines();
+    if lines.next().is_some() {
+        let pending = kube
+            .objects("pods")
+            .into_iter()
+            .find(|p| p["spec"]["nodeName"].is_null())
+            .expect("a pending pod to copy");
+        std::thread::spawn(move || {
+            for i in 0usize.. {
+                let mut pod = pending.clone();
+                pod["metadata"]["name"] = format!("churn-{i}").into();
+                pod["metadata"]["uid"] = format!("uid-churn-{i}").into();
+                kube.add("/api/v1/pods", pod);
+                if i >= CHURN_LIVE {
+                    kube.remove("pods", Some("batch"), &format!("churn-{}", i - CHURN_LIVE));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+    }
+    lines.for_each(drop);
 }
 
-fn rss_mib() -> f64 {
+/// Churned pods alive at once: each lives ten seconds.
+const CHURN_LIVE: usize = 1_000;
+
+/// A size from /proc/self/status (`VmRSS`, `VmHWM`), in MiB.
+fn rss_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
     kib / 1024.0
 }
 
-/// RSS (MiB) once the caches are ready, seconds to fill them, and the median seconds of a
-/// pass's work around the AWS reads.
-fn loop_caches(running: usize, pending: usize) -> (f64, f64, f64) {
+/// What the loop's side measured at one size.
+struct LoopFigures {
+    /// Seconds from start until the caches were ready.
+    fill: f64,
+    /// RSS (MiB) once the caches are ready.
+    ready: f64,
+    /// RSS (MiB) after the passes, once the loop has handed their memory back.
+    after_passes: f64,
+    /// Peak RSS (MiB) of the process (the fake API server is another process).
+    peak: f64,
+    /// Seconds of a pass's work around the AWS reads: median and slowest of [`PASSES`].
+    pass_p50: f64,
+    pass_max: f64,
+    /// During churn: RSS (MiB) at its end, passes made, and their p50 and p99 seconds.
+    churn: Option<(f64, usize, f64, f64)>,
+}
+
+const PASSES: usize = 20;
+
+fn loop_caches(running: usize, pending: usize, churn_for: u64) -> LoopFigures {
     let mut server = Command::new(std::env::current_exe().unwrap())
         .env(SERVE, format!("{running} {pending}"))
         .stdin(Stdio::piped())
@@ -113,7 +157,7 @@ fn loop_caches(running: usize, pending: usize) -> (f64, f64, f64) {
         ..KubeOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (rss, fill, caches) = runtime.block_on(async {
+    let (ready, fill, caches) = runtime.block_on(async {
         let client = ekas::kubernetes::watch_client(&options).await.unwrap();
         let start = Instant::now();
         let caches = Caches::start(&client, None);
@@ -121,33 +165,67 @@ fn loop_caches(running: usize, pending: usize) -> (f64, f64, f64) {
         let fill = start.elapsed().as_secs_f64();
         // Let the watches settle before reading the process's size.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        (rss_mib(), fill, caches)
+        ekas::run::release_freed_memory();
+        (rss_mib("VmRSS"), fill, caches)
     });
     let aws = cluster::cluster(0, 0, false)["aws"].take();
     let aws: std::collections::BTreeMap<String, RegionPart> = serde_json::from_value(aws).unwrap();
     let config = ekas::engine::Config::default();
-    let mut passes: Vec<f64> = (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            let doc = SnapshotDocument {
-                captured_at: "2026-11-27T12:00:00Z".parse().unwrap(),
-                cluster_name: Some("bench".into()),
-                regions: vec!["us-west-2".into(), "us-east-1".into()],
-                kubernetes: caches.kubernetes_part(),
-                aws: aws.clone(),
-                unreachable_regions: Default::default(),
-            };
-            let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
-            std::hint::black_box(ekas::engine::plan(&snapshot, &config));
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
+    // As `ekas run` makes a pass, less the AWS reads and the actions.
+    let pass = || {
+        let start = Instant::now();
+        let doc = SnapshotDocument {
+            captured_at: "2026-11-27T12:00:00Z".parse().unwrap(),
+            cluster_name: Some("bench".into()),
+            regions: vec!["us-west-2".into(), "us-east-1".into()],
+            kubernetes: caches.kubernetes_part(),
+            aws: aws.clone(),
+            unreachable_regions: Default::default(),
+        };
+        let mut snapshot = caches
+            .with_pods(|pods| {
+                build::snapshot_with_cached_pods(&doc, pods, &BuildOptions::default())
+            })
+            .unwrap();
+        drop(doc);
+        std::hint::black_box(ekas::engine::plan_in_place(&mut snapshot, &config));
+        drop(snapshot);
+        ekas::run::release_freed_memory();
+        start.elapsed().as_secs_f64()
+    };
+    let mut passes: Vec<f64> = (0..PASSES).map(|_| pass()).collect();
+    let after_passes = rss_mib("VmRSS");
+    let peak = rss_mib("VmHWM");
     passes.sort_by(f64::total_cmp);
+    // Churn: pods come and go at 100/s while passes run back to back with a second between,
+    // as they do while a queue moves.
+    let mut stdin = server.stdin.take().unwrap();
+    let churn = (churn_for > 0).then(|| {
+        use std::io::Write;
+        writeln!(stdin).unwrap();
+        let until = Instant::now() + Duration::from_secs(churn_for);
+        let mut during = Vec::new();
+        while Instant::now() < until {
+            during.push(pass());
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        during.sort_by(f64::total_cmp);
+        let at = |q: f64| during[((during.len() - 1) as f64 * q).round() as usize];
+        (rss_mib("VmRSS"), during.len(), at(0.5), at(0.99))
+    });
     drop(caches);
     drop(runtime);
-    drop(server.stdin.take());
+    drop(stdin);
     server.wait().unwrap();
-    (rss, fill, passes[2])
+    LoopFigures {
+        fill,
+        ready,
+        after_passes,
+        peak,
+        pass_p50: passes[PASSES / 2],
+        pass_max: passes[PASSES - 1],
+        churn,
+    }
 }
 
 fn main() {
@@ -202,15 +280,36 @@ fn main() {
         );
     }
     println!(
-        "\nekas run's caches, fed by a fake API server\n{:>8} {:>8} {:>10} {:>9} {:>11}",
-        "pods", "pending", "fill s", "RSS MiB", "pass s"
+        "\nekas run's caches, fed by a fake API server; {PASSES} passes\n{:>8} {:>8} {:>7} {:>10} {:>12} {:>9} {:>8} {:>8}",
+        "pods", "pending", "fill s", "ready MiB", "passed MiB", "peak MiB", "p50 s", "max s"
     );
+    let churn_for = std::env::var("EKAS_BENCH_CHURN_SECS")
+        .map_or(if quick { 2 } else { 60 }, |s| {
+            s.parse().expect("EKAS_BENCH_CHURN_SECS: seconds")
+        });
+    let mut churned = Vec::new();
     for &pods in &sizes {
         let running = pods / 5;
-        let (rss, fill, pass) = loop_caches(running, pods - running);
+        let f = loop_caches(running, pods - running, churn_for);
         println!(
-            "{pods:>8} {:>8} {fill:>10.2} {rss:>9.0} {pass:>11.2}",
-            pods - running
+            "{pods:>8} {:>8} {:>7.2} {:>10.0} {:>12.0} {:>9.0} {:>8.2} {:>8.2}",
+            pods - running,
+            f.fill,
+            f.ready,
+            f.after_passes,
+            f.peak,
+            f.pass_p50,
+            f.pass_max
         );
+        churned.extend(f.churn.map(|c| (pods, c)));
+    }
+    if !churned.is_empty() {
+        println!(
+            "\nthen pods created and deleted at 100/s, a pass a second after the last\n{:>8} {:>8} {:>8} {:>8} {:>8}",
+            "pods", "RSS MiB", "passes", "p50 s", "p99 s"
+        );
+        for (pods, (rss, passes, p50, p99)) in churned {
+            println!("{pods:>8} {rss:>8.0} {passes:>8} {p50:>8.2} {p99:>8.2}");
+        }
     }
 }

@@ -547,7 +547,8 @@ fn build(w: &World) -> Built {
         }
         for (bit, name) in ["a", "b"].iter().enumerate() {
             if p.budgets & (1 << bit) != 0 {
-                pod.labels.insert(format!("pdb-{name}"), "yes".into());
+                std::sync::Arc::make_mut(&mut pod.labels)
+                    .insert(format!("pdb-{name}"), "yes".into());
             }
         }
     }

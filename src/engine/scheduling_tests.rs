@@ -68,7 +68,7 @@ fn zonal_node(c: &mut Cluster, name: &str, group: &str, zone: &str, cpu: i64) {
 
 fn pod_with(c: &mut Cluster, name: &str, cpu: i64, app_label: &str, placement: &Arc<Placement>) {
     let pod = c.pod(name, cpu, 1);
-    pod.labels = labels(&[("app", app_label)]);
+    pod.labels = labels(&[("app", app_label)]).into();
     pod.placement = placement.clone();
 }
 
@@ -131,7 +131,7 @@ fn spread_refuses_free_room_in_the_crowded_zone() {
     // Two web pods run in zone a already, none in b.
     for i in 0..2 {
         c.running(&format!("old-{i}"), "node-a", 1000, 1);
-        c.0.pods.last_mut().unwrap().labels = labels(&[("app", "web")]);
+        c.0.pods.last_mut().unwrap().labels = labels(&[("app", "web")]).into();
     }
     pod_with(&mut c, "web-new", 1000, "web", &p);
     let plan = c.plan();
@@ -143,7 +143,7 @@ fn spread_refuses_free_room_in_the_crowded_zone() {
 
     // With node-b full, b is still at 0: the pod needs a new node in b or c, not room in a.
     c.running("filler", "node-b", 16_000, 1);
-    c.0.pods.last_mut().unwrap().labels = labels(&[("app", "filler")]);
+    c.0.pods.last_mut().unwrap().labels = labels(&[("app", "filler")]).into();
     let plan = c.plan();
     let (destination, group) = destinations(&plan)["batch/web-new"].clone();
     assert_eq!(destination, Destination::NewNode);
@@ -333,7 +333,7 @@ fn required_affinity_follows_its_target_and_a_self_affine_gang_starts_anywhere()
     zonal_node(&mut c, "node-b", "b", ZONES[1], 4000);
     c.0.groups[1].desired = 1;
     c.running("cache", "node-b", 3500, 1);
-    c.0.pods[0].labels = labels(&[("app", "cache")]);
+    c.0.pods[0].labels = labels(&[("app", "cache")]).into();
     let near_cache = Arc::new(Placement {
         pod_affinity: vec![term(app("cache"), ZONE_LABEL)],
         ..Default::default()
@@ -476,7 +476,7 @@ fn a_pod_preemption_serves_buys_nothing_and_holds_its_room() {
         anti_affinity: vec![term(app("other"), HOSTNAME_LABEL)],
         ..Default::default()
     });
-    c.0.pods[2].labels = labels(&[("app", "other")]);
+    c.0.pods[2].labels = labels(&[("app", "other")]).into();
     let plan = c.plan();
     assert_eq!(destinations(&plan)["batch/other"].0, Destination::NewNode);
     c.0.pods[1].placement = Arc::new(Placement::default());

@@ -152,7 +152,7 @@ impl Cluster {
             phase: PodPhase::Pending,
             deleting: false,
             requests,
-            labels: labels(&[("job", "j")]),
+            labels: labels(&[("job", "j")]).into(),
             placement: Arc::new(placement),
             controller: Some(Owner {
                 kind: "Job".into(),

@@ -3,7 +3,7 @@
 //! and storage are optional: a pass plans without them while they cannot be read.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use color_eyre::eyre::{Result, eyre};
 use futures::{StreamExt, future};
@@ -15,10 +15,11 @@ use kube::Api;
 use kube::runtime::reflector::{self, Store, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde::de::DeserializeOwned;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::read::PAGE_SIZE;
+use crate::source::build::cache::{Arrival, PodCache};
 use crate::source::document::pod::trim_metadata;
 use crate::source::document::{
     CoschedulingPodGroup, ItemList, KubernetesPart, KubernetesPodGroup, Pod, PodTemplate,
@@ -27,7 +28,11 @@ use crate::source::document::{
 
 /// The stores of the kinds a snapshot needs, each fed by its own watch.
 pub struct Caches {
-    pods: Store<Pod>,
+    /// Pods become model pods as they arrive (see [`PodCache`]): most of a large cluster's
+    /// objects, kept in the least memory.
+    pods: Arc<RwLock<PodCache>>,
+    /// True once the pods' first list is in.
+    pods_listed: watch::Receiver<bool>,
     nodes: Store<Node>,
     pdbs: Store<PodDisruptionBudget>,
     daemon_sets: Store<DaemonSet>,
@@ -67,34 +72,103 @@ where
         // A failed watch is retried with backoff: the caches outlive API-server restarts.
         .default_backoff()
         .applied_objects();
-    let mut failures = 0u64;
+    let mut failures = Failures::new(kind);
     let task = tokio::spawn(stream.for_each(move |event| {
         match event {
             Ok(object) => {
-                failures = 0;
+                failures.reset();
                 if let Some(changed) = changed.as_ref().filter(|_| signal(&object)) {
                     changed.notify_one();
                 }
             }
-            // A watch refused for good (say, RBAC without a new kind) would warn every
-            // backoff; once is enough until it recovers.
-            Err(e) if failures > 0 => {
-                failures += 1;
-                tracing::debug!(%kind, error = %e, failures, "watch failed again; retrying");
-            }
-            // A kind whose CRD is not installed (a PodGroup API): nothing to warn about.
-            Err(watcher::Error::InitialListFailed(kube::Error::Api(e))) if e.code == 404 => {
-                failures += 1;
-                tracing::debug!(%kind, "not served by the API server; planning without it");
-            }
-            Err(e) => {
-                failures += 1;
-                tracing::warn!(%kind, error = %e, "watch failed; retrying");
-            }
+            Err(e) => failures.note(e),
         }
         future::ready(())
     }));
     (reader, task)
+}
+
+/// A watch's failures in a row, logged so that a watch refused for good (say, RBAC without a
+/// new kind) warns once, not at every backoff, until it recovers.
+struct Failures {
+    kind: String,
+    count: u64,
+}
+
+impl Failures {
+    fn new(kind: String) -> Failures {
+        Failures { kind, count: 0 }
+    }
+
+    fn reset(&mut self) {
+        self.count = 0;
+    }
+
+    fn note(&mut self, e: watcher::Error) {
+        let kind = &self.kind;
+        self.count += 1;
+        match e {
+            _ if self.count > 1 => {
+                tracing::debug!(%kind, error = %e, failures = self.count, "watch failed again; retrying");
+            }
+            // A kind whose CRD is not installed (a PodGroup API): nothing to warn about.
+            watcher::Error::InitialListFailed(kube::Error::Api(e)) if e.code == 404 => {
+                tracing::debug!(%kind, "not served by the API server; planning without it");
+            }
+            e => tracing::warn!(%kind, error = %e, "watch failed; retrying"),
+        }
+    }
+}
+
+/// Watches pods into `cache`. `listed` turns true at the first complete list; `changed` is
+/// notified when a pod starts waiting for a node.
+fn watch_pods(
+    api: Api<Pod>,
+    cache: Arc<RwLock<PodCache>>,
+    listed: watch::Sender<bool>,
+    changed: Arc<Notify>,
+) -> JoinHandle<()> {
+    let config = watcher::Config::default().page_size(PAGE_SIZE);
+    // A failed watch is retried with backoff: the cache outlives API-server restarts.
+    let stream = watcher(api, config).default_backoff();
+    let mut failures = Failures::new("Pod".into());
+    tokio::spawn(stream.for_each(move |event| {
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                failures.note(e);
+                return future::ready(());
+            }
+        };
+        failures.reset();
+        // A poisoned lock means a panic elsewhere while it was held; the cache itself is
+        // whole after every call, so carry on with it.
+        let mut cache = cache.write().unwrap_or_else(|e| e.into_inner());
+        let arrival = match event {
+            watcher::Event::Apply(pod) | watcher::Event::InitApply(pod) => cache.apply(pod),
+            watcher::Event::Delete(pod) => {
+                cache.delete(&pod);
+                Arrival::Other
+            }
+            watcher::Event::Init => {
+                cache.relist_started();
+                Arrival::Other
+            }
+            watcher::Event::InitDone => {
+                cache.relist_done();
+                drop(cache);
+                listed.send_replace(true);
+                // A relist may have brought new waiting pods without saying which.
+                changed.notify_one();
+                return future::ready(());
+            }
+        };
+        drop(cache);
+        if arrival == Arrival::NewlyWaiting {
+            changed.notify_one();
+        }
+        future::ready(())
+    }))
 }
 
 impl Caches {
@@ -102,12 +176,15 @@ impl Caches {
     /// `namespace` limits pods and PodDisruptionBudgets, as for the one-shot reads.
     pub fn start(client: &kube::Client, namespace: Option<&str>) -> Caches {
         let pods_changed = Arc::new(Notify::new());
-        // Pods arrive slim (see document::pod); the other kinds lose their bulk on arrival.
-        let (pods, t1) = reflect::<Pod>(
+        // Pods arrive slim (see document::pod) and become model pods; the other kinds lose
+        // their bulk on arrival.
+        let pods = Arc::new(RwLock::new(PodCache::default()));
+        let (listed, pods_listed) = watch::channel(false);
+        let t1 = watch_pods(
             super::scoped(client, namespace),
-            |_| {},
-            Some(pods_changed.clone()),
-            new_pending(),
+            pods.clone(),
+            listed,
+            pods_changed.clone(),
         );
         let (nodes, t2) = reflect::<Node>(Api::all(client.clone()), trim_node, None, |_| false);
         let (pdbs, t3) =
@@ -149,6 +226,7 @@ impl Caches {
         );
         Caches {
             pods,
+            pods_listed,
             nodes,
             pdbs,
             daemon_sets,
@@ -170,11 +248,18 @@ impl Caches {
     /// optional ones (see [`OPTIONAL_WAIT`]).
     pub async fn ready(&self) -> Result<()> {
         let stopped = |_| eyre!("a Kubernetes watch stopped before its first list");
+        let mut pods_listed = self.pods_listed.clone();
         tokio::try_join!(
-            self.pods.wait_until_ready(),
-            self.nodes.wait_until_ready(),
-            self.pdbs.wait_until_ready(),
-            self.daemon_sets.wait_until_ready(),
+            async {
+                pods_listed
+                    .wait_for(|listed| *listed)
+                    .await
+                    .map(drop)
+                    .map_err(drop)
+            },
+            async { self.nodes.wait_until_ready().await.map_err(drop) },
+            async { self.pdbs.wait_until_ready().await.map_err(drop) },
+            async { self.daemon_sets.wait_until_ready().await.map_err(drop) },
         )
         .map_err(stopped)?;
         let optional = async {
@@ -202,10 +287,16 @@ impl Caches {
         self.pods_changed.clone()
     }
 
-    /// The Kubernetes half of a snapshot, from the stores, in a stable order.
+    /// Runs `f` with the cached pods (see [`crate::source::build::snapshot_with_cached_pods`]);
+    /// watch events wait meanwhile.
+    pub fn with_pods<T>(&self, f: impl FnOnce(&PodCache) -> T) -> T {
+        f(&self.pods.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The Kubernetes half of a snapshot, from the stores, in a stable order, but for the
+    /// pods: they are in [`Caches::with_pods`].
     pub fn kubernetes_part(&self) -> KubernetesPart {
         KubernetesPart {
-            pods: items(&self.pods),
             nodes: items(&self.nodes),
             pod_disruption_budgets: items(&self.pdbs),
             daemon_sets: items(&self.daemon_sets),
@@ -247,25 +338,6 @@ fn trim_node(node: &mut Node) {
 fn first_seen<K: kube::Resource>() -> impl FnMut(&K) -> bool + Send + 'static {
     let mut seen: HashSet<String> = HashSet::new();
     move |object| seen.insert(object.meta().uid.clone().unwrap_or_default())
-}
-
-/// A filter that is true the first time each pod is seen waiting for a node.
-fn new_pending() -> impl FnMut(&Pod) -> bool + Send + 'static {
-    let mut seen: HashSet<String> = HashSet::new();
-    move |pod| {
-        let uid = pod.metadata.uid.clone().unwrap_or_default();
-        let unbound = pod.spec.as_ref().is_none_or(|s| s.node_name.is_none());
-        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-        let waiting = unbound
-            && matches!(phase, None | Some("Pending"))
-            && pod.metadata.deletion_timestamp.is_none();
-        if waiting {
-            seen.insert(uid)
-        } else {
-            seen.remove(&uid);
-            false
-        }
-    }
 }
 
 impl Drop for Caches {

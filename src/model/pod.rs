@@ -45,7 +45,9 @@ pub struct Pod {
     pub deleting: bool,
     /// Effective request: what the scheduler reserves for the pod, including one pod slot.
     pub requests: Resources,
-    pub labels: Labels,
+    /// Shared between pods with the same labels (the loop's cache interns them): the pods of
+    /// one job usually differ in name only.
+    pub labels: Arc<Labels>,
     /// Shared between pods of one template, so equivalent pods compare cheaply.
     pub placement: Arc<Placement>,
     /// The controlling owner reference, if any.

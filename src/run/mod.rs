@@ -188,6 +188,7 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
             result = pass => result,
             refused = guard.closed() => Err(eyre!("pass stopped before its next change: {refused}")),
         };
+        release_freed_memory();
         match result {
             Ok(report) => {
                 failures = 0;
@@ -230,6 +231,16 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     Ok(())
 }
 
+/// Hands memory the pass freed back to the system. glibc keeps a freed heap for reuse, so
+/// without this the loop's resident size would stay at its largest pass's, not its caches'.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the kernel; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 impl Loop<'_> {
     async fn pass(&mut self) -> Result<PassReport> {
         let act = &self.settings.act;
@@ -238,7 +249,10 @@ impl Loop<'_> {
             .live
             .document_with(self.caches.kubernetes_part(), captured_at)
             .await?;
-        let mut snapshot = build::snapshot_consuming(doc, &act.planning.build)?;
+        let mut snapshot = self
+            .caches
+            .with_pods(|pods| build::snapshot_with_cached_pods(&doc, pods, &act.planning.build))?;
+        drop(doc);
         self.members.publish(&snapshot);
         self.members.count_interruptions(&mut snapshot);
         let plan = engine::plan_in_place(&mut snapshot, &act.planning.engine);

@@ -149,7 +149,7 @@ pub fn job_pod_template(
 pub fn job_pod(template: &Pod, job: &str, ordinal: u32, now: Timestamp) -> Pod {
     let mut pod = template.clone();
     pod.name = format!("{job}-{ordinal}");
-    pod.labels.insert("job-name".into(), job.to_string());
+    std::sync::Arc::make_mut(&mut pod.labels).insert("job-name".into(), job.to_string());
     pod.created = Some(now);
     pod
 }
@@ -157,7 +157,7 @@ pub fn job_pod(template: &Pod, job: &str, ordinal: u32, now: Timestamp) -> Pod {
 /// Makes a job's pod a member of the job's gang, as the coscheduling plugin's label does, so
 /// the planner starts the job whole or buys nothing for it.
 pub fn join_gang(pod: &mut Pod, job: &str) {
-    pod.labels
+    std::sync::Arc::make_mut(&mut pod.labels)
         .insert(crate::model::keys::POD_GROUP.into(), job.to_string());
     pod.gang = Some(crate::model::Gang {
         namespace: pod.namespace.clone(),

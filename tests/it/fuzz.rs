@@ -381,6 +381,7 @@ fn plan_or_error(bytes: &[u8], config: &Config, reservation: NodeReservation) ->
             return Reached::BuildError;
         }
     };
+    crate::support::assert_cache_builds_same(&doc, &options, &snapshot);
     let plan = engine::plan(&snapshot, config);
     ekas::output::json::write_plan(&plan, &mut std::io::sink()).unwrap();
     ekas::output::table::write_plan(&plan, &mut std::io::sink()).unwrap();

@@ -216,7 +216,8 @@ async fn filled_caches(kube: &FakeKube) -> ekas::kubernetes::watch::Caches {
 async fn watch_caches_follow_changes_without_listing_again() {
     let kube = kube_with_pending(3);
     let caches = filled_caches(&kube).await;
-    assert_eq!(caches.kubernetes_part().pods.items.len(), 3);
+    let count = || caches.with_pods(|pods| pods.len());
+    assert_eq!(count(), 3);
 
     let changed = caches.pods_changed();
     kube.add("/api/v1/pods", pod("job-new", "1", "1Gi"));
@@ -224,7 +225,7 @@ async fn watch_caches_follow_changes_without_listing_again() {
         .await
         .expect("a new pending pod is signalled");
     let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while caches.kubernetes_part().pods.items.len() != 4 {
+    while count() != 4 {
         assert!(
             std::time::Instant::now() < until,
             "the new pod reaches the cache"
@@ -232,21 +233,19 @@ async fn watch_caches_follow_changes_without_listing_again() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     kube.remove("pods", Some("batch"), "job-0000");
-    while caches.kubernetes_part().pods.items.len() != 3 {
+    while count() != 3 {
         assert!(
             std::time::Instant::now() < until,
             "the deletion reaches the cache"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let names: Vec<_> = caches
-        .kubernetes_part()
-        .pods
-        .items
-        .iter()
-        .map(|p| p.metadata.name.clone().unwrap())
-        .collect();
-    assert_eq!(names, ["job-0001", "job-0002", "job-new"], "sorted");
+    let names: Vec<_> = caches.with_pods(|pods| pods.keys().collect());
+    assert_eq!(
+        names,
+        ["batch/job-0001", "batch/job-0002", "batch/job-new"],
+        "sorted"
+    );
     assert_eq!(kube.lists("/api/v1/pods"), 1, "one LIST, then the watch");
     assert!(kube.watches("/api/v1/pods") >= 1);
     assert_eq!(kube.lists("/api/v1/nodes"), 1);

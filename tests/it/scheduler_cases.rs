@@ -169,6 +169,7 @@ pub(crate) fn verdicts(case: &Value) -> (BTreeSet<String>, Vec<(String, String)>
     .unwrap_or_else(|e| panic!("case {}: {e}", case["name"]));
     let snapshot = build::snapshot(&doc, &BuildOptions::default())
         .unwrap_or_else(|e| panic!("case {}: {e:#}", case["name"]));
+    crate::support::assert_cache_builds_same(&doc, &BuildOptions::default(), &snapshot);
     let index = snapshot
         .pods
         .iter()

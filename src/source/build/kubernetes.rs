@@ -1,6 +1,6 @@
 //! Kubernetes objects (k8s-openapi types, and ekas's slim pods) → model summaries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
@@ -30,12 +30,13 @@ use crate::source::document::pod as doc;
 pub type Namespaces = BTreeMap<String, Labels>;
 
 /// Builds pods' placements: resolves what they refer to (namespaces for namespace selectors,
-/// claims for volumes, PodGroups for gangs) and gives pods with identical placement one shared `Arc`, so a 100k-pod
-/// queue made of a few job templates holds a few placements, and equal placements compare by
-/// pointer first.
+/// claims for volumes, PodGroups for gangs) and gives pods with identical placement one shared
+/// `Arc`, so a 100k-pod queue made of a few job templates holds a few placements, and equal
+/// placements compare by pointer first. Pods' labels are shared the same way.
 #[derive(Default)]
 pub struct Placements<'a> {
     interned: HashMap<Placement, Arc<Placement>>,
+    labels: HashSet<Arc<Labels>>,
     namespaces: Namespaces,
     /// `None` when the snapshot has no storage parts: volumes then limit nothing.
     storage: Option<Storage<'a>>,
@@ -46,6 +47,7 @@ impl<'a> Placements<'a> {
     pub fn new(namespaces: Namespaces, storage: Option<Storage<'a>>) -> Placements<'a> {
         Placements {
             interned: HashMap::new(),
+            labels: HashSet::new(),
             namespaces,
             storage,
             pod_groups: PodGroups::new(),
@@ -63,6 +65,28 @@ impl<'a> Placements<'a> {
             .entry(placement)
             .or_insert_with_key(|p| Arc::new(p.clone()))
             .clone()
+    }
+
+    fn intern_labels(&mut self, labels: Labels) -> Arc<Labels> {
+        if let Some(shared) = self.labels.get(&labels) {
+            return shared.clone();
+        }
+        let shared = Arc::new(labels);
+        self.labels.insert(shared.clone());
+        shared
+    }
+
+    /// How many label sets are shared.
+    #[cfg(test)]
+    pub fn label_sets(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Drops the placements and label sets no pod holds any more: a long-lived interner (the
+    /// loop's) would otherwise keep every one it ever saw.
+    pub fn forget_unused(&mut self) {
+        self.interned.retain(|_, p| Arc::strong_count(p) > 1);
+        self.labels.retain(|l| Arc::strong_count(l) > 1);
     }
 }
 
@@ -122,39 +146,86 @@ pub fn pod_groups(items: &[PodGroup]) -> PodGroups {
         .collect()
 }
 
-/// The gang a pod names: Kubernetes' `spec.schedulingGroup`, else the coscheduling label,
-/// else Volcano's annotation. A Kubernetes PodGroup of the basic policy is no gang; one not
-/// read is taken as a gang of all its pods, as a PodGroup of the other APIs is.
-fn gang(
-    namespace: &str,
-    spec: &doc::PodSpec,
-    labels: &Labels,
-    annotations: Option<&BTreeMap<String, String>>,
-    pod_groups: &PodGroups,
-) -> Option<Gang> {
-    let (api, name) = spec
-        .scheduling_group
+/// The PodGroup a pod names, by API: Kubernetes' `spec.schedulingGroup`, else the
+/// coscheduling label, else Volcano's annotation.
+fn gang_name<'p>(
+    spec: &'p doc::PodSpec,
+    labels: &'p Labels,
+    annotations: Option<&'p BTreeMap<String, String>>,
+) -> Option<(GangApi, &'p str)> {
+    spec.scheduling_group
         .as_ref()
-        .and_then(|g| g.pod_group_name.as_ref())
+        .and_then(|g| g.pod_group_name.as_deref())
         .map(|name| (GangApi::Kubernetes, name))
         .or_else(|| {
             labels
                 .get(keys::POD_GROUP)
-                .map(|name| (GangApi::Coscheduling, name))
+                .map(|name| (GangApi::Coscheduling, name.as_str()))
         })
-        .or_else(|| Some((GangApi::Volcano, annotations?.get(keys::VOLCANO_GROUP)?)))
-        .filter(|(_, name)| !name.is_empty())?;
-    let min_member = match pod_groups.get(&(api, namespace.to_string(), name.clone())) {
+        .or_else(|| {
+            let name = annotations?.get(keys::VOLCANO_GROUP)?;
+            Some((GangApi::Volcano, name.as_str()))
+        })
+        .filter(|(_, name)| !name.is_empty())
+}
+
+/// The gang of the PodGroup `api`/`namespace`/`name`. A Kubernetes PodGroup of the basic
+/// policy is no gang; one not read is taken as a gang of all its pods, as a PodGroup of the
+/// other APIs is.
+pub fn gang(api: GangApi, namespace: &str, name: &str, pod_groups: &PodGroups) -> Option<Gang> {
+    let min_member = match pod_groups.get(&(api, namespace.to_string(), name.to_string())) {
         Some(GroupPolicy::Basic) => return None,
         Some(GroupPolicy::Gang(min)) => Some(*min),
         None => None,
     };
     Some(Gang {
         namespace: namespace.to_string(),
-        name: name.clone(),
+        name: name.to_string(),
         min_member,
         from_request: false,
     })
+}
+
+/// Whether a pod's model depends on objects other than the pod, apart from its PodGroup: the
+/// claims of its volumes (and whether storage is read at all), or the namespaces a
+/// namespaceSelector of a pod (anti-)affinity term picks. Pods that do not can be built once,
+/// on their own.
+pub fn refers_elsewhere(spec: &doc::PodSpec) -> bool {
+    let volumes = spec.volumes.iter().flatten().any(|v| {
+        v.persistent_volume_claim.is_some()
+            || v.ephemeral.is_some()
+            || v.aws_elastic_block_store.is_some()
+    });
+    let affinity = spec.affinity.as_ref();
+    let required = [
+        affinity
+            .and_then(|a| a.pod_affinity.as_ref())
+            .and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            }),
+        affinity
+            .and_then(|a| a.pod_anti_affinity.as_ref())
+            .and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            }),
+    ];
+    let selects_namespaces = required
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|t| t.namespace_selector.is_some());
+    volumes || selects_namespaces
+}
+
+/// The API of the PodGroup a pod names, if any (see [`gang`]).
+pub fn gang_api(raw: &doc::Pod) -> Option<GangApi> {
+    let empty = doc::PodSpec::default();
+    let spec = raw.spec.as_ref().unwrap_or(&empty);
+    let no_labels = Labels::new();
+    let labels = raw.metadata.labels.as_ref().unwrap_or(&no_labels);
+    gang_name(spec, labels, raw.metadata.annotations.as_ref()).map(|(api, _)| api)
 }
 
 pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
@@ -182,20 +253,16 @@ pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
     let annotations = meta.annotations.as_ref();
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).map(String::as_str);
     let controller = controller(meta);
+    let gang = gang_name(spec, &labels, annotations)
+        .and_then(|(api, name)| gang(api, &namespace, name, &placements.pod_groups));
     Ok(Pod {
-        gang: gang(
-            &namespace,
-            spec,
-            &labels,
-            annotations,
-            &placements.pod_groups,
-        ),
+        gang,
         node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
         phase: PodPhase::parse(raw.status.as_ref().and_then(|s| s.phase.as_deref())),
         deleting: meta.deletion_timestamp.is_some(),
         requests,
         do_not_evict: do_not_evict(&labels, annotations),
-        labels,
+        labels: placements.intern_labels(labels),
         placement,
         runs_to_completion: runs_to_completion(spec, controller.as_ref()),
         controller,
@@ -233,7 +300,7 @@ pub fn unreadable_pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Option
         phase: PodPhase::parse(raw.status.as_ref().and_then(|s| s.phase.as_deref())),
         deleting: meta.deletion_timestamp.is_some(),
         requests: Resources::cpu_millis(UNLIMITED),
-        labels: meta.labels.clone().unwrap_or_default(),
+        labels: placements.intern_labels(meta.labels.clone().unwrap_or_default()),
         placement: placements.intern(Placement::default()),
         runs_to_completion: runs_to_completion(spec, controller.as_ref()),
         controller,

@@ -3,6 +3,7 @@
 //! written by ekas plans exactly as the live cluster did.
 
 pub mod aws;
+pub mod cache;
 pub mod kubernetes;
 pub mod matching;
 pub mod provisioning;
@@ -58,17 +59,64 @@ pub fn snapshot_consuming(mut doc: SnapshotDocument, opts: &BuildOptions) -> Res
     build(&doc, RawPods::Owned(pods), opts)
 }
 
-/// The document's pods, borrowed or to be used up.
+/// Like [`snapshot`], with the pods taken from the loop's cache instead of the document's.
+pub fn snapshot_with_cached_pods(
+    doc: &SnapshotDocument,
+    pods: &cache::PodCache,
+    opts: &BuildOptions,
+) -> Result<Snapshot> {
+    build(doc, RawPods::Cached(pods), opts)
+}
+
+/// The snapshot's pods: the document's, borrowed or to be used up, or the loop's cache.
 enum RawPods<'a> {
     Borrowed(&'a [doc::Pod]),
     Owned(Vec<doc::Pod>),
+    Cached(&'a cache::PodCache),
 }
 
 impl RawPods<'_> {
-    fn as_slice(&self) -> &[doc::Pod] {
+    /// The namespace of each pod.
+    fn namespaces(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        fn of(pod: &doc::Pod) -> &str {
+            pod.metadata.namespace.as_deref().unwrap_or("default")
+        }
         match self {
-            RawPods::Borrowed(pods) => pods,
-            RawPods::Owned(pods) => pods,
+            RawPods::Borrowed(pods) => Box::new(pods.iter().map(of)),
+            RawPods::Owned(pods) => Box::new(pods.iter().map(of)),
+            RawPods::Cached(cache) => Box::new(cache.namespaces()),
+        }
+    }
+}
+
+/// A pod that could not be read, as the snapshot lists it.
+fn unreadable(namespace: &str, name: &str, reason: String) -> UnreadableObject {
+    UnreadableObject {
+        kind: ObjectKind::Pod,
+        namespace: Some(namespace.to_string()),
+        name: name.to_string(),
+        reason,
+        treatment: "not scaled for; its node is taken as full and is not drained",
+    }
+}
+
+/// Builds one document pod onto `pods`, or notes in `unreadable` why it could not be read.
+fn build_one(
+    raw: &doc::Pod,
+    placements: &mut kubernetes::Placements<'_>,
+    pods: &mut Vec<crate::model::Pod>,
+    unreadable_pods: &mut Vec<UnreadableObject>,
+) {
+    match kubernetes::pod(raw, placements) {
+        Ok(pod) => pods.push(pod),
+        Err(e) => {
+            let meta = &raw.metadata;
+            unreadable_pods.push(unreadable(
+                meta.namespace.as_deref().unwrap_or("default"),
+                meta.name.as_deref().unwrap_or("(unnamed)"),
+                format!("{e:#}"),
+            ));
+            pods.extend(kubernetes::unreadable_pod(raw, placements));
         }
     }
 }
@@ -77,45 +125,24 @@ impl RawPods<'_> {
 fn build_pods(
     raw: RawPods<'_>,
     placements: &mut kubernetes::Placements<'_>,
+    pod_groups: &kubernetes::PodGroups,
 ) -> (Vec<crate::model::Pod>, Vec<UnreadableObject>) {
-    let mut pods = Vec::with_capacity(raw.as_slice().len());
+    let mut pods = Vec::new();
     let mut unreadable = Vec::new();
-    let mut one = |raw: &doc::Pod, pods: &mut Vec<crate::model::Pod>| match kubernetes::pod(
-        raw, placements,
-    ) {
-        Ok(pod) => pods.push(pod),
-        Err(e) => {
-            let kept = kubernetes::unreadable_pod(raw, placements);
-            unreadable.push(UnreadableObject {
-                kind: ObjectKind::Pod,
-                namespace: Some(
-                    raw.metadata
-                        .namespace
-                        .clone()
-                        .unwrap_or_else(|| "default".into()),
-                ),
-                name: raw
-                    .metadata
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "(unnamed)".into()),
-                reason: format!("{e:#}"),
-                treatment: "not scaled for; its node is taken as full and is not drained",
-            });
-            pods.extend(kept);
-        }
-    };
     match raw {
+        RawPods::Cached(cache) => return cache.pods(placements, pod_groups),
         RawPods::Borrowed(raw) => {
+            pods.reserve(raw.len());
             for pod in raw {
-                one(pod, &mut pods);
+                build_one(pod, placements, &mut pods, &mut unreadable);
             }
         }
         RawPods::Owned(mut raw) => {
+            pods.reserve(raw.len());
             // From the back, so each pod read is freed at once and the list's own buffer
             // shrinks as it empties; then put back in order.
             while let Some(pod) = raw.pop() {
-                one(&pod, &mut pods);
+                build_one(&pod, placements, &mut pods, &mut unreadable);
                 drop(pod);
                 if raw.capacity() > 4096 && raw.len() < raw.capacity() / 2 {
                     raw.shrink_to_fit();
@@ -178,9 +205,9 @@ fn build(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &BuildOptions) -> 
     };
     let pod_groups = kubernetes::pod_groups(k8s.pod_groups.as_ref().map_or(&[], |l| &l.items));
     let mut placements =
-        kubernetes::Placements::new(namespaces(k8s, raw_pods.as_slice()), storage(k8s))
-            .with_pod_groups(pod_groups);
-    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements);
+        kubernetes::Placements::new(namespaces(k8s, raw_pods.namespaces()), storage(k8s))
+            .with_pod_groups(pod_groups.clone());
+    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements, &pod_groups);
     left_out.objects.extend(unreadable_pods);
     let mut nodes = Vec::with_capacity(k8s.nodes.items.len());
     for raw in &k8s.nodes.items {
@@ -308,7 +335,10 @@ fn build(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &BuildOptions) -> 
 
 /// Every namespace's labels: the `namespaces` part, and for a namespace only pods name, the
 /// label the API server gives every namespace.
-fn namespaces(k8s: &KubernetesPart, pods: &[doc::Pod]) -> kubernetes::Namespaces {
+fn namespaces<'p>(
+    k8s: &KubernetesPart,
+    pods: impl Iterator<Item = &'p str>,
+) -> kubernetes::Namespaces {
     const NAME_LABEL: &str = "kubernetes.io/metadata.name";
     let mut out = kubernetes::Namespaces::new();
     for ns in k8s.namespaces.iter().flat_map(|l| &l.items) {
@@ -316,8 +346,7 @@ fn namespaces(k8s: &KubernetesPart, pods: &[doc::Pod]) -> kubernetes::Namespaces
             out.insert(name.clone(), ns.metadata.labels.clone().unwrap_or_default());
         }
     }
-    for pod in pods {
-        let name = pod.metadata.namespace.as_deref().unwrap_or("default");
+    for name in pods {
         if !out.contains_key(name) {
             let labels = [(NAME_LABEL.to_string(), name.to_string())].into();
             out.insert(name.to_string(), labels);
