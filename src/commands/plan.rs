@@ -7,6 +7,7 @@ use color_eyre::eyre::Result;
 use crate::cli::OutputFormat;
 use crate::model::Snapshot;
 use crate::settings::PlanSettings;
+use crate::source::file::ForPlanning;
 use crate::source::live::Live;
 use crate::source::{Source, build, file};
 use crate::{engine, output};
@@ -23,18 +24,24 @@ pub fn run(settings: &PlanSettings, format: OutputFormat, out: &mut dyn Write) -
 
 /// The snapshot the settings point at: the `--snapshot` file, or the live cluster.
 fn load(settings: &PlanSettings) -> Result<Snapshot> {
-    let (doc, origin) = match &settings.source {
-        Source::File(path) => (
-            file::read(path)?,
-            format!("snapshot file {}", path.display()),
-        ),
-        Source::Live(live) => (
-            super::runtime()?.block_on(async { Live::connect(live).await?.document().await })?,
-            "live cluster".to_string(),
-        ),
+    let options = &settings.planning.build;
+    let snapshot = match &settings.source {
+        Source::File(path) => {
+            let origin = || format!("snapshot file {}", path.display());
+            match file::read_for_planning(path)? {
+                ForPlanning::Streamed(doc, pods) => {
+                    build::snapshot_with_cached_pods(&doc, &pods, options)
+                }
+                ForPlanning::Whole(doc) => build::snapshot_consuming(doc, options),
+            }
+            .map_err(|e| e.wrap_err(origin()))?
+        }
+        Source::Live(live) => {
+            let doc = super::runtime()?
+                .block_on(async { Live::connect(live).await?.document().await })?;
+            build::snapshot_consuming(doc, options).map_err(|e| e.wrap_err("live cluster"))?
+        }
     };
-    let snapshot =
-        build::snapshot_consuming(doc, &settings.planning.build).map_err(|e| e.wrap_err(origin))?;
     tracing::info!(
         pods = snapshot.pods.len(),
         nodes = snapshot.nodes.len(),
