@@ -21,7 +21,7 @@ pub fn read(path: &Path) -> Result<SnapshotDocument> {
 /// A snapshot file read to be planned.
 pub enum ForPlanning {
     /// The document less its pods, which are model pods already.
-    Streamed(SnapshotDocument, PodCache),
+    Streamed(SnapshotDocument, Box<PodCache>),
     /// The whole document: its pods could not be streamed (see [`read_for_planning`]).
     Whole(SnapshotDocument),
 }
@@ -34,7 +34,7 @@ pub fn read_for_planning(path: &Path) -> Result<ForPlanning> {
     let bytes = std::fs::read(path)
         .wrap_err_with(|| format!("cannot read snapshot file {}", path.display()))?;
     match streamed(&bytes) {
-        Some(Ok((doc, pods))) => Ok(ForPlanning::Streamed(doc, pods)),
+        Some(Ok((doc, pods))) => Ok(ForPlanning::Streamed(doc, Box::new(pods))),
         _ => parse(&bytes)
             .map(ForPlanning::Whole)
             .wrap_err_with(|| format!("snapshot file {}", path.display())),

@@ -19,7 +19,8 @@ use crate::source::document::pod as doc;
 /// The loop's pods by namespace and name (the order a snapshot's pods come in).
 #[derive(Default)]
 pub struct PodCache {
-    pods: BTreeMap<(String, String), CachedPod>,
+    /// Boxed: a B-tree's nodes are often half empty, and a pod is several hundred bytes.
+    pods: BTreeMap<(String, String), Box<CachedPod>>,
     /// Shares placements and labels between the cached pods; knows no other objects.
     shared: Placements<'static>,
     /// The current relist's mark while one is under way.
@@ -143,7 +144,7 @@ impl PodCache {
         self.pods.keys().map(|(ns, _)| ns.as_str())
     }
 
-    fn build(&mut self, raw: doc::Pod, mark: u32) -> Option<CachedPod> {
+    fn build(&mut self, raw: doc::Pod, mark: u32) -> Option<Box<CachedPod>> {
         let gang_api = kubernetes::gang_api(&raw);
         let keep = raw.spec.as_ref().is_some_and(kubernetes::refers_elsewhere);
         let (pod, unreadable) = match kubernetes::pod(&raw, &mut self.shared) {
@@ -153,13 +154,13 @@ impl PodCache {
                 Some(format!("{e:#}")),
             ),
         };
-        Some(CachedPod {
+        Some(Box::new(CachedPod {
             pod,
             document: keep.then(|| Box::new(raw)),
             gang_api,
             unreadable,
             mark,
-        })
+        }))
     }
 
     /// Sweeps the interner once changes have added up to the pods cached, so what it holds for
