@@ -14,7 +14,8 @@
 //! peak. Then pods are created and deleted at 100/s for `EKAS_BENCH_CHURN_SECS` (60; 0 skips)
 //! while passes run, and the RSS at the end and the passes' p50/p99 are reported. Sizes can be
 //! picked with `EKAS_BENCH_PODS=1000,150000`; `EKAS_BENCH_DIR=DIR` keeps the snapshot files
-//! there; `EKAS_BENCH_BIN` runs another build of ekas.
+//! there; `EKAS_BENCH_BIN` runs another build of ekas; `EKAS_BENCH_KUBECONFIG` measures the
+//! loop's side on that cluster (a real control plane, as it is) instead of the fake.
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -124,6 +125,8 @@ fn rss_mib(field: &str) -> f64 {
 
 /// What the loop's side measured at one size.
 struct LoopFigures {
+    /// Pods in the cache.
+    pods: usize,
     /// Seconds from start until the caches were ready.
     fill: f64,
     /// RSS (MiB) once the caches are ready.
@@ -141,19 +144,35 @@ struct LoopFigures {
 
 const PASSES: usize = 20;
 
-fn loop_caches(running: usize, pending: usize, churn_for: u64) -> LoopFigures {
-    let mut server = Command::new(std::env::current_exe().unwrap())
-        .env(SERVE, format!("{running} {pending}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+/// The loop's side at one size, on the fake API server; or, when `given` names a kubeconfig, on
+/// that cluster as it is (no churn then).
+fn loop_caches(
+    running: usize,
+    pending: usize,
+    churn_for: u64,
+    given: Option<&std::path::Path>,
+) -> LoopFigures {
+    let mut server = given.is_none().then(|| {
+        Command::new(std::env::current_exe().unwrap())
+            .env(SERVE, format!("{running} {pending}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    });
+    let kubeconfig = match (given, &mut server) {
+        (Some(path), _) => path.to_path_buf(),
+        (None, server) => {
+            let mut line = String::new();
+            let server = server.as_mut().unwrap();
+            BufReader::new(server.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            line.trim().into()
+        }
+    };
     let options = KubeOptions {
-        kubeconfig: Some(line.trim().into()),
+        kubeconfig: Some(kubeconfig),
         ..KubeOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -199,8 +218,8 @@ fn loop_caches(running: usize, pending: usize, churn_for: u64) -> LoopFigures {
     passes.sort_by(f64::total_cmp);
     // Churn: pods come and go at 100/s while passes run back to back with a second between,
     // as they do while a queue moves.
-    let mut stdin = server.stdin.take().unwrap();
-    let churn = (churn_for > 0).then(|| {
+    let mut stdin = server.as_mut().map(|s| s.stdin.take().unwrap());
+    let churn = stdin.as_mut().filter(|_| churn_for > 0).map(|stdin| {
         use std::io::Write;
         writeln!(stdin).unwrap();
         let until = Instant::now() + Duration::from_secs(churn_for);
@@ -213,11 +232,15 @@ fn loop_caches(running: usize, pending: usize, churn_for: u64) -> LoopFigures {
         let at = |q: f64| during[((during.len() - 1) as f64 * q).round() as usize];
         (rss_mib("VmRSS"), during.len(), at(0.5), at(0.99))
     });
+    let pods = caches.with_pods(|pods| pods.len());
     drop(caches);
     drop(runtime);
     drop(stdin);
-    server.wait().unwrap();
+    if let Some(mut server) = server {
+        server.wait().unwrap();
+    }
     LoopFigures {
+        pods,
         fill,
         ready,
         after_passes,
@@ -287,13 +310,21 @@ fn main() {
         .map_or(if quick { 2 } else { 60 }, |s| {
             s.parse().expect("EKAS_BENCH_CHURN_SECS: seconds")
         });
+    let given = std::env::var_os("EKAS_BENCH_KUBECONFIG").map(std::path::PathBuf::from);
     let mut churned = Vec::new();
+    // A given cluster is measured once, as it is.
+    let sizes = if given.is_some() { vec![0] } else { sizes };
     for &pods in &sizes {
         let running = pods / 5;
-        let f = loop_caches(running, pods - running, churn_for);
+        let f = loop_caches(running, pods - running, churn_for, given.as_deref());
         println!(
-            "{pods:>8} {:>8} {:>7.2} {:>10.0} {:>12.0} {:>9.0} {:>8.2} {:>8.2}",
-            pods - running,
+            "{:>8} {:>8} {:>7.2} {:>10.0} {:>12.0} {:>9.0} {:>8.2} {:>8.2}",
+            f.pods,
+            if given.is_some() {
+                "-".to_string()
+            } else {
+                (pods - running).to_string()
+            },
             f.fill,
             f.ready,
             f.after_passes,
