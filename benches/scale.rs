@@ -218,6 +218,7 @@ fn loop_caches(
     passes.sort_by(f64::total_cmp);
     // Churn: pods come and go at 100/s while passes run back to back with a second between,
     // as they do while a queue moves.
+    let pods = caches.with_pods(|pods| pods.len());
     let mut stdin = server.as_mut().map(|s| s.stdin.take().unwrap());
     let churn = stdin.as_mut().filter(|_| churn_for > 0).map(|stdin| {
         use std::io::Write;
@@ -232,7 +233,6 @@ fn loop_caches(
         let at = |q: f64| during[((during.len() - 1) as f64 * q).round() as usize];
         (rss_mib("VmRSS"), during.len(), at(0.5), at(0.99))
     });
-    let pods = caches.with_pods(|pods| pods.len());
     drop(caches);
     drop(runtime);
     drop(stdin);

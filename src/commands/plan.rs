@@ -36,11 +36,8 @@ fn load(settings: &PlanSettings) -> Result<Snapshot> {
             }
             .map_err(|e| e.wrap_err(origin()))?
         }
-        Source::Live(live) => {
-            let doc = super::runtime()?
-                .block_on(async { Live::connect(live).await?.document().await })?;
-            build::snapshot_consuming(doc, options).map_err(|e| e.wrap_err("live cluster"))?
-        }
+        Source::Live(live) => super::runtime()?
+            .block_on(async { Live::connect(live).await?.snapshot(options).await })?,
     };
     tracing::info!(
         pods = snapshot.pods.len(),

@@ -8,7 +8,7 @@ pub mod read;
 pub mod watch;
 pub mod write;
 
-pub use read::gather;
+pub use read::{gather, gather_cached};
 
 use std::path::PathBuf;
 use std::time::Duration;

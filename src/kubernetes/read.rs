@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::api_error;
 use crate::actuate::outcome::{CallError, ErrorClass};
+use crate::source::build::cache::PodCache;
 // Pods are read straight into ekas's slim type: only the fields it uses are kept.
 use crate::source::document::{
     CoschedulingPodGroup, ItemList, KubernetesPart, KubernetesPodGroup, Pod, PodTemplate,
@@ -62,18 +63,31 @@ where
     K: kube::Resource + Clone + DeserializeOwned + Debug,
     K::DynamicType: Default,
 {
-    let kind = K::kind(&K::DynamicType::default()).to_string();
     let mut items = Vec::new();
+    each_page(api, params, |page| items.extend(page)).await?;
+    Ok(ItemList::from(items))
+}
+
+/// Hands each page's objects to `take` as it arrives.
+async fn each_page<K>(
+    api: Api<K>,
+    params: ListParams,
+    mut take: impl FnMut(Vec<K>),
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug,
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&K::DynamicType::default()).to_string();
     let mut params = params.limit(PAGE_SIZE);
     loop {
         let page = super::counted("list", &kind, api.list(&params).await)?;
-        items.extend(page.items);
+        take(page.items);
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
-            None => break,
+            None => return Ok(()),
         }
     }
-    Ok(ItemList::from(items))
 }
 
 /// Every object of a kind the plan can do without, or `None` when ekas's account may not list
@@ -106,6 +120,37 @@ where
 /// namespaces, PersistentVolumes and StorageClasses are always read whole, since every
 /// namespace's DaemonSets land on new nodes.
 pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<KubernetesPart> {
+    let (mut part, pods) = tokio::try_join!(
+        gather_but_pods(client, namespace),
+        list_all::<Pod>(client, namespace)
+    )?;
+    part.pods = pods;
+    Ok(part)
+}
+
+/// Like [`gather`], with the pods built into a [`PodCache`] a page at a time instead of kept
+/// as documents: what a plan reads, in the least memory.
+pub async fn gather_cached(
+    client: &kube::Client,
+    namespace: Option<&str>,
+) -> Result<(KubernetesPart, PodCache)> {
+    let mut cache = PodCache::default();
+    let pods = async {
+        let api = super::scoped::<Pod>(client, namespace);
+        each_page(api, ListParams::default(), |page| {
+            page.into_iter().for_each(|pod| {
+                cache.apply(pod);
+            })
+        })
+        .await
+        .map_err(|e| api_error(e, format_args!("listing {}", plural::<Pod>())))
+    };
+    let (part, ()) = tokio::try_join!(gather_but_pods(client, namespace), pods)?;
+    Ok((part, cache))
+}
+
+/// The Kubernetes half of a snapshot without its pods.
+async fn gather_but_pods(client: &kube::Client, namespace: Option<&str>) -> Result<KubernetesPart> {
     let claims = super::scoped::<PersistentVolumeClaim>(client, namespace);
     let (coscheduling, volcano, kubernetes, requests) = tokio::try_join!(
         optional(super::scoped::<CoschedulingPodGroup>(client, namespace)),
@@ -125,8 +170,7 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
         }
         _ => None,
     };
-    let (pods, nodes, pdbs, daemon_sets, namespaces, claims, volumes, classes) = tokio::try_join!(
-        list_all::<Pod>(client, namespace),
+    let (nodes, pdbs, daemon_sets, namespaces, claims, volumes, classes) = tokio::try_join!(
         paginate(Api::<Node>::all(client.clone()), ListParams::default()),
         list_all::<PodDisruptionBudget>(client, namespace),
         list_all::<DaemonSet>(client, None),
@@ -136,7 +180,6 @@ pub async fn gather(client: &kube::Client, namespace: Option<&str>) -> Result<Ku
         optional(Api::<StorageClass>::all(client.clone())),
     )?;
     Ok(KubernetesPart {
-        pods,
         nodes,
         pod_disruption_budgets: pdbs,
         daemon_sets,

@@ -84,9 +84,15 @@ impl Live {
         })
     }
 
+    /// The live cluster, built: its pods are built a LIST page at a time, never all held as
+    /// documents.
     pub async fn snapshot(&self, options: &BuildOptions) -> Result<Snapshot> {
-        let doc = self.document().await?;
-        build::snapshot_consuming(doc, options).map_err(|e| e.wrap_err("live cluster"))
+        let captured_at = Timestamp::now();
+        let (kubernetes, pods) =
+            kubernetes::gather_cached(&self.kube, self.namespace.as_deref()).await?;
+        let doc = self.document_with(kubernetes, captured_at).await?;
+        build::snapshot_with_cached_pods(&doc, &pods, options)
+            .map_err(|e| e.wrap_err("live cluster"))
     }
 }
 
