@@ -1,5 +1,6 @@
-//! The loop's pods between passes: each pod becomes a model pod once, when its watch event
-//! arrives, and a pass takes the model pods as they are instead of reading every pod again.
+//! Pods built once, as they arrive, and held as model pods rather than documents: the loop's
+//! watch events (a pass then takes the model pods as they are instead of reading every pod
+//! again), a snapshot file's pods as each is parsed, a LIST's pages as each comes.
 //!
 //! 1. A pod that arrives is built on its own ([`kubernetes::pod`] with nothing else known), its
 //!    placement and labels shared with the pods that have the same ones.
@@ -16,7 +17,7 @@ use super::kubernetes::{self, GangApi, Placements, PodGroups};
 use crate::model::{Pod, UnreadableObject};
 use crate::source::document::pod as doc;
 
-/// The loop's pods by namespace and name (the order a snapshot's pods come in).
+/// Model pods by namespace and name (the order a snapshot's pods come in).
 #[derive(Default)]
 pub struct PodCache {
     /// Boxed: a B-tree's nodes are often half empty, and a pod is several hundred bytes.
