@@ -11,7 +11,8 @@
 //! process, which reports its resident set size once they are ready, and the time of the work
 //! a pass does around the AWS reads: the Kubernetes half from the caches, the snapshot built
 //! from them, the plan (median and slowest of 20), and its size after the passes and at
-//! peak. Then pods are created and deleted at 100/s for `EKAS_BENCH_CHURN_SECS` (60; 0 skips)
+//! peak; and the time from a new pending pod on the API server to the loop's wake-up. Then
+//! pods are created and deleted at 100/s for `EKAS_BENCH_CHURN_SECS` (60; 0 skips)
 //! while passes run, and the RSS at the end and the passes' p50/p99 are reported. Sizes can be
 //! picked with `EKAS_BENCH_PODS=1000,150000`; `EKAS_BENCH_DIR=DIR` keeps the snapshot files
 //! there; `EKAS_BENCH_BIN` runs another build of ekas; `EKAS_BENCH_KUBECONFIG` measures the
@@ -85,28 +86,37 @@ fn serve(running: usize, pending: usize) {
     }
     drop(doc);
     println!("{}", kube.kubeconfig().display());
-    // A line on standard input starts the churn: pods created and deleted at 100/s each.
-    let mut lines = std::io::stdin().lines();
-    if lines.next().is_some() {
-        let pending = kube
-            .objects("pods")
-            .into_iter()
-            .find(|p| p["spec"]["nodeName"].is_null())
-            .expect("a pending pod to copy");
-        std::thread::spawn(move || {
-            for i in 0usize.. {
-                let mut pod = pending.clone();
-                pod["metadata"]["name"] = format!("churn-{i}").into();
-                pod["metadata"]["uid"] = format!("uid-churn-{i}").into();
-                kube.add("/api/v1/pods", pod);
-                if i >= CHURN_LIVE {
-                    kube.remove("pods", Some("batch"), &format!("churn-{}", i - CHURN_LIVE));
+    // Standard input says what to do: `pod N` adds one pending pod, `churn` starts creating and
+    // deleting pods at 100/s each.
+    let kube = std::sync::Arc::new(kube);
+    let pending = kube
+        .objects("pods")
+        .into_iter()
+        .find(|p| p["spec"]["nodeName"].is_null())
+        .expect("a pending pod to copy");
+    let copy = move |name: String| {
+        let mut pod = pending.clone();
+        pod["metadata"]["uid"] = format!("uid-{name}").into();
+        pod["metadata"]["name"] = name.into();
+        pod
+    };
+    for line in std::io::stdin().lines() {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("pod ") {
+            kube.add("/api/v1/pods", copy(format!("probe-{n}")));
+        } else if line == "churn" {
+            let (kube, copy) = (kube.clone(), copy.clone());
+            std::thread::spawn(move || {
+                for i in 0usize.. {
+                    kube.add("/api/v1/pods", copy(format!("churn-{i}")));
+                    if i >= CHURN_LIVE {
+                        kube.remove("pods", Some("batch"), &format!("churn-{}", i - CHURN_LIVE));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
                 }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
+            });
+        }
     }
-    lines.for_each(drop);
 }
 
 /// Churned pods alive at once: each lives ten seconds.
@@ -138,6 +148,8 @@ struct LoopFigures {
     /// Seconds of a pass's work around the AWS reads: median and slowest of [`PASSES`].
     pass_p50: f64,
     pass_max: f64,
+    /// Seconds from a new pending pod to the loop's wake-up, on the fake API server.
+    wake: Option<f64>,
     /// During churn: RSS (MiB) at its end, passes made, and their p50 and p99 seconds.
     churn: Option<(f64, usize, f64, f64)>,
 }
@@ -220,9 +232,31 @@ fn loop_caches(
     // as they do while a queue moves.
     let pods = caches.with_pods(|pods| pods.len());
     let mut stdin = server.as_mut().map(|s| s.stdin.take().unwrap());
+    // From a new pending pod on the API server to the loop being woken for it (median of 5).
+    let wake = stdin.as_mut().map(|stdin| {
+        use std::io::Write;
+        let changed = caches.pods_changed();
+        let mut wakes: Vec<f64> = (0..5)
+            .map(|n| {
+                runtime.block_on(async {
+                    // A wake-up left over from earlier pods would answer at once.
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(50), changed.notified()).await;
+                    let start = Instant::now();
+                    writeln!(stdin, "pod {n}").unwrap();
+                    tokio::time::timeout(Duration::from_secs(30), changed.notified())
+                        .await
+                        .expect("the loop is woken");
+                    start.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        wakes.sort_by(f64::total_cmp);
+        wakes[2]
+    });
     let churn = stdin.as_mut().filter(|_| churn_for > 0).map(|stdin| {
         use std::io::Write;
-        writeln!(stdin).unwrap();
+        writeln!(stdin, "churn").unwrap();
         let until = Instant::now() + Duration::from_secs(churn_for);
         let mut during = Vec::new();
         while Instant::now() < until {
@@ -247,6 +281,7 @@ fn loop_caches(
         peak,
         pass_p50: passes[PASSES / 2],
         pass_max: passes[PASSES - 1],
+        wake,
         churn,
     }
 }
@@ -303,8 +338,16 @@ fn main() {
         );
     }
     println!(
-        "\nekas run's caches, fed by a fake API server; {PASSES} passes\n{:>8} {:>8} {:>7} {:>10} {:>12} {:>9} {:>8} {:>8}",
-        "pods", "pending", "fill s", "ready MiB", "passed MiB", "peak MiB", "p50 s", "max s"
+        "\nekas run's caches, fed by a fake API server; {PASSES} passes\n{:>8} {:>8} {:>7} {:>10} {:>12} {:>9} {:>8} {:>8} {:>7}",
+        "pods",
+        "pending",
+        "fill s",
+        "ready MiB",
+        "passed MiB",
+        "peak MiB",
+        "p50 s",
+        "max s",
+        "wake s"
     );
     let churn_for = std::env::var("EKAS_BENCH_CHURN_SECS")
         .map_or(if quick { 2 } else { 60 }, |s| {
@@ -318,7 +361,7 @@ fn main() {
         let running = pods / 5;
         let f = loop_caches(running, pods - running, churn_for, given.as_deref());
         println!(
-            "{:>8} {:>8} {:>7.2} {:>10.0} {:>12.0} {:>9.0} {:>8.2} {:>8.2}",
+            "{:>8} {:>8} {:>7.2} {:>10.0} {:>12.0} {:>9.0} {:>8.2} {:>8.2} {:>7}",
             f.pods,
             if given.is_some() {
                 "-".to_string()
@@ -330,7 +373,8 @@ fn main() {
             f.after_passes,
             f.peak,
             f.pass_p50,
-            f.pass_max
+            f.pass_max,
+            f.wake.map_or("-".to_string(), |w| format!("{w:.3}")),
         );
         churned.extend(f.churn.map(|c| (pods, c)));
     }

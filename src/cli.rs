@@ -486,10 +486,12 @@ pub struct PassTimingArgs {
     pub sleep: DurationArg,
 
     /// A pass starts once no new pending pod has appeared for this long, so a burst is one pass
+    // 1 s, Karpenter's default for its batch idle duration: a lone pod waits the window plus
+    // one pass before its group grows.
     #[arg(
         long,
         value_name = "DURATION",
-        default_value = "1500ms",
+        default_value = "1s",
         help_heading = "Loop"
     )]
     pub batch_idle: DurationArg,
