@@ -114,8 +114,6 @@ async fn build(
     Ok(builder.with_layer(&names).build())
 }
 
-/// An API error as an operator reads it: what ekas was doing, what the server said, and what to
-/// do when the cause is a permission. It carries the error's class ([`CallError`]).
 /// The API of a namespaced kind in `namespace` (`--namespace`), or in all of them.
 pub(crate) fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> kube::Api<K>
 where
@@ -128,6 +126,8 @@ where
     }
 }
 
+/// An API error as an operator reads it: what ekas was doing, what the server said, and what to
+/// do when the cause is a permission. It carries the error's class ([`CallError`]).
 pub fn api_error(error: kube::Error, doing: impl std::fmt::Display) -> Report {
     let class = error_class(&error, false);
     let text = match &error {
