@@ -1,11 +1,9 @@
 //! Reading a snapshot file.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
-
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 use serde_json::value::RawValue;
 

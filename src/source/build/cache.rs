@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::kubernetes::{self, GangApi, Placements, PodGroups};
+use super::kubernetes::{self, GangApi, Placements};
 use crate::model::{Pod, UnreadableObject};
 use crate::source::document::pod as doc;
 
@@ -115,12 +115,9 @@ impl PodCache {
     }
 
     /// The model's pods for one pass, in order, and those that could not be read.
-    /// `placements` resolves what the pods that refer elsewhere name.
-    pub fn pods(
-        &self,
-        placements: &mut Placements<'_>,
-        pod_groups: &PodGroups,
-    ) -> (Vec<Pod>, Vec<UnreadableObject>) {
+    /// `placements` resolves what pods name: their PodGroups, and what the pods that refer
+    /// elsewhere name.
+    pub fn pods(&self, placements: &mut Placements<'_>) -> (Vec<Pod>, Vec<UnreadableObject>) {
         let mut pods = Vec::with_capacity(self.pods.len());
         let mut unreadable = Vec::new();
         for cached in self.pods.values() {
@@ -130,7 +127,7 @@ impl PodCache {
             }
             let mut pod = cached.pod.clone();
             if let (Some(api), Some(gang)) = (cached.gang_api, &pod.gang) {
-                pod.gang = kubernetes::gang(api, &gang.namespace, &gang.name, pod_groups);
+                pod.gang = placements.gang(api, &gang.namespace, &gang.name);
             }
             if let Some(reason) = &cached.unreadable {
                 unreadable.push(super::unreadable(&pod.namespace, &pod.name, reason.clone()));
@@ -187,7 +184,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::source::build::kubernetes::GroupPolicy;
+    use crate::source::build::kubernetes::{GroupPolicy, PodGroups};
 
     fn raw(name: &str, node: Option<&str>, labels: serde_json::Value) -> doc::Pod {
         serde_json::from_value(json!({
@@ -206,7 +203,8 @@ mod tests {
     }
 
     fn built(cache: &PodCache, pod_groups: &PodGroups) -> Vec<Pod> {
-        cache.pods(&mut Placements::default(), pod_groups).0
+        let mut placements = Placements::default().with_pod_groups(pod_groups.clone());
+        cache.pods(&mut placements).0
     }
 
     #[test]

@@ -76,6 +76,24 @@ impl<'a> Placements<'a> {
         shared
     }
 
+    /// The gang of the PodGroup `api`/`namespace`/`name`. A Kubernetes PodGroup of the basic
+    /// policy is no gang; one not read is taken as a gang of all its pods, as a PodGroup of the
+    /// other APIs is.
+    pub fn gang(&self, api: GangApi, namespace: &str, name: &str) -> Option<Gang> {
+        let key = (api, namespace.to_string(), name.to_string());
+        let min_member = match self.pod_groups.get(&key) {
+            Some(GroupPolicy::Basic) => return None,
+            Some(GroupPolicy::Gang(min)) => Some(*min),
+            None => None,
+        };
+        Some(Gang {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            min_member,
+            from_request: false,
+        })
+    }
+
     /// How many label sets are shared.
     #[cfg(test)]
     pub fn label_sets(&self) -> usize {
@@ -169,23 +187,6 @@ fn gang_name<'p>(
         .filter(|(_, name)| !name.is_empty())
 }
 
-/// The gang of the PodGroup `api`/`namespace`/`name`. A Kubernetes PodGroup of the basic
-/// policy is no gang; one not read is taken as a gang of all its pods, as a PodGroup of the
-/// other APIs is.
-pub fn gang(api: GangApi, namespace: &str, name: &str, pod_groups: &PodGroups) -> Option<Gang> {
-    let min_member = match pod_groups.get(&(api, namespace.to_string(), name.to_string())) {
-        Some(GroupPolicy::Basic) => return None,
-        Some(GroupPolicy::Gang(min)) => Some(*min),
-        None => None,
-    };
-    Some(Gang {
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-        min_member,
-        from_request: false,
-    })
-}
-
 /// Whether a pod's model depends on objects other than the pod, apart from its PodGroup: the
 /// claims of its volumes (and whether storage is read at all), or the namespaces a
 /// namespaceSelector of a pod (anti-)affinity term picks. Pods that do not can be built once,
@@ -219,7 +220,7 @@ pub fn refers_elsewhere(spec: &doc::PodSpec) -> bool {
     volumes || selects_namespaces
 }
 
-/// The API of the PodGroup a pod names, if any (see [`gang`]).
+/// The API of the PodGroup a pod names, if any (see [`Placements::gang`]).
 pub fn gang_api(raw: &doc::Pod) -> Option<GangApi> {
     let empty = doc::PodSpec::default();
     let spec = raw.spec.as_ref().unwrap_or(&empty);
@@ -254,7 +255,7 @@ pub fn pod(raw: &doc::Pod, placements: &mut Placements<'_>) -> Result<Pod> {
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).map(String::as_str);
     let controller = controller(meta);
     let gang = gang_name(spec, &labels, annotations)
-        .and_then(|(api, name)| gang(api, &namespace, name, &placements.pod_groups));
+        .and_then(|(api, name)| placements.gang(api, &namespace, name));
     Ok(Pod {
         gang,
         node_name: spec.node_name.clone().filter(|n| !n.is_empty()),

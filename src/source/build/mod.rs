@@ -125,12 +125,11 @@ fn build_one(
 fn build_pods(
     raw: RawPods<'_>,
     placements: &mut kubernetes::Placements<'_>,
-    pod_groups: &kubernetes::PodGroups,
 ) -> (Vec<crate::model::Pod>, Vec<UnreadableObject>) {
     let mut pods = Vec::new();
     let mut unreadable = Vec::new();
     match raw {
-        RawPods::Cached(cache) => return cache.pods(placements, pod_groups),
+        RawPods::Cached(cache) => return cache.pods(placements),
         RawPods::Borrowed(raw) => {
             pods.reserve(raw.len());
             for pod in raw {
@@ -206,8 +205,8 @@ fn build(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &BuildOptions) -> 
     let pod_groups = kubernetes::pod_groups(k8s.pod_groups.as_ref().map_or(&[], |l| &l.items));
     let mut placements =
         kubernetes::Placements::new(namespaces(k8s, raw_pods.namespaces()), storage(k8s))
-            .with_pod_groups(pod_groups.clone());
-    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements, &pod_groups);
+            .with_pod_groups(pod_groups);
+    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements);
     left_out.objects.extend(unreadable_pods);
     let mut nodes = Vec::with_capacity(k8s.nodes.items.len());
     for raw in &k8s.nodes.items {
