@@ -40,9 +40,15 @@ where
     K: kube::Resource + Clone + DeserializeOwned + Debug,
     K::DynamicType: Default,
 {
-    pages(api, params)
-        .await
-        .map_err(|e| api_error(e, format_args!("listing {}", plural::<K>())))
+    pages(api, params).await.map_err(listing_error::<K>)
+}
+
+/// A failed LIST of kind `K`, as an operator reads it.
+fn listing_error<K: kube::Resource>(e: kube::Error) -> color_eyre::Report
+where
+    K::DynamicType: Default,
+{
+    api_error(e, format_args!("listing {}", plural::<K>()))
 }
 
 /// `Pods`, `StorageClasses`: a kind's name for people.
@@ -111,7 +117,7 @@ where
             tracing::debug!("the API server does not serve {kinds}; planning without them");
             Ok(None)
         }
-        Err(e) => Err(api_error(e, format_args!("listing {kinds}"))),
+        Err(e) => Err(listing_error::<K>(e)),
     }
 }
 
@@ -143,7 +149,7 @@ pub async fn gather_cached(
             })
         })
         .await
-        .map_err(|e| api_error(e, format_args!("listing {}", plural::<Pod>())))
+        .map_err(listing_error::<Pod>)
     };
     let (part, ()) = tokio::try_join!(gather_but_pods(client, namespace), pods)?;
     Ok((part, cache))
