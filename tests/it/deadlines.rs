@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use ekas::aws::{AwsOptions, AwsTimeouts, gather};
 use ekas::notify::{Slack, SlackSettings};
 
-use crate::reap::{REGION, workers};
 use crate::support::fake_kube::FakeKube;
 use crate::support::fault_proxy::{Fault, FaultProxy};
+use crate::support::groups::{REGION, workers};
 use crate::support::moto::Moto;
 use crate::support::*;
 

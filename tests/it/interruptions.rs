@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::reap::{REGION, workers};
-use crate::run::{Ekas, free_port, http_get, metric, simulate};
+use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
 use crate::support::fault_proxy::{Fault, FaultProxy};
+use crate::support::groups::{REGION, workers};
 use crate::support::moto::Moto;
+use crate::support::simulator::simulate;
 use crate::support::*;
 
 const COMPLETED: &str = "<CompleteLifecycleActionResponse xmlns=\"https://autoscaling.amazonaws.com/doc/2011-01-01/\">\
@@ -202,10 +203,11 @@ async fn interruption_notices_drain_their_nodes_at_once_and_only_once() {
         "{body}"
     );
     assert_eq!(
-        crate::reap::group(&moto).await.0,
+        crate::support::groups::group(&moto).await.0,
         2,
         "the group's desired stays"
     );
+    crate::support::manifests::assert_rbac_allows(&kube.request_log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

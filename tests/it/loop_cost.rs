@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::reap::{node, workers};
-use crate::run::{Ekas, free_port, http_get, metric};
+use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
+use crate::support::groups::{node, workers};
 use crate::support::moto::Moto;
 use crate::support::wait_for;
 
@@ -44,7 +44,7 @@ async fn steady_cost(nodes: usize) -> (f64, usize) {
         );
     }
     let others = nodes - ids.len();
-    let clients = moto.clients(&[crate::reap::REGION]).await;
+    let clients = moto.clients(&[crate::support::groups::REGION]).await;
     let launched = clients[0]
         .ec2
         .run_instances()

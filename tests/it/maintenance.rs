@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::reap::{REGION, group, node, reap_args};
+use crate::support::groups::{REGION, group, node, reap_args};
 
 /// Desired capacity of group `name`.
 async fn desired(moto: &Moto, name: &str) -> i32 {
@@ -24,7 +24,7 @@ async fn desired(moto: &Moto, name: &str) -> i32 {
         .desired_capacity()
         .unwrap_or_default()
 }
-use crate::run::{Ekas, free_port, http_get, metric};
+use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
 use crate::support::moto::Moto;
 use crate::support::receiver::Receiver;
@@ -86,7 +86,7 @@ fn running_on(name: &str, node: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reap_on_a_cluster_without_provider_ids_terminates_nothing() {
     let moto = Moto::start();
-    let ids = crate::reap::workers(&moto, 0, 3).await;
+    let ids = crate::support::groups::workers(&moto, 0, 3).await;
     let names = addresses(&moto, &ids).await;
     let kube = FakeKube::start();
     // Nodes named by their private DNS name (Amazon Linux) or by their short host name with
@@ -166,7 +166,7 @@ async fn reap_on_a_cluster_without_provider_ids_terminates_nothing() {
 /// Five members of `workers` and their Nodes, up since January; four NotReady since June (the
 /// CNI died, say): each alone would be dead. Returns the instance ids.
 async fn mass_notready(moto: &Moto, kube: &FakeKube) -> Vec<String> {
-    let ids = crate::reap::workers(moto, 0, 5).await;
+    let ids = crate::support::groups::workers(moto, 0, 5).await;
     let not_ready = json!({"status": {"conditions": [{"type": "Ready", "status": "False",
         "lastTransitionTime": "2026-06-01T00:00:00Z"}]}});
     for (i, id) in ids.iter().enumerate() {
@@ -220,8 +220,8 @@ async fn reap_on_a_mass_notready_cluster_terminates_nothing_and_says_why() {
 async fn a_gpu_node_that_joins_late_is_bought_once() {
     let moto = Arc::new(Moto::start());
     let c = &moto.clients(&[REGION]).await[0];
-    crate::aws::launch_configuration(c, "gpu-lc", "g4dn.xlarge").await;
-    crate::aws::workers(c, "gpu", (0, 10, 0), "gpu-lc").await;
+    crate::support::aws_setup::launch_configuration(c, "gpu-lc", "g4dn.xlarge").await;
+    crate::support::aws_setup::workers(c, "gpu", (0, 10, 0), "gpu-lc").await;
     let kube = Arc::new(FakeKube::start());
     let mut train = pod("train", "1", "4Gi");
     train["spec"]["containers"][0]["resources"]["limits"] = json!({"nvidia.com/gpu": "1"});

@@ -4,8 +4,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::reap::{REGION, group, node, reap_args, workers};
 use crate::support::fake_kube::FakeKube;
+use crate::support::groups::{REGION, group, node, reap_args, workers};
 use crate::support::moto::Moto;
 use crate::support::*;
 
@@ -239,7 +239,7 @@ fn a_snapshot_with_requests_plans_them_and_shows_them() {
     let out = ekas(&["plan", "--snapshot", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
-    assert!(table.contains("ProvisioningRequests"), "{table}");
+    assert!(table.contains("PROVISIONINGREQUESTS"), "{table}");
     assert!(
         table.contains("Provisioned=True (CapacityIsProvisioned)"),
         "{table}"

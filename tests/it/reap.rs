@@ -4,82 +4,10 @@
 use serde_json::{Value, json};
 
 use crate::support::fake_kube::FakeKube;
+use crate::support::groups::{REGION, group, node, reap_args, workers};
 use crate::support::moto::Moto;
 use crate::support::receiver::Receiver;
 use crate::support::*;
-
-pub(crate) const REGION: &str = "us-west-2";
-
-/// Group `workers` of cluster `prod` with `desired` m5.xlarge instances (moto launches them at
-/// once); returns their ids.
-pub(crate) async fn workers(moto: &Moto, min: i32, desired: i32) -> Vec<String> {
-    let c = &moto.clients(&[REGION]).await[0];
-    crate::aws::launch_configuration(c, "lc", "m5.xlarge").await;
-    crate::aws::workers(c, "workers", (min, 10, desired), "lc").await;
-    group(moto).await.1
-}
-
-/// (desired, live instance ids) of `workers`.
-pub(crate) async fn group(moto: &Moto) -> (i32, Vec<String>) {
-    let clients = moto.clients(&[REGION]).await;
-    let out = clients[0]
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names("workers")
-        .send()
-        .await
-        .unwrap();
-    let g = &out.auto_scaling_groups()[0];
-    let mut ids: Vec<String> = g
-        .instances()
-        .iter()
-        .filter(|i| {
-            !i.lifecycle_state()
-                .is_some_and(|s| s.as_str().starts_with("Terminat"))
-        })
-        .map(|i| i.instance_id().unwrap_or_default().to_string())
-        .collect();
-    ids.sort();
-    (g.desired_capacity().unwrap_or_default(), ids)
-}
-
-/// A Ready node for an instance, joined long ago.
-pub(crate) fn node(name: &str, instance: &str, extra: Value) -> Value {
-    let mut node = json!({
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z",
-            "labels": {"node.kubernetes.io/instance-type": "m5.xlarge"}},
-        "spec": {"providerID": format!("aws:///us-west-2a/{instance}")},
-        "status": {
-            "allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "58"},
-            "conditions": [{"type": "Ready", "status": "True",
-                "lastTransitionTime": "2026-01-01T00:00:00Z"}]
-        }
-    });
-    crate::support::cluster::merge(&mut node, extra);
-    node
-}
-
-/// `ekas reap` as cron runs it: the default Lease, shared with `ekas run`.
-pub(crate) fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "reap",
-        "--kubeconfig",
-        kubeconfig,
-        "--cluster-name",
-        "prod",
-        "--regions",
-        REGION,
-        "--idle-threshold",
-        "1s",
-        "--type-idle-count",
-        "0",
-        "--max-scale-in-fraction",
-        "1",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
 
 fn node_object(kube: &FakeKube, name: &str) -> Option<Value> {
     kube.object("nodes", None, name)

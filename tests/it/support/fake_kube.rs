@@ -38,7 +38,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 /// Served types: (apiVersion, plural, kind, namespaced, has a `status` subresource).
-const RESOURCES: [(&str, &str, &str, bool, bool); 15] = [
+const RESOURCES: [(&str, &str, &str, bool, bool); 16] = [
     ("v1", "pods", "Pod", true, true),
     ("v1", "nodes", "Node", false, true),
     ("v1", "events", "Event", true, false),
@@ -76,9 +76,17 @@ const RESOURCES: [(&str, &str, &str, bool, bool); 15] = [
         true,
         true,
     ),
-    // Kubernetes' own PodGroups (the Workload API, alpha).
+    // Kubernetes' own PodGroups (the Workload API, alpha): 1.37 serves v1alpha3, 1.36
+    // v1alpha2 (not served unless a test asks, see `FakeKube::serve`).
     (
         "scheduling.k8s.io/v1alpha3",
+        "podgroups",
+        "PodGroup",
+        true,
+        true,
+    ),
+    (
+        "scheduling.k8s.io/v1alpha2",
         "podgroups",
         "PodGroup",
         true,
@@ -168,12 +176,18 @@ struct State {
     refused_evictions: Vec<String>,
     /// (method or "*", path prefix, status code), each used once.
     faults: Vec<(String, String, u16)>,
+    /// (method or "*", path prefix, status code, message): every matching request, until
+    /// cleared; as RBAC or a missing namespace answers.
+    refusals: Vec<(String, String, u16, String)>,
     /// (method, path prefix, query fragment, delay): requests answered that much later.
     slow: Vec<(String, String, String, Duration)>,
     /// Every request that may change something, with who sent it and who held the Lease.
     writes: Vec<WriteRequest>,
     /// Who has a request held back by a `slow` rule right now.
     slowed: Vec<String>,
+    /// API versions (`group/version`) not served now: absent from discovery, 404 on their
+    /// paths, as when a CRD is not installed.
+    unserved: std::collections::BTreeSet<String>,
     shutdown: bool,
 }
 
@@ -213,6 +227,10 @@ impl FakeKube {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shared = Arc::new(Shared::default());
+        shared
+            .lock()
+            .unserved
+            .insert("scheduling.k8s.io/v1alpha2".into());
         let server = shared.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -285,6 +303,30 @@ impl FakeKube {
         if let Err((code, status)) = self.mutate(|st| st.create(t.res, &ns, object, false)) {
             panic!("add to {collection}: {code} {}", status["message"]);
         }
+    }
+
+    /// Answers every `method` request (or every one, with "*") under `path_prefix` with `code`
+    /// and `message`, as the real server does for an RBAC refusal or a missing namespace, until
+    /// [`FakeKube::clear_faults`].
+    pub fn refuse(&self, method: &str, path_prefix: &str, code: u16, message: &str) {
+        let refusal = (
+            method.to_string(),
+            path_prefix.to_string(),
+            code,
+            message.to_string(),
+        );
+        self.mutate(|st| st.refusals.push(refusal));
+    }
+
+    /// Stops serving an API version (`group/version`), as when its CRD is removed: it leaves
+    /// discovery and its paths answer 404. Its objects stay, for when it is served again.
+    pub fn unserve(&self, api_version: &str) {
+        self.mutate(|st| st.unserved.insert(api_version.to_string()));
+    }
+
+    /// Serves an API version again (or for the first time), as when its CRD is installed.
+    pub fn serve(&self, api_version: &str) {
+        self.mutate(|st| st.unserved.remove(api_version));
     }
 
     /// How many requests reached `path` (query string excluded).
@@ -441,7 +483,9 @@ impl FakeKube {
 
     /// Drops every failure still queued by [`FakeKube::fail_next`].
     pub fn clear_faults(&self) {
-        self.shared.lock().faults.clear();
+        let mut st = self.shared.lock();
+        st.faults.clear();
+        st.refusals.clear();
     }
 }
 
@@ -731,6 +775,13 @@ fn handle(shared: &Shared, req: &Request) -> Response {
         let (code, body) = status(code, reason(code), format!("injected failure ({code})"));
         return Response::Json(code, body);
     }
+    let refusal = st.refusals.iter().find(|(m, prefix, _, _)| {
+        (m == "*" || *m == req.method) && req.path.starts_with(prefix.as_str())
+    });
+    if let Some((_, _, code, message)) = refusal {
+        let (code, body) = status(*code, reason(*code), message.clone());
+        return Response::Json(code, body);
+    }
     let before = st.rv;
     let out = route(&mut st, req);
     if st.rv != before {
@@ -741,7 +792,7 @@ fn handle(shared: &Shared, req: &Request) -> Response {
 
 fn route(st: &mut State, req: &Request) -> Outcome<Response> {
     let ok = |code, body| Ok(Response::Json(code, body));
-    if let Some(doc) = discovery(&req.path).filter(|_| req.method == "GET") {
+    if let Some(doc) = discovery(&req.path, &st.unserved).filter(|_| req.method == "GET") {
         return ok(200, doc);
     }
     let unknown = || {
@@ -751,7 +802,9 @@ fn route(st: &mut State, req: &Request) -> Outcome<Response> {
             "the server could not find the requested resource",
         )
     };
-    let t = parse_path(&req.path).ok_or_else(unknown)?;
+    let t = parse_path(&req.path)
+        .filter(|t| !st.unserved.contains(resource(t.res).api_version))
+        .ok_or_else(unknown)?;
     let r = resource(t.res);
     let q = &req.query;
     let dry = q.get("dryRun").is_some_and(|d| !d.is_empty());
@@ -817,8 +870,10 @@ fn method_not_allowed(req: &Request) -> Reply {
     status(405, "MethodNotAllowed", message)
 }
 
-/// `/version` and minimal discovery documents (the group lists only).
-fn discovery(path: &str) -> Option<Value> {
+/// `/version` and discovery: the group list (each group's versions, the first preferred) and
+/// each group-version's resources, of the API versions served now.
+fn discovery(path: &str, unserved: &std::collections::BTreeSet<String>) -> Option<Value> {
+    let served = || resources().filter(|r| !unserved.contains(r.api_version));
     let doc = match path {
         "/version" => json!({"major": "1", "minor": "37", "gitVersion": "v1.37.0",
             "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
@@ -828,18 +883,41 @@ fn discovery(path: &str) -> Option<Value> {
             json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
         }
         "/apis" => {
-            let grouped = resources().filter(|r| !r.group.is_empty());
-            let mut groups: Vec<Value> = grouped
-                .map(|r| {
-                    let version = r.api_version.split_once('/').unwrap().1;
-                    let version = json!({"groupVersion": r.api_version, "version": version});
-                    json!({"name": r.group, "versions": [version], "preferredVersion": version})
+            let mut groups: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+            for r in served().filter(|r| !r.group.is_empty()) {
+                let version = r.api_version.split_once('/').unwrap().1;
+                let version = json!({"groupVersion": r.api_version, "version": version});
+                let versions = groups.entry(r.group).or_default();
+                if !versions.contains(&version) {
+                    versions.push(version);
+                }
+            }
+            let groups: Vec<Value> = groups
+                .into_iter()
+                .map(|(name, versions)| {
+                    json!({"name": name, "preferredVersion": versions[0], "versions": versions})
                 })
                 .collect();
-            groups.dedup();
             json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         }
-        _ => return None,
+        _ => {
+            let group_version = path
+                .strip_prefix("/apis/")
+                .or_else(|| path.strip_prefix("/api/"))?;
+            let listed: Vec<Value> = served()
+                .filter(|r| r.api_version == group_version)
+                .map(|r| {
+                    json!({"name": r.plural, "singularName": "", "namespaced": r.namespaced,
+                        "kind": r.kind, "verbs": ["create", "delete", "get", "list", "patch",
+                        "update", "watch"]})
+                })
+                .collect();
+            if listed.is_empty() {
+                return None;
+            }
+            json!({"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": group_version, "resources": listed})
+        }
     };
     Some(doc)
 }

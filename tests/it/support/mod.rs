@@ -1,10 +1,15 @@
 //! Test harness: run the binary, build snapshot documents, start moto.
 
+pub mod aws_setup;
 pub mod cluster;
+pub mod ekas_loop;
 pub mod fake_kube;
 pub mod fault_proxy;
+pub mod groups;
+pub mod manifests;
 pub mod moto;
 pub mod receiver;
+pub mod simulator;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
