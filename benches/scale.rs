@@ -191,7 +191,7 @@ fn loop_caches(
     let (ready, fill, caches) = runtime.block_on(async {
         let client = ekas::kubernetes::watch_client(&options).await.unwrap();
         let start = Instant::now();
-        let caches = Caches::start(&client, None);
+        let caches = Caches::start(&client, None, std::time::Duration::from_secs(180));
         caches.ready().await.unwrap();
         let fill = start.elapsed().as_secs_f64();
         // Let the watches settle before reading the process's size.

@@ -5,12 +5,17 @@
 //! may take. A process that holds no Lease (a dry run, `run --leader-elect=false`, the read-only
 //! subcommands) has an open guard.
 //!
+//! The guard also carries a stop request (SIGTERM): the actuator asks [`Guard::stopping`]
+//! before each *action* (a scale-up, a node's drain), not before each call, so an action that
+//! has begun — a cordon and its drain bookkeeping — finishes, and the next one never starts.
+//!
 //! Why "valid until" is safe: the holder counts its term from the moment it *sent* the renewal,
 //! while a contender counts the same term from the moment it *saw* that renewal (client-go's
 //! rule, see `kubernetes::lease`), which is later. So the holder's term always ends first, on
 //! any two clocks that tick at the same rate, whatever their offset.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,7 +24,11 @@ use tokio::time::Instant;
 
 /// Shared by the renewal task, the clients and the loop; cloning shares it.
 #[derive(Clone, Default)]
-pub struct Guard(Option<Arc<Held>>);
+pub struct Guard {
+    held: Option<Arc<Held>>,
+    /// Set once the process is asked to stop: no new action begins.
+    stop: Arc<AtomicBool>,
+}
 
 struct Held {
     /// Which Lease, for messages: `namespace/name`.
@@ -65,7 +74,7 @@ impl std::error::Error for NotHeld {}
 
 impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
+        match &self.held {
             None => f.write_str("Guard(open)"),
             Some(h) => write!(f, "Guard({}, held: {:?})", h.lease, *h.lock()),
         }
@@ -82,27 +91,40 @@ impl Held {
 impl Guard {
     /// No Lease to hold: every change may go.
     pub fn open() -> Guard {
-        Guard(None)
+        Guard::default()
     }
 
     /// A gate for `lease` (`namespace/name`), shut until [`Guard::held_until`] opens it.
     pub fn for_lease(lease: String, margin: Duration) -> Guard {
-        Guard(Some(Arc::new(Held {
-            lease,
-            margin,
-            until: Mutex::new(None),
-            changed: watch::Sender::new(()),
-        })))
+        Guard {
+            held: Some(Arc::new(Held {
+                lease,
+                margin,
+                until: Mutex::new(None),
+                changed: watch::Sender::new(()),
+            })),
+            stop: Arc::default(),
+        }
     }
 
     pub fn is_open(&self) -> bool {
-        self.0.is_none()
+        self.held.is_none()
+    }
+
+    /// The process is stopping: actions under way finish, no new one begins.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a new action may not begin because the process is stopping.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
     /// A renewal sent at some instant succeeded: the Lease is ours until that instant plus
     /// its duration.
     pub fn held_until(&self, until: Instant) {
-        if let Some(h) = &self.0 {
+        if let Some(h) = &self.held {
             *h.lock() = Some(until);
             h.changed.send_replace(());
         }
@@ -110,7 +132,7 @@ impl Guard {
 
     /// Somebody else holds the Lease now.
     pub fn lost(&self) {
-        if let Some(h) = &self.0 {
+        if let Some(h) = &self.held {
             *h.lock() = None;
             h.changed.send_replace(());
         }
@@ -122,7 +144,7 @@ impl Guard {
     }
 
     fn check_at(&self, now: Instant) -> Result<(), NotHeld> {
-        let Some(h) = &self.0 else { return Ok(()) };
+        let Some(h) = &self.held else { return Ok(()) };
         let until = *h.lock();
         match until {
             Some(until) if until > now + h.margin => Ok(()),
@@ -137,7 +159,7 @@ impl Guard {
     /// Resolves once a change may no longer be sent (at once if it may not now); never, for an
     /// open guard. A pass races this, so a lost Lease stops it before its next change.
     pub async fn closed(&self) -> NotHeld {
-        let Some(h) = &self.0 else {
+        let Some(h) = &self.held else {
             return std::future::pending().await;
         };
         let mut changed = h.changed.subscribe();

@@ -24,8 +24,10 @@ fn main() -> ExitCode {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("EKAS_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    // Colours only for a person at a terminal: `kubectl logs` and log collectors get plain text.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match cli.global.log_format {
         LogFormat::Text => logs.init(),

@@ -9,12 +9,15 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 type Labels = Vec<(&'static str, String)>;
 
 pub struct Metrics {
     registry: Registry,
+    /// Every series name a scrape may hold (counters with `_total`, histograms with
+    /// `_bucket`, `_sum`, `_count`): what dashboards and alerts may ask for.
+    series: Vec<String>,
     pub pending_pods: Gauge,
     pub unschedulable_pods: Gauge,
     pub nodes: Family<Labels, Gauge>,
@@ -29,6 +32,7 @@ pub struct Metrics {
     pub pass_duration: Histogram,
     pub last_pass_completed: Gauge<f64, AtomicU64>,
     pub leader: Gauge,
+    pub cannot_act: Family<Labels, Gauge>,
     pub aws_calls: Family<Labels, Counter>,
     pub aws_errors: Family<Labels, Counter>,
     pub kube_calls: Family<Labels, Counter>,
@@ -42,7 +46,9 @@ pub struct Metrics {
 impl Metrics {
     fn new() -> Metrics {
         let mut registry = Registry::with_prefix("ekas");
+        let mut series = Vec::new();
         let m = Metrics {
+            series: Vec::new(),
             pending_pods: Gauge::default(),
             unschedulable_pods: Gauge::default(),
             nodes: Family::default(),
@@ -57,6 +63,7 @@ impl Metrics {
             pass_duration: Histogram::new(exponential_buckets(0.05, 2.0, 12)),
             last_pass_completed: Gauge::default(),
             leader: Gauge::default(),
+            cannot_act: Family::default(),
             aws_calls: Family::default(),
             aws_errors: Family::default(),
             kube_calls: Family::default(),
@@ -67,111 +74,180 @@ impl Metrics {
             changes: Family::default(),
             registry: Registry::default(),
         };
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "pending_pods",
             "Pods waiting for a node",
             m.pending_pods.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "unschedulable_pods",
             "Pending pods no node group can take",
             m.unschedulable_pods.clone(),
         );
-        registry.register("nodes", "Nodes by state", m.nodes.clone());
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
+            "nodes",
+            "Nodes by state",
+            m.nodes.clone(),
+        );
+        register(
+            &mut registry,
+            &mut series,
             "provisioning_requests",
             "ProvisioningRequests by class and ekas's verdict this pass",
             m.provisioning_requests.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "groups_in_backoff",
             "Node groups in launch-failure backoff",
             m.groups_in_backoff.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "unready_nodes",
             "Nodes NotReady after having started (the unready brake counts these)",
             m.unready_nodes.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "cluster_unhealthy",
             "1 while too many nodes are NotReady for ekas to remove any",
             m.cluster_unhealthy.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "scale_ups",
             "Scale-ups applied, by group",
             m.scale_ups.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "scale_up_failures",
             "Scale-ups that failed, by group",
             m.scale_up_failures.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "actions",
             "Node and instance actions, by action and result",
             m.actions.clone(),
         );
-        registry.register("passes", "Passes of the loop, by result", m.passes.clone());
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
+            "passes",
+            "Passes of the loop, by result",
+            m.passes.clone(),
+        );
+        register(
+            &mut registry,
+            &mut series,
             "pass_duration_seconds",
             "Time a pass takes",
             m.pass_duration.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "last_pass_completed_timestamp_seconds",
             "Unix time the last pass completed",
             m.last_pass_completed.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "leader",
             "1 while this process holds the lease",
             m.leader.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
+            "cannot_act",
+            "1 while the loop cannot act for this reason (lease-namespace-missing, lease-failing, \
+             forbidden, api-unreachable, watch-failing, no-region-readable, pass-failing)",
+            m.cannot_act.clone(),
+        );
+        register(
+            &mut registry,
+            &mut series,
             "aws_api_calls",
             "AWS API calls, by operation",
             m.aws_calls.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "aws_api_errors",
             "AWS API calls that failed, by operation",
             m.aws_errors.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "kubernetes_api_calls",
             "Kubernetes API calls, by verb and resource",
             m.kube_calls.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "kubernetes_api_errors",
             "Kubernetes API calls that failed, by verb and resource",
             m.kube_errors.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "skipped_objects",
             "Objects a pass could not read and left out, by kind (Pod, Node, DaemonSet, \
              PodDisruptionBudget, AutoScalingGroup, Region); counted once per pass",
             m.skipped_objects.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "interruptions",
             "Interruption notices for instances of managed groups, by kind and group",
             m.interruptions.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "interruption_drain_seconds",
             "Time from an interruption notice to its node drained (or the drain given up)",
             m.interruption_drain.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut series,
             "changes",
             "Changes put to AWS or Kubernetes through the actuator, by kind and result (ok or \
              the error's class)",
             m.changes.clone(),
         );
-        Metrics { registry, ..m }
+        Metrics {
+            registry,
+            series,
+            ..m
+        }
+    }
+
+    /// Every series name a scrape of `/metrics` may hold.
+    pub fn series(&self) -> &[String] {
+        &self.series
     }
 
     /// The Prometheus text exposition of every metric.
@@ -181,6 +257,26 @@ impl Metrics {
         let _ = encode(&mut out, &self.registry);
         out
     }
+}
+
+/// Registers `metric` as `ekas_<name>`, and notes the series names a scrape will hold.
+fn register(
+    registry: &mut Registry,
+    series: &mut Vec<String>,
+    name: &str,
+    help: &str,
+    metric: impl Metric,
+) {
+    use prometheus_client::metrics::MetricType;
+    let full = format!("ekas_{name}");
+    match metric.metric_type() {
+        MetricType::Counter => series.push(format!("{full}_total")),
+        MetricType::Histogram => {
+            series.extend(["_bucket", "_sum", "_count"].map(|s| format!("{full}{s}")))
+        }
+        _ => series.push(full),
+    }
+    registry.register(name, help, metric);
 }
 
 pub fn metrics() -> &'static Metrics {

@@ -139,6 +139,10 @@ pub struct RunSettings {
     pub interruption_queues: Vec<QueueRef>,
     /// `--interruption-drain-timeout`.
     pub interruption_drain_timeout: Duration,
+    /// `/healthz` fails after this long without progress (`--unhealthy-after`).
+    pub unhealthy_after: Duration,
+    /// How often the optional APIs are looked for again (`--api-discovery-every`).
+    pub api_discovery_every: Duration,
 }
 
 /// An interruption queue as given: its region, and its name or URL.
@@ -459,9 +463,16 @@ fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
         .filter(|q| !q.trim().is_empty())
         .map(|q| queue_ref(q, &act.live.regions))
         .collect::<Result<_>>()?;
+    let every = positive(args.timing.sleep, "--sleep")?;
+    let unhealthy_after = match args.unhealthy_after {
+        Some(d) => positive(d, "--unhealthy-after")?,
+        None => every.saturating_mul(3).max(Duration::from_secs(120)),
+    };
     Ok(RunSettings {
         act,
-        every: positive(args.timing.sleep, "--sleep")?,
+        every,
+        unhealthy_after,
+        api_discovery_every: positive(args.api_discovery_every, "--api-discovery-every")?,
         batch_idle: args.timing.batch_idle.std(),
         batch_max: args.timing.batch_max.std(),
         metrics_address: args.metrics_address,

@@ -80,7 +80,7 @@ impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
                 would: action.clone(),
                 action,
             };
-            out.push(step.run(self.dry_run, self.replace(instance)).await);
+            out.push(step.run(self.cluster.gate(), self.replace(instance)).await);
         }
         out
     }
@@ -114,7 +114,7 @@ impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
             action,
         };
         let call = async { self.node_action(node, now).await.into() };
-        step.run(self.dry_run, call).await
+        step.run(self.cluster.gate(), call).await
     }
 
     async fn node_action(&self, node: &NodeAction, now: Timestamp) -> Result<Done, CallError> {

@@ -74,7 +74,6 @@ pub struct Actuator<'a, G, C> {
     groups: Guarded<'a, G>,
     cluster: Guarded<'a, C>,
     drain: DrainPolicy,
-    dry_run: bool,
 }
 
 impl<'a, G: GroupWriter, C: ClusterWriter> Actuator<'a, G, C> {
@@ -92,7 +91,6 @@ impl<'a, G: GroupWriter, C: ClusterWriter> Actuator<'a, G, C> {
             groups: Guarded::new(groups, gate.clone()),
             cluster: Guarded::new(cluster, gate),
             drain,
-            dry_run,
         }
     }
 
@@ -109,7 +107,7 @@ impl<'a, G: GroupWriter, C: ClusterWriter> Actuator<'a, G, C> {
             {
                 out.push(self.apply_node(node, plan.captured_at).await);
             }
-            out.extend(scale_up_half(&self.groups, plan, self.dry_run).await);
+            out.extend(scale_up_half(&self.groups, plan).await);
         }
         if parts.maintenance {
             let skip = parts.scale_up.then_some(NodeActionKind::Uncordon);
@@ -117,7 +115,7 @@ impl<'a, G: GroupWriter, C: ClusterWriter> Actuator<'a, G, C> {
         }
         // Last: a request's answer may rest on the scale-ups, and a booking that ran out
         // is said whichever half runs.
-        let answers = answer_requests(&self.cluster, plan, &out, parts.scale_up, self.dry_run);
+        let answers = answer_requests(&self.cluster, plan, &out, parts.scale_up);
         out.extend(answers.await);
         out
     }
@@ -132,12 +130,13 @@ pub async fn apply_scale_up(
 ) -> Vec<Applied> {
     let regions = Regions(clients);
     let groups = Guarded::new(&regions, Gate::new(guard, dry_run));
-    scale_up_half(&groups, plan, dry_run).await
+    scale_up_half(&groups, plan).await
 }
 
 /// ekas's marks on groups, desired capacities set back after failed launches, then raised for
 /// the pending pods.
-async fn scale_up_half(groups: &impl GroupWriter, plan: &Plan, dry_run: bool) -> Vec<Applied> {
+async fn scale_up_half<G: GroupWriter>(groups: &Guarded<'_, G>, plan: &Plan) -> Vec<Applied> {
+    let gate = groups.gate();
     let mut out = Vec::new();
     for mark in &plan.group_marks {
         let action = match &mark.value {
@@ -156,7 +155,7 @@ async fn scale_up_half(groups: &impl GroupWriter, plan: &Plan, dry_run: bool) ->
             would: action.clone(),
             action,
         };
-        out.push(step.run(dry_run, call).await);
+        out.push(step.run(gate, call).await);
     }
     for reset in &plan.desired_resets {
         let action = format!(
@@ -174,7 +173,7 @@ async fn scale_up_half(groups: &impl GroupWriter, plan: &Plan, dry_run: bool) ->
             would: action.clone(),
             action,
         };
-        out.push(step.run(dry_run, call).await);
+        out.push(step.run(gate, call).await);
     }
     for up in &plan.scale_ups {
         let action = format!(
@@ -194,7 +193,7 @@ async fn scale_up_half(groups: &impl GroupWriter, plan: &Plan, dry_run: bool) ->
             would: action.clone(),
             action,
         };
-        out.push(step.run(dry_run, call).await);
+        out.push(step.run(gate, call).await);
     }
     out
 }
@@ -203,13 +202,13 @@ async fn scale_up_half(groups: &impl GroupWriter, plan: &Plan, dry_run: bool) ->
 /// nodes gets `Provisioned=True` only once every scale-up for it went through (and not at all
 /// when the scale-up half did not run, `scaled` false): otherwise it is asked again next
 /// pass, and a queue never admits a workload on nodes not requested.
-async fn answer_requests(
-    cluster: &impl ClusterWriter,
+async fn answer_requests<C: ClusterWriter>(
+    cluster: &Guarded<'_, C>,
     plan: &Plan,
     done: &[Applied],
     scaled: bool,
-    dry_run: bool,
 ) -> Vec<Applied> {
+    let gate = cluster.gate();
     let mut out = Vec::new();
     let answered = plan
         .provisioning_requests
@@ -237,14 +236,14 @@ async fn answer_requests(
             let skip = Skip::ScaleUpFailed {
                 group: failed.target.clone(),
             };
-            out.push(step.run(dry_run, async { Outcome::Skipped(skip) }).await);
+            out.push(step.run(gate, async { Outcome::Skipped(skip) }).await);
             continue;
         }
         let call = async {
             let set = cluster.set_request_conditions(namespace, name, &request.conditions);
             set.await.map(|()| Done::ConditionsSet).into()
         };
-        out.push(step.run(dry_run, call).await);
+        out.push(step.run(gate, call).await);
     }
     out
 }
@@ -261,12 +260,16 @@ struct Step<'a> {
 }
 
 impl Step<'_> {
-    /// Reports a dry run, or runs `call` (nothing of which runs otherwise); logs and counts
-    /// the outcome.
-    async fn run(self, dry_run: bool, call: impl Future<Output = Outcome>) -> Applied {
-        let outcome = match dry_run {
-            true => Outcome::WouldDo(self.would),
-            false => call.await,
+    /// Reports a dry run, skips the action when the process is stopping, or runs `call`
+    /// (nothing of which runs otherwise); logs and counts the outcome. Once begun, an action
+    /// runs to its end: a stop request is only looked at here.
+    async fn run(self, gate: &Gate, call: impl Future<Output = Outcome>) -> Applied {
+        let outcome = if gate.dry_run() {
+            Outcome::WouldDo(self.would)
+        } else if gate.stopping() {
+            Outcome::Skipped(Skip::Stopping)
+        } else {
+            call.await
         };
         tracing::info!(on = self.target, region = self.region, action = %self.action, %outcome, "applied");
         let applied = Applied {

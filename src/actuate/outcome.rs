@@ -83,6 +83,9 @@ impl fmt::Display for Done {
 pub enum Skip {
     /// A Node answers to the instance ekas meant to replace (safety invariant 6).
     NodeAnswers { node: String },
+    /// The process is stopping (SIGTERM): the action was not begun; the next ekas decides
+    /// again.
+    Stopping,
     /// A ProvisioningRequest's answer waits for a scale-up that failed (`group`).
     ScaleUpFailed { group: String },
 }
@@ -94,6 +97,7 @@ impl fmt::Display for Skip {
                 f,
                 "Node {node} answers to this instance now; a later pass decides again"
             ),
+            Skip::Stopping => f.write_str("ekas is stopping; the next process decides again"),
             Skip::ScaleUpFailed { group } => write!(
                 f,
                 "the scale-up of {group} failed; the request is asked again next pass"

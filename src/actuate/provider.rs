@@ -170,6 +170,15 @@ impl Gate {
         Gate { guard, dry_run }
     }
 
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// Whether the process is stopping, so no new action may begin (see [`Guard::stopping`]).
+    pub fn stopping(&self) -> bool {
+        self.guard.stopping()
+    }
+
     /// Runs `call` (a change of kind `change` to `target`) if the Lease is held with margin
     /// now and this is no dry run; counts it either way. `call` is a future, so nothing of it
     /// runs unless let through.
@@ -207,6 +216,10 @@ pub struct Guarded<'a, P> {
 impl<'a, P> Guarded<'a, P> {
     pub fn new(inner: &'a P, gate: Gate) -> Guarded<'a, P> {
         Guarded { inner, gate }
+    }
+
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 }
 

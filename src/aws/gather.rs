@@ -84,15 +84,27 @@ pub async fn each_region(
         }
     }
     if read.parts.is_empty() && !read.unreachable.is_empty() {
-        let errors: Vec<String> = read
-            .unreachable
-            .iter()
-            .map(|(region, e)| format!("reading AWS region {region}: {e}"))
-            .collect();
-        return Err(eyre!("no AWS region could be read; {}", errors.join("; ")));
+        return Err(NoRegionReadable(read.unreachable).into());
     }
     Ok(read)
 }
+
+/// Every region failed to read: region → why.
+#[derive(Debug, Clone)]
+pub struct NoRegionReadable(pub BTreeMap<String, String>);
+
+impl std::fmt::Display for NoRegionReadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let errors: Vec<String> = self
+            .0
+            .iter()
+            .map(|(region, e)| format!("reading AWS region {region}: {e}"))
+            .collect();
+        write!(f, "no AWS region could be read; {}", errors.join("; "))
+    }
+}
+
+impl std::error::Error for NoRegionReadable {}
 
 pub async fn region_part(
     clients: &RegionClients,

@@ -6,6 +6,7 @@
 //! our clock. The holder counts its term from when it sent the renewal, which is earlier, so
 //! its term ends first (see `crate::guard`).
 
+use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,11 +15,88 @@ use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, PostParams};
-use serde_json::json;
 use tokio::time::Instant;
 
 use super::{api_error, status_code};
 use crate::guard::Guard;
+
+/// Why an attempt on the Lease failed, as the loop reports it (`ekas_cannot_act{reason}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeaseTrouble {
+    /// The Lease's namespace does not exist.
+    NamespaceMissing,
+    /// RBAC (or authentication) refuses the Lease: it will not pass by waiting.
+    Forbidden,
+    /// The API server did not answer: down, unreachable, or too slow.
+    Unreachable,
+    /// Another process wrote the Lease at the same moment: try again.
+    Conflict,
+    Other,
+}
+
+/// A failed attempt on the Lease: what kind of failure, and the message for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseError {
+    pub trouble: LeaseTrouble,
+    pub message: String,
+}
+
+impl fmt::Display for LeaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LeaseError {}
+
+impl LeaseError {
+    fn new(trouble: LeaseTrouble, message: String) -> LeaseError {
+        LeaseError { trouble, message }
+    }
+
+    /// A failed API call while `doing` something with the Lease.
+    fn of_call(error: kube::Error, doing: String) -> LeaseError {
+        let trouble = match &error {
+            kube::Error::Api(s) if s.code == 401 || s.code == 403 => LeaseTrouble::Forbidden,
+            kube::Error::Api(s) if s.code == 409 => LeaseTrouble::Conflict,
+            kube::Error::Api(_) => LeaseTrouble::Other,
+            // No answer at all: refused, timed out, TLS, DNS.
+            _ => LeaseTrouble::Unreachable,
+        };
+        let message = format!("{:#}", api_error(error, doing));
+        LeaseError::new(trouble, message)
+    }
+}
+
+/// This process's name in the Lease: the host name and a random suffix, as client-go does, so
+/// two processes on one host — even both pid 1 in their own pid namespaces, as two replicas
+/// with `hostNetwork` are — never take each other for the holder.
+pub fn holder_identity() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    format!("{host}_{}", random_suffix())
+}
+
+/// Ten hex digits from the process's randomly keyed hasher (std seeds it from the OS), mixed
+/// with the time and a counter so two locks of one process differ too.
+fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:010x}", hasher.finish() & 0xff_ffff_ffff)
+}
 
 /// Which Lease, and for how long a holder keeps it (`--lease-namespace`, `--lease-name`,
 /// `--lease-duration`).
@@ -57,7 +135,8 @@ pub enum Attempt {
 pub struct LeaseLock {
     pub namespace: String,
     pub name: String,
-    /// Who holds it: host and process, shown to whoever is refused.
+    /// Who holds it: the host and a random suffix ([`holder_identity`]), shown to whoever is
+    /// refused.
     pub holder: String,
     /// A holder that stops renewing loses the lease after this long.
     pub duration_seconds: i32,
@@ -66,16 +145,10 @@ pub struct LeaseLock {
 
 impl LeaseLock {
     pub fn new(settings: &LeaseSettings) -> LeaseLock {
-        let host = std::env::var("HOSTNAME")
-            .ok()
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "unknown-host".into());
         LeaseLock {
             namespace: settings.namespace.clone(),
             name: settings.name.clone(),
-            holder: format!("{host}/{}", std::process::id()),
+            holder: holder_identity(),
             duration_seconds: settings.duration_seconds,
             observed: Mutex::new(None),
         }
@@ -94,19 +167,15 @@ impl LeaseLock {
         Api::namespaced(client.clone(), &self.namespace)
     }
 
-    fn spec(
-        &self,
-        now: Timestamp,
-        acquired: Option<MicroTime>,
-        transitions: i32,
-    ) -> serde_json::Value {
-        json!({
-            "holderIdentity": self.holder,
-            "leaseDurationSeconds": self.duration_seconds,
-            "acquireTime": acquired.unwrap_or(MicroTime(now)),
-            "renewTime": MicroTime(now),
-            "leaseTransitions": transitions,
-        })
+    fn spec(&self, now: Timestamp, acquired: Option<MicroTime>, transitions: i32) -> LeaseSpec {
+        LeaseSpec {
+            holder_identity: Some(self.holder.clone()),
+            lease_duration_seconds: Some(self.duration_seconds),
+            acquire_time: Some(acquired.unwrap_or(MicroTime(now))),
+            renew_time: Some(MicroTime(now)),
+            lease_transitions: Some(transitions),
+            ..LeaseSpec::default()
+        }
     }
 
     /// Notes another holder's record as seen now. Returns (renewed since the last look, expired):
@@ -143,41 +212,50 @@ impl LeaseLock {
     /// One attempt to take the lease, or renew it when this process holds it already. Another
     /// holder's lease is taken only once it has expired by this process's own observation
     /// (see [`LeaseLock::observe`]), or was released. A conflict (another taker at the same
-    /// moment) is an error; so is any API error.
-    pub async fn try_acquire(&self, client: &kube::Client) -> Result<Attempt> {
+    /// moment) is an error; so is any API error, with its kind ([`LeaseTrouble`]).
+    pub async fn try_acquire(&self, client: &kube::Client) -> Result<Attempt, LeaseError> {
         let api = self.api(client);
         let sent = Instant::now();
         let now = Timestamp::now();
         let doing = || format!("taking lease {}", self.key());
-        let current = match super::counted("get", "Lease", api.get_opt(&self.name).await) {
-            Ok(lease) => lease,
-            Err(e) => return Err(api_error(e, doing())),
+        let conflict = || {
+            LeaseError::new(
+                LeaseTrouble::Conflict,
+                format!(
+                    "{}: another ekas took it at the same moment; try again",
+                    doing()
+                ),
+            )
         };
+        let current = super::counted("get", "Lease", api.get_opt(&self.name).await)
+            .map_err(|e| LeaseError::of_call(e, doing()))?;
         let until = sent + self.duration();
         let Some(lease) = current else {
-            let lease: Lease = serde_json::from_value(json!({
-                "metadata": {"name": self.name, "namespace": self.namespace},
-                "spec": self.spec(now, None, 0),
-            }))?;
+            let lease = Lease {
+                metadata: kube::api::ObjectMeta {
+                    name: Some(self.name.clone()),
+                    namespace: Some(self.namespace.clone()),
+                    ..Default::default()
+                },
+                spec: Some(self.spec(now, None, 0)),
+            };
             return match super::counted(
                 "create",
                 "Lease",
                 api.create(&PostParams::default(), &lease).await,
             ) {
                 Ok(_) => Ok(Attempt::Ours { until }),
-                Err(e) if status_code(&e) == Some(409) => {
-                    bail!(
-                        "{}: another ekas took it at the same moment; try again",
-                        doing()
-                    )
-                }
-                Err(e) if status_code(&e) == Some(404) => bail!(
-                    "{}: namespace {} does not exist: create it (deploy/namespace.yaml) or pass \
-                     --lease-namespace with one that does",
-                    doing(),
-                    self.namespace
-                ),
-                Err(e) => Err(api_error(e, doing())),
+                Err(e) if status_code(&e) == Some(409) => Err(conflict()),
+                Err(e) if status_code(&e) == Some(404) => Err(LeaseError::new(
+                    LeaseTrouble::NamespaceMissing,
+                    format!(
+                        "{}: namespace {} does not exist: create it (deploy/namespace.yaml) or \
+                         pass --lease-namespace with one that does",
+                        doing(),
+                        self.namespace
+                    ),
+                )),
+                Err(e) => Err(LeaseError::of_call(e, doing())),
             };
         };
         let spec = lease.spec.clone().unwrap_or_default();
@@ -199,11 +277,7 @@ impl LeaseLock {
             None
         };
         let mut updated = lease.clone();
-        updated.spec = Some(serde_json::from_value(self.spec(
-            now,
-            acquired,
-            transitions,
-        ))?);
+        updated.spec = Some(self.spec(now, acquired, transitions));
         // The read resourceVersion rides along: a concurrent taker makes this a 409.
         match super::counted(
             "replace",
@@ -212,13 +286,8 @@ impl LeaseLock {
                 .await,
         ) {
             Ok(_) => Ok(Attempt::Ours { until }),
-            Err(e) if status_code(&e) == Some(409) => {
-                bail!(
-                    "{}: another ekas took it at the same moment; try again",
-                    doing()
-                )
-            }
-            Err(e) => Err(api_error(e, doing())),
+            Err(e) if status_code(&e) == Some(409) => Err(conflict()),
+            Err(e) => Err(LeaseError::of_call(e, doing())),
         }
     }
 
@@ -277,28 +346,6 @@ impl LeaseLock {
         }
     }
 
-    /// Contends for the lease for as long as the process runs (`ekas run`): a standby looks
-    /// every [`LeaseLock::period`]; the leader renews at the same pace. `guard` always knows
-    /// whether this process may change anything.
-    pub async fn keep_contending(&self, client: &kube::Client, guard: &Guard) {
-        loop {
-            match self.try_acquire(client).await {
-                Ok(Attempt::Ours { until }) => {
-                    guard.held_until(until);
-                    tracing::info!(holder = %self.holder, "became the leader");
-                    tokio::time::sleep(self.period()).await;
-                    self.keep_renewed(client, guard).await;
-                    continue;
-                }
-                Ok(Attempt::Theirs { holder, .. }) => {
-                    tracing::debug!(%holder, "not the leader");
-                }
-                Err(e) => tracing::debug!(error = %format!("{e:#}"), "not the leader"),
-            }
-            tokio::time::sleep(self.period()).await;
-        }
-    }
-
     /// Gives the lease up if this process holds it, so the next taker need not wait it out.
     pub async fn release(&self, client: &kube::Client) -> Result<()> {
         let api = self.api(client);
@@ -347,6 +394,17 @@ mod tests {
             lease_duration_seconds: Some(60),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn two_locks_on_one_host_in_one_process_have_different_holders() {
+        // Same HOSTNAME and same pid: what two replicas with hostNetwork, each pid 1 in its
+        // own pid namespace, look like to each other.
+        let (a, b) = (lock(), lock());
+        assert_ne!(a.holder, b.holder);
+        let host = a.holder.rsplit_once('_').unwrap().0;
+        assert_eq!(host, b.holder.rsplit_once('_').unwrap().0);
+        assert!(!host.is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! caches for the loop), and the writes that carry out a plan. Adapters never decide.
 
 mod deadline;
+pub mod discovery;
 pub mod lease;
 pub mod read;
 pub mod watch;
@@ -19,6 +20,62 @@ use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
 use crate::actuate::outcome::{CallError, ErrorClass};
 use crate::guard::Guard;
+use crate::source::document::{ItemList, PodGroup, ProvisioningRequest};
+
+/// Objects of optional APIs, each list with the API version it was read at.
+pub(crate) type ServedObjects = Vec<(kube::core::ApiResource, Vec<kube::api::DynamicObject>)>;
+
+/// The PodGroups of whichever gang APIs were read, as one part of a snapshot; `None` when none
+/// was. Each gets the `apiVersion` it was read at (list items may lack one), which says which
+/// API it is of.
+pub(crate) fn pod_groups(read: &Option<ServedObjects>) -> Option<ItemList<PodGroup>> {
+    let items = typed(read.as_ref()?, |group: &mut PodGroup, api_version| {
+        group.api_version = api_version.to_string();
+    });
+    Some(items.into())
+}
+
+/// The ProvisioningRequests read, if their API was.
+pub(crate) fn provisioning_requests(
+    read: &Option<ServedObjects>,
+) -> Option<ItemList<ProvisioningRequest>> {
+    let items = typed(
+        read.as_ref()?,
+        |request: &mut ProvisioningRequest, api_version| {
+            request.api_version = api_version.to_string();
+        },
+    );
+    Some(items.into())
+}
+
+/// Objects read dynamically, as ekas's types; one that does not fit its type is left out with
+/// a warning naming it.
+fn typed<T: serde::de::DeserializeOwned>(
+    read: &ServedObjects,
+    mut stamp: impl FnMut(&mut T, &str),
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for (resource, objects) in read {
+        for object in objects {
+            let value = serde_json::to_value(object).unwrap_or_default();
+            match serde_json::from_value::<T>(value) {
+                Ok(mut item) => {
+                    stamp(&mut item, &resource.api_version);
+                    out.push(item);
+                }
+                Err(e) => tracing::warn!(
+                    kind = %resource.kind,
+                    api_version = %resource.api_version,
+                    namespace = object.metadata.namespace.as_deref().unwrap_or_default(),
+                    name = object.metadata.name.as_deref().unwrap_or_default(),
+                    error = %e,
+                    "cannot read this object; planning without it"
+                ),
+            }
+        }
+    }
+    out
+}
 
 #[derive(Debug, Clone)]
 pub struct KubeOptions {

@@ -8,17 +8,15 @@ use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use serde::de::DeserializeOwned;
 
 use super::api_error;
 use crate::actuate::outcome::{CallError, ErrorClass};
 use crate::source::build::cache::PodCache;
 // Pods are read straight into ekas's slim type: only the fields it uses are kept.
-use crate::source::document::{
-    CoschedulingPodGroup, ItemList, KubernetesPart, KubernetesPodGroup, Pod, PodTemplate,
-    ProvisioningRequest, VolcanoPodGroup, pod_group_part,
-};
+use super::discovery::{self, OptionalApi, Served};
+use crate::source::document::{ItemList, KubernetesPart, Pod, PodTemplate};
 
 /// Objects per LIST page: bounded memory on the API server for large clusters.
 pub const PAGE_SIZE: u32 = 500;
@@ -121,6 +119,51 @@ where
     }
 }
 
+/// The objects of those of `apis` the cluster serves (see [`discovery`]), page by page; `None`
+/// when none is served, or ekas may list none of them.
+async fn served_objects(
+    client: &kube::Client,
+    namespace: Option<&str>,
+    served: &Served,
+    apis: &[OptionalApi],
+) -> Result<Option<super::ServedObjects>> {
+    let mut read = Vec::new();
+    for api in apis {
+        let Some(resource) = served.get(api) else {
+            continue;
+        };
+        let dynamic = match namespace {
+            Some(ns) => Api::<DynamicObject>::namespaced_with(client.clone(), ns, resource),
+            None => Api::<DynamicObject>::all_with(client.clone(), resource),
+        };
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        let mut objects = Vec::new();
+        loop {
+            let page = match super::counted("list", &resource.kind, dynamic.list(&params).await) {
+                Ok(page) => page,
+                Err(e) if super::status_code(&e) == Some(403) => {
+                    tracing::warn!(
+                        "may not list {}; planning without them (grant list and watch, see \
+                         deploy/rbac.yaml)",
+                        api.name()
+                    );
+                    break;
+                }
+                Err(e) => return Err(api_error(e, format_args!("listing {}", api.name()))),
+            };
+            objects.extend(page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => {
+                    read.push((resource.clone(), std::mem::take(&mut objects)));
+                    break;
+                }
+            }
+        }
+    }
+    Ok((!read.is_empty()).then_some(read))
+}
+
 /// The Kubernetes half of a snapshot, read with paginated LISTs. `namespace` limits the pods,
 /// PodDisruptionBudgets and PersistentVolumeClaims read (`--namespace`); nodes, DaemonSets,
 /// namespaces, PersistentVolumes and StorageClasses are always read whole, since every
@@ -158,12 +201,23 @@ pub async fn gather_cached(
 /// The Kubernetes half of a snapshot without its pods.
 async fn gather_but_pods(client: &kube::Client, namespace: Option<&str>) -> Result<KubernetesPart> {
     let claims = super::scoped::<PersistentVolumeClaim>(client, namespace);
-    let (coscheduling, volcano, kubernetes, requests) = tokio::try_join!(
-        optional(super::scoped::<CoschedulingPodGroup>(client, namespace)),
-        optional(super::scoped::<VolcanoPodGroup>(client, namespace)),
-        optional(super::scoped::<KubernetesPodGroup>(client, namespace)),
-        optional(super::scoped::<ProvisioningRequest>(client, namespace))
+    let served = discovery::served(client).await.map_err(|e| {
+        api_error(
+            e,
+            "discovering the optional APIs (PodGroups, ProvisioningRequests)",
+        )
+    })?;
+    let (pod_groups, requests) = tokio::try_join!(
+        served_objects(client, namespace, &served, &OptionalApi::POD_GROUPS),
+        served_objects(
+            client,
+            namespace,
+            &served,
+            &[OptionalApi::ProvisioningRequests]
+        )
     )?;
+    let pod_groups = super::pod_groups(&pod_groups);
+    let requests = super::provisioning_requests(&requests);
     // PodTemplates matter only for the requests that name them.
     let pod_templates = match &requests {
         Some(list) if !list.items.is_empty() => {
@@ -190,7 +244,7 @@ async fn gather_but_pods(client: &kube::Client, namespace: Option<&str>) -> Resu
         pod_disruption_budgets: pdbs,
         daemon_sets,
         namespaces,
-        pod_groups: pod_group_part(coscheduling, volcano, kubernetes),
+        pod_groups,
         provisioning_requests: requests,
         pod_templates,
         ..KubernetesPart::default()

@@ -1,9 +1,16 @@
 //! Watch-fed caches for the long-running loop: one LIST per kind at start, then watch streams
 //! keep in-memory stores current, so a pass reads the cluster without LIST calls. Namespaces
-//! and storage are optional: a pass plans without them while they cannot be read.
+//! and storage are optional: a pass plans without them while they cannot be read. The optional
+//! APIs (gangs' PodGroups, ProvisioningRequests) are watched only where API discovery finds
+//! them served, at the version served, and looked for again every few minutes.
+//!
+//! Every watch reports how it stands ([`WatchHealth`]): a watch that keeps failing names its
+//! kind and cause until it recovers, so the loop can say why it cannot act, and a pass can tell
+//! a stale cache from a current one.
 
-use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use color_eyre::eyre::{Result, eyre};
 use futures::{StreamExt, future};
@@ -12,19 +19,20 @@ use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVo
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Api;
-use kube::runtime::reflector::{self, Store, reflector};
+use kube::api::DynamicObject;
+use kube::core::ApiResource;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::reflector::{Store, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use super::discovery::{self, OptionalApi, Served};
 use super::read::PAGE_SIZE;
 use crate::source::build::cache::{Arrival, PodCache};
 use crate::source::document::pod::trim_metadata;
-use crate::source::document::{
-    CoschedulingPodGroup, ItemList, KubernetesPart, KubernetesPodGroup, Pod, PodTemplate,
-    ProvisioningRequest, VolcanoPodGroup, pod_group_part,
-};
+use crate::source::document::{ItemList, KubernetesPart, Pod, PodTemplate};
 
 /// The stores of the kinds a snapshot needs, each fed by its own watch.
 pub struct Caches {
@@ -40,13 +48,61 @@ pub struct Caches {
     claims: Store<PersistentVolumeClaim>,
     volumes: Store<PersistentVolume>,
     classes: Store<StorageClass>,
-    coscheduling: Store<CoschedulingPodGroup>,
-    volcano: Store<VolcanoPodGroup>,
-    kubernetes_groups: Store<KubernetesPodGroup>,
-    requests: Store<ProvisioningRequest>,
+    /// The optional APIs' watches, as discovery finds them served.
+    optional: Arc<OptionalWatches>,
     pod_templates: Store<PodTemplate>,
     pods_changed: Arc<Notify>,
+    health: WatchHealth,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// How long a watch may fail before the loop calls its cache stale and says so.
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// A watch that is failing: which kind, since when, and why.
+#[derive(Debug, Clone)]
+pub struct WatchFailure {
+    pub kind: String,
+    pub since: tokio::time::Instant,
+    pub message: String,
+    /// RBAC refuses it: waiting will not help.
+    pub forbidden: bool,
+    /// No answer from the API server at all.
+    pub unreachable: bool,
+    /// A kind every pass needs (pods, nodes, PodDisruptionBudgets, DaemonSets).
+    pub required: bool,
+}
+
+/// The failing watches, by kind; shared by every watch task and read by the loop.
+#[derive(Debug, Clone, Default)]
+pub struct WatchHealth(Arc<Mutex<BTreeMap<String, WatchFailure>>>);
+
+impl WatchHealth {
+    fn failed(&self, failure: WatchFailure) {
+        let mut failing = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let since = failing.get(&failure.kind).map(|f| f.since);
+        let kind = failure.kind.clone();
+        failing.insert(
+            kind,
+            WatchFailure {
+                since: since.unwrap_or(failure.since),
+                ..failure
+            },
+        );
+    }
+
+    fn recovered(&self, kind: &str) {
+        let mut failing = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if failing.remove(kind).is_some() {
+            tracing::info!(%kind, "watch recovered");
+        }
+    }
+
+    /// Every watch failing now.
+    pub fn failing(&self) -> Vec<WatchFailure> {
+        let failing = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        failing.values().cloned().collect()
+    }
 }
 
 /// How long, once the required stores are full, a pass waits for the optional ones
@@ -55,29 +111,31 @@ const OPTIONAL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Starts a reflector for one kind on the runtime; `trim` drops what ekas never reads before an
 /// object is stored, and `changed` is notified for every object that `signal` picks out.
+/// `kind` names it in logs and in [`WatchHealth`].
 fn reflect<K>(
     api: Api<K>,
+    watched: Watched<K>,
     trim: fn(&mut K),
     changed: Option<Arc<Notify>>,
     mut signal: impl FnMut(&K) -> bool + Send + 'static,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
 {
-    let (reader, writer) = reflector::store();
-    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let writer = Writer::new(watched.dyntype);
+    let reader = writer.as_reader();
     let config = watcher::Config::default().page_size(PAGE_SIZE);
-    let stream = reflector(writer, watcher(api, config).modify(trim))
-        // A failed watch is retried with backoff: the caches outlive API-server restarts.
-        .default_backoff()
-        .applied_objects();
-    let mut failures = Failures::new(kind);
+    // A failed watch is retried with backoff: the caches outlive API-server restarts.
+    let stream = reflector(writer, watcher(api, config).modify(trim)).default_backoff();
+    let mut failures = watched.failures;
     let task = tokio::spawn(stream.for_each(move |event| {
         match event {
-            Ok(object) => {
+            Ok(event) => {
                 failures.reset();
-                if let Some(changed) = changed.as_ref().filter(|_| signal(&object)) {
+                if let watcher::Event::Apply(object) | watcher::Event::InitApply(object) = &event
+                    && let Some(changed) = changed.as_ref().filter(|_| signal(object))
+                {
                     changed.notify_one();
                 }
             }
@@ -88,35 +146,80 @@ where
     (reader, task)
 }
 
-/// A watch's failures in a row, logged so that a watch refused for good (say, RBAC without a
-/// new kind) warns once, not at every backoff, until it recovers.
+/// What a reflector watches: the kind's dynamic type, and where its failures are reported.
+struct Watched<K: kube::Resource> {
+    dyntype: K::DynamicType,
+    failures: Failures,
+}
+
+impl<K: kube::Resource> Watched<K>
+where
+    K::DynamicType: Default,
+{
+    /// A kind of k8s-openapi's, or of ekas's own types.
+    fn typed(health: &WatchHealth, required: bool) -> Watched<K> {
+        let dyntype = K::DynamicType::default();
+        let kind = K::kind(&dyntype).to_string();
+        Watched {
+            dyntype,
+            failures: Failures::new(kind, health.clone(), required),
+        }
+    }
+}
+
+/// A watch's failures in a row. The first is logged at WARN, later ones at DEBUG until it
+/// recovers; [`WatchHealth`] holds the failure meanwhile, for the loop to report.
 struct Failures {
     kind: String,
     count: u64,
+    health: WatchHealth,
+    required: bool,
 }
 
 impl Failures {
-    fn new(kind: String) -> Failures {
-        Failures { kind, count: 0 }
+    fn new(kind: String, health: WatchHealth, required: bool) -> Failures {
+        Failures {
+            kind,
+            count: 0,
+            health,
+            required,
+        }
     }
 
     fn reset(&mut self) {
+        if self.count > 0 {
+            self.health.recovered(&self.kind);
+        }
         self.count = 0;
     }
 
     fn note(&mut self, e: watcher::Error) {
         let kind = &self.kind;
         self.count += 1;
-        match e {
-            _ if self.count > 1 => {
-                tracing::debug!(%kind, error = %e, failures = self.count, "watch failed again; retrying");
-            }
-            // A kind whose CRD is not installed (a PodGroup API): nothing to warn about.
-            watcher::Error::InitialListFailed(kube::Error::Api(e)) if e.code == 404 => {
-                tracing::debug!(%kind, "not served by the API server; planning without it");
-            }
-            e => tracing::warn!(%kind, error = %e, "watch failed; retrying"),
+        let api = match &e {
+            watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) => Some(e),
+            _ => None,
+        };
+        let status = api.and_then(super::status_code);
+        let forbidden = matches!(status, Some(401 | 403));
+        let unreachable = api.is_some_and(|e| !matches!(e, kube::Error::Api(_)));
+        let mut message = format!("watching {kind}: {e}");
+        if forbidden {
+            message.push_str(": grant list and watch on it to ekas's account (deploy/rbac.yaml)");
         }
+        if self.count == 1 {
+            tracing::warn!(%kind, error = %e, "watch failed; retrying");
+        } else {
+            tracing::debug!(%kind, error = %e, failures = self.count, "watch failed again; retrying");
+        }
+        self.health.failed(WatchFailure {
+            kind: kind.clone(),
+            since: tokio::time::Instant::now(),
+            message,
+            forbidden,
+            unreachable,
+            required: self.required,
+        });
     }
 }
 
@@ -127,11 +230,12 @@ fn watch_pods(
     cache: Arc<RwLock<PodCache>>,
     listed: watch::Sender<bool>,
     changed: Arc<Notify>,
+    health: &WatchHealth,
 ) -> JoinHandle<()> {
     let config = watcher::Config::default().page_size(PAGE_SIZE);
     // A failed watch is retried with backoff: the cache outlives API-server restarts.
     let stream = watcher(api, config).default_backoff();
-    let mut failures = Failures::new("Pod".into());
+    let mut failures = Failures::new("Pod".into(), health.clone(), true);
     tokio::spawn(stream.for_each(move |event| {
         let event = match event {
             Ok(event) => event,
@@ -174,7 +278,10 @@ fn watch_pods(
 impl Caches {
     /// Starts watching; the stores fill in the background (see [`Caches::ready`]).
     /// `namespace` limits pods and PodDisruptionBudgets, as for the one-shot reads.
-    pub fn start(client: &kube::Client, namespace: Option<&str>) -> Caches {
+    /// `rediscover`: how often the optional APIs are looked for again, so a CRD installed
+    /// later is read within that long, without a restart.
+    pub fn start(client: &kube::Client, namespace: Option<&str>, rediscover: Duration) -> Caches {
+        let health = WatchHealth::default();
         let pods_changed = Arc::new(Notify::new());
         // Pods arrive slim (see document::pod) and become model pods; the other kinds lose
         // their bulk on arrival.
@@ -185,45 +292,76 @@ impl Caches {
             pods.clone(),
             listed,
             pods_changed.clone(),
+            &health,
         );
-        let (nodes, t2) = reflect::<Node>(Api::all(client.clone()), trim_node, None, |_| false);
-        let (pdbs, t3) =
-            reflect::<PodDisruptionBudget>(super::scoped(client, namespace), trim, None, |_| false);
-        let (daemon_sets, t4) =
-            reflect::<DaemonSet>(Api::all(client.clone()), trim, None, |_| false);
-        let (namespaces, t5) =
-            reflect::<Namespace>(Api::all(client.clone()), trim, None, |_| false);
-        let (claims, t6) =
-            reflect::<PersistentVolumeClaim>(super::scoped(client, namespace), trim, None, |_| {
-                false
-            });
-        let (volumes, t7) =
-            reflect::<PersistentVolume>(Api::all(client.clone()), trim, None, |_| false);
-        let (classes, t8) =
-            reflect::<StorageClass>(Api::all(client.clone()), trim, None, |_| false);
-        // Gangs' PodGroups, where their CRDs are installed (see `optional_items`).
-        let (coscheduling, t9) =
-            reflect::<CoschedulingPodGroup>(super::scoped(client, namespace), trim, None, |_| {
-                false
-            });
-        let (volcano, t10) =
-            reflect::<VolcanoPodGroup>(super::scoped(client, namespace), trim, None, |_| false);
-        let (kubernetes_groups, t13) =
-            reflect::<KubernetesPodGroup>(super::scoped(client, namespace), trim, None, |_| false);
-        // ProvisioningRequests, where their CRD is installed, and the PodTemplates they name. A
-        // new request starts a pass, as a new pending pod does.
-        let (requests, t11) = reflect::<ProvisioningRequest>(
+        let required = |_: &Node| false;
+        let (nodes, t2) = reflect(
+            Api::<Node>::all(client.clone()),
+            Watched::typed(&health, true),
+            trim_node,
+            None,
+            required,
+        );
+        let (pdbs, t3) = reflect::<PodDisruptionBudget>(
             super::scoped(client, namespace),
+            Watched::typed(&health, true),
             trim,
-            Some(pods_changed.clone()),
-            first_seen(),
+            None,
+            |_| false,
         );
-        let (pod_templates, t12) = reflect::<PodTemplate>(
+        let (daemon_sets, t4) = reflect::<DaemonSet>(
+            Api::all(client.clone()),
+            Watched::typed(&health, true),
+            trim,
+            None,
+            |_| false,
+        );
+        let (namespaces, t5) = reflect::<Namespace>(
+            Api::all(client.clone()),
+            Watched::typed(&health, false),
+            trim,
+            None,
+            |_| false,
+        );
+        let (claims, t6) = reflect::<PersistentVolumeClaim>(
             super::scoped(client, namespace),
+            Watched::typed(&health, false),
+            trim,
+            None,
+            |_| false,
+        );
+        let (volumes, t7) = reflect::<PersistentVolume>(
+            Api::all(client.clone()),
+            Watched::typed(&health, false),
+            trim,
+            None,
+            |_| false,
+        );
+        let (classes, t8) = reflect::<StorageClass>(
+            Api::all(client.clone()),
+            Watched::typed(&health, false),
+            trim,
+            None,
+            |_| false,
+        );
+        // The PodTemplates ProvisioningRequests name; a core kind, always served.
+        let (pod_templates, t9) = reflect::<PodTemplate>(
+            super::scoped(client, namespace),
+            Watched::typed(&health, false),
             PodTemplate::trim,
             None,
             |_| false,
         );
+        let optional = Arc::new(OptionalWatches {
+            client: client.clone(),
+            namespace: namespace.map(str::to_string),
+            changed: pods_changed.clone(),
+            health: health.clone(),
+            running: Mutex::default(),
+            discovered: watch::Sender::new(false),
+            every: rediscover,
+        });
+        let t10 = tokio::spawn(optional.clone().keep_discovering());
         Caches {
             pods,
             pods_listed,
@@ -234,14 +372,30 @@ impl Caches {
             claims,
             volumes,
             classes,
-            coscheduling,
-            volcano,
-            kubernetes_groups,
-            requests,
+            optional,
             pod_templates,
             pods_changed,
-            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13],
+            health,
+            tasks: vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10],
         }
+    }
+
+    /// How the watches stand, shared: the loop reports those that keep failing.
+    pub fn watch_health(&self) -> WatchHealth {
+        self.health.clone()
+    }
+
+    /// The watches failing now (see [`WatchHealth`]).
+    pub fn failing_watches(&self) -> Vec<WatchFailure> {
+        self.health.failing()
+    }
+
+    /// Whether a watch every pass needs has failed for longer than [`STALE_AFTER`]: its cache
+    /// may show the cluster as it was, not as it is.
+    pub fn stale(&self) -> Option<WatchFailure> {
+        self.failing_watches()
+            .into_iter()
+            .find(|f| f.required && f.since.elapsed() >= STALE_AFTER)
     }
 
     /// Waits until every required store has had its first full list, then a while for the
@@ -263,6 +417,9 @@ impl Caches {
         )
         .map_err(stopped)?;
         let optional = async {
+            let mut discovered = self.optional.discovered.subscribe();
+            let _ = discovered.wait_for(|d| *d).await;
+            self.optional.wait_until_ready().await;
             tokio::try_join!(
                 self.namespaces.wait_until_ready(),
                 self.claims.wait_until_ready(),
@@ -301,12 +458,10 @@ impl Caches {
             pod_disruption_budgets: items(&self.pdbs),
             daemon_sets: items(&self.daemon_sets),
             namespaces: optional_items(&self.namespaces),
-            pod_groups: pod_group_part(
-                optional_items(&self.coscheduling),
-                optional_items(&self.volcano),
-                optional_items(&self.kubernetes_groups),
+            pod_groups: super::pod_groups(&self.optional.objects(&OptionalApi::POD_GROUPS)),
+            provisioning_requests: super::provisioning_requests(
+                &self.optional.objects(&[OptionalApi::ProvisioningRequests]),
             ),
-            provisioning_requests: optional_items(&self.requests),
             pod_templates: optional_items(&self.pod_templates),
             ..KubernetesPart::default()
         }
@@ -344,6 +499,136 @@ impl Drop for Caches {
     fn drop(&mut self) {
         for task in &self.tasks {
             task.abort();
+        }
+        self.optional.stop_all();
+    }
+}
+
+/// The watches of the optional APIs the cluster serves, started, restarted at another version,
+/// and stopped as discovery finds them.
+struct OptionalWatches {
+    client: kube::Client,
+    namespace: Option<String>,
+    /// Notified for a ProvisioningRequest seen for the first time, as for a new pending pod.
+    changed: Arc<Notify>,
+    health: WatchHealth,
+    running: Mutex<BTreeMap<OptionalApi, OptionalWatch>>,
+    /// True once the first discovery answered (or failed): the first pass waits for it.
+    discovered: watch::Sender<bool>,
+    /// How often to look again.
+    every: Duration,
+}
+
+struct OptionalWatch {
+    resource: ApiResource,
+    store: Store<DynamicObject>,
+    task: JoinHandle<()>,
+}
+
+impl OptionalWatches {
+    /// Looks for the optional APIs now and every `self.every`, for the life of the caches.
+    async fn keep_discovering(self: Arc<Self>) {
+        let mut failing = false;
+        loop {
+            match discovery::served(&self.client).await {
+                Ok(served) => {
+                    failing = false;
+                    self.align(&served);
+                }
+                // Keeps what runs: a discovery that fails says nothing about what is served.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "API discovery failed; looking again later");
+                }
+                Err(e) => tracing::debug!(error = %e, "API discovery failed again"),
+            }
+            self.discovered.send_replace(true);
+            tokio::time::sleep(self.every).await;
+        }
+    }
+
+    /// Starts a watch for each API newly served, moves one whose version changed, stops one
+    /// no longer served.
+    fn align(&self, served: &Served) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        for api in OptionalApi::ALL {
+            let wanted = served.get(&api);
+            let current = running.get(&api).map(|w| &w.resource);
+            if current == wanted {
+                continue;
+            }
+            if let Some(old) = running.remove(&api) {
+                old.task.abort();
+                self.health.recovered(&api.name());
+                match wanted {
+                    Some(_) => tracing::info!(api = %api.name(), "served at another version now"),
+                    None => {
+                        tracing::info!(api = %api.name(), "no longer served; planning without it")
+                    }
+                }
+            }
+            if let Some(resource) = wanted {
+                tracing::info!(api = %api.name(), version = %resource.version, "served; watching it");
+                running.insert(api, self.watch(api, resource.clone()));
+            }
+        }
+    }
+
+    fn watch(&self, api: OptionalApi, resource: ApiResource) -> OptionalWatch {
+        let client = self.client.clone();
+        let dynamic = match &self.namespace {
+            Some(ns) => Api::<DynamicObject>::namespaced_with(client, ns, &resource),
+            None => Api::<DynamicObject>::all_with(client, &resource),
+        };
+        let watched = Watched {
+            dyntype: resource.clone(),
+            failures: Failures::new(api.name(), self.health.clone(), false),
+        };
+        // A new request starts a pass, as a new pending pod does.
+        let changed = (api == OptionalApi::ProvisioningRequests).then(|| self.changed.clone());
+        let (store, task) = reflect(dynamic, watched, trim, changed, first_seen());
+        OptionalWatch {
+            resource,
+            store,
+            task,
+        }
+    }
+
+    /// Waits a while for the served APIs' first lists.
+    async fn wait_until_ready(&self) {
+        let stores: Vec<Store<DynamicObject>> = {
+            let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            running.values().map(|w| w.store.clone()).collect()
+        };
+        for store in stores {
+            let _ = store.wait_until_ready().await;
+        }
+    }
+
+    /// The objects of `apis`, each with the ApiResource it was read at; `None` when none of
+    /// them is served or listed yet.
+    fn objects(&self, apis: &[OptionalApi]) -> Option<Vec<(ApiResource, Vec<DynamicObject>)>> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let listed: Vec<_> = apis
+            .iter()
+            .filter_map(|api| running.get(api))
+            .filter(|w| {
+                futures::FutureExt::now_or_never(w.store.wait_until_ready())
+                    .is_some_and(|r| r.is_ok())
+            })
+            .map(|w| {
+                let state = w.store.state();
+                let objects = state.iter().map(|o| DynamicObject::clone(o)).collect();
+                (w.resource.clone(), objects)
+            })
+            .collect();
+        (!listed.is_empty()).then_some(listed)
+    }
+
+    fn stop_all(&self) {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        for w in running.values() {
+            w.task.abort();
         }
     }
 }

@@ -1,12 +1,27 @@
 //! `ekas run`: the continuous loop. Watch-fed caches hold the cluster, so a pass makes no
 //! Kubernetes LIST call; a pass starts soon after new pending pods appear (after a short
 //! batching window, `--batch-idle` / `--batch-max`) and at least every `--sleep`. Each pass:
-//! snapshot (caches + AWS) → plan → apply scale-up and maintenance. A failed pass is logged and
-//! retried with backoff; the process only stops on SIGTERM or SIGINT, releasing its Lease.
+//! snapshot (caches + AWS) → plan → apply scale-up and maintenance.
+//!
+//! 1. Setup ([`run`]): clients, `/metrics` and `/healthz`, the caches' watches, and the
+//!    [`elector`] contending for the Lease at once.
+//! 2. Waiting ([`Batcher`]): for new pending pods to settle, or for `--sleep`.
+//! 3. A pass, while this process leads ([`Loop::pass`]), cut off when the Lease is lost or
+//!    after two renewal periods.
+//! 4. Recording it: metrics, health, and [`Troubles`] — every reason the loop cannot act is
+//!    an ERROR line, repeated every few minutes while it lasts, and `ekas_cannot_act{reason}`.
+//! 5. Shutdown on SIGTERM or SIGINT ([`Loop::stop`]): the action under way finishes, no new
+//!    one begins, the Lease is released and the process exits — within [`STOP_WITHIN`], less
+//!    than the Pod's termination grace.
+//!
+//! A failed pass is retried with backoff; the process exits on its own only when it can never
+//! succeed (RBAC refusing the Lease).
 
+pub mod elector;
 pub mod events;
 pub mod interruptions;
 pub mod server;
+pub mod trouble;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,19 +29,29 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use jiff::Timestamp;
+use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until};
 
 use crate::actuate::maintenance::Maintainer;
 use crate::engine;
 use crate::guard::Guard;
 use crate::kubernetes::lease::LeaseLock;
-use crate::kubernetes::watch::Caches;
+use crate::kubernetes::watch::{Caches, WatchHealth};
 use crate::metrics::metrics;
 use crate::notify::Slack;
 use crate::plan::{Plan, WarningKind};
 use crate::settings::RunSettings;
 use crate::source::build;
 use crate::source::live::Live;
+use trouble::{Trouble, Troubles};
+
+/// The longest a stopping process waits for the action under way to finish: a drain's round
+/// of evictions or a termination, each call within its own timeout. With the Lease's release,
+/// shutdown stays within the 60 s grace deploy/ gives the Pod.
+pub const STOP_WITHIN: Duration = Duration::from_secs(40);
+
+/// A required watch failing this long is a trouble (a retry that works takes about a second).
+const WATCH_TROUBLE_AFTER: Duration = Duration::from_secs(5);
 
 /// What one pass did, for the log.
 struct PassReport {
@@ -44,6 +69,7 @@ struct Loop<'a> {
     caches: Caches,
     events: events::Events,
     health: server::Health,
+    troubles: Troubles,
     /// Unschedulable pods already announced on Slack.
     announced: HashSet<String>,
     /// Warnings already logged, so each is said once while it lasts.
@@ -52,6 +78,7 @@ struct Loop<'a> {
     unhealthy: bool,
     /// The managed groups' instances, for the interruption handler.
     members: interruptions::Members,
+    lock: Option<Arc<LeaseLock>>,
 }
 
 pub async fn run(settings: &RunSettings) -> Result<()> {
@@ -61,174 +88,215 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     let slack = act.slack.as_ref().map(Slack::new).transpose()?;
     let slack = slack.map(|s| s.guarded(guard.clone()));
     let live = Live::connect_guarded(&act.live, guard.clone()).await?;
-    // Healthy while passes complete; a few missed passes make it unhealthy.
-    let health = server::Health::new(
-        settings
-            .every
-            .saturating_mul(3)
-            .max(Duration::from_secs(120)),
-    );
+    // Healthy while passes complete (or a standby sees its leader); a few missed passes make
+    // it unhealthy.
+    let health = server::Health::new(settings.unhealthy_after);
     let address = server::serve(settings.metrics_address, health.clone()).await?;
     tracing::info!(%address, "serving /metrics and /healthz");
+    let troubles = Troubles::new();
+    let mut shutdown = Shutdown::listen();
+
+    // Contends (and, once leader, renews) in the background from the start, so a Lease that
+    // cannot be taken is said at once; the guard says at every change whether it is held.
+    let lock = act.lease.as_ref().map(|l| Arc::new(LeaseLock::new(l)));
+    let mut fatal = match &lock {
+        Some(lock) => {
+            let elector = elector::Elector {
+                lock: lock.clone(),
+                client: live.kube.clone(),
+                guard: guard.clone(),
+                troubles: troubles.clone(),
+                health: health.clone(),
+            };
+            Some(tokio::spawn(elector.run()))
+        }
+        None => None,
+    };
 
     // Watches are silent while nothing changes: they get a client of their own, whose read
     // timeout outlasts the server's watch timeout.
     let watches = crate::kubernetes::watch_client(&act.live.kube).await?;
-    let caches = Caches::start(&watches, act.live.namespace.as_deref());
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
+    let caches = Caches::start(
+        &watches,
+        act.live.namespace.as_deref(),
+        settings.api_discovery_every,
+    );
+    let reporter = tokio::spawn(report_watches(caches.watch_health(), troubles.clone()));
+    let _reporter = AbortOnDrop(reporter);
     tokio::select! {
         ready = caches.ready() => ready.wrap_err("filling the caches")?,
-        _ = &mut shutdown => return Ok(()),
+        reason = until_fatal(&mut fatal) => return Err(eyre!(reason)),
+        () = shutdown.requested() => {
+            stop_lease(&guard, lock.as_deref(), &live.kube).await;
+            return Ok(());
+        }
     }
     tracing::info!("caches filled; starting passes");
 
-    // Contends (and, once leader, renews) in the background, every third of the Lease, so a
-    // slow pass never lets the Lease lapse; the guard says at every change whether it is held.
-    let lock = act.lease.as_ref().map(|l| Arc::new(LeaseLock::new(l)));
-    let elector = lock.clone().map(|lock| {
-        let (client, guard) = (live.kube.clone(), guard.clone());
-        tokio::spawn(async move { lock.keep_contending(&client, &guard).await })
-    });
-    // A pass is cut off after two renewal periods: one that long is stuck on something, and
-    // the next starts afresh from the cluster.
-    let pass_deadline = lock.as_ref().map(|l| l.period() * 2);
-    let standby_look = lock.as_ref().map_or(Duration::ZERO, |l| l.period());
     let members = interruptions::Members::default();
-    if !settings.interruption_queues.is_empty() {
-        if act.dry_run {
-            tracing::warn!(
-                "dry run: interruption queues are not read (their messages would be consumed)"
-            );
-        } else {
-            let handler = Arc::new(interruptions::Handler::new(
-                live.kube.clone(),
-                live.aws.clone(),
-                members.clone(),
-                guard.clone(),
-                settings.interruption_drain_timeout,
-            ));
-            // A long poll must end within one attempt's deadline.
-            let poll = act.live.aws.timeouts.attempt / 2;
-            interruptions::start(handler, &settings.interruption_queues, poll).await?;
-        }
-    }
+    start_interruptions(settings, &live, &members, &guard).await?;
     let (events_namespace, events_name) = &settings.cluster_events_on;
     let events = events::Events::new(
         live.kube.clone(),
         (events_namespace, events_name),
         guard.clone(),
     );
-    let pending = caches.pods_changed();
+    let batcher = Batcher {
+        pending: caches.pods_changed(),
+        idle: settings.batch_idle,
+        max: settings.batch_max,
+    };
     let mut this = Loop {
         settings,
-        guard: guard.clone(),
+        guard,
         live,
         slack,
         caches,
         events,
         health,
+        troubles,
         announced: HashSet::new(),
         warned: HashSet::new(),
         unhealthy: false,
         members,
+        lock,
     };
+    let result = this.run_forever(&batcher, &mut shutdown, &mut fatal).await;
+    this.stop().await;
+    result
+}
 
-    let mut failures: u32 = 0;
-    let mut next_pass = Instant::now();
+/// Resolves with the elector's fatal message; never without an elector.
+async fn until_fatal(fatal: &mut Option<tokio::task::JoinHandle<String>>) -> String {
+    match fatal {
+        Some(handle) => handle
+            .await
+            .unwrap_or_else(|e| format!("the Lease's task stopped: {e}")),
+        None => std::future::pending().await,
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Turns the watches that keep failing into troubles, every second, for the life of the loop:
+/// while the caches fill and between passes alike.
+async fn report_watches(health: WatchHealth, troubles: Troubles) {
+    let mut reported: HashSet<String> = HashSet::new();
     loop {
+        let failing: Vec<_> = health
+            .failing()
+            .into_iter()
+            .filter(|f| f.required && f.since.elapsed() >= WATCH_TROUBLE_AFTER)
+            .collect();
+        let now: HashSet<String> = failing
+            .iter()
+            .map(|f| format!("watch {}", f.kind))
+            .collect();
+        for f in &failing {
+            let trouble = match (f.forbidden, f.unreachable) {
+                (true, _) => Trouble::Forbidden,
+                (false, true) => Trouble::ApiUnreachable,
+                _ => Trouble::WatchFailing,
+            };
+            troubles.raise(&format!("watch {}", f.kind), trouble, &f.message);
+        }
+        for gone in reported.difference(&now) {
+            troubles.clear(gone);
+        }
+        reported = now;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Starts reading the interruption queues, if any: only with the Lease, and not in a dry run.
+async fn start_interruptions(
+    settings: &RunSettings,
+    live: &Live,
+    members: &interruptions::Members,
+    guard: &Guard,
+) -> Result<()> {
+    if settings.interruption_queues.is_empty() {
+        return Ok(());
+    }
+    if settings.act.dry_run {
+        tracing::warn!(
+            "dry run: interruption queues are not read (their messages would be consumed)"
+        );
+        return Ok(());
+    }
+    let handler = Arc::new(interruptions::Handler::new(
+        live.kube.clone(),
+        live.aws.clone(),
+        members.clone(),
+        guard.clone(),
+        settings.interruption_drain_timeout,
+    ));
+    // A long poll must end within one attempt's deadline.
+    let poll = settings.act.live.aws.timeouts.attempt / 2;
+    interruptions::start(handler, &settings.interruption_queues, poll).await
+}
+
+/// SIGTERM or SIGINT, seen once and remembered, so it can be awaited again and again.
+struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    fn listen() -> Shutdown {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tx.send_replace(true);
+        });
+        Shutdown(rx)
+    }
+
+    async fn requested(&mut self) {
+        if self.0.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Waits for the next pass: a burst of new pending pods settles for `idle` (but no longer
+/// than `max` in all), or `next` comes.
+struct Batcher {
+    pending: Arc<Notify>,
+    idle: Duration,
+    max: Duration,
+}
+
+impl Batcher {
+    async fn wait(&self, next: Instant) {
         tokio::select! {
-            _ = &mut shutdown => break,
-            _ = sleep_until(next_pass) => {}
-            _ = pending.notified() => {
-                // New pending pods: let the burst settle, within bounds.
+            _ = sleep_until(next) => {}
+            _ = self.pending.notified() => {
                 let started = Instant::now();
-                let mut stopping = false;
                 loop {
                     tokio::select! {
-                        _ = &mut shutdown => {
-                            stopping = true;
-                            break;
-                        }
-                        _ = tokio::time::sleep(settings.batch_idle) => break,
-                        _ = pending.notified() => {
-                            if started.elapsed() >= settings.batch_max {
+                        _ = tokio::time::sleep(self.idle) => break,
+                        _ = self.pending.notified() => {
+                            if started.elapsed() >= self.max {
                                 break;
                             }
                         }
                     }
                 }
-                if stopping {
-                    break;
-                }
-            }
-        }
-        let leader = guard.check().is_ok();
-        metrics().leader.set(i64::from(leader));
-        if !leader {
-            // A standby is healthy while it keeps checking.
-            this.health.beat();
-            next_pass = Instant::now() + standby_look;
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let pass = async {
-            match pass_deadline {
-                Some(deadline) => tokio::time::timeout(deadline, this.pass())
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(eyre!(
-                            "pass cut off after {deadline:?} (two thirds of --lease-duration)"
-                        ))
-                    }),
-                None => this.pass().await,
-            }
-        };
-        let result = tokio::select! {
-            result = pass => result,
-            refused = guard.closed() => Err(eyre!("pass stopped before its next change: {refused}")),
-        };
-        release_freed_memory();
-        match result {
-            Ok(report) => {
-                failures = 0;
-                this.health.beat();
-                let m = metrics();
-                m.passes.get_or_create(&vec![("result", "ok".into())]).inc();
-                m.pass_duration.observe(started.elapsed().as_secs_f64());
-                m.last_pass_completed
-                    .set(Timestamp::now().as_millisecond() as f64 / 1000.0);
-                tracing::info!(
-                    pending = report.pending,
-                    actions = report.actions,
-                    failed = report.failed,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "pass done"
-                );
-                next_pass = Instant::now() + settings.every;
-            }
-            Err(e) => {
-                failures += 1;
-                metrics()
-                    .passes
-                    .get_or_create(&vec![("result", "error".into())])
-                    .inc();
-                let wait = Duration::from_secs(1 << failures.min(6)).min(settings.every);
-                tracing::error!(error = %format!("{e:#}"), retry_in = ?wait, "pass failed");
-                next_pass = Instant::now() + wait;
             }
         }
     }
-    tracing::info!("shutting down");
-    if let Some(elector) = elector {
-        elector.abort();
-    }
-    if let (Ok(()), Some(lock)) = (guard.check(), &lock) {
-        if let Err(e) = lock.release(&this.live.kube).await {
-            tracing::warn!(error = %format!("{e:#}"), "could not release the lease; it expires on its own");
-        }
-    }
-    Ok(())
+}
+
+/// How a pass ended, seen from the loop.
+enum PassEnd {
+    Done(Result<PassReport>),
+    /// SIGTERM came during the pass; it was let finish its action under way.
+    Stopping,
 }
 
 /// Hands memory the pass freed back to the system. glibc keeps a freed heap for reuse, so
@@ -238,6 +306,148 @@ pub fn release_freed_memory() {
     // SAFETY: malloc_trim only returns free pages to the kernel; it takes no pointers.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+impl Loop<'_> {
+    /// Passes until SIGTERM (Ok) or a fatal refusal (Err).
+    async fn run_forever(
+        &mut self,
+        batcher: &Batcher,
+        shutdown: &mut Shutdown,
+        fatal: &mut Option<tokio::task::JoinHandle<String>>,
+    ) -> Result<()> {
+        let standby_look = self.lock.as_ref().map_or(Duration::ZERO, |l| l.period());
+        let mut failures: u32 = 0;
+        let mut next_pass = Instant::now();
+        loop {
+            tokio::select! {
+                () = shutdown.requested() => return Ok(()),
+                reason = until_fatal(fatal) => return Err(eyre!(reason)),
+                () = batcher.wait(next_pass) => {}
+            }
+            let leader = self.guard.check().is_ok();
+            metrics().leader.set(i64::from(leader));
+            if !leader {
+                next_pass = Instant::now() + standby_look;
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let result = match self.pass_until_stopped(shutdown).await {
+                PassEnd::Done(result) => result,
+                PassEnd::Stopping => return Ok(()),
+            };
+            release_freed_memory();
+            let retry = self.record(result, started.elapsed(), &mut failures);
+            next_pass = Instant::now() + retry;
+        }
+    }
+
+    /// Runs a pass, cut off when the Lease is lost or after two renewal periods. On SIGTERM the
+    /// action under way finishes and no new one begins ([`Guard::request_stop`]), for at most
+    /// [`STOP_WITHIN`].
+    async fn pass_until_stopped(&mut self, shutdown: &mut Shutdown) -> PassEnd {
+        let guard = self.guard.clone();
+        // A pass is cut off after two renewal periods: one that long is stuck on something,
+        // and the next starts afresh from the cluster.
+        let deadline = self.lock.as_ref().map(|l| l.period() * 2);
+        let pass = async {
+            let bounded = async {
+                match deadline {
+                    Some(deadline) => tokio::time::timeout(deadline, self.pass())
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(eyre!(
+                                "pass cut off after {deadline:?} (two thirds of --lease-duration)"
+                            ))
+                        }),
+                    None => self.pass().await,
+                }
+            };
+            tokio::select! {
+                result = bounded => result,
+                refused = guard.closed() => Err(eyre!("pass stopped before its next change: {refused}")),
+            }
+        };
+        tokio::pin!(pass);
+        tokio::select! {
+            result = &mut pass => PassEnd::Done(result),
+            () = shutdown.requested() => {
+                tracing::info!("stopping: finishing the action under way; no new one begins");
+                guard.request_stop();
+                if tokio::time::timeout(STOP_WITHIN, &mut pass).await.is_err() {
+                    tracing::warn!(within = ?STOP_WITHIN, "the action under way did not finish in time; stopping all the same");
+                }
+                PassEnd::Stopping
+            }
+        }
+    }
+
+    /// Records how a pass went; returns how long to wait before the next.
+    fn record(
+        &mut self,
+        result: Result<PassReport>,
+        took: Duration,
+        failures: &mut u32,
+    ) -> Duration {
+        let m = metrics();
+        match result {
+            Ok(report) => {
+                *failures = 0;
+                self.health.beat();
+                self.troubles.clear("pass");
+                m.passes.get_or_create(&vec![("result", "ok".into())]).inc();
+                m.pass_duration.observe(took.as_secs_f64());
+                m.last_pass_completed
+                    .set(Timestamp::now().as_millisecond() as f64 / 1000.0);
+                tracing::info!(
+                    pending = report.pending,
+                    actions = report.actions,
+                    failed = report.failed,
+                    seconds = took.as_secs_f64(),
+                    "pass done"
+                );
+                self.settings.every
+            }
+            Err(e) => {
+                *failures += 1;
+                m.passes
+                    .get_or_create(&vec![("result", "error".into())])
+                    .inc();
+                let wait = Duration::from_secs(1 << (*failures).min(6)).min(self.settings.every);
+                let trouble = match e.downcast_ref::<crate::aws::gather::NoRegionReadable>() {
+                    Some(_) => Trouble::NoRegionReadable,
+                    None => Trouble::PassFailing,
+                };
+                let message = format!("{e:#}");
+                self.troubles.raise("pass", trouble, &message);
+                tracing::debug!(error = %message, retry_in = ?wait, "pass failed");
+                wait
+            }
+        }
+    }
+
+    /// Shuts the guard (the interruption task's changes stop with it) and releases the Lease.
+    async fn stop(&self) {
+        tracing::info!("shutting down");
+        stop_lease(&self.guard, self.lock.as_deref(), &self.live.kube).await;
+    }
+}
+
+/// No change may go from now on; the Lease, if held, is given up so the next process need not
+/// wait it out.
+async fn stop_lease(guard: &Guard, lock: Option<&LeaseLock>, client: &kube::Client) {
+    guard.request_stop();
+    let held = guard.check().is_ok();
+    guard.lost();
+    metrics().leader.set(0);
+    if let (true, Some(lock)) = (held, lock) {
+        match lock.release(client).await {
+            Ok(()) => tracing::info!(identity = %lock.holder, "released the lease"),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "could not release the lease; it expires on its own")
+            }
+        }
     }
 }
 
@@ -280,6 +490,14 @@ impl Loop<'_> {
             .collect();
         let still: HashSet<&str> = plan.unschedulable.iter().map(|u| u.pod.as_str()).collect();
         self.announced.retain(|p| still.contains(p.as_str()));
+        if self.guard.stopping() {
+            // Shutting down: the next process announces and records what it sees.
+            return Ok(PassReport {
+                pending: plan.summary.pending_pods,
+                actions: applied.len(),
+                failed: applied.iter().filter(|a| a.outcome.failed()).count(),
+            });
+        }
         if let Some(slack) = &self.slack {
             let health = health_changed.then_some(&plan.cluster_health);
             let messages =

@@ -8,8 +8,8 @@ use crate::support::*;
 /// moto with one worker group of cluster `prod` (m5.xlarge, max 100).
 async fn aws_with_workers(moto: &Moto) {
     let c = &moto.clients(&["us-west-2"]).await[0];
-    crate::aws::launch_configuration(c, "lc", "m5.xlarge").await;
-    crate::aws::workers(c, "workers", (0, 100, 0), "lc").await;
+    crate::support::aws_setup::launch_configuration(c, "lc", "m5.xlarge").await;
+    crate::support::aws_setup::workers(c, "workers", (0, 100, 0), "lc").await;
 }
 
 fn kube_with_pending(pods: usize) -> FakeKube {
@@ -204,7 +204,7 @@ async fn filled_caches(kube: &FakeKube) -> ekas::kubernetes::watch::Caches {
     })
     .await
     .unwrap();
-    let caches = Caches::start(&client, None);
+    let caches = Caches::start(&client, None, std::time::Duration::from_secs(180));
     tokio::time::timeout(std::time::Duration::from_secs(10), caches.ready())
         .await
         .expect("caches fill")
@@ -366,4 +366,35 @@ async fn podgroups_are_read_live_where_their_crd_is_served() {
         .find(|g| g.metadata.name.as_deref() == Some("train"))
         .unwrap();
     assert_eq!(train.spec.min_member, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workload_podgroup_is_read_at_whichever_version_the_cluster_serves() {
+    // A 1.36 cluster: scheduling.k8s.io serves PodGroup as v1alpha2 only.
+    let kube = FakeKube::start();
+    kube.unserve("scheduling.k8s.io/v1alpha3");
+    kube.serve("scheduling.k8s.io/v1alpha2");
+    for name in ["pair-0", "pair-1"] {
+        let mut p = pod(name, "100m", "128Mi");
+        p["spec"]["schedulingGroup"] = serde_json::json!({"podGroupName": "pair"});
+        kube.add("/api/v1/pods", p);
+    }
+    kube.add(
+        "/apis/scheduling.k8s.io/v1alpha2/namespaces/batch/podgroups",
+        serde_json::json!({"apiVersion": "scheduling.k8s.io/v1alpha2", "kind": "PodGroup",
+            "metadata": {"name": "pair", "namespace": "batch"},
+            "spec": {"schedulingPolicy": {"gang": {"minCount": 2}}}}),
+    );
+    let moto = Moto::start();
+    aws_with_workers(&moto).await;
+    let (plan, _) = live_plan(&kube, &moto);
+    assert_eq!(plan["gangs"][0]["gang"], "batch/pair", "{}", plan["gangs"]);
+    assert_eq!(plan["gangs"][0]["minMember"], 2);
+    // Nothing was asked of the versions and APIs not served.
+    for unserved in [
+        "/apis/scheduling.k8s.io/v1alpha3/podgroups",
+        "/apis/scheduling.volcano.sh/v1beta1/podgroups",
+    ] {
+        assert_eq!(kube.requests(unserved), 0, "{unserved}");
+    }
 }

@@ -3,7 +3,7 @@
 //! by an oracle over the fake API server's own record of who sent each write and who held the
 //! Lease at that instant; and holders whose clocks are off by an hour.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::reap::{REGION, reap_args, workers};
-use crate::run::{Ekas, free_port, http_get, metric, simulate};
+use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
+use crate::support::groups::{REGION, reap_args, workers};
 use crate::support::moto::Moto;
+use crate::support::simulator::simulate;
 use crate::support::*;
 
 const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/ekas/leases";
@@ -32,11 +33,31 @@ const SHORT_LEASE: [&str; 8] = [
     "2s",
 ];
 
-/// `ekas run` as `who`: its host name (so the Lease's holder is `who/<pid>`) and the token the
-/// fake API server logs with each of its requests.
+/// `ekas run` as `who`: its host name (so the Lease's holder is `who_<random>`) and the token
+/// the fake API server logs with each of its requests.
 fn run_as(kube: &FakeKube, moto: &Moto, who: &str, port: u16) -> Ekas {
+    run_on(kube, moto, (who, who), port, false)
+}
+
+/// `ekas run` with the token `who` on host `host`; `isolated`: as pid 1 of a pid namespace of
+/// its own, as each replica of a Deployment with `hostNetwork` is.
+fn run_on(
+    kube: &FakeKube,
+    moto: &Moto,
+    (who, host): (&str, &str),
+    port: u16,
+    isolated: bool,
+) -> Ekas {
     let kubeconfig = kube.kubeconfig_as(who);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ekas"));
+    let mut cmd = match isolated {
+        true => {
+            let mut c = Command::new("unshare");
+            c.args(["--pid", "--fork", "--kill-child=SIGTERM"])
+                .arg(env!("CARGO_BIN_EXE_ekas"));
+            c
+        }
+        false => Command::new(env!("CARGO_BIN_EXE_ekas")),
+    };
     cmd.args(["run", "--kubeconfig", kubeconfig.to_str().unwrap()])
         .args(["--cluster-name", "prod", "--regions", REGION])
         .args(["--metrics-address", &format!("127.0.0.1:{port}")])
@@ -52,7 +73,7 @@ fn run_as(kube: &FakeKube, moto: &Moto, who: &str, port: u16) -> Ekas {
         ])
         .args(SHORT_LEASE)
         .env_remove("KUBECONFIG")
-        .env("HOSTNAME", who)
+        .env("HOSTNAME", host)
         .envs(moto.env())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -143,7 +164,7 @@ async fn two_loops_and_a_cron_reap_never_change_anything_at_the_same_time() {
         let leader = holder(&kube).unwrap_or_default();
         let Some((_, ekas)) = runs
             .iter()
-            .find(|(who, _)| leader.starts_with(&format!("{who}/")))
+            .find(|(who, _)| leader.starts_with(&format!("{who}_")))
         else {
             continue;
         };
@@ -177,7 +198,7 @@ async fn two_loops_and_a_cron_reap_never_change_anything_at_the_same_time() {
         .iter()
         .filter(|w| {
             let holder = w.lease_holder.as_deref().unwrap_or("");
-            !holder.starts_with(&format!("{}/", w.who))
+            !holder.starts_with(&format!("{}_", w.who))
         })
         .map(|w| {
             format!(
@@ -289,4 +310,68 @@ async fn a_holder_whose_clock_is_off_keeps_its_lease_while_it_renews_and_loses_i
                 .any(|w| w.who == "cron" && w.path.starts_with(LEASES))
         );
     }
+}
+
+/// Whether this machine lets a test start a process in a pid namespace of its own.
+fn pid_namespaces() -> bool {
+    Command::new("unshare")
+        .args(["--pid", "--fork", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_loops_on_one_host_each_pid_1_never_both_lead() {
+    let moto = Arc::new(Moto::start());
+    workers(&moto, 0, 0).await;
+    let kube = Arc::new(FakeKube::start());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
+    let jobs = tokio::spawn(churn(kube.clone(), stop.clone()));
+    // Both pid 1 where the machine allows it, as two hostNetwork replicas on one node are;
+    // the same host name either way.
+    let isolated = pid_namespaces();
+    eprintln!("each in a pid namespace of its own: {isolated}");
+    let ports = [free_port(), free_port()];
+    let runs = [
+        run_on(&kube, &moto, ("alpha", "node-a"), ports[0], isolated),
+        run_on(&kube, &moto, ("beta", "node-a"), ports[1], isolated),
+    ];
+    let leader =
+        |port| http_get(port, "/metrics").map(|(_, body)| metric(&body, "ekas_leader ") == 1.0);
+    let (mut samples, mut led, mut both) = (0, 0, 0);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (Some(a), Some(b)) = (leader(ports[0]), leader(ports[1])) else {
+            continue;
+        };
+        samples += 1;
+        led += usize::from(a || b);
+        both += usize::from(a && b);
+    }
+    stop.store(true, Ordering::Relaxed);
+    sim.await.unwrap();
+    jobs.await.unwrap();
+    let holder = holder(&kube).unwrap_or_default();
+    // SIGKILL (on drop): unshare keeps SIGTERM from its child.
+    drop(runs);
+    assert!(
+        led > samples / 2,
+        "a leader most of the time: {led} of {samples}"
+    );
+    assert_eq!(
+        both, 0,
+        "both led in {both} of {samples} samples; the Lease names {holder}"
+    );
+    // Every change came from one of the two, the one the Lease names.
+    let writers: BTreeSet<String> = kube
+        .writes()
+        .iter()
+        .filter(|w| !w.path.starts_with(LEASES))
+        .map(|w| w.who.clone())
+        .collect();
+    assert_eq!(writers.len(), 1, "{writers:?}");
+    assert!(holder.starts_with("node-a_"), "{holder}");
 }

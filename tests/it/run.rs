@@ -2,187 +2,21 @@
 //! node-join simulator (a Ready Node for every running instance of the group) and a scheduler
 //! simulator (pending pods bound to nodes with room).
 
-use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::reap::{REGION, group, reap_args, workers};
+use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
+use crate::support::groups::{REGION, group, reap_args, workers};
 use crate::support::moto::Moto;
+use crate::support::simulator::{simulate, simulate_in};
 use crate::support::*;
-
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub(crate) struct Ekas(pub(crate) Child);
-
-impl Ekas {
-    pub(crate) fn start(kube: &FakeKube, moto: &Moto, port: u16, extra: &[&str]) -> Ekas {
-        let mut cmd = Ekas::command(kube, port, extra);
-        cmd.args(["--regions", REGION]);
-        for (k, v) in moto.env() {
-            cmd.env(k, v);
-        }
-        Ekas(cmd.spawn().unwrap())
-    }
-
-    /// The `ekas run` command line, without the AWS environment.
-    pub(crate) fn command(kube: &FakeKube, port: u16, extra: &[&str]) -> Command {
-        let kubeconfig = kube.kubeconfig();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ekas"));
-        cmd.args([
-            "run",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--cluster-name",
-            "prod",
-            // The Lease is the default one, and election is on by default.
-            "--metrics-address",
-            &format!("127.0.0.1:{port}"),
-            "--launch-grace",
-            "0",
-            "--type-idle-count",
-            "0",
-            "--max-scale-in-fraction",
-            "1",
-            "-v",
-        ])
-        .args(extra)
-        .env_remove("KUBECONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-        cmd
-    }
-
-    /// SIGTERM, then the exit status.
-    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ekas run did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Ekas {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// GET on the metrics listener: (status, body).
-pub(crate) fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
-
-/// The value of one metric line (name with labels as printed), summed over matches.
-pub(crate) fn metric(body: &str, prefix: &str) -> f64 {
-    body.lines()
-        .filter(|l| l.starts_with(prefix))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
 
 fn job(name: &str) -> Value {
     pod(name, "250m", "256Mi")
-}
-
-/// The simulators, until `stop` is set: nodes join for running instances; pending pods are
-/// bound to schedulable nodes with room (by CPU).
-pub(crate) async fn simulate(kube: Arc<FakeKube>, moto: Arc<Moto>, stop: Arc<AtomicBool>) {
-    simulate_in(kube, moto, stop, &[REGION]).await
-}
-
-async fn simulate_in(
-    kube: Arc<FakeKube>,
-    moto: Arc<Moto>,
-    stop: Arc<AtomicBool>,
-    regions: &[&str],
-) {
-    let clients = moto.clients(regions).await;
-    let mut joined: HashSet<String> = HashSet::new();
-    while !stop.load(Ordering::Relaxed) {
-        // Node join.
-        for c in &clients {
-            let Ok(out) = c.autoscaling.describe_auto_scaling_instances().send().await else {
-                continue;
-            };
-            for i in out.auto_scaling_instances() {
-                let id = i.instance_id().unwrap_or_default().to_string();
-                if i.lifecycle_state() != Some("InService") || !joined.insert(id.clone()) {
-                    continue;
-                }
-                let node = json!({"apiVersion": "v1", "kind": "Node",
-                    "metadata": {"name": format!("node-{id}"),
-                        "creationTimestamp": jiff::Timestamp::now().to_string()},
-                    "spec": {"providerID": format!("aws:///{}a/{id}", c.region)},
-                    "status": {"allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "110"},
-                        "conditions": [{"type": "Ready", "status": "True"}]}});
-                kube.add("/api/v1/nodes", node);
-            }
-        }
-        // Scheduler.
-        let nodes = kube.objects("nodes");
-        let pods = kube.objects("pods");
-        let mut used: std::collections::HashMap<String, i64> = Default::default();
-        for p in &pods {
-            if let Some(n) = p["spec"]["nodeName"].as_str() {
-                *used.entry(n.to_string()).or_default() += 250;
-            }
-        }
-        for p in pods.iter().filter(|p| p["spec"]["nodeName"].is_null()) {
-            let room = nodes.iter().find(|n| {
-                n["spec"]["unschedulable"] != true
-                    && used
-                        .get(n["metadata"]["name"].as_str().unwrap())
-                        .copied()
-                        .unwrap_or(0)
-                        + 250
-                        <= 3920
-            });
-            let Some(node) = room else { break };
-            let node = node["metadata"]["name"].as_str().unwrap().to_string();
-            *used.entry(node.clone()).or_default() += 250;
-            let name = p["metadata"]["name"].as_str().unwrap().to_string();
-            kube.set("pods", Some("batch"), &name, |p| {
-                p["spec"]["nodeName"] = json!(node);
-                p["status"] = json!({"phase": "Running",
-                    "conditions": [{"type": "Ready", "status": "True"}]});
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,6 +129,8 @@ async fn a_batch_lifecycle_from_pending_pods_back_to_min_size() {
     );
     stop.store(true, Ordering::Relaxed);
     sim.await.unwrap();
+    // Everything the loop asked of the API server, deploy/'s RBAC grants.
+    crate::support::manifests::assert_rbac_allows(&kube.request_log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,8 +164,9 @@ async fn a_new_pending_pod_starts_a_pass_long_before_the_sleep_ends() {
 /// Group `workers-<region>` of cluster `prod` in each region (m5.xlarge, max 10, empty).
 async fn groups_in(moto: &Moto, regions: &[&str]) {
     for c in moto.clients(regions).await {
-        crate::aws::launch_configuration(&c, "lc", "m5.xlarge").await;
-        crate::aws::workers(&c, &format!("workers-{}", c.region), (0, 10, 0), "lc").await;
+        crate::support::aws_setup::launch_configuration(&c, "lc", "m5.xlarge").await;
+        crate::support::aws_setup::workers(&c, &format!("workers-{}", c.region), (0, 10, 0), "lc")
+            .await;
     }
 }
 
@@ -418,7 +255,10 @@ async fn a_drain_cut_short_by_sigkill_is_finished_by_the_next_process_and_nothin
     let ids = workers(&moto, 0, 2).await;
     let kube = FakeKube::start();
     for (name, id) in [("a", &ids[0]), ("b", &ids[1])] {
-        kube.add("/api/v1/nodes", crate::reap::node(name, id, json!({})));
+        kube.add(
+            "/api/v1/nodes",
+            crate::support::groups::node(name, id, json!({})),
+        );
     }
     // Served by Deployments: a utilisation drain leaves a Job's pod alone.
     let running = |name: &str, node: &str, cpu: &str| {
@@ -688,4 +528,145 @@ async fn run_and_a_cron_reap_share_one_lease_by_default() {
     // Released on SIGTERM: the next cron run goes ahead.
     let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optional_apis_are_watched_where_served_and_found_when_installed_later() {
+    let moto = Moto::start();
+    workers(&moto, 0, 0).await;
+    let kube = FakeKube::start();
+    // The coscheduling CRD is not installed yet; the Workload API is a 1.36 one.
+    kube.unserve("scheduling.x-k8s.io/v1alpha1");
+    kube.unserve("scheduling.k8s.io/v1alpha3");
+    kube.serve("scheduling.k8s.io/v1alpha2");
+    let port = free_port();
+    let ekas = Ekas::start(
+        &kube,
+        &moto,
+        port,
+        &["--sleep", "1", "--api-discovery-every", "1s"],
+    );
+    wait_for("two passes", Duration::from_secs(30), async || {
+        http_get(port, "/metrics")
+            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 2.0)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // No request at all for what is not served: no retry loop against a 404.
+    let coscheduling = "/apis/scheduling.x-k8s.io/v1alpha1/podgroups";
+    assert_eq!(kube.requests(coscheduling), 0);
+    assert_eq!(
+        kube.requests("/apis/scheduling.k8s.io/v1alpha3/podgroups"),
+        0
+    );
+    assert!(kube.watches("/apis/scheduling.k8s.io/v1alpha2/podgroups") >= 1);
+    assert!(kube.requests("/apis") >= 3, "discovery looks again");
+
+    // The CRD is installed: watched within a discovery interval, without a restart.
+    kube.serve("scheduling.x-k8s.io/v1alpha1");
+    wait_for("the new API watched", Duration::from_secs(10), async || {
+        kube.watches(coscheduling) >= 1
+    })
+    .await;
+    // And removed again: no more requests once its watch is stopped.
+    kube.unserve("scheduling.x-k8s.io/v1alpha1");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = kube.requests(coscheduling);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(kube.requests(coscheduling), after, "stopped, not retried");
+    assert!(ekas.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_pass_finishes_the_action_under_way_and_hands_the_lease_over() {
+    let moto = Moto::start();
+    let ids = workers(&moto, 0, 6).await;
+    let kube = FakeKube::start();
+    // Six barely used nodes, each drained for --drain-utilization-below: six actions, each a
+    // cordon, its drain bookkeeping and an eviction.
+    for (i, id) in ids.iter().enumerate() {
+        let name = format!("n{i}");
+        kube.add(
+            "/api/v1/nodes",
+            crate::support::groups::node(&name, id, json!({})),
+        );
+        let mut p = pod(&format!("web-{i}"), "250m", "256Mi");
+        p["metadata"]["ownerReferences"][0]["kind"] = json!("ReplicaSet");
+        p["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+        p["spec"]["nodeName"] = json!(name);
+        p["status"] =
+            json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]});
+        kube.add("/api/v1/pods", p);
+    }
+    // Slow node writes: an action takes seconds, so SIGTERM lands inside the pass.
+    kube.slow("PATCH", "/api/v1/nodes/", "", Duration::from_millis(1500));
+    let args = [
+        "--sleep",
+        "1",
+        "--drain-utilization-below",
+        "0.5",
+        "--max-concurrent-drains",
+        "6",
+        "--idle-threshold",
+        "1h",
+    ];
+    let port = free_port();
+    let first = Ekas::start(&kube, &moto, port, &args);
+    wait_for("the first cordon", Duration::from_secs(30), async || {
+        kube.count("PATCH", "/api/v1/nodes/") >= 1
+    })
+    .await;
+    let stopping = Instant::now();
+    let status = first.stop();
+    let took = stopping.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < ekas::run::STOP_WITHIN, "stopped in {took:?}");
+    eprintln!("stopped {took:?} after SIGTERM");
+    let lease = kube.object("leases", Some("ekas"), "ekas").unwrap();
+    assert!(
+        lease["spec"]["holderIdentity"].is_null(),
+        "released: {lease}"
+    );
+
+    // The oracle: every node ekas cordoned carries its drain's bookkeeping; none is cut in
+    // between. And the stop was real: actions after the one under way never began.
+    let nodes = kube.objects("nodes");
+    let cordoned: Vec<&Value> = nodes
+        .iter()
+        .filter(|n| n["spec"]["unschedulable"] == true)
+        .collect();
+    for n in &cordoned {
+        assert!(
+            n["metadata"]["annotations"]["ekas/drain-started"].is_string(),
+            "cordoned without its drain's record: {n}"
+        );
+    }
+    // SIGTERM came during the first of five drains the pass planned (one node stays for
+    // the pods): that one finishes, the rest never begin.
+    assert!(!cordoned.is_empty(), "the action under way finished");
+    assert!(
+        cordoned.len() <= 2,
+        "{} nodes cordoned: actions began after SIGTERM",
+        cordoned.len()
+    );
+
+    // The next process takes the released Lease at once and carries on.
+    let second_port = free_port();
+    let took_over = Instant::now();
+    let second = Ekas::start(&kube, &moto, second_port, &args);
+    wait_for(
+        "the next process to lead",
+        Duration::from_secs(15),
+        async || {
+            http_get(second_port, "/metrics")
+                .is_some_and(|(_, b)| metric(&b, "ekas_leader ") == 1.0)
+        },
+    )
+    .await;
+    assert!(
+        took_over.elapsed() < Duration::from_secs(10),
+        "no wait for an expiry"
+    );
+    assert!(second.stop().success());
+    crate::support::manifests::assert_rbac_allows(&kube.request_log());
 }

@@ -119,69 +119,6 @@ pub struct GangPolicy {
     pub min_count: i32,
 }
 
-/// A PodGroup as the kube client lists and watches it from one of the two APIs; its
-/// `apiVersion` is set from the API it came from (list items may not carry one).
-macro_rules! pod_group_api {
-    ($name:ident, $group:literal, $version:literal) => {
-        #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub PodGroup);
-
-        impl k8s_openapi::Resource for $name {
-            const API_VERSION: &'static str = concat!($group, "/", $version);
-            const GROUP: &'static str = $group;
-            const KIND: &'static str = "PodGroup";
-            const VERSION: &'static str = $version;
-            const URL_PATH_SEGMENT: &'static str = "podgroups";
-            type Scope = k8s_openapi::NamespaceResourceScope;
-        }
-
-        impl k8s_openapi::Metadata for $name {
-            type Ty = ObjectMeta;
-
-            fn metadata(&self) -> &ObjectMeta {
-                &self.0.metadata
-            }
-
-            fn metadata_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.0.metadata
-            }
-        }
-
-        impl From<$name> for PodGroup {
-            fn from(group: $name) -> PodGroup {
-                PodGroup {
-                    api_version: <$name as k8s_openapi::Resource>::API_VERSION.to_string(),
-                    ..group.0
-                }
-            }
-        }
-    };
-}
-
-pod_group_api!(CoschedulingPodGroup, "scheduling.x-k8s.io", "v1alpha1");
-pod_group_api!(VolcanoPodGroup, "scheduling.volcano.sh", "v1beta1");
-pod_group_api!(KubernetesPodGroup, "scheduling.k8s.io", "v1alpha3");
-
-/// The PodGroups of every API read as one part; `None` when none could be read.
-pub fn pod_group_part(
-    coscheduling: Option<ItemList<CoschedulingPodGroup>>,
-    volcano: Option<ItemList<VolcanoPodGroup>>,
-    kubernetes: Option<ItemList<KubernetesPodGroup>>,
-) -> Option<ItemList<PodGroup>> {
-    if coscheduling.is_none() && volcano.is_none() && kubernetes.is_none() {
-        return None;
-    }
-    fn all<G: Into<PodGroup>>(list: Option<ItemList<G>>) -> impl Iterator<Item = PodGroup> {
-        list.into_iter().flat_map(|l| l.items).map(Into::into)
-    }
-    let items = all(coscheduling)
-        .chain(all(volcano))
-        .chain(all(kubernetes))
-        .collect::<Vec<_>>();
-    Some(items.into())
-}
-
 /// `kubectl get X -o json` output: `{"apiVersion": "v1", "kind": "List", "items": [...]}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
