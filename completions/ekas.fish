@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ekas_global_optspecs
-    string join \n cluster-name= regions= kubeconfig= context= kube-timeout= aws-access-key= aws-secret-key= aws-profile= use-aws-iam-role aws-timeout= aws-attempt-timeout= aws-max-attempts= dry-run output= log-format= v/verbose h/help V/version
+    string join \n cluster-name= regions= kubeconfig= context= kube-timeout= aws-access-key= aws-secret-key= aws-profile= use-aws-iam-role aws-timeout= aws-attempt-timeout= aws-max-attempts= dry-run o/output= log-format= v/verbose h/help V/version
 end
 
 function __fish_ekas_needs_command
@@ -35,7 +35,8 @@ complete -c ekas -n "__fish_ekas_needs_command" -l aws-profile -d 'AWS profile f
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_needs_command" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_needs_command" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_needs_command" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_needs_command" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
@@ -90,7 +91,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-profile -d 'AWS p
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_using_subcommand plan" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
@@ -147,7 +149,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-profile -d 'A
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
@@ -177,7 +180,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-profile -d 'AWS 
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_using_subcommand drain" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_using_subcommand drain" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
@@ -232,7 +236,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-profile -d 'AWS p
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_using_subcommand reap" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
@@ -286,6 +291,8 @@ false\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-queue -d 'SQS queue of EventBridge interruption events (Spot warnings, rebalance, state changes, Health scheduled changes, lifecycle hooks): [REGION=]NAME_OR_URL, repeatable; a name is looked up in REGION, else the URL\'s region, else the first of --regions' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-drain-timeout -d 'Longest drain for a notice that gives no deadline (rebalance, stop, lifecycle hook)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l metrics-address -d 'Where to serve /metrics and /healthz' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l unhealthy-after -d '/healthz fails once no pass has completed (on a standby: no leader was seen) for this long [default: 3 × --sleep, at least 2m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l api-discovery-every -d 'How often the optional APIs (PodGroups, ProvisioningRequests) are looked for again, so a CRD installed later is read without a restart' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
@@ -297,7 +304,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-profile -d 'AWS pr
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_using_subcommand run" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
@@ -339,7 +347,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-profile -d 'A
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
@@ -396,7 +405,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-profile -d 'A
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"
@@ -422,7 +432,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-profile -d
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-timeout -d 'Longest an AWS call may take, all its attempts and their backoff included' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-attempt-timeout -d 'Longest one attempt of an AWS call may take before it is retried' -r
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l aws-max-attempts -d 'Attempts per AWS call, with the SDK\'s adaptive retry on throttling and 5xx' -r
-complete -c ekas -n "__fish_ekas_using_subcommand completions" -l output -d 'Output format' -r -f -a "table\t''
+complete -c ekas -n "__fish_ekas_using_subcommand completions" -s o -l output -d 'Output format: tables of what an operator scans, `wide` tables with every detail, or one JSON document (as kubectl\'s -o)' -r -f -a "table\t''
+wide\t''
 json\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand completions" -l log-format -d 'Log lines as text or as JSON objects' -r -f -a "text\t''
 json\t''"

@@ -157,8 +157,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Output")]
     pub dry_run: bool,
 
-    /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
+    /// Output format: tables of what an operator scans, `wide` tables with every detail, or
+    /// one JSON document (as kubectl's -o)
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
     pub output: OutputFormat,
 
     /// Log lines as text or as JSON objects
@@ -471,6 +472,16 @@ pub struct RunArgs {
         help_heading = "Loop"
     )]
     pub metrics_address: std::net::SocketAddr,
+
+    /// /healthz fails once no pass has completed (on a standby: no leader was seen) for this
+    /// long [default: 3 × --sleep, at least 2m]
+    #[arg(long, value_name = "DURATION", help_heading = "Loop")]
+    pub unhealthy_after: Option<DurationArg>,
+
+    /// How often the optional APIs (PodGroups, ProvisioningRequests) are looked for again, so
+    /// a CRD installed later is read without a restart
+    #[arg(long, value_name = "DURATION", default_value = "3m", hide = true)]
+    pub api_discovery_every: DurationArg,
 }
 
 /// When passes start: `ekas run` waits this way, and `ekas simulate` replays the same waits.
@@ -653,7 +664,15 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
+    Wide,
     Json,
+}
+
+impl OutputFormat {
+    /// How tables are laid out on standard output in this format.
+    pub fn layout(self) -> crate::output::columns::Layout {
+        crate::output::columns::Layout::for_stdout(self == OutputFormat::Wide)
+    }
 }
 
 /// Parses the command line; on a usage error prints it (with a hint when an option was put

@@ -51,7 +51,9 @@ pub fn run(settings: &DrainSettings, format: OutputFormat, out: &mut dyn Write) 
             serde_json::to_writer_pretty(&mut *out, &reports)?;
             writeln!(out)?;
         }
-        OutputFormat::Table => output::table::write_drains(&reports, out)?,
+        OutputFormat::Table | OutputFormat::Wide => {
+            output::table::write_drains(&reports, format.layout(), out)?
+        }
     }
     let failed: Vec<String> = reports
         .iter()

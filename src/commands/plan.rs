@@ -16,7 +16,9 @@ pub fn run(settings: &PlanSettings, format: OutputFormat, out: &mut dyn Write) -
     let mut snapshot = load(settings)?;
     let plan = engine::plan_in_place(&mut snapshot, &settings.planning.engine);
     match format {
-        OutputFormat::Table => output::table::write_plan(&plan, out)?,
+        OutputFormat::Table | OutputFormat::Wide => {
+            output::table::write_plan(&plan, format.layout(), out)?
+        }
         OutputFormat::Json => output::json::write_plan(&plan, out)?,
     }
     Ok(())

@@ -101,7 +101,12 @@ pub fn run(s: &SimulateSettings, output: OutputFormat, out: &mut dyn Write) -> R
         chart::write(path, &title(&scenario, &outcomes), &outcomes)?;
     }
     match output {
-        OutputFormat::Table => report::write_table(&title(&scenario, &outcomes), &outcomes, out)?,
+        OutputFormat::Table | OutputFormat::Wide => report::write_table(
+            &title(&scenario, &outcomes),
+            &outcomes,
+            output.layout(),
+            out,
+        )?,
         OutputFormat::Json => write_json(&scenario, &outcomes, out)?,
     }
     let broken: usize = outcomes.iter().map(|o| o.violations.len()).sum();

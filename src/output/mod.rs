@@ -1,5 +1,6 @@
 //! Rendering a plan, and what was done with it, for people (tables) and for programs (JSON).
 
+pub mod columns;
 pub mod json;
 pub mod table;
 
@@ -15,7 +16,9 @@ pub fn write_applied(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
-        OutputFormat::Table => table::write_applied(applied, out),
+        OutputFormat::Table | OutputFormat::Wide => {
+            table::write_applied(applied, format.layout(), out)
+        }
         OutputFormat::Json => json::write_applied(applied, out),
     }
 }

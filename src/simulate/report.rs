@@ -228,8 +228,13 @@ fn money(x: f64) -> String {
 }
 
 /// One column per configuration, one row per figure.
-pub fn write_table(header: &str, outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{header}")?;
+pub fn write_table(
+    header: &str,
+    outcomes: &[Outcome],
+    layout: crate::output::columns::Layout,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    crate::output::columns::write_wrapped(out, header, 0, 2, layout.width)?;
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)

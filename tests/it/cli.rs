@@ -149,12 +149,12 @@ fn example_plan_as_tables() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for expected in [
-        "Scale-ups",
+        "SCALE-UPS",
         "batch-prod-cpu-usw2",
-        "3 → 10",
-        "0 → 6",
-        "backoff until 2026-11-27T12:03:00Z",
-        "Unschedulable pods",
+        "3→10",
+        "0→6",
+        "in backoff until 2026-11-27T12:03:00Z",
+        "UNSCHEDULABLE PODS",
         "needs 100 cpu, m5.4xlarge offers 15.79",
         "nodeSelector pool=highmem not matched",
         "node affinity not matched: kubernetes.io/arch in (arm64)",
@@ -162,6 +162,124 @@ fn example_plan_as_tables() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
+}
+
+/// `ekas plan` on the example, as a terminal `columns` wide would show it (`COLUMNS`), or piped
+/// (no width).
+fn plan_at(columns: Option<usize>, extra: &[&str]) -> String {
+    let env: Vec<(&str, String)> = columns
+        .map(|c| ("COLUMNS", c.to_string()))
+        .into_iter()
+        .collect();
+    let args = [
+        &["plan", "--snapshot", "examples/batch-cluster.json"][..],
+        extra,
+    ]
+    .concat();
+    let out = ekas_with_env(&args, &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn the_first_plan_fits_a_terminal_without_a_broken_word() {
+    let words = |text: &str| -> std::collections::HashSet<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    };
+    // Every word a narrow terminal shows is a word of the full output: nothing cut mid-word.
+    let whole = words(&(plan_at(None, &[]) + &plan_at(None, &["-o", "wide"])));
+    for width in [80, 120] {
+        let text = plan_at(Some(width), &[]);
+        for line in text.lines() {
+            let one_word = !line.trim().contains(' ');
+            assert!(
+                line.chars().count() <= width || one_word,
+                "{} columns > {width}: {line:?}",
+                line.chars().count()
+            );
+        }
+        // (The line that says which columns a narrow terminal hides is the only new one.)
+        let shown: Vec<&str> = text.lines().filter(|l| !l.starts_with('(')).collect();
+        for word in words(&shown.join("\n")) {
+            assert!(
+                whole.contains(&word),
+                "{word:?} broken at {width} columns:\n{text}"
+            );
+        }
+        // Each group is its row and at most one line of detail.
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines.iter().position(|l| l.starts_with("GROUP ")).unwrap();
+        let rows: Vec<usize> = (start + 1..lines.len())
+            .take_while(|&i| !lines[i].is_empty() && !lines[i].starts_with('('))
+            .filter(|&i| lines[i].starts_with("batch-prod-"))
+            .collect();
+        assert_eq!(rows.len(), 4, "{text}");
+        let end = (start + 1..lines.len())
+            .find(|&i| lines[i].is_empty())
+            .unwrap();
+        for (k, &row) in rows.iter().enumerate() {
+            let next = rows.get(k + 1).copied().unwrap_or(end);
+            let spread = lines[row..next]
+                .iter()
+                .filter(|l| !l.starts_with('('))
+                .count();
+            assert!(
+                spread <= 2,
+                "{} takes {spread} lines at {width}:\n{text}",
+                lines[row]
+            );
+        }
+    }
+    // At 120 columns, every default column of the groups.
+    let wide_terminal = plan_at(Some(120), &[]);
+    let header = wide_terminal
+        .lines()
+        .find(|l| l.starts_with("GROUP "))
+        .unwrap();
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        columns,
+        [
+            "GROUP",
+            "REGION",
+            "TYPE",
+            "MIN/DES/MAX",
+            "NODES",
+            "UPCOMING",
+            "STATUS"
+        ]
+    );
+}
+
+#[test]
+fn piped_tables_split_on_spaces_and_wide_adds_the_details() {
+    let text = plan_at(None, &[]);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("batch-prod-gpu-usw2 "))
+        .unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [
+            "batch-prod-gpu-usw2",
+            "us-west-2",
+            "p3.2xlarge",
+            "0/2/4",
+            "1",
+            "0",
+            "backoff"
+        ]
+    );
+    let wide = plan_at(None, &["-o", "wide"]);
+    let header = wide.lines().find(|l| l.starts_with("GROUP ")).unwrap();
+    for column in ["PRIORITY", "CAPACITY", "$/H", "NEW-NODE-ROOM"] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(wide.contains("nvidia.com/gpu=1"), "{wide}");
+    // `-o` is kubectl's short form of --output.
+    let json: serde_json::Value = serde_json::from_str(&plan_at(None, &["-o", "json"])).unwrap();
+    assert!(json["groups"].is_array());
 }
 
 #[test]
@@ -289,7 +407,7 @@ fn plan_shows_node_states_and_instances_without_nodes() {
     let text = stdout(&ekas(&args));
     for fact in [
         "idle-unschedulable",
-        "terminate (-1 desired)",
+        "terminate,-1-desired",
         "i-lost",
         "never joined",
     ] {
@@ -471,7 +589,8 @@ fn prices_come_from_the_file_then_the_snapshot_then_the_bundled_table() {
         file.to_str().unwrap(),
     ]);
     let text = stdout(&out);
-    assert!(text.contains("$3.50/h"), "{text}");
+    let row = text.lines().find(|l| l.contains("→")).unwrap_or_default();
+    assert!(row.split_whitespace().any(|c| c == "3.50"), "{text}");
     assert!(
         text.contains("prices: --price-file, bundled on-demand table"),
         "{text}"
@@ -577,7 +696,7 @@ fn a_gang_that_cannot_start_whole_buys_nothing() {
     let out = ekas(&["plan", "--snapshot", short.to_str().unwrap()]);
     let text = stdout(&out);
     assert!(
-        text.contains("Gangs") && text.contains("does not fit"),
+        text.contains("GANGS") && text.contains("does-not-fit"),
         "{text}"
     );
 

@@ -20,7 +20,7 @@ fn plans_leaving_out(out: &Output, needles: &[&str]) {
     let err = stderr(out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "exit code; stderr:\n{err}");
-    assert!(text.contains("Warnings"), "{text}");
+    assert!(text.contains("WARNINGS"), "{text}");
     for needle in needles {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }

@@ -384,7 +384,13 @@ fn plan_or_error(bytes: &[u8], config: &Config, reservation: NodeReservation) ->
     crate::support::assert_cache_builds_same(&doc, &options, &snapshot);
     let plan = engine::plan(&snapshot, config);
     ekas::output::json::write_plan(&plan, &mut std::io::sink()).unwrap();
-    ekas::output::table::write_plan(&plan, &mut std::io::sink()).unwrap();
+    for wide in [false, true] {
+        let layout = ekas::output::columns::Layout {
+            width: Some(80),
+            wide,
+        };
+        ekas::output::table::write_plan(&plan, layout, &mut std::io::sink()).unwrap();
+    }
     if snapshot.left_out.is_empty() {
         return Reached::Plan;
     }
