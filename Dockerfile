@@ -1,5 +1,6 @@
 # Multi-stage: build with the Rust toolchain, ship only the binary on a distroless base that
-# has CA certificates and glibc, running as a non-root user.
+# has CA certificates and glibc, running as a non-root user. The user is numeric (distroless's
+# nonroot, 65532) so that the kubelet can check runAsNonRoot without reading /etc/passwd.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
@@ -10,7 +11,7 @@ RUN cargo build --release --locked --bin ekas
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/ekas /usr/local/bin/ekas
-USER nonroot:nonroot
+USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/ekas"]
 CMD ["run"]

@@ -4,6 +4,7 @@
 mod aws;
 mod cli;
 mod deadlines;
+mod deploy;
 mod drain;
 mod errors;
 mod fidelity;
@@ -21,3 +22,4 @@ mod scheduler_agreement;
 mod scheduler_cases;
 mod simulate;
 mod support;
+mod troubles;
