@@ -5,6 +5,21 @@
 //! `output` (tables, JSON) or actuation. [`cli`] parses the command line once and
 //! [`settings`] resolves it into what each stage takes.
 
+/// One `#[test]` per row of a table: `cases! { check; name: (args), … }` makes a test `name`
+/// that calls `check((args))`, so each row fails on its own and runs on its own
+/// (`cargo test name`). The tests of this crate and of tests/it write their tables this way.
+#[cfg(test)]
+macro_rules! cases {
+    ($check:path; $($name:ident: $args:expr),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $check($args)
+            }
+        )+
+    };
+}
+
 pub mod actuate;
 pub mod aws;
 pub mod cli;

@@ -380,6 +380,9 @@ pub enum NodeState {
     Unmanaged,
     /// Its allocatable or taints could not be read: left alone until they can.
     Unreadable,
+    /// An interruption notice is recorded on it (`ekas/interruption`): cordoned while its pods
+    /// finish, drained when the change is near, released when a hint has no follow-up.
+    Interrupted,
 }
 
 impl NodeState {
@@ -409,6 +412,7 @@ impl NodeState {
             NodeState::CordonedByOthers => "cordoned-by-others",
             NodeState::Unmanaged => "unmanaged",
             NodeState::Unreadable => "unreadable",
+            NodeState::Interrupted => "interrupted",
         }
     }
 }
@@ -434,6 +438,12 @@ pub enum NodeActionKind {
     MarkInstanceNotFound,
     /// Remove `ekas/instance-not-found-since`: EC2 knows the instance again.
     ClearInstanceNotFound,
+    /// Cordon and evict whatever may move, running jobs included: its instance is about to go
+    /// (`interruptionDue`). One round a pass, until only what may not move is left.
+    InterruptionDrain,
+    /// Uncordon (when ekas cordoned it) and remove the interruption notice: a hint AWS did not
+    /// follow up on, or a change that has passed with the node Ready.
+    ClearInterruption,
 }
 
 impl NodeActionKind {
@@ -449,6 +459,8 @@ impl NodeActionKind {
             NodeActionKind::DeleteNode => "delete-node",
             NodeActionKind::MarkInstanceNotFound => "mark-instance-not-found",
             NodeActionKind::ClearInstanceNotFound => "clear-instance-not-found",
+            NodeActionKind::InterruptionDrain => "interruption-drain",
+            NodeActionKind::ClearInterruption => "clear-interruption",
         }
     }
 
@@ -470,6 +482,13 @@ pub struct NodeAction {
     /// Terminating also lowers the group's desired capacity (never below MinSize).
     pub decrement: bool,
     pub reason: String,
+    /// When the interruption recorded on the node is due, for a dated one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interruption_due: Option<Timestamp>,
+    /// The action is a removal the `--max-scale-in-fraction` budget counts (a termination
+    /// other than of a node ekas drained, or a drain begun): recorded once it is done.
+    #[serde(skip)]
+    pub charged: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -551,6 +570,8 @@ pub enum WarningKind {
     GroupLeftOut,
     /// A Kubernetes object could not be read: kept only as an obstacle, or left out.
     UnreadableObject,
+    /// The view of Nodes or pods may be old (a watch failing): dead nodes are kept.
+    StaleView,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

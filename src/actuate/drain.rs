@@ -102,6 +102,19 @@ pub struct DrainReport {
 }
 
 impl DrainReport {
+    /// A drain of a node that had nothing to move.
+    pub fn nothing(node: &str) -> DrainReport {
+        DrainReport {
+            node: node.to_string(),
+            result: DrainResult::Drained,
+            evicted: Vec::new(),
+            left: Vec::new(),
+            remaining: Vec::new(),
+            error: None,
+            error_class: None,
+        }
+    }
+
     /// One line on how the drain ended.
     pub fn summary(&self) -> String {
         match self.result {
@@ -241,6 +254,9 @@ async fn run(
     // Per pod: when to ask again, and the wait after the next refusal.
     let mut retry: HashMap<String, (Instant, Duration)> = HashMap::new();
     let mut refusals: HashMap<String, String> = HashMap::new();
+    // Pods a best-effort drain could not evict: reported, never asked again, and no reason to
+    // keep waiting.
+    let mut gave_up: HashMap<String, String> = HashMap::new();
     loop {
         let pods = cluster.pods_on(node, selector).await?;
         let now = Timestamp::now();
@@ -254,13 +270,33 @@ async fn run(
                 continue;
             }
             let key = pod.key();
+            if let Some(why) = gave_up.get(&key) {
+                remaining.push(PodNote {
+                    pod: key,
+                    why: why.clone(),
+                });
+                continue;
+            }
             if verdict == PodDrain::Evict && !pod.deleting {
                 let due = retry.get(&key).is_none_or(|(at, _)| *at <= Instant::now());
                 if due {
-                    match cluster
+                    let eviction = cluster
                         .evict(&pod.namespace, &pod.name, options.termination_grace_seconds)
-                        .await?
-                    {
+                        .await;
+                    // A best-effort drain goes on past a pod it cannot evict: the node goes
+                    // anyway, and the other pods must still move in time.
+                    let eviction = match (eviction, options.best_effort) {
+                        (Ok(e), _) => e,
+                        (Err(e), true) => {
+                            tracing::warn!(node, pod = %key, error = %e, "eviction failed; going on with the others");
+                            let why = format!("eviction failed: {e}");
+                            gave_up.insert(key.clone(), why.clone());
+                            remaining.push(PodNote { pod: key, why });
+                            continue;
+                        }
+                        (Err(e), false) => return Err(e),
+                    };
+                    match eviction {
                         Eviction::Evicted => {
                             tracing::info!(node, pod = %key, "evicted");
                             report.evicted.push(key.clone());
@@ -268,6 +304,13 @@ async fn run(
                             why = "terminating".into();
                         }
                         Eviction::Gone => continue,
+                        Eviction::Impossible(reason) if options.best_effort => {
+                            tracing::warn!(node, pod = %key, %reason, "cannot be evicted; going on with the others");
+                            let why = format!("cannot be evicted: {reason}");
+                            gave_up.insert(key.clone(), why.clone());
+                            remaining.push(PodNote { pod: key, why });
+                            continue;
+                        }
                         Eviction::Impossible(reason) => {
                             return Err(CallError::new(
                                 ErrorClass::RefusedByPdb,
@@ -296,6 +339,16 @@ async fn run(
             total.max(remaining.len()),
             &status(&remaining),
         );
+        // Only the pods a best-effort drain gave up on are left: they go with the node.
+        let waiting = remaining
+            .iter()
+            .filter(|p| !gave_up.contains_key(&p.pod))
+            .count();
+        if waiting == 0 && !remaining.is_empty() {
+            report.result = DrainResult::Drained;
+            report.remaining = remaining;
+            return Ok(());
+        }
         if remaining.is_empty() {
             // With a pod selector, pods outside it may still run here: the drain ends, but
             // the node is not drained.

@@ -192,7 +192,92 @@ impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
                     .await?;
                 Ok(Done::InstanceNotFoundCleared)
             }
+            NodeActionKind::InterruptionDrain => {
+                let report = drain_node(cluster, name, &interruption_drain(node, now), &()).await;
+                for left in &report.remaining {
+                    tracing::warn!(node = name, pod = %left.pod, why = %left.why, "not evicted; it goes with the instance");
+                }
+                match report.result {
+                    DrainResult::Drained => Ok(Done::Drained),
+                    DrainResult::TimedOut => Ok(Done::Draining {
+                        evicted: report.evicted.len(),
+                        left: report.remaining.len(),
+                    }),
+                    _ => Err(CallError::new(
+                        report.error_class.unwrap_or(ErrorClass::Other),
+                        report.summary(),
+                    )),
+                }
+            }
+            NodeActionKind::ClearInterruption => {
+                // Only ekas's cordon is undone (invariant 4); the notice goes either way.
+                let uncordoned = cluster.uncordon(name).await?;
+                cluster
+                    .annotate(name, &crate::interruption::marks::cleared())
+                    .await?;
+                Ok(Done::InterruptionCleared(uncordoned))
+            }
         }
+    }
+}
+
+/// A kubelet that reported this recently is alive, whatever the cached Node said.
+const RECENT_HEARTBEAT: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// A node planned as dead, read again right before its termination: the plan may rest on a
+/// cached Node the watch had not updated. Ready again, or a kubelet that reported lately,
+/// means it is not dead (a conflict: a later pass decides again).
+fn still_dead(node: &k8s_openapi::api::core::v1::Node, now: Timestamp) -> Result<(), CallError> {
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
+    let conflict = |why: String| {
+        Err(CallError::new(
+            ErrorClass::Conflict,
+            format!("not terminated: {why}; a later pass decides again"),
+        ))
+    };
+    let Some(ready) = ready else { return Ok(()) };
+    if ready.status == "True" {
+        return conflict("it is Ready again".into());
+    }
+    if let Some(beat) = ready.last_heartbeat_time.as_ref().map(|t| t.0) {
+        let ago = now.duration_since(beat);
+        if ago < RECENT_HEARTBEAT {
+            return conflict(format!(
+                "its kubelet reported {}s ago",
+                ago.as_secs().max(0)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One round of an interruption's drain: whatever may move, running jobs included, each pod's
+/// grace cut to end before the change is due; pods that may never move are left to go with the
+/// instance, and do not stop the rest.
+fn interruption_drain(node: &NodeAction, now: Timestamp) -> DrainOptions {
+    const MARGIN: i64 = 15;
+    let grace = node.interruption_due.map(|due| {
+        let left = due.duration_since(now).as_secs() - MARGIN;
+        u32::try_from(left.max(1)).unwrap_or(u32::MAX)
+    });
+    DrainOptions {
+        policy: DrainPolicy {
+            min_pod_age: jiff::SignedDuration::ZERO,
+            evict_unmanaged: true,
+            evict_local_storage: true,
+            evict_host_path: true,
+            evict_running_jobs: true,
+        },
+        // One round a pass; the next carries on.
+        timeout: Duration::ZERO,
+        termination_grace_seconds: grace,
+        best_effort: true,
+        claim: true,
+        ..DrainOptions::default()
     }
 }
 
@@ -207,6 +292,9 @@ pub async fn safe_to_terminate(
     policy: &DrainPolicy,
     now: Timestamp,
 ) -> Result<(), CallError> {
+    if dead {
+        still_dead(&cluster.node(node).await?, now)?;
+    }
     for pod in &cluster.pods_on(node, None).await? {
         let verdict = classify(pod, policy, now);
         let arrived = !dead && verdict == PodDrain::Evict;

@@ -121,6 +121,32 @@ impl<'a, G: GroupWriter, C: ClusterWriter> Actuator<'a, G, C> {
     }
 }
 
+/// When each removal the scale-in budget counts was done: node actions the plan charged
+/// (drains begun, terminations of nodes ekas did not drain) and replacements of instances,
+/// once they went through.
+pub fn removals_done(
+    plan: &Plan,
+    applied: &[Applied],
+    at: jiff::Timestamp,
+) -> Vec<jiff::Timestamp> {
+    let charged: std::collections::HashSet<&str> = plan
+        .nodes
+        .iter()
+        .filter(|n| n.charged)
+        .map(|n| n.name.as_str())
+        .collect();
+    applied
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Done(_)))
+        .filter(|a| match a.kind {
+            AppliedKind::Node(_) => charged.contains(a.target.as_str()),
+            AppliedKind::ReplaceInstance => true,
+            _ => false,
+        })
+        .map(|_| at)
+        .collect()
+}
+
 /// Applies the AWS half of the scale-up part through the real clients, while `guard` is open.
 pub async fn apply_scale_up(
     plan: &Plan,

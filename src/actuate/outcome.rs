@@ -42,6 +42,8 @@ pub enum Done {
         since: Timestamp,
     },
     InstanceNotFoundCleared,
+    /// An interruption's notice removed (and ekas's cordon undone).
+    InterruptionCleared(Uncordon),
     Nothing,
 }
 
@@ -73,6 +75,9 @@ impl fmt::Display for Done {
                 write!(f, "EC2 does not know its instance, as of {since}")
             }
             Done::InstanceNotFoundCleared => f.write_str("EC2 knows its instance again"),
+            Done::InterruptionCleared(how) => {
+                write!(f, "interruption notice removed; {}", Done::Uncordoned(*how))
+            }
             Done::Nothing => f.write_str("nothing to do"),
         }
     }

@@ -40,6 +40,12 @@ struct Fake {
     answers: Option<String>,
     /// What an eviction gets, when it does not fail.
     eviction: Option<Eviction>,
+    /// Pods whose eviction fails (an API error) or is impossible (a pod under two budgets).
+    evict_fails: Vec<&'static str>,
+    evict_impossible: Vec<&'static str>,
+    /// The Ready condition every Node reads with: (status, minutes since its kubelet's last
+    /// heartbeat).
+    ready: Option<(&'static str, i64)>,
 }
 
 impl Fake {
@@ -155,6 +161,17 @@ impl ClusterWriter for Fake {
         _grace_seconds: Option<u32>,
     ) -> Result<Eviction, CallError> {
         self.write(format!("evict {namespace}/{pod}"))?;
+        if self.evict_fails.contains(&pod) {
+            return Err(CallError::new(
+                ErrorClass::Other,
+                format!("evicting {pod}: boom"),
+            ));
+        }
+        if self.evict_impossible.contains(&pod) {
+            return Ok(Eviction::Impossible(
+                "under two PodDisruptionBudgets".into(),
+            ));
+        }
         Ok(self.eviction.clone().unwrap_or(Eviction::Evicted))
     }
 
@@ -166,6 +183,21 @@ impl ClusterWriter for Fake {
         self.read(format!("node {node}"))?;
         let mut found = Node::default();
         found.metadata.name = Some(node.into());
+        if let Some((status, mins)) = self.ready {
+            let beat = now() - jiff::SignedDuration::from_mins(mins);
+            let condition = k8s_openapi::api::core::v1::NodeCondition {
+                type_: "Ready".into(),
+                status: status.into(),
+                last_heartbeat_time: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    beat,
+                )),
+                ..Default::default()
+            };
+            found.status = Some(k8s_openapi::api::core::v1::NodeStatus {
+                conditions: Some(vec![condition]),
+                ..Default::default()
+            });
+        }
         Ok(found)
     }
 
@@ -247,6 +279,8 @@ fn node(name: &str, action: A) -> NodeAction {
         action,
         decrement: true,
         reason: "test".into(),
+        interruption_due: None,
+        charged: true,
     }
 }
 
@@ -819,4 +853,94 @@ async fn a_request_is_answered_only_once_its_scale_ups_went_through() {
             "{what}"
         );
     }
+}
+
+/// (a best-effort drain, or not) → whether every pod's eviction is asked for though one fails
+/// and one cannot be evicted at all.
+fn drains_past((best_effort, all_asked): (bool, bool)) {
+    let fake = Fake {
+        pods: vec![web_pod("a"), web_pod("b"), web_pod("c"), web_pod("d")],
+        evict_fails: vec!["b"],
+        evict_impossible: vec!["c"],
+        ..Fake::default()
+    };
+    let options = crate::actuate::drain::DrainOptions {
+        policy: crate::engine::drain::DrainPolicy {
+            min_pod_age: jiff::SignedDuration::ZERO,
+            ..Default::default()
+        },
+        timeout: std::time::Duration::ZERO,
+        best_effort,
+        ..Default::default()
+    };
+    let report =
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(crate::actuate::drain::drain_node(
+                &fake,
+                "n1",
+                &options,
+                &(),
+            ));
+    let evicted: Vec<String> = fake
+        .writes()
+        .into_iter()
+        .filter(|w| w.starts_with("evict "))
+        .collect();
+    assert_eq!(evicted.len() == 4, all_asked, "{evicted:?}");
+    if best_effort {
+        assert!(report.error.is_none(), "{report:?}");
+        let why: Vec<(&str, &str)> = report
+            .remaining
+            .iter()
+            .map(|p| (p.pod.as_str(), p.why.as_str()))
+            .filter(|(p, _)| *p == "web/b" || *p == "web/c")
+            .collect();
+        assert_eq!(why.len(), 2, "{report:?}");
+        assert!(
+            why.iter().any(|(_, w)| w.contains("eviction failed")),
+            "{why:?}"
+        );
+        assert!(
+            why.iter().any(|(_, w)| w.contains("cannot be evicted")),
+            "{why:?}"
+        );
+    } else {
+        assert!(
+            report.error.is_some(),
+            "a scale-in drain stops at the first failure"
+        );
+    }
+}
+
+cases! {
+    drains_past;
+    a_best_effort_drain_goes_on_past_pods_it_cannot_evict: (true, true),
+    a_scale_in_drain_stops_at_the_first_failure: (false, false),
+}
+
+/// (the Node as read right before, terminated?) for a node the plan calls dead.
+fn dead_node_read_again(((status, heartbeat_mins), terminated): ((&'static str, i64), bool)) {
+    let fake = Fake {
+        ready: Some((status, heartbeat_mins)),
+        ..Fake::default()
+    };
+    let mut plan = empty_plan();
+    plan.nodes = vec![NodeAction {
+        state: NodeState::Dead,
+        ..node("n1", A::Terminate)
+    }];
+    let applied =
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(apply(&fake, &plan, Guard::open(), false));
+    let terminated_now = fake.writes().iter().any(|w| w.starts_with("terminate "));
+    assert_eq!(terminated_now, terminated, "{:?}", outcomes(&applied));
+}
+
+cases! {
+    dead_node_read_again;
+    a_node_still_not_ready_and_silent_is_terminated: (("False", 40), true),
+    a_node_ready_again_is_kept: (("True", 40), false),
+    a_node_whose_kubelet_reported_lately_is_kept: (("Unknown", 2), false),
 }

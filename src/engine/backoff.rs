@@ -399,6 +399,8 @@ mod tests {
             activities,
             provisioning_requests: vec![],
             left_out: Default::default(),
+            recent_removals: vec![],
+            stale_view: None,
         }
     }
 

@@ -133,6 +133,8 @@ struct World {
     /// minMember of the PodGroups of gangs `ga` and `gb`, when the snapshot has them.
     gang_min: [Option<u32>; 2],
     requests: Vec<GenRequest>,
+    /// Minutes ago ekas removed capacity, as its Lease recorded it.
+    recent_removals: Vec<i64>,
 }
 
 fn group() -> impl Strategy<Value = GenGroup> {
@@ -304,10 +306,13 @@ fn world() -> impl Strategy<Value = World> {
         [prop::option::of(0i32..3), prop::option::of(0i32..3)],
         prop::bool::weighted(0.15),
         [prop::option::of(0u32..8), prop::option::of(0u32..8)],
-        prop::collection::vec(request(), 0..4),
+        (
+            prop::collection::vec(request(), 0..4),
+            prop::collection::vec(0i64..25, 0..3),
+        ),
     )
         .prop_map(
-            |(groups, nodes, pods, members, budgets, outage, gang_min, requests)| World {
+            |(groups, nodes, pods, members, budgets, outage, gang_min, (requests, recent))| World {
                 groups,
                 nodes,
                 pods,
@@ -316,6 +321,7 @@ fn world() -> impl Strategy<Value = World> {
                 outage,
                 gang_min,
                 requests,
+                recent_removals: recent,
             },
         )
 }
@@ -360,6 +366,7 @@ fn booked_world() -> impl Strategy<Value = World> {
             outage: false,
             gang_min: [None, None],
             requests,
+            recent_removals: vec![],
         })
 }
 
@@ -414,6 +421,7 @@ struct Built {
 
 fn build(w: &World) -> Built {
     let mut c = Cluster::new(&["us-west-2"]);
+    c.0.recent_removals = w.recent_removals.iter().map(|&m| ago(m)).collect();
     for (i, g) in w.groups.iter().enumerate() {
         let group = c.group(&format!("g{i}"), "us-west-2", 0, 0, 4000, 16);
         if g.gpu {
@@ -938,19 +946,27 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         prop_assert!(up.new_desired <= group.max_size);
     }
 
-    // 3. Removals per pass — terminations, new drains and replacements — within the
-    // fraction: at least one unless it is zero.
+    // 3. Removals — terminations, new drains and replacements — within the fraction per
+    // window, less those the window has seen already: at least one a window unless the
+    // fraction is zero.
     let managed = snapshot
         .groups
         .iter()
         .flat_map(|g| &g.members)
         .filter(|mem| mem.is_live())
         .count();
-    let allowed = if m.max_scale_in_fraction <= 0.0 || managed == 0 {
+    let per_window = if m.max_scale_in_fraction <= 0.0 || managed == 0 {
         0
     } else {
         ((managed as f64 * m.max_scale_in_fraction).floor() as usize).max(1)
     };
+    let at = snapshot.captured_at;
+    let seen = snapshot
+        .recent_removals
+        .iter()
+        .filter(|&&t| t <= at && at - m.scale_in_window < t)
+        .count();
+    let allowed = per_window.saturating_sub(seen);
     // A drain under way — started or finished by ekas on a node it cordoned — was counted
     // when it started.
     let resumed = |name: &str| {
@@ -965,11 +981,16 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         .filter(|i| i.action == InstanceActionKind::Replace)
         .map(|i| i.instance_id.as_str())
         .collect();
+    // One node is one removal: its drain when ekas drained it, else its termination.
+    let drained = |name: &str| {
+        let n = node_named[name];
+        n.marks.drain_started.is_some() || n.marks.drained_at.is_some()
+    };
     let removals = plan
         .nodes
         .iter()
         .filter(|a| {
-            a.action == NodeActionKind::Terminate
+            (a.action == NodeActionKind::Terminate && !drained(&a.name))
                 || (a.action == NodeActionKind::Drain && !resumed(&a.name))
         })
         .count()

@@ -30,7 +30,9 @@ use super::predicates::NodeShape;
 use super::rehome::SpareRoom;
 use super::startup::Startup;
 use crate::model::resources::{CPU, MEMORY};
-use crate::model::{Instance, Node, NodeGroup, Pod, PodDisruptionBudget, Snapshot};
+use crate::model::{
+    Instance, InterruptionMark, Node, NodeGroup, Pod, PodDisruptionBudget, Snapshot,
+};
 use crate::plan::{
     ClusterHealth, InstanceAction, InstanceActionKind, NodeAction, NodeActionKind, NodeState,
     PlanWarning, WarningKind,
@@ -55,8 +57,11 @@ pub struct MaintenanceConfig {
     pub dead_threshold: SignedDuration,
     /// Nodes younger than this are left to receive pods (`--launch-grace`).
     pub launch_grace: SignedDuration,
-    /// At most this fraction of managed instances is removed per pass (`--max-scale-in-fraction`).
+    /// At most this fraction of managed instances is removed per `scale_in_window`
+    /// (`--max-scale-in-fraction`).
     pub max_scale_in_fraction: f64,
+    /// The window removals are counted over, across passes (`--scale-in-window`).
+    pub scale_in_window: SignedDuration,
     /// Busy nodes below this utilisation are drained when they can be (0 disables).
     pub drain_utilization_below: f64,
     /// Drains under way at once, across the cluster (`--max-concurrent-drains`).
@@ -69,7 +74,17 @@ pub struct MaintenanceConfig {
     pub unready: UnreadyBrake,
     /// Which pods scale-in drains may evict; `evict_running_jobs` is `--drain-running-jobs`.
     pub drain: DrainPolicy,
+    /// A node whose recorded interruption is due within this long is drained, jobs included
+    /// (`--interruption-drain-timeout`).
+    pub interruption_drain_time: SignedDuration,
+    /// A rebalance recommendation's cordon is undone after this long with no follow-up
+    /// (`--rebalance-cordon-ttl`).
+    pub rebalance_cordon_ttl: SignedDuration,
 }
+
+/// A change this long past its due time, with its node Ready again, is over (a reboot, or a
+/// change AWS moved): the node is released.
+pub const INTERRUPTION_PASSED: SignedDuration = SignedDuration::from_hours(1);
 
 impl Default for MaintenanceConfig {
     fn default() -> Self {
@@ -81,11 +96,14 @@ impl Default for MaintenanceConfig {
             dead_threshold: SignedDuration::from_mins(30),
             launch_grace: SignedDuration::from_mins(10),
             max_scale_in_fraction: 0.1,
+            scale_in_window: SignedDuration::from_mins(10),
             drain_utilization_below: 0.0,
             max_concurrent_drains: 5,
             respect_scale_in_protection: false,
             unready: UnreadyBrake::default(),
             drain: DrainPolicy::default(),
+            interruption_drain_time: SignedDuration::from_mins(10),
+            rebalance_cordon_ttl: SignedDuration::from_hours(1),
         }
     }
 }
@@ -191,7 +209,7 @@ impl Facts<'_> {
 
 /// The brakes one pass shares across its nodes.
 struct Brakes {
-    /// Removals left this pass under `--max-scale-in-fraction`.
+    /// Removals left under `--max-scale-in-fraction`, after those of the window so far.
     removals_left: usize,
     drains_left: usize,
     /// Planned decrements per group (by index), so no group goes below MinSize.
@@ -237,7 +255,8 @@ pub fn plan_maintenance(
             .iter()
             .map(|p| p.disruptions_allowed)
             .collect(),
-        removals_left: scale_in_budget(managed, config.max_scale_in_fraction),
+        removals_left: scale_in_budget(managed, config.max_scale_in_fraction)
+            .saturating_sub(removals_within(snapshot, config.scale_in_window)),
         drains_left: config
             .max_concurrent_drains
             .saturating_sub(already_draining),
@@ -294,6 +313,27 @@ pub fn plan_maintenance(
         });
     }
 
+    // A dead node is judged on the cached Node: while that view may be old, none is removed.
+    if let Some(why) = &snapshot.stale_view {
+        let mut held = 0;
+        for (state, action, reason) in &mut decided {
+            if *state == NodeState::Dead && *action == NodeActionKind::Terminate {
+                *action = NodeActionKind::None;
+                *reason = format!("{reason}; held back: {why}");
+                held += 1;
+            }
+        }
+        warnings.push(PlanWarning {
+            kind: WarningKind::StaleView,
+            subject: snapshot.cluster_name.clone(),
+            message: format!(
+                "the view of the cluster may be old ({why}): {held} dead node(s) kept until it \
+                 is current again"
+            ),
+            object: None,
+        });
+    }
+
     // Brakes apply in a fixed order — dead nodes, replacements, idle nodes, drains, each by
     // name — so the same snapshot always removes the same machines.
     let mut order: Vec<Removal> = (0..facts.len())
@@ -327,6 +367,7 @@ pub fn plan_maintenance(
     }
     let mut receives_pods = vec![false; facts.len()];
     let mut decrement = vec![false; facts.len()];
+    let mut charged = vec![false; facts.len()];
     for removal in order {
         let i = match removal {
             Removal::Instance(j) => {
@@ -334,10 +375,7 @@ pub fn plan_maintenance(
                 let r = &mut replacements[j];
                 if brakes.removals_left == 0 {
                     r.action = InstanceActionKind::None;
-                    r.reason = format!(
-                        "{}; held back: --max-scale-in-fraction reached this pass",
-                        r.reason
-                    );
+                    r.reason = format!("{}; held back: {BUDGET_SPENT}", r.reason);
                 } else {
                     brakes.removals_left -= 1;
                 }
@@ -354,6 +392,7 @@ pub fn plan_maintenance(
         // A drain under way continues: its node was already counted when it started.
         let resumed = *state == NodeState::Draining;
         let drain = *action == NodeActionKind::Drain;
+        let charge = charges(f, *state, *action);
         if !can_shrink && *state != NodeState::Dead {
             *state = NodeState::AsgMinSize;
             *action = NodeActionKind::None;
@@ -365,8 +404,8 @@ pub fn plan_maintenance(
             .budget_needs
             .iter()
             .find(|(k, n)| *n > brakes.allowance[*k]);
-        let held = if !resumed && brakes.removals_left == 0 {
-            Some("--max-scale-in-fraction reached this pass".to_string())
+        let held = if charge && brakes.removals_left == 0 {
+            Some(BUDGET_SPENT.to_string())
         } else if let (true, Some(&(k, n))) = (drain, spent) {
             Some(budget_refusal(&snapshot.pdbs[k], brakes.allowance[k], n))
         } else if drain && !resumed && brakes.drains_left == 0 {
@@ -398,8 +437,9 @@ pub fn plan_maintenance(
             *reason = format!("{reason}; held back: {why}");
             continue;
         }
-        if !resumed {
+        if charge {
             brakes.removals_left -= 1;
+            charged[i] = true;
         }
         if drain {
             for &(k, n) in &f.budget_needs {
@@ -419,17 +459,21 @@ pub fn plan_maintenance(
     let nodes = facts
         .iter()
         .zip(decided)
-        .zip(decrement)
-        .map(|((f, (state, action, reason)), decrement)| NodeAction {
-            name: f.node.name.clone(),
-            group: f.group.map(|g| g.name.clone()),
-            region: f.group.map(|g| g.region.clone()),
-            instance_id: f.node.instance_id.clone(),
-            state,
-            action,
-            decrement,
-            reason,
-        })
+        .zip(decrement.into_iter().zip(charged))
+        .map(
+            |((f, (state, action, reason)), (decrement, charged))| NodeAction {
+                name: f.node.name.clone(),
+                group: f.group.map(|g| g.name.clone()),
+                region: f.group.map(|g| g.region.clone()),
+                instance_id: f.node.instance_id.clone(),
+                state,
+                action,
+                decrement,
+                reason,
+                interruption_due: f.node.marks.interruption.as_ref().and_then(|m| m.due),
+                charged,
+            },
+        )
         .collect();
     Maintenance {
         nodes,
@@ -438,7 +482,33 @@ pub fn plan_maintenance(
     }
 }
 
-/// Removals allowed in one pass: the fraction of managed instances, at least one unless the
+/// Why a removal waits for the window to move on.
+const BUDGET_SPENT: &str = "--max-scale-in-fraction reached for this --scale-in-window";
+
+/// Removals ekas made in the window ending now (the snapshot's `recent_removals`).
+pub fn removals_within(snapshot: &Snapshot, window: SignedDuration) -> usize {
+    let now = snapshot.captured_at;
+    snapshot
+        .recent_removals
+        .iter()
+        .filter(|&&at| at <= now && now.duration_since(at) < window)
+        .count()
+}
+
+/// Whether an action spends the removal budget: a drain begun, or the termination of a node
+/// ekas did not drain (one it drained was counted when its drain began: one node, one
+/// removal, however many passes it takes).
+fn charges(f: &Facts<'_>, state: NodeState, action: NodeActionKind) -> bool {
+    let marks = &f.node.marks;
+    let drained_by_ekas = marks.drain_started.is_some() || marks.drained_at.is_some();
+    match action {
+        NodeActionKind::Drain => state != NodeState::Draining,
+        NodeActionKind::Terminate => !drained_by_ekas,
+        _ => false,
+    }
+}
+
+/// Removals allowed in one window: the fraction of managed instances, at least one unless the
 /// fraction is zero (a small cluster could otherwise never shrink).
 pub fn scale_in_budget(managed: usize, fraction: f64) -> usize {
     if fraction <= 0.0 || managed == 0 {
@@ -558,6 +628,62 @@ fn utilization(node: &Node, workload: &[&Pod]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// A node with an interruption notice recorded on it: cordoned while its pods finish, drained
+/// (jobs included) once the change is within the drain time, terminated once drained, released
+/// when a hint had no follow-up or the change passed with the node Ready. `None` for an idle
+/// node still cordoned for a notice: scale-in removes it as any idle node ekas cordoned (a
+/// hint's may also be reused for pending pods).
+fn interrupted(
+    f: &Facts<'_>,
+    mark: &InterruptionMark,
+    config: &MaintenanceConfig,
+    now: Timestamp,
+) -> Option<(NodeState, NodeActionKind, String)> {
+    use NodeActionKind as A;
+    let node = f.node;
+    let kind = &mark.kind;
+    let released = |why: String| Some((NodeState::Interrupted, A::ClearInterruption, why));
+    let noticed = now.duration_since(mark.noticed);
+    if mark.is_hint() && noticed >= config.rebalance_cordon_ttl && node.ready {
+        return released(format!("{kind} {} ago, not followed up", human(noticed)));
+    }
+    if let Some(due) = mark.due {
+        let left = due.duration_since(now);
+        if -left >= INTERRUPTION_PASSED && node.ready {
+            return released(format!("{kind} was due at {due}; the node is Ready"));
+        }
+        if left <= config.interruption_drain_time {
+            return Some(match f.workload.is_empty() {
+                true => (
+                    NodeState::Interrupted,
+                    A::Terminate,
+                    format!("drained ahead of the {kind} due at {due}"),
+                ),
+                false => (
+                    NodeState::Interrupted,
+                    A::InterruptionDrain,
+                    format!("{kind} due at {due}: {} pod(s) to move", f.workload.len()),
+                ),
+            });
+        }
+    }
+    let due = mark.due.map_or(String::new(), |d| format!(" due at {d}"));
+    if !node.unschedulable {
+        return Some((NodeState::Interrupted, A::Cordon, format!("{kind}{due}")));
+    }
+    if !f.workload.is_empty() {
+        return Some((
+            NodeState::Interrupted,
+            A::None,
+            format!(
+                "cordoned for the {kind}{due}; its {} pod(s) finish",
+                f.workload.len()
+            ),
+        ));
+    }
+    None
+}
+
 /// Whether this pass's scale-up sends anything to an idle node.
 #[derive(Debug, Clone, Copy)]
 enum Wanted<'a> {
@@ -650,6 +776,14 @@ fn node_state(
             "not in a node group ekas manages".into(),
         );
     };
+    let dead = !node.ready
+        && since(now, node.ready_changed.or(node.created))
+            .is_some_and(|d| d >= config.dead_threshold);
+    if let (Some(mark), false) = (&marks.interruption, dead)
+        && let Some(decided) = interrupted(f, mark, config, now)
+    {
+        return decided;
+    }
     if f.protected {
         return (
             S::ScaleInProtected,
@@ -739,7 +873,7 @@ fn node_state(
         return (S::Busy, clear_idle, format!("{} pod(s)", f.workload.len()));
     }
     // Idle from here on.
-    let reclaim = if node.unschedulable && ours {
+    let reclaim = if node.unschedulable && marks.reclaimable() {
         A::Uncordon
     } else {
         clear_idle

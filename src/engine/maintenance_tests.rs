@@ -1156,3 +1156,93 @@ fn a_node_outside_every_group_goes_only_after_two_notfounds_five_minutes_apart()
         );
     }
 }
+
+/// (kind, due in minutes from now, noticed minutes ago, cordoned, busy, a pending pod fits
+/// it, ready) → the node's state and action.
+type Interruption = (&'static str, Option<i64>, i64, bool, bool, bool, bool);
+
+fn interrupted((setup, want): (Interruption, (S, A))) {
+    let (kind, due, noticed, cordoned, busy, wanted, ready) = setup;
+    let mut c = cluster();
+    {
+        let n = node(&mut c, "n");
+        n.created = ago(600);
+        n.ready = ready;
+        n.ready_changed = ago(1);
+        n.unschedulable = cordoned;
+        n.marks.cordoned_by_ekas = cordoned;
+        n.marks.interruption = Some(crate::model::InterruptionMark {
+            kind: kind.into(),
+            due: due.map(|m| now() + SignedDuration::from_mins(m)),
+            noticed: now() - SignedDuration::from_mins(noticed),
+        });
+    }
+    // A spare node so the group can shrink and pods have somewhere else to be.
+    node(&mut c, "spare").created = ago(600);
+    c.running("spare-pod", "spare", 3900, 1);
+    if busy {
+        c.running("job", "n", 2000, 4);
+    }
+    if wanted {
+        c.pod("waiting", 3000, 2);
+    }
+    let plan = c.plan_with(config(|m| m.type_idle_count = 0));
+    let (got_state, got_action, _) = state(&plan, "n");
+    assert_eq!((got_state, got_action), want);
+}
+
+const SCHEDULED: &str = "scheduled-change";
+const HINT: &str = "rebalance-recommendation";
+const DAY: i64 = 60 * 24;
+
+cases! {
+    interrupted;
+    // A change days ahead: cordoned now, its jobs finish meanwhile.
+    a_change_days_ahead_is_cordoned: ((SCHEDULED, Some(10 * DAY), 1, false, true, false, true), (S::Interrupted, A::Cordon)),
+    a_cordoned_node_keeps_its_jobs_until_the_change_is_near: ((SCHEDULED, Some(10 * DAY), 1, true, true, false, true), (S::Interrupted, A::None)),
+    // Within the drain time (10 minutes): drained, jobs too.
+    a_change_within_the_drain_time_drains: ((SCHEDULED, Some(5), 100, true, true, false, true), (S::Interrupted, A::InterruptionDrain)),
+    a_drained_node_goes_before_the_change: ((SCHEDULED, Some(5), 100, true, false, false, true), (S::Interrupted, A::Terminate)),
+    // Long past, and Ready: the change did not take the node (a reboot, or moved).
+    a_change_long_past_releases_a_ready_node: ((SCHEDULED, Some(-90), 200, true, true, false, true), (S::Interrupted, A::ClearInterruption)),
+    // A node whose change is coming is never handed back to pending pods.
+    // (an idle node like any other: removed once idle long enough)
+    a_change_coming_keeps_its_node_from_pending_pods: ((SCHEDULED, Some(10 * DAY), 1, true, false, true, true), (S::GracePeriod, A::MarkIdle)),
+    // A hint: cordoned, and released after the TTL (an hour) if nothing followed.
+    a_hint_keeps_its_cordon_for_a_while: ((HINT, None, 10, true, true, false, true), (S::Interrupted, A::None)),
+    a_hint_not_followed_up_is_released: ((HINT, None, 61, true, true, false, true), (S::Interrupted, A::ClearInterruption)),
+    a_hint_not_followed_up_on_a_node_not_ready_is_kept: ((HINT, None, 61, true, true, false, false), (S::Interrupted, A::None)),
+    // An idle hinted node is any idle node ekas cordoned: reused for a pending pod.
+    a_hinted_idle_node_is_reused_for_pending_pods: ((HINT, None, 10, true, false, true, true), (S::PodPending, A::Uncordon)),
+}
+
+#[test]
+fn a_dead_node_is_kept_while_the_view_of_the_cluster_may_be_old() {
+    let mut c = cluster();
+    {
+        let n = node(&mut c, "dead");
+        n.created = ago(600);
+        n.ready = false;
+        n.ready_changed = ago(120);
+    }
+    node(&mut c, "alive").created = ago(600);
+    let (_, action, _) = state(&c.plan(), "dead");
+    assert_eq!(action, A::Terminate, "a current view: dead, and terminated");
+    c.0.stale_view = Some("the Node watch has failed for 40s: connection refused".into());
+    let plan = c.plan();
+    let (state_now, action, _) = state(&plan, "dead");
+    assert_eq!((state_now, action), (S::Dead, A::None));
+    let n = plan.nodes.iter().find(|n| n.name == "dead").unwrap();
+    assert!(
+        n.reason.contains("the Node watch has failed"),
+        "{}",
+        n.reason
+    );
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.kind == crate::plan::WarningKind::StaleView),
+        "{:?}",
+        plan.warnings
+    );
+}

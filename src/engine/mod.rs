@@ -107,11 +107,7 @@ fn plan_with(
         .nodes
         .iter()
         .zip(&startups)
-        .map(|(n, s)| {
-            let reclaimable =
-                n.marks.cordoned_by_ekas && n.marks.drain_started.is_none() && !n.marks.detached;
-            startup::node_use(n, s, reclaimable)
-        })
+        .map(|(n, s)| startup::node_use(n, s, n.marks.reclaimable()))
         .collect();
     let policy = ScaleUpPolicy {
         halted: !cluster_health.healthy,
@@ -574,3 +570,5 @@ mod provisioning_tests;
 mod scheduling_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod window_tests;

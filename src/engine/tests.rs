@@ -52,6 +52,8 @@ impl Cluster {
             activities: vec![],
             provisioning_requests: vec![],
             left_out: Default::default(),
+            recent_removals: vec![],
+            stale_view: None,
         })
     }
 

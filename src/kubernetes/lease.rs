@@ -346,6 +346,70 @@ impl LeaseLock {
         }
     }
 
+    /// The removals of the last `window` recorded on the Lease (`ekas/recent-removals`), so
+    /// the scale-in budget holds across passes, processes and restarts. None recorded, or no
+    /// Lease yet: none.
+    pub async fn recent_removals(
+        &self,
+        client: &kube::Client,
+        window: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<Vec<Timestamp>> {
+        let doing = || format!("reading the removals recorded on lease {}", self.key());
+        let lease = super::counted("get", "Lease", self.api(client).get_opt(&self.name).await)
+            .map_err(|e| api_error(e, doing()))?;
+        let recorded = lease
+            .and_then(|l| l.metadata.annotations)
+            .and_then(|a| a.get(crate::model::keys::RECENT_REMOVALS).cloned())
+            .unwrap_or_default();
+        Ok(within(parse_times(&recorded), window, now))
+    }
+
+    /// Adds `done` to the removals recorded on the Lease, dropping those older than `window`.
+    /// A change like any other: sent only through `gate`.
+    pub async fn record_removals(
+        &self,
+        client: &kube::Client,
+        gate: &crate::actuate::provider::Gate,
+        done: &[Timestamp],
+        window: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        let mut all = self.recent_removals(client, window, now).await?;
+        all.extend_from_slice(done);
+        all.sort();
+        let text = all
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let patch = serde_json::json!({"metadata": {"annotations": {crate::model::keys::RECENT_REMOVALS: text}}});
+        let api = self.api(client);
+        let key = self.key();
+        let sent = gate.call(crate::actuate::provider::Change::Annotate, &key, async {
+            let patched = api
+                .patch(
+                    &self.name,
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(&patch),
+                )
+                .await;
+            super::counted("patch", "Lease", patched)
+                .map(drop)
+                .map_err(|e| {
+                    crate::actuate::outcome::CallError::new(
+                        super::error_class(&e, false),
+                        format!("{:#}", api_error(e, "recording removals")),
+                    )
+                })
+        });
+        sent.await
+            .map_err(|e| color_eyre::eyre::eyre!("recording removals on lease {}: {e}", self.key()))
+    }
+
     /// Gives the lease up if this process holds it, so the next taker need not wait it out.
     pub async fn release(&self, client: &kube::Client) -> Result<()> {
         let api = self.api(client);
@@ -375,9 +439,36 @@ impl LeaseLock {
     }
 }
 
+/// RFC 3339 times, comma-separated; what does not read as one is skipped.
+fn parse_times(text: &str) -> Vec<Timestamp> {
+    text.split(',')
+        .filter_map(|t| t.trim().parse().ok())
+        .collect()
+}
+
+/// The times in the window ending `now`.
+fn within(times: Vec<Timestamp>, window: jiff::SignedDuration, now: Timestamp) -> Vec<Timestamp> {
+    times
+        .into_iter()
+        .filter(|&t| t <= now && now.duration_since(t) < window)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_removals_read_back_within_their_window() {
+        let now: Timestamp = "2026-11-29T12:00:00Z".parse().unwrap();
+        let text = "2026-11-29T11:49:00Z, 2026-11-29T11:55:00Z,garbage,2026-11-29T12:00:00Z,2026-11-29T12:05:00Z";
+        let got = within(parse_times(text), jiff::SignedDuration::from_mins(10), now);
+        let want: Vec<Timestamp> = ["2026-11-29T11:55:00Z", "2026-11-29T12:00:00Z"]
+            .iter()
+            .map(|t| t.parse().unwrap())
+            .collect();
+        assert_eq!(got, want);
+    }
 
     fn lock() -> LeaseLock {
         LeaseLock::new(&LeaseSettings {

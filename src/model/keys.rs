@@ -15,6 +15,18 @@ pub const DRAINED_AT: &str = "ekas/drained-at";
 /// Annotation: RFC 3339 time EC2 first answered NotFound for the node's instance; a second
 /// NotFound at least five minutes later confirms the instance is gone.
 pub const INSTANCE_NOT_FOUND_SINCE: &str = "ekas/instance-not-found-since";
+/// Annotations: an interruption notice ekas took for this node's instance — its kind
+/// (`scheduled-change`, `rebalance-recommendation`, …), when the change is due (RFC 3339, when
+/// dated), when ekas received it, and the message's id. Written with ekas's cordon, so the
+/// notice outlives its SQS message and a restart.
+pub const INTERRUPTION: &str = "ekas/interruption";
+pub const INTERRUPTION_DUE: &str = "ekas/interruption-due";
+pub const INTERRUPTION_NOTICED: &str = "ekas/interruption-noticed";
+pub const INTERRUPTION_MESSAGE: &str = "ekas/interruption-message";
+/// Annotation on ekas's Lease: RFC 3339 times of the removals (terminations, drains started,
+/// replacements) of the last `--scale-in-window`, so the budget holds across passes and
+/// restarts.
+pub const RECENT_REMOVALS: &str = "ekas/recent-removals";
 /// Tag on an Auto Scaling Group: RFC 3339 time ekas first saw its desired capacity above its
 /// instances with nothing launching.
 pub const UNLAUNCHED_SINCE: &str = "ekas/unlaunched-since";

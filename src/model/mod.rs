@@ -12,7 +12,7 @@ pub mod scheduling;
 pub mod snapshot;
 
 pub use group::{Instance, NodeGroup, NodeTemplate, ScalingActivity, TemplateSource};
-pub use node::{MatchedBy, Node, NodeAddresses, NodeMarks, StartupTaints};
+pub use node::{InterruptionMark, MatchedBy, Node, NodeAddresses, NodeMarks, StartupTaints};
 pub use pod::{DaemonSet, Gang, Owner, Pod, PodDisruptionBudget, PodPhase, SchedulingState};
 pub use provisioning::{ProvisioningClass, ProvisioningRequest, RequestCondition, RequestedPods};
 pub use resources::Resources;

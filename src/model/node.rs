@@ -65,6 +65,36 @@ pub struct NodeMarks {
     pub drained_at: Option<Timestamp>,
     /// When EC2 first said it does not know the node's instance.
     pub instance_not_found_since: Option<Timestamp>,
+    /// An interruption notice ekas took for the node's instance (`ekas/interruption…`).
+    pub interruption: Option<InterruptionMark>,
+}
+
+/// An interruption notice recorded on a node (see `interruption::marks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterruptionMark {
+    /// The notice's kind, as `interruption::NoticeKind::as_str` spells it.
+    pub kind: String,
+    /// When the change is due, for a dated notice.
+    pub due: Option<Timestamp>,
+    /// When ekas received the notice.
+    pub noticed: Timestamp,
+}
+
+impl InterruptionMark {
+    /// A hint AWS may never follow up on (a rebalance recommendation): its cordon is undone
+    /// after a while, and the node may be reused meanwhile.
+    pub fn is_hint(&self) -> bool {
+        self.due.is_none() && self.kind == "rebalance-recommendation"
+    }
+}
+
+impl NodeMarks {
+    /// Whether ekas may uncordon the node for pending pods rather than buy a new one: its own
+    /// cordon, no drain begun, not detached, and no change coming to its instance.
+    pub fn reclaimable(&self) -> bool {
+        let change_coming = self.interruption.as_ref().is_some_and(|m| m.due.is_some());
+        self.cordoned_by_ekas && self.drain_started.is_none() && !self.detached && !change_coming
+    }
 }
 
 impl Node {

@@ -24,6 +24,12 @@ pub struct Snapshot {
     pub provisioning_requests: Vec<ProvisioningRequest>,
     /// What could not be read and was left out of this pass or kept only as an obstacle.
     pub left_out: LeftOut,
+    /// When ekas removed capacity lately (terminations, drains started, replacements): the
+    /// `--max-scale-in-fraction` budget is spent over `--scale-in-window`, not per pass.
+    pub recent_removals: Vec<Timestamp>,
+    /// Why the view of Nodes or pods may be old (a watch failing for a while): no node is
+    /// terminated as dead on it.
+    pub stale_view: Option<String>,
 }
 
 /// What one pass could not read. One bad object, group or region does not stop the pass: it is

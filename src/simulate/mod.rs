@@ -276,10 +276,13 @@ fn apply(world: &mut World, decisions: &Decisions, settings: &Settings) -> bool 
     for (name, action, decrement) in &decisions.nodes {
         match action {
             // The simulated cloud never loses an instance a node still names.
+            // Nor is any instance interrupted.
             NodeActionKind::None
             | NodeActionKind::Uncordon
             | NodeActionKind::MarkInstanceNotFound
-            | NodeActionKind::ClearInstanceNotFound => {}
+            | NodeActionKind::ClearInstanceNotFound
+            | NodeActionKind::InterruptionDrain
+            | NodeActionKind::ClearInterruption => {}
             NodeActionKind::MarkIdle => world.mark_idle(name),
             NodeActionKind::ClearIdle => world.clear_idle(name),
             NodeActionKind::Cordon => world.cordon(name),
@@ -291,6 +294,9 @@ fn apply(world: &mut World, decisions: &Decisions, settings: &Settings) -> bool 
     for id in &decisions.replace {
         world.replace_instance(id);
     }
+    // As `ekas run` records them on its Lease: the budget holds across passes.
+    let window = settings.engine.maintenance.scale_in_window;
+    world.record_removals(decisions.charged, window);
     !(decisions.resets.is_empty()
         && decisions.raises.is_empty()
         && decisions.nodes.is_empty()

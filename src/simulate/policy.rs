@@ -53,6 +53,8 @@ pub struct Decisions {
     pub nodes: Vec<(String, NodeActionKind, bool)>,
     /// Instance ids to terminate without lowering desired capacity.
     pub replace: Vec<String>,
+    /// How many of the node actions and replacements the scale-in budget counts.
+    pub charged: usize,
 }
 
 impl Decisions {
@@ -85,6 +87,12 @@ impl Decisions {
                 .filter(|i| i.action == InstanceActionKind::Replace)
                 .map(|i| i.instance_id.clone())
                 .collect(),
+            charged: plan.nodes.iter().filter(|n| n.charged).count()
+                + plan
+                    .instances
+                    .iter()
+                    .filter(|i| i.action == InstanceActionKind::Replace)
+                    .count(),
         }
     }
 }

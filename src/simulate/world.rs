@@ -286,6 +286,14 @@ impl World {
         &self.snap
     }
 
+    /// Notes `count` removals made now, keeping those of the last `window`.
+    pub fn record_removals(&mut self, count: usize, window: jiff::SignedDuration) {
+        let now = self.now();
+        let removals = &mut self.snap.recent_removals;
+        removals.extend(std::iter::repeat_n(now, count));
+        removals.retain(|&t| now.duration_since(t) < window);
+    }
+
     /// A delay for the group's next launch, the same in every configuration compared: the
     /// draw depends on the seed, the group and the launch's ordinal only.
     fn draw(&self, g: usize, range: Range, salt: u64) -> i64 {

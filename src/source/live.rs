@@ -81,6 +81,7 @@ impl Live {
             kubernetes,
             aws: read.parts,
             unreachable_regions: read.unreachable,
+            recent_removals: Vec::new(),
         })
     }
 
@@ -112,5 +113,6 @@ pub async fn document_with_kubernetes(
         kubernetes,
         aws: read.parts,
         unreachable_regions: read.unreachable,
+        recent_removals: Vec::new(),
     })
 }

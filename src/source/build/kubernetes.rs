@@ -20,8 +20,8 @@ use crate::model::scheduling::{
     ZONE_LABELS,
 };
 use crate::model::{
-    DaemonSet, Gang, MatchedBy, Node, NodeAddresses, NodeMarks, Owner, Pod, PodDisruptionBudget,
-    PodPhase, SchedulingState,
+    DaemonSet, Gang, InterruptionMark, MatchedBy, Node, NodeAddresses, NodeMarks, Owner, Pod,
+    PodDisruptionBudget, PodPhase, SchedulingState,
 };
 use crate::source::document::PodGroup;
 use crate::source::document::pod as doc;
@@ -865,6 +865,16 @@ pub fn node(raw: &core::Node) -> Result<Node> {
         drain_started: time(keys::DRAIN_STARTED),
         drained_at: time(keys::DRAINED_AT),
         instance_not_found_since: time(keys::INSTANCE_NOT_FOUND_SINCE),
+        // A mark whose kind or received time cannot be read is no mark: the cordon stays
+        // whatever it is, and the plan's nodes say so.
+        interruption: annotations
+            .and_then(|a| a.get(keys::INTERRUPTION))
+            .zip(time(keys::INTERRUPTION_NOTICED))
+            .map(|(kind, noticed)| InterruptionMark {
+                kind: kind.clone(),
+                due: time(keys::INTERRUPTION_DUE),
+                noticed,
+            }),
     };
     let instance_id = spec
         .provider_id

@@ -329,6 +329,8 @@ fn build(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &BuildOptions) -> 
         activities,
         provisioning_requests,
         left_out,
+        recent_removals: doc.recent_removals.clone(),
+        stale_view: None,
     })
 }
 

@@ -36,6 +36,10 @@ pub struct SnapshotDocument {
     /// planned without them (their groups neither grow nor shrink).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unreachable_regions: BTreeMap<String, String>,
+    /// ekas's own addition: when it removed capacity lately (its Lease's
+    /// `ekas/recent-removals`), so a snapshot plans scale-in with the same budget left.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_removals: Vec<Timestamp>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
