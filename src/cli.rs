@@ -345,10 +345,27 @@ pub struct ScaleInArgs {
         default_value_t = DurationArg::from(DrainPolicy::default().min_pod_age))]
     pub min_pod_age: DurationArg,
 
-    /// Largest fraction of the cluster's instances removed in one pass
+    /// Largest fraction of the cluster's instances removed (terminated, drained or replaced)
+    /// within one --scale-in-window
     #[arg(long, value_name = "FRACTION", value_parser = parse_fraction,
         default_value_t = EngineConfig::default().maintenance.max_scale_in_fraction)]
     pub max_scale_in_fraction: f64,
+
+    /// The window --max-scale-in-fraction counts removals over, across passes and restarts
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().maintenance.scale_in_window))]
+    pub scale_in_window: DurationArg,
+
+    /// A node whose instance has an interruption due within this long is drained, its running
+    /// jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().maintenance.interruption_drain_time))]
+    pub interruption_drain_timeout: DurationArg,
+
+    /// A rebalance recommendation's cordon is undone after this long with no follow-up
+    #[arg(long, value_name = "DURATION",
+        default_value_t = DurationArg::from(EngineConfig::default().maintenance.rebalance_cordon_ttl))]
+    pub rebalance_cordon_ttl: DurationArg,
 
     /// Drain nodes whose utilisation is below this fraction (0 disables)
     #[arg(long, alias = "drain-utilization", value_name = "FRACTION", value_parser = parse_fraction,
@@ -455,14 +472,31 @@ pub struct RunArgs {
     )]
     pub interruption_queue: Vec<String>,
 
-    /// Longest drain for a notice that gives no deadline (rebalance, stop, lifecycle hook)
+    /// Accept interruption messages only from these AWS accounts (comma-separated); by
+    /// default any account's, from the expected source and a region of --regions
+    #[arg(
+        long,
+        value_name = "ACCOUNT",
+        value_delimiter = ',',
+        help_heading = "Interruptions"
+    )]
+    pub interruption_accounts: Vec<String>,
+
+    /// How long a lifecycle hook keeps an instance for its running jobs to finish (heartbeats)
+    /// before they are evicted and the group told to continue; at most the hook's own global
+    /// timeout
     #[arg(
         long,
         value_name = "DURATION",
-        default_value = "10m",
+        default_value = "2h",
         help_heading = "Interruptions"
     )]
-    pub interruption_drain_timeout: DurationArg,
+    pub lifecycle_hook_max_wait: DurationArg,
+
+    /// A message whose handling failed is shown again after this long (five failures and it
+    /// is dropped, with a Warning Event)
+    #[arg(long, value_name = "DURATION", default_value = "30s", hide = true)]
+    pub interruption_retry_after: DurationArg,
 
     /// Where to serve /metrics and /healthz
     #[arg(

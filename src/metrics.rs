@@ -40,6 +40,7 @@ pub struct Metrics {
     pub skipped_objects: Family<Labels, Counter>,
     pub interruptions: Family<Labels, Counter>,
     pub interruption_drain: Histogram,
+    pub interruption_messages: Family<Labels, Counter>,
     pub changes: Family<Labels, Counter>,
 }
 
@@ -71,6 +72,7 @@ impl Metrics {
             skipped_objects: Family::default(),
             interruptions: Family::default(),
             interruption_drain: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+            interruption_messages: Family::default(),
             changes: Family::default(),
             registry: Registry::default(),
         };
@@ -229,6 +231,16 @@ impl Metrics {
             "interruption_drain_seconds",
             "Time from an interruption notice to its node drained (or the drain given up)",
             m.interruption_drain.clone(),
+        );
+        register(
+            &mut registry,
+            &mut series,
+            "interruption_messages",
+            "Messages read from the interruption queues, by result: acted, recorded, cordoned, \
+             duplicate, foreign, ignored, malformed, rejected (untrusted origin or a claim ekas's \
+             own reads contradict), failed (left for SQS to show again), poison (deleted after \
+             failing too often)",
+            m.interruption_messages.clone(),
         );
         register(
             &mut registry,

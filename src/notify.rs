@@ -135,6 +135,97 @@ impl Slack {
     }
 }
 
+/// Slack off the pass: messages go into a bounded queue that a task of its own posts from, so a
+/// slow or failing Slack never delays a pass (nor, through it, `/healthz`). A message already
+/// posted within [`SlackQueue::REPEATS`] is not posted again; its repeats are summed up in one
+/// message at the end of that window. A full queue drops messages and says how many.
+#[derive(Clone)]
+pub struct SlackQueue {
+    tx: tokio::sync::mpsc::Sender<String>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SlackQueue {
+    /// Messages waiting at most; more are dropped (and counted).
+    pub const CAPACITY: usize = 200;
+    /// The same message is posted once per this long; its repeats are summed up after.
+    pub const REPEATS: Duration = Duration::from_secs(3600);
+
+    /// Starts the task that posts through `slack`, for the life of the process.
+    pub fn start(slack: Slack) -> SlackQueue {
+        SlackQueue::start_with(slack, SlackQueue::REPEATS)
+    }
+
+    fn start_with(slack: Slack, repeats: Duration) -> SlackQueue {
+        let (tx, rx) = tokio::sync::mpsc::channel(SlackQueue::CAPACITY);
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        tokio::spawn(post_from(slack, rx, dropped.clone(), repeats));
+        SlackQueue { tx, dropped }
+    }
+
+    /// Queues `messages`; never waits.
+    pub fn enqueue(&self, messages: Vec<String>) {
+        for m in messages {
+            if self.tx.try_send(m).is_err() {
+                self.dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The poster: one post per new message, repeats summed up once their window ends.
+async fn post_from(
+    slack: Slack,
+    mut rx: tokio::sync::mpsc::Receiver<String>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    window: Duration,
+) {
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering;
+    use tokio::time::Instant;
+    // Message → (first posted, repeats since).
+    let mut posted: HashMap<String, (Instant, u32)> = HashMap::new();
+    let mut tick = tokio::time::interval(window.min(Duration::from_secs(60)));
+    loop {
+        tokio::select! {
+            message = rx.recv() => {
+                let Some(message) = message else { return };
+                match posted.get_mut(&message) {
+                    Some((_, repeats)) => *repeats += 1,
+                    None => {
+                        slack.post(&message).await;
+                        posted.insert(message, (Instant::now(), 0));
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                let ended: Vec<String> = posted
+                    .iter()
+                    .filter(|(_, (at, _))| at.elapsed() >= window)
+                    .map(|(m, _)| m.clone())
+                    .collect();
+                for message in ended {
+                    if let Some((_, repeats)) = posted.remove(&message)
+                        && repeats > 0
+                    {
+                        let first = message.lines().next().unwrap_or_default();
+                        slack
+                            .post(&format!("Repeated {repeats} more time(s) in the last {}m: {first}", window.as_secs() / 60))
+                            .await;
+                    }
+                }
+                let lost = dropped.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    slack
+                        .post(&format!("{lost} message(s) not posted: Slack was too slow to keep up"))
+                        .await;
+                }
+            }
+        }
+    }
+}
+
 fn pods_text(pods: &[String]) -> String {
     const SHOWN: usize = 5;
     let mut text = pods

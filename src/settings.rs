@@ -47,6 +47,8 @@ use crate::engine::maintenance::MaintenanceConfig;
 use crate::engine::provisioning::RequestPolicy;
 use crate::engine::scale_up::ScaleUpPolicy;
 use crate::guard::Guard;
+use crate::interruption::response::Timing;
+use crate::interruption::trust::Trust;
 use crate::kubernetes::KubeOptions;
 use crate::kubernetes::lease::LeaseSettings;
 use crate::model::StartupTaints;
@@ -69,7 +71,7 @@ pub enum Task {
     ScaleUp(ActSettings),
     Drain(DrainSettings),
     Reap(ActSettings),
-    Run(RunSettings),
+    Run(Box<RunSettings>),
     Snapshot(SnapshotSettings),
     Simulate(Box<SimulateSettings>),
     Completions(clap_complete::Shell),
@@ -134,15 +136,26 @@ pub struct RunSettings {
     /// The object cluster-wide Events (an unhealthy cluster) are recorded on: the Lease's
     /// namespace and name, also when the loop does not elect.
     pub cluster_events_on: (String, String),
-    /// `--interruption-queue`: SQS queues of interruption events, each in a region of
-    /// `--regions`.
-    pub interruption_queues: Vec<QueueRef>,
-    /// `--interruption-drain-timeout`.
-    pub interruption_drain_timeout: Duration,
+    pub interruptions: InterruptionSettings,
     /// `/healthz` fails after this long without progress (`--unhealthy-after`).
     pub unhealthy_after: Duration,
     /// How often the optional APIs are looked for again (`--api-discovery-every`).
     pub api_discovery_every: Duration,
+}
+
+/// `--interruption-queue` and how its messages are taken.
+#[derive(Debug, Clone)]
+pub struct InterruptionSettings {
+    /// SQS queues of interruption events, each in a region of `--regions`.
+    pub queues: Vec<QueueRef>,
+    /// Whom messages must come from (`--regions`, `--interruption-accounts`).
+    pub trust: Trust,
+    /// How long interruptions may take (`--interruption-drain-timeout`,
+    /// `--lifecycle-hook-max-wait`).
+    pub timing: Timing,
+    /// A message whose handling failed is shown again after this long
+    /// (`--interruption-retry-after`).
+    pub retry_after: Duration,
 }
 
 /// An interruption queue as given: its region, and its name or URL.
@@ -264,7 +277,7 @@ impl Settings {
                     true,
                 )?
             }),
-            Command::Run(args) => Task::Run(run(g, &args)?),
+            Command::Run(args) => Task::Run(Box::new(run(g, &args)?)),
             Command::Drain(args) => Task::Drain(drain(g, args)?),
             Command::Snapshot(args) => Task::Snapshot(snapshot(g, args)?),
             Command::Simulate(args) => Task::Simulate(Box::new(simulate::settings(g, &args)?)),
@@ -308,6 +321,9 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 dead_threshold: m.dead_threshold.signed(),
                 launch_grace: m.launch_grace.signed(),
                 max_scale_in_fraction: m.max_scale_in_fraction,
+                scale_in_window: m.scale_in_window.signed(),
+                interruption_drain_time: m.interruption_drain_timeout.signed(),
+                rebalance_cordon_ttl: m.rebalance_cordon_ttl.signed(),
                 drain_utilization_below: m.drain_utilization_below,
                 max_concurrent_drains: m.max_concurrent_drains,
                 respect_scale_in_protection: m.respect_scale_in_protection,
@@ -463,6 +479,15 @@ fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
         .filter(|q| !q.trim().is_empty())
         .map(|q| queue_ref(q, &act.live.regions))
         .collect::<Result<_>>()?;
+    let interruption_trust = Trust {
+        regions: act.live.regions.clone(),
+        accounts: args
+            .interruption_accounts
+            .iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect(),
+    };
     let every = positive(args.timing.sleep, "--sleep")?;
     let unhealthy_after = match args.unhealthy_after {
         Some(d) => positive(d, "--unhealthy-after")?,
@@ -480,11 +505,24 @@ fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
             args.act.lease.lease_namespace.clone(),
             args.act.lease.lease_name.clone(),
         ),
-        interruption_queues,
-        interruption_drain_timeout: positive(
-            args.interruption_drain_timeout,
-            "--interruption-drain-timeout",
-        )?,
+        interruptions: InterruptionSettings {
+            queues: interruption_queues,
+            trust: interruption_trust,
+            retry_after: positive(args.interruption_retry_after, "--interruption-retry-after")?,
+            timing: Timing {
+                drain: positive(
+                    args.act.planning.scale_in.interruption_drain_timeout,
+                    "--interruption-drain-timeout",
+                )?
+                .try_into()
+                .map_err(|_| eyre!("--interruption-drain-timeout is too long"))?,
+                hook_wait: args
+                    .lifecycle_hook_max_wait
+                    .std()
+                    .try_into()
+                    .map_err(|_| eyre!("--lifecycle-hook-max-wait is too long"))?,
+            },
+        },
     })
 }
 

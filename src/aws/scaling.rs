@@ -115,15 +115,127 @@ pub async fn scale_up_to(clients: &RegionClients, group: &str, desired: u32) -> 
 
 /// Lowers a group's desired capacity to `desired` after failed launches, never below MinSize
 /// nor below the instances it has now (one may have launched since the snapshot, and lowering
-/// past it would terminate it). Returns the desired capacity afterwards.
+/// past it would terminate it). A launch under way now (a scaling activity not yet ended) may
+/// be about to add an instance the count misses: then nothing is set, and a later pass decides
+/// again. Returns the desired capacity afterwards.
 pub async fn reset_desired(clients: &RegionClients, group: &str, desired: u32) -> Result<u32> {
     let (sizes, instances) = describe(clients, group).await?;
     let target = desired.max(sizes.min_size).max(instances);
     if target >= sizes.desired {
         return Ok(sizes.desired);
     }
+    if let Some(activity) = activity_under_way(clients, group).await? {
+        let message = format!(
+            "group {group} ({}): not lowered to {target}: a scaling activity is under way \
+             ({activity}); a later pass decides again",
+            clients.region
+        );
+        return Err(Report::new(CallError::new(ErrorClass::Conflict, message)));
+    }
     set_desired(clients, group, sizes.desired, target).await?;
     Ok(target)
+}
+
+/// The status of a recent scaling activity of the group that has not ended, if any.
+async fn activity_under_way(clients: &RegionClients, group: &str) -> Result<Option<String>> {
+    let out = clients
+        .autoscaling
+        .describe_scaling_activities()
+        .auto_scaling_group_name(group)
+        .max_records(10)
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                e,
+                format_args!(
+                    "group {group} ({}): DescribeScalingActivities",
+                    clients.region
+                ),
+            )
+        })?;
+    let ended = ["Successful", "Failed", "Cancelled"];
+    Ok(out
+        .activities()
+        .iter()
+        .filter_map(|a| a.status_code().map(|s| s.as_str().to_string()))
+        .find(|status| !ended.contains(&status.as_str())))
+}
+
+/// An instance as its group sees it now: the group, and its lifecycle state
+/// (`Terminating:Wait` while a termination hook holds it). `None` when no group has it.
+pub async fn instance_membership(
+    clients: &RegionClients,
+    instance_id: &str,
+) -> Result<Option<(String, String)>> {
+    let out = clients
+        .autoscaling
+        .describe_auto_scaling_instances()
+        .instance_ids(instance_id)
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                e,
+                format_args!(
+                    "instance {instance_id} ({}): DescribeAutoScalingInstances",
+                    clients.region
+                ),
+            )
+        })?;
+    Ok(out.auto_scaling_instances().first().map(|i| {
+        (
+            i.auto_scaling_group_name().unwrap_or_default().to_string(),
+            i.lifecycle_state().unwrap_or_default().to_string(),
+        )
+    }))
+}
+
+/// A termination lifecycle hook of a group, as the group defines it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminationHook {
+    pub name: String,
+    /// The hook lapses (with its default result) after this long without a heartbeat.
+    pub heartbeat_timeout: std::time::Duration,
+    /// The longest the hook can hold an instance, heartbeats or not.
+    pub global_timeout: std::time::Duration,
+}
+
+/// The group's hooks on `autoscaling:EC2_INSTANCE_TERMINATING`.
+pub async fn termination_hooks(
+    clients: &RegionClients,
+    group: &str,
+) -> Result<Vec<TerminationHook>> {
+    let out = clients
+        .autoscaling
+        .describe_lifecycle_hooks()
+        .auto_scaling_group_name(group)
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                e,
+                format_args!("group {group} ({}): DescribeLifecycleHooks", clients.region),
+            )
+        })?;
+    let seconds = |s: Option<i32>, default: u64| {
+        std::time::Duration::from_secs(s.map_or(default, |s| s.max(0) as u64))
+    };
+    Ok(out
+        .lifecycle_hooks()
+        .iter()
+        .filter(|h| h.lifecycle_transition() == Some("autoscaling:EC2_INSTANCE_TERMINATING"))
+        .map(|h| {
+            // AWS's defaults: an hour without a heartbeat; 48 hours, or 100 heartbeats, in all.
+            let heartbeat = seconds(h.heartbeat_timeout(), 3600);
+            let global = seconds(h.global_timeout(), (heartbeat.as_secs() * 100).min(172_800));
+            TerminationHook {
+                name: h.lifecycle_hook_name().unwrap_or_default().to_string(),
+                heartbeat_timeout: heartbeat,
+                global_timeout: global,
+            }
+        })
+        .collect())
 }
 
 /// Terminates one instance of a group. With `decrement`, the group shrinks by one — unless it

@@ -59,8 +59,15 @@ fn act_once(
     let planning = &settings.planning;
     let applied = runtime()?.block_on(async {
         let live = Live::connect_guarded(&settings.live, guard.clone()).await?;
-        with_lease(settings.lease.as_ref(), &live, &guard, async || {
+        with_lease(settings.lease.as_ref(), &live, &guard, async |lock| {
+            let window = planning.engine.maintenance.scale_in_window;
             let mut snapshot = live.snapshot(&planning.build).await?;
+            let captured_at = snapshot.captured_at;
+            // The removals a loop or an earlier run made lately spend this window's budget too.
+            if let Some(lock) = lock {
+                snapshot.recent_removals =
+                    lock.recent_removals(&live.kube, window, captured_at).await?;
+            }
             let plan = engine::plan_in_place(&mut snapshot, &planning.engine);
             for w in &plan.warnings {
                 tracing::warn!(kind = ?w.kind, "{}", w.message);
@@ -73,6 +80,13 @@ fn act_once(
                 dry_run: settings.dry_run,
             };
             let applied = maintainer.apply_parts(&plan, settings.parts).await;
+            if let Some(lock) = lock {
+                let done = crate::actuate::removals_done(&plan, &applied, captured_at);
+                let gate = crate::actuate::provider::Gate::new(guard.clone(), settings.dry_run);
+                if let Err(e) = lock.record_removals(&live.kube, &gate, &done, window, captured_at).await {
+                    tracing::warn!(error = %format!("{e:#}"), "could not record this run's removals; the next pass may remove more this window");
+                }
+            }
             crate::notify::notify(slack.as_ref(), &live.cluster, &plan, &applied).await;
             Ok(applied)
         })
@@ -95,15 +109,15 @@ pub async fn with_lease<T>(
     lease: Option<&LeaseSettings>,
     live: &Live,
     guard: &Guard,
-    act: impl AsyncFnOnce() -> Result<T>,
+    act: impl AsyncFnOnce(Option<&LeaseLock>) -> Result<T>,
 ) -> Result<T> {
     let Some(lease) = lease else {
-        return act().await;
+        return act(None).await;
     };
     let lock = LeaseLock::new(lease);
     guard.held_until(lock.acquire(&live.kube).await?);
     let result = tokio::select! {
-        result = act() => result,
+        result = act(Some(&lock)) => result,
         refused = guard.closed() => Err(eyre!("stopped before its next change: {refused}")),
         () = async {
             tokio::time::sleep(lock.period()).await;

@@ -16,7 +16,7 @@ use crate::actuate::outcome::{CallError, ErrorClass};
 use crate::actuate::provider::ClusterWriter;
 use crate::model::{RequestCondition, keys};
 use crate::plan::InstanceAction;
-use crate::source::build::kubernetes::{Placements, pod as model_pod};
+use crate::source::build::kubernetes::{Placements, pod as model_pod, unreadable_pod};
 use crate::source::document::ProvisioningRequest;
 
 /// Attempts at a read-modify-write before giving up on a node that keeps changing.
@@ -92,7 +92,10 @@ pub async fn cordon(client: &kube::Client, name: &str, claim: bool) -> Result<Co
         if claim {
             patch["metadata"] = json!({
                 "labels": {keys::CORDONED: "true"},
-                "annotations": {keys::DRAIN_STARTED: null, keys::DRAINED_AT: null},
+                // An interruption's notice goes with its cordon: the node is handed back.
+                "annotations": {keys::DRAIN_STARTED: null, keys::DRAINED_AT: null,
+                    keys::INTERRUPTION: null, keys::INTERRUPTION_DUE: null,
+                    keys::INTERRUPTION_NOTICED: null, keys::INTERRUPTION_MESSAGE: null},
             });
         }
         (Cordon::Cordoned, Some(patch))
@@ -109,7 +112,10 @@ pub async fn uncordon(client: &kube::Client, name: &str) -> Result<Uncordon> {
         let cleanup = json!({
             "metadata": {
                 "labels": {keys::CORDONED: null, keys::LEGACY_CORDONED: null},
-                "annotations": {keys::DRAIN_STARTED: null, keys::DRAINED_AT: null},
+                // An interruption's notice goes with its cordon: the node is handed back.
+                "annotations": {keys::DRAIN_STARTED: null, keys::DRAINED_AT: null,
+                    keys::INTERRUPTION: null, keys::INTERRUPTION_DUE: null,
+                    keys::INTERRUPTION_NOTICED: null, keys::INTERRUPTION_MESSAGE: null},
             },
             "spec": {"unschedulable": null},
         });
@@ -320,8 +326,15 @@ impl ClusterWriter for kube::Client {
         let pods = super::read::pods_on_node(self, node, selector)
             .await
             .map_err(classed)?;
+        // Each pod on its own: one whose spec cannot be read is kept as an obstacle (never
+        // evicted, blocking scale-in), so it does not stop the drain of the others.
         pods.iter()
-            .map(|raw| model_pod(raw, &mut placements))
+            .map(|raw| {
+                model_pod(raw, &mut placements).or_else(|e| {
+                    tracing::warn!(%node, error = %format!("{e:#}"), "a pod on the node cannot be read; left in place");
+                    unreadable_pod(raw, &mut placements).ok_or(e)
+                })
+            })
             .collect::<Result<_>>()
             .map_err(classed)
     }

@@ -19,7 +19,6 @@
 
 pub mod elector;
 pub mod events;
-pub mod interruptions;
 pub mod server;
 pub mod trouble;
 
@@ -35,10 +34,11 @@ use tokio::time::{Instant, sleep_until};
 use crate::actuate::maintenance::Maintainer;
 use crate::engine;
 use crate::guard::Guard;
+use crate::interruption::handler::{Handler, Members};
 use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::watch::{Caches, WatchHealth};
 use crate::metrics::metrics;
-use crate::notify::Slack;
+use crate::notify::{Slack, SlackQueue};
 use crate::plan::{Plan, WarningKind};
 use crate::settings::RunSettings;
 use crate::source::build;
@@ -65,7 +65,7 @@ struct Loop<'a> {
     /// Open while the Lease is held with margin; the actuator asks it before every change.
     guard: Guard,
     live: Live,
-    slack: Option<Slack>,
+    slack: Option<SlackQueue>,
     caches: Caches,
     events: events::Events,
     health: server::Health,
@@ -77,8 +77,10 @@ struct Loop<'a> {
     /// Whether the last pass found the cluster unhealthy: Slack hears of each change.
     unhealthy: bool,
     /// The managed groups' instances, for the interruption handler.
-    members: interruptions::Members,
+    members: Members,
     lock: Option<Arc<LeaseLock>>,
+    /// Removals of the last window, when there is no Lease to record them on.
+    removals: Vec<Timestamp>,
 }
 
 pub async fn run(settings: &RunSettings) -> Result<()> {
@@ -86,7 +88,8 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     let guard = act.guard();
     // Built first: a Slack client that cannot be built stops ekas before it changes anything.
     let slack = act.slack.as_ref().map(Slack::new).transpose()?;
-    let slack = slack.map(|s| s.guarded(guard.clone()));
+    // Posted by a task of its own: a slow Slack never holds up a pass.
+    let slack = slack.map(|s| SlackQueue::start(s.guarded(guard.clone())));
     let live = Live::connect_guarded(&act.live, guard.clone()).await?;
     // Healthy while passes complete (or a standby sees its leader); a few missed passes make
     // it unhealthy.
@@ -133,7 +136,7 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     }
     tracing::info!("caches filled; starting passes");
 
-    let members = interruptions::Members::default();
+    let members = Members::default();
     start_interruptions(settings, &live, &members, &guard).await?;
     let (events_namespace, events_name) = &settings.cluster_events_on;
     let events = events::Events::new(
@@ -160,6 +163,7 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
         unhealthy: false,
         members,
         lock,
+        removals: Vec::new(),
     };
     let result = this.run_forever(&batcher, &mut shutdown, &mut fatal).await;
     this.stop().await;
@@ -219,10 +223,11 @@ async fn report_watches(health: WatchHealth, troubles: Troubles) {
 async fn start_interruptions(
     settings: &RunSettings,
     live: &Live,
-    members: &interruptions::Members,
+    members: &Members,
     guard: &Guard,
 ) -> Result<()> {
-    if settings.interruption_queues.is_empty() {
+    let interruptions = &settings.interruptions;
+    if interruptions.queues.is_empty() {
         return Ok(());
     }
     if settings.act.dry_run {
@@ -231,16 +236,18 @@ async fn start_interruptions(
         );
         return Ok(());
     }
-    let handler = Arc::new(interruptions::Handler::new(
+    let (lease_namespace, lease_name) = &settings.cluster_events_on;
+    let handler = Arc::new(Handler::new(
         live.kube.clone(),
         live.aws.clone(),
         members.clone(),
         guard.clone(),
-        settings.interruption_drain_timeout,
+        interruptions,
+        (lease_namespace, lease_name),
     ));
     // A long poll must end within one attempt's deadline.
     let poll = settings.act.live.aws.timeouts.attempt / 2;
-    interruptions::start(handler, &settings.interruption_queues, poll).await
+    crate::interruption::handler::start(handler, &interruptions.queues, poll).await
 }
 
 /// SIGTERM or SIGINT, seen once and remembered, so it can be awaited again and again.
@@ -455,14 +462,26 @@ impl Loop<'_> {
     async fn pass(&mut self) -> Result<PassReport> {
         let act = &self.settings.act;
         let captured_at = Timestamp::now();
-        let doc = self
+        let window = act.planning.engine.maintenance.scale_in_window;
+        let mut doc = self
             .live
             .document_with(self.caches.kubernetes_part(), captured_at)
             .await?;
+        doc.recent_removals = match &self.lock {
+            Some(lock) => {
+                lock.recent_removals(&self.live.kube, window, captured_at)
+                    .await?
+            }
+            None => self.removals.clone(),
+        };
         let mut snapshot = self
             .caches
             .with_pods(|pods| build::snapshot_with_cached_pods(&doc, pods, &act.planning.build))?;
         drop(doc);
+        snapshot.stale_view = self.caches.stale().map(|f| {
+            let secs = f.since.elapsed().as_secs();
+            format!("the {} watch has failed for {secs}s: {}", f.kind, f.message)
+        });
         self.members.publish(&snapshot);
         self.members.count_interruptions(&mut snapshot);
         let plan = engine::plan_in_place(&mut snapshot, &act.planning.engine);
@@ -480,6 +499,7 @@ impl Loop<'_> {
             dry_run: act.dry_run,
         };
         let applied = maintainer.apply_parts(&plan, act.parts).await;
+        self.record_removals(&plan, &applied, captured_at).await?;
 
         // Each unschedulable pod is announced once per process, not on every pass.
         let fresh: Vec<_> = plan
@@ -502,7 +522,7 @@ impl Loop<'_> {
             let health = health_changed.then_some(&plan.cluster_health);
             let messages =
                 crate::notify::messages(&self.live.cluster, &plan, &fresh, health, &applied);
-            slack.post_all(&messages).await;
+            slack.enqueue(messages);
         }
         if !act.dry_run {
             self.events.publish(&plan, &applied, &snapshot).await;
@@ -516,6 +536,37 @@ impl Loop<'_> {
 }
 
 impl Loop<'_> {
+    /// Remembers the removals this pass made, on the Lease (or, without one, in the process),
+    /// so the next passes spend the rest of the window's budget.
+    async fn record_removals(
+        &mut self,
+        plan: &Plan,
+        applied: &[crate::actuate::Applied],
+        at: Timestamp,
+    ) -> Result<()> {
+        let window = self
+            .settings
+            .act
+            .planning
+            .engine
+            .maintenance
+            .scale_in_window;
+        let done = crate::actuate::removals_done(plan, applied, at);
+        match &self.lock {
+            Some(lock) => {
+                let gate = crate::actuate::provider::Gate::new(self.guard.clone(), false);
+                lock.record_removals(&self.live.kube, &gate, &done, window, at)
+                    .await
+            }
+            None => {
+                self.removals.extend(done);
+                self.removals
+                    .retain(|&t| t <= at && at.duration_since(t) < window);
+                Ok(())
+            }
+        }
+    }
+
     /// Logs each warning once while it lasts, and again if it comes back.
     fn log_warnings(&mut self, plan: &Plan) {
         let current: HashSet<(WarningKind, String)> = plan

@@ -22,6 +22,7 @@ fn document(
         kubernetes: Default::default(),
         aws: parts,
         unreachable_regions: Default::default(),
+        recent_removals: Vec::new(),
     }
 }
 

@@ -420,7 +420,7 @@ fn plan_shows_node_states_and_instances_without_nodes() {
     assert_eq!(plan["nodes"][0]["action"], "none");
     let held = plan["nodes"][0]["reason"].as_str().unwrap();
     assert!(
-        held.ends_with("held back: --max-scale-in-fraction reached this pass"),
+        held.ends_with("held back: --max-scale-in-fraction reached for this --scale-in-window"),
         "{held}"
     );
 }

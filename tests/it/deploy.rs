@@ -349,3 +349,148 @@ fn the_rbac_check_knows_a_request_when_it_sees_one() {
     let refused = std::panic::catch_unwind(|| assert_rbac_allows(&log));
     assert!(refused.is_err(), "deleting pods is not granted");
 }
+
+/// The operations of an AWS SDK crate, by their client method names: the directories of its
+/// `src/operation/`, in the crate's source as Cargo.lock pins it.
+fn sdk_operations(service: &str) -> Vec<String> {
+    let lock = std::fs::read_to_string(repo_root().join("Cargo.lock")).unwrap();
+    let crate_name = format!("aws-sdk-{service}");
+    let version = lock
+        .split("[[package]]")
+        .find(|p| p.contains(&format!("name = \"{crate_name}\"\n")))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| panic!("{crate_name} in Cargo.lock"));
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let registry = home.join("registry/src");
+    let dir = std::fs::read_dir(&registry)
+        .unwrap_or_else(|e| panic!("{}: {e}", registry.display()))
+        .filter_map(Result::ok)
+        .map(|index| {
+            index
+                .path()
+                .join(format!("{crate_name}-{version}/src/operation"))
+        })
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "the source of {crate_name} {version} under {}",
+                registry.display()
+            )
+        });
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `describe_auto_scaling_groups` → `DescribeAutoScalingGroups`.
+fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+        })
+        .collect()
+}
+
+/// Every AWS operation ekas's code calls, as IAM names it (`autoscaling:SetDesiredCapacity`):
+/// each call of an SDK operation's client method, attributed to the client named last before
+/// it (`clients.autoscaling`, or a variable bound to it).
+fn operations_called() -> std::collections::BTreeSet<String> {
+    let services = ["autoscaling", "ec2", "sqs", "pricing"];
+    let known: Vec<(&str, Vec<String>)> = services
+        .iter()
+        .filter(|s| {
+            std::fs::read_to_string(repo_root().join("Cargo.toml"))
+                .unwrap()
+                .contains(&format!("aws-sdk-{s} ="))
+        })
+        .map(|s| (*s, sdk_operations(s)))
+        .collect();
+    let mut called = std::collections::BTreeSet::new();
+    let mut files = vec![repo_root().join("src")];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        // Method chains are split over lines: join them.
+        let text: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace(" .", ".");
+        for (service, operations) in &known {
+            for op in operations {
+                let call = format!(".{op}(");
+                let mut at = 0;
+                while let Some(found) = text[at..].find(&call) {
+                    let pos = at + found;
+                    at = pos + call.len();
+                    // The client it is called on: the service named last before the call.
+                    let before = &text[..pos];
+                    let last = services
+                        .iter()
+                        .filter_map(|s| before.rfind(&format!(".{s}")).map(|i| (i, *s)))
+                        .max();
+                    if last.is_some_and(|(_, s)| s == *service) {
+                        called.insert(format!("{service}:{}", pascal(op)));
+                    }
+                }
+            }
+        }
+    }
+    called
+}
+
+/// The actions the IAM policies in deploy/ grant.
+fn granted() -> std::collections::BTreeSet<String> {
+    let mut actions = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(repo_root().join("deploy")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("iam-") && name.ends_with(".json")) {
+            continue;
+        }
+        let policy: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for statement in policy["Statement"].as_array().unwrap() {
+            for action in statement["Action"].as_array().unwrap() {
+                actions.insert(action.as_str().unwrap().to_string());
+            }
+        }
+    }
+    actions
+}
+
+#[test]
+fn the_iam_policies_grant_exactly_the_calls_ekas_makes() {
+    let called = operations_called();
+    let granted = granted();
+    // Tags are set and removed through one function, whose two calls the scan sees.
+    assert!(
+        called.contains("autoscaling:SetDesiredCapacity"),
+        "{called:?}"
+    );
+    let missing: Vec<&String> = called.difference(&granted).collect();
+    let unused: Vec<&String> = granted.difference(&called).collect();
+    assert!(
+        missing.is_empty(),
+        "called without a permission in deploy/iam-*.json: {missing:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "granted in deploy/iam-*.json but never called: {unused:?}"
+    );
+}

@@ -362,8 +362,21 @@ async fn termination_looks_again_for_pods_that_arrived_after_the_plan() {
         err.message.contains(&format!("{}/late", c.namespace)),
         "{err}"
     );
-    // A dead node's evictable pods are lost with it anyway, but never a pod that must stay.
+    // Planned dead, but Ready when read again: not terminated.
     let late_enough = now + jiff::SignedDuration::from_hours(1);
+    let err = safe_to_terminate(&c.client, &node, true, &policy, late_enough)
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("Ready again"), "{err}");
+    // NotReady, its kubelet silent for an hour: dead. Its evictable pods are lost with it
+    // anyway, but never a pod that must stay.
+    let silent = json!({"status": {"conditions": [{"type": "Ready", "status": "Unknown",
+        "lastHeartbeatTime": now.to_string(), "lastTransitionTime": now.to_string()}]}});
+    use kube::api::{Api, Patch, PatchParams};
+    Api::<k8s_openapi::api::core::v1::Node>::all(c.client.clone())
+        .patch_status(&node, &PatchParams::default(), &Patch::Merge(&silent))
+        .await
+        .unwrap();
     safe_to_terminate(&c.client, &node, true, &policy, late_enough)
         .await
         .unwrap();

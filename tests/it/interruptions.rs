@@ -1,12 +1,14 @@
-//! `ekas run --interruption-queue` end to end: moto's SQS carries the EventBridge events, the
-//! fake API server holds the nodes and pods, and a fault proxy answers the lifecycle hook call
-//! (moto does not keep lifecycle actions).
+//! `ekas run --interruption-queue` end to end, with messages in the shapes AWS sends them (the
+//! fixtures in tests/fixtures/aws-events, their ids and times set for the test): moto's SQS
+//! carries them, the fake API server holds the nodes and pods, and a fault proxy stands in for
+//! what moto does not model (an instance in `Terminating:Wait`, CompleteLifecycleAction).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use serde_json::json;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
 
 use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
@@ -19,6 +21,24 @@ use crate::support::*;
 const COMPLETED: &str = "<CompleteLifecycleActionResponse xmlns=\"https://autoscaling.amazonaws.com/doc/2011-01-01/\">\
     <CompleteLifecycleActionResult/><ResponseMetadata><RequestId>injected</RequestId></ResponseMetadata>\
     </CompleteLifecycleActionResponse>";
+
+/// The fixture's instance, group and times, replaced by the test's.
+const FIXTURE_INSTANCE: &str = "i-0abc0000000000001";
+
+/// A message as AWS sends it, from a fixture, with `swaps` made.
+fn message(fixture: &str, swaps: &[(&str, &str)]) -> String {
+    let path = repo_root().join(format!("tests/fixtures/aws-events/{fixture}.json"));
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in swaps {
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// An instant as AWS Health writes it: `Tue, 15 Dec 2026 08:00:00 GMT`.
+fn rfc_1123(t: Timestamp) -> String {
+    t.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
 
 /// (visible, hidden) messages on the queue.
 async fn queue_counts(sqs: &aws_sdk_sqs::Client, url: &str) -> (u32, u32) {
@@ -42,150 +62,238 @@ async fn queue_counts(sqs: &aws_sdk_sqs::Client, url: &str) -> (u32, u32) {
     )
 }
 
-fn spot_warning(instance: &str) -> String {
-    json!({"version": "0", "id": "e-1", "detail-type": "EC2 Spot Instance Interruption Warning",
-        "source": "aws.ec2", "time": jiff::Timestamp::now().to_string(), "region": REGION,
-        "resources": [format!("arn:aws:ec2:{REGION}:123456789012:instance/{instance}")],
-        "detail": {"instance-id": instance, "instance-action": "terminate"}})
-    .to_string()
+/// A cluster of `nodes` instances of `workers` with `pods` jobs spread over them, a queue,
+/// the simulators, and `ekas run` reading the queue through a fault proxy.
+struct Setup {
+    moto: Arc<Moto>,
+    kube: Arc<FakeKube>,
+    proxy: FaultProxy,
+    ids: Vec<String>,
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+    port: u16,
+    stop: Arc<AtomicBool>,
+    sim: tokio::task::JoinHandle<()>,
 }
 
-fn terminating_hook(instance: &str) -> String {
-    json!({"Origin": "AutoScalingGroup", "Destination": "EC2", "Service": "AWS Auto Scaling",
-        "AutoScalingGroupName": "workers", "LifecycleHookName": "ekas-drain",
-        "LifecycleActionToken": "token-1", "EC2InstanceId": instance,
-        "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING"})
-    .to_string()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn interruption_notices_drain_their_nodes_at_once_and_only_once() {
-    let moto = Arc::new(Moto::start());
-    let ids = workers(&moto, 0, 2).await;
-    let kube = Arc::new(FakeKube::start());
-    // The scheduler simulator fits 15 pods a node: the 16th lands on the second.
-    for i in 0..16 {
-        kube.add("/api/v1/pods", pod(&format!("job-{i:02}"), "250m", "256Mi"));
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
-    let sqs = moto.clients(&[REGION]).await[0].sqs.clone();
-    let url = sqs
-        .create_queue()
-        .queue_name("ekas-interruptions")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    wait_for("both pods running", Duration::from_secs(30), async || {
-        kube.objects("pods")
-            .iter()
-            .all(|p| p["status"]["phase"] == "Running")
-    })
-    .await;
-    let node_of = |instance: &str| format!("node-{instance}");
-    let mut pods: Vec<String> = kube
-        .objects("pods")
-        .iter()
-        .map(|p| format!("batch/{}", p["metadata"]["name"].as_str().unwrap()))
-        .collect();
-    pods.sort();
-    for id in &ids {
-        assert!(
+impl Setup {
+    async fn start(nodes: i32, pods: usize) -> Setup {
+        let moto = Arc::new(Moto::start());
+        let ids = workers(&moto, 0, nodes).await;
+        let kube = Arc::new(FakeKube::start());
+        for i in 0..pods {
+            kube.add("/api/v1/pods", pod(&format!("job-{i:02}"), "250m", "256Mi"));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
+        let sqs = moto.clients(&[REGION]).await[0].sqs.clone();
+        let url = sqs
+            .create_queue()
+            .queue_name("ekas-interruptions")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        wait_for("every pod running", Duration::from_secs(30), async || {
             kube.objects("pods")
                 .iter()
-                .any(|p| p["spec"]["nodeName"] == node_of(id).as_str()),
-            "a pod on each node"
+                .all(|p| p["status"]["phase"] == "Running")
+        })
+        .await;
+        let proxy = FaultProxy::start(&moto.endpoint);
+        proxy.inject(
+            "CompleteLifecycleAction",
+            None,
+            Fault::Respond(COMPLETED.into()),
         );
+        Setup {
+            moto,
+            kube,
+            proxy,
+            ids,
+            sqs,
+            url,
+            port: free_port(),
+            stop,
+            sim,
+        }
     }
 
-    let proxy = FaultProxy::start(&moto.endpoint);
-    proxy.inject(
-        "CompleteLifecycleAction",
-        None,
-        Fault::Respond(COMPLETED.into()),
-    );
-    let port = free_port();
-    let mut cmd = Ekas::command(
-        &kube,
-        port,
-        &[
+    /// `ekas run` on the queue, scale-in as the loop does it unless `extra` says otherwise.
+    async fn ekas(&self, extra: &[&str]) -> Ekas {
+        let mut args = vec![
             "--sleep",
             "1",
             "--regions",
             REGION,
             "--interruption-queue",
             "ekas-interruptions",
-            // Scale-in stays out of the way: the drains here are the interruption handler's.
-            "--no-maintenance",
-        ],
-    );
-    for (k, v) in moto.env() {
-        cmd.env(k, v);
+            "--interruption-retry-after",
+            "1s",
+        ];
+        args.extend_from_slice(extra);
+        let mut cmd = Ekas::command(&self.kube, self.port, &args);
+        cmd.envs(self.moto.env())
+            .env("AWS_ENDPOINT_URL", &self.proxy.endpoint);
+        let ekas = Ekas(cmd.spawn().unwrap());
+        let port = self.port;
+        wait_for("a first pass", Duration::from_secs(30), async || {
+            http_get(port, "/metrics")
+                .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 1.0)
+        })
+        .await;
+        ekas
     }
-    cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint);
-    let ekas = Ekas(cmd.spawn().unwrap());
-    wait_for("a first pass", Duration::from_secs(30), async || {
-        http_get(port, "/metrics")
-            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 1.0)
-    })
-    .await;
 
-    for body in [
-        spot_warning(&ids[0]),
-        spot_warning(&ids[0]),
-        "this is not an event".to_string(),
-        spot_warning("i-0123456789abcdef0"),
-        terminating_hook(&ids[1]),
-    ] {
-        sqs.send_message()
-            .queue_url(&url)
+    async fn send(&self, body: String) {
+        self.sqs
+            .send_message()
+            .queue_url(&self.url)
             .message_body(body)
             .send()
             .await
             .unwrap();
     }
+
+    async fn queue_empties(&self) {
+        wait_for(
+            "every message deleted",
+            Duration::from_secs(30),
+            async || queue_counts(&self.sqs, &self.url).await == (0, 0),
+        )
+        .await;
+    }
+
+    fn node(&self, i: usize) -> Value {
+        self.kube
+            .object("nodes", None, &format!("node-{}", self.ids[i]))
+            .unwrap()
+    }
+
+    fn metrics(&self) -> String {
+        http_get(self.port, "/metrics").unwrap().1
+    }
+
+    async fn stop(self, ekas: Ekas) -> Arc<FakeKube> {
+        assert!(ekas.stop().success());
+        self.stop.store(true, Ordering::Relaxed);
+        self.sim.await.unwrap();
+        self.kube
+    }
+}
+
+/// The pods on the node of instance `i`, as `namespace/name`.
+fn pods_on(kube: &FakeKube, node: &str) -> Vec<String> {
+    let mut pods: Vec<String> = kube
+        .objects("pods")
+        .iter()
+        .filter(|p| p["spec"]["nodeName"] == node)
+        .map(|p| format!("batch/{}", p["metadata"]["name"].as_str().unwrap()))
+        .collect();
+    pods.sort();
+    pods
+}
+
+fn annotation<'a>(node: &'a Value, key: &str) -> Option<&'a str> {
+    node["metadata"]["annotations"][key].as_str()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spot_warning_drains_at_once_and_a_lifecycle_hook_waits_for_jobs_then_continues() {
+    // 15 pods a node: the 16th lands on the second.
+    let s = Setup::start(2, 16).await;
+    let client = &s.moto.clients(&[REGION]).await[0];
+    client
+        .autoscaling
+        .put_lifecycle_hook()
+        .auto_scaling_group_name("workers")
+        .lifecycle_hook_name("ekas-drain")
+        .lifecycle_transition("autoscaling:EC2_INSTANCE_TERMINATING")
+        .heartbeat_timeout(300)
+        .send()
+        .await
+        .unwrap();
+    // moto does not model a hook holding an instance: the group says so through the proxy.
+    s.proxy.inject(
+        "DescribeAutoScalingInstances",
+        Some(&s.ids[1]),
+        Fault::Rewrite {
+            from: "<LifecycleState>InService</LifecycleState>".into(),
+            to: "<LifecycleState>Terminating:Wait</LifecycleState>".into(),
+        },
+    );
+    let ekas = s
+        .ekas(&["--no-maintenance", "--lifecycle-hook-max-wait", "3s"])
+        .await;
+    let on_second = pods_on(&s.kube, &format!("node-{}", s.ids[1]));
+    let now = Timestamp::now().to_string();
+    let spot = message(
+        "spot-interruption",
+        &[
+            (FIXTURE_INSTANCE, &s.ids[0]),
+            ("2026-11-29T12:00:00Z", &now),
+        ],
+    );
+    let hook = message(
+        "asg-terminate-lifecycle-direct",
+        &[(FIXTURE_INSTANCE, &s.ids[1]), ("batch-spot", "workers")],
+    );
+    let held = Instant::now();
+    for body in [
+        spot.clone(),
+        spot,
+        "this is not an event".to_string(),
+        message(
+            "spot-interruption",
+            &[(FIXTURE_INSTANCE, "i-0123456789abcdef0")],
+        ),
+        hook,
+    ] {
+        s.send(body).await;
+    }
     wait_for("both nodes drained", Duration::from_secs(30), async || {
-        kube.evictions().len() >= 16
+        s.kube.evictions().len() >= 16
     })
     .await;
-    wait_for(
-        "every message deleted",
-        Duration::from_secs(30),
-        async || queue_counts(&sqs, &url).await == (0, 0),
-    )
+    s.queue_empties().await;
+    // The hook held the second node's jobs for the wait, then they went and it continued.
+    let waited = held.elapsed();
+    assert!(waited >= Duration::from_secs(3), "jobs held {waited:?}");
+    wait_for("CONTINUE", Duration::from_secs(10), async || {
+        s.proxy.calls("CompleteLifecycleAction") == 1
+    })
     .await;
-    let body = http_get(port, "/metrics").unwrap().1;
-    assert!(ekas.stop().success());
-    stop.store(true, Ordering::Relaxed);
-    sim.await.unwrap();
+    let body = s.metrics();
+    let graces = s.kube.eviction_grace_periods();
+    let s_ids = s.ids.clone();
+    let kube = s.stop(ekas).await;
 
     let mut evicted = kube.evictions();
     evicted.sort();
     assert_eq!(
-        evicted, pods,
+        evicted.len(),
+        16,
         "each pod once: the duplicate changed nothing"
     );
-    // The Spot pod's grace is capped below the two minutes left; the hook gives no deadline.
-    let graces = kube.eviction_grace_periods();
+    assert!(on_second.iter().all(|p| evicted.contains(p)));
+    // The Spot pods' grace is cut below the two minutes left; the hook gives no deadline.
     assert!(
         graces
             .iter()
             .any(|g| g.is_some_and(|g| (90..=105).contains(&g))),
         "{graces:?}"
     );
-    for id in &ids {
-        let node = kube.object("nodes", None, &node_of(id)).unwrap();
+    // Each node is ekas's cordon now, with the notice recorded on it.
+    for (id, kind) in s_ids.iter().zip(["spot-interruption", "lifecycle-hook"]) {
+        let node = kube.object("nodes", None, &format!("node-{id}")).unwrap();
         assert_eq!(node["spec"]["unschedulable"], true, "{node}");
-        assert!(
-            !ekas::model::keys::cordoned_by_ekas(
-                &serde_json::from_value(node["metadata"]["labels"].clone()).unwrap_or_default()
-            ),
-            "not claimed, so scale-in never uncordons it: {node}"
+        assert_eq!(
+            node["metadata"]["labels"]["ekas/cordoned"], "true",
+            "{node}"
         );
+        assert_eq!(annotation(&node, "ekas/interruption"), Some(kind), "{node}");
     }
-    assert_eq!(proxy.calls("CompleteLifecycleAction"), 1);
     assert_eq!(
         metric(
             &body,
@@ -202,85 +310,265 @@ async fn interruption_notices_drain_their_nodes_at_once_and_only_once() {
         1.0,
         "{body}"
     );
-    assert_eq!(
-        crate::support::groups::group(&moto).await.0,
-        2,
-        "the group's desired stays"
-    );
+    for (result, n) in [
+        ("acted", 2.0),
+        ("duplicate", 1.0),
+        ("malformed", 1.0),
+        ("foreign", 1.0),
+    ] {
+        assert_eq!(
+            metric(
+                &body,
+                &format!("ekas_interruption_messages_total{{result=\"{result}\"}}")
+            ),
+            n,
+            "{result}: {body}"
+        );
+    }
     crate::support::manifests::assert_rbac_allows(&kube.request_log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn early_notices_cordon_and_let_running_jobs_finish() {
-    let moto = Arc::new(Moto::start());
-    let ids = workers(&moto, 0, 1).await;
-    let kube = Arc::new(FakeKube::start());
-    kube.add("/api/v1/pods", pod("job-0", "250m", "256Mi"));
-    let stop = Arc::new(AtomicBool::new(false));
-    let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
-    let sqs = moto.clients(&[REGION]).await[0].sqs.clone();
-    let url = sqs
-        .create_queue()
-        .queue_name("ekas-interruptions")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    wait_for("the job running", Duration::from_secs(30), async || {
-        kube.objects("pods")
-            .iter()
-            .all(|p| p["status"]["phase"] == "Running")
-    })
-    .await;
-    let port = free_port();
-    let ekas = Ekas::start(
-        &kube,
-        &moto,
-        port,
+async fn a_retirement_due_in_three_minutes_written_as_aws_health_writes_it_is_drained_before_it_is_due()
+ {
+    let s = Setup::start(1, 3).await;
+    let ekas = s.ekas(&["--no-maintenance"]).await;
+    let due = Timestamp::now() + SignedDuration::from_mins(3);
+    let health = message(
+        "health-scheduled-change",
         &[
-            "--sleep",
-            "1",
-            "--interruption-queue",
-            &url,
-            "--no-maintenance",
+            (FIXTURE_INSTANCE, &s.ids[0]),
+            ("Tue, 15 Dec 2026 08:00:00 GMT", &rfc_1123(due)),
+            (
+                "Tue, 15 Dec 2026 10:00:00 GMT",
+                &rfc_1123(due + SignedDuration::from_hours(2)),
+            ),
         ],
     );
-    wait_for("a first pass", Duration::from_secs(30), async || {
-        http_get(port, "/metrics")
-            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 1.0)
+    s.send(health).await;
+    wait_for("the node drained", Duration::from_secs(30), async || {
+        s.kube.evictions().len() == 3
     })
     .await;
-    let in_two_hours = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2)).to_string();
-    let retirement = json!({"detail-type": "AWS Health Event", "source": "aws.health",
-        "detail": {"service": "EC2", "eventTypeCategory": "scheduledChange",
-            "eventTypeCode": "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED", "startTime": in_two_hours,
-            "affectedEntities": [{"entityValue": &ids[0]}]}});
-    let rebalance = json!({"detail-type": "EC2 Instance Rebalance Recommendation",
-        "source": "aws.ec2", "detail": {"instance-id": &ids[0]}});
-    for body in [retirement, rebalance] {
-        sqs.send_message()
-            .queue_url(&url)
-            .message_body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-    }
-    let node = format!("node-{}", ids[0]);
-    wait_for("the node cordoned", Duration::from_secs(30), async || {
-        kube.object("nodes", None, &node).unwrap()["spec"]["unschedulable"] == true
-    })
+    assert!(Timestamp::now() < due, "drained before it is due");
+    s.queue_empties().await;
+    let node = s.node(0);
+    assert_eq!(
+        annotation(&node, "ekas/interruption"),
+        Some("scheduled-change")
+    );
+    // Each pod's grace ends before the change.
+    let graces = s.kube.eviction_grace_periods();
+    assert!(
+        graces.iter().all(|g| g.is_some_and(|g| g < 180)),
+        "{graces:?}"
+    );
+    s.stop(ekas).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_ten_days_ahead_is_recorded_the_message_deleted_and_the_node_drained_when_it_is_due()
+ {
+    let s = Setup::start(1, 2).await;
+    let ekas = s.ekas(&[]).await;
+    let due = Timestamp::now() + SignedDuration::from_hours(24 * 10);
+    s.send(message(
+        "health-scheduled-change",
+        &[
+            (FIXTURE_INSTANCE, &s.ids[0]),
+            ("Tue, 15 Dec 2026 08:00:00 GMT", &rfc_1123(due)),
+        ],
+    ))
     .await;
     wait_for(
-        "the rebalance message deleted, the retirement kept hidden",
+        "the notice recorded on the node",
         Duration::from_secs(30),
-        async || queue_counts(&sqs, &url).await == (0, 1),
+        async || annotation(&s.node(0), "ekas/interruption-due").is_some(),
     )
     .await;
-    // A pass or two later, still nothing evicted: the job finishes where it runs.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    s.queue_empties().await;
+    let node = s.node(0);
+    assert_eq!(
+        node["spec"]["unschedulable"], true,
+        "cordoned: no new pod lands on it"
+    );
+    assert_eq!(
+        annotation(&node, "ekas/interruption-message"),
+        Some("0ekas0000000000000000000000000000000001-1")
+    );
+    assert!(s.kube.evictions().is_empty(), "its jobs run on");
+    let recorded: Timestamp = annotation(&node, "ekas/interruption-due")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(recorded.as_second(), due.as_second());
+
+    // A restart, and ten days later (the due time moved to five minutes from now): the next
+    // process drains it, from the node alone.
     assert!(ekas.stop().success());
-    stop.store(true, Ordering::Relaxed);
-    sim.await.unwrap();
-    assert_eq!(kube.evictions(), Vec::<String>::new());
+    let soon = (Timestamp::now() + SignedDuration::from_mins(5)).to_string();
+    s.kube
+        .set("nodes", None, &format!("node-{}", s.ids[0]), |n| {
+            n["metadata"]["annotations"]["ekas/interruption-due"] = Value::String(soon.clone());
+        });
+    let ekas = s.ekas(&[]).await;
+    wait_for(
+        "the node drained when due",
+        Duration::from_secs(30),
+        async || s.kube.evictions().len() == 2,
+    )
+    .await;
+    s.stop(ekas).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebalance_recommendation_with_no_follow_up_is_uncordoned_after_the_ttl() {
+    let s = Setup::start(1, 2).await;
+    let ekas = s.ekas(&["--rebalance-cordon-ttl", "4s"]).await;
+    let noticed = Instant::now();
+    s.send(message(
+        "rebalance-recommendation",
+        &[(FIXTURE_INSTANCE, &s.ids[0])],
+    ))
+    .await;
+    wait_for("the node cordoned", Duration::from_secs(30), async || {
+        s.node(0)["spec"]["unschedulable"] == true
+    })
+    .await;
+    assert_eq!(
+        annotation(&s.node(0), "ekas/interruption"),
+        Some("rebalance-recommendation")
+    );
+    wait_for("the cordon undone", Duration::from_secs(30), async || {
+        s.node(0)["spec"]["unschedulable"].is_null()
+    })
+    .await;
+    assert!(
+        noticed.elapsed() >= Duration::from_secs(4),
+        "not before the TTL"
+    );
+    let node = s.node(0);
+    assert_eq!(annotation(&node, "ekas/interruption"), None, "{node}");
+    assert!(s.kube.evictions().is_empty(), "a hint evicts nothing");
+    s.stop(ekas).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_messages_touch_nothing_and_are_deleted_with_a_warning() {
+    let s = Setup::start(1, 2).await;
+    let ekas = s
+        .ekas(&[
+            "--no-maintenance",
+            "--interruption-accounts",
+            "123456789012",
+        ])
+        .await;
+    let before = s.kube.all_objects();
+    // A lifecycle action for an instance of no group; a Spot warning from another account;
+    // one from a source that is not EC2.
+    for body in [
+        message(
+            "asg-terminate-lifecycle-direct",
+            &[
+                (FIXTURE_INSTANCE, "i-0f00f00f00f00f00f"),
+                ("batch-spot", "workers"),
+            ],
+        ),
+        message(
+            "spot-interruption",
+            &[
+                (FIXTURE_INSTANCE, &s.ids[0]),
+                ("123456789012", "999999999999"),
+            ],
+        ),
+        message(
+            "spot-interruption",
+            &[(FIXTURE_INSTANCE, &s.ids[0]), ("\"aws.ec2\"", "\"my.app\"")],
+        ),
+    ] {
+        s.send(body).await;
+    }
+    s.queue_empties().await;
+    let body = s.metrics();
+    assert_eq!(
+        metric(
+            &body,
+            "ekas_interruption_messages_total{result=\"rejected\"}"
+        ),
+        3.0,
+        "{body}"
+    );
+    let nodes_after = s.kube.objects("nodes");
+    let nodes_before: Vec<Value> = before["/api/v1/nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(nodes_after.len(), 1);
+    assert_eq!(
+        nodes_after[0]["spec"]["unschedulable"],
+        Value::Null,
+        "{:?}",
+        nodes_before
+    );
+    assert!(s.kube.evictions().is_empty());
+    let events = s.kube.objects("events.events.k8s.io");
+    let warned: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["reason"] == "InterruptionMessageRejected")
+        .collect();
+    // Events of one reason on one object are one Event with a series (as the API server
+    // aggregates them).
+    let told: u64 = warned
+        .iter()
+        .map(|e| e["series"]["count"].as_u64().unwrap_or(1))
+        .sum();
+    assert_eq!(told, 3, "{events:?}");
+    assert!(
+        warned
+            .iter()
+            .all(|e| e["type"] == "Warning" && e["regarding"]["kind"] == "Lease")
+    );
+    s.stop(ekas).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_keeps_failing_is_dropped_after_five_tries_with_a_warning() {
+    let s = Setup::start(1, 1).await;
+    let ekas = s.ekas(&["--no-maintenance"]).await;
+    // The node cannot be cordoned: every attempt fails.
+    s.kube.refuse(
+        "PATCH",
+        &format!("/api/v1/nodes/node-{}", s.ids[0]),
+        500,
+        "etcd is unhappy",
+    );
+    s.send(message(
+        "rebalance-recommendation",
+        &[(FIXTURE_INSTANCE, &s.ids[0])],
+    ))
+    .await;
+    wait_for("the message dropped", Duration::from_secs(60), async || {
+        queue_counts(&s.sqs, &s.url).await == (0, 0)
+    })
+    .await;
+    let body = s.metrics();
+    assert_eq!(
+        metric(&body, "ekas_interruption_messages_total{result=\"poison\"}"),
+        1.0,
+        "{body}"
+    );
+    assert_eq!(
+        metric(&body, "ekas_interruption_messages_total{result=\"failed\"}"),
+        4.0,
+        "{body}"
+    );
+    let events = s.kube.objects("events.events.k8s.io");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["reason"] == "InterruptionMessageDropped" && e["type"] == "Warning"),
+        "{events:?}"
+    );
+    s.kube.clear_faults();
+    s.stop(ekas).await;
 }

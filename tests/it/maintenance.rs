@@ -477,3 +477,86 @@ async fn the_loop_says_once_that_the_cluster_looks_unhealthy_and_again_when_it_r
     assert_eq!(said("Scale-in stopped"), 1, "{texts:?}");
     assert_eq!(said("looks healthy again"), 1, "{texts:?}");
 }
+
+/// Ten members of `workers` with Ready Nodes up since January; the first `dead` NotReady since
+/// June. Returns the instance ids.
+async fn some_dead(moto: &Moto, kube: &FakeKube, dead: usize) -> Vec<String> {
+    let ids = crate::support::groups::workers(moto, 0, 10).await;
+    let not_ready = json!({"status": {"conditions": [{"type": "Ready", "status": "False",
+        "lastTransitionTime": "2026-06-01T00:00:00Z",
+        "lastHeartbeatTime": "2026-06-01T00:00:00Z"}]}});
+    for (i, id) in ids.iter().enumerate() {
+        let extra = if i < dead {
+            not_ready.clone()
+        } else {
+            json!({})
+        };
+        kube.add("/api/v1/nodes", node(&format!("n{i}"), id, extra));
+    }
+    ids
+}
+
+/// `ekas run` with the default budget: a tenth of the nodes per ten minutes.
+fn budgeted_run(kube: &FakeKube, moto: &Moto, port: u16) -> Ekas {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ekas"));
+    cmd.args(["run", "--kubeconfig", kube.kubeconfig().to_str().unwrap()])
+        .args([
+            "--cluster-name",
+            "prod",
+            "--regions",
+            REGION,
+            "--sleep",
+            "1",
+        ])
+        .args(["--metrics-address", &format!("127.0.0.1:{port}"), "-v"])
+        .env_remove("KUBECONFIG")
+        .envs(moto.env());
+    Ekas(cmd.spawn().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_nodes_go_one_window_at_a_time_across_passes_and_restarts() {
+    let moto = Moto::start();
+    let kube = FakeKube::start();
+    // 40 % NotReady: under the unready brake, so each looks like one dead machine.
+    some_dead(&moto, &kube, 4).await;
+    let port = free_port();
+    let first = budgeted_run(&kube, &moto, port);
+    wait_for(
+        "a dead node terminated",
+        Duration::from_secs(30),
+        async || kube.objects("nodes").len() == 9,
+    )
+    .await;
+    // Passes follow each other (every second) for a while: nothing more this window.
+    wait_for("ten more passes", Duration::from_secs(30), async || {
+        http_get(port, "/metrics")
+            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 10.0)
+    })
+    .await;
+    assert_eq!(kube.objects("nodes").len(), 9, "one removal per window");
+    let lease = kube.object("leases", Some("ekas"), "ekas").unwrap();
+    let recorded = lease["metadata"]["annotations"]["ekas/recent-removals"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(recorded.split(',').count(), 1, "{lease}");
+    assert!(first.stop().success());
+
+    // A new process reads the window's removals from the Lease: still nothing more.
+    let second_port = free_port();
+    let second = budgeted_run(&kube, &moto, second_port);
+    wait_for("five passes", Duration::from_secs(30), async || {
+        http_get(second_port, "/metrics")
+            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 5.0)
+    })
+    .await;
+    assert_eq!(
+        kube.objects("nodes").len(),
+        9,
+        "the budget survived the restart"
+    );
+    let held = http_get(second_port, "/metrics").unwrap().1;
+    assert!(metric(&held, "ekas_nodes{state=\"dead\"}") >= 3.0, "{held}");
+    assert!(second.stop().success());
+}

@@ -670,3 +670,52 @@ async fn sigterm_mid_pass_finishes_the_action_under_way_and_hands_the_lease_over
     assert!(second.stop().success());
     crate::support::manifests::assert_rbac_allows(&kube.request_log());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_that_hangs_never_holds_up_a_pass_nor_health() {
+    use crate::support::receiver::Receiver;
+    let moto = Moto::start();
+    workers(&moto, 0, 0).await;
+    let kube = FakeKube::start();
+    // Pods no group can take: each pass has something to say.
+    for i in 0..3 {
+        kube.add("/api/v1/pods", pod(&format!("huge-{i}"), "100", "1Gi"));
+    }
+    // Every post hangs past --slack-timeout.
+    let slack = Receiver::start_slow(200, Duration::from_secs(30));
+    let hook = format!("{}/hook", slack.url);
+    let port = free_port();
+    let ekas = Ekas::start(
+        &kube,
+        &moto,
+        port,
+        &[
+            "--sleep",
+            "1",
+            "--slack-hook",
+            &hook,
+            "--slack-timeout",
+            "10s",
+        ],
+    );
+    let started = Instant::now();
+    wait_for("five passes", Duration::from_secs(30), async || {
+        http_get(port, "/metrics")
+            .is_some_and(|(_, b)| metric(&b, "ekas_passes_total{result=\"ok\"}") >= 5.0)
+    })
+    .await;
+    // Five passes at --sleep 1 (not five Slack timeouts): the posts wait on their own.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let body = http_get(port, "/metrics").unwrap().1;
+    assert!(
+        metric(&body, "ekas_pass_duration_seconds_sum")
+            < metric(&body, "ekas_pass_duration_seconds_count"),
+        "passes take well under a second: {body}"
+    );
+    assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
+    assert!(ekas.stop().success());
+}

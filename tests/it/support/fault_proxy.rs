@@ -23,6 +23,9 @@ pub enum Fault {
     /// Accept the call and never answer: the connection stays open and silent until the
     /// client gives up and closes it.
     Hang,
+    /// Forward the call, and replace `from` by `to` in the answer: moto's own response, with one
+    /// fact it does not model (an instance's `Terminating:Wait` under a lifecycle hook).
+    Rewrite { from: String, to: String },
 }
 
 /// Which calls a fault applies to.
@@ -139,6 +142,7 @@ fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> std::io
         rules.calls.push(action.clone());
         let mut answer = None;
         let mut hang = false;
+        let mut rewrite = None;
         for (target, fault) in rules.faults.iter_mut() {
             let applies = match target {
                 Target::Action(a, needle) => {
@@ -151,6 +155,7 @@ fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> std::io
             }
             match fault {
                 Fault::Hang => hang = true,
+                Fault::Rewrite { from, to } => rewrite = Some((from.clone(), to.clone())),
                 Fault::Respond(xml) => answer = Some((200, xml.clone())),
                 Fault::Fail {
                     times,
@@ -168,10 +173,10 @@ fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> std::io
             rules.hung += 1;
             None
         } else {
-            Some(answer)
+            Some((answer, rewrite))
         }
     };
-    let Some(injected) = injected else {
+    let Some((injected, rewrite)) = injected else {
         // Silent until the client closes the connection (a read of 0 bytes, or an error).
         let mut sink = [0u8; 1024];
         while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
@@ -190,8 +195,31 @@ fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> std::io
     server.write_all(&body)?;
     let mut response = Vec::new();
     server.read_to_end(&mut response)?;
+    if let Some((from, to)) = rewrite {
+        response = rewritten(&response, &from, &to);
+    }
     client.write_all(&response)?;
     Ok(())
+}
+
+/// An HTTP/1.1 response with `from` replaced by `to` in its body, its Content-Length fixed.
+fn rewritten(response: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(response);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return response.to_vec();
+    };
+    let body = body.replace(from, to);
+    let head: Vec<String> = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("transfer-encoding"))
+        .map(
+            |l| match l.to_ascii_lowercase().starts_with("content-length") {
+                true => format!("Content-Length: {}", body.len()),
+                false => l.to_string(),
+            },
+        )
+        .collect();
+    format!("{}\r\n\r\n{body}", head.join("\r\n")).into_bytes()
 }
 
 /// A query-protocol error document (`Throttling`, `ServiceUnavailable`, …).
