@@ -212,6 +212,7 @@ fn loop_caches(
             kubernetes: caches.kubernetes_part(),
             aws: aws.clone(),
             unreachable_regions: Default::default(),
+            recent_removals: Vec::new(),
         };
         let mut snapshot = caches
             .with_pods(|pods| {

@@ -273,7 +273,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__plan)
-            opts="-o -v -h -V --snapshot --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --snapshot --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -375,6 +375,18 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --scale-in-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interruption-drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rebalance-cordon-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --drain-utilization-below)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -451,7 +463,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__reap)
-            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +558,18 @@ _ekas() {
                     return 0
                     ;;
                 --max-scale-in-fraction)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scale-in-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interruption-drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rebalance-cordon-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -645,7 +669,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --sleep --batch-idle --batch-max --no-scale --no-maintenance --leader-elect --interruption-queue --interruption-drain-timeout --metrics-address --unhealthy-after --api-discovery-every --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --sleep --batch-idle --batch-max --no-scale --no-maintenance --leader-elect --interruption-queue --interruption-accounts --lifecycle-hook-max-wait --interruption-retry-after --metrics-address --unhealthy-after --api-discovery-every --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -743,6 +767,18 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --scale-in-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interruption-drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rebalance-cordon-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --drain-utilization-below)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -795,7 +831,15 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --interruption-drain-timeout)
+                --interruption-accounts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lifecycle-hook-max-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interruption-retry-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -875,7 +919,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__scale__subcmd__up)
-            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -970,6 +1014,18 @@ _ekas() {
                     return 0
                     ;;
                 --max-scale-in-fraction)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scale-in-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interruption-drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rebalance-cordon-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1069,7 +1125,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__simulate)
-            opts="-o -v -h -V --trace --cluster --set --compare --policy --chart --seed --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --sleep --batch-idle --batch-max --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --trace --cluster --set --compare --policy --chart --seed --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --sleep --batch-idle --batch-max --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1192,6 +1248,18 @@ _ekas() {
                     return 0
                     ;;
                 --max-scale-in-fraction)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scale-in-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interruption-drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rebalance-cordon-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

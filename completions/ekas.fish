@@ -76,7 +76,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l dead-threshold -d 'A 
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed (terminated, drained or replaced) within one --scale-in-window' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
@@ -129,7 +132,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l dead-threshold -d
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed (terminated, drained or replaced) within one --scale-in-window' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
@@ -216,7 +222,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l dead-threshold -d 'A 
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed (terminated, drained or replaced) within one --scale-in-window' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
@@ -274,7 +283,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l dead-threshold -d 'A n
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed (terminated, drained or replaced) within one --scale-in-window' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
@@ -289,7 +301,9 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l batch-max -d 'A burst 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l leader-elect -d 'Act only while holding the Lease; --leader-elect=false for a single replica that must not wait for one' -r -f -a "true\t''
 false\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-queue -d 'SQS queue of EventBridge interruption events (Spot warnings, rebalance, state changes, Health scheduled changes, lifecycle hooks): [REGION=]NAME_OR_URL, repeatable; a name is looked up in REGION, else the URL\'s region, else the first of --regions' -r
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-drain-timeout -d 'Longest drain for a notice that gives no deadline (rebalance, stop, lifecycle hook)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-accounts -d 'Accept interruption messages only from these AWS accounts (comma-separated); by default any account\'s, from the expected source and a region of --regions' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l lifecycle-hook-max-wait -d 'How long a lifecycle hook keeps an instance for its running jobs to finish (heartbeats) before they are evicted and the group told to continue; at most the hook\'s own global timeout' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-retry-after -d 'A message whose handling failed is shown again after this long (five failures and it is dropped, with a Warning Event)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l metrics-address -d 'Where to serve /metrics and /healthz' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l unhealthy-after -d '/healthz fails once no pass has completed (on a standby: no leader was seen) for this long [default: 3 × --sleep, at least 2m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l api-discovery-every -d 'How often the optional APIs (PodGroups, ProvisioningRequests) are looked for again, so a CRD installed later is read without a restart' -r
@@ -387,7 +401,10 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l dead-threshold -d
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l launch-grace -d 'Nodes younger than this are left alone to receive their first pods' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-concurrent-drains -d 'Drains under way at once, across the cluster' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l min-pod-age -d 'Pods that started less than this ago are not evicted by scale-in drains (formerly --drain-grace-period)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed in one pass' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-scale-in-fraction -d 'Largest fraction of the cluster\'s instances removed (terminated, drained or replaced) within one --scale-in-window' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
