@@ -47,6 +47,9 @@ if [ "$($K get node realnode-1 -o jsonpath='{.status.conditions[?(@.type=="Ready
   "$ROOT/node-up.sh" --clean >"$work/node-up.log" 2>&1 || { cat "$work/node-up.log"; exit 1; }
 fi
 pass "node realnode-1 Ready ($($K version -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])'))"
+# A clean slate: what an earlier run left is gone before this one starts.
+$K delete namespace ekas --ignore-not-found --wait=true --timeout=180s >/dev/null 2>&1
+$K delete job e2e-pending -n default --ignore-not-found --wait=true >/dev/null 2>&1
 
 # AWS: moto on loopback, one group of cluster realnode.
 [ -x "$VENV/bin/moto_server" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "moto[server]==5.2.5"; }
@@ -99,6 +102,9 @@ patches:
   - target: {group: apps, version: v1, kind: Deployment, name: ekas}
     patch: |-
       - {op: add, path: /spec/template/spec/hostNetwork, value: true}
+      # Host network on one node: a new pod cannot start beside the old one (same port), so a
+      # rollout takes the old one down first.
+      - {op: add, path: /spec/strategy, value: {type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}}
       - {op: add, path: /spec/template/spec/containers/0/imagePullPolicy, value: Never}
       - {op: replace, path: /spec/template/spec/containers/0/args/1, value: --cluster-name=realnode}
       - {op: replace, path: /spec/template/spec/containers/0/args/2, value: --regions=us-west-2}
@@ -114,6 +120,8 @@ patches:
 EOF
 
 # 1. Server-side dry run of every kustomization (the monitoring kinds only where their CRDs are).
+# A dry run creates nothing, so the namespace the objects go in must exist first.
+$K apply -f "$REPO/deploy/namespace.yaml" >/dev/null
 for dir in "$work/overlay" "$REPO/deploy" "$REPO/examples/kustomize-overlay"; do
   if out=$($K kustomize "$dir" | $K apply --dry-run=server -f - 2>&1); then
     pass "server-side dry run: ${dir#"$REPO"/}"
