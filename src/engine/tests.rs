@@ -257,6 +257,19 @@ fn first_fit_decreasing_packs_mixed_sizes_tightly() {
 }
 
 #[test]
+fn pods_are_sized_in_cpu_and_memory_together() {
+    let mut c = Cluster::new(&["r1"]);
+    c.group("m", "r1", 0, 10, 4000, 16);
+    c.pods("cpu-heavy", 4, 2000, 1);
+    c.pods("mem-heavy", 4, 1500, 10);
+    // By cpu alone, the 2-cpu pods go first, two to a node (2 nodes, 14 GiB left on each),
+    // then the 10 GiB pods one to a node: 6 nodes. Sized as shares of a 4-cpu, 16 GiB node
+    // (2/4 + 1/16 = 0.56 against 1.5/4 + 10/16 = 1.0), the 10 GiB pods go first, one to a
+    // node, and each leaves 2.5 cpu and 6 GiB for a 2-cpu pod: 4 nodes.
+    assert_eq!(scale_ups(&c.plan()), [("m".into(), 0, 4, 8)]);
+}
+
+#[test]
 fn memory_can_be_the_binding_resource() {
     let mut c = Cluster::new(&["r1"]);
     c.group("cpu", "r1", 0, 10, 16_000, 8);
