@@ -139,6 +139,7 @@ fn main() {
             sleep: SignedDuration::from_secs(60),
             batch_idle: SignedDuration::from_millis(1500),
             batch_max: SignedDuration::from_secs(10),
+            scoring: Default::default(),
         };
         let start = Instant::now();
         let o = run(&scenario, &settings, &|_| {}).unwrap();

@@ -68,7 +68,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l new-pod-scale-up-dela
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand plan" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it: auto (per group, from its nodes\' launch time and the work arriving for it), or a duration for every group [seconds or 55m, the original tool\'s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
@@ -80,6 +80,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-scale-in-fraction
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-down-utilization-threshold -d 'Busy nodes using less than this share of their cpu and of their memory are consolidated by attrition when their pods would fit on the other nodes: tainted PreferNoSchedule so new pods go elsewhere, removed once idle, never evicted (cluster-autoscaler\'s meaning)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
@@ -103,6 +104,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-only-unsched
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l no-consolidation -d 'Never consolidate nodes by attrition (marks already set are removed)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -124,7 +126,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l new-pod-scale-up-
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it: auto (per group, from its nodes\' launch time and the work arriving for it), or a duration for every group [seconds or 55m, the original tool\'s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
@@ -136,6 +138,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-scale-in-frac
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-down-utilization-threshold -d 'Busy nodes using less than this share of their cpu and of their memory are consolidated by attrition when their pods would fit on the other nodes: tainted PreferNoSchedule so new pods go elsewhere, removed once idle, never evicted (cluster-autoscaler\'s meaning)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
@@ -164,6 +167,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-only-uns
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l no-consolidation -d 'Never consolidate nodes by attrition (marks already set are removed)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -214,7 +218,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l new-pod-scale-up-dela
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand reap" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it: auto (per group, from its nodes\' launch time and the work arriving for it), or a duration for every group [seconds or 55m, the original tool\'s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
@@ -226,6 +230,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-scale-in-fraction
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-down-utilization-threshold -d 'Busy nodes using less than this share of their cpu and of their memory are consolidated by attrition when their pods would fit on the other nodes: tainted PreferNoSchedule so new pods go elsewhere, removed once idle, never evicted (cluster-autoscaler\'s meaning)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
@@ -254,6 +259,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-only-unsched
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l no-consolidation -d 'Never consolidate nodes by attrition (marks already set are removed)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'
@@ -275,7 +281,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l new-pod-scale-up-delay
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand run" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it: auto (per group, from its nodes\' launch time and the work arriving for it), or a duration for every group [seconds or 55m, the original tool\'s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
@@ -287,6 +293,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-scale-in-fraction 
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-down-utilization-threshold -d 'Busy nodes using less than this share of their cpu and of their memory are consolidated by attrition when their pods would fit on the other nodes: tainted PreferNoSchedule so new pods go elsewhere, removed once idle, never evicted (cluster-autoscaler\'s meaning)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
@@ -327,6 +334,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-only-unschedu
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-consolidation -d 'Never consolidate nodes by attrition (marks already set are removed)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l no-scale -d 'Never scale up: only maintain existing nodes'
@@ -393,7 +401,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l new-pod-scale-up-
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l provisioning-request-booking -d 'How long room found or bought for a ProvisioningRequest is held for its pods; when they have not all arrived by then, the request gets BookingExpired and the room goes back to other pods and to scale-in' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l expander -d 'How the group that buys nodes is chosen, after region order: price, least-waste, most-pods, priority (the ekas/priority tag) or random, comma-separated, each narrowing the choice of the one before (cluster-autoscaler\'s names)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l price-file -d 'Hourly prices that replace the snapshot\'s and the bundled on-demand ones (JSON: instance type → region → dollars per hour, e.g. with negotiated discounts)' -r
-complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it [seconds or 55m]' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l idle-threshold -d 'How long a node must be idle before ekas cordons and then removes it: auto (per group, from its nodes\' launch time and the work arriving for it), or a duration for every group [seconds or 55m, the original tool\'s]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l type-idle-threshold -d 'How long a few idle nodes of each instance type are kept as spares' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l instance-init-time -d 'How long an instance may take to join the cluster before it is replaced' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l type-idle-count -d 'Idle spares kept per group for --type-idle-threshold' -r
@@ -405,12 +413,15 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-scale-in-frac
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-in-window -d 'The window --max-scale-in-fraction counts removals over, across passes and restarts' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l interruption-drain-timeout -d 'A node whose instance has an interruption due within this long is drained, its running jobs too; the longest drain for a notice without a deadline (a stop, a lifecycle hook)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l rebalance-cordon-ttl -d 'A rebalance recommendation\'s cordon is undone after this long with no follow-up' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-down-utilization-threshold -d 'Busy nodes using less than this share of their cpu and of their memory are consolidated by attrition when their pods would fit on the other nodes: tainted PreferNoSchedule so new pods go elsewhere, removed once idle, never evicted (cluster-autoscaler\'s meaning)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-utilization-below -d 'Drain nodes whose utilisation is below this fraction (0 disables)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l max-total-unready-percentage -d 'No node is removed while more than this percentage of nodes is NotReady (and more than --ok-total-unready-count)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l ok-total-unready-count -d 'NotReady nodes tolerated whatever their share' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l sleep -d 'Longest time between passes' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l batch-idle -d 'A pass starts once no new pending pod has appeared for this long, so a burst is one pass' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l batch-max -d 'A burst that keeps arriving still starts its pass after this long' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scheduler-scoring -d 'How the simulated kube-scheduler ranks the nodes a pod fits: least-allocated (its default profile, spreads pods) or most-allocated (configured to pack)' -r -f -a "least-allocated\t'The default profile: prefers the node with the most room left (spreads pods)'
+most-allocated\t'Prefers the fullest node that fits (packs pods): kube-scheduler configured to pack'"
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
@@ -431,6 +442,7 @@ complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-only-uns
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l no-balance -d 'Do not share scale-ups between groups that differ only by zone'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l no-gangs -d 'Plan each pod alone, even when it belongs to a gang (a PodGroup of the coscheduling plugin or Volcano); by default a gang\'s pods buy nodes all together or not at all'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l avoid-interrupted-groups -d 'Within a region, prefer groups with fewer interruption notices in the last hour (counted by `ekas run --interruption-queue`), before any expander'
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l no-consolidation -d 'Never consolidate nodes by attrition (marks already set are removed)'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l drain-running-jobs -d 'Let utilisation drains evict pods that run to completion (a Job\'s, restartPolicy Never/OnFailure), losing their work'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l respect-scale-in-protection -d 'Never drain or terminate instances protected from scale-in (by default ekas removes protected instances it decided to remove, as the original tool did)'
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l use-aws-iam-role -d 'Accepted for the original tool\'s setups; does nothing: without keys, the AWS SDK\'s default credential chain (instance role, IRSA, …) is used anyway'

@@ -17,6 +17,7 @@ use crate::engine::Config as EngineConfig;
 use crate::engine::drain::DrainPolicy;
 use crate::engine::expander::Expander;
 use crate::engine::health::UnreadyBrake;
+use crate::engine::idle_threshold::IdleThreshold;
 use crate::engine::provisioning::RequestPolicy;
 use crate::engine::scale_up::ScaleUpPolicy;
 use crate::kubernetes::KubeOptions;
@@ -26,6 +27,7 @@ use crate::notify::SlackHook;
 use crate::pricing::PriceFile;
 use crate::secret::Secret;
 use crate::simulate::policy::Policy;
+use crate::simulate::scoring::Scoring;
 use crate::source::build::NodeReservation;
 
 #[derive(Debug, Parser)]
@@ -305,10 +307,12 @@ pub struct ScalingArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Scaling in")]
 pub struct ScaleInArgs {
-    /// How long a node must be idle before ekas cordons and then removes it [seconds or 55m]
-    #[arg(long, value_name = "DURATION",
-        default_value_t = DurationArg::from(EngineConfig::default().maintenance.idle_threshold))]
-    pub idle_threshold: DurationArg,
+    /// How long a node must be idle before ekas cordons and then removes it: auto (per group,
+    /// from its nodes' launch time and the work arriving for it), or a duration for every
+    /// group [seconds or 55m, the original tool's]
+    #[arg(long, value_name = "auto|DURATION",
+        default_value_t = IdleThresholdArg(EngineConfig::default().maintenance.idle_threshold))]
+    pub idle_threshold: IdleThresholdArg,
 
     /// How long a few idle nodes of each instance type are kept as spares
     #[arg(long, value_name = "DURATION",
@@ -366,6 +370,17 @@ pub struct ScaleInArgs {
     #[arg(long, value_name = "DURATION",
         default_value_t = DurationArg::from(EngineConfig::default().maintenance.rebalance_cordon_ttl))]
     pub rebalance_cordon_ttl: DurationArg,
+
+    /// Busy nodes using less than this share of their cpu and of their memory are consolidated
+    /// by attrition when their pods would fit on the other nodes: tainted PreferNoSchedule so new
+    /// pods go elsewhere, removed once idle, never evicted (cluster-autoscaler's meaning)
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction,
+        default_value_t = EngineConfig::default().maintenance.consolidation.utilization_below)]
+    pub scale_down_utilization_threshold: f64,
+
+    /// Never consolidate nodes by attrition (marks already set are removed)
+    #[arg(long)]
+    pub no_consolidation: bool,
 
     /// Drain nodes whose utilisation is below this fraction (0 disables)
     #[arg(long, alias = "drain-utilization", value_name = "FRACTION", value_parser = parse_fraction,
@@ -587,6 +602,22 @@ pub struct SimulateArgs {
 
     #[command(flatten)]
     pub timing: PassTimingArgs,
+
+    #[command(flatten)]
+    pub cluster_model: SimulatedClusterArgs,
+}
+
+/// How the simulated cluster behaves where real clusters differ (`ekas simulate` only).
+#[derive(Debug, Clone, Args)]
+pub struct SimulatedClusterArgs {
+    /// How the simulated kube-scheduler ranks the nodes a pod fits: least-allocated (its default profile, spreads pods) or most-allocated (configured to pack)
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = Scoring::LeastAllocated,
+        help_heading = "Simulation"
+    )]
+    pub scheduler_scoring: Scoring,
 }
 
 /// `ekas drain`, with kubectl drain's flags in kubectl's meaning.
@@ -789,6 +820,32 @@ impl fmt::Display for DurationArg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // jiff's friendly form (`55m`, `1h 30m`, `1s 500ms`), which parse_duration reads back.
         write!(f, "{:#}", self.0)
+    }
+}
+
+/// `--idle-threshold`: `auto`, or a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleThresholdArg(pub IdleThreshold);
+
+impl fmt::Display for IdleThresholdArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IdleThreshold::Auto => f.write_str("auto"),
+            IdleThreshold::Fixed(d) => write!(f, "{}", DurationArg::from(d)),
+        }
+    }
+}
+
+impl std::str::FromStr for IdleThresholdArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(IdleThresholdArg(IdleThreshold::Auto));
+        }
+        parse_duration(s)
+            .map(|d| IdleThresholdArg(IdleThreshold::Fixed(d.abs())))
+            .map_err(|e| format!("{e}; or auto"))
     }
 }
 
@@ -996,8 +1053,8 @@ mod tests {
                 _ => unreachable!(),
             };
             assert_eq!(
-                planning.scale_in.idle_threshold.signed(),
-                SignedDuration::from_secs(600)
+                planning.scale_in.idle_threshold.0,
+                IdleThreshold::Fixed(SignedDuration::from_secs(600))
             );
         }
         // Drain takes none of them, so its help lists only what it uses.

@@ -383,6 +383,9 @@ pub enum NodeState {
     /// An interruption notice is recorded on it (`ekas/interruption`): cordoned while its pods
     /// finish, drained when the change is near, released when a hint has no follow-up.
     Interrupted,
+    /// Consolidated by attrition (`ekas.dev/consolidating`): new pods go elsewhere while its
+    /// own finish; removed once idle.
+    Consolidating,
 }
 
 impl NodeState {
@@ -413,6 +416,7 @@ impl NodeState {
             NodeState::Unmanaged => "unmanaged",
             NodeState::Unreadable => "unreadable",
             NodeState::Interrupted => "interrupted",
+            NodeState::Consolidating => "consolidating",
         }
     }
 }
@@ -444,6 +448,12 @@ pub enum NodeActionKind {
     /// Uncordon (when ekas cordoned it) and remove the interruption notice: a hint AWS did not
     /// follow up on, or a change that has passed with the node Ready.
     ClearInterruption,
+    /// Taint `ekas.dev/consolidating:PreferNoSchedule` and annotate when: its pods would fit
+    /// on the other nodes (or a cheaper group), so new pods should go there.
+    Consolidate,
+    /// Remove the consolidation taint and annotation: pending pods need the room, or the node
+    /// can no longer be removed.
+    ClearConsolidation,
 }
 
 impl NodeActionKind {
@@ -461,6 +471,8 @@ impl NodeActionKind {
             NodeActionKind::ClearInstanceNotFound => "clear-instance-not-found",
             NodeActionKind::InterruptionDrain => "interruption-drain",
             NodeActionKind::ClearInterruption => "clear-interruption",
+            NodeActionKind::Consolidate => "consolidate",
+            NodeActionKind::ClearConsolidation => "clear-consolidation",
         }
     }
 

@@ -41,6 +41,7 @@ use crate::cli::{
 use crate::commands::simulate;
 use crate::engine;
 use crate::engine::backoff::BackoffPolicy;
+use crate::engine::consolidation::ConsolidationConfig;
 use crate::engine::drain::DrainPolicy;
 use crate::engine::health::UnreadyBrake;
 use crate::engine::maintenance::MaintenanceConfig;
@@ -314,7 +315,7 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 max_provision_time: s.max_node_provision_time.signed(),
             },
             maintenance: MaintenanceConfig {
-                idle_threshold: m.idle_threshold.signed(),
+                idle_threshold: m.idle_threshold.0,
                 type_idle_threshold: m.type_idle_threshold.signed(),
                 type_idle_count: m.type_idle_count,
                 instance_init_time: m.instance_init_time.signed(),
@@ -324,6 +325,10 @@ pub(crate) fn planning(g: &GlobalArgs, args: &PlanningArgs) -> Planning {
                 scale_in_window: m.scale_in_window.signed(),
                 interruption_drain_time: m.interruption_drain_timeout.signed(),
                 rebalance_cordon_ttl: m.rebalance_cordon_ttl.signed(),
+                consolidation: ConsolidationConfig {
+                    enabled: !m.no_consolidation,
+                    utilization_below: m.scale_down_utilization_threshold,
+                },
                 drain_utilization_below: m.drain_utilization_below,
                 max_concurrent_drains: m.max_concurrent_drains,
                 respect_scale_in_protection: m.respect_scale_in_protection,

@@ -209,6 +209,14 @@ impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
                     )),
                 }
             }
+            NodeActionKind::Consolidate => {
+                cluster.mark_consolidating(name, Some(now)).await?;
+                Ok(Done::ConsolidationMarked)
+            }
+            NodeActionKind::ClearConsolidation => {
+                cluster.mark_consolidating(name, None).await?;
+                Ok(Done::ConsolidationCleared)
+            }
             NodeActionKind::ClearInterruption => {
                 // Only ekas's cordon is undone (invariant 4); the notice goes either way.
                 let uncordoned = cluster.uncordon(name).await?;

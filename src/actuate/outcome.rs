@@ -44,6 +44,8 @@ pub enum Done {
     InstanceNotFoundCleared,
     /// An interruption's notice removed (and ekas's cordon undone).
     InterruptionCleared(Uncordon),
+    ConsolidationMarked,
+    ConsolidationCleared,
     Nothing,
 }
 
@@ -78,6 +80,10 @@ impl fmt::Display for Done {
             Done::InterruptionCleared(how) => {
                 write!(f, "interruption notice removed; {}", Done::Uncordoned(*how))
             }
+            Done::ConsolidationMarked => {
+                f.write_str("tainted PreferNoSchedule: new pods go elsewhere")
+            }
+            Done::ConsolidationCleared => f.write_str("consolidation mark removed"),
             Done::Nothing => f.write_str("nothing to do"),
         }
     }

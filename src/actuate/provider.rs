@@ -84,6 +84,14 @@ pub trait ClusterWriter: Sync {
         grace_seconds: Option<u32>,
     ) -> impl Future<Output = Result<Eviction, CallError>> + Send;
 
+    /// Sets (`Some`: since when) or removes (`None`) the consolidation mark: the
+    /// `PreferNoSchedule` taint and its annotation.
+    fn mark_consolidating(
+        &self,
+        node: &str,
+        since: Option<jiff::Timestamp>,
+    ) -> impl Future<Output = Result<(), CallError>> + Send;
+
     /// Deletes the Node object; one already gone counts as deleted.
     fn delete_node(&self, node: &str) -> impl Future<Output = Result<(), CallError>> + Send;
 
@@ -121,6 +129,8 @@ pub enum Change {
     Cordon,
     Uncordon,
     Annotate,
+    /// The consolidation taint and annotation, set or removed.
+    Taint,
     Evict,
     DeleteNode,
     /// CompleteLifecycleAction or RecordLifecycleActionHeartbeat on a group's lifecycle hook.
@@ -142,6 +152,7 @@ impl Change {
             Change::Cordon => "cordon",
             Change::Uncordon => "uncordon",
             Change::Annotate => "annotate",
+            Change::Taint => "taint",
             Change::Evict => "evict",
             Change::DeleteNode => "delete-node",
             Change::LifecycleAction => "lifecycle-action",
@@ -280,6 +291,15 @@ impl<P: ClusterWriter> ClusterWriter for Guarded<'_, P> {
     ) -> Result<(), CallError> {
         let call = self.inner.annotate(node, annotations);
         self.gate.call(Change::Annotate, node, call).await
+    }
+
+    async fn mark_consolidating(
+        &self,
+        node: &str,
+        since: Option<jiff::Timestamp>,
+    ) -> Result<(), CallError> {
+        let call = self.inner.mark_consolidating(node, since);
+        self.gate.call(Change::Taint, node, call).await
     }
 
     async fn evict(

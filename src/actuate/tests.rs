@@ -154,6 +154,15 @@ impl ClusterWriter for Fake {
         self.write(format!("annotate {node} {}", keys.join(",")))
     }
 
+    async fn mark_consolidating(
+        &self,
+        node: &str,
+        since: Option<Timestamp>,
+    ) -> Result<(), CallError> {
+        let what = if since.is_some() { "mark" } else { "clear" };
+        self.write(format!("consolidating {node} {what}"))
+    }
+
     async fn evict(
         &self,
         namespace: &str,

@@ -13,7 +13,11 @@ use color_eyre::eyre::{Result, bail, eyre};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::cli::{GlobalArgs, OutputFormat, PassTimingArgs, PlanningArgs, SimulateArgs};
+use crate::cli::{
+    GlobalArgs, IdleThresholdArg, OutputFormat, PassTimingArgs, PlanningArgs, SimulateArgs,
+    SimulatedClusterArgs,
+};
+use crate::engine::idle_threshold::IdleThreshold;
 use crate::settings::{self, SimulateSettings};
 use crate::simulate::policy::Policy;
 use crate::simulate::report::{self, Outcome};
@@ -28,6 +32,8 @@ struct Options {
     planning: PlanningArgs,
     #[command(flatten)]
     timing: PassTimingArgs,
+    #[command(flatten)]
+    cluster_model: SimulatedClusterArgs,
 }
 
 /// One option and the values to compare.
@@ -63,6 +69,7 @@ pub fn settings(g: &GlobalArgs, args: &SimulateArgs) -> Result<SimulateSettings>
         global: g.clone(),
         planning: args.planning.clone(),
         timing: args.timing.clone(),
+        cluster_model: args.cluster_model.clone(),
     };
     Ok(SimulateSettings {
         trace: args.trace.clone(),
@@ -169,6 +176,9 @@ fn configurations(
                 // The original tool's own defaults; --set and --compare still change them.
                 options_for.planning.scaling.over_provision = 5;
                 options_for.planning.scale_in.type_idle_count = 5;
+                options_for.planning.scale_in.idle_threshold = IdleThresholdArg(
+                    IdleThreshold::Fixed(crate::simulate::original::ORIGINAL_IDLE_THRESHOLD),
+                );
             }
             override_options(&mut options_for, sets)?;
             override_options(&mut options_for, &options)?;
@@ -191,6 +201,7 @@ fn configurations(
                 sleep: timing.sleep.signed(),
                 batch_idle: timing.batch_idle.signed(),
                 batch_max: timing.batch_max.signed(),
+                scoring: options_for.cluster_model.scheduler_scoring,
             })
         })
         .collect()
@@ -206,6 +217,8 @@ fn override_options<T: Args + FromArgMatches>(
         return Ok(());
     }
     let command = T::augment_args(clap::Command::new("ekas").no_binary_name(true));
+    let mut argv: Vec<String> = Vec::new();
+    let mut switches_off: Vec<String> = Vec::new();
     for (flag, value) in pairs {
         let known = command.get_arguments().find(|a| {
             a.get_long() == Some(flag.as_str())
@@ -216,13 +229,17 @@ fn override_options<T: Args + FromArgMatches>(
             None => bail!(
                 "{flag}={value}: no option --{flag} (see `ekas simulate --help` and `ekas plan --help`)"
             ),
-            Some(arg) if !arg.get_action().takes_values() => {
-                bail!("{flag}={value}: --{flag} is a switch, not an option with a value")
-            }
-            Some(_) => {}
+            // A switch is compared as given or not.
+            Some(arg) if !arg.get_action().takes_values() => match value.as_str() {
+                "true" => argv.push(format!("--{flag}")),
+                "false" => switches_off.push(arg.get_id().as_str().to_string()),
+                _ => {
+                    bail!("{flag}={value}: --{flag} is a switch: give {flag}=true or {flag}=false")
+                }
+            },
+            Some(_) => argv.push(format!("--{flag}={value}")),
         }
     }
-    let argv: Vec<String> = pairs.iter().map(|(f, v)| format!("--{f}={v}")).collect();
     let mut matches = command.try_get_matches_from(&argv).map_err(|e| {
         let text = e.to_string();
         let first = text.lines().next().unwrap_or_default();
@@ -239,7 +256,9 @@ fn override_options<T: Args + FromArgMatches>(
         .map(|id| id.as_str().to_string())
         .collect();
     for id in implied {
-        let _ = matches.try_clear_id(&id);
+        if !switches_off.contains(&id) {
+            let _ = matches.try_clear_id(&id);
+        }
     }
     base.update_from_arg_matches(&matches)
         .map_err(|e| eyre!("{}: {e}", argv.join(" ")))?;
@@ -299,6 +318,7 @@ mod tests {
             global: cli.global,
             planning: sim.planning,
             timing: sim.timing,
+            cluster_model: sim.cluster_model,
         }
     }
 
@@ -320,8 +340,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            g.planning.scale_in.idle_threshold.signed(),
-            SignedDuration::from_mins(10)
+            g.planning.scale_in.idle_threshold.0,
+            IdleThreshold::Fixed(SignedDuration::from_mins(10))
         );
         assert_eq!(
             g.global.regions.as_deref(),
@@ -352,8 +372,23 @@ mod tests {
         assert!(e.contains("\"soon\""), "{e}");
         let e = err(&mut g, "max-scale-in-fraction", "2");
         assert!(e.contains("not between 0 and 1"), "{e}");
-        let e = err(&mut g, "dry-run", "true");
-        assert!(e.contains("switch"), "{e}");
+        let e = err(&mut g, "dry-run", "yes");
+        assert!(
+            e.contains("is a switch: give dry-run=true or dry-run=false"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn switches_compare_as_given_or_not() {
+        let mut g = options(&["--no-consolidation"]);
+        override_options(&mut g, &pairs(&[("no-consolidation", "false")])).unwrap();
+        assert!(!g.planning.scale_in.no_consolidation);
+        override_options(&mut g, &pairs(&[("no-consolidation", "true")])).unwrap();
+        assert!(g.planning.scale_in.no_consolidation);
+        // Another option named leaves the switch as it was.
+        override_options(&mut g, &pairs(&[("over-provision", "2")])).unwrap();
+        assert!(g.planning.scale_in.no_consolidation);
     }
 
     #[test]
@@ -403,11 +438,11 @@ mod tests {
         assert_eq!(configs[3].policy, Policy::Original);
         assert_eq!(
             configs[1].engine.maintenance.idle_threshold,
-            SignedDuration::from_mins(55)
+            IdleThreshold::Fixed(SignedDuration::from_mins(55))
         );
         // --set applies to every configuration, over the original tool's defaults too.
         assert!(configs.iter().all(|c| c.engine.over_provision == 1));
         assert_eq!(configs[3].engine.maintenance.type_idle_count, 5);
-        assert_eq!(configs[0].engine.maintenance.type_idle_count, 1);
+        assert_eq!(configs[0].engine.maintenance.type_idle_count, 0);
     }
 }

@@ -1134,6 +1134,21 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             .filter(|o| o.kind == "Job" && !p.unreadable)
             .map(|o| (p.namespace.clone(), o.name.clone()))
     };
+    // The idle threshold of each node's group, as the option sets it (`auto` derives one per
+    // group; deriving it is not what this invariant checks).
+    let membership = super::membership::Membership::new(snapshot);
+    let rooms: Vec<_> = snapshot
+        .groups
+        .iter()
+        .map(|g| super::new_node_room(snapshot, g))
+        .collect();
+    let thresholds = super::idle_threshold::per_group(
+        snapshot,
+        m.idle_threshold,
+        &membership.node_group,
+        &rooms,
+    );
+    let node_index = snapshot.node_index();
     for a in plan
         .nodes
         .iter()
@@ -1141,10 +1156,15 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
     {
         let node = node_named[a.name.as_str()];
         let drained = node.marks.drain_started.is_some() || node.marks.drained_at.is_some();
+        let Some(threshold) =
+            membership.node_group[node_index[node.name.as_str()]].map(|g| thresholds[g].threshold)
+        else {
+            continue;
+        };
         let held = node
             .marks
             .idle_since
-            .is_none_or(|t| now().duration_since(t) < m.idle_threshold.saturating_mul(2));
+            .is_none_or(|t| now().duration_since(t) < threshold.saturating_mul(2));
         if dead(node) || drained || !node.ready || !held {
             continue;
         }

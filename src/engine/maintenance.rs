@@ -22,8 +22,10 @@ use std::collections::{HashMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::consolidation::{self, ConsolidationConfig, NodeView};
 use super::drain::{self, Blocker, DrainPolicy, PodDrain};
 use super::health::UnreadyBrake;
+use super::idle_threshold::{self, GroupThreshold, IdleThreshold};
 use super::jobs::WaitingJobs;
 use super::membership::{self, Membership};
 use super::predicates::NodeShape;
@@ -44,9 +46,9 @@ pub const NOT_FOUND_CONFIRMATION: SignedDuration = SignedDuration::from_mins(5);
 
 #[derive(Debug, Clone)]
 pub struct MaintenanceConfig {
-    /// Idle this long → cordon, then terminate (`--idle-threshold`). A node kept for a Job's
-    /// waiting pods (`job-pending`) is held at most twice this long.
-    pub idle_threshold: SignedDuration,
+    /// Idle this long → cordon, then terminate (`--idle-threshold`; per group by default). A
+    /// node kept for a Job's waiting pods (`job-pending`) is held at most twice this long.
+    pub idle_threshold: IdleThreshold,
     /// Spares kept this long (`--type-idle-threshold`).
     pub type_idle_threshold: SignedDuration,
     /// Idle spares kept per group (`--type-idle-count`).
@@ -80,6 +82,8 @@ pub struct MaintenanceConfig {
     /// A rebalance recommendation's cordon is undone after this long with no follow-up
     /// (`--rebalance-cordon-ttl`).
     pub rebalance_cordon_ttl: SignedDuration,
+    /// Consolidation by attrition ([`super::consolidation`]).
+    pub consolidation: ConsolidationConfig,
 }
 
 /// A change this long past its due time, with its node Ready again, is over (a reboot, or a
@@ -89,14 +93,20 @@ pub const INTERRUPTION_PASSED: SignedDuration = SignedDuration::from_hours(1);
 impl Default for MaintenanceConfig {
     fn default() -> Self {
         MaintenanceConfig {
-            idle_threshold: SignedDuration::from_secs(3300),
+            idle_threshold: IdleThreshold::Auto,
             type_idle_threshold: SignedDuration::from_secs(604_800),
-            type_idle_count: 1,
+            // Spares held for days cost their price by the second; the auto idle threshold
+            // keeps nodes longer where work keeps coming instead.
+            type_idle_count: 0,
             instance_init_time: SignedDuration::from_secs(1500),
             dead_threshold: SignedDuration::from_mins(30),
-            launch_grace: SignedDuration::from_mins(10),
+            // Past Starting (Ready, untainted), the scheduler binds within seconds: five
+            // minutes is ample for pods on their way, and a surplus node costs by the second.
+            launch_grace: SignedDuration::from_mins(5),
             max_scale_in_fraction: 0.1,
-            scale_in_window: SignedDuration::from_mins(10),
+            // 10 % a minute: the original tool's 10 % per 60-second pass, now counted over time
+            // so passes started by new pods cannot spend it again.
+            scale_in_window: SignedDuration::from_mins(1),
             drain_utilization_below: 0.0,
             max_concurrent_drains: 5,
             respect_scale_in_protection: false,
@@ -104,6 +114,7 @@ impl Default for MaintenanceConfig {
             drain: DrainPolicy::default(),
             interruption_drain_time: SignedDuration::from_mins(10),
             rebalance_cordon_ttl: SignedDuration::from_hours(1),
+            consolidation: ConsolidationConfig::default(),
         }
     }
 }
@@ -122,6 +133,8 @@ pub struct PassFacts<'a> {
     pub startups: &'a [Startup],
     /// Where pods evicted by a utilisation drain could go.
     pub spare_room: &'a SpareRoom,
+    /// Per group (as `snapshot.groups`): the room of a new node once its DaemonSet pods run.
+    pub rooms: &'a [crate::model::Resources],
     pub health: &'a ClusterHealth,
 }
 
@@ -263,6 +276,12 @@ pub fn plan_maintenance(
         decrements: HashMap::new(),
     };
 
+    let thresholds = idle_threshold::per_group(
+        snapshot,
+        config.idle_threshold,
+        &pass.membership.node_group,
+        pass.rooms,
+    );
     let mut decided: Vec<(NodeState, NodeActionKind, String)> = facts
         .iter()
         .enumerate()
@@ -272,7 +291,8 @@ pub fn plan_maintenance(
                 None if pass.needed.contains(&i) => Wanted::Pending,
                 None => Wanted::No,
             };
-            state_of(f, config, now, wanted, &waiting)
+            let threshold = f.group_index.map(|g| &thresholds[g]);
+            state_of(f, config, now, wanted, &waiting, threshold)
         })
         .collect();
     keep_spares(&facts, &mut decided, config, now);
@@ -456,6 +476,21 @@ pub fn plan_maintenance(
         }
     }
 
+    // Marks come last: they spend what the removals left of the budget.
+    consolidate(
+        snapshot,
+        config,
+        pass,
+        &facts,
+        &mut decided,
+        brakes.removals_left,
+    );
+    for (i, (_, action, _)) in decided.iter().enumerate() {
+        if *action == NodeActionKind::Consolidate {
+            charged[i] = true;
+        }
+    }
+
     let nodes = facts
         .iter()
         .zip(decided)
@@ -482,6 +517,36 @@ pub fn plan_maintenance(
     }
 }
 
+/// Marks nodes for consolidation by attrition and undoes marks that no longer hold.
+fn consolidate(
+    snapshot: &Snapshot,
+    config: &MaintenanceConfig,
+    pass: &PassFacts<'_>,
+    facts: &[Facts<'_>],
+    decided: &mut [(NodeState, NodeActionKind, String)],
+    budget_left: usize,
+) {
+    let views: Vec<NodeView<'_>> = facts
+        .iter()
+        .map(|f| NodeView {
+            node: f.node,
+            group: f.group_index,
+            workload: &f.workload,
+            utilization: f.utilization,
+            kept: f.protected || f.node.marks.detached || f.node.marks.scale_down_disabled,
+        })
+        .collect();
+    let inputs = consolidation::Inputs {
+        snapshot,
+        config: config.consolidation,
+        needed: pass.needed,
+        spare_room: pass.spare_room,
+        rooms: pass.rooms,
+        budget_left,
+    };
+    consolidation::decide(&inputs, &views, decided);
+}
+
 /// Why a removal waits for the window to move on.
 const BUDGET_SPENT: &str = "--max-scale-in-fraction reached for this --scale-in-window";
 
@@ -496,14 +561,14 @@ pub fn removals_within(snapshot: &Snapshot, window: SignedDuration) -> usize {
 }
 
 /// Whether an action spends the removal budget: a drain begun, or the termination of a node
-/// ekas did not drain (one it drained was counted when its drain began: one node, one
-/// removal, however many passes it takes).
+/// ekas did not drain or consolidate (one it did was counted when that began: one node, one
+/// removal, however many passes it takes). Consolidation marks are charged where they are made.
 fn charges(f: &Facts<'_>, state: NodeState, action: NodeActionKind) -> bool {
     let marks = &f.node.marks;
     let drained_by_ekas = marks.drain_started.is_some() || marks.drained_at.is_some();
     match action {
         NodeActionKind::Drain => state != NodeState::Draining,
-        NodeActionKind::Terminate => !drained_by_ekas,
+        NodeActionKind::Terminate => !drained_by_ekas && !marks.consolidating,
         _ => false,
     }
 }
@@ -706,8 +771,9 @@ fn state_of(
     now: Timestamp,
     wanted: Wanted<'_>,
     waiting: &WaitingJobs<'_>,
+    threshold: Option<&GroupThreshold>,
 ) -> (NodeState, NodeActionKind, String) {
-    let decided = node_state(f, config, now, wanted, waiting);
+    let decided = node_state(f, config, now, wanted, waiting, threshold);
     let not_found = f.instance.is_some_and(|i| i.is_not_found()) && f.group.is_none();
     match decided {
         (state, NodeActionKind::None, reason)
@@ -725,6 +791,7 @@ fn node_state(
     now: Timestamp,
     wanted: Wanted<'_>,
     waiting: &WaitingJobs<'_>,
+    threshold: Option<&GroupThreshold>,
 ) -> (NodeState, NodeActionKind, String) {
     use NodeActionKind as A;
     use NodeState as S;
@@ -766,7 +833,7 @@ fn node_state(
             "its instance is terminated".into(),
         );
     }
-    let Some(group) = f.group else {
+    let (Some(group), Some(threshold)) = (f.group, threshold) else {
         if let Some(instance) = f.instance.filter(|i| i.is_not_found()) {
             return not_found(node, &instance.id, now);
         }
@@ -858,6 +925,20 @@ fn node_state(
                 )
             };
         }
+        if marks.consolidating {
+            let since = match since(now, marks.consolidating_since) {
+                Some(d) => format!(" for {}", human(d)),
+                None => String::new(),
+            };
+            return (
+                S::Consolidating,
+                clear_idle,
+                format!(
+                    "consolidating{since}: new pods go elsewhere; {} pod(s) left to finish",
+                    f.workload.len()
+                ),
+            );
+        }
         let threshold = config.drain_utilization_below;
         if threshold > 0.0 && f.utilization < threshold {
             let pct = format!("{:.0}% used", f.utilization * 100.0);
@@ -889,14 +970,29 @@ fn node_state(
         Wanted::Pending => return (S::PodPending, reclaim, "a pending pod fits here".into()),
         Wanted::No => {}
     }
-    if let Some(kept) = job_pending(f, config, now, waiting) {
+    if let Some(kept) = job_pending(f, threshold.threshold, now, waiting) {
         return kept;
+    }
+    // Consolidated: its room was not needed when it was marked, so it goes without the wait,
+    // unless ekas cannot remove it.
+    let removable = ours || !node.unschedulable;
+    if marks.consolidating && removable && group.desired > group.min_size {
+        let why = "consolidated: its last pod finished".to_string();
+        return if node.unschedulable {
+            (S::IdleUnschedulable, A::Terminate, why)
+        } else {
+            (S::IdleSchedulable, A::Cordon, why)
+        };
     }
     let Some(idle) = since(now, marks.idle_since) else {
         return (S::GracePeriod, A::MarkIdle, "idle from now".into());
     };
-    if idle < config.idle_threshold {
-        return (S::GracePeriod, A::None, format!("idle for {}", human(idle)));
+    if idle < threshold.threshold {
+        return (
+            S::GracePeriod,
+            A::None,
+            format!("idle for {}; {}", human(idle), threshold.explain()),
+        );
     }
     if node.unschedulable && !ours {
         return (
@@ -936,14 +1032,14 @@ fn node_state(
 /// for the same wait.
 fn job_pending(
     f: &Facts<'_>,
-    config: &MaintenanceConfig,
+    threshold: SignedDuration,
     now: Timestamp,
     waiting: &WaitingJobs<'_>,
 ) -> Option<(NodeState, NodeActionKind, String)> {
     let node = f.node;
     let ours = node.marks.cordoned_by_ekas;
     let idle = since(now, node.marks.idle_since);
-    let bound = config.idle_threshold.saturating_mul(2);
+    let bound = threshold.saturating_mul(2);
     if waiting.is_empty() || !node.ready || idle.is_some_and(|d| d >= bound) {
         return None;
     }
@@ -1026,7 +1122,9 @@ fn keep_spares(
 ) {
     let mut kept: HashMap<&str, usize> = HashMap::new();
     let mut candidates: Vec<usize> = (0..facts.len())
-        .filter(|&i| decided[i].0 == NodeState::IdleSchedulable)
+        .filter(|&i| {
+            decided[i].0 == NodeState::IdleSchedulable && !facts[i].node.marks.consolidating
+        })
         .collect();
     // The most recently idle are kept: the likeliest to be wanted again.
     candidates.sort_by_key(|&i| {

@@ -2,6 +2,7 @@
 
 use jiff::SignedDuration;
 
+use super::idle_threshold::IdleThreshold;
 use super::tests::{Cluster, labels, now};
 use super::{Config, maintenance::MaintenanceConfig};
 use crate::model::group::GroupMember;
@@ -60,10 +61,24 @@ fn state(plan: &Plan, node: &str) -> (S, A, bool) {
     (n.state, n.action, n.decrement)
 }
 
+/// The state machine under fixed settings, so each case's times read plainly: a 55-minute
+/// idle threshold, one spare per group, ten minutes of launch grace and of removal window, no
+/// consolidation (its own tests are in consolidation_tests).
 fn config(f: impl FnOnce(&mut MaintenanceConfig)) -> Config {
     let mut config = Config::default();
-    f(&mut config.maintenance);
+    let m = &mut config.maintenance;
+    m.idle_threshold = IdleThreshold::Fixed(SignedDuration::from_mins(55));
+    m.type_idle_count = 1;
+    m.launch_grace = SignedDuration::from_mins(10);
+    m.scale_in_window = SignedDuration::from_mins(10);
+    m.consolidation.enabled = false;
+    f(m);
     config
+}
+
+/// The plan under [`config`]'s settings.
+fn plan_of(c: &Cluster) -> Plan {
+    c.plan_with(config(|_| {}))
 }
 
 #[test]
@@ -333,7 +348,7 @@ fn under_utilized_nodes_are_drained_only_when_every_pod_may_go() {
         S::Busy
     );
     assert_eq!(
-        state(&c.plan(), "n").0,
+        state(&plan_of(&c), "n").0,
         S::Busy,
         "draining is off by default"
     );
@@ -442,13 +457,13 @@ fn a_pending_pod_reclaims_a_node_ekas_cordoned_instead_of_a_new_one() {
     n.marks.cordoned_by_ekas = true;
     n.marks.idle_since = ago(600);
     c.pod("waiting", 1000, 2);
-    let plan = c.plan();
+    let plan = plan_of(&c);
     assert_eq!(state(&plan, "n"), (S::PodPending, A::Uncordon, false));
     assert!(plan.scale_ups.is_empty());
 
     // A person's cordon is never lifted: the pod gets a new node instead.
     c.0.nodes[0].marks.cordoned_by_ekas = false;
-    let plan = c.plan();
+    let plan = plan_of(&c);
     assert_eq!(state(&plan, "n").1, A::None);
     assert_eq!(plan.scale_ups.len(), 1);
 }
@@ -658,7 +673,7 @@ fn a_job_pending_node_names_the_job_and_its_waiting_pods() {
     // Another Job that ran here, with fewer pods waiting.
     finished(&mut c, "eval-2", "eval-2-0", "n");
     gated(&mut c, "eval-2", "eval-2-1", 1000, 2);
-    let plan = c.plan();
+    let plan = plan_of(&c);
     let n = plan.nodes.iter().find(|n| n.name == "n").unwrap();
     assert_eq!((n.state, n.action), (S::JobPending, A::None));
     assert_eq!(
@@ -716,7 +731,10 @@ fn instances_that_never_joined_are_replaced() {
 fn nodes_outside_managed_groups_are_left_alone() {
     let mut c = cluster();
     c.node("control", None, 4000, 16).marks.idle_since = ago(6000);
-    assert_eq!(state(&c.plan(), "control"), (S::Unmanaged, A::None, false));
+    assert_eq!(
+        state(&plan_of(&c), "control"),
+        (S::Unmanaged, A::None, false)
+    );
 }
 
 #[test]
@@ -904,7 +922,7 @@ fn a_mass_notready_cluster_removes_nothing_and_says_why() {
     for i in 0..8 {
         node(&mut c, &format!("up-{i}"));
     }
-    let plan = c.plan();
+    let plan = plan_of(&c);
     let held = plan.nodes.iter().find(|n| n.name == "down-00").unwrap();
     assert_eq!((held.state, held.action), (S::Dead, A::None));
     assert!(
@@ -1147,7 +1165,7 @@ fn a_node_outside_every_group_goes_only_after_two_notfounds_five_minutes_apart()
             private_dns: None,
             private_ip: None,
         });
-        let plan = c.plan();
+        let plan = plan_of(&c);
         let (state, action, _) = state(&plan, "orphan");
         assert_eq!(
             (state, action),
@@ -1226,10 +1244,10 @@ fn a_dead_node_is_kept_while_the_view_of_the_cluster_may_be_old() {
         n.ready_changed = ago(120);
     }
     node(&mut c, "alive").created = ago(600);
-    let (_, action, _) = state(&c.plan(), "dead");
+    let (_, action, _) = state(&plan_of(&c), "dead");
     assert_eq!(action, A::Terminate, "a current view: dead, and terminated");
     c.0.stale_view = Some("the Node watch has failed for 40s: connection refused".into());
-    let plan = c.plan();
+    let plan = plan_of(&c);
     let (state_now, action, _) = state(&plan, "dead");
     assert_eq!((state_now, action), (S::Dead, A::None));
     let n = plan.nodes.iter().find(|n| n.name == "dead").unwrap();

@@ -2,10 +2,12 @@
 //! snapshot's capture time — so the same snapshot always yields the same plan.
 
 pub mod backoff;
+pub mod consolidation;
 pub mod drain;
 pub mod expander;
 pub mod gang;
 pub mod health;
+pub mod idle_threshold;
 pub mod jobs;
 pub mod maintenance;
 pub mod membership;
@@ -140,6 +142,11 @@ fn plan_with(
             .iter()
             .map(|&(p, n)| (n, &snapshot.pods[p].requests)),
     );
+    let rooms: Vec<Resources> = snapshot
+        .groups
+        .iter()
+        .map(|g| new_node_room(snapshot, g))
+        .collect();
     let maintenance = maintenance::plan_maintenance(
         snapshot,
         &config.maintenance,
@@ -148,6 +155,7 @@ fn plan_with(
             booked: &booked,
             onto_nodes: &onto_nodes,
             spare_room: &spare_room,
+            rooms: &rooms,
             membership: &membership,
             startups: &startups,
             health: &cluster_health,
@@ -428,7 +436,7 @@ fn unprotected_groups(snapshot: &Snapshot) -> Vec<PlanWarning> {
 }
 
 /// A new node's allocatable less the DaemonSet pods that would land on it.
-fn new_node_room(snapshot: &Snapshot, group: &NodeGroup) -> Resources {
+pub(crate) fn new_node_room(snapshot: &Snapshot, group: &NodeGroup) -> Resources {
     let t = &group.template;
     let shape = NodeShape {
         name: None,
@@ -556,6 +564,8 @@ fn left_out_warnings(left_out: &LeftOut) -> Vec<PlanWarning> {
 
 #[cfg(test)]
 mod capacity_tests;
+#[cfg(test)]
+mod consolidation_tests;
 #[cfg(test)]
 mod expander_tests;
 #[cfg(test)]

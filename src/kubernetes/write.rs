@@ -133,6 +133,58 @@ pub async fn uncordon(client: &kube::Client, name: &str) -> Result<Uncordon> {
     .await
 }
 
+/// Sets (`Some`: since when) or removes (`None`) the consolidation mark: the taint
+/// `ekas.dev/consolidating:PreferNoSchedule` and the annotation of the same name. The taint list
+/// is written whole (a merge patch replaces lists), guarded by the resourceVersion it was read at.
+pub async fn mark_consolidating(
+    client: &kube::Client,
+    name: &str,
+    since: Option<jiff::Timestamp>,
+) -> Result<()> {
+    let doing = match since {
+        Some(_) => "marking for consolidation",
+        None => "clearing the consolidation mark of",
+    };
+    patch_node(client, name, doing, |node| {
+        let taints: Vec<Value> = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|t| t.key != keys::CONSOLIDATING)
+            .map(|t| json!(t))
+            .collect();
+        let had_taint = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .is_some_and(|ts| ts.iter().any(|t| t.key == keys::CONSOLIDATING));
+        let had_annotation = annotation(node, keys::CONSOLIDATING).is_some();
+        match since {
+            Some(_) if had_taint && had_annotation => ((), None),
+            None if !had_taint && !had_annotation => ((), None),
+            Some(since) => {
+                let mut taints = taints;
+                taints.push(json!({"key": keys::CONSOLIDATING, "effect": "PreferNoSchedule"}));
+                let patch = json!({
+                    "metadata": {"annotations": {keys::CONSOLIDATING: since.to_string()}},
+                    "spec": {"taints": taints},
+                });
+                ((), Some(patch))
+            }
+            None => {
+                let patch = json!({
+                    "metadata": {"annotations": {keys::CONSOLIDATING: null}},
+                    "spec": {"taints": taints},
+                });
+                ((), Some(patch))
+            }
+        }
+    })
+    .await
+}
+
 /// Sets (Some) or removes (None) annotations on a node.
 pub async fn annotate(
     client: &kube::Client,
@@ -296,6 +348,14 @@ impl ClusterWriter for kube::Client {
         annotations: &[(&str, Option<String>)],
     ) -> Result<(), CallError> {
         annotate(self, node, annotations).await.map_err(classed)
+    }
+
+    async fn mark_consolidating(
+        &self,
+        node: &str,
+        since: Option<jiff::Timestamp>,
+    ) -> Result<(), CallError> {
+        mark_consolidating(self, node, since).await.map_err(classed)
     }
 
     async fn evict(

@@ -23,6 +23,10 @@ pub const INTERRUPTION: &str = "ekas/interruption";
 pub const INTERRUPTION_DUE: &str = "ekas/interruption-due";
 pub const INTERRUPTION_NOTICED: &str = "ekas/interruption-noticed";
 pub const INTERRUPTION_MESSAGE: &str = "ekas/interruption-message";
+/// Taint key (`PreferNoSchedule`) and annotation (RFC 3339 time it was set): the node is
+/// consolidated by attrition — new pods go elsewhere while its own finish; it is removed once
+/// idle. The taint only steers the scheduler; nothing is evicted.
+pub const CONSOLIDATING: &str = "ekas.dev/consolidating";
 /// Annotation on ekas's Lease: RFC 3339 times of the removals (terminations, drains started,
 /// replacements) of the last `--scale-in-window`, so the budget holds across passes and
 /// restarts.

@@ -67,6 +67,10 @@ pub struct NodeMarks {
     pub instance_not_found_since: Option<Timestamp>,
     /// An interruption notice ekas took for the node's instance (`ekas/interruption…`).
     pub interruption: Option<InterruptionMark>,
+    /// Being consolidated by attrition (the `ekas.dev/consolidating` taint or annotation).
+    pub consolidating: bool,
+    /// When the consolidation began (the annotation), when it can be read.
+    pub consolidating_since: Option<Timestamp>,
 }
 
 /// An interruption notice recorded on a node (see `interruption::marks`).

@@ -19,6 +19,7 @@
 //!    goes on until nothing has changed for the longest backoff and a pass.
 //! 5. The invariants are checked after every pass and at the end ([`oracle`]).
 
+pub mod bound;
 pub mod chart;
 pub mod objects;
 pub mod oracle;
@@ -27,12 +28,13 @@ pub mod params;
 pub mod policy;
 pub mod report;
 pub mod scheduler;
+pub mod scoring;
 pub mod trace;
 pub mod workload;
 pub mod world;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::path::Path;
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -116,6 +118,8 @@ pub struct Settings {
     pub batch_idle: SignedDuration,
     /// A burst that keeps arriving still gets its pass after this long.
     pub batch_max: SignedDuration,
+    /// How the simulated scheduler ranks the nodes a pod fits.
+    pub scoring: scoring::Scoring,
 }
 
 /// Simulates one configuration. `progress` hears the fraction of the trace replayed.
@@ -139,7 +143,7 @@ pub fn run(scenario: &Scenario, settings: &Settings, progress: &dyn Fn(f64)) -> 
 
     let mut events: BinaryHeap<Reverse<(i64, u64, Event)>> = BinaryHeap::new();
     let mut seq = 0u64;
-    let mut scheduler = Scheduler::default();
+    let mut scheduler = Scheduler::new(settings.scoring);
     let mut next_arrival = 0usize;
     let mut next_periodic = 0i64;
     // (first new pending pod, when the pass is due) while a burst is being batched.
@@ -283,6 +287,8 @@ fn apply(world: &mut World, decisions: &Decisions, settings: &Settings) -> bool 
             | NodeActionKind::ClearInstanceNotFound
             | NodeActionKind::InterruptionDrain
             | NodeActionKind::ClearInterruption => {}
+            NodeActionKind::Consolidate => world.mark_consolidating(name, true),
+            NodeActionKind::ClearConsolidation => world.mark_consolidating(name, false),
             NodeActionKind::MarkIdle => world.mark_idle(name),
             NodeActionKind::ClearIdle => world.clear_idle(name),
             NodeActionKind::Cordon => world.cordon(name),
@@ -316,6 +322,15 @@ fn outcome(
         .zip(&world.jobs)
         .filter_map(|(job, state)| Some(state.started_ms? - job.submit_ms))
         .collect();
+    let mut by_class: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (job, state) in workload.jobs.iter().zip(&world.jobs) {
+        if let (Some(class), Some(started)) = (&job.class, state.started_ms) {
+            by_class
+                .entry(class.clone())
+                .or_default()
+                .push(started - job.submit_ms);
+        }
+    }
     let never = world
         .pods
         .iter()
@@ -343,7 +358,12 @@ fn outcome(
         jobs_started: world.jobs.iter().filter(|s| s.started_ms.is_some()).count(),
         jobs_finished: world.jobs.iter().filter(|s| s.done_ms.is_some()).count(),
         job_wait: Waits::of(waits),
+        job_wait_by_class: by_class
+            .into_iter()
+            .map(|(class, waits)| (class, Waits::of(waits)))
+            .collect(),
         node_hours: round2(hours(ledger.instance_ms.iter().sum())),
+        lower_bound_node_hours: round2(hours(world.bound.node_ms(world.now_ms))),
         idle_node_hours: round2(hours(ledger.idle_ms)),
         cost: round2(ledger.cost.iter().sum()),
         scale_ups: ledger.scale_ups,

@@ -24,7 +24,11 @@ use jiff::{SignedDuration, Timestamp};
 use super::policy::{Decisions, Desired};
 use crate::engine;
 use crate::engine::backoff::classify;
+use crate::engine::idle_threshold::IdleThreshold;
 use crate::engine::maintenance::scale_in_budget;
+
+/// The original tool's `--idle-threshold` default: 55 minutes, for hourly billing.
+pub const ORIGINAL_IDLE_THRESHOLD: jiff::SignedDuration = jiff::SignedDuration::from_secs(3300);
 use crate::model::scheduling::Labels;
 use crate::model::{NodeGroup, Pod, Resources, Snapshot};
 use crate::plan::NodeActionKind;
@@ -188,6 +192,11 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
 
     // 3. Idle nodes, by age.
     let maintenance = &config.maintenance;
+    // The original tool had one threshold for every group; `auto` is ekas's, not its.
+    let idle_threshold = match maintenance.idle_threshold {
+        IdleThreshold::Fixed(d) => d,
+        IdleThreshold::Auto => ORIGINAL_IDLE_THRESHOLD,
+    };
     let launched: HashMap<&str, Timestamp> = snapshot
         .instances
         .iter()
@@ -229,7 +238,7 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
                 *spare += 1;
                 continue;
             }
-            if age <= maintenance.idle_threshold {
+            if age <= idle_threshold {
                 continue;
             }
             decisions

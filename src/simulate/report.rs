@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{CellAlignment, ContentArrangement, Table};
 use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::model::Resources;
 use crate::model::resources::PODS;
+use crate::output::columns::{Columns, Layout, col, droppable, wide, write_wrapped};
 
 const HOUR_MS: f64 = 3_600_000.0;
 /// EC2 bills a Linux instance per second, at least a minute.
@@ -168,7 +167,12 @@ pub struct Outcome {
     pub jobs_finished: usize,
     /// Seconds from submission until a job's last pod started, over the jobs that started.
     pub job_wait: Waits,
+    /// The same, per class of the trace.
+    pub job_wait_by_class: BTreeMap<String, Waits>,
     pub node_hours: f64,
+    /// The whole-node lower bound ([`super::bound`]): at every instant, per pool, the fewest
+    /// whole nodes that hold the running jobs, summed over the run.
+    pub lower_bound_node_hours: f64,
     /// Hours Ready nodes ran no job pod.
     pub idle_node_hours: f64,
     /// On-demand dollars, per second with EC2's one-minute minimum.
@@ -227,48 +231,73 @@ fn money(x: f64) -> String {
     format!("${}.{:02}", count(cents / 100), cents % 100)
 }
 
-/// One column per configuration, one row per figure.
+/// One row per configuration, as `kubectl get` lists objects: the figures that compare them
+/// (`-o wide` adds the counts behind them), each class's wait under its row.
 pub fn write_table(
     header: &str,
     outcomes: &[Outcome],
-    layout: crate::output::columns::Layout,
+    layout: Layout,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    crate::output::columns::write_wrapped(out, header, 0, 2, layout.width)?;
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    let mut head = vec![String::new()];
-    head.extend(outcomes.iter().map(|o| o.label.clone()));
-    table.set_header(head);
-    type Figure = fn(&Outcome) -> String;
-    let rows: [(&str, Figure); 13] = [
-        ("jobs", |o| count(o.jobs as u64)),
-        ("jobs finished", |o| count(o.jobs_finished as u64)),
-        ("job wait p50", |o| human(o.job_wait.p50)),
-        ("job wait p95", |o| human(o.job_wait.p95)),
-        ("job wait max", |o| human(o.job_wait.max)),
-        ("node-hours", |o| format!("{:.1}", o.node_hours)),
-        ("idle node-hours", |o| format!("{:.1}", o.idle_node_hours)),
-        ("cost (on-demand)", |o| money(o.cost)),
-        ("scale-ups", |o| count(o.scale_ups)),
-        ("nodes launched", |o| count(o.nodes_launched)),
-        ("terminations", |o| count(o.terminations)),
-        ("pods never scheduled", |o| count(o.pods_never_scheduled)),
-        ("evictions", |o| count(o.evictions)),
-    ];
-    for (name, figure) in rows {
-        let mut row = vec![name.to_string()];
-        row.extend(outcomes.iter().map(figure));
-        table.add_row(row);
-    }
-    for column in 1..=outcomes.len() {
-        if let Some(c) = table.column_mut(column) {
-            c.set_cell_alignment(CellAlignment::Right);
+    write_wrapped(out, header, 0, 2, layout.width)?;
+    let mut table = Columns::new(&[
+        col("CONFIGURATION"),
+        droppable("JOBS DONE", 3),
+        col("WAIT P50"),
+        col("WAIT P95"),
+        droppable("WAIT MAX", 2),
+        col("NODE-HOURS"),
+        col("BOUND"),
+        col("× BOUND"),
+        droppable("IDLE", 1),
+        col("COST"),
+        col("EVICTED"),
+        wide("NEVER SCHEDULED"),
+        wide("LAUNCHED"),
+        wide("TERMINATED"),
+        wide("SCALE-UPS"),
+        wide("PASSES"),
+    ]);
+    for o in outcomes {
+        let ratio = match o.lower_bound_node_hours {
+            b if b > 0.0 => format!("{:.2}", o.node_hours / b),
+            _ => String::new(),
+        };
+        let cells = vec![
+            o.label.clone(),
+            format!("{}/{}", count(o.jobs_finished as u64), count(o.jobs as u64)),
+            human(o.job_wait.p50),
+            human(o.job_wait.p95),
+            human(o.job_wait.max),
+            format!("{:.1}", o.node_hours),
+            format!("{:.1}", o.lower_bound_node_hours),
+            ratio,
+            format!("{:.1}", o.idle_node_hours),
+            money(o.cost),
+            count(o.evictions),
+            count(o.pods_never_scheduled),
+            count(o.nodes_launched),
+            count(o.terminations),
+            count(o.scale_ups),
+            count(o.passes),
+        ];
+        let mut notes = Vec::new();
+        if o.job_wait_by_class.len() > 1 {
+            let classes: Vec<String> = o
+                .job_wait_by_class
+                .iter()
+                .map(|(class, w)| format!("{class} {} (max {})", human(w.p95), human(w.max)))
+                .collect();
+            notes.push(format!("wait p95 by class: {}", classes.join(", ")));
         }
+        table.row(cells, notes);
     }
-    writeln!(out, "{table}")?;
+    table.write(layout, out)?;
+    writeln!(
+        out,
+        "BOUND: at every instant, per pool, the fewest whole nodes that hold the running jobs, \
+         in node-hours; COST: on-demand, per second with a one-minute minimum."
+    )?;
     for o in outcomes.iter().filter(|o| !o.violations.is_empty()) {
         writeln!(
             out,

@@ -1,15 +1,18 @@
-//! A simple stand-in for kube-scheduler: pending pods bind first-fit to Ready, schedulable
-//! nodes (oldest first), in submit order; a gang binds all its pods at once or none.
+//! A stand-in for kube-scheduler: pending pods bind, in submit order, to the Ready,
+//! schedulable node that fits them and scores best as the scheduler's profile scores
+//! ([`super::scoring`]); a gang binds all its pods at once or none.
 //!
 //! Pods wait in queues of identical pods. A queue whose head fitted nowhere is blocked, and
 //! is tried again only on nodes that gained room since (a pod ended, a node joined, a node was
 //! uncordoned): room elsewhere only shrinks, so nothing else can have changed its answer. That
-//! keeps a long queue waiting for new nodes from costing a scan per event.
+//! keeps a long queue waiting for new nodes from costing a scan per event. For the same reason,
+//! the nodes one pod of a queue fits are the only ones the next can fit while the queue drains.
 
 use std::collections::{HashMap, VecDeque};
 
+use super::scoring::{NodeLoad, Scoring, soft_taints_against, taint_score};
 use super::workload::Workload;
-use super::world::World;
+use super::world::{World, mix};
 use crate::engine::predicates::{NodeShape, static_fit};
 use crate::model::scheduling::HOSTNAME_LABEL;
 use crate::model::{Pod, Resources};
@@ -40,9 +43,17 @@ pub struct Scheduler {
     queues: Vec<Queue>,
     index: HashMap<Key, usize>,
     seq: u64,
+    scoring: Scoring,
 }
 
 impl Scheduler {
+    pub fn new(scoring: Scoring) -> Scheduler {
+        Scheduler {
+            scoring,
+            ..Scheduler::default()
+        }
+    }
+
     /// Queues a job's new pods.
     pub fn enqueue(&mut self, workload: &Workload, job: usize, pods: Vec<u64>) {
         let spec = &workload.jobs[job];
@@ -120,14 +131,12 @@ impl Scheduler {
         world: &mut World,
         workload: &Workload,
     ) {
-        let all: Vec<usize>;
-        let candidates: &[usize] = if queue.blocked {
-            grown
+        // The nodes the queue's pods may fit: shrinks as they bind (see the module doc).
+        let mut feasible: Vec<usize> = if queue.blocked {
+            grown.to_vec()
         } else {
-            all = (0..world.nodes.len()).collect();
-            &all
+            (0..world.nodes.len()).collect()
         };
-        let mut cursor = 0;
         while let Some(unit) = queue.units.front() {
             let template = workload.jobs[unit.job].template;
             let placed = if matches!(queue.key, Key::Job(j) if workload.jobs[j].gang) {
@@ -136,12 +145,9 @@ impl Scheduler {
                 self.place_gang(&unit.pods, template, &everything, world, workload)
             } else {
                 let pod = unit.pods[0];
-                while cursor < candidates.len()
-                    && !self.fits(world, workload, pod, template, candidates[cursor], None)
-                {
-                    cursor += 1;
-                }
-                (cursor < candidates.len()).then(|| vec![(pod, candidates[cursor])])
+                feasible.retain(|&n| self.fits(world, workload, pod, template, n, None));
+                self.best(world, pod, &feasible, None)
+                    .map(|n| vec![(pod, n)])
             };
             match placed {
                 Some(bindings) => {
@@ -159,6 +165,45 @@ impl Scheduler {
         queue.blocked = false;
     }
 
+    /// The node among `feasible` that scores best for the pod, `taken` being room already
+    /// promised on nodes (to a gang's earlier pods).
+    fn best(
+        &self,
+        world: &World,
+        uid: u64,
+        feasible: &[usize],
+        taken: Option<&HashMap<usize, Resources>>,
+    ) -> Option<usize> {
+        let pod = world.pod(uid)?;
+        let soft: Vec<i64> = feasible
+            .iter()
+            .map(|&n| soft_taints_against(&pod.placement, &world.snap.nodes[n].taints))
+            .collect();
+        let most = soft.iter().copied().max().unwrap_or(0);
+        feasible
+            .iter()
+            .zip(&soft)
+            .map(|(&n, &count)| {
+                let node = &world.snap.nodes[n];
+                let mut requested = node.allocatable.clone();
+                requested.sub(&world.nodes[n].free);
+                if let Some(t) = taken.and_then(|t| t.get(&n)) {
+                    requested.add(t);
+                }
+                let load = NodeLoad {
+                    allocatable: &node.allocatable,
+                    requested: &requested,
+                    taints: &node.taints,
+                };
+                let score =
+                    self.scoring.resource_score(load, &pod.requests) + taint_score(count, most);
+                // Ties go to a node as if at random, the same in every run.
+                (score, mix(uid ^ mix(world.nodes[n].uid)), n)
+            })
+            .max()
+            .map(|(_, _, n)| n)
+    }
+
     /// Where every pod of a gang goes, or `None` when one does not fit.
     fn place_gang(
         &mut self,
@@ -171,13 +216,18 @@ impl Scheduler {
         let mut taken: HashMap<usize, Resources> = HashMap::new();
         let mut out = Vec::with_capacity(pods.len());
         for &pod in pods {
-            let n = nodes.iter().copied().find(|&n| {
-                let used = taken.get(&n);
-                self.fits(world, workload, pod, template, n, used)
-                    && !out.iter().any(|&(other, m): &(u64, usize)| {
-                        m == n && workload.anti_affinity && pods_repel(world, pod, other)
-                    })
-            })?;
+            let feasible: Vec<usize> = nodes
+                .iter()
+                .copied()
+                .filter(|&n| {
+                    let used = taken.get(&n);
+                    self.fits(world, workload, pod, template, n, used)
+                        && !out.iter().any(|&(other, m): &(u64, usize)| {
+                            m == n && workload.anti_affinity && pods_repel(world, pod, other)
+                        })
+                })
+                .collect();
+            let n = self.best(world, pod, &feasible, Some(&taken))?;
             let requests = &world.pod(pod)?.requests;
             taken.entry(n).or_default().add(requests);
             out.push((pod, n));

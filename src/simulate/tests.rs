@@ -8,6 +8,7 @@ use super::policy::Policy;
 use super::report::Outcome;
 use super::{Scenario, Settings, run};
 use crate::engine;
+use crate::engine::idle_threshold::IdleThreshold;
 use crate::source::build::BuildOptions;
 
 /// A group of the test cluster: name, region, instance type, (vCPUs, MiB, GPUs), min/max.
@@ -152,6 +153,7 @@ fn settings(policy: Policy, tune: impl FnOnce(&mut engine::Config)) -> Settings 
         sleep: SignedDuration::from_secs(60),
         batch_idle: SignedDuration::from_millis(1500),
         batch_max: SignedDuration::from_secs(10),
+        scoring: Default::default(),
     }
 }
 
@@ -213,7 +215,8 @@ fn idle_threshold_decides_the_node_hours_between_bursts() {
             &cluster,
             &trace,
             &settings(Policy::Ekas, |c| {
-                c.maintenance.idle_threshold = SignedDuration::from_mins(minutes);
+                c.maintenance.idle_threshold =
+                    IdleThreshold::Fixed(SignedDuration::from_mins(minutes));
                 c.maintenance.type_idle_count = 0;
             }),
         )
@@ -369,7 +372,8 @@ fn invariants_hold_on_generated_workloads() {
                 &cluster,
                 &trace,
                 &settings(policy, |c| {
-                    c.maintenance.idle_threshold = SignedDuration::from_mins(5 + 10 * seed as i64);
+                    c.maintenance.idle_threshold =
+                        IdleThreshold::Fixed(SignedDuration::from_mins(5 + 10 * seed as i64));
                 }),
             );
             assert_eq!(o.jobs, 60);

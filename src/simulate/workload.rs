@@ -19,6 +19,8 @@ pub struct Job {
     pub template: usize,
     pub duration_ms: i64,
     pub gang: bool,
+    /// The trace's class, if any.
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +73,7 @@ impl Workload {
                 template,
                 duration_ms: job.duration_ms,
                 gang: job.gang,
+                class: job.class.clone(),
             });
         }
         let anti_affinity = templates

@@ -14,13 +14,15 @@ use std::collections::HashMap;
 use color_eyre::eyre::{Result, eyre};
 use jiff::{SignedDuration, Timestamp};
 
+use super::bound::LowerBound;
 use super::objects;
 use super::params::{Params, Range};
 use super::report::Ledger;
 use super::workload::Workload;
 use crate::engine::drain::{DrainPolicy, PodDrain, classify};
 use crate::engine::predicates::{NodeShape, static_fit};
-use crate::model::{Node, Pod, Resources, Snapshot};
+use crate::model::scheduling::{Taint, TaintEffect};
+use crate::model::{Node, Pod, Resources, Snapshot, keys};
 use crate::source::build::kubernetes::Placements;
 use crate::source::document::SnapshotDocument;
 
@@ -72,6 +74,8 @@ pub(super) struct PodSim {
     pub uid: u64,
     /// Index into the workload's jobs; `None` for DaemonSet pods.
     pub job: Option<usize>,
+    /// Index into the workload's templates, for a job pod.
+    template: Option<usize>,
     pub node: Option<u64>,
     started_ms: i64,
     /// This pod's ordinal already counted as started for its job.
@@ -121,6 +125,8 @@ pub struct World {
     /// Pods (job, uid) that are pending again and need queueing.
     pub requeued: Vec<(usize, u64)>,
     pub ledger: Ledger,
+    /// The whole-node lower bound of the jobs as they run.
+    pub bound: LowerBound,
     pub violations: Vec<String>,
 }
 
@@ -206,6 +212,7 @@ impl World {
             seed,
             failures,
             ledger: Ledger::new(groups.len()),
+            bound: LowerBound::default(),
             groups,
             nodes: Vec::new(),
             pods: Vec::new(),
@@ -225,7 +232,33 @@ impl World {
             violations: Vec::new(),
         };
         world.adopt(old_nodes, old_instances);
+        world.bound = world.lower_bound(workload);
         Ok(world)
+    }
+
+    /// The bound's pools: for each pod template, the groups whose new nodes it fits.
+    fn lower_bound(&self, workload: &Workload) -> LowerBound {
+        let room: Vec<Resources> = (0..self.groups.len()).map(|g| self.fresh_room(g)).collect();
+        let groups_of: Vec<Vec<usize>> = workload
+            .templates
+            .iter()
+            .map(|pod| {
+                (0..self.groups.len())
+                    .filter(|&g| {
+                        let template = &self.groups[g].template;
+                        let shape = NodeShape {
+                            name: None,
+                            labels: &template.labels,
+                            taints: &template.taints,
+                            unschedulable: false,
+                            unknown_zones: &[],
+                        };
+                        static_fit(&pod.placement, shape).is_ok() && pod.requests.fits_in(&room[g])
+                    })
+                    .collect()
+            })
+            .collect();
+        LowerBound::new(&groups_of, &room)
     }
 
     /// Takes over the snapshot's group members: the ones with a Node run, the others are
@@ -339,6 +372,8 @@ impl World {
                 objects::join_gang(&mut pod, &job.name);
             }
             uids.push(self.push_pod(pod, Some(j), None));
+            let i = self.pod_at[uids.last().expect("just pushed")];
+            self.pods[i].template = Some(job.template);
         }
         self.pending += job.pods as usize;
         uids
@@ -351,6 +386,7 @@ impl World {
         self.pods.push(PodSim {
             uid,
             job,
+            template: None,
             node,
             started_ms: self.now_ms,
             counted: false,
@@ -374,6 +410,10 @@ impl World {
             self.ledger.idle_ms += self.now_ms - from;
         }
         objects::bind(&mut self.snap.pods[i], &self.snap.nodes[n].name);
+        if let Some(t) = self.pods[i].template {
+            self.bound
+                .start(t, &self.snap.pods[i].requests, self.now_ms);
+        }
         let sim = &mut self.pods[i];
         sim.node = Some(node.uid);
         sim.started_ms = self.now_ms;
@@ -418,6 +458,9 @@ impl World {
         let node_uid = self.nodes[n].uid;
         let ran = self.now_ms - self.pods[i].started_ms;
         let pod = &self.snap.pods[i];
+        if let Some(t) = self.pods[i].template {
+            self.bound.stop(t, &pod.requests, self.now_ms);
+        }
         let node = &mut self.nodes[n];
         node.free.add(&pod.requests);
         if self.pods[i].job.is_some() {
@@ -458,11 +501,12 @@ impl World {
         pod.node_name = None;
         pod.phase = crate::model::PodPhase::Pending;
         pod.created = Some(self.now());
-        let counted = self.pods[i].counted;
+        let (counted, template) = (self.pods[i].counted, self.pods[i].template);
         self.remove_pod(i);
         let new = self.push_pod(pod, Some(j), None);
         let k = self.pod_at[&new];
         self.pods[k].counted = counted;
+        self.pods[k].template = template;
         self.pending += 1;
         self.requeued.push((j, new));
         Some(new)
@@ -752,6 +796,26 @@ impl World {
         }
     }
 
+    /// Sets or removes the consolidation mark: the `PreferNoSchedule` taint the scheduler
+    /// scores against, and the annotation's time.
+    pub fn mark_consolidating(&mut self, name: &str, on: bool) {
+        let now = self.now();
+        let Some(n) = self.node_index(name) else {
+            return;
+        };
+        let node = &mut self.snap.nodes[n];
+        node.taints.retain(|t| t.key != keys::CONSOLIDATING);
+        node.marks.consolidating = on;
+        node.marks.consolidating_since = on.then_some(now);
+        if on {
+            node.taints.push(Taint {
+                key: keys::CONSOLIDATING.to_string(),
+                value: String::new(),
+                effect: TaintEffect::PreferNoSchedule,
+            });
+        }
+    }
+
     pub fn clear_idle(&mut self, name: &str) {
         if let Some(n) = self.node_index(name) {
             self.snap.nodes[n].marks.idle_since = None;
@@ -891,7 +955,7 @@ impl World {
 }
 
 /// SplitMix64's finaliser: a well-mixed 64-bit hash of a 64-bit value.
-fn mix(mut z: u64) -> u64 {
+pub(super) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

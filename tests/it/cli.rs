@@ -451,8 +451,8 @@ fn a_node_between_the_pods_of_a_job_is_job_pending() {
     next["spec"]["schedulingGates"] = json!([{"name": "kueue.x-k8s.io/admission"}]);
     doc["kubernetes"]["pods"]["items"] = json!([done, next]);
     let (_dir, path) = write_snapshot(&doc);
-    let args = ["--type-idle-count", "0", "--max-scale-in-fraction", "1"];
-    let plan = plan_json(&path, &args);
+    let args = ["--max-scale-in-fraction", "1"];
+    let plan = plan_json(&path, &[&args[..], &["--idle-threshold", "55m"]].concat());
     let node = &plan["nodes"][0];
     assert_eq!(node["state"], "job-pending");
     assert_eq!(node["action"], "none");
@@ -463,6 +463,10 @@ fn a_node_between_the_pods_of_a_job_is_job_pending() {
 
     // Past twice --idle-threshold the Job has held it long enough.
     let plan = plan_json(&path, &[&args[..], &["--idle-threshold", "40m"]].concat());
+    assert_eq!(plan["nodes"][0]["state"], "idle-schedulable");
+    // `auto`: the node shows no launch time, so the group's threshold is the 4-minute prior,
+    // and 90 minutes idle is far past twice that.
+    let plan = plan_json(&path, &args);
     assert_eq!(plan["nodes"][0]["state"], "idle-schedulable");
     assert_eq!(plan["nodes"][0]["action"], "cordon");
 }

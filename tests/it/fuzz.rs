@@ -9,6 +9,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
+use ekas::engine::idle_threshold::IdleThreshold;
 use ekas::engine::{self, Config};
 use ekas::plan::WarningKind;
 use ekas::source::build::{self, BuildOptions, NodeReservation};
@@ -331,14 +332,17 @@ fn settings() -> impl Strategy<Value = (Config, NodeReservation)> {
                 config.backoff.max_provision_time,
             ) = backoff;
             let m = &mut config.maintenance;
-            (
-                m.idle_threshold,
-                m.dead_threshold,
-                m.launch_grace,
-                m.instance_init_time,
-            ) = times;
+            let idle;
+            (idle, m.dead_threshold, m.launch_grace, m.instance_init_time) = times;
+            // Odd durations fixed, and the per-group `auto` (any duration stands for it half
+            // the time: the low bit).
+            m.idle_threshold = match idle.as_secs() & 1 {
+                0 => IdleThreshold::Fixed(idle),
+                _ => IdleThreshold::Auto,
+            };
             m.type_idle_threshold = times.0;
             m.max_scale_in_fraction = brakes.0;
+            m.consolidation.utilization_below = brakes.1;
             m.drain_utilization_below = brakes.1;
             m.type_idle_count = brakes.2 as usize;
             m.max_concurrent_drains = brakes.3 as usize;

@@ -74,9 +74,10 @@ fn table_output_names_each_configuration() {
     for row in [
         "idle-threshold=10m",
         "idle-threshold=55m",
-        "job wait p95",
-        "node-hours",
-        "cost (on-demand)",
+        "WAIT P95",
+        "NODE-HOURS",
+        "× BOUND",
+        "wait p95 by class: cpu",
     ] {
         assert!(text.contains(row), "{row} missing from\n{text}");
     }

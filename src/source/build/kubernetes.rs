@@ -875,6 +875,14 @@ pub fn node(raw: &core::Node) -> Result<Node> {
                 due: time(keys::INTERRUPTION_DUE),
                 noticed,
             }),
+        // Either half of the mark counts: a pass undoes or completes a half-written one.
+        consolidating: annotations.is_some_and(|a| a.contains_key(keys::CONSOLIDATING))
+            || spec
+                .taints
+                .iter()
+                .flatten()
+                .any(|t| t.key == keys::CONSOLIDATING),
+        consolidating_since: time(keys::CONSOLIDATING),
     };
     let instance_id = spec
         .provider_id
@@ -1037,6 +1045,7 @@ pub fn template_taints(node: &Node) -> Vec<Taint> {
             !(t.key.starts_with("node.kubernetes.io/")
                 || t.key.starts_with("node.cloudprovider.kubernetes.io/")
                 || t.key.starts_with("ekas/")
+                || t.key.starts_with("ekas.dev/")
                 || t.key == "ToBeDeletedByClusterAutoscaler"
                 || t.key == "DeletionCandidateOfClusterAutoscaler")
         })
