@@ -5,6 +5,7 @@
 //! `--price-file` (or, for `ekas simulate`, a cluster file's `simulation.prices`) replace it
 //! type by type.
 
+pub mod live;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,10 @@ pub struct HourlyPrice {
 
 /// Dollars per hour by instance type, for one region (`aws.<region>.prices` in a snapshot).
 pub type RegionPrices = BTreeMap<String, f64>;
+
+/// Spot dollars per hour by instance type and Availability Zone, for one region
+/// (`aws.<region>.spotPrices` in a snapshot).
+pub type SpotPrices = BTreeMap<String, BTreeMap<String, f64>>;
 
 /// The operator's own prices (`--price-file`): instance type → region → dollars per hour,
 /// e.g. with negotiated discounts.
