@@ -268,7 +268,7 @@ mod tests {
         let entry = &price_list()[0];
         let free = entry.replace("\"0.1920000000\"", "\"0.0000000000\"");
         assert_eq!(
-            on_demand_price("m5.xlarge", "us-west-2", &[free.clone()]).unwrap(),
+            on_demand_price("m5.xlarge", "us-west-2", std::slice::from_ref(&free)).unwrap(),
             None
         );
         // A later product with a price still counts.
@@ -355,23 +355,18 @@ mod tests {
     #[test]
     fn bad_spot_entries_are_named() {
         let good = spot_points()[0].clone();
-        let cases: [(Box<dyn Fn(&mut SpotPricePoint)>, &str); 6] = [
+        type Spoil = fn(&mut SpotPricePoint);
+        let cases: [(Spoil, &str); 6] = [
             (
-                Box::new(|p| p.spot_price = Some("cheap".into())),
+                |p| p.spot_price = Some("cheap".into()),
                 "entry 0 (c5.2xlarge in us-west-2b): SpotPrice \"cheap\" is not a number",
             ),
+            (|p| p.spot_price = Some("NaN".into()), "NaN is not a price"),
+            (|p| p.spot_price = None, "no SpotPrice"),
+            (|p| p.timestamp = None, "no Timestamp"),
+            (|p| p.instance_type = None, "entry 0: no InstanceType"),
             (
-                Box::new(|p| p.spot_price = Some("NaN".into())),
-                "NaN is not a price",
-            ),
-            (Box::new(|p| p.spot_price = None), "no SpotPrice"),
-            (Box::new(|p| p.timestamp = None), "no Timestamp"),
-            (
-                Box::new(|p| p.instance_type = None),
-                "entry 0: no InstanceType",
-            ),
-            (
-                Box::new(|p| p.availability_zone = Some(" ".into())),
+                |p| p.availability_zone = Some(" ".into()),
                 "no AvailabilityZone",
             ),
         ];

@@ -19,6 +19,7 @@
 //! from ([`GroupPrice`]), so the snapshot plans the same anywhere. `ekas simulate` prices from
 //! the bundled table and the cluster file's `simulation.prices`.
 
+pub mod cache;
 pub mod live;
 pub mod table;
 
