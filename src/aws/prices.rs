@@ -161,8 +161,17 @@ where
         ErrorClass::Timeout => Failure::Timeout,
         _ => Failure::Failed,
     };
+    // The service's own words suffice (the response itself is noise in a warning).
+    let said = match &error {
+        SdkError::ServiceError(e) => e
+            .err()
+            .code()
+            .map(|code| format!("{code}: {}", e.err().message().unwrap_or("(no message)"))),
+        _ => None,
+    };
+    let said = said.unwrap_or_else(|| describe_error(error));
     FetchError {
         failure,
-        message: format!("{what}: {}", describe_error(error)),
+        message: format!("{what}: {said}"),
     }
 }

@@ -461,24 +461,37 @@ impl PriceCache {
                 Api::GetProducts => &wanted.on_demand,
                 Api::DescribeSpotPriceHistory => &wanted.spot,
             };
-            let oldest = wanted_types
-                .iter()
-                .filter_map(|ty| match api {
-                    Api::GetProducts => state.on_demand.get(&key(ty)).map(|e| e.read),
-                    Api::DescribeSpotPriceHistory => state.spot.get(&key(ty)).map(|e| e.read),
-                })
-                .min();
-            let fallback = match (oldest, api) {
-                (Some(at), _) => format!(
-                    "keeping the prices read {} ago",
-                    human(now.saturating_duration_since(at))
-                ),
-                (None, Api::GetProducts) => {
-                    "pricing groups from the bundled on-demand table".to_string()
+            // Prices read before this round stand in; types without one fall back.
+            let (mut kept, mut unpriced) = (None::<Instant>, false);
+            for ty in wanted_types {
+                let read = match api {
+                    Api::GetProducts => state
+                        .on_demand
+                        .get(&key(ty))
+                        .and_then(|e| e.value.map(|_| e.read)),
+                    Api::DescribeSpotPriceHistory => state
+                        .spot
+                        .get(&key(ty))
+                        .and_then(|e| e.value.as_ref().map(|_| e.read)),
+                };
+                match read {
+                    Some(at) if at < now => kept = Some(kept.map_or(at, |k| k.min(at))),
+                    Some(_) => {}
+                    None => unpriced = true,
                 }
-                (None, Api::DescribeSpotPriceHistory) => {
-                    "pricing Spot and mixed groups as on-demand".to_string()
-                }
+            }
+            let fall_back = match api {
+                Api::GetProducts => "pricing groups from the bundled on-demand table",
+                Api::DescribeSpotPriceHistory => "pricing Spot and mixed groups as on-demand",
+            };
+            let keep = |at: Instant| {
+                let age = human(now.saturating_duration_since(at));
+                format!("keeping the prices read {age} ago")
+            };
+            let fallback = match (kept, unpriced) {
+                (None, _) => fall_back.to_string(),
+                (Some(at), false) => keep(at),
+                (Some(at), true) => format!("{} where it has them, else {fall_back}", keep(at)),
             };
             let what = api.what();
             let retry = human(retry);
@@ -679,8 +692,19 @@ mod tests {
         cache.read(&fake, &want, t0 + 27 * HOUR).await;
         assert_eq!(fake.calls(), (4, 4));
         fake.failing(Some(Failure::Failed));
-        let read = cache.read(&fake, &want, t0 + 52 * HOUR).await;
+        // A type no price was read for before falls back; the others keep theirs.
+        let more = wanted(&["m5.xlarge", "c5.2xlarge"], &["m5.xlarge"]);
+        let read = cache.read(&fake, &more, t0 + 52 * HOUR).await;
         assert_eq!(read.warnings.len(), 2, "{:?}", read.warnings);
+        assert!(
+            read.warnings[0].contains(
+                "keeping the prices read 25h ago where it has them, else pricing groups from \
+                 the bundled on-demand table"
+            ),
+            "{}",
+            read.warnings[0]
+        );
+        assert_eq!(read.prices, good);
     }
 
     #[tokio::test]
