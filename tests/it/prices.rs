@@ -320,3 +320,38 @@ async fn refused_or_unreadable_prices_fall_back_to_the_bundled_table_with_a_warn
     );
     assert_eq!(before, after);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_warns_once_counts_every_failure_and_asks_again_only_after_a_while() {
+    use crate::support::ekas_loop::{Ekas, Logged, free_port, http_get, metric};
+    let moto = moto_with_groups().await;
+    let pricing = FakePricing::start(Mode::Deny);
+    let kube = FakeKube::start();
+    let port = free_port();
+    let mut cmd = Ekas::command(&kube, port, &["--regions", REGION, "--sleep", "1"]);
+    for (k, v) in env(&moto, &moto.endpoint, &pricing) {
+        cmd.env(k, v);
+    }
+    let ekas = Logged::spawn(cmd);
+    let passes =
+        || http_get(port, "/metrics").map_or(0.0, |(_, b)| metric(&b, "ekas_passes_total"));
+    crate::support::wait_for("three passes", Duration::from_secs(60), async || {
+        passes() >= 3.0
+    })
+    .await;
+    let body = http_get(port, "/metrics").unwrap().1;
+    let denied = metric(
+        &body,
+        "ekas_price_fetch_failures_total{api=\"GetProducts\",reason=\"denied\"}",
+    );
+    // The first pass asked once for each type, and no pass since (the retry is minutes away).
+    assert_eq!(denied, 2.0, "{body}");
+    assert_eq!(pricing.calls().len(), 2);
+    let warned = ekas
+        .lines()
+        .iter()
+        .filter(|l| l.contains("WARN") && l.contains("pricing:GetProducts"))
+        .count();
+    assert_eq!(warned, 1, "{}", ekas.lines().join("\n"));
+    assert!(ekas.ekas.stop().success());
+}
