@@ -355,3 +355,53 @@ async fn the_loop_warns_once_counts_every_failure_and_asks_again_only_after_a_wh
     assert_eq!(warned, 1, "{}", ekas.lines().join("\n"));
     assert!(ekas.ekas.stop().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_list_api_that_never_answers_costs_a_plan_its_deadline() {
+    let moto = moto_with_groups().await;
+    let pricing = FakePricing::start(Mode::Serve);
+    // Takes connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut env = env(&moto, &moto.endpoint, &pricing);
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL_PRICING");
+    env.push((
+        "AWS_ENDPOINT_URL_PRICING",
+        format!("http://{}", silent.local_addr().unwrap()),
+    ));
+    let kube = FakeKube::start();
+    let kubeconfig = kube.kubeconfig();
+    let started = Instant::now();
+    let out = crate::support::ekas_within(
+        &[
+            "plan",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--cluster-name",
+            "prod",
+            "--regions",
+            REGION,
+            "--aws-timeout",
+            "3s",
+            "--aws-attempt-timeout",
+            "1s",
+            "-o",
+            "json",
+        ],
+        &env,
+        Duration::from_secs(30),
+    );
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    eprintln!("plan with a silent Price List API took {took:?}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    let log = stderr(&out);
+    assert!(log.contains("(timeout)"), "{log}");
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(group_price(&plan, "od"), (0.192, "bundled".into()));
+    // Spot prices came from EC2 all the same.
+    assert_eq!(
+        group_price(&plan, "spot"),
+        (0.00001, "spot-price-history".into())
+    );
+    drop(silent);
+}
