@@ -56,6 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'ekas' -ScriptBlock {
         'ekas;plan' {
             [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'Read the cluster from a snapshot file instead of the live APIs')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node')
+            [CompletionResult]::new('--live-prices', '--live-prices', [CompletionResultType]::ParameterName, 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only')
             [CompletionResult]::new('--over-provision', '--over-provision', [CompletionResultType]::ParameterName, 'Spare nodes to add to every group that scales up')
             [CompletionResult]::new('--scale-up-backoff', '--scale-up-backoff', [CompletionResultType]::ParameterName, 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]')
             [CompletionResult]::new('--scale-up-backoff-max', '--scale-up-backoff-max', [CompletionResultType]::ParameterName, 'Longest wait after launch failures, and how far back failures count')
@@ -118,6 +119,7 @@ Register-ArgumentCompleter -Native -CommandName 'ekas' -ScriptBlock {
         }
         'ekas;scale-up' {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node')
+            [CompletionResult]::new('--live-prices', '--live-prices', [CompletionResultType]::ParameterName, 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only')
             [CompletionResult]::new('--over-provision', '--over-provision', [CompletionResultType]::ParameterName, 'Spare nodes to add to every group that scales up')
             [CompletionResult]::new('--scale-up-backoff', '--scale-up-backoff', [CompletionResultType]::ParameterName, 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]')
             [CompletionResult]::new('--scale-up-backoff-max', '--scale-up-backoff-max', [CompletionResultType]::ParameterName, 'Longest wait after launch failures, and how far back failures count')
@@ -218,6 +220,7 @@ Register-ArgumentCompleter -Native -CommandName 'ekas' -ScriptBlock {
         }
         'ekas;reap' {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node')
+            [CompletionResult]::new('--live-prices', '--live-prices', [CompletionResultType]::ParameterName, 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only')
             [CompletionResult]::new('--over-provision', '--over-provision', [CompletionResultType]::ParameterName, 'Spare nodes to add to every group that scales up')
             [CompletionResult]::new('--scale-up-backoff', '--scale-up-backoff', [CompletionResultType]::ParameterName, 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]')
             [CompletionResult]::new('--scale-up-backoff-max', '--scale-up-backoff-max', [CompletionResultType]::ParameterName, 'Longest wait after launch failures, and how far back failures count')
@@ -285,6 +288,7 @@ Register-ArgumentCompleter -Native -CommandName 'ekas' -ScriptBlock {
         }
         'ekas;run' {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node')
+            [CompletionResult]::new('--live-prices', '--live-prices', [CompletionResultType]::ParameterName, 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only')
             [CompletionResult]::new('--over-provision', '--over-provision', [CompletionResultType]::ParameterName, 'Spare nodes to add to every group that scales up')
             [CompletionResult]::new('--scale-up-backoff', '--scale-up-backoff', [CompletionResultType]::ParameterName, 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]')
             [CompletionResult]::new('--scale-up-backoff-max', '--scale-up-backoff-max', [CompletionResultType]::ParameterName, 'Longest wait after launch failures, and how far back failures count')
@@ -330,6 +334,8 @@ Register-ArgumentCompleter -Native -CommandName 'ekas' -ScriptBlock {
             [CompletionResult]::new('--metrics-address', '--metrics-address', [CompletionResultType]::ParameterName, 'Where to serve /metrics and /healthz')
             [CompletionResult]::new('--unhealthy-after', '--unhealthy-after', [CompletionResultType]::ParameterName, '/healthz fails once no pass has completed (on a standby: no leader was seen) for this long [default: 3 × --sleep, at least 2m]')
             [CompletionResult]::new('--api-discovery-every', '--api-discovery-every', [CompletionResultType]::ParameterName, 'How often the optional APIs (PodGroups, ProvisioningRequests) are looked for again, so a CRD installed later is read without a restart')
+            [CompletionResult]::new('--on-demand-price-refresh', '--on-demand-price-refresh', [CompletionResultType]::ParameterName, 'How long on-demand prices read from AWS are used before they are read again')
+            [CompletionResult]::new('--spot-price-refresh', '--spot-price-refresh', [CompletionResultType]::ParameterName, 'How long Spot prices read from AWS are used before they are read again')
             [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'Name of the cluster whose node groups ekas manages (matched against the groups'' tags)')
             [CompletionResult]::new('--regions', '--regions', [CompletionResultType]::ParameterName, 'AWS regions to manage, comma-separated, in order of preference')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
@@ -378,6 +384,7 @@ Register-ArgumentCompleter -Native -CommandName 'ekas' -ScriptBlock {
             [CompletionResult]::new('--pod-templates', '--pod-templates', [CompletionResultType]::ParameterName, 'PodTemplates the ProvisioningRequests name: `kubectl get podtemplates -A -o json` output')
             [CompletionResult]::new('--price-file', '--price-file', [CompletionResultType]::ParameterName, 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node')
+            [CompletionResult]::new('--live-prices', '--live-prices', [CompletionResultType]::ParameterName, 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only')
             [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'Name of the cluster whose node groups ekas manages (matched against the groups'' tags)')
             [CompletionResult]::new('--regions', '--regions', [CompletionResultType]::ParameterName, 'AWS regions to manage, comma-separated, in order of preference')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
@@ -411,6 +418,7 @@ Register-ArgumentCompleter -Native -CommandName 'ekas' -ScriptBlock {
             [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'Write an SVG chart of pending pods and nodes per group over time')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the launch and join delays (default: the cluster file''s simulation.seed, else one derived from the inputs)')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node')
+            [CompletionResult]::new('--live-prices', '--live-prices', [CompletionResultType]::ParameterName, 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only')
             [CompletionResult]::new('--over-provision', '--over-provision', [CompletionResultType]::ParameterName, 'Spare nodes to add to every group that scales up')
             [CompletionResult]::new('--scale-up-backoff', '--scale-up-backoff', [CompletionResultType]::ParameterName, 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]')
             [CompletionResult]::new('--scale-up-backoff-max', '--scale-up-backoff-max', [CompletionResultType]::ParameterName, 'Longest wait after launch failures, and how far back failures count')

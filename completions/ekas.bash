@@ -273,7 +273,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__plan)
-            opts="-o -v -h -V --snapshot --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --snapshot --namespace --live-prices --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -285,6 +285,10 @@ _ekas() {
                     ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --live-prices)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --over-provision)
@@ -467,7 +471,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__reap)
-            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --namespace --live-prices --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -475,6 +479,10 @@ _ekas() {
             case "${prev}" in
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --live-prices)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --over-provision)
@@ -677,7 +685,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__run)
-            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --sleep --batch-idle --batch-max --no-scale --no-maintenance --leader-elect --interruption-queue --interruption-accounts --lifecycle-hook-max-wait --interruption-retry-after --metrics-address --unhealthy-after --api-discovery-every --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --namespace --live-prices --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --sleep --batch-idle --batch-max --no-scale --no-maintenance --leader-elect --interruption-queue --interruption-accounts --lifecycle-hook-max-wait --interruption-retry-after --metrics-address --unhealthy-after --api-discovery-every --on-demand-price-refresh --spot-price-refresh --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,6 +693,10 @@ _ekas() {
             case "${prev}" in
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --live-prices)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --over-provision)
@@ -867,6 +879,14 @@ _ekas() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-demand-price-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spot-price-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cluster-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -931,7 +951,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__scale__subcmd__up)
-            opts="-o -v -h -V --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --namespace --live-prices --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --lease-namespace --lease-name --lease-duration --slack-hook --slack-timeout --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -939,6 +959,10 @@ _ekas() {
             case "${prev}" in
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --live-prices)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --over-provision)
@@ -1141,7 +1165,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__simulate)
-            opts="-o -v -h -V --trace --cluster --set --compare --policy --chart --seed --namespace --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --sleep --batch-idle --batch-max --scheduler-scoring --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --trace --cluster --set --compare --policy --chart --seed --namespace --live-prices --over-provision --scale-up-backoff --scale-up-backoff-max --max-node-provision-time --startup-taint --kube-reserved-cpu --kube-reserved-memory --max-pods --expendable-pods-priority-cutoff --scale-up-only-unschedulable --new-pod-scale-up-delay --no-balance --no-gangs --provisioning-request-booking --expander --avoid-interrupted-groups --price-file --idle-threshold --type-idle-threshold --instance-init-time --type-idle-count --dead-threshold --launch-grace --max-concurrent-drains --min-pod-age --max-scale-in-fraction --scale-in-window --interruption-drain-timeout --rebalance-cordon-ttl --scale-down-utilization-threshold --no-consolidation --drain-utilization-below --drain-running-jobs --respect-scale-in-protection --max-total-unready-percentage --ok-total-unready-count --sleep --batch-idle --batch-max --scheduler-scoring --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1177,6 +1201,10 @@ _ekas() {
                     ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --live-prices)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --over-provision)
@@ -1375,7 +1403,7 @@ _ekas() {
             return 0
             ;;
         ekas__subcmd__snapshot)
-            opts="-o -v -h -V --out --pods --nodes --daemonsets --pdbs --namespaces --pvcs --pvs --storage-classes --pod-groups --provisioning-requests --pod-templates --price-file --namespace --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
+            opts="-o -v -h -V --out --pods --nodes --daemonsets --pdbs --namespaces --pvcs --pvs --storage-classes --pod-groups --provisioning-requests --pod-templates --price-file --namespace --live-prices --cluster-name --regions --kubeconfig --context --kube-timeout --aws-access-key --aws-secret-key --aws-profile --use-aws-iam-role --aws-timeout --aws-attempt-timeout --aws-max-attempts --dry-run --output --log-format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1435,6 +1463,10 @@ _ekas() {
                     ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --live-prices)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --cluster-name)

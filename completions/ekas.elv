@@ -52,6 +52,7 @@ set edit:completion:arg-completer[ekas] = {|@words|
         &'ekas;plan'= {
             cand --snapshot 'Read the cluster from a snapshot file instead of the live APIs'
             cand --namespace 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node'
+            cand --live-prices 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only'
             cand --over-provision 'Spare nodes to add to every group that scales up'
             cand --scale-up-backoff 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]'
             cand --scale-up-backoff-max 'Longest wait after launch failures, and how far back failures count'
@@ -113,6 +114,7 @@ set edit:completion:arg-completer[ekas] = {|@words|
         }
         &'ekas;scale-up'= {
             cand --namespace 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node'
+            cand --live-prices 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only'
             cand --over-provision 'Spare nodes to add to every group that scales up'
             cand --scale-up-backoff 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]'
             cand --scale-up-backoff-max 'Longest wait after launch failures, and how far back failures count'
@@ -211,6 +213,7 @@ set edit:completion:arg-completer[ekas] = {|@words|
         }
         &'ekas;reap'= {
             cand --namespace 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node'
+            cand --live-prices 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only'
             cand --over-provision 'Spare nodes to add to every group that scales up'
             cand --scale-up-backoff 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]'
             cand --scale-up-backoff-max 'Longest wait after launch failures, and how far back failures count'
@@ -277,6 +280,7 @@ set edit:completion:arg-completer[ekas] = {|@words|
         }
         &'ekas;run'= {
             cand --namespace 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node'
+            cand --live-prices 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only'
             cand --over-provision 'Spare nodes to add to every group that scales up'
             cand --scale-up-backoff 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]'
             cand --scale-up-backoff-max 'Longest wait after launch failures, and how far back failures count'
@@ -322,6 +326,8 @@ set edit:completion:arg-completer[ekas] = {|@words|
             cand --metrics-address 'Where to serve /metrics and /healthz'
             cand --unhealthy-after '/healthz fails once no pass has completed (on a standby: no leader was seen) for this long [default: 3 × --sleep, at least 2m]'
             cand --api-discovery-every 'How often the optional APIs (PodGroups, ProvisioningRequests) are looked for again, so a CRD installed later is read without a restart'
+            cand --on-demand-price-refresh 'How long on-demand prices read from AWS are used before they are read again'
+            cand --spot-price-refresh 'How long Spot prices read from AWS are used before they are read again'
             cand --cluster-name 'Name of the cluster whose node groups ekas manages (matched against the groups'' tags)'
             cand --regions 'AWS regions to manage, comma-separated, in order of preference'
             cand --kubeconfig 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)'
@@ -369,6 +375,7 @@ set edit:completion:arg-completer[ekas] = {|@words|
             cand --pod-templates 'PodTemplates the ProvisioningRequests name: `kubectl get podtemplates -A -o json` output'
             cand --price-file 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)'
             cand --namespace 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node'
+            cand --live-prices 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only'
             cand --cluster-name 'Name of the cluster whose node groups ekas manages (matched against the groups'' tags)'
             cand --regions 'AWS regions to manage, comma-separated, in order of preference'
             cand --kubeconfig 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)'
@@ -401,6 +408,7 @@ set edit:completion:arg-completer[ekas] = {|@words|
             cand --chart 'Write an SVG chart of pending pods and nodes per group over time'
             cand --seed 'Seed of the launch and join delays (default: the cluster file''s simulation.seed, else one derived from the inputs)'
             cand --namespace 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node'
+            cand --live-prices 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only'
             cand --over-provision 'Spare nodes to add to every group that scales up'
             cand --scale-up-backoff 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]'
             cand --scale-up-backoff-max 'Longest wait after launch failures, and how far back failures count'

@@ -55,6 +55,8 @@ complete -c ekas -n "__fish_ekas_needs_command" -f -a "simulate" -d 'Replay a wo
 complete -c ekas -n "__fish_ekas_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l snapshot -d 'Read the cluster from a snapshot file instead of the live APIs' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
+complete -c ekas -n "__fish_ekas_using_subcommand plan" -l live-prices -d 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only' -r -f -a "true\t''
+false\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -113,6 +115,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand plan" -s v -l verbose -d 'More
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
+complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l live-prices -d 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only' -r -f -a "true\t''
+false\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand scale-up" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -205,6 +209,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand drain" -s v -l verbose -d 'Mor
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand drain" -s V -l version -d 'Print version'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
+complete -c ekas -n "__fish_ekas_using_subcommand reap" -l live-prices -d 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only' -r -f -a "true\t''
+false\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -268,6 +274,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand reap" -s v -l verbose -d 'More
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s h -l help -d 'Print help'
 complete -c ekas -n "__fish_ekas_using_subcommand reap" -s V -l version -d 'Print version'
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l live-prices -d 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only' -r -f -a "true\t''
+false\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r
@@ -314,6 +322,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand run" -l interruption-retry-aft
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l metrics-address -d 'Where to serve /metrics and /healthz' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l unhealthy-after -d '/healthz fails once no pass has completed (on a standby: no leader was seen) for this long [default: 3 × --sleep, at least 2m]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l api-discovery-every -d 'How often the optional APIs (PodGroups, ProvisioningRequests) are looked for again, so a CRD installed later is read without a restart' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l on-demand-price-refresh -d 'How long on-demand prices read from AWS are used before they are read again' -r
+complete -c ekas -n "__fish_ekas_using_subcommand run" -l spot-price-refresh -d 'How long Spot prices read from AWS are used before they are read again' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand run" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
@@ -358,6 +368,8 @@ complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l provisioning-requ
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l pod-templates -d 'PodTemplates the ProvisioningRequests name: `kubectl get podtemplates -A -o json` output' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l price-file -d 'Hourly prices to record in the snapshot instead of the bundled on-demand ones (JSON: instance type → region → dollars per hour)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
+complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l live-prices -d 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only' -r -f -a "true\t''
+false\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l cluster-name -d 'Name of the cluster whose node groups ekas manages (matched against the groups\' tags)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l regions -d 'AWS regions to manage, comma-separated, in order of preference' -r
 complete -c ekas -n "__fish_ekas_using_subcommand snapshot" -l kubeconfig -d 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)' -r -F
@@ -388,6 +400,8 @@ original\t'The original tool\'s scale-up choice and idle rules'"
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l chart -d 'Write an SVG chart of pending pods and nodes per group over time' -r -F
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l seed -d 'Seed of the launch and join delays (default: the cluster file\'s simulation.seed, else one derived from the inputs)' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l namespace -d 'Read pods and PodDisruptionBudgets of this namespace only (default: all namespaces); not with maintenance, which must see every pod on a node' -r
+complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l live-prices -d 'Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts), Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices from --price-file and the bundled on-demand table only' -r -f -a "true\t''
+false\t''"
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l over-provision -d 'Spare nodes to add to every group that scales up' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-backoff -d 'First wait after a group fails to launch; doubles per further failure [seconds or 5m, 1h]' -r
 complete -c ekas -n "__fish_ekas_using_subcommand simulate" -l scale-up-backoff-max -d 'Longest wait after launch failures, and how far back failures count' -r

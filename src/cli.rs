@@ -25,6 +25,7 @@ use crate::model::StartupTaints;
 use crate::model::quantity::Quantity;
 use crate::notify::SlackHook;
 use crate::pricing::PriceFile;
+use crate::pricing::cache::Refresh;
 use crate::secret::Secret;
 use crate::simulate::policy::Policy;
 use crate::simulate::scoring::Scoring;
@@ -208,6 +209,13 @@ pub struct ReadArgs {
         help_heading = "Cluster"
     )]
     pub namespace: Option<String>,
+
+    /// Price groups from AWS: on-demand prices from the Price List API (pricing:GetProducts),
+    /// Spot prices from the Spot price history (ec2:DescribeSpotPriceHistory); false prices
+    /// from --price-file and the bundled on-demand table only
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true,
+        default_missing_value = "true", action = ArgAction::Set, help_heading = "Cluster")]
+    pub live_prices: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -531,6 +539,16 @@ pub struct RunArgs {
     /// a CRD installed later is read without a restart
     #[arg(long, value_name = "DURATION", default_value = "3m", hide = true)]
     pub api_discovery_every: DurationArg,
+
+    /// How long on-demand prices read from AWS are used before they are read again
+    #[arg(long, value_name = "DURATION", hide = true,
+        default_value_t = DurationArg::from(Refresh::default().on_demand))]
+    pub on_demand_price_refresh: DurationArg,
+
+    /// How long Spot prices read from AWS are used before they are read again
+    #[arg(long, value_name = "DURATION", hide = true,
+        default_value_t = DurationArg::from(Refresh::default().spot))]
+    pub spot_price_refresh: DurationArg,
 }
 
 /// When passes start: `ekas run` waits this way, and `ekas simulate` replays the same waits.

@@ -42,6 +42,7 @@ pub struct Metrics {
     pub interruption_drain: Histogram,
     pub interruption_messages: Family<Labels, Counter>,
     pub changes: Family<Labels, Counter>,
+    pub price_fetch_failures: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -74,6 +75,7 @@ impl Metrics {
             interruption_drain: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             interruption_messages: Family::default(),
             changes: Family::default(),
+            price_fetch_failures: Family::default(),
             registry: Registry::default(),
         };
         register(
@@ -250,6 +252,15 @@ impl Metrics {
              the error's class)",
             m.changes.clone(),
         );
+        register(
+            &mut registry,
+            &mut series,
+            "price_fetch_failures",
+            "Failed reads of AWS's price APIs, by api (GetProducts, DescribeSpotPriceHistory) and \
+             reason (denied, timeout, malformed, failed); the last good prices, or the bundled \
+             on-demand table, stand in",
+            m.price_fetch_failures.clone(),
+        );
         Metrics {
             registry,
             series,
@@ -313,4 +324,10 @@ pub fn change(kind: &'static str, failed: Option<crate::actuate::outcome::ErrorC
     let result = failed.map_or("ok", |class| class.as_str());
     let labels = vec![("change", kind.to_string()), ("result", result.to_string())];
     metrics().changes.get_or_create(&labels).inc();
+}
+
+/// Counts one failed read of a price API.
+pub fn price_fetch_failure(api: &'static str, reason: &'static str) {
+    let labels = vec![("api", api.to_string()), ("reason", reason.to_string())];
+    metrics().price_fetch_failures.get_or_create(&labels).inc();
 }

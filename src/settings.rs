@@ -35,8 +35,8 @@ use crate::actuate::Parts;
 use crate::actuate::drain::DrainOptions;
 use crate::aws::{AwsOptions, AwsTimeouts};
 use crate::cli::{
-    ActArgs, Cli, Command, DrainArgs, DurationArg, GlobalArgs, OutputFormat, PlanningArgs, RunArgs,
-    SnapshotArgs,
+    ActArgs, Cli, Command, DrainArgs, DurationArg, GlobalArgs, OutputFormat, PlanningArgs,
+    ReadArgs, RunArgs, SnapshotArgs,
 };
 use crate::commands::simulate;
 use crate::engine;
@@ -54,6 +54,7 @@ use crate::kubernetes::KubeOptions;
 use crate::kubernetes::lease::LeaseSettings;
 use crate::model::StartupTaints;
 use crate::notify::{SlackHook, SlackSettings};
+use crate::pricing::cache::Refresh;
 use crate::source::Source;
 use crate::source::build::{BuildOptions, NodeReservation};
 use crate::source::live::LiveOptions;
@@ -253,7 +254,7 @@ impl Settings {
             Command::Plan(args) => Task::Plan(PlanSettings {
                 source: match args.snapshot {
                     Some(path) => Source::File(path),
-                    None => Source::Live(Box::new(live(g, args.planning.read.namespace.clone())?)),
+                    None => Source::Live(Box::new(live(g, &args.planning.read)?)),
                 },
                 planning: planning(g, &args.planning),
             }),
@@ -397,11 +398,12 @@ fn aws(g: &GlobalArgs) -> Result<AwsOptions> {
         max_attempts: g.aws_max_attempts,
         timeouts,
         endpoint_url: None,
+        pricing_endpoint_url: None,
     })
 }
 
 /// The live cluster: it needs a cluster name and regions.
-fn live(g: &GlobalArgs, namespace: Option<String>) -> Result<LiveOptions> {
+fn live(g: &GlobalArgs, read: &ReadArgs) -> Result<LiveOptions> {
     let cluster = g
         .cluster_name
         .clone()
@@ -415,14 +417,16 @@ fn live(g: &GlobalArgs, namespace: Option<String>) -> Result<LiveOptions> {
         regions,
         aws: aws(g)?,
         kube: kube(g)?,
-        namespace,
+        namespace: read.namespace.clone(),
+        // One-shot commands read prices once; only the loop keeps them (see `run`).
+        prices: read.live_prices.then(Refresh::default),
     })
 }
 
 /// `lease`: whether this subcommand takes the Lease at all (`run --leader-elect=false` does not;
 /// nor does a dry run, which changes nothing, not even the Lease).
 fn act(g: &GlobalArgs, args: &ActArgs, parts: Parts, lease: bool) -> Result<ActSettings> {
-    let live = live(g, args.planning.read.namespace.clone())?;
+    let live = live(g, &args.planning.read)?;
     let lease_settings = LeaseSettings {
         namespace: args.lease.lease_namespace.clone(),
         name: args.lease.lease_name.clone(),
@@ -477,7 +481,13 @@ fn run(g: &GlobalArgs, args: &RunArgs) -> Result<RunSettings> {
         scale_up: !args.no_scale,
         maintenance: !args.no_maintenance,
     };
-    let act = act(g, &args.act, parts, args.leader_elect)?;
+    let mut act = act(g, &args.act, parts, args.leader_elect)?;
+    if let Some(refresh) = &mut act.live.prices {
+        *refresh = Refresh {
+            on_demand: positive(args.on_demand_price_refresh, "--on-demand-price-refresh")?,
+            spot: positive(args.spot_price_refresh, "--spot-price-refresh")?,
+        };
+    }
     let interruption_queues = args
         .interruption_queue
         .iter()
@@ -614,7 +624,7 @@ fn snapshot(g: &GlobalArgs, args: SnapshotArgs) -> Result<SnapshotSettings> {
     .iter()
     .any(|f| f.is_some());
     Ok(SnapshotSettings {
-        live: live(g, args.read.namespace)?,
+        live: live(g, &args.read)?,
         kubectl: given.then_some(files),
         out: args.out,
         price_file: args.price_file,
@@ -868,6 +878,36 @@ mod tests {
             !debug.contains("s3cr3tKey") && !debug.contains("t0k3n"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn live_prices_are_read_unless_turned_off_and_kept_by_the_loop() {
+        let reap = act_settings(&[&["reap"], LIVE].concat());
+        assert_eq!(reap.live.prices, Some(Refresh::default()));
+        let off = act_settings(&[&["reap", "--live-prices=false"], LIVE].concat());
+        assert_eq!(off.live.prices, None);
+        let run = act_settings(
+            &[
+                &[
+                    "run",
+                    "--spot-price-refresh",
+                    "5m",
+                    "--on-demand-price-refresh",
+                    "6h",
+                ],
+                LIVE,
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            run.live.prices,
+            Some(Refresh {
+                on_demand: Duration::from_secs(6 * 3600),
+                spot: Duration::from_secs(300),
+            })
+        );
+        let err = settings(&[&["run", "--spot-price-refresh", "0"], LIVE].concat()).unwrap_err();
+        assert!(err.to_string().contains("--spot-price-refresh"), "{err}");
     }
 
     #[test]

@@ -179,6 +179,9 @@ pub async fn region_part(
         instances_not_found,
         // Filled by whoever writes the snapshot, from the prices the plan would use.
         prices: None,
+        spot_prices: None,
+        // Read after every region's groups are known (`source::live`).
+        live_prices: None,
     })
 }
 

@@ -1,9 +1,10 @@
-//! The AWS side: clients per region, gathering the AWS half of a snapshot, and the two calls
-//! that change anything (SetDesiredCapacity, TerminateInstanceInAutoScalingGroup). Adapters
-//! never decide: they read into [`crate::source::document`] and carry out a plan.
+//! The AWS side: clients per region, gathering the AWS half of a snapshot, reading prices, and
+//! the two calls that change anything (SetDesiredCapacity, TerminateInstanceInAutoScalingGroup).
+//! Adapters never decide: they read into [`crate::source::document`] and carry out a plan.
 
 mod count;
 pub mod gather;
+pub mod prices;
 pub mod scaling;
 
 use std::collections::HashMap;
@@ -32,6 +33,9 @@ pub struct AwsOptions {
     pub timeouts: AwsTimeouts,
     /// An endpoint for every service (tests); otherwise `AWS_ENDPOINT_URL` or AWS's own.
     pub endpoint_url: Option<String>,
+    /// An endpoint for the Price List API alone (tests: moto has none); otherwise
+    /// `AWS_ENDPOINT_URL_PRICING`, the one above, or AWS's own.
+    pub pricing_endpoint_url: Option<String>,
 }
 
 impl Default for AwsOptions {
@@ -43,6 +47,7 @@ impl Default for AwsOptions {
             max_attempts: 5,
             timeouts: AwsTimeouts::default(),
             endpoint_url: None,
+            pricing_endpoint_url: None,
         }
     }
 }
@@ -76,6 +81,8 @@ pub struct RegionClients {
     pub ec2: aws_sdk_ec2::Client,
     /// Interruption queues (`ekas run --interruption-queue`).
     pub sqs: aws_sdk_sqs::Client,
+    /// The Price List API, at the endpoint that serves this region's prices.
+    pub pricing: aws_sdk_pricing::Client,
     /// Instance types never change: described once per process and region.
     instance_types: Arc<Mutex<HashMap<String, InstanceTypeInfo>>>,
     /// Running instances of Nodes outside every managed group (a control plane, other
@@ -138,6 +145,12 @@ pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<Reg
             ));
         }
         let config = loader.load().await;
+        let mut pricing = aws_sdk_pricing::config::Builder::from(&config)
+            .region(Region::new(crate::pricing::live::price_list_region(region)))
+            .interceptor(count::CountCalls);
+        if let Some(endpoint) = &options.pricing_endpoint_url {
+            pricing = pricing.endpoint_url(endpoint);
+        }
         out.push(RegionClients {
             region: region.clone(),
             autoscaling: aws_sdk_autoscaling::Client::from_conf(
@@ -155,6 +168,7 @@ pub async fn connect(regions: &[String], options: &AwsOptions) -> Result<Vec<Reg
                     .interceptor(count::CountCalls)
                     .build(),
             ),
+            pricing: aws_sdk_pricing::Client::from_conf(pricing.build()),
             instance_types: Arc::default(),
             unmanaged: Arc::default(),
             guard: crate::guard::Guard::open(),

@@ -27,7 +27,7 @@ pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
         ..BuildOptions::default()
     };
     let snapshot = build::snapshot(&doc, &options).wrap_err("the snapshot read does not build")?;
-    build::record_prices(&mut doc, &snapshot);
+    build::record_prices(&mut doc, &snapshot, options.price_file.as_ref());
     drop(snapshot);
     // Serialised straight to the file or stream: a second copy of a large cluster, as text,
     // would double what the command holds.

@@ -1,7 +1,9 @@
 //! The live cluster as a snapshot source: both APIs connected, and the snapshot document read
 //! from them — Kubernetes first (or from the loop's caches), so AWS is asked only about what
-//! the Nodes do not describe.
+//! the Nodes do not describe — then the prices of the groups it found (kept between the
+//! loop's passes, see [`crate::pricing::cache`]).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use color_eyre::eyre::Result;
@@ -13,6 +15,8 @@ use crate::aws::{self, AwsOptions, RegionClients};
 use crate::guard::Guard;
 use crate::kubernetes::{self, KubeOptions};
 use crate::model::Snapshot;
+use crate::pricing::cache::{PriceCache, Refresh};
+use crate::source::document::aws::RegionPart;
 
 /// Which cluster, and how to reach its two APIs.
 #[derive(Debug, Clone)]
@@ -24,6 +28,8 @@ pub struct LiveOptions {
     pub kube: KubeOptions,
     /// Read pods and PodDisruptionBudgets of this namespace only.
     pub namespace: Option<String>,
+    /// How long live prices are kept; `None` reads none (`--live-prices=false`).
+    pub prices: Option<Refresh>,
 }
 
 /// Both APIs, connected: what the subcommands that act on the cluster read and write through.
@@ -33,6 +39,8 @@ pub struct Live {
     pub aws: Vec<RegionClients>,
     pub kube: kube::Client,
     namespace: Option<String>,
+    /// Live prices, kept for as long as this connection (the loop's life).
+    prices: Option<PriceCache>,
 }
 
 impl Live {
@@ -56,6 +64,7 @@ impl Live {
             aws,
             kube,
             namespace: options.namespace.clone(),
+            prices: price_cache(options),
         })
     }
 
@@ -73,7 +82,10 @@ impl Live {
         captured_at: Timestamp,
     ) -> Result<SnapshotDocument> {
         let registered = Arc::new(kubernetes.registered_instances());
-        let read = aws::gather::each_region(&self.aws, &self.cluster, Some(registered)).await?;
+        let mut read = aws::gather::each_region(&self.aws, &self.cluster, Some(registered)).await?;
+        if let Some(cache) = &self.prices {
+            add_prices(cache, &self.aws, &self.cluster, &mut read.parts).await;
+        }
         Ok(SnapshotDocument {
             captured_at,
             cluster_name: Some(self.cluster.clone()),
@@ -105,7 +117,10 @@ pub async fn document_with_kubernetes(
 ) -> Result<SnapshotDocument> {
     let captured_at = Timestamp::now();
     let clients = aws::connect(&options.regions, &options.aws).await?;
-    let read = aws::gather::each_region(&clients, &options.cluster, None).await?;
+    let mut read = aws::gather::each_region(&clients, &options.cluster, None).await?;
+    if let Some(cache) = price_cache(options) {
+        add_prices(&cache, &clients, &options.cluster, &mut read.parts).await;
+    }
     Ok(SnapshotDocument {
         captured_at,
         cluster_name: Some(options.cluster.clone()),
@@ -115,4 +130,39 @@ pub async fn document_with_kubernetes(
         unreachable_regions: read.unreachable,
         recent_removals: Vec::new(),
     })
+}
+
+/// An empty price cache, unless live prices are off; its reads end within `--aws-timeout`.
+fn price_cache(options: &LiveOptions) -> Option<PriceCache> {
+    let refresh = options.prices?;
+    Some(PriceCache::new(refresh, options.aws.timeouts.operation))
+}
+
+/// Reads (or takes from the cache) the prices the regions' groups want and puts them in their
+/// parts. Never fails: what cannot be read is logged, and other prices stand in.
+async fn add_prices(
+    cache: &PriceCache,
+    clients: &[RegionClients],
+    cluster: &str,
+    parts: &mut BTreeMap<String, RegionPart>,
+) {
+    let wanted = parts
+        .iter()
+        .map(|(region, part)| {
+            let wanted = build::aws::wanted_prices(region, part, cluster);
+            (region.clone(), wanted)
+        })
+        .collect();
+    let reader = aws::prices::PriceReader::new(clients);
+    let read = cache
+        .read(&reader, &wanted, std::time::Instant::now())
+        .await;
+    for warning in &read.warnings {
+        tracing::warn!("{warning}");
+    }
+    for (region, prices) in read.prices {
+        if let Some(part) = parts.get_mut(&region) {
+            part.live_prices = Some(prices);
+        }
+    }
 }

@@ -555,6 +555,82 @@ fn price_source(plan: &Value, group: &str) -> Value {
     groups.iter().find(|g| g["group"] == group).unwrap()["priceSource"].clone()
 }
 
+/// The example's mixed-instances group in us-east-1, bought as `distribution` says.
+fn with_distribution(distribution: Value) -> Value {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(example()).unwrap()).unwrap();
+    let groups = doc["aws"]["us-east-1"]["autoScalingGroups"]["AutoScalingGroups"]
+        .as_array_mut()
+        .unwrap();
+    let group = groups
+        .iter_mut()
+        .find(|g| g["AutoScalingGroupName"] == "batch-prod-cpu-use1")
+        .unwrap();
+    group["MixedInstancesPolicy"]["InstancesDistribution"] = distribution;
+    doc
+}
+
+#[test]
+fn recorded_spot_prices_price_spot_and_mixed_groups() {
+    let group = |plan: &Value| -> Value {
+        let groups = plan["groups"].as_array().unwrap();
+        groups
+            .iter()
+            .find(|g| g["group"] == "batch-prod-cpu-use1")
+            .unwrap()
+            .clone()
+    };
+    let spot = with_distribution(
+        json!({"OnDemandBaseCapacity": 0, "OnDemandPercentageAboveBaseCapacity": 0}),
+    );
+    let (_dir, snapshot) = write_snapshot(&spot);
+    let before = group(&plan_json(&snapshot, &[]));
+    assert_eq!(before["capacityType"], "spot");
+    // Without Spot prices, the on-demand one stands in (as before ekas read Spot prices).
+    assert_eq!(before["priceSource"], "bundled");
+    let ty = before["instanceType"].as_str().unwrap().to_string();
+    let on_demand = before["hourlyPrice"].as_f64().unwrap();
+
+    // Spot prices for two of its three zones: their mean.
+    let mut priced = spot.clone();
+    priced["aws"]["us-east-1"]["spotPrices"] =
+        json!({ty.clone(): {"us-east-1a": 0.1, "us-east-1b": 0.2, "us-east-1z": 9.0}});
+    let (_dir, snapshot) = write_snapshot(&priced);
+    let after = group(&plan_json(&snapshot, &[]));
+    assert_eq!(after["priceSource"], "snapshot");
+    assert!(
+        (after["hourlyPrice"].as_f64().unwrap() - 0.15).abs() < 1e-9,
+        "{after}"
+    );
+
+    // Mixed, above a base of 0: half on demand (bundled), half Spot (recorded).
+    let mut mixed = with_distribution(
+        json!({"OnDemandBaseCapacity": 0, "OnDemandPercentageAboveBaseCapacity": 50}),
+    );
+    mixed["aws"]["us-east-1"]["spotPrices"] = priced["aws"]["us-east-1"]["spotPrices"].clone();
+    let (_dir, snapshot) = write_snapshot(&mixed);
+    let half = group(&plan_json(&snapshot, &[]));
+    assert_eq!(half["capacityType"], "mixed");
+    let want = 0.5 * on_demand + 0.5 * 0.15;
+    assert!(
+        (half["hourlyPrice"].as_f64().unwrap() - want).abs() < 1e-9,
+        "{half}"
+    );
+    // The less trusted of the two sources is named.
+    assert_eq!(half["priceSource"], "bundled");
+
+    // A bad recorded price is named by its path.
+    let mut bad = spot;
+    bad["aws"]["us-east-1"]["spotPrices"] = json!({ty.clone(): {"us-east-1a": -1}});
+    let (_dir, snapshot) = write_snapshot(&bad);
+    let out = ekas(&["plan", "--snapshot", snapshot.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!("aws.us-east-1.spotPrices.{ty}.us-east-1a: -1")),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn prices_come_from_the_file_then_the_snapshot_then_the_bundled_table() {
     // Bundled: m5.4xlarge lists at $0.768 an hour.

@@ -15,6 +15,7 @@ mod kube;
 mod lease;
 mod loop_cost;
 mod maintenance;
+mod prices;
 mod provisioning;
 mod reap;
 mod run;

@@ -13,6 +13,7 @@ use crate::model::{
     Instance, LeftOutGroup, Node, NodeGroup, NodeTemplate, ScalingActivity, StartupTaints,
     TemplateSource,
 };
+use crate::pricing::cache::Wanted;
 use crate::source::document::aws::{
     AutoScalingGroup, InstanceTypeInfo, LaunchTemplateSpecification, RegionPart,
 };
@@ -126,6 +127,37 @@ pub fn node_groups(
     groups.sort_by(|a, b| a.name.cmp(&b.name));
     left_out.sort_by(|a, b| a.name.cmp(&b.name));
     (groups, left_out)
+}
+
+/// What the cluster's groups in one region want priced live: each group's instance type (the
+/// one it is planned and priced by) on demand, and on the Spot market too for Spot and mixed
+/// groups. A group whose type cannot be told is left to the builder to report.
+pub fn wanted_prices(region: &str, part: &RegionPart, cluster: &str) -> Wanted {
+    let types: HashMap<&str, &InstanceTypeInfo> = part
+        .instance_types
+        .instance_types
+        .iter()
+        .map(|t| (t.instance_type.as_str(), t))
+        .collect();
+    let mut wanted = Wanted::default();
+    for asg in &part.auto_scaling_groups.auto_scaling_groups {
+        let tags: Tags = asg
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        if !tags::is_cluster_group(&tags, cluster) {
+            continue;
+        }
+        let Ok((ty, _, _)) = instance_type(region, part, asg, &types) else {
+            continue;
+        };
+        if capacity_type(region, part, asg) != CapacityType::OnDemand {
+            wanted.spot.insert(ty.clone());
+        }
+        wanted.on_demand.insert(ty);
+    }
+    wanted
 }
 
 fn node_group(
@@ -604,6 +636,7 @@ pub fn activities(region: &str, part: &RegionPart, groups: &[NodeGroup]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::document::aws::InstancesDistribution;
 
     #[test]
     fn default_reservation_matches_the_eks_ami() {
@@ -625,5 +658,31 @@ mod tests {
         };
         assert_eq!(fixed.cpu_millis(16), 250);
         assert_eq!(fixed.memory_bytes(65_536), MIB);
+    }
+
+    #[test]
+    fn only_the_clusters_group_types_are_priced_and_spot_ones_on_both_markets() {
+        let doc: crate::source::document::SnapshotDocument =
+            serde_json::from_str(include_str!("../../../examples/batch-cluster.json")).unwrap();
+        let set = |types: &[&str]| types.iter().map(|t| t.to_string()).collect();
+        // us-west-2: a launch template and a launch configuration; the other cluster's group
+        // is not asked about.
+        let west = wanted_prices("us-west-2", &doc.aws["us-west-2"], "batch-prod");
+        assert_eq!(west.on_demand, set(&["m5.4xlarge", "p3.2xlarge"]));
+        assert!(west.spot.is_empty());
+        // A mixed group with Spot above its base: its type on both markets.
+        let mut east = doc.aws["us-east-1"].clone();
+        let group = &mut east.auto_scaling_groups.auto_scaling_groups[0];
+        assert_eq!(group.auto_scaling_group_name, "batch-prod-cpu-use1");
+        let policy = group.mixed_instances_policy.as_mut().unwrap();
+        policy.instances_distribution = Some(InstancesDistribution {
+            on_demand_base_capacity: Some(1),
+            on_demand_percentage_above_base_capacity: Some(20),
+            spot_allocation_strategy: None,
+        });
+        let wanted = wanted_prices("us-east-1", &east, "batch-prod");
+        assert_eq!(wanted.spot.len(), 1);
+        assert!(wanted.on_demand.is_superset(&wanted.spot));
+        assert_eq!(wanted.on_demand.len(), 2);
     }
 }

@@ -35,15 +35,50 @@ pub struct BuildOptions {
     pub price_file: Option<PriceFile>,
 }
 
-/// Writes the price each group was planned with into its region's `prices`, so the snapshot
-/// plans the same wherever it is read, whatever table that ekas bundles.
-pub fn record_prices(doc: &mut SnapshotDocument, snapshot: &Snapshot) {
+/// Writes the prices each group was priced from into its region's `prices` (on demand) and
+/// `spotPrices`, so the snapshot plans the same wherever it is read, whatever table that ekas
+/// bundles and whatever AWS's prices are by then.
+pub fn record_prices(doc: &mut SnapshotDocument, snapshot: &Snapshot, file: Option<&PriceFile>) {
+    let mut used = Vec::new();
     for group in &snapshot.groups {
-        if let (Some(price), Some(part)) = (group.price, doc.aws.get_mut(&group.region)) {
+        let Some(part) = doc.aws.get(&group.region) else {
+            continue;
+        };
+        if let Some(priced) = price_inputs(part, file).group(group) {
+            used.push((group, priced));
+        }
+    }
+    for (group, priced) in used {
+        let Some(part) = doc.aws.get_mut(&group.region) else {
+            continue;
+        };
+        let ty = &group.instance_type;
+        if let Some(dollars) = priced.on_demand {
             part.prices
                 .get_or_insert_with(Default::default)
-                .insert(group.instance_type.clone(), price.dollars);
+                .insert(ty.clone(), dollars);
         }
+        if !priced.spot.is_empty() {
+            part.spot_prices
+                .get_or_insert_with(Default::default)
+                .entry(ty.clone())
+                .or_default()
+                .extend(priced.spot);
+        }
+    }
+}
+
+/// Where a region's group prices come from: the operator's file, the part's recorded prices,
+/// the prices read live for it.
+fn price_inputs<'a>(
+    part: &'a document::aws::RegionPart,
+    file: Option<&'a PriceFile>,
+) -> pricing::PriceInputs<'a> {
+    pricing::PriceInputs {
+        file,
+        snapshot: part.prices.as_ref(),
+        snapshot_spot: part.spot_prices.as_ref(),
+        live: part.live_prices.as_ref(),
     }
 }
 
@@ -298,13 +333,10 @@ fn build(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &BuildOptions) -> 
         let (mut region_groups, left_out_groups) =
             aws::node_groups(region, part, &cluster_name, &inputs);
         left_out.groups.extend(left_out_groups);
+        pricing::check_recorded(region, part.prices.as_ref(), part.spot_prices.as_ref())?;
+        let prices = price_inputs(part, opts.price_file.as_ref());
         for group in &mut region_groups {
-            group.price = pricing::resolve(
-                &group.instance_type,
-                region,
-                opts.price_file.as_ref(),
-                part.prices.as_ref(),
-            );
+            group.price = prices.group(group).map(|p| p.price);
         }
         activities.extend(aws::activities(region, part, &region_groups));
         groups.extend(region_groups);

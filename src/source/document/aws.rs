@@ -23,10 +23,18 @@ pub struct RegionPart {
     /// AWS CLI output).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances_not_found: Vec<String>,
-    /// Dollars per hour by instance type: the prices the plan used (written by ekas, so a
-    /// snapshot plans the same anywhere; not an AWS CLI output).
+    /// On-demand dollars per hour by instance type: the prices the plan used (written by
+    /// ekas, so a snapshot plans the same anywhere; not an AWS CLI output).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prices: Option<crate::pricing::RegionPrices>,
+    /// Spot dollars per hour by instance type and zone, for the Spot and mixed groups (written
+    /// by ekas like `prices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_prices: Option<crate::pricing::SpotPrices>,
+    /// Prices read from AWS's price APIs for this pass (the live source only): never written,
+    /// as `ekas snapshot` records the prices used in `prices` and `spotPrices` instead.
+    #[serde(skip)]
+    pub live_prices: Option<crate::pricing::LivePrices>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

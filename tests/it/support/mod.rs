@@ -4,6 +4,7 @@ pub mod aws_setup;
 pub mod cluster;
 pub mod ekas_loop;
 pub mod fake_kube;
+pub mod fake_pricing;
 pub mod fault_proxy;
 pub mod groups;
 pub mod manifests;
