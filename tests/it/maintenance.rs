@@ -560,3 +560,68 @@ async fn dead_nodes_go_one_window_at_a_time_across_passes_and_restarts() {
     assert!(metric(&held, "ekas_nodes{state=\"dead\"}") >= 3.0, "{held}");
     assert!(second.stop().success());
 }
+
+/// Consolidation through the API: `ekas reap` taints the under-used node (keeping the taints it
+/// had) and records the removal it began on the Lease; a pending pod that fits only there makes
+/// the next `reap` take the mark off, and nothing was evicted or terminated on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consolidation_marks_a_node_through_the_api_and_takes_the_mark_off() {
+    let moto = Moto::start();
+    let ids = crate::support::groups::workers(&moto, 0, 3).await;
+    let kube = FakeKube::start();
+    kube.add("/api/v1/namespaces", json!({"metadata": {"name": "ekas"}}));
+    // 3.92 cpu nodes: a runs 0.5 cpu, b 2, c 3.
+    let taint = json!({"key": "example.com/team", "value": "ml", "effect": "PreferNoSchedule"});
+    for (i, (name, cpu)) in [("a", "500m"), ("b", "2"), ("c", "3")]
+        .into_iter()
+        .enumerate()
+    {
+        let extra = match name {
+            "a" => json!({"spec": {"taints": [taint]}}),
+            _ => json!({}),
+        };
+        kube.add("/api/v1/nodes", node(name, &ids[i], extra));
+        let mut p = running_on(&format!("job-{name}"), name);
+        p["spec"]["containers"][0]["resources"] =
+            json!({"requests": {"cpu": cpu, "memory": "1Gi"}});
+        kube.add("/api/v1/pods", p);
+    }
+    let kubeconfig = kube.kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let args = reap_args(kubeconfig, &[]);
+    let before = group(&moto).await;
+    let out = ekas_with_env(&args, &moto.env());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let a = kube.object("nodes", None, "a").unwrap();
+    assert_eq!(
+        a["spec"]["taints"],
+        json!([taint, {"key": "ekas.dev/consolidating", "effect": "PreferNoSchedule"}]),
+        "{}",
+        stdout(&out)
+    );
+    let since = a["metadata"]["annotations"]["ekas.dev/consolidating"]
+        .as_str()
+        .unwrap();
+    assert!(since.parse::<jiff::Timestamp>().is_ok(), "{since}");
+    for other in ["b", "c"] {
+        let n = kube.object("nodes", None, other).unwrap();
+        assert!(n["spec"]["taints"].is_null(), "{other}: {n}");
+    }
+    let lease = kube.object("leases", Some("ekas"), "ekas").unwrap();
+    assert!(
+        lease["metadata"]["annotations"]["ekas/recent-removals"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "the mark is a removal begun: {lease}"
+    );
+
+    // 3 cpu fits only on a: the mark goes, the team's taint stays.
+    kube.add("/api/v1/pods", crate::support::pod("big", "3", "1Gi"));
+    let out = ekas_with_env(&args, &moto.env());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let a = kube.object("nodes", None, "a").unwrap();
+    assert_eq!(a["spec"]["taints"], json!([taint]), "{}", stdout(&out));
+    assert!(a["metadata"]["annotations"]["ekas.dev/consolidating"].is_null());
+    assert_eq!(group(&moto).await, before, "nothing terminated");
+    assert!(kube.evictions().is_empty(), "{:?}", kube.evictions());
+}
