@@ -17,6 +17,9 @@ export EKAS_MOTO_SERVER="$VENV/bin/moto_server"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "== docs (README length, links, the IAM page quoting deploy/)"
+./scripts/check-docs.sh
+
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 

@@ -293,10 +293,13 @@ pub fn write_table(
         table.row(cells, notes);
     }
     table.write(layout, out)?;
-    writeln!(
+    write_wrapped(
         out,
         "BOUND: at every instant, per pool, the fewest whole nodes that hold the running jobs, \
-         in node-hours; COST: on-demand, per second with a one-minute minimum."
+         in node-hours; COST: on-demand, per second with a one-minute minimum.",
+        0,
+        0,
+        layout.width,
     )?;
     for o in outcomes.iter().filter(|o| !o.violations.is_empty()) {
         writeln!(
