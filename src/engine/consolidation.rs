@@ -12,7 +12,9 @@
 //!    - dearer than another group its pods would run on: that group's nodes would hold the
 //!      same pods for at most [`CHEAPER`] of the price, and can still grow. Pending pods go to
 //!      the cheaper group (the `price` expander), so the dearer one shrinks as its jobs end.
-//! 2. The emptiest first; a node counted on to receive another's pods is not marked itself.
+//! 2. The emptiest first, at most [`MARKS_PER_PASS`] a pass out of the first [`TRIES_PER_PASS`]
+//!    candidates (each mark is a write to the API server, each try a search for room); a node
+//!    counted on to receive another's pods is not marked itself.
 //! 3. A mark is a removal begun, as a drain is: it spends one of the scale-in budget's
 //!    removals (`--max-scale-in-fraction` per `--scale-in-window`), after the pass's other
 //!    removals, and the node's termination once idle is not counted again.
@@ -26,6 +28,12 @@ use super::predicates::{NodeShape, static_fit, unknown_zones};
 use super::rehome::SpareRoom;
 use crate::model::{Node, NodeGroup, Pod, Resources, Snapshot};
 use crate::plan::{NodeActionKind, NodeState};
+
+/// Marks made in one pass, at most: each is a Node patch, and a large cluster's budget (10 % of
+/// 5,000 nodes) would otherwise have one pass write hundreds.
+pub const MARKS_PER_PASS: usize = 20;
+/// Candidates looked at in one pass, at most: each costs a search for room on every node.
+pub const TRIES_PER_PASS: usize = 100;
 
 /// A group is cheaper for a node's pods when it would hold them for at most this share of what
 /// their own group charges.
@@ -112,7 +120,7 @@ pub fn decide(inputs: &Inputs<'_>, nodes: &[NodeView<'_>], decided: &mut [Decide
     if !inputs.config.enabled {
         return;
     }
-    let mut left = inputs.budget_left;
+    let mut left = inputs.budget_left.min(MARKS_PER_PASS);
     if left == 0 {
         return;
     }
@@ -132,7 +140,7 @@ pub fn decide(inputs: &Inputs<'_>, nodes: &[NodeView<'_>], decided: &mut [Decide
         }
     }
     let mut receivers: HashSet<usize> = HashSet::new();
-    for i in candidates {
+    for i in candidates.into_iter().take(TRIES_PER_PASS) {
         if left == 0 {
             break;
         }
@@ -198,22 +206,28 @@ fn eligible(view: &NodeView<'_>, decided: &Decided, groups: &[NodeGroup]) -> boo
 }
 
 /// A group other than `own` whose new nodes take every pod, able to grow, that would hold the
-/// pods for at most [`CHEAPER`] of `own`'s price; with that share.
+/// pods for at most [`CHEAPER`] of `own`'s price; with that share. Prices first: they are cheap
+/// to compare, the scheduler's filters are not.
 fn cheaper_group<'g>(
     pods: &[&Pod],
     own: usize,
     groups: &'g [NodeGroup],
     rooms: &[Resources],
 ) -> Option<(&'g NodeGroup, f64)> {
-    let own_cost = cost_of(pods, &groups[own], &rooms[own])?;
+    let mut requests = Resources::default();
+    for pod in pods {
+        requests.add(&pod.requests);
+    }
+    let own_cost = cost_of(&requests, &groups[own], &rooms[own])?;
     if own_cost <= 0.0 {
         return None;
     }
     (0..groups.len())
         .filter(|&g| g != own && groups[g].desired < groups[g].max_size)
-        .filter(|&g| pods.iter().all(|p| takes(&groups[g], &rooms[g], p)))
-        .filter_map(|g| Some((&groups[g], cost_of(pods, &groups[g], &rooms[g])? / own_cost)))
+        .filter_map(|g| Some((g, cost_of(&requests, &groups[g], &rooms[g])? / own_cost)))
         .filter(|&(_, share)| share <= CHEAPER)
+        .filter(|&(g, _)| pods.iter().all(|p| takes(&groups[g], &rooms[g], p)))
+        .map(|(g, share)| (&groups[g], share))
         .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.name.cmp(&b.0.name)))
 }
 
@@ -231,14 +245,10 @@ fn takes(group: &NodeGroup, room: &Resources, pod: &Pod) -> bool {
     pod.requests.fits_in(room) && static_fit(&pod.placement, shape).is_ok()
 }
 
-/// Dollars an hour the group's new nodes charge for the pods' share of them: the larger of
+/// Dollars an hour the group's new nodes charge for `requests`' share of them: the larger of
 /// their cpu and memory shares of a node's room, times its price.
-fn cost_of(pods: &[&Pod], group: &NodeGroup, room: &Resources) -> Option<f64> {
+fn cost_of(requests: &Resources, group: &NodeGroup, room: &Resources) -> Option<f64> {
     let price = group.price?.dollars;
-    let mut requests = Resources::default();
-    for pod in pods {
-        requests.add(&pod.requests);
-    }
     let share = |used: i64, total: i64| (total > 0).then(|| used as f64 / total as f64);
     let nodes = [
         share(requests.cpu, room.cpu)?,

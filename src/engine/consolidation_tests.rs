@@ -102,6 +102,26 @@ fn the_budget_of_the_window_caps_the_marks() {
 }
 
 #[test]
+fn a_pass_marks_at_most_its_share_of_nodes() {
+    let mut c = Cluster::new(&["r1"]);
+    c.group("g", "r1", 100, 100, 8000, 32);
+    for i in 0..100 {
+        let name = format!("n{i:03}");
+        c.node(&name, Some("g"), 8000, 32);
+        c.running(&format!("{name}-job"), &name, 500, 1);
+    }
+    let mut config = Config::default();
+    config.maintenance.max_scale_in_fraction = 1.0;
+    let p = plan(&c.0, &config);
+    let marked = p
+        .nodes
+        .iter()
+        .filter(|n| n.action == A::Consolidate)
+        .count();
+    assert_eq!(marked, super::consolidation::MARKS_PER_PASS);
+}
+
+#[test]
 fn pending_pods_planned_onto_a_marked_node_undo_the_mark() {
     let mut c = three_nodes();
     c.0.nodes[0].marks.consolidating = true;
