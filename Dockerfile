@@ -7,6 +7,9 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
 COPY tests ./tests
+# The workspace's other members: the core crate, and the fake API server Cargo reads with the
+# root manifest.
+COPY crates ./crates
 RUN cargo build --release --locked --bin ekas
 
 FROM gcr.io/distroless/cc-debian12:nonroot

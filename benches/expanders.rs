@@ -13,9 +13,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use ekas::engine::expander::Expander;
-use ekas::source::build::{self, BuildOptions};
-use ekas::source::document::SnapshotDocument;
+use ekas::decode::{self, DecodeOptions};
+use ekas::document::SnapshotDocument;
+use ekas::engine::scale_up::expander::Expander;
 use serde_json::{Value, json};
 
 const POOLS: usize = 20;
@@ -116,7 +116,7 @@ fn main() {
 
 fn mix(types: &Types) {
     let doc: SnapshotDocument = serde_json::from_value(cluster(types)).unwrap();
-    let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
+    let snapshot = decode::snapshot(&doc, &DecodeOptions::default()).unwrap();
     let vcpus: HashMap<&str, u32> = types.iter().map(|(t, v, _)| (*t, *v)).collect();
     let requested: f64 = snapshot
         .pods

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use ekas::source::build::{self, BuildOptions};
-use ekas::source::{document::SnapshotDocument, file};
+use ekas::decode::{self, DecodeOptions};
+use ekas::document::SnapshotDocument;
+use ekas::source::file;
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -55,13 +56,13 @@ fn main() {
     };
     // The defaults, as `ekas plan` with no options uses them.
     let config = ekas::engine::Config::default();
-    let build_options = BuildOptions::default();
+    let build_options = DecodeOptions::default();
     let runs = [(false, sizes), (true, &sizes[sizes.len() - 1..])];
     for (constrained, sizes) in runs {
         for &pending in sizes {
             let doc: SnapshotDocument =
                 serde_json::from_value(cluster(RUNNING, pending, constrained)).unwrap();
-            let snapshot = build::snapshot(&doc, &build_options).unwrap();
+            let snapshot = decode::snapshot(&doc, &build_options).unwrap();
             drop(doc);
             let runs = if pending >= 100_000 { 5 } else { 10 };
             let (best, median) = best_and_median(runs, || ekas::engine::plan(&snapshot, &config));
@@ -87,7 +88,7 @@ fn main() {
     let gangs = 10;
     let doc: SnapshotDocument =
         serde_json::from_value(with_stuck_gangs(cluster(RUNNING, largest, false), gangs)).unwrap();
-    let snapshot = build::snapshot(&doc, &build_options).unwrap();
+    let snapshot = decode::snapshot(&doc, &build_options).unwrap();
     drop(doc);
     let runs = 5;
     let (best, median) = best_and_median(runs, || ekas::engine::plan(&snapshot, &config));
@@ -105,7 +106,7 @@ fn main() {
     let requests = 10;
     let doc: SnapshotDocument =
         serde_json::from_value(with_requests(cluster(RUNNING, largest, false), requests)).unwrap();
-    let mut snapshot = build::snapshot(&doc, &build_options).unwrap();
+    let mut snapshot = decode::snapshot(&doc, &build_options).unwrap();
     drop(doc);
     // As `ekas plan` and the loop plan: the lent pods join the snapshot, no copy.
     let (best, median) =
@@ -128,7 +129,7 @@ fn main() {
     let size_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
     let ((), whole) = timed(|| {
         let doc = file::read(&path).unwrap();
-        let snapshot = build::snapshot(&doc, &build_options).unwrap();
+        let snapshot = decode::snapshot(&doc, &build_options).unwrap();
         let plan = ekas::engine::plan(&snapshot, &config);
         let mut sink = std::io::sink();
         ekas::output::json::write_plan(&plan, &mut sink).unwrap();

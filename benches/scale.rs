@@ -6,8 +6,8 @@
 //! `ekas` binary on it, once per size (`--output json` to /dev/null), reporting the file's size,
 //! the wall time and the child's peak resident set size (from `wait4`).
 //!
-//! Then, per size, the loop's side: a fake API server (tests/it/support/fake_kube.rs, in a
-//! child process) holds the pods and nodes; `ekas run`'s watch caches fill from it in this
+//! Then, per size, the loop's side: a fake API server (the `fake-kube` crate, in a child
+//! process) holds the pods and nodes; `ekas run`'s watch caches fill from it in this
 //! process, which reports its resident set size once they are ready, and the time of the work
 //! a pass does around the AWS reads: the Kubernetes half from the caches, the snapshot built
 //! from them, the plan (median and slowest of 20), and its size after the passes and at
@@ -23,17 +23,14 @@ use std::time::Instant;
 
 #[path = "support/cluster.rs"]
 mod cluster;
-#[allow(dead_code)]
-#[path = "../tests/it/support/fake_kube.rs"]
-mod fake_kube;
 
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
+use ekas::decode::{self, DecodeOptions};
+use ekas::document::{SnapshotDocument, aws::RegionPart};
 use ekas::kubernetes::KubeOptions;
 use ekas::kubernetes::watch::Caches;
-use ekas::source::build::{self, BuildOptions};
-use ekas::source::document::{SnapshotDocument, aws::RegionPart};
 
 /// Peak RSS (MiB) and wall time (s) of one child process.
 fn measure(command: &mut Command) -> (f64, f64) {
@@ -216,7 +213,7 @@ fn loop_caches(
         };
         let mut snapshot = caches
             .with_pods(|pods| {
-                build::snapshot_with_cached_pods(&doc, pods, &BuildOptions::default())
+                decode::snapshot_with_cached_pods(&doc, pods, &DecodeOptions::default())
             })
             .unwrap();
         drop(doc);

@@ -20,8 +20,11 @@ cargo fmt --all -- --check
 echo "== docs (README length, links, the IAM page quoting deploy/)"
 ./scripts/check-docs.sh
 
+echo "== no module depends on itself through others"
+python3 scripts/check-module-cycles.py
+
 echo "== cargo clippy"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 echo "== cargo test"
-cargo test --locked
+cargo test --locked --workspace

@@ -13,23 +13,24 @@ use jiff::SignedDuration;
 
 use crate::actuate::drain::DrainOptions;
 use crate::aws::{AwsOptions, AwsTimeouts};
+use crate::decode::NodeReservation;
 use crate::engine::Config as EngineConfig;
-use crate::engine::drain::DrainPolicy;
-use crate::engine::expander::Expander;
-use crate::engine::health::UnreadyBrake;
-use crate::engine::idle_threshold::IdleThreshold;
-use crate::engine::provisioning::RequestPolicy;
+use crate::engine::capacity::health::UnreadyBrake;
+use crate::engine::requests::RequestPolicy;
+use crate::engine::scale_in::drain::DrainPolicy;
+use crate::engine::scale_in::idle_threshold::IdleThreshold;
 use crate::engine::scale_up::ScaleUpPolicy;
+use crate::engine::scale_up::expander::Expander;
 use crate::kubernetes::KubeOptions;
 use crate::model::StartupTaints;
 use crate::model::quantity::Quantity;
 use crate::notify::SlackHook;
+pub use crate::output::OutputFormat;
 use crate::pricing::PriceFile;
 use crate::pricing::cache::Refresh;
 use crate::secret::Secret;
 use crate::simulate::policy::Policy;
 use crate::simulate::scoring::Scoring;
-use crate::source::build::NodeReservation;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -744,20 +745,6 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Wide,
-    Json,
-}
-
-impl OutputFormat {
-    /// How tables are laid out on standard output in this format.
-    pub fn layout(self) -> crate::output::columns::Layout {
-        crate::output::columns::Layout::for_stdout(self == OutputFormat::Wide)
-    }
-}
-
 /// Parses the command line; on a usage error prints it (with a hint when an option was put
 /// before the subcommand that takes it) and exits with status 2.
 pub fn parse() -> Cli {
@@ -875,22 +862,8 @@ impl std::str::FromStr for DurationArg {
     }
 }
 
-/// Whole seconds (`3300`, as the original tool took them) or a duration (`55m`, `1h 30m`, `PT1H`).
-pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
-    let t = text.trim();
-    let duration = match t.parse::<i64>() {
-        Ok(secs) => SignedDuration::from_secs(secs),
-        Err(_) => t.parse::<SignedDuration>().map_err(|_| {
-            format!(
-                "{text:?} is not a duration: give seconds (3300) or a duration such as 55m or 1h30m"
-            )
-        })?,
-    };
-    if duration.is_negative() {
-        return Err(format!("{text:?} is negative"));
-    }
-    Ok(duration)
-}
+/// A duration flag's value: see [`ekas_core::duration::parse`].
+pub use ekas_core::duration::parse as parse_duration;
 
 fn parse_fraction(text: &str) -> Result<f64, String> {
     let value: f64 = text

@@ -1,5 +1,8 @@
 //! ekas: a node autoscaler for Kubernetes on AWS EC2 Auto Scaling Groups.
 //!
+//! The decisions (model, engine, plan, pricing rules) are the `ekas-core` crate's, re-exported
+//! here under the same names; this crate reads the world, and shows or applies plans.
+//!
 //! The pipeline, one module per stage:
 //! `source` (file or live) → [`model::Snapshot`] → [`engine::plan`] → [`plan::Plan`] →
 //! `output` (tables, JSON) or actuation. [`cli`] parses the command line once and
@@ -20,21 +23,25 @@ macro_rules! cases {
     };
 }
 
+pub use ekas_core::{duration, engine, model, plan};
+
 pub mod actuate;
 pub mod aws;
+pub mod call;
 pub mod cli;
 pub mod commands;
-pub mod engine;
+pub mod decode;
+pub mod document;
+pub mod events;
 pub mod generate;
 pub mod guard;
 pub mod interruption;
 pub mod kubernetes;
 pub mod metrics;
-pub mod model;
 pub mod notify;
 pub mod output;
-pub mod plan;
 pub mod pricing;
+pub mod provider;
 pub mod run;
 pub mod secret;
 pub mod settings;

@@ -320,7 +320,7 @@ pub fn kube_call(verb: &'static str, resource: &str, ok: bool) {
 }
 
 /// Counts one change the actuator let through or refused: `failed` holds the error's class.
-pub fn change(kind: &'static str, failed: Option<crate::actuate::outcome::ErrorClass>) {
+pub fn change(kind: &'static str, failed: Option<crate::call::ErrorClass>) {
     let result = failed.map_or("ok", |class| class.as_str());
     let labels = vec![("change", kind.to_string()), ("result", result.to_string())];
     metrics().changes.get_or_create(&labels).inc();

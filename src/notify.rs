@@ -5,10 +5,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::actuate::provider::{Change, Gate};
 use crate::actuate::{Applied, AppliedKind, CallError, Done, ErrorClass, Outcome};
 use crate::guard::Guard;
 use crate::plan::{ClusterHealth, NodeActionKind, Plan, Unschedulable};
+use crate::provider::{Change, Gate};
 
 /// An incoming-webhook URL, shown as `<redacted>` wherever it is printed.
 #[derive(Clone, PartialEq, Eq)]

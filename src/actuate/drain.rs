@@ -2,7 +2,7 @@
 //! can never be evicted; otherwise cordon, record the start on the node, evict what the engine
 //! allows (retrying PodDisruptionBudget refusals with backoff), wait until only DaemonSet and
 //! mirror pods remain, and record the finish. Which pod may go is the engine's decision
-//! ([`crate::engine::drain`]); this module only carries it out.
+//! ([`crate::engine::scale_in::drain`]); this module only carries it out.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,10 +12,11 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::outcome::{CallError, ErrorClass};
-use super::provider::ClusterWriter;
-use crate::engine::drain::{Blocker, DrainPolicy, PodDrain, classify};
-use crate::kubernetes::write::{Cordon, Eviction, annotation};
+use crate::engine::scale_in::drain::{Blocker, DrainPolicy, PodDrain, classify};
+use crate::kubernetes::write::annotation;
 use crate::model::{Pod, keys};
+use crate::provider::ClusterWriter;
+use crate::provider::{Cordon, Eviction};
 
 #[derive(Debug, Clone)]
 pub struct DrainOptions {

@@ -12,16 +12,16 @@ use jiff::Timestamp;
 
 use super::drain::{DrainOptions, DrainResult, drain_node};
 use super::outcome::{CallError, Done, ErrorClass, Outcome, Skip};
-use super::provider::{ClusterWriter, GroupWriter};
 use super::{Actuator, Applied, AppliedKind, Parts, Step};
 use crate::aws::RegionClients;
 use crate::aws::scaling::Regions;
-use crate::engine::drain::{DrainPolicy, PodDrain, classify};
+use crate::engine::scale_in::drain::{DrainPolicy, PodDrain, classify};
 use crate::guard::Guard;
 use crate::model::keys;
 use crate::plan::{
     InstanceAction, InstanceActionKind, NodeAction, NodeActionKind, NodeState, Plan,
 };
+use crate::provider::{ClusterWriter, GroupWriter};
 
 /// The real providers: the kube client and the AWS clients of every region.
 pub struct Maintainer<'a> {
@@ -220,9 +220,8 @@ impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
             NodeActionKind::ClearInterruption => {
                 // Only ekas's cordon is undone (invariant 4); the notice goes either way.
                 let uncordoned = cluster.uncordon(name).await?;
-                cluster
-                    .annotate(name, &crate::interruption::marks::cleared())
-                    .await?;
+                let cleared = keys::INTERRUPTION_MARKS.map(|k| (k, None));
+                cluster.annotate(name, &cleared).await?;
                 Ok(Done::InterruptionCleared(uncordoned))
             }
         }

@@ -1,24 +1,24 @@
 //! Carries out parts of a [`Plan`] through one boundary. Every change goes through a provider
-//! ([`provider::GroupWriter`] for the Auto Scaling groups, [`provider::ClusterWriter`] for the
-//! cluster) behind the [`provider::Gate`], which asks the Lease right before each call; this
+//! ([`crate::provider::GroupWriter`] for the Auto Scaling groups, [`crate::provider::ClusterWriter`] for the
+//! cluster) behind the [`crate::provider::Gate`], which asks the Lease right before each call; this
 //! module reports a dry run without calling anything, and logs, counts and types what became
 //! of each action ([`Outcome`]). Every action is attempted: a failed one never stops the rest.
 
 pub mod drain;
 pub mod maintenance;
 pub mod outcome;
-pub mod provider;
+
 #[cfg(test)]
 mod tests;
 
 use std::future::Future;
 
+use crate::provider::{ClusterWriter, Gate, GroupWriter, Guarded};
 pub use outcome::{CallError, Done, ErrorClass, Outcome, Skip};
-use provider::{ClusterWriter, Gate, GroupWriter, Guarded};
 
 use crate::aws::RegionClients;
 use crate::aws::scaling::Regions;
-use crate::engine::drain::DrainPolicy;
+use crate::engine::scale_in::drain::DrainPolicy;
 use crate::guard::Guard;
 use crate::metrics::metrics;
 use crate::plan::{NodeActionKind, Plan};

@@ -10,17 +10,17 @@ use k8s_openapi::api::core::v1::Node;
 use tokio::time::Instant;
 
 use super::outcome::{CallError, Done, ErrorClass, Outcome, Skip};
-use super::provider::{ClusterWriter, GroupWriter};
 use super::{Actuator, Applied, Parts};
-use crate::engine::drain::DrainPolicy;
+use crate::engine::scale_in::drain::DrainPolicy;
 use crate::guard::Guard;
-use crate::kubernetes::write::{Cordon, Eviction, Uncordon};
 use crate::model::scheduling::Placement;
 use crate::model::{Owner, Pod, PodPhase};
 use crate::plan::{
     ClusterHealth, DesiredReset, GroupMark, InstanceAction, InstanceActionKind, NodeAction,
     NodeActionKind as A, NodeState, Plan, ScaleUp,
 };
+use crate::provider::{ClusterWriter, GroupWriter};
+use crate::provider::{Cordon, Eviction, Uncordon};
 
 fn now() -> Timestamp {
     "2026-11-27T12:00:00Z".parse().unwrap()
@@ -874,7 +874,7 @@ fn drains_past((best_effort, all_asked): (bool, bool)) {
         ..Fake::default()
     };
     let options = crate::actuate::drain::DrainOptions {
-        policy: crate::engine::drain::DrainPolicy {
+        policy: crate::engine::scale_in::drain::DrainPolicy {
             min_pod_age: jiff::SignedDuration::ZERO,
             ..Default::default()
         },

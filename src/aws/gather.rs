@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use tokio::task::JoinSet;
 
 use super::{RegionClients, describe_error};
-use crate::source::document::aws::*;
-use crate::source::tags::{self, Tags};
+use crate::document::aws::*;
+use crate::document::tags::{self, Tags};
 
 const LAUNCH_CONFIGURATIONS_PER_CALL: usize = 50;
 const INSTANCE_TYPES_PER_CALL: usize = 100;
@@ -624,14 +624,14 @@ async fn instances(clients: &RegionClients, ids: &[String]) -> Result<Vec<Reserv
                                 .map(|t| t.as_str().to_string())
                                 .unwrap_or_default(),
                             launch_time: timestamp(i.launch_time()),
-                            state: crate::source::document::aws::InstanceState {
+                            state: crate::document::aws::InstanceState {
                                 name: i
                                     .state()
                                     .and_then(|s| s.name())
                                     .map(|n| n.as_str().to_string())
                                     .unwrap_or_default(),
                             },
-                            placement: crate::source::document::aws::Placement {
+                            placement: crate::document::aws::Placement {
                                 availability_zone: i
                                     .placement()
                                     .and_then(|p| p.availability_zone())

@@ -1,6 +1,6 @@
 //! The AWS side: clients per region, gathering the AWS half of a snapshot, reading prices, and
 //! the two calls that change anything (SetDesiredCapacity, TerminateInstanceInAutoScalingGroup).
-//! Adapters never decide: they read into [`crate::source::document`] and carry out a plan.
+//! Adapters never decide: they read into [`crate::document`] and carry out a plan.
 
 mod count;
 pub mod gather;
@@ -18,8 +18,8 @@ use aws_sdk_autoscaling::config::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
 use color_eyre::eyre::{Result, bail};
 
+use crate::document::aws::InstanceTypeInfo;
 use crate::secret::Secret;
-use crate::source::document::aws::InstanceTypeInfo;
 
 /// How to reach AWS. Anything unset comes from the SDK's default chain (environment, profile,
 /// SSO, web identity / IRSA, instance role); `AWS_ENDPOINT_URL` is honoured.
@@ -209,11 +209,11 @@ where
 }
 
 /// The class of a failed SDK call: a deadline, or the service's error code.
-pub(crate) fn error_class<E, R>(error: &SdkError<E, R>) -> crate::actuate::outcome::ErrorClass
+pub(crate) fn error_class<E, R>(error: &SdkError<E, R>) -> crate::call::ErrorClass
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
-    use crate::actuate::outcome::ErrorClass;
+    use crate::call::ErrorClass;
     match error {
         SdkError::TimeoutError(_) => ErrorClass::Timeout,
         SdkError::ServiceError(e) => {

@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{RegionClients, describe_error, error_class};
-use crate::actuate::outcome::ErrorClass;
+use crate::call::ErrorClass;
 use crate::pricing::SpotPrices;
 use crate::pricing::cache::{Failure, FetchError, PriceApis};
 use crate::pricing::live::{self, SpotPricePoint};

@@ -7,8 +7,8 @@
 use color_eyre::eyre::{Report, Result};
 
 use super::{RegionClients, describe_error, error_class};
-use crate::actuate::outcome::{CallError, ErrorClass};
-use crate::actuate::provider::GroupWriter;
+use crate::call::{CallError, ErrorClass};
+use crate::provider::GroupWriter;
 
 /// A failed SDK call as a report: `what` it was doing, the service's words, and the class.
 fn failed<E, R>(

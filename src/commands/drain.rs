@@ -7,10 +7,10 @@ use color_eyre::eyre::{Result, bail, eyre};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::actuate::drain::{DrainProgress, DrainResult, drain_node};
-use crate::actuate::provider::{Gate, Guarded};
-use crate::cli::OutputFormat;
 use crate::kubernetes;
 use crate::output;
+use crate::output::OutputFormat;
+use crate::provider::{Gate, Guarded};
 use crate::settings::DrainSettings;
 
 struct Bar(ProgressBar);

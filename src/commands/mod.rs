@@ -14,11 +14,11 @@ use std::io::Write;
 use color_eyre::eyre::{Result, bail, eyre};
 
 use crate::actuate::maintenance::Maintainer;
-use crate::cli::OutputFormat;
 use crate::engine;
 use crate::guard::Guard;
 use crate::kubernetes::lease::{LeaseLock, LeaseSettings};
 use crate::notify::Slack;
+use crate::output::OutputFormat;
 use crate::settings::{ActSettings, Settings, Task};
 use crate::source::live::Live;
 
@@ -82,7 +82,7 @@ fn act_once(
             let applied = maintainer.apply_parts(&plan, settings.parts).await;
             if let Some(lock) = lock {
                 let done = crate::actuate::removals_done(&plan, &applied, captured_at);
-                let gate = crate::actuate::provider::Gate::new(guard.clone(), settings.dry_run);
+                let gate = crate::provider::Gate::new(guard.clone(), settings.dry_run);
                 if let Err(e) = lock.record_removals(&live.kube, &gate, &done, window, captured_at).await {
                     tracing::warn!(error = %format!("{e:#}"), "could not record this run's removals; the next pass may remove more this window");
                 }

@@ -4,12 +4,13 @@ use std::io::Write;
 
 use color_eyre::eyre::Result;
 
-use crate::cli::OutputFormat;
+use crate::decode;
 use crate::model::Snapshot;
+use crate::output::OutputFormat;
 use crate::settings::PlanSettings;
 use crate::source::file::ForPlanning;
 use crate::source::live::Live;
-use crate::source::{Source, build, file};
+use crate::source::{Source, file};
 use crate::{engine, output};
 
 pub fn run(settings: &PlanSettings, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
@@ -32,9 +33,9 @@ fn load(settings: &PlanSettings) -> Result<Snapshot> {
             let origin = || format!("snapshot file {}", path.display());
             match file::read_for_planning(path)? {
                 ForPlanning::Streamed(doc, pods) => {
-                    build::snapshot_with_cached_pods(&doc, &pods, options)
+                    decode::snapshot_with_cached_pods(&doc, &pods, options)
                 }
-                ForPlanning::Whole(doc) => build::snapshot_consuming(doc, options),
+                ForPlanning::Whole(doc) => decode::snapshot_consuming(doc, options),
             }
             .map_err(|e| e.wrap_err(origin()))?
         }

@@ -8,9 +8,9 @@ use std::path::Path;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde::de::DeserializeOwned;
 
+use crate::decode::{self, DecodeOptions};
+use crate::document::{ItemList, KubernetesPart};
 use crate::settings::{KubectlFiles, SnapshotSettings};
-use crate::source::build::{self, BuildOptions};
-use crate::source::document::{ItemList, KubernetesPart};
 use crate::source::live::{self, Live};
 
 pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
@@ -22,12 +22,12 @@ pub fn run(settings: &SnapshotSettings, out: &mut dyn Write) -> Result<()> {
         }
     })?;
     // A snapshot ekas writes must read back: check it builds before writing it.
-    let options = BuildOptions {
+    let options = DecodeOptions {
         price_file: settings.price_file.clone(),
-        ..BuildOptions::default()
+        ..DecodeOptions::default()
     };
-    let snapshot = build::snapshot(&doc, &options).wrap_err("the snapshot read does not build")?;
-    build::record_prices(&mut doc, &snapshot, options.price_file.as_ref());
+    let snapshot = decode::snapshot(&doc, &options).wrap_err("the snapshot read does not build")?;
+    decode::record_prices(&mut doc, &snapshot, options.price_file.as_ref());
     drop(snapshot);
     // Serialised straight to the file or stream: a second copy of a large cluster, as text,
     // would double what the command holds.

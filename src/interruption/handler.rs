@@ -40,18 +40,18 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use super::marks;
 use super::response::{Response, Timing};
 use super::trust::Trust;
+use super::{InterruptionSettings, QueueRef};
 use super::{Message, Notice, NoticeKind, Origin};
 use crate::actuate::drain::{DrainOptions, DrainReport, drain_node};
-use crate::actuate::outcome::CallError;
-use crate::actuate::provider::{Change, ClusterWriter, Gate, Guarded};
 use crate::aws::scaling::{self, TerminationHook};
 use crate::aws::{RegionClients, describe_error};
-use crate::engine::drain::{DrainPolicy, PodDrain, classify};
+use crate::call::CallError;
+use crate::engine::scale_in::drain::{DrainPolicy, PodDrain, classify};
+use crate::events::{Events, Pending};
 use crate::guard::Guard;
 use crate::metrics::metrics;
 use crate::model::{Node, Snapshot};
-use crate::run::events::{Events, Pending};
-use crate::settings::{InterruptionSettings, QueueRef};
+use crate::provider::{Change, ClusterWriter, Gate, Guarded};
 
 /// Pods get this much less than the time left, so they are gone before the instance is.
 const GRACE_MARGIN: Duration = Duration::from_secs(15);

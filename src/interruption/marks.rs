@@ -28,13 +28,5 @@ pub fn annotations(
 
 /// The annotations that remove a notice from its Node.
 pub fn cleared() -> Vec<(&'static str, Option<String>)> {
-    [
-        keys::INTERRUPTION,
-        keys::INTERRUPTION_DUE,
-        keys::INTERRUPTION_NOTICED,
-        keys::INTERRUPTION_MESSAGE,
-    ]
-    .into_iter()
-    .map(|k| (k, None))
-    .collect()
+    keys::INTERRUPTION_MARKS.map(|k| (k, None)).to_vec()
 }

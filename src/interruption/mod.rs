@@ -19,7 +19,12 @@ pub mod parse;
 pub mod response;
 pub mod trust;
 
+use std::time::Duration;
+
 use jiff::{SignedDuration, Timestamp};
+
+use response::Timing;
+use trust::Trust;
 
 /// AWS reclaims a Spot instance two minutes after its warning.
 pub const SPOT_WARNING: SignedDuration = SignedDuration::from_mins(2);
@@ -119,4 +124,26 @@ pub enum Message {
     /// Well-formed, but nothing to act on (a test notification, another event type, a state
     /// that needs nothing): deleted.
     Ignored(String),
+}
+
+/// `--interruption-queue` and how its messages are taken.
+#[derive(Debug, Clone)]
+pub struct InterruptionSettings {
+    /// SQS queues of interruption events, each in a region of `--regions`.
+    pub queues: Vec<QueueRef>,
+    /// Whom messages must come from (`--regions`, `--interruption-accounts`).
+    pub trust: Trust,
+    /// How long interruptions may take (`--interruption-drain-timeout`,
+    /// `--lifecycle-hook-max-wait`).
+    pub timing: Timing,
+    /// A message whose handling failed is shown again after this long
+    /// (`--interruption-retry-after`).
+    pub retry_after: Duration,
+}
+
+/// An interruption queue as given: its region, and its name or URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRef {
+    pub region: String,
+    pub name_or_url: String,
 }

@@ -6,7 +6,7 @@
 //! they are.
 //!
 //! It is also the second line of the Lease's guard for Kubernetes writes (the actuator's
-//! [`Gate`](crate::actuate::provider::Gate) is the first): a request that changes anything (any
+//! [`Gate`](crate::provider::Gate) is the first): a request that changes anything (any
 //! method but GET, the Lease's own renewals excepted) is not sent while the [`Guard`] is shut.
 
 use std::error::Error as StdError;
@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::actuate::outcome::ErrorClass;
+use crate::call::ErrorClass;
 use crate::guard::Guard;
 
 type BoxError = Box<dyn StdError + Send + Sync>;

@@ -370,7 +370,7 @@ impl LeaseLock {
     pub async fn record_removals(
         &self,
         client: &kube::Client,
-        gate: &crate::actuate::provider::Gate,
+        gate: &crate::provider::Gate,
         done: &[Timestamp],
         window: jiff::SignedDuration,
         now: Timestamp,
@@ -389,7 +389,7 @@ impl LeaseLock {
         let patch = serde_json::json!({"metadata": {"annotations": {crate::model::keys::RECENT_REMOVALS: text}}});
         let api = self.api(client);
         let key = self.key();
-        let sent = gate.call(crate::actuate::provider::Change::Annotate, &key, async {
+        let sent = gate.call(crate::provider::Change::Annotate, &key, async {
             let patched = api
                 .patch(
                     &self.name,
@@ -400,7 +400,7 @@ impl LeaseLock {
             super::counted("patch", "Lease", patched)
                 .map(drop)
                 .map_err(|e| {
-                    crate::actuate::outcome::CallError::new(
+                    crate::call::CallError::new(
                         super::error_class(&e, false),
                         format!("{:#}", api_error(e, "recording removals")),
                     )

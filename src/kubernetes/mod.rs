@@ -18,9 +18,9 @@ use color_eyre::eyre::{Report, Result, WrapErr, eyre};
 use kube::client::ClientBuilder;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 
-use crate::actuate::outcome::{CallError, ErrorClass};
+use crate::call::{CallError, ErrorClass};
+use crate::document::{ItemList, PodGroup, ProvisioningRequest};
 use crate::guard::Guard;
-use crate::source::document::{ItemList, PodGroup, ProvisioningRequest};
 
 /// Objects of optional APIs, each list with the API version it was read at.
 pub(crate) type ServedObjects = Vec<(kube::core::ApiResource, Vec<kube::api::DynamicObject>)>;

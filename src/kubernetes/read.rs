@@ -12,11 +12,11 @@ use kube::api::{Api, DynamicObject, ListParams};
 use serde::de::DeserializeOwned;
 
 use super::api_error;
-use crate::actuate::outcome::{CallError, ErrorClass};
-use crate::source::build::cache::PodCache;
+use crate::call::{CallError, ErrorClass};
+use crate::decode::cache::PodCache;
 // Pods are read straight into ekas's slim type: only the fields it uses are kept.
 use super::discovery::{self, OptionalApi, Served};
-use crate::source::document::{ItemList, KubernetesPart, Pod, PodTemplate};
+use crate::document::{ItemList, KubernetesPart, Pod, PodTemplate};
 
 /// Objects per LIST page: bounded memory on the API server for large clusters.
 pub const PAGE_SIZE: u32 = 500;

@@ -30,9 +30,9 @@ use tokio::task::JoinHandle;
 
 use super::discovery::{self, OptionalApi, Served};
 use super::read::PAGE_SIZE;
-use crate::source::build::cache::{Arrival, PodCache};
-use crate::source::document::pod::trim_metadata;
-use crate::source::document::{ItemList, KubernetesPart, Pod, PodTemplate};
+use crate::decode::cache::{Arrival, PodCache};
+use crate::document::pod::trim_metadata;
+use crate::document::{ItemList, KubernetesPart, Pod, PodTemplate};
 
 /// The stores of the kinds a snapshot needs, each fed by its own watch.
 pub struct Caches {
@@ -444,7 +444,7 @@ impl Caches {
         self.pods_changed.clone()
     }
 
-    /// Runs `f` with the cached pods (see [`crate::source::build::snapshot_with_cached_pods`]);
+    /// Runs `f` with the cached pods (see [`crate::decode::snapshot_with_cached_pods`]);
     /// watch events wait meanwhile.
     pub fn with_pods<T>(&self, f: impl FnOnce(&PodCache) -> T) -> T {
         f(&self.pods.read().unwrap_or_else(|e| e.into_inner()))

@@ -12,30 +12,16 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use super::{api_error, counted, status_code};
-use crate::actuate::outcome::{CallError, ErrorClass};
-use crate::actuate::provider::ClusterWriter;
+use crate::call::{CallError, ErrorClass};
+use crate::decode::kubernetes::{Placements, pod as model_pod, unreadable_pod};
+use crate::document::ProvisioningRequest;
 use crate::model::{RequestCondition, keys};
 use crate::plan::InstanceAction;
-use crate::source::build::kubernetes::{Placements, pod as model_pod, unreadable_pod};
-use crate::source::document::ProvisioningRequest;
+use crate::provider::ClusterWriter;
+pub use crate::provider::{Cordon, Eviction, Uncordon};
 
 /// Attempts at a read-modify-write before giving up on a node that keeps changing.
 const CONFLICT_RETRIES: usize = 5;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cordon {
-    Cordoned,
-    /// Somebody had cordoned it already; ekas does not claim that cordon as its own.
-    AlreadyUnschedulable,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Uncordon {
-    Uncordoned,
-    /// Cordoned by somebody else: left cordoned (safety invariant 4).
-    NotOurs,
-    NotCordoned,
-}
 
 fn nodes(client: &kube::Client) -> Api<Node> {
     Api::all(client.clone())
@@ -261,18 +247,6 @@ pub async fn delete_node(client: &kube::Client, name: &str) -> Result<()> {
         Err(e) if status_code(&e) == Some(404) => Ok(()),
         Err(e) => Err(api_error(e, format_args!("deleting node {name}"))),
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Eviction {
-    Evicted,
-    /// The pod was gone already.
-    Gone,
-    /// Refused for now (HTTP 429): a PodDisruptionBudget allows no disruption at the moment.
-    Refused(String),
-    /// Refused for good: the pod is under more than one PodDisruptionBudget, which the
-    /// Eviction API does not support (HTTP 500).
-    Impossible(String),
 }
 
 /// Asks the API server to evict a pod, which checks its PodDisruptionBudgets first.

@@ -7,7 +7,6 @@ pub mod table;
 use std::io::Write;
 
 use crate::actuate::Applied;
-use crate::cli::OutputFormat;
 
 /// The actions a subcommand took, one row (or JSON object) each.
 pub fn write_applied(
@@ -20,5 +19,20 @@ pub fn write_applied(
             table::write_applied(applied, format.layout(), out)
         }
         OutputFormat::Json => json::write_applied(applied, out),
+    }
+}
+
+/// `-o`: a table (`wide` adds columns) or one JSON document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Wide,
+    Json,
+}
+
+impl OutputFormat {
+    /// How tables are laid out on standard output in this format.
+    pub fn layout(self) -> columns::Layout {
+        columns::Layout::for_stdout(self == OutputFormat::Wide)
     }
 }

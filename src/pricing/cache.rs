@@ -516,15 +516,9 @@ impl PriceCache {
     }
 }
 
-/// `10m`, `3h`, `45s`: a duration as an operator reads it.
+/// A std duration in ekas's coarse reading ([`crate::duration::human`]).
 fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s >= 3600 => format!("{}h{}m", s / 3600, s % 3600 / 60),
-        s if s >= 60 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
+    crate::duration::human(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
 }
 
 #[cfg(test)]
@@ -671,7 +665,7 @@ mod tests {
         assert_eq!(read.warnings.len(), 2, "{:?}", read.warnings);
         assert!(
             read.warnings[0].contains("(failed): told to fail")
-                && read.warnings[0].contains("keeping the prices read 25h ago")
+                && read.warnings[0].contains("keeping the prices read 25h 0m ago")
                 && read.warnings[0].contains("trying again in 10m"),
             "{}",
             read.warnings[0]
@@ -698,7 +692,7 @@ mod tests {
         assert_eq!(read.warnings.len(), 2, "{:?}", read.warnings);
         assert!(
             read.warnings[0].contains(
-                "keeping the prices read 25h ago where it has them, else pricing groups from \
+                "keeping the prices read 25h 0m ago where it has them, else pricing groups from \
                  the bundled on-demand table"
             ),
             "{}",

@@ -18,7 +18,7 @@
 //! succeed (RBAC refusing the Lease).
 
 pub mod elector;
-pub mod events;
+
 pub mod server;
 pub mod trouble;
 
@@ -32,7 +32,9 @@ use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until};
 
 use crate::actuate::maintenance::Maintainer;
+use crate::decode;
 use crate::engine;
+use crate::events;
 use crate::guard::Guard;
 use crate::interruption::handler::{Handler, Members};
 use crate::kubernetes::lease::LeaseLock;
@@ -41,7 +43,6 @@ use crate::metrics::metrics;
 use crate::notify::{Slack, SlackQueue};
 use crate::plan::{Plan, WarningKind};
 use crate::settings::RunSettings;
-use crate::source::build;
 use crate::source::live::Live;
 use trouble::{Trouble, Troubles};
 
@@ -476,7 +477,7 @@ impl Loop<'_> {
         };
         let mut snapshot = self
             .caches
-            .with_pods(|pods| build::snapshot_with_cached_pods(&doc, pods, &act.planning.build))?;
+            .with_pods(|pods| decode::snapshot_with_cached_pods(&doc, pods, &act.planning.build))?;
         drop(doc);
         snapshot.stale_view = self.caches.stale().map(|f| {
             let secs = f.since.elapsed().as_secs();
@@ -554,7 +555,7 @@ impl Loop<'_> {
         let done = crate::actuate::removals_done(plan, applied, at);
         match &self.lock {
             Some(lock) => {
-                let gate = crate::actuate::provider::Gate::new(self.guard.clone(), false);
+                let gate = crate::provider::Gate::new(self.guard.clone(), false);
                 lock.record_removals(&self.live.kube, &gate, &done, window, at)
                     .await
             }

@@ -40,10 +40,10 @@ use std::path::Path;
 use color_eyre::eyre::{Result, WrapErr};
 use jiff::SignedDuration;
 
+use crate::decode::{self, DecodeOptions};
+use crate::document::SnapshotDocument;
 use crate::engine;
 use crate::plan::NodeActionKind;
-use crate::source::build::{self, BuildOptions};
-use crate::source::document::SnapshotDocument;
 use crate::source::file;
 use params::Params;
 use policy::{Decisions, Policy};
@@ -111,7 +111,7 @@ pub struct Settings {
     pub label: String,
     pub policy: Policy,
     pub engine: engine::Config,
-    pub build: BuildOptions,
+    pub build: DecodeOptions,
     pub sleep: SignedDuration,
     /// Quiet time after new pending pods before a pass (if the next periodic one is not
     /// sooner), as `ekas run` waits.
@@ -124,7 +124,7 @@ pub struct Settings {
 
 /// Simulates one configuration. `progress` hears the fraction of the trace replayed.
 pub fn run(scenario: &Scenario, settings: &Settings, progress: &dyn Fn(f64)) -> Result<Outcome> {
-    let snapshot = build::snapshot(&scenario.doc, &settings.build)?;
+    let snapshot = decode::snapshot(&scenario.doc, &settings.build)?;
     let workload = &scenario.workload;
     let mut world = World::new(
         &scenario.doc,

@@ -1,7 +1,7 @@
 //! Every model object the simulator makes, made here and nowhere else.
 //!
 //! Nodes and pods come from Kubernetes JSON through the same builders that read a snapshot
-//! ([`crate::source::build::kubernetes`]): a template per group, per DaemonSet and per (class,
+//! ([`crate::decode::kubernetes`]): a template per group, per DaemonSet and per (class,
 //! requests), then copies with a name, a time and an id. So a simulated node or pod is exactly
 //! what the engine would read from the cluster, and fields added to the model later get their
 //! ordinary values without a change here. The few AWS records (instances, group members,
@@ -17,12 +17,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use serde_json::json;
 
 use super::params::FailureKind;
+use crate::decode::kubernetes::{self as build, Placements};
+use crate::document::pod as doc;
 use crate::model::group::GroupMember;
 use crate::model::resources::CPU;
 use crate::model::scheduling::HOSTNAME_LABEL;
 use crate::model::{Instance, Node, NodeGroup, Pod, PodPhase, ScalingActivity};
-use crate::source::build::kubernetes::{self as build, Placements};
-use crate::source::document::pod as doc;
 
 /// Namespace of every simulated job pod.
 pub const NAMESPACE: &str = "default";

@@ -23,9 +23,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::policy::{Decisions, Desired};
 use crate::engine;
-use crate::engine::backoff::classify;
-use crate::engine::idle_threshold::IdleThreshold;
-use crate::engine::maintenance::scale_in_budget;
+use crate::engine::capacity::backoff::classify;
+use crate::engine::scale_in::idle_threshold::IdleThreshold;
+use crate::engine::scale_in::scale_in_budget;
 
 /// The original tool's `--idle-threshold` default: 55 minutes, for hourly billing.
 pub const ORIGINAL_IDLE_THRESHOLD: jiff::SignedDuration = jiff::SignedDuration::from_secs(3300);
@@ -40,7 +40,7 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
     let now = snapshot.captured_at;
     let mut decisions = Decisions::default();
     let by_name = snapshot.node_index();
-    let mut free = crate::engine::rehome::free_room(snapshot);
+    let mut free = snapshot.free_room();
     let mut busy = vec![false; snapshot.nodes.len()];
     for pod in snapshot.pods.iter().filter(|p| p.is_active()) {
         if let Some(&n) = pod.node_name.as_deref().and_then(|name| by_name.get(name)) {

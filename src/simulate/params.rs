@@ -26,7 +26,7 @@ use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use crate::cli::parse_duration;
+use crate::duration::parse as parse_duration;
 use crate::pricing::PriceTable;
 
 /// How long an instance takes from the raised desired capacity to `running`, by default.

@@ -203,14 +203,9 @@ pub fn hours(ms: i64) -> f64 {
     ms as f64 / HOUR_MS
 }
 
-/// A wait as people read it: `0s`, `47s`, `3m 5s`, `2h 10m`.
+/// A wait in seconds, to the second ([`crate::duration::precise`]).
 fn human(seconds: f64) -> String {
-    let s = seconds.round() as i64;
-    match s {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
-        s => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-    }
+    crate::duration::precise(jiff::SignedDuration::from_secs_f64(seconds.max(0.0)))
 }
 
 /// Thousands separated: 12,345.
@@ -330,9 +325,6 @@ mod tests {
 
     #[test]
     fn figures_for_people() {
-        assert_eq!(human(0.4), "0s");
-        assert_eq!(human(185.0), "3m 5s");
-        assert_eq!(human(7800.0), "2h 10m");
         assert_eq!(money(1234.567), "$1,234.57");
         assert_eq!(count(1_234_567), "1,234,567");
     }

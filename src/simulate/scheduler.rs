@@ -13,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use super::scoring::{NodeLoad, Scoring, soft_taints_against, taint_score};
 use super::workload::Workload;
 use super::world::{World, mix};
-use crate::engine::predicates::{NodeShape, static_fit};
+use crate::engine::scale_up::predicates::{NodeShape, static_fit};
 use crate::model::scheduling::HOSTNAME_LABEL;
 use crate::model::{Pod, Resources};
 

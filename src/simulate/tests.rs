@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use super::policy::Policy;
 use super::report::Outcome;
 use super::{Scenario, Settings, run};
+use crate::decode::DecodeOptions;
 use crate::engine;
-use crate::engine::idle_threshold::IdleThreshold;
-use crate::source::build::BuildOptions;
+use crate::engine::scale_in::idle_threshold::IdleThreshold;
 
 /// A group of the test cluster: name, region, instance type, (vCPUs, MiB, GPUs), min/max.
 struct Group {
@@ -149,7 +149,7 @@ fn settings(policy: Policy, tune: impl FnOnce(&mut engine::Config)) -> Settings 
         label: policy.to_string(),
         policy,
         engine,
-        build: BuildOptions::default(),
+        build: DecodeOptions::default(),
         sleep: SignedDuration::from_secs(60),
         batch_idle: SignedDuration::from_millis(1500),
         batch_max: SignedDuration::from_secs(10),

@@ -13,7 +13,7 @@ use std::path::Path;
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use jiff::Timestamp;
 
-use crate::cli::parse_duration;
+use crate::duration::parse as parse_duration;
 use crate::model::quantity::Quantity;
 
 /// One job of the trace.

@@ -7,8 +7,8 @@ use color_eyre::eyre::{Result, WrapErr, bail};
 
 use super::objects;
 use super::trace::Trace;
+use crate::decode::kubernetes::Placements;
 use crate::model::Pod;
-use crate::source::build::kubernetes::Placements;
 
 #[derive(Debug, Clone)]
 pub struct Job {

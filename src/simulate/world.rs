@@ -19,12 +19,12 @@ use super::objects;
 use super::params::{Params, Range};
 use super::report::Ledger;
 use super::workload::Workload;
-use crate::engine::drain::{DrainPolicy, PodDrain, classify};
-use crate::engine::predicates::{NodeShape, static_fit};
+use crate::decode::kubernetes::Placements;
+use crate::document::SnapshotDocument;
+use crate::engine::scale_in::drain::{DrainPolicy, PodDrain, classify};
+use crate::engine::scale_up::predicates::{NodeShape, static_fit};
 use crate::model::scheduling::{Taint, TaintEffect};
 use crate::model::{Node, Pod, Resources, Snapshot, keys};
-use crate::source::build::kubernetes::Placements;
-use crate::source::document::SnapshotDocument;
 
 /// Scaling activities kept per group, as many as the live read asks AWS for.
 const ACTIVITIES_PER_GROUP: usize = 20;

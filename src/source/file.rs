@@ -7,8 +7,8 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::build::cache::PodCache;
-use super::document::{SnapshotDocument, pod};
+use crate::decode::cache::PodCache;
+use crate::document::{SnapshotDocument, pod};
 
 pub fn read(path: &Path) -> Result<SnapshotDocument> {
     let bytes = std::fs::read(path)

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use color_eyre::eyre::Result;
 use jiff::Timestamp;
 
-use super::build::{self, BuildOptions};
-use super::document::{KubernetesPart, SnapshotDocument};
 use crate::aws::{self, AwsOptions, RegionClients};
+use crate::decode::{self, DecodeOptions};
+use crate::document::aws::RegionPart;
+use crate::document::{KubernetesPart, SnapshotDocument};
 use crate::guard::Guard;
 use crate::kubernetes::{self, KubeOptions};
 use crate::model::Snapshot;
 use crate::pricing::cache::{PriceCache, Refresh};
-use crate::source::document::aws::RegionPart;
 
 /// Which cluster, and how to reach its two APIs.
 #[derive(Debug, Clone)]
@@ -99,12 +99,12 @@ impl Live {
 
     /// The live cluster, built: its pods are built a LIST page at a time, never all held as
     /// documents.
-    pub async fn snapshot(&self, options: &BuildOptions) -> Result<Snapshot> {
+    pub async fn snapshot(&self, options: &DecodeOptions) -> Result<Snapshot> {
         let captured_at = Timestamp::now();
         let (kubernetes, pods) =
             kubernetes::gather_cached(&self.kube, self.namespace.as_deref()).await?;
         let doc = self.document_with(kubernetes, captured_at).await?;
-        build::snapshot_with_cached_pods(&doc, &pods, options)
+        decode::snapshot_with_cached_pods(&doc, &pods, options)
             .map_err(|e| e.wrap_err("live cluster"))
     }
 }
@@ -149,7 +149,7 @@ async fn add_prices(
     let wanted = parts
         .iter()
         .map(|(region, part)| {
-            let wanted = build::aws::wanted_prices(region, part, cluster);
+            let wanted = decode::aws::wanted_prices(region, part, cluster);
             (region.clone(), wanted)
         })
         .collect();

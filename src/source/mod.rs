@@ -1,12 +1,9 @@
-//! Where a snapshot comes from: a file, or the live AWS and Kubernetes APIs ([`live`]). Both
-//! produce the same [`document::SnapshotDocument`], and [`build`] turns either into the
-//! engine's input.
+//! Where a snapshot comes from: a file ([`file`]), or the live AWS and Kubernetes APIs
+//! ([`live`]). Both produce the same [`crate::document::SnapshotDocument`], and
+//! [`crate::decode`] turns either into the engine's input.
 
-pub mod build;
-pub mod document;
 pub mod file;
 pub mod live;
-pub mod tags;
 
 use std::path::PathBuf;
 

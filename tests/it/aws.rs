@@ -1,8 +1,8 @@
 //! The AWS adapter with the real SDK over HTTP against moto's server.
 
 use ekas::aws::{RegionClients, gather, scaling};
-use ekas::source::build::{self, BuildOptions};
-use ekas::source::document::SnapshotDocument;
+use ekas::decode::{self, DecodeOptions};
+use ekas::document::SnapshotDocument;
 
 use crate::support::aws_setup::{
     LEGACY, Source, group, launch_configuration, launch_template, workers,
@@ -12,7 +12,7 @@ use crate::support::moto::Moto;
 use crate::support::*;
 
 fn document(
-    parts: std::collections::BTreeMap<String, ekas::source::document::aws::RegionPart>,
+    parts: std::collections::BTreeMap<String, ekas::document::aws::RegionPart>,
     regions: &[&str],
 ) -> SnapshotDocument {
     SnapshotDocument {
@@ -141,7 +141,7 @@ async fn sizes_groups_from_templates_configurations_and_mixed_policies() {
 
     let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     let snapshot =
-        build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
+        decode::snapshot(&document(parts, &["us-west-2"]), &DecodeOptions::default()).unwrap();
     let group = |name: &str| snapshot.groups.iter().find(|g| g.name == name).unwrap();
     assert_eq!(group("latest").instance_type, "m5.2xlarge");
     assert_eq!(group("default").instance_type, "m5.large");
@@ -177,7 +177,7 @@ async fn scale_up_never_passes_max_size_and_instances_appear() {
 
     let parts = gather::all_regions(&clients, "prod", None).await.unwrap();
     let snapshot =
-        build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
+        decode::snapshot(&document(parts, &["us-west-2"]), &DecodeOptions::default()).unwrap();
     assert_eq!(snapshot.groups[0].members.len(), 5);
     assert_eq!(snapshot.instances.len(), 5);
     assert!(
@@ -203,7 +203,7 @@ async fn terminate_decrements_only_above_min_size() {
     workers(c, "workers", (1, 5, 2), "lc").await;
     let members = |parts: &std::collections::BTreeMap<
         String,
-        ekas::source::document::aws::RegionPart,
+        ekas::document::aws::RegionPart,
     >|
      -> Vec<String> {
         parts["us-west-2"].auto_scaling_groups.auto_scaling_groups[0]
@@ -516,7 +516,7 @@ async fn an_unknown_instance_type_fails_alone() {
     assert_eq!(types, ["m5.large"], "the known type is still described");
     // The other group is planned; the one whose type is unknown is left out and named.
     let snapshot =
-        build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
+        decode::snapshot(&document(parts, &["us-west-2"]), &DecodeOptions::default()).unwrap();
     let names: Vec<&str> = snapshot.groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names, ["cpu"]);
     let left = &snapshot.left_out.groups;
@@ -571,7 +571,7 @@ async fn a_failed_launch_sends_the_pods_to_the_next_region() {
         .map(|i| pod(&format!("job-{i}"), "1", "2Gi"))
         .collect();
     doc.kubernetes.pods = serde_json::from_value(serde_json::json!({"items": pods})).unwrap();
-    let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
+    let snapshot = decode::snapshot(&doc, &DecodeOptions::default()).unwrap();
     let plan = ekas::engine::plan(&snapshot, &ekas::engine::Config::default());
     assert_eq!(plan.backoff.len(), 1);
     assert_eq!(plan.backoff[0].group, "workers-us-west-2");
@@ -629,7 +629,7 @@ async fn a_region_answering_503_to_everything_sends_the_pods_to_the_next_region_
     // The snapshot keeps the outage, so a saved one plans the same.
     let doc: SnapshotDocument =
         serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
-    let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
+    let snapshot = decode::snapshot(&doc, &DecodeOptions::default()).unwrap();
     assert_eq!(snapshot.regions, ["us-west-2", "us-east-1"]);
     let plan = ekas::engine::plan(&snapshot, &ekas::engine::Config::default());
     assert_eq!(plan.scale_ups.len(), 1);
@@ -768,7 +768,7 @@ async fn the_scale_up_half_of_a_plan_is_applied_and_dry_run_changes_nothing() {
         .collect();
     doc.kubernetes.pods = serde_json::from_value(serde_json::json!({"items": pods})).unwrap();
     let plan = ekas::engine::plan(
-        &build::snapshot(&doc, &BuildOptions::default()).unwrap(),
+        &decode::snapshot(&doc, &DecodeOptions::default()).unwrap(),
         &Default::default(),
     );
     assert_eq!(plan.desired_resets.len(), 1);
@@ -830,7 +830,7 @@ async fn ekas_keeps_its_memory_of_unlaunched_capacity_in_a_group_tag() {
             .await
             .unwrap();
         let snapshot =
-            build::snapshot(&document(parts, &["us-west-2"]), &BuildOptions::default()).unwrap();
+            decode::snapshot(&document(parts, &["us-west-2"]), &DecodeOptions::default()).unwrap();
         snapshot.groups[0].unlaunched_since
     };
     tag(Some("2026-11-27T11:40:00Z")).await.unwrap();
@@ -846,8 +846,8 @@ async fn ekas_keeps_its_memory_of_unlaunched_capacity_in_a_group_tag() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_group_writer_says_which_kind_of_error_stopped_a_change() {
     use ekas::actuate::ErrorClass;
-    use ekas::actuate::provider::GroupWriter;
     use ekas::aws::{AwsTimeouts, scaling::Regions};
+    use ekas::provider::GroupWriter;
     let moto = Moto::start();
     let proxy = FaultProxy::start(&moto.endpoint);
     let clients = ekas::aws::connect(&["us-west-2".into()], &through(&moto, &proxy, 1))

@@ -202,9 +202,9 @@ async fn a_hung_slack_post_ends_at_its_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_writer_says_which_kind_of_error_stopped_a_change() {
     use ekas::actuate::ErrorClass;
-    use ekas::actuate::provider::ClusterWriter;
     use ekas::guard::Guard;
     use ekas::kubernetes::KubeOptions;
+    use ekas::provider::ClusterWriter;
     let kube = FakeKube::start();
     let node = serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}});
     kube.add("/api/v1/nodes", node);

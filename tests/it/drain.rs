@@ -340,7 +340,7 @@ async fn draining_a_missing_node_names_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn termination_looks_again_for_pods_that_arrived_after_the_plan() {
     use ekas::actuate::maintenance::safe_to_terminate;
-    use ekas::engine::drain::DrainPolicy;
+    use ekas::engine::scale_in::drain::DrainPolicy;
     let c = TestCluster::start().await;
     c.node("n1", json!({})).await;
     let ds = c.owner("DaemonSet", "logs").await;

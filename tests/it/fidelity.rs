@@ -170,8 +170,7 @@ fn ekas_verdict(nodes: &[Value], pods: &[Value], name: &str) -> Option<String> {
         "aws": {"us-west-2": {}},
     });
     let doc = ekas::source::file::parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
-    let snapshot =
-        ekas::source::build::snapshot(&doc, &ekas::source::build::BuildOptions::default()).unwrap();
+    let snapshot = ekas::decode::snapshot(&doc, &ekas::decode::DecodeOptions::default()).unwrap();
     let plan = ekas::engine::plan(&snapshot, &ekas::engine::Config::default());
     let pending = plan
         .pending

@@ -9,10 +9,10 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use ekas::engine::idle_threshold::IdleThreshold;
+use ekas::decode::{self, DecodeOptions, NodeReservation};
+use ekas::engine::scale_in::idle_threshold::IdleThreshold;
 use ekas::engine::{self, Config};
 use ekas::plan::WarningKind;
-use ekas::source::build::{self, BuildOptions, NodeReservation};
 use ekas::source::file;
 use jiff::SignedDuration;
 use proptest::prelude::*;
@@ -374,11 +374,11 @@ fn plan_or_error(bytes: &[u8], config: &Config, reservation: NodeReservation) ->
             return Reached::ParseError;
         }
     };
-    let options = BuildOptions {
+    let options = DecodeOptions {
         reservation,
-        ..BuildOptions::default()
+        ..DecodeOptions::default()
     };
-    let snapshot = match build::snapshot(&doc, &options) {
+    let snapshot = match decode::snapshot(&doc, &options) {
         Ok(snapshot) => snapshot,
         Err(e) => {
             assert!(!format!("{e:#}").trim().is_empty());
@@ -432,7 +432,7 @@ fn runner(cases: u32) -> TestRunner {
 fn the_base_plans() {
     let bytes = serde_json::to_vec(base()).unwrap();
     let doc = file::parse(&bytes).unwrap();
-    let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
+    let snapshot = decode::snapshot(&doc, &DecodeOptions::default()).unwrap();
     let plan = engine::plan(&snapshot, &Config::default());
     // The cut keeps objects of every part, so the cases start from a cluster that plans.
     assert!(!plan.groups.is_empty() && !plan.pending.is_empty() && !plan.nodes.is_empty());

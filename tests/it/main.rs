@@ -12,6 +12,7 @@ mod fuzz;
 mod generated;
 mod interruptions;
 mod kube;
+mod layers;
 mod lease;
 mod loop_cost;
 mod maintenance;

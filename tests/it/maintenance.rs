@@ -318,8 +318,8 @@ async fn a_gpu_node_that_joins_late_is_bought_once() {
 async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
     use ekas::actuate::maintenance::Maintainer;
     use ekas::actuate::{AppliedKind, Outcome, Skip};
+    use ekas::decode::{self, DecodeOptions};
     use ekas::engine::{self, Config};
-    use ekas::source::build::{self, BuildOptions};
 
     // Three members that never joined, launched an hour before the snapshot.
     let mut doc = small_snapshot(0);
@@ -342,7 +342,7 @@ async fn a_replacement_is_skipped_when_a_node_answers_to_the_instance_now() {
         "PrivateDnsName": format!("ip-10-0-0-{i}.us-west-2.compute.internal"),
         "PrivateIpAddress": format!("10.0.0.{i}")})).collect::<Vec<_>>()}]});
     let doc = ekas::source::file::parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
-    let snapshot = build::snapshot(&doc, &BuildOptions::default()).unwrap();
+    let snapshot = decode::snapshot(&doc, &DecodeOptions::default()).unwrap();
     let mut config = Config::default();
     config.maintenance.max_scale_in_fraction = 1.0;
     let plan = engine::plan(&snapshot, &config);

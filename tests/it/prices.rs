@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use ekas::aws::AwsOptions;
+use ekas::decode::DecodeOptions;
 use ekas::kubernetes::KubeOptions;
 use ekas::model::Snapshot;
 use ekas::pricing::cache::Refresh;
 use ekas::pricing::{HourlyPrice, PriceSource};
-use ekas::source::build::BuildOptions;
 use ekas::source::live::{Live, LiveOptions};
 use serde_json::Value;
 
@@ -79,7 +79,7 @@ async fn live_prices_price_each_group_and_are_kept_between_passes() {
     let spot_calls = || proxy.calls("DescribeSpotPriceHistory");
     let pass = async || {
         let started = Instant::now();
-        let snapshot = live.snapshot(&BuildOptions::default()).await.unwrap();
+        let snapshot = live.snapshot(&DecodeOptions::default()).await.unwrap();
         (snapshot, started.elapsed())
     };
 

@@ -19,8 +19,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use ekas::source::build::{self, BuildOptions};
-use ekas::source::document::SnapshotDocument;
+use ekas::decode::{self, DecodeOptions};
+use ekas::document::SnapshotDocument;
 
 fn object(v: &Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
@@ -167,9 +167,9 @@ pub(crate) fn verdicts(case: &Value) -> (BTreeSet<String>, Vec<(String, String)>
         "kubernetes": kubernetes,
     }))
     .unwrap_or_else(|e| panic!("case {}: {e}", case["name"]));
-    let snapshot = build::snapshot(&doc, &BuildOptions::default())
+    let snapshot = decode::snapshot(&doc, &DecodeOptions::default())
         .unwrap_or_else(|e| panic!("case {}: {e:#}", case["name"]));
-    crate::support::assert_cache_builds_same(&doc, &BuildOptions::default(), &snapshot);
+    crate::support::assert_cache_builds_same(&doc, &DecodeOptions::default(), &snapshot);
     let index = snapshot
         .pods
         .iter()

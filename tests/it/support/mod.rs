@@ -3,7 +3,6 @@
 pub mod aws_setup;
 pub mod cluster;
 pub mod ekas_loop;
-pub mod fake_kube;
 pub mod fake_pricing;
 pub mod fault_proxy;
 pub mod groups;
@@ -11,6 +10,9 @@ pub mod manifests;
 pub mod moto;
 pub mod receiver;
 pub mod simulator;
+
+// The fake API server is a crate of its own (crates/fake-kube); tests name it from here.
+pub use fake_kube;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -168,14 +170,14 @@ pub async fn wait_for(
 /// has the same pods, in namespace/name order, and names the same unreadable pods. Documents
 /// the API server could not hold (two pods of one name, a pod without one) are skipped.
 pub fn assert_cache_builds_same(
-    doc: &ekas::source::document::SnapshotDocument,
-    options: &ekas::source::build::BuildOptions,
+    doc: &ekas::document::SnapshotDocument,
+    options: &ekas::decode::DecodeOptions,
     from_document: &ekas::model::Snapshot,
 ) {
+    use ekas::decode::{self, cache::PodCache};
     use ekas::model::ObjectKind;
-    use ekas::source::build::{self, cache::PodCache};
     let items = &doc.kubernetes.pods.items;
-    let key = |p: &ekas::source::document::pod::Pod| {
+    let key = |p: &ekas::document::pod::Pod| {
         let meta = &p.metadata;
         let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
         Some((namespace, meta.name.clone()?))
@@ -193,7 +195,7 @@ pub fn assert_cache_builds_same(
         cache.apply(pod.clone());
     }
     cache.relist_done();
-    let cached = build::snapshot_with_cached_pods(doc, &cache, options)
+    let cached = decode::snapshot_with_cached_pods(doc, &cache, options)
         .expect("the document built, so the cache does");
     let mut expected: Vec<_> = from_document.pods.iter().collect();
     expected.sort_by_key(|p| (p.namespace.clone(), p.name.clone()));
