@@ -22,10 +22,11 @@ use proptest::prelude::*;
 
 use crate::engine::tests::{Cluster, now};
 use crate::engine::{Config, scale_in::MaintenanceConfig, scale_up::ScaleUpPolicy};
+use crate::model::group::GroupMember;
 use crate::model::scheduling::{LabelSelector, Taint, TaintEffect};
 use crate::model::{
     Instance, Node, Pod, PodDisruptionBudget, PodPhase, ProvisioningClass, ProvisioningRequest,
-    RequestCondition, RequestedPods, Resources,
+    RequestCondition, RequestedPods, Resources, Snapshot,
 };
 use crate::plan::{InstanceActionKind, NodeActionKind, Plan};
 
@@ -794,22 +795,92 @@ fn pods_on<'a>(
         .filter(move |p| p.node_name.as_deref() == Some(node))
 }
 
-fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), TestCaseError> {
-    let snapshot = &built.cluster.0;
-    let m = &config.maintenance;
-    let node_named: HashMap<&str, &Node> = snapshot
-        .nodes
-        .iter()
-        .map(|n| (n.name.as_str(), n))
-        .collect();
-    let member = |id: &str| {
-        snapshot
+/// One generated cluster, its plan and options, with the lookups every invariant uses.
+struct Case<'a> {
+    w: &'a World,
+    built: &'a Built,
+    snapshot: &'a Snapshot,
+    plan: &'a Plan,
+    config: &'a Config,
+    m: &'a MaintenanceConfig,
+    node_named: HashMap<&'a str, &'a Node>,
+}
+
+impl<'a> Case<'a> {
+    fn member(&self, id: &str) -> Option<&'a GroupMember> {
+        self.snapshot
             .groups
             .iter()
             .flat_map(|g| &g.members)
             .find(|mem| mem.instance_id == id)
-    };
+    }
 
+    /// A drain under way — started or finished by ekas on a node it cordoned — was counted
+    /// when it started.
+    fn resumed(&self, name: &str) -> bool {
+        let n = self.node_named[name];
+        (n.marks.drain_started.is_some() || n.marks.drained_at.is_some())
+            && n.unschedulable
+            && n.marks.cordoned_by_ekas
+    }
+
+    /// The instances the plan replaces.
+    fn replacements(&self) -> Vec<&'a str> {
+        self.plan
+            .instances
+            .iter()
+            .filter(|i| i.action == InstanceActionKind::Replace)
+            .map(|i| i.instance_id.as_str())
+            .collect()
+    }
+}
+
+/// One invariant, checked on one case.
+type Invariant = fn(&Case<'_>) -> Result<(), TestCaseError>;
+
+/// Every invariant on one plan; the first broken one fails the case.
+fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), TestCaseError> {
+    let snapshot = &built.cluster.0;
+    let c = Case {
+        w,
+        built,
+        snapshot,
+        plan,
+        config,
+        m: &config.maintenance,
+        node_named: snapshot
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n))
+            .collect(),
+    };
+    let invariants: [Invariant; 13] = [
+        each_node_action_is_safe,
+        evictions_stay_within_budgets,
+        groups_stay_within_their_bounds,
+        removals_stay_within_the_window_budget,
+        replacements_are_of_instances_without_nodes,
+        an_unhealthy_cluster_loses_and_buys_nothing,
+        starting_nodes_are_used_before_buying,
+        unreadable_pods_buy_nothing,
+        nodes_receiving_pods_stay,
+        nodes_are_kept_for_waiting_jobs,
+        drains_leave_room_for_their_pods,
+        gangs_start_whole,
+        gated_pods_buy_nothing,
+    ];
+    for invariant in invariants {
+        invariant(&c)?;
+    }
+    check_requests(snapshot, plan)
+}
+
+/// Each node's own action: 1 (a drain evicts only what may go; a live node is terminated empty, a dead one only with pods that come back), 4 (uncordon only what ekas cordoned), 12 and the opt-outs (left alone), protection, 6 (a Node deleted only when not Ready).
+fn each_node_action_is_safe(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let snapshot = c.snapshot;
+    let plan = c.plan;
+    let m = c.m;
+    let node_named = &c.node_named;
     for action in &plan.nodes {
         let node = node_named[action.name.as_str()];
         let dead = dead(node);
@@ -874,7 +945,7 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         }
         if action.action.removes_capacity() {
             let id = node.instance_id.as_deref();
-            let mem = id.and_then(member);
+            let mem = id.and_then(|id| c.member(id));
             prop_assert!(mem.is_some(), "removes {}, in no group", node.name);
             if m.respect_scale_in_protection {
                 prop_assert!(
@@ -889,8 +960,13 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             prop_assert!(!node.ready, "deletes Ready {}", node.name);
         }
     }
+    Ok(())
+}
 
-    // 1. Evictions within every budget, counting all the pass's drains.
+/// Invariant 1: Evictions within every budget, counting all the pass's drains.
+fn evictions_stay_within_budgets(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let snapshot = c.snapshot;
+    let plan = c.plan;
     for pdb in &snapshot.pdbs {
         let evictions = plan
             .nodes
@@ -911,9 +987,15 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             pdb.name
         );
     }
+    Ok(())
+}
 
-    // 3. Within MinSize and MaxSize. A live node is terminated only if its group shrinks with
-    // it: at MinSize the group would launch its replacement at once.
+/// Invariant 3: Within MinSize and MaxSize. A live node is terminated only if its group shrinks with
+/// it: at MinSize the group would launch its replacement at once.
+fn groups_stay_within_their_bounds(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let snapshot = c.snapshot;
+    let plan = c.plan;
+    let node_named = &c.node_named;
     let mut decrements: HashMap<&str, u32> = HashMap::new();
     for action in plan.nodes.iter().filter(|a| a.decrement) {
         prop_assert_eq!(action.action, NodeActionKind::Terminate);
@@ -945,10 +1027,17 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         let group = snapshot.groups.iter().find(|g| g.name == up.group).unwrap();
         prop_assert!(up.new_desired <= group.max_size);
     }
+    Ok(())
+}
 
-    // 3. Removals — terminations, new drains and replacements — within the fraction per
-    // window, less those the window has seen already: at least one a window unless the
-    // fraction is zero.
+/// Invariant 3: Removals — terminations, new drains and replacements — within the fraction per
+/// window, less those the window has seen already: at least one a window unless the
+/// fraction is zero.
+fn removals_stay_within_the_window_budget(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let snapshot = c.snapshot;
+    let plan = c.plan;
+    let m = c.m;
+    let node_named = &c.node_named;
     let managed = snapshot
         .groups
         .iter()
@@ -967,20 +1056,6 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         .filter(|&&t| t <= at && at - m.scale_in_window < t)
         .count();
     let allowed = per_window.saturating_sub(seen);
-    // A drain under way — started or finished by ekas on a node it cordoned — was counted
-    // when it started.
-    let resumed = |name: &str| {
-        let n = node_named[name];
-        (n.marks.drain_started.is_some() || n.marks.drained_at.is_some())
-            && n.unschedulable
-            && n.marks.cordoned_by_ekas
-    };
-    let replacements: Vec<&str> = plan
-        .instances
-        .iter()
-        .filter(|i| i.action == InstanceActionKind::Replace)
-        .map(|i| i.instance_id.as_str())
-        .collect();
     // One node is one removal: its drain when ekas drained it, else its termination.
     let drained = |name: &str| {
         let n = node_named[name];
@@ -991,20 +1066,25 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         .iter()
         .filter(|a| {
             (a.action == NodeActionKind::Terminate && !drained(&a.name))
-                || (a.action == NodeActionKind::Drain && !resumed(&a.name))
+                || (a.action == NodeActionKind::Drain && !c.resumed(&a.name))
         })
         .count()
-        + replacements.len();
+        + c.replacements().len();
     prop_assert!(
         removals <= allowed,
         "{} removals, {} allowed",
         removals,
         allowed
     );
+    Ok(())
+}
 
-    // 6. No replacement of an instance that is in truth a Node, nor one protected when
-    // protection is respected.
-    for id in &replacements {
+/// Invariant 6: No replacement of an instance that is in truth a Node, nor one protected when
+/// protection is respected.
+fn replacements_are_of_instances_without_nodes(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let built = c.built;
+    let m = c.m;
+    for id in &c.replacements() {
         prop_assert!(
             !built.truly_joined.contains(*id),
             "replaces {}, which has a Node",
@@ -1012,21 +1092,27 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         );
         if m.respect_scale_in_protection {
             prop_assert!(
-                !member(id).unwrap().protected_from_scale_in,
+                !c.member(id).unwrap().protected_from_scale_in,
                 "replaces protected {}",
                 id
             );
         }
     }
+    Ok(())
+}
 
-    // 7. A cluster with too many nodes NotReady loses nothing: no termination, no new
-    // drain, no cordon, no Node deleted, no instance replaced; and buys nothing.
+/// Invariant 7: A cluster with too many nodes NotReady loses nothing: no termination, no new
+/// drain, no cordon, no Node deleted, no instance replaced; and buys nothing.
+fn an_unhealthy_cluster_loses_and_buys_nothing(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let snapshot = c.snapshot;
+    let plan = c.plan;
+    let m = c.m;
     if unhealthy(&snapshot.nodes, m) {
         for a in &plan.nodes {
             let removing = matches!(
                 a.action,
                 NodeActionKind::Terminate | NodeActionKind::Cordon | NodeActionKind::DeleteNode
-            ) || (a.action == NodeActionKind::Drain && !resumed(&a.name));
+            ) || (a.action == NodeActionKind::Drain && !c.resumed(&a.name));
             prop_assert!(
                 !removing,
                 "{} {} while unhealthy",
@@ -1034,15 +1120,21 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
                 a.name
             );
         }
-        prop_assert!(replacements.is_empty(), "replaces while unhealthy");
+        prop_assert!(c.replacements().is_empty(), "replaces while unhealthy");
         prop_assert!(plan.scale_ups.is_empty(), "buys nodes while unhealthy");
         prop_assert!(!plan.cluster_health.healthy);
     }
+    Ok(())
+}
 
-    // 9. No group grows while a node of it still starting stands unused: every pod fits an
-    // empty node of its group, so each such node takes one before a new node is bought.
-    // ProvisioningRequests' pods, which the plan does not show, may be the ones that take
-    // it: each request counts as many as it has pods.
+/// Invariant 9: No group grows while a node of it still starting stands unused: every pod fits an
+/// empty node of its group, so each such node takes one before a new node is bought.
+/// ProvisioningRequests' pods, which the plan does not show, may be the ones that take
+/// it: each request counts as many as it has pods.
+fn starting_nodes_are_used_before_buying(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let w = c.w;
+    let snapshot = c.snapshot;
+    let plan = c.plan;
     let requested: usize = snapshot
         .provisioning_requests
         .iter()
@@ -1082,8 +1174,13 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             onto_upcoming
         );
     }
+    Ok(())
+}
 
-    // 12. A pod that could not be read buys no node and is sent nowhere.
+/// Invariant 12: A pod that could not be read buys no node and is sent nowhere.
+fn unreadable_pods_buy_nothing(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let snapshot = c.snapshot;
+    let plan = c.plan;
     let unreadable: HashSet<String> = snapshot
         .pods
         .iter()
@@ -1098,8 +1195,12 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
     for p in &plan.pending {
         prop_assert!(!unreadable.contains(&p.pod), "plans unreadable {}", p.pod);
     }
+    Ok(())
+}
 
-    // 10. A node the plan sends pending pods to is not cordoned or newly drained by it.
+/// Invariant 10: A node the plan sends pending pods to is not cordoned or newly drained by it.
+fn nodes_receiving_pods_stay(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let plan = c.plan;
     for p in plan
         .pending
         .iter()
@@ -1109,7 +1210,7 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
         let action = plan.nodes.iter().find(|a| a.name == target);
         prop_assert!(
             action.is_none_or(|a| {
-                let new_drain = a.action == NodeActionKind::Drain && !resumed(&a.name);
+                let new_drain = a.action == NodeActionKind::Drain && !c.resumed(&a.name);
                 a.action != NodeActionKind::Cordon && !new_drain
             }),
             "sends {} to {}, which it takes away",
@@ -1117,11 +1218,18 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             target
         );
     }
+    Ok(())
+}
 
-    // 14. A node a Job's pod finished on, while that Job has a pod waiting — gated, or
-    // pending and sent to no existing node by the plan — that would run there (requests within
-    // what its DaemonSet and mirror pods leave, taints tolerated), is neither cordoned nor
-    // terminated for idleness until it has been idle twice --idle-threshold.
+/// Invariant 14: A node a Job's pod finished on, while that Job has a pod waiting — gated, or
+/// pending and sent to no existing node by the plan — that would run there (requests within
+/// what its DaemonSet and mirror pods leave, taints tolerated), is neither cordoned nor
+/// terminated for idleness until it has been idle twice --idle-threshold.
+fn nodes_are_kept_for_waiting_jobs(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let snapshot = c.snapshot;
+    let plan = c.plan;
+    let m = c.m;
+    let node_named = &c.node_named;
     let sent: HashSet<&str> = plan
         .pending
         .iter()
@@ -1198,15 +1306,22 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             );
         }
     }
+    Ok(())
+}
 
-    // 11. A new drain of a busy node leaves its pods room on the nodes that stay — Ready,
-    // schedulable, done starting, not drained, terminated or cordoned this pass — after the
-    // pending pods the plan sends there. Checked as two necessary conditions: each evicted
-    // pod fits one such node on its own, and all of them fit the room of all such nodes.
+/// Invariant 11: A new drain of a busy node leaves its pods room on the nodes that stay — Ready,
+/// schedulable, done starting, not drained, terminated or cordoned this pass — after the
+/// pending pods the plan sends there. Checked as two necessary conditions: each evicted
+/// pod fits one such node on its own, and all of them fit the room of all such nodes.
+fn drains_leave_room_for_their_pods(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let w = c.w;
+    let snapshot = c.snapshot;
+    let plan = c.plan;
+    let node_named = &c.node_named;
     let evicted: Vec<&Pod> = plan
         .nodes
         .iter()
-        .filter(|a| a.action == NodeActionKind::Drain && !resumed(&a.name))
+        .filter(|a| a.action == NodeActionKind::Drain && !c.resumed(&a.name))
         .flat_map(|a| pods_on(snapshot, &a.name))
         .filter(|p| !stays_out_of_the_way(p))
         .collect();
@@ -1283,10 +1398,17 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             total_free
         );
     }
+    Ok(())
+}
 
-    // A gang starts whole or buys nothing (unless --no-gangs): of its pods waiting for a node,
-    // either none is planned anywhere, or at least as many as it needs (minMember less its
-    // members already bound, at most all of them; without a PodGroup, all of them).
+/// A gang starts whole or buys nothing (unless --no-gangs): of its pods waiting for a node,
+/// either none is planned anywhere, or at least as many as it needs (minMember less its
+/// members already bound, at most all of them; without a PodGroup, all of them).
+fn gangs_start_whole(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let w = c.w;
+    let snapshot = c.snapshot;
+    let plan = c.plan;
+    let config = c.config;
     let waiting = |p: &Pod| {
         p.node_name.is_none()
             && p.phase == PodPhase::Pending
@@ -1333,8 +1455,13 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             pending.len()
         );
     }
+    Ok(())
+}
 
-    // Gated pods buy nothing.
+/// Gated pods buy nothing.
+fn gated_pods_buy_nothing(c: &Case<'_>) -> Result<(), TestCaseError> {
+    let snapshot = c.snapshot;
+    let plan = c.plan;
     let gated: HashSet<String> = snapshot
         .pods
         .iter()
@@ -1348,7 +1475,7 @@ fn check(w: &World, built: &Built, plan: &Plan, config: &Config) -> Result<(), T
             up.group
         );
     }
-    check_requests(snapshot, plan)
+    Ok(())
 }
 
 /// How many pods like `pod` fit in `room`, counting to `most` at most.
@@ -1370,7 +1497,7 @@ fn holding_room<'a>(
     pods_on(snapshot, node).filter(|p| !finished(p))
 }
 
-/// 13. ProvisioningRequests, restated from cluster-autoscaler's rules for its two classes.
+/// Invariant 13: ProvisioningRequests, restated from cluster-autoscaler's rules for its two classes.
 fn check_requests(snapshot: &crate::model::Snapshot, plan: &Plan) -> Result<(), TestCaseError> {
     use crate::plan::RequestVerdict as V;
     // The booking ekas keeps provisioned room for (`--provisioning-request-booking`'s default).
