@@ -17,10 +17,12 @@ use color_eyre::eyre::{Result, bail, eyre};
 use crate::document::{self, ItemList, KubernetesPart, SnapshotDocument, pod as doc};
 use crate::model::resources::{EBS_ATTACHMENTS, UNLIMITED};
 use crate::model::{
-    LeftOut, ObjectKind, Snapshot, StartupTaints, UnreachableRegion, UnreadableObject,
+    LeftOut, NodeGroup, ObjectKind, ScalingActivity, Snapshot, StartupTaints, UnreachableRegion,
+    UnreadableObject,
 };
 use crate::pricing::{self, PriceFile};
 pub use aws::NodeReservation;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// Choices the operator makes about how a snapshot is read.
 #[derive(Debug, Clone, Default)]
@@ -198,7 +200,105 @@ fn decode(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &DecodeOptions) -
         .ok_or_else(|| {
             eyre!("no cluster name: pass --cluster-name or set clusterName in the snapshot")
         })?;
-    let regions = match &opts.regions {
+    let regions = regions(doc, opts)?;
+    let k8s = &doc.kubernetes;
+    let mut left_out = LeftOut {
+        regions: doc
+            .unreachable_regions
+            .iter()
+            .filter(|(region, _)| regions.contains(region))
+            .map(|(region, reason)| UnreachableRegion {
+                region: region.clone(),
+                reason: reason.clone(),
+            })
+            .collect(),
+        ..LeftOut::default()
+    };
+    let pod_groups = kubernetes::pod_groups(k8s.pod_groups.as_ref().map_or(&[], |l| &l.items));
+    let mut placements =
+        kubernetes::Placements::new(namespaces(k8s, raw_pods.namespaces()), storage(k8s))
+            .with_pod_groups(pod_groups);
+    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements);
+    left_out.objects.extend(unreadable_pods);
+    let mut nodes = decode_each(
+        &k8s.nodes.items,
+        kubernetes::node,
+        kubernetes::unreadable_node,
+        Unreadable::cluster_scoped(ObjectKind::Node, |n| &n.metadata),
+        "no pods planned onto it; left alone by maintenance",
+        &mut left_out,
+    );
+    let daemonsets = decode_each(
+        &k8s.daemon_sets.items,
+        |raw| kubernetes::daemonset(raw, &mut placements),
+        |_| None,
+        Unreadable::namespaced(ObjectKind::DaemonSet, |d| &d.metadata),
+        "its pods are not counted on new nodes",
+        &mut left_out,
+    );
+    let pdbs = decode_each(
+        &k8s.pod_disruption_budgets.items,
+        kubernetes::pdb,
+        |raw| Some(kubernetes::unreadable_pdb(raw)),
+        Unreadable::namespaced(ObjectKind::PodDisruptionBudget, |p| &p.metadata),
+        "no pod of its namespace is evicted",
+        &mut left_out,
+    );
+    let provisioning_requests = provisioning::requests(
+        k8s.provisioning_requests.as_ref().map_or(&[], |l| &l.items),
+        k8s.pod_templates.as_ref().map_or(&[], |l| &l.items),
+        &mut placements,
+    );
+
+    let parts: Vec<(&String, &document::aws::RegionPart)> = regions
+        .iter()
+        .filter_map(|region| Some((region, doc.aws.get(region)?)))
+        .collect();
+    let instances: Vec<_> = parts
+        .iter()
+        .flat_map(|(region, part)| aws::instances(region, part, &cluster_name))
+        .collect();
+    matching::match_nodes(&mut nodes, &instances);
+    // Nodes, and then the templates built from them, count EBS attachments only when some
+    // pod asks for one.
+    let ebs_in_use = pods.iter().any(|p| p.requests.get(EBS_ATTACHMENTS) > 0);
+    let attachments = ebs_attachments(doc, &regions);
+    if ebs_in_use {
+        for node in nodes.iter_mut().filter(|n| !n.unreadable) {
+            let ty = node.labels.get(INSTANCE_TYPE_LABEL).map(String::as_str);
+            set_ebs_attachments(&mut node.allocatable, ty, &attachments);
+        }
+    }
+    let (mut groups, activities) = node_groups(&parts, &cluster_name, &nodes, opts, &mut left_out)?;
+    if ebs_in_use {
+        for group in &mut groups {
+            let ty = Some(group.instance_type.as_str());
+            set_ebs_attachments(&mut group.template.allocatable, ty, &attachments);
+        }
+    }
+
+    Ok(Snapshot {
+        captured_at: doc.captured_at,
+        cluster_name,
+        regions,
+        pods,
+        nodes,
+        groups,
+        instances,
+        daemonsets,
+        pdbs,
+        activities,
+        provisioning_requests,
+        left_out,
+        recent_removals: doc.recent_removals.clone(),
+        stale_view: None,
+    })
+}
+
+/// The regions to plan for, in order of preference: `--regions` (each must be in the
+/// snapshot), else the document's order and then any other region it has data for.
+fn regions(doc: &SnapshotDocument, opts: &DecodeOptions) -> Result<Vec<String>> {
+    Ok(match &opts.regions {
         Some(regions) => {
             for region in regions {
                 if !doc.aws.contains_key(region) && !doc.unreachable_regions.contains_key(region) {
@@ -223,102 +323,78 @@ fn decode(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &DecodeOptions) -
             regions
         }
         None => doc.aws.keys().cloned().collect(),
-    };
+    })
+}
 
-    let k8s = &doc.kubernetes;
-    let mut left_out = LeftOut {
-        regions: doc
-            .unreachable_regions
-            .iter()
-            .filter(|(region, _)| regions.contains(region))
-            .map(|(region, reason)| UnreachableRegion {
-                region: region.clone(),
-                reason: reason.clone(),
-            })
-            .collect(),
-        ..LeftOut::default()
-    };
-    let pod_groups = kubernetes::pod_groups(k8s.pod_groups.as_ref().map_or(&[], |l| &l.items));
-    let mut placements =
-        kubernetes::Placements::new(namespaces(k8s, raw_pods.namespaces()), storage(k8s))
-            .with_pod_groups(pod_groups);
-    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements);
-    left_out.objects.extend(unreadable_pods);
-    let mut nodes = Vec::with_capacity(k8s.nodes.items.len());
-    for raw in &k8s.nodes.items {
-        match kubernetes::node(raw) {
-            Ok(node) => nodes.push(node),
+/// How an object that cannot be read is named among the left-out ones.
+struct Unreadable<R> {
+    kind: ObjectKind,
+    namespaced: bool,
+    meta: fn(&R) -> &ObjectMeta,
+}
+
+impl<R> Unreadable<R> {
+    fn namespaced(kind: ObjectKind, meta: fn(&R) -> &ObjectMeta) -> Self {
+        Unreadable {
+            kind,
+            namespaced: true,
+            meta,
+        }
+    }
+
+    fn cluster_scoped(kind: ObjectKind, meta: fn(&R) -> &ObjectMeta) -> Self {
+        Unreadable {
+            kind,
+            namespaced: false,
+            meta,
+        }
+    }
+}
+
+/// Every object decoded, or left out with the reason and what that means for it
+/// (`treatment`); where a stand-in is safer than nothing (an unreadable Node still holds
+/// its pods, an unreadable budget still protects its namespace) the stand-in is kept.
+fn decode_each<R, T>(
+    raws: &[R],
+    mut decode: impl FnMut(&R) -> Result<T>,
+    stand_in: impl Fn(&R) -> Option<T>,
+    named: Unreadable<R>,
+    treatment: &'static str,
+    left_out: &mut LeftOut,
+) -> Vec<T> {
+    let mut decoded = Vec::with_capacity(raws.len());
+    for raw in raws {
+        match decode(raw) {
+            Ok(object) => decoded.push(object),
             Err(e) => {
-                let kept = kubernetes::unreadable_node(raw);
+                let meta = (named.meta)(raw);
                 left_out.objects.push(UnreadableObject {
-                    kind: ObjectKind::Node,
-                    namespace: None,
-                    name: raw
-                        .metadata
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| "(unnamed)".into()),
+                    kind: named.kind,
+                    namespace: named
+                        .namespaced
+                        .then(|| meta.namespace.clone().unwrap_or_default()),
+                    name: meta.name.clone().unwrap_or_else(|| match named.namespaced {
+                        true => String::new(),
+                        false => "(unnamed)".into(),
+                    }),
                     reason: format!("{e:#}"),
-                    treatment: "no pods planned onto it; left alone by maintenance",
+                    treatment,
                 });
-                nodes.extend(kept);
+                decoded.extend(stand_in(raw));
             }
         }
     }
-    let ebs_in_use = pods.iter().any(|p| p.requests.get(EBS_ATTACHMENTS) > 0);
-    let attachments = ebs_attachments(doc, &regions);
-    if ebs_in_use {
-        for node in nodes.iter_mut().filter(|n| !n.unreadable) {
-            let ty = node.labels.get(INSTANCE_TYPE_LABEL).map(String::as_str);
-            set_ebs_attachments(&mut node.allocatable, ty, &attachments);
-        }
-    }
-    let mut daemonsets = Vec::with_capacity(k8s.daemon_sets.items.len());
-    for raw in &k8s.daemon_sets.items {
-        match kubernetes::daemonset(raw, &mut placements) {
-            Ok(ds) => daemonsets.push(ds),
-            Err(e) => left_out.objects.push(UnreadableObject {
-                kind: ObjectKind::DaemonSet,
-                namespace: Some(raw.metadata.namespace.clone().unwrap_or_default()),
-                name: raw.metadata.name.clone().unwrap_or_default(),
-                reason: format!("{e:#}"),
-                treatment: "its pods are not counted on new nodes",
-            }),
-        }
-    }
-    let mut pdbs = Vec::with_capacity(k8s.pod_disruption_budgets.items.len());
-    for raw in &k8s.pod_disruption_budgets.items {
-        match kubernetes::pdb(raw) {
-            Ok(pdb) => pdbs.push(pdb),
-            Err(e) => {
-                left_out.objects.push(UnreadableObject {
-                    kind: ObjectKind::PodDisruptionBudget,
-                    namespace: Some(raw.metadata.namespace.clone().unwrap_or_default()),
-                    name: raw.metadata.name.clone().unwrap_or_default(),
-                    reason: format!("{e:#}"),
-                    treatment: "no pod of its namespace is evicted",
-                });
-                pdbs.push(kubernetes::unreadable_pdb(raw));
-            }
-        }
-    }
+    decoded
+}
 
-    let provisioning_requests = provisioning::requests(
-        k8s.provisioning_requests.as_ref().map_or(&[], |l| &l.items),
-        k8s.pod_templates.as_ref().map_or(&[], |l| &l.items),
-        &mut placements,
-    );
-
-    let parts: Vec<(&String, &document::aws::RegionPart)> = regions
-        .iter()
-        .filter_map(|region| Some((region, doc.aws.get(region)?)))
-        .collect();
-    let instances: Vec<_> = parts
-        .iter()
-        .flat_map(|(region, part)| aws::instances(region, part, &cluster_name))
-        .collect();
-    matching::match_nodes(&mut nodes, &instances);
-
+/// Each region's groups of this cluster, priced, and their recent scaling activities.
+fn node_groups(
+    parts: &[(&String, &document::aws::RegionPart)],
+    cluster_name: &str,
+    nodes: &[crate::model::Node],
+    opts: &DecodeOptions,
+    left_out: &mut LeftOut,
+) -> Result<(Vec<NodeGroup>, Vec<ScalingActivity>)> {
     let nodes_by_instance: HashMap<&str, &crate::model::Node> = nodes
         .iter()
         .filter_map(|n| Some((n.instance_id.as_deref()?, n)))
@@ -330,9 +406,9 @@ fn decode(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &DecodeOptions) -
     };
     let mut groups = Vec::new();
     let mut activities = Vec::new();
-    for (region, part) in parts {
+    for &(region, part) in parts {
         let (mut region_groups, left_out_groups) =
-            aws::node_groups(region, part, &cluster_name, &inputs);
+            aws::node_groups(region, part, cluster_name, &inputs);
         left_out.groups.extend(left_out_groups);
         pricing::check_recorded(region, part.prices.as_ref(), part.spot_prices.as_ref())?;
         let prices = price_inputs(part, opts.price_file.as_ref());
@@ -342,29 +418,7 @@ fn decode(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &DecodeOptions) -
         activities.extend(aws::activities(region, part, &region_groups));
         groups.extend(region_groups);
     }
-    if ebs_in_use {
-        for group in &mut groups {
-            let ty = Some(group.instance_type.as_str());
-            set_ebs_attachments(&mut group.template.allocatable, ty, &attachments);
-        }
-    }
-
-    Ok(Snapshot {
-        captured_at: doc.captured_at,
-        cluster_name,
-        regions,
-        pods,
-        nodes,
-        groups,
-        instances,
-        daemonsets,
-        pdbs,
-        activities,
-        provisioning_requests,
-        left_out,
-        recent_removals: doc.recent_removals.clone(),
-        stale_view: None,
-    })
+    Ok((groups, activities))
 }
 
 /// Every namespace's labels: the `namespaces` part, and for a namespace only pods name, the

@@ -37,42 +37,73 @@ use crate::plan::NodeActionKind;
 const TIMEOUT: SignedDuration = SignedDuration::from_hours(1);
 
 pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
-    let now = snapshot.captured_at;
     let mut decisions = Decisions::default();
-    let by_name = snapshot.node_index();
-    let mut free = snapshot.free_room();
-    let mut busy = vec![false; snapshot.nodes.len()];
-    for pod in snapshot.pods.iter().filter(|p| p.is_active()) {
-        if let Some(&n) = pod.node_name.as_deref().and_then(|name| by_name.get(name)) {
-            busy[n] |= !pod.is_daemonset() && !pod.mirror;
+    let mut cluster = Cluster::read(snapshot);
+    let waiting = fill_free_room(snapshot, &mut cluster.free);
+    let timed_out = reset_failed_groups(snapshot, &mut decisions);
+    let raised = raise_groups(snapshot, config, &cluster, &waiting, &timed_out);
+    put_back_to_work(snapshot, &cluster, &raised, &mut decisions);
+    scale_in_by_age(snapshot, config, &cluster, &waiting, &mut decisions);
+    replace_unjoined(snapshot, config, &mut decisions);
+    decisions
+}
+
+/// The nodes as the original tool saw them: free room, whether busy, group of each.
+struct Cluster {
+    free: Vec<Resources>,
+    /// Runs a pod other than a DaemonSet or mirror pod.
+    busy: Vec<bool>,
+    node_group: Vec<Option<usize>>,
+    /// Registered nodes per group.
+    nodes_in: Vec<u32>,
+}
+
+impl Cluster {
+    fn read(snapshot: &Snapshot) -> Cluster {
+        let by_name = snapshot.node_index();
+        let mut busy = vec![false; snapshot.nodes.len()];
+        for pod in snapshot.pods.iter().filter(|p| p.is_active()) {
+            if let Some(&n) = pod.node_name.as_deref().and_then(|name| by_name.get(name)) {
+                busy[n] |= !pod.is_daemonset() && !pod.mirror;
+            }
+        }
+        let member_of: HashMap<&str, usize> = snapshot
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| {
+                group
+                    .members
+                    .iter()
+                    .map(move |m| (m.instance_id.as_str(), g))
+            })
+            .collect();
+        let node_group: Vec<Option<usize>> = snapshot
+            .nodes
+            .iter()
+            .map(|n| member_of.get(n.instance_id.as_deref()?).copied())
+            .collect();
+        let mut nodes_in = vec![0u32; snapshot.groups.len()];
+        for g in node_group.iter().flatten() {
+            nodes_in[*g] += 1;
+        }
+        Cluster {
+            free: snapshot.free_room(),
+            busy,
+            node_group,
+            nodes_in,
         }
     }
-    let member_of: HashMap<&str, usize> = snapshot
-        .groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, group)| {
-            group
-                .members
-                .iter()
-                .map(move |m| (m.instance_id.as_str(), g))
-        })
-        .collect();
-    let node_group: Vec<Option<usize>> = snapshot
-        .nodes
-        .iter()
-        .map(|n| member_of.get(n.instance_id.as_deref()?).copied())
-        .collect();
-    let mut nodes_in = vec![0u32; snapshot.groups.len()];
-    for g in node_group.iter().flatten() {
-        nodes_in[*g] += 1;
-    }
-    let registered = |g: usize| nodes_in[g];
+}
 
-    // 1. Pending pods onto free room of matching nodes.
+/// Pods still waiting for a node, by nodeSelector.
+type Waiting<'a> = BTreeMap<&'a Labels, Vec<&'a Pod>>;
+
+/// Step 1: pending pods onto free room of matching nodes; the rest wait, by nodeSelector.
+fn fill_free_room<'a>(snapshot: &'a Snapshot, free: &mut [Resources]) -> Waiting<'a> {
     let mut pending: Vec<&Pod> = snapshot.pods.iter().filter(|p| p.is_pending()).collect();
     pending.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    let mut waiting: BTreeMap<&Labels, Vec<&Pod>> = BTreeMap::new();
+    let mut waiting: Waiting<'a> = BTreeMap::new();
     for pod in pending {
         let fit = (0..snapshot.nodes.len()).find(|&n| {
             let node = &snapshot.nodes[n];
@@ -89,8 +120,12 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
                 .push(pod),
         }
     }
+    waiting
+}
 
-    // 2. The rest onto new nodes of the first matching groups.
+/// Groups whose launch failed in the last hour: set back to their instances, and marked.
+fn reset_failed_groups(snapshot: &Snapshot, decisions: &mut Decisions) -> Vec<bool> {
+    let now = snapshot.captured_at;
     let failed_lately: std::collections::HashSet<(&str, &str)> = snapshot
         .activities
         .iter()
@@ -110,13 +145,25 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
                 .push(desired(group, instances.max(group.min_size)));
         }
     }
+    timed_out
+}
+
+/// Step 2: the waiting pods onto new nodes of the first matching groups, in region order: the
+/// desired capacity each group is raised to.
+fn raise_groups(
+    snapshot: &Snapshot,
+    config: &engine::Config,
+    cluster: &Cluster,
+    waiting: &Waiting<'_>,
+    timed_out: &[bool],
+) -> BTreeMap<usize, u32> {
     let mut order: Vec<usize> = (0..snapshot.groups.len()).collect();
     order.sort_by_key(|&g| {
         let group = &snapshot.groups[g];
         (snapshot.region_rank(&group.region), group.name.as_str())
     });
     let mut raised: BTreeMap<usize, u32> = BTreeMap::new();
-    for (selector, pods) in &waiting {
+    for (selector, pods) in waiting {
         let mut left: Vec<&Pod> = pods.clone();
         for &g in &order {
             let group = &snapshot.groups[g];
@@ -126,21 +173,8 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
             if !matches(selector, &group.template.labels) {
                 continue;
             }
-            let unit = &group.template.allocatable;
-            let mut bins: Vec<(Resources, Vec<usize>)> = Vec::new();
-            for (i, pod) in left.iter().enumerate() {
-                if !pod.requests.fits_in(unit) {
-                    continue;
-                }
-                match bins.iter_mut().find(|(room, _)| pod.requests.fits_in(room)) {
-                    Some((room, members)) => {
-                        room.sub(&pod.requests);
-                        members.push(i);
-                    }
-                    None => bins.push((unit.minus(&pod.requests), vec![i])),
-                }
-            }
-            let actual = registered(g);
+            let bins = first_fit(&left, &group.template.allocatable);
+            let actual = cluster.nodes_in[g];
             let desired_now = raised.get(&g).copied().unwrap_or(group.desired);
             let needed = bins.len() as u32 + config.over_provision;
             let room = if timed_out[g] {
@@ -154,7 +188,7 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
                 raised.insert(g, target);
             }
             let mut served = vec![false; left.len()];
-            for (_, members) in bins.iter().take(requested as usize) {
+            for members in bins.iter().take(requested as usize) {
                 for &i in members {
                     served[i] = true;
                 }
@@ -167,13 +201,41 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
                 .collect();
         }
     }
-    for (&g, &target) in &raised {
+    raised
+}
+
+/// `pods` packed first fit onto new nodes of room `unit`: each node's pods (by index).
+fn first_fit(pods: &[&Pod], unit: &Resources) -> Vec<Vec<usize>> {
+    let mut bins: Vec<(Resources, Vec<usize>)> = Vec::new();
+    for (i, pod) in pods.iter().enumerate() {
+        if !pod.requests.fits_in(unit) {
+            continue;
+        }
+        match bins.iter_mut().find(|(room, _)| pod.requests.fits_in(room)) {
+            Some((room, members)) => {
+                room.sub(&pod.requests);
+                members.push(i);
+            }
+            None => bins.push((unit.minus(&pod.requests), vec![i])),
+        }
+    }
+    bins.into_iter().map(|(_, members)| members).collect()
+}
+
+/// Each raised group: its cordoned nodes put back to work first, then its new size.
+fn put_back_to_work(
+    snapshot: &Snapshot,
+    cluster: &Cluster,
+    raised: &BTreeMap<usize, u32>,
+    decisions: &mut Decisions,
+) {
+    let node_group = &cluster.node_group;
+    for (&g, &target) in raised {
         let group = &snapshot.groups[g];
-        // Cordoned nodes of a group that grows are put back to work first.
         let mut schedulable = snapshot
             .nodes
             .iter()
-            .zip(&node_group)
+            .zip(node_group)
             .filter(|(n, x)| **x == Some(g) && !n.unschedulable)
             .count() as u32;
         for (n, node) in snapshot.nodes.iter().enumerate() {
@@ -189,8 +251,19 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
         }
         decisions.raises.push(desired(group, target));
     }
+}
 
-    // 3. Idle nodes, by age.
+/// Step 3: idle nodes, by age since launch: spares kept, the young wait, the old cordoned, the
+/// cordoned terminated within the pass's budget; busy cordoned nodes uncordoned.
+fn scale_in_by_age(
+    snapshot: &Snapshot,
+    config: &engine::Config,
+    cluster: &Cluster,
+    waiting: &Waiting<'_>,
+    decisions: &mut Decisions,
+) {
+    let now = snapshot.captured_at;
+    let node_group = &cluster.node_group;
     let maintenance = &config.maintenance;
     // The original tool had one threshold for every group; `auto` is ekas's, not its.
     let idle_threshold = match maintenance.idle_threshold {
@@ -212,11 +285,11 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
     for (n, node) in snapshot.nodes.iter().enumerate() {
         let Some(g) = node_group[n] else { continue };
         let group = &snapshot.groups[g];
-        if node.marks.detached || registered(g) <= group.min_size {
+        if node.marks.detached || cluster.nodes_in[g] <= group.min_size {
             continue;
         }
         let uncordon = (node.name.clone(), NodeActionKind::Uncordon, false);
-        if busy[n] {
+        if cluster.busy[n] {
             if node.unschedulable && !decisions.nodes.contains(&uncordon) {
                 decisions.nodes.push(uncordon);
             }
@@ -257,8 +330,12 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
             .nodes
             .push((node.name.clone(), NodeActionKind::Terminate, decrement));
     }
+}
 
-    // Instances that never joined.
+/// Instances that never joined after `--instance-init-time`: replaced.
+fn replace_unjoined(snapshot: &Snapshot, config: &engine::Config, decisions: &mut Decisions) {
+    let now = snapshot.captured_at;
+    let maintenance = &config.maintenance;
     let joined: std::collections::HashSet<&str> = snapshot
         .nodes
         .iter()
@@ -273,7 +350,6 @@ pub fn decide(snapshot: &Snapshot, config: &engine::Config) -> Decisions {
             decisions.replace.push(instance.id.clone());
         }
     }
-    decisions
 }
 
 /// The original tool's match: every nodeSelector label present with the same value.
