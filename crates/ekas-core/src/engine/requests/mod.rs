@@ -228,146 +228,169 @@ pub fn answer(
     views: &[GroupView<'_>],
 ) -> Vec<ProvisioningRequestStatus> {
     let now = snapshot.captured_at;
-    let requests = &snapshot.provisioning_requests;
-    // Per request: its lent pods placed on room there is, on new nodes, and the new nodes'
-    // groups.
-    let mut held = vec![0u32; requests.len()];
-    let mut bought = vec![0u32; requests.len()];
-    let mut groups: Vec<Vec<String>> = vec![Vec::new(); requests.len()];
-    for (p, a) in &result.assignments {
-        let Some(by) = snapshot.pods[*p].requested_by.filter(|_| *p >= first_lent) else {
-            continue;
-        };
-        match a.destination {
-            Destination::ExistingNode | Destination::UpcomingNode => held[by.request] += 1,
-            Destination::NewNode => {
-                bought[by.request] += 1;
-                // The target of a new node is its group's name.
-                if let Some(group) = &a.target
-                    && !groups[by.request].contains(group)
-                {
-                    groups[by.request].push(group.clone());
-                }
-            }
-            _ => {}
-        }
-    }
-    requests
+    let placed = placed(snapshot, first_lent, result);
+    snapshot
+        .provisioning_requests
         .iter()
         .zip(stages)
-        .enumerate()
-        .map(|(r, (request, stage))| {
+        .zip(placed)
+        .map(|((request, stage), placed)| {
             let mut status = Answer::new(request, now);
-            let total = request.pod_count();
             match stage {
-                Stage::NotOurs => {
-                    status.verdict(
-                        RequestVerdict::NotOurs,
-                        format!("class {} is not one ekas serves", request.class.as_str()),
-                    );
-                }
-                Stage::Finished => {
-                    let why = request
-                        .conditions
-                        .iter()
-                        .find(|c| c.status && (c.kind == FAILED || c.kind == BOOKING_EXPIRED))
-                        .map(|c| format!("{}: {}", c.kind, c.message))
-                        .unwrap_or_default();
-                    status.verdict(RequestVerdict::Finished, why);
-                }
-                Stage::Invalid(problem) => {
-                    status.accept();
-                    status.set(PROVISIONED, false, reason::FAILED_TO_CREATE_PODS, problem);
-                    status.verdict(RequestVerdict::Invalid, problem.clone());
-                }
-                Stage::Expired => {
-                    status.set(FAILED, true, reason::EXPIRED.0, reason::EXPIRED.1);
-                    status.verdict(
-                        RequestVerdict::Failed,
-                        "not provisioned within a week of its creation".into(),
-                    );
-                }
-                Stage::BookingOver => {
-                    let (why, message) = reason::BOOKING_EXPIRED;
-                    status.set(BOOKING_EXPIRED, true, why, message);
-                    status.verdict(
-                        RequestVerdict::BookingExpired,
-                        "its pods did not all arrive while the capacity was booked".into(),
-                    );
-                }
-                Stage::Consumed => {
-                    status.verdict(
-                        RequestVerdict::Consumed,
-                        format!("all {total} pods arrived"),
-                    );
-                }
+                Stage::Asking => asking(&mut status, request, placed, result, views),
                 Stage::Booked { remaining, until } => {
-                    let short = remaining - held[r].min(*remaining);
+                    let total = request.pod_count();
+                    let short = remaining - placed.held.min(*remaining);
                     let why = if short == 0 {
                         format!("room held for {remaining} of {total} pods until {until}")
                     } else {
                         format!(
                             "room held for {} of the {remaining} pods still to come until {until}; \
                              {short} no longer fit",
-                            held[r]
+                            placed.held
                         )
                     };
                     status.accept();
                     status.verdict(RequestVerdict::Booked, why);
                 }
-                Stage::Asking => {
-                    status.accept();
-                    let gang = result.gangs.iter().find(|g| {
-                        // A PodGroup may share the request's name: only its own gang counts.
-                        g.from_request
-                            && g.gang == request.key()
-                            && g.verdict == GangVerdict::DoesNotFit
-                    });
-                    // The gang's reason, without its "ProvisioningRequest ns/name: " prefix.
-                    let short_of = gang.map(|g| {
-                        g.reason
-                            .split_once(": ")
-                            .map_or(g.reason.clone(), |(_, rest)| rest.to_string())
-                    });
-                    match short_of {
-                        None if bought[r] > 0 => {
-                            let (why, message) = reason::PROVISIONED;
-                            status.set(PROVISIONED, true, why, message);
-                            status.groups = std::mem::take(&mut groups[r]);
-                            status.verdict(
-                                RequestVerdict::ScaleUp,
-                                format!(
-                                    "{} of {total} pods on new nodes of {}",
-                                    bought[r],
-                                    status.groups.join(", ")
-                                ),
-                            );
-                        }
-                        None => {
-                            let (why, message) = reason::FOUND;
-                            status.set(PROVISIONED, true, why, message);
-                            status.verdict(
-                                RequestVerdict::CapacityFound,
-                                format!("all {total} pods fit the room there is"),
-                            );
-                        }
-                        Some(short) => {
-                            let never = never_fits(request, views);
-                            if request.no_retry || never.is_some() {
-                                let message = never.unwrap_or_else(|| short.clone());
-                                status.set(FAILED, true, reason::NOT_FOUND, &message);
-                                status.verdict(RequestVerdict::Failed, message);
-                            } else {
-                                status.set(PROVISIONED, false, reason::NOT_FOUND, &short);
-                                status.verdict(RequestVerdict::NotFound, short);
-                            }
-                        }
-                    }
-                }
+                settled => answer_settled(&mut status, request, settled),
             }
             status.finish()
         })
         .collect()
+}
+
+/// Where one request's lent pods went: onto room there is, onto new nodes, and which groups
+/// those new nodes are of.
+#[derive(Debug, Clone, Default)]
+struct Placed {
+    held: u32,
+    bought: u32,
+    groups: Vec<String>,
+}
+
+fn placed(snapshot: &Snapshot, first_lent: usize, result: &ScaleUpResult) -> Vec<Placed> {
+    let mut placed = vec![Placed::default(); snapshot.provisioning_requests.len()];
+    for (p, a) in &result.assignments {
+        let Some(by) = snapshot.pods[*p].requested_by.filter(|_| *p >= first_lent) else {
+            continue;
+        };
+        let placed = &mut placed[by.request];
+        match a.destination {
+            Destination::ExistingNode | Destination::UpcomingNode => placed.held += 1,
+            Destination::NewNode => {
+                placed.bought += 1;
+                // The target of a new node is its group's name.
+                if let Some(group) = &a.target
+                    && !placed.groups.contains(group)
+                {
+                    placed.groups.push(group.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    placed
+}
+
+/// A request this pass does not plan for: not ekas's, over, invalid or expired; one arm each.
+fn answer_settled(status: &mut Answer<'_>, request: &ProvisioningRequest, stage: &Stage) {
+    match stage {
+        Stage::NotOurs => status.verdict(
+            RequestVerdict::NotOurs,
+            format!("class {} is not one ekas serves", request.class.as_str()),
+        ),
+        Stage::Finished => {
+            let why = request
+                .conditions
+                .iter()
+                .find(|c| c.status && (c.kind == FAILED || c.kind == BOOKING_EXPIRED))
+                .map(|c| format!("{}: {}", c.kind, c.message))
+                .unwrap_or_default();
+            status.verdict(RequestVerdict::Finished, why);
+        }
+        Stage::Invalid(problem) => {
+            status.accept();
+            status.set(PROVISIONED, false, reason::FAILED_TO_CREATE_PODS, problem);
+            status.verdict(RequestVerdict::Invalid, problem.clone());
+        }
+        Stage::Expired => {
+            status.set(FAILED, true, reason::EXPIRED.0, reason::EXPIRED.1);
+            status.verdict(
+                RequestVerdict::Failed,
+                "not provisioned within a week of its creation".into(),
+            );
+        }
+        Stage::BookingOver => {
+            let (why, message) = reason::BOOKING_EXPIRED;
+            status.set(BOOKING_EXPIRED, true, why, message);
+            status.verdict(
+                RequestVerdict::BookingExpired,
+                "its pods did not all arrive while the capacity was booked".into(),
+            );
+        }
+        Stage::Consumed => status.verdict(
+            RequestVerdict::Consumed,
+            format!("all {} pods arrived", request.pod_count()),
+        ),
+        Stage::Asking | Stage::Booked { .. } => {}
+    }
+}
+
+/// A request asking for room: found, bought, or not to be had (for now, or ever).
+fn asking(
+    status: &mut Answer<'_>,
+    request: &ProvisioningRequest,
+    placed: Placed,
+    result: &ScaleUpResult,
+    views: &[GroupView<'_>],
+) {
+    let total = request.pod_count();
+    status.accept();
+    let gang = result.gangs.iter().find(|g| {
+        // A PodGroup may share the request's name: only its own gang counts.
+        g.from_request && g.gang == request.key() && g.verdict == GangVerdict::DoesNotFit
+    });
+    // The gang's reason, without its "ProvisioningRequest ns/name: " prefix.
+    let short_of = gang.map(|g| {
+        g.reason
+            .split_once(": ")
+            .map_or(g.reason.clone(), |(_, rest)| rest.to_string())
+    });
+    match short_of {
+        None if placed.bought > 0 => {
+            let (why, message) = reason::PROVISIONED;
+            status.set(PROVISIONED, true, why, message);
+            status.groups = placed.groups;
+            status.verdict(
+                RequestVerdict::ScaleUp,
+                format!(
+                    "{} of {total} pods on new nodes of {}",
+                    placed.bought,
+                    status.groups.join(", ")
+                ),
+            );
+        }
+        None => {
+            let (why, message) = reason::FOUND;
+            status.set(PROVISIONED, true, why, message);
+            status.verdict(
+                RequestVerdict::CapacityFound,
+                format!("all {total} pods fit the room there is"),
+            );
+        }
+        Some(short) => {
+            let never = never_fits(request, views);
+            if request.no_retry || never.is_some() {
+                let message = never.unwrap_or_else(|| short.clone());
+                status.set(FAILED, true, reason::NOT_FOUND, &message);
+                status.verdict(RequestVerdict::Failed, message);
+            } else {
+                status.set(PROVISIONED, false, reason::NOT_FOUND, &short);
+                status.verdict(RequestVerdict::NotFound, short);
+            }
+        }
+    }
 }
 
 /// Why no group could ever take some pod of a best-effort-atomic request, whatever else

@@ -86,6 +86,15 @@ pub struct Inputs<'a> {
 
 /// Undoes the marks that no longer hold, then marks new nodes (see the module doc).
 pub fn decide(inputs: &Inputs<'_>, nodes: &[NodeView<'_>], decided: &mut [Decided]) {
+    undo_marks(inputs, nodes, decided);
+    if inputs.config.enabled {
+        mark(inputs, nodes, decided);
+    }
+}
+
+/// A marked node stays marked only while consolidation is on, no pending pod is planned onto
+/// it, no operator keeps it and its group can shrink.
+fn undo_marks(inputs: &Inputs<'_>, nodes: &[NodeView<'_>], decided: &mut [Decided]) {
     let groups = &inputs.snapshot.groups;
     for (i, view) in nodes.iter().enumerate() {
         if !view.node.marks.consolidating {
@@ -117,9 +126,13 @@ pub fn decide(inputs: &Inputs<'_>, nodes: &[NodeView<'_>], decided: &mut [Decide
             *reason = format!("consolidation undone: {why}");
         }
     }
-    if !inputs.config.enabled {
-        return;
-    }
+}
+
+/// Marks the least used eligible nodes whose pods would fit elsewhere, or run cheaper in
+/// another group, within the budget left and the pass's caps; a node that would take a marked
+/// node's pods is not marked itself.
+fn mark(inputs: &Inputs<'_>, nodes: &[NodeView<'_>], decided: &mut [Decided]) {
+    let groups = &inputs.snapshot.groups;
     let mut left = inputs.budget_left.min(MARKS_PER_PASS);
     if left == 0 {
         return;

@@ -685,11 +685,17 @@ impl<'a> Planner<'a> {
                 .sort_by(|&a, &b| pod_order(&snapshot.pods[a]).cmp(&pod_order(&snapshot.pods[b])));
             class.rep = class.pods[0];
         }
-        // Higher priority first, as the scheduler serves them; then scarce extended resources
-        // (GPUs); then the size in both cpu and memory, each as a share of the groups' room
-        // (first-fit decreasing by one dimension leaves the other's room stranded: on the
-        // original tool's mix it bought 1.195 vCPU per cpu requested, by both 1.04); then gangs
-        // before loose pods of the same size.
+        self.sort_classes(&mut classes);
+        classes
+    }
+
+    /// In the order they are planned: higher priority first, as the scheduler serves them;
+    /// then scarce extended resources (GPUs); then the size in both cpu and memory, each as a
+    /// share of the groups' room (first-fit decreasing by one dimension leaves the other's room
+    /// stranded: on the original tool's mix it bought 1.195 vCPU per cpu requested, by both
+    /// 1.04); then gangs before loose pods of the same size.
+    fn sort_classes(&self, classes: &mut [Class]) {
+        let snapshot = self.snapshot;
         let reference = self.reference_room();
         classes.sort_by(|a, b| {
             let size = |c: &Class| {
@@ -712,7 +718,6 @@ impl<'a> Planner<'a> {
                     pod_order(&snapshot.pods[a.rep]).cmp(&pod_order(&snapshot.pods[b.rep]))
                 })
         });
-        classes
     }
 
     /// The room of all groups' new nodes together: the scale a class's cpu and memory are

@@ -665,7 +665,21 @@ impl<'a> Topology<'a> {
     /// ports, topology spread, affinity, anti-affinity, then the anti-affinity of others.
     pub fn conflict(&self, class: usize, site: usize) -> Option<Conflict> {
         let ct = &self.classes[class];
-        let places = &self.places[site];
+        self.port_conflict(ct, site)
+            .or_else(|| self.spread_conflict(ct, site))
+            .or_else(|| self.affinity_conflict(ct, site))
+            .or_else(|| self.anti_affinity_conflict(ct, site))
+    }
+
+    /// A zone the site's group may launch in but that is not known yet.
+    fn unknown_zone(&self, site: usize) -> Option<Conflict> {
+        let g = self.site_group[site].expect("unknown zones belong to a group");
+        Some(Conflict::ZoneUnknown(UnknownZone {
+            zones: self.group_zone_names[g].clone(),
+        }))
+    }
+
+    fn port_conflict(&self, ct: &ClassTopology, site: usize) -> Option<Conflict> {
         for want in &ct.ports {
             if let Some((_, by)) = self.ports[site].iter().find(|(p, _)| p.conflicts(want)) {
                 return Some(Conflict::HostPort {
@@ -674,12 +688,11 @@ impl<'a> Topology<'a> {
                 });
             }
         }
-        let unknown_zone = || {
-            let g = self.site_group[site].expect("unknown zones belong to a group");
-            Some(Conflict::ZoneUnknown(UnknownZone {
-                zones: self.group_zone_names[g].clone(),
-            }))
-        };
+        None
+    }
+
+    fn spread_conflict(&self, ct: &ClassTopology, site: usize) -> Option<Conflict> {
+        let places = &self.places[site];
         for &(t, max_skew, min_domains, itself) in &ct.spread {
             let table = &self.tables[t];
             let key = table.key;
@@ -690,7 +703,7 @@ impl<'a> Topology<'a> {
                         key: self.keys[key].to_string(),
                     });
                 }
-                Place::Unknown => return unknown_zone(),
+                Place::Unknown => return self.unknown_zone(site),
             };
             let spread = table.spread.as_ref().expect("a spread table");
             let count = table.counts.get(v as usize).copied().unwrap_or(0) + u32::from(itself);
@@ -707,37 +720,46 @@ impl<'a> Topology<'a> {
                 });
             }
         }
-        if !ct.affinity.is_empty() {
-            let mut missing = None;
-            for &t in &ct.affinity {
-                let key = self.tables[t].key;
-                match places[key] {
-                    Place::Known(v) => {
-                        if self.tables[t].counts.get(v as usize).copied().unwrap_or(0) == 0 {
-                            missing.get_or_insert((key, v));
-                        }
+        None
+    }
+
+    fn affinity_conflict(&self, ct: &ClassTopology, site: usize) -> Option<Conflict> {
+        if ct.affinity.is_empty() {
+            return None;
+        }
+        let places = &self.places[site];
+        let mut missing = None;
+        for &t in &ct.affinity {
+            let key = self.tables[t].key;
+            match places[key] {
+                Place::Known(v) => {
+                    if self.tables[t].counts.get(v as usize).copied().unwrap_or(0) == 0 {
+                        missing.get_or_insert((key, v));
                     }
-                    Place::Absent => {
-                        return Some(Conflict::Affinity {
-                            key: self.keys[key].to_string(),
-                            domain: None,
-                        });
-                    }
-                    Place::Unknown => return unknown_zone(),
                 }
-            }
-            // The scheduler's first-pod rule: when no pod anywhere matches the terms and the
-            // pod matches them itself, it may start the group anywhere.
-            let nobody = ct.affinity.iter().all(|&t| self.tables[t].total == 0);
-            if let Some((key, v)) = missing
-                && !(nobody && ct.affine_to_itself)
-            {
-                return Some(Conflict::Affinity {
-                    key: self.keys[key].to_string(),
-                    domain: Some(self.domain_name(key, v)),
-                });
+                Place::Absent => {
+                    return Some(Conflict::Affinity {
+                        key: self.keys[key].to_string(),
+                        domain: None,
+                    });
+                }
+                Place::Unknown => return self.unknown_zone(site),
             }
         }
+        // The scheduler's first-pod rule: when no pod anywhere matches the terms and the pod
+        // matches them itself, it may start the group anywhere.
+        let nobody = ct.affinity.iter().all(|&t| self.tables[t].total == 0);
+        match missing {
+            Some((key, v)) if !(nobody && ct.affine_to_itself) => Some(Conflict::Affinity {
+                key: self.keys[key].to_string(),
+                domain: Some(self.domain_name(key, v)),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The class's own anti-affinity, then that of pods already placed against it.
+    fn anti_affinity_conflict(&self, ct: &ClassTopology, site: usize) -> Option<Conflict> {
         for (&t, existing) in ct
             .anti
             .iter()
