@@ -17,15 +17,29 @@
 //!
 //! Simplifications against a real API server, on purpose:
 //! - Deletion is immediate: no grace period, no finalizers; deleting a Namespace deletes its
-//!   contents at once.
+//!   contents at once. Objects may be created in a namespace that does not exist (`refuse`
+//!   gives the real server's 404 for one).
 //! - A continued list page shows the store as it is now, not a snapshot at the first page.
 //! - PodDisruptionBudget status is computed live from the pods on every read (expected pods are
-//!   the matching pods, not the owners' scale); a pod change emits no MODIFIED for the budget.
+//!   the matching pods, not the owners' scale: the real disruption controller expects 0 pods
+//!   without owners for `maxUnavailable` and percentages); a pod change emits no MODIFIED for
+//!   the budget.
 //! - Strategic merge patch is a JSON merge patch in which lists of objects merge by a key
 //!   (`type` for conditions, `mountPath`, `containerPort`, `uid` for owner references, `name`
-//!   otherwise); of the `$` directives only `$patch: delete` in such a list is honoured.
+//!   otherwise); of the `$` directives only `$patch: delete` in such a list is honoured (it
+//!   leaves an empty list where the real server drops the field).
 //! - Server-side apply is not supported (415); no admission, validation or defaulting beyond a
 //!   new pod's `Pending` and a new namespace's `Active` phase.
+//! - A `status` write changes only the status. The real server also takes metadata (labels,
+//!   annotations) there for Pods, Nodes and PodDisruptionBudgets.
+//! - An idle watch that allows bookmarks gets one every second; the real server sends them
+//!   about once a minute and before its timeout. An unparsable watch resourceVersion is a 400
+//!   (the real server answers 500 without a reason).
+//! - Codes and `reason`s are the real server's, and so are the messages and `details` of
+//!   NotFound, AlreadyExists, Conflict and eviction refusals; other messages are the fake's
+//!   own, and of the `Invalid`s only the missing-resourceVersion one carries `causes`.
+//! - Discovery lists only the main resources (no subresources, short or singular names), and
+//!   unknown non-resource paths get a 404 `Status` rather than the real plain-text one.
 //! - The event log is never compacted, so there is no `410 Gone`.
 
 use std::collections::BTreeMap;
@@ -310,7 +324,7 @@ impl FakeKube {
     /// [`FakeKube::clear_faults`].
     pub fn refuse(&self, method: &str, path_prefix: &str, code: u16, message: &str) {
         let refusal = (
-            method.to_string(),
+            method.to_ascii_uppercase(),
             path_prefix.to_string(),
             code,
             message.to_string(),
@@ -673,7 +687,11 @@ fn status(code: u16, reason: &str, message: impl Into<String>) -> Reply {
 fn object_status(code: u16, reason: &str, res: usize, name: &str, message: String) -> Reply {
     let r = resource(res);
     let (code, mut body) = status(code, reason, message);
-    body["details"] = json!({"name": name, "group": r.group, "kind": r.plural});
+    body["details"] = json!({"name": name, "kind": r.plural});
+    // Like the real server, which leaves out the core group's empty name.
+    if !r.group.is_empty() {
+        body["details"]["group"] = json!(r.group);
+    }
     (code, body)
 }
 
@@ -847,7 +865,25 @@ fn route(st: &mut State, req: &Request) -> Outcome<Response> {
             let found = found.map(|o| st.present(t.res, o));
             ok(200, found.ok_or_else(|| not_found(t.res, name))?)
         }
-        ("PUT", Some(name)) => ok(200, st.update(t.res, ns, name, body()?, status_sub, dry)?),
+        ("PUT", Some(name)) => {
+            let mut object = body()?;
+            let key = (t.res, ns.to_string(), name.to_string());
+            let exists = st.store.contains_key(&key);
+            // As on the real server, a PUT creates a missing Lease or Event.
+            if !exists && !status_sub && matches!(r.plural, "leases" | "events") {
+                with_metadata(&mut object)?;
+                let given = object["metadata"]["name"].as_str().unwrap_or_default();
+                if given != name {
+                    return Err(name_mismatch(given, name));
+                }
+                return ok(201, st.create(t.res, ns, object, dry)?);
+            }
+            let rv = object["metadata"]["resourceVersion"].as_str();
+            if exists && rv.is_none_or(str::is_empty) && !unconditional_update(&r) {
+                return Err(resource_version_required(t.res, name));
+            }
+            ok(200, st.update(t.res, ns, name, object, status_sub, dry)?)
+        }
         ("PATCH", Some(name)) => {
             let key = (t.res, ns.to_string(), name.to_string());
             let object = st.store.get(&key).cloned();
@@ -860,6 +896,38 @@ fn route(st: &mut State, req: &Request) -> Outcome<Response> {
     }
 }
 
+/// Whether a PUT may leave out the resourceVersion (and overwrite whatever is stored), as the
+/// real server's `AllowUnconditionalUpdate` says: not for Leases, PodDisruptionBudgets and
+/// custom resources.
+fn unconditional_update(r: &Resource) -> bool {
+    !matches!(
+        (r.group, r.plural),
+        ("coordination.k8s.io", "leases")
+            | ("policy", "poddisruptionbudgets")
+            | ("scheduling.x-k8s.io" | "autoscaling.x-k8s.io", _)
+    )
+}
+
+fn resource_version_required(res: usize, name: &str) -> Reply {
+    let r = resource(res);
+    let what = match r.group {
+        "" => r.plural.to_string(),
+        group => format!("{}.{group}", r.plural),
+    };
+    let cause = "Invalid value: 0: must be specified for an update";
+    let message = format!("{what} \"{name}\" is invalid: metadata.resourceVersion: {cause}");
+    let (code, mut body) = object_status(422, "Invalid", res, name, message);
+    body["details"]["causes"] = json!([{"reason": "FieldValueInvalid", "message": cause,
+        "field": "metadata.resourceVersion"}]);
+    (code, body)
+}
+
+fn name_mismatch(given: &str, name: &str) -> Reply {
+    let message =
+        format!("the name of the object ({given}) does not match the name on the URL ({name})");
+    status(400, "BadRequest", message)
+}
+
 fn method_not_allowed(req: &Request) -> Reply {
     let message = format!(
         "the server does not allow this method on the requested resource: {} {}",
@@ -868,10 +936,25 @@ fn method_not_allowed(req: &Request) -> Reply {
     status(405, "MethodNotAllowed", message)
 }
 
-/// `/version` and discovery: the group list (each group's versions, the first preferred) and
-/// each group-version's resources, of the API versions served now.
+/// `/version` and discovery: the group list (each group's versions, the first preferred), each
+/// group, and each group-version's resources, of the API versions served now.
 fn discovery(path: &str, unserved: &std::collections::BTreeSet<String>) -> Option<Value> {
     let served = || resources().filter(|r| !unserved.contains(r.api_version));
+    let groups = || {
+        let mut groups: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        for r in served().filter(|r| !r.group.is_empty()) {
+            let version = r.api_version.split_once('/').unwrap().1;
+            let version = json!({"groupVersion": r.api_version, "version": version});
+            let versions = groups.entry(r.group).or_default();
+            if !versions.contains(&version) {
+                versions.push(version);
+            }
+        }
+        let groups = groups.into_iter().map(|(name, versions)| {
+            json!({"name": name, "preferredVersion": versions[0], "versions": versions})
+        });
+        groups.collect::<Vec<Value>>()
+    };
     let doc = match path {
         "/version" => json!({"major": "1", "minor": "37", "gitVersion": "v1.37.0",
             "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
@@ -880,23 +963,15 @@ fn discovery(path: &str, unserved: &std::collections::BTreeSet<String>) -> Optio
         "/api" => {
             json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
         }
-        "/apis" => {
-            let mut groups: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-            for r in served().filter(|r| !r.group.is_empty()) {
-                let version = r.api_version.split_once('/').unwrap().1;
-                let version = json!({"groupVersion": r.api_version, "version": version});
-                let versions = groups.entry(r.group).or_default();
-                if !versions.contains(&version) {
-                    versions.push(version);
-                }
-            }
-            let groups: Vec<Value> = groups
-                .into_iter()
-                .map(|(name, versions)| {
-                    json!({"name": name, "preferredVersion": versions[0], "versions": versions})
-                })
-                .collect();
-            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        "/apis" => json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups()}),
+        _ if path
+            .strip_prefix("/apis/")
+            .is_some_and(|g| !g.contains('/')) =>
+        {
+            let mut group = groups().into_iter().find(|g| g["name"] == path[6..])?;
+            group["kind"] = json!("APIGroup");
+            group["apiVersion"] = json!("v1");
+            group
         }
         _ => {
             let group_version = path
@@ -1134,10 +1209,7 @@ impl State {
             return Err(object_status(409, "Conflict", res, name, message));
         }
         if let Some(given) = new["metadata"]["name"].as_str().filter(|n| *n != name) {
-            let message = format!(
-                "the name of the object ({given}) does not match the name on the URL ({name})"
-            );
-            return Err(status(400, "BadRequest", message));
+            return Err(name_mismatch(given, name));
         }
         let keep_status = |from: &Value, to: &mut Value| match from.get("status") {
             Some(s) => to["status"] = s.clone(),
@@ -1230,7 +1302,10 @@ impl State {
             let pdbs: Vec<&Value> = in_ns.map(|(_, pdb)| pdb).filter(|p| covers(p)).collect();
             if pdbs.len() > 1 {
                 let message = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.";
-                return Err(status(500, "InternalError", message));
+                // The real server sends this one without a `reason`.
+                let (code, mut body) = status(500, "", message);
+                body.as_object_mut().unwrap().remove("reason");
+                return Err((code, body));
             }
             if let Some(pdb) = pdbs.first() {
                 let b = self.budget(pdb);
@@ -1680,6 +1755,10 @@ fn apply_patch(object: &mut Value, content_type: &str, patch: &Value) -> Outcome
     match content_type.split(';').next().unwrap_or_default().trim() {
         "application/merge-patch+json" => merge(object, patch, false),
         "application/strategic-merge-patch+json" => merge(object, patch, true),
+        "application/json-patch+json" if !patch.is_array() => {
+            let message = "error decoding patch: a JSON patch must be a list of operations";
+            return Err(status(400, "BadRequest", message));
+        }
         "application/json-patch+json" => {
             json_patch(object, patch).map_err(|m| status(422, "Invalid", m))?
         }
@@ -1770,8 +1849,14 @@ fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
             "add" => pointer_add(doc, path, value()?)?,
             "remove" => _ = pointer_remove(doc, path)?,
             "replace" => {
-                *doc.pointer_mut(path)
-                    .ok_or(format!("no {path} to replace"))? = value()?
+                // Like the real server: replacing a missing key of an object adds it.
+                let parent = doc.pointer(split_pointer(path)?.0);
+                if doc.pointer(path).is_none() && parent.is_some_and(Value::is_object) {
+                    pointer_add(doc, path, value()?)?;
+                } else {
+                    *doc.pointer_mut(path)
+                        .ok_or(format!("no {path} to replace"))? = value()?;
+                }
             }
             "test" if doc.pointer(path) == Some(&value()?) => {}
             "test" => return Err(format!("test of {path} failed")),

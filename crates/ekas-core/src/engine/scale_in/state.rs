@@ -6,11 +6,11 @@ use jiff::{SignedDuration, Timestamp};
 use super::facts::{Facts, Obstacle};
 use super::idle_threshold::GroupThreshold;
 use super::jobs::WaitingJobs;
-use super::{INTERRUPTION_PASSED, MaintenanceConfig, NOT_FOUND_CONFIRMATION};
+use super::{Decided, INTERRUPTION_PASSED, MaintenanceConfig, NOT_FOUND_CONFIRMATION};
 use crate::duration::human;
 use crate::engine::capacity::startup::Startup;
 use crate::engine::scale_up::predicates::NodeShape;
-use crate::model::{InterruptionMark, Node};
+use crate::model::{InterruptionMark, Node, NodeGroup};
 use crate::plan::{NodeActionKind, NodeState};
 
 /// A node with an interruption notice recorded on it: cordoned while its pods finish, drained
@@ -105,6 +105,8 @@ pub(super) fn state_of(
     }
 }
 
+/// The ladder of a node's states: the first rule that holds decides — left alone, not ekas's,
+/// interrupted, protected, dead, starting, draining, in its launch grace, busy, idle.
 pub(super) fn node_state(
     f: &Facts<'_>,
     config: &MaintenanceConfig,
@@ -112,46 +114,12 @@ pub(super) fn node_state(
     wanted: Wanted<'_>,
     waiting: &WaitingJobs<'_>,
     threshold: Option<&GroupThreshold>,
-) -> (NodeState, NodeActionKind, String) {
+) -> Decided {
     use NodeActionKind as A;
     use NodeState as S;
     let node = f.node;
-    let marks = &node.marks;
-    let ours = marks.cordoned_by_ekas;
-    if marks.detached {
-        return (S::Detached, A::None, "labelled detached".into());
-    }
-    if node.unreadable {
-        return (
-            S::Unreadable,
-            A::None,
-            "its allocatable or taints could not be read (see the plan's warnings)".into(),
-        );
-    }
-    if marks.scale_down_disabled {
-        return (
-            S::ScaleDownDisabled,
-            A::None,
-            "annotated cluster-autoscaler.kubernetes.io/scale-down-disabled".into(),
-        );
-    }
-    if let Some(instance) = f.instance.filter(|i| i.is_gone()) {
-        // A kubelet still reporting Ready contradicts EC2: wait until they agree.
-        if node.ready {
-            return (
-                S::InstanceTerminated,
-                A::None,
-                format!(
-                    "EC2 says instance {} is {}, but the Node is Ready",
-                    instance.id, instance.state
-                ),
-            );
-        }
-        return (
-            S::InstanceTerminated,
-            A::DeleteNode,
-            "its instance is terminated".into(),
-        );
+    if let Some(decided) = left_alone(f) {
+        return decided;
     }
     let (Some(group), Some(threshold)) = (f.group, threshold) else {
         if let Some(instance) = f.instance.filter(|i| i.is_not_found()) {
@@ -163,10 +131,9 @@ pub(super) fn node_state(
             "not in a node group ekas manages".into(),
         );
     };
-    let dead = !node.ready
-        && since(now, node.ready_changed.or(node.created))
-            .is_some_and(|d| d >= config.dead_threshold);
-    if let (Some(mark), false) = (&marks.interruption, dead)
+    let down = since(now, node.ready_changed.or(node.created));
+    let dead = !node.ready && down.is_some_and(|d| d >= config.dead_threshold);
+    if let (Some(mark), false) = (&node.marks.interruption, dead)
         && let Some(decided) = interrupted(f, mark, config, now)
     {
         return decided;
@@ -178,43 +145,21 @@ pub(super) fn node_state(
             "instance protected from scale-in (--respect-scale-in-protection)".into(),
         );
     }
-    if !node.ready {
-        let down = since(now, node.ready_changed.or(node.created));
-        if down.is_some_and(|d| d >= config.dead_threshold) {
-            if let Some(blocked) = f.blocked(true) {
-                return (S::Dead, A::None, format!("NotReady, but {blocked}"));
-            }
-            return (
+    if dead {
+        return match f.blocked(true) {
+            Some(blocked) => (S::Dead, A::None, format!("NotReady, but {blocked}")),
+            None => (
                 S::Dead,
                 A::Terminate,
                 format!("NotReady for {}", human(down.unwrap_or_default())),
-            );
-        }
+            ),
+        };
     }
     if let Startup::Starting(why) = f.startup {
         return (S::Starting, A::None, why.clone());
     }
-    let drained_by_ekas = marks.drain_started.is_some() || marks.drained_at.is_some();
-    if drained_by_ekas && node.unschedulable && ours {
-        if f.workload.is_empty() {
-            return (S::IdleUnschedulable, A::Terminate, "drained by ekas".into());
-        }
-        if f.obstacles.iter().any(Obstacle::lasting) {
-            // Waiting would leave the node cordoned and draining for good.
-            return (
-                S::Draining,
-                A::Uncordon,
-                format!("drain given up: {}", f.blocked(false).unwrap_or_default()),
-            );
-        }
-        if let Some(blocked) = f.blocked(false) {
-            return (S::Draining, A::None, format!("drain waits: {blocked}"));
-        }
-        return (
-            S::Draining,
-            A::Drain,
-            format!("{} pod(s) left to evict", f.workload.len()),
-        );
+    if let Some(decided) = draining(f) {
+        return decided;
     }
     let age = since(now, node.created);
     if age.is_some_and(|a| a < config.launch_grace) {
@@ -224,60 +169,171 @@ pub(super) fn node_state(
             format!("joined {} ago", human(age.unwrap_or_default())),
         );
     }
-    let clear_idle = if marks.idle_since.is_some() {
-        A::ClearIdle
+    if f.workload.is_empty() {
+        idle(f, group, now, wanted, waiting, threshold)
     } else {
-        A::None
-    };
-    if !f.workload.is_empty() {
-        if node.unschedulable {
-            return if ours {
-                (
-                    S::BusyUnschedulable,
-                    A::Uncordon,
-                    "runs pods; ekas had cordoned it".into(),
-                )
-            } else {
-                (
-                    S::CordonedByOthers,
-                    A::None,
-                    "runs pods; cordoned by somebody else".into(),
-                )
-            };
-        }
-        if marks.consolidating {
-            let since = match since(now, marks.consolidating_since) {
-                Some(d) => format!(" for {}", human(d)),
-                None => String::new(),
-            };
-            return (
-                S::Consolidating,
-                clear_idle,
-                format!(
-                    "consolidating{since}: new pods go elsewhere; {} pod(s) left to finish",
-                    f.workload.len()
-                ),
-            );
-        }
-        let threshold = config.drain_utilization_below;
-        if threshold > 0.0 && f.utilization < threshold {
-            let pct = format!("{:.0}% used", f.utilization * 100.0);
-            return match f.blocked(false) {
-                None => (S::UnderUtilizedDrainable, A::Drain, pct),
-                Some(blocked) => (
-                    S::UnderUtilizedUndrainable,
-                    clear_idle,
-                    format!("{pct}; {blocked}"),
-                ),
-            };
-        }
-        return (S::Busy, clear_idle, format!("{} pod(s)", f.workload.len()));
+        busy(f, config, now)
     }
-    // Idle from here on.
+}
+
+/// Nodes ekas leaves alone whatever else holds: detached, unreadable, scale-down disabled, or
+/// whose instance EC2 says is gone.
+fn left_alone(f: &Facts<'_>) -> Option<Decided> {
+    use NodeActionKind as A;
+    use NodeState as S;
+    let node = f.node;
+    if node.marks.detached {
+        return Some((S::Detached, A::None, "labelled detached".into()));
+    }
+    if node.unreadable {
+        return Some((
+            S::Unreadable,
+            A::None,
+            "its allocatable or taints could not be read (see the plan's warnings)".into(),
+        ));
+    }
+    if node.marks.scale_down_disabled {
+        return Some((
+            S::ScaleDownDisabled,
+            A::None,
+            "annotated cluster-autoscaler.kubernetes.io/scale-down-disabled".into(),
+        ));
+    }
+    let instance = f.instance.filter(|i| i.is_gone())?;
+    // A kubelet still reporting Ready contradicts EC2: wait until they agree.
+    Some(if node.ready {
+        (
+            S::InstanceTerminated,
+            A::None,
+            format!(
+                "EC2 says instance {} is {}, but the Node is Ready",
+                instance.id, instance.state
+            ),
+        )
+    } else {
+        (
+            S::InstanceTerminated,
+            A::DeleteNode,
+            "its instance is terminated".into(),
+        )
+    })
+}
+
+/// A node ekas cordoned and drains: terminated once empty, the drain given up on a lasting
+/// obstacle, waiting on a passing one, else continued.
+fn draining(f: &Facts<'_>) -> Option<Decided> {
+    use NodeActionKind as A;
+    use NodeState as S;
+    let marks = &f.node.marks;
+    let drained_by_ekas = marks.drain_started.is_some() || marks.drained_at.is_some();
+    if !(drained_by_ekas && f.node.unschedulable && marks.cordoned_by_ekas) {
+        return None;
+    }
+    if f.workload.is_empty() {
+        return Some((S::IdleUnschedulable, A::Terminate, "drained by ekas".into()));
+    }
+    if f.obstacles.iter().any(Obstacle::lasting) {
+        // Waiting would leave the node cordoned and draining for good.
+        return Some((
+            S::Draining,
+            A::Uncordon,
+            format!("drain given up: {}", f.blocked(false).unwrap_or_default()),
+        ));
+    }
+    if let Some(blocked) = f.blocked(false) {
+        return Some((S::Draining, A::None, format!("drain waits: {blocked}")));
+    }
+    Some((
+        S::Draining,
+        A::Drain,
+        format!("{} pod(s) left to evict", f.workload.len()),
+    ))
+}
+
+/// `ClearIdle` when the node carries an idle mark that no longer holds.
+fn clear_idle(node: &Node) -> NodeActionKind {
+    if node.marks.idle_since.is_some() {
+        NodeActionKind::ClearIdle
+    } else {
+        NodeActionKind::None
+    }
+}
+
+/// A node running pods: put back to work if ekas cordoned it, consolidating, drained when
+/// under-used (`--drain-utilization-below`), else busy.
+fn busy(f: &Facts<'_>, config: &MaintenanceConfig, now: Timestamp) -> Decided {
+    use NodeActionKind as A;
+    use NodeState as S;
+    let node = f.node;
+    let marks = &node.marks;
+    if node.unschedulable {
+        return if marks.cordoned_by_ekas {
+            (
+                S::BusyUnschedulable,
+                A::Uncordon,
+                "runs pods; ekas had cordoned it".into(),
+            )
+        } else {
+            (
+                S::CordonedByOthers,
+                A::None,
+                "runs pods; cordoned by somebody else".into(),
+            )
+        };
+    }
+    if marks.consolidating {
+        let since = match since(now, marks.consolidating_since) {
+            Some(d) => format!(" for {}", human(d)),
+            None => String::new(),
+        };
+        return (
+            S::Consolidating,
+            clear_idle(node),
+            format!(
+                "consolidating{since}: new pods go elsewhere; {} pod(s) left to finish",
+                f.workload.len()
+            ),
+        );
+    }
+    let threshold = config.drain_utilization_below;
+    if threshold > 0.0 && f.utilization < threshold {
+        let pct = format!("{:.0}% used", f.utilization * 100.0);
+        return match f.blocked(false) {
+            None => (S::UnderUtilizedDrainable, A::Drain, pct),
+            Some(blocked) => (
+                S::UnderUtilizedUndrainable,
+                clear_idle(node),
+                format!("{pct}; {blocked}"),
+            ),
+        };
+    }
+    (
+        S::Busy,
+        clear_idle(node),
+        format!("{} pod(s)", f.workload.len()),
+    )
+}
+
+/// An idle node: kept for what is coming (booked room, a pending pod, a Job's next pod),
+/// removed at once when consolidated, else after its group's idle threshold — cordoned, then
+/// terminated — unless somebody else cordoned it or its group is at MinSize.
+fn idle(
+    f: &Facts<'_>,
+    group: &NodeGroup,
+    now: Timestamp,
+    wanted: Wanted<'_>,
+    waiting: &WaitingJobs<'_>,
+    threshold: &GroupThreshold,
+) -> Decided {
+    use NodeActionKind as A;
+    use NodeState as S;
+    let node = f.node;
+    let marks = &node.marks;
+    let ours = marks.cordoned_by_ekas;
     let reclaim = if node.unschedulable && marks.reclaimable() {
         A::Uncordon
     } else {
-        clear_idle
+        clear_idle(node)
     };
     match wanted {
         Wanted::Booked(request) => {
@@ -328,18 +384,11 @@ pub(super) fn node_state(
             format!("group {} is at MinSize {}", group.name, group.min_size),
         );
     }
+    let why = format!("idle for {}", human(idle));
     if node.unschedulable {
-        (
-            S::IdleUnschedulable,
-            A::Terminate,
-            format!("idle for {}", human(idle)),
-        )
+        (S::IdleUnschedulable, A::Terminate, why)
     } else {
-        (
-            S::IdleSchedulable,
-            A::Cordon,
-            format!("idle for {}", human(idle)),
-        )
+        (S::IdleSchedulable, A::Cordon, why)
     }
 }
 
