@@ -1003,9 +1003,9 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    #[test]
-    fn global_options_work_before_and_after_the_subcommand() {
-        let after = Cli::try_parse_from([
+    // Global options work before and after the subcommand.
+    cases! { takes_global_options;
+        global_options_after_the_subcommand: &[
             "ekas",
             "plan",
             "--cluster-name",
@@ -1013,9 +1013,8 @@ mod tests {
             "--kube-timeout",
             "20s",
             "--dry-run",
-        ])
-        .unwrap();
-        let before = Cli::try_parse_from([
+        ],
+        global_options_before_the_subcommand: &[
             "ekas",
             "--cluster-name",
             "prod",
@@ -1023,31 +1022,42 @@ mod tests {
             "20s",
             "--dry-run",
             "plan",
-        ])
-        .unwrap();
-        for cli in [after, before] {
-            assert_eq!(cli.global.cluster_name.as_deref(), Some("prod"));
-            assert_eq!(cli.global.kube_timeout.std().as_secs(), 20);
-            assert!(cli.global.dry_run);
-        }
+        ],
+    }
+
+    fn takes_global_options(args: &[&str]) {
+        let cli = Cli::try_parse_from(args).unwrap();
+        assert_eq!(cli.global.cluster_name.as_deref(), Some("prod"), "{args:?}");
+        assert_eq!(cli.global.kube_timeout.std().as_secs(), 20, "{args:?}");
+        assert!(cli.global.dry_run, "{args:?}");
+    }
+
+    // Planning options belong to the subcommands that plan.
+    cases! { takes_planning_options;
+        plan_takes_planning_options: "plan",
+        scale_up_takes_planning_options: "scale-up",
+        reap_takes_planning_options: "reap",
+        run_takes_planning_options: "run",
+    }
+
+    fn takes_planning_options(sub: &str) {
+        let cli = Cli::try_parse_from(["ekas", sub, "--idle-threshold", "600"])
+            .unwrap_or_else(|e| panic!("{sub}: {e}"));
+        let planning = match &cli.command {
+            Command::Plan(a) => &a.planning,
+            Command::ScaleUp(a) | Command::Reap(a) => &a.planning,
+            Command::Run(a) => &a.act.planning,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            planning.scale_in.idle_threshold.0,
+            IdleThreshold::Fixed(SignedDuration::from_secs(600)),
+            "{sub}"
+        );
     }
 
     #[test]
-    fn planning_options_belong_to_the_subcommands_that_plan() {
-        for sub in ["plan", "scale-up", "reap", "run"] {
-            let cli = Cli::try_parse_from(["ekas", sub, "--idle-threshold", "600"])
-                .unwrap_or_else(|e| panic!("{sub}: {e}"));
-            let planning = match &cli.command {
-                Command::Plan(a) => &a.planning,
-                Command::ScaleUp(a) | Command::Reap(a) => &a.planning,
-                Command::Run(a) => &a.act.planning,
-                _ => unreachable!(),
-            };
-            assert_eq!(
-                planning.scale_in.idle_threshold.0,
-                IdleThreshold::Fixed(SignedDuration::from_secs(600))
-            );
-        }
+    fn planning_options_are_refused_elsewhere_with_a_hint() {
         // Drain takes none of them, so its help lists only what it uses.
         let err =
             Cli::try_parse_from(["ekas", "drain", "n1", "--idle-threshold", "600"]).unwrap_err();
@@ -1130,6 +1140,23 @@ mod tests {
         assert_eq!(cli.global.regions.unwrap(), ["eu-west-1"]);
     }
 
+    // Help shows defaults in units, and they read back as the same duration.
+    cases! { reads_back_as_shown;
+        no_time_reads_back: SignedDuration::from_secs(0),
+        a_second_reads_back: SignedDuration::from_secs(1),
+        a_minute_reads_back: SignedDuration::from_secs(60),
+        a_minute_and_a_half_reads_back: SignedDuration::from_secs(90),
+        fifty_five_minutes_read_back: SignedDuration::from_secs(3300),
+        a_week_reads_back: SignedDuration::from_secs(604_800),
+        a_billion_seconds_and_some_read_back: SignedDuration::from_secs(1_000_000_007),
+        a_second_and_a_half_reads_back: SignedDuration::from_millis(1500),
+    }
+
+    fn reads_back_as_shown(duration: SignedDuration) {
+        let d = DurationArg(duration);
+        assert_eq!(d.to_string().parse::<DurationArg>(), Ok(d), "{d}");
+    }
+
     #[test]
     fn durations_take_seconds_or_units_and_show_in_units() {
         assert_eq!(parse_duration("3300"), Ok(SignedDuration::from_secs(3300)));
@@ -1137,13 +1164,6 @@ mod tests {
         assert_eq!(parse_duration("1h 30m"), Ok(SignedDuration::from_mins(90)));
         assert!(parse_duration("soon").unwrap_err().contains("\"soon\""));
         assert!(parse_duration("-5").is_err());
-        // Help shows defaults in units, and they read back as the same duration.
-        for secs in [0, 1, 60, 90, 3300, 604_800, 1_000_000_007] {
-            let d = DurationArg(SignedDuration::from_secs(secs));
-            assert_eq!(d.to_string().parse::<DurationArg>(), Ok(d), "{d}");
-        }
-        let d = DurationArg(SignedDuration::from_millis(1500));
-        assert_eq!(d.to_string().parse::<DurationArg>(), Ok(d), "{d}");
         assert_eq!(
             DurationArg(SignedDuration::from_secs(3300)).to_string(),
             "55m"
@@ -1247,18 +1267,19 @@ mod tests {
         assert!(s.no_balance && s.scale_up_only_unschedulable);
     }
 
-    #[test]
-    fn a_bad_slack_hook_is_refused_without_repeating_it() {
-        for bad in [
-            "hooks.slack.com/services/T0/B0/tok3n",
-            "ftp://x/tok3n",
-            "https:// tok3n",
-        ] {
-            let err = Cli::try_parse_from(["ekas", "reap", "--slack-hook", bad]).unwrap_err();
-            let text = err.to_string();
-            assert!(!text.contains("tok3n"), "{text}");
-            assert!(text.contains("--slack-hook"), "{text}");
-        }
+    // A bad Slack hook is refused without repeating it.
+    cases! { refuses_the_slack_hook;
+        a_hook_without_a_scheme: "hooks.slack.com/services/T0/B0/tok3n",
+        a_hook_not_over_https: "ftp://x/tok3n",
+        a_hook_with_a_space: "https:// tok3n",
+    }
+
+    fn refuses_the_slack_hook(bad: &str) {
+        let err = Cli::try_parse_from(["ekas", "reap", "--slack-hook", bad]).unwrap_err();
+        let text = err.to_string();
+        // The message names the flag, and `bad` (a secret) only by this test's name.
+        assert!(!text.contains("tok3n"), "{text}");
+        assert!(text.contains("--slack-hook"), "{text}");
     }
 
     #[test]

@@ -187,19 +187,31 @@ mod tests {
         assert_eq!(Guard::open().check(), Ok(()));
     }
 
+    // A change goes only while the term outlasts the longest call: (seconds into a term of
+    // 60 s, may a change go), with 10 s kept for the longest call.
+    cases! { a_change_goes;
+        at_the_start_of_the_term: (0, true),
+        just_before_the_margin: (49, true),
+        not_within_the_margin: (50, false),
+        not_just_before_the_term_ends: (59, false),
+        not_after_the_term: (61, false),
+    }
+
+    fn a_change_goes((at, goes): (u64, bool)) {
+        let guard = Guard::for_lease("ekas/ekas".into(), MARGIN);
+        let now = Instant::now();
+        guard.held_until(now + Duration::from_secs(60));
+        let result = guard.check_at(now + Duration::from_secs(at));
+        assert_eq!(result.is_ok(), goes, "at {at}s: {result:?}");
+    }
+
     #[test]
-    fn a_change_goes_only_while_the_term_outlasts_the_longest_call() {
+    fn a_change_is_refused_before_the_lease_is_taken_near_its_end_and_once_lost() {
         let guard = Guard::for_lease("ekas/ekas".into(), MARGIN);
         let now = Instant::now();
         // Never taken.
         assert_eq!(guard.check_at(now).unwrap_err().left, None);
         guard.held_until(now + Duration::from_secs(60));
-        // (instant, may a change go)
-        let cases = [(0, true), (49, true), (50, false), (59, false), (61, false)];
-        for (at, goes) in cases {
-            let result = guard.check_at(now + Duration::from_secs(at));
-            assert_eq!(result.is_ok(), goes, "at {at}s: {result:?}");
-        }
         let refused = guard.check_at(now + Duration::from_secs(55)).unwrap_err();
         assert_eq!(refused.left, Some(Duration::from_secs(5)));
         assert!(refused.to_string().contains("Lease ekas/ekas"), "{refused}");

@@ -381,171 +381,171 @@ fn outcomes(applied: &[Applied]) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn each_action_makes_its_calls_and_says_what_it_did() {
-    let pdb = "Cannot evict pod as it would violate the pod's disruption budget.";
-    // (what, plan, provider, outcome, writes)
-    type Case = (&'static str, Plan, Fake, Outcome, &'static [&'static str]);
-    let with_nodes = |nodes: Vec<NodeAction>| Plan {
+/// Runs `f` to its end on a runtime of its own, as `#[tokio::test]` would.
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+const PDB: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
+
+fn with_nodes(nodes: Vec<NodeAction>) -> Plan {
+    Plan {
         nodes,
         ..empty_plan()
-    };
-    let cases: Vec<Case> = vec![
-        (
-            "scale-up",
-            Plan {
-                scale_ups: vec![scale_up("g", 5)],
-                ..empty_plan()
-            },
-            Fake::default(),
-            Outcome::Done(Done::DesiredSet { now: 5 }),
-            &["set-desired us-west-2/g 5"],
-        ),
-        (
-            "scale-up throttled",
-            Plan {
-                scale_ups: vec![scale_up("g", 5)],
-                ..empty_plan()
-            },
-            Fake::failing(&[("set-desired", ErrorClass::Throttled)]),
-            Outcome::Failed(CallError::new(
-                ErrorClass::Throttled,
-                "set-desired us-west-2/g 5: refused",
-            )),
-            &["set-desired us-west-2/g 5"],
-        ),
-        (
-            "cordon",
-            with_nodes(vec![node("n1", A::Cordon)]),
-            Fake::default(),
-            Outcome::Done(Done::Cordoned(Cordon::Cordoned)),
-            &["cordon n1 true"],
-        ),
-        (
-            "uncordon clears idle-since",
-            with_nodes(vec![node("n1", A::Uncordon)]),
-            Fake::default(),
-            Outcome::Done(Done::Uncordoned(Uncordon::Uncordoned)),
-            &["uncordon n1", "annotate n1 ekas/idle-since"],
-        ),
-        (
-            "mark idle",
-            with_nodes(vec![node("n1", A::MarkIdle)]),
-            Fake::default(),
-            Outcome::Done(Done::IdleMarked { since: now() }),
-            &["annotate n1 ekas/idle-since"],
-        ),
-        (
-            "drain of an empty node",
-            with_nodes(vec![node("n1", A::Drain)]),
-            Fake::default(),
-            Outcome::Done(Done::Drained),
-            &[
-                "cordon n1 true",
-                "annotate n1 ekas/drain-started",
-                "annotate n1 ekas/drained-at,ekas/drain-started",
-            ],
-        ),
-        (
-            "drain refused by a PodDisruptionBudget for now: draining",
-            with_nodes(vec![node("n1", A::Drain)]),
-            Fake {
-                pods: vec![web_pod("web-1")],
-                eviction: Some(Eviction::Refused(pdb.into())),
-                ..Fake::default()
-            },
-            Outcome::Done(Done::Draining {
-                evicted: 0,
-                left: 1,
-            }),
-            &[
-                "cordon n1 true",
-                "annotate n1 ekas/drain-started",
-                "evict web/web-1",
-            ],
-        ),
-        (
-            "drain refused for good (two PodDisruptionBudgets)",
-            with_nodes(vec![node("n1", A::Drain)]),
-            Fake {
-                pods: vec![web_pod("web-1")],
-                eviction: Some(Eviction::Impossible(
-                    "more than one PodDisruptionBudget".into(),
-                )),
-                ..Fake::default()
-            },
-            Outcome::Failed(CallError::new(
-                ErrorClass::RefusedByPdb,
-                "failed: evicting pod web/web-1: more than one PodDisruptionBudget (HTTP 500)",
-            )),
-            &[
-                "cordon n1 true",
-                "annotate n1 ekas/drain-started",
-                "evict web/web-1",
-            ],
-        ),
-        (
-            "terminate",
-            with_nodes(vec![node("n1", A::Terminate)]),
-            Fake::default(),
-            Outcome::Done(Done::Terminated {
-                instance: "i-n1".into(),
-            }),
-            &["terminate us-west-2/g i-n1 true", "delete-node n1"],
-        ),
-        (
-            "terminate of a node a pod landed on since the plan",
-            with_nodes(vec![node("n1", A::Terminate)]),
-            Fake {
-                pods: vec![web_pod("web-1")],
-                ..Fake::default()
-            },
-            Outcome::Failed(CallError::new(
-                ErrorClass::Conflict,
-                "not terminated: it now runs web/web-1; a later pass decides again",
-            )),
-            &[],
-        ),
-        (
-            "delete of a node gone meanwhile",
-            with_nodes(vec![node("n1", A::DeleteNode)]),
-            Fake::failing(&[("delete-node", ErrorClass::NotFound)]),
-            Outcome::Failed(CallError::new(
-                ErrorClass::NotFound,
-                "delete-node n1: refused",
-            )),
-            &["delete-node n1"],
-        ),
-        (
-            "replace",
-            Plan {
-                instances: vec![replace("i-never")],
-                ..empty_plan()
-            },
-            Fake::default(),
-            Outcome::Done(Done::Replaced),
-            &["terminate us-west-2/g i-never false"],
-        ),
-        (
-            "replace, but a Node answers to the instance now",
-            Plan {
-                instances: vec![replace("i-never")],
-                ..empty_plan()
-            },
-            Fake {
-                answers: Some("n9".into()),
-                ..Fake::default()
-            },
-            Outcome::Skipped(Skip::NodeAnswers { node: "n9".into() }),
-            &[],
-        ),
-    ];
-    for (what, plan, fake, outcome, writes) in cases {
-        let applied = apply(&fake, &plan, held(), false).await;
-        assert_eq!(applied.len(), 1, "{what}: {applied:?}");
-        assert_eq!(applied[0].outcome, outcome, "{what}");
-        assert_eq!(fake.writes(), writes, "{what}");
     }
+}
+
+/// Each action makes its calls and says what it did: (plan, provider, outcome, writes).
+fn acts((plan, fake, outcome, writes): (Plan, Fake, Outcome, &[&str])) {
+    let applied = block_on(apply(&fake, &plan, held(), false));
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert_eq!(applied[0].outcome, outcome, "{applied:?}");
+    assert_eq!(fake.writes(), writes, "{applied:?}");
+}
+
+cases! { acts;
+    a_scale_up_sets_desired: (
+        Plan {
+            scale_ups: vec![scale_up("g", 5)],
+            ..empty_plan()
+        },
+        Fake::default(),
+        Outcome::Done(Done::DesiredSet { now: 5 }),
+        &["set-desired us-west-2/g 5"],
+    ),
+    a_throttled_scale_up_fails: (
+        Plan {
+            scale_ups: vec![scale_up("g", 5)],
+            ..empty_plan()
+        },
+        Fake::failing(&[("set-desired", ErrorClass::Throttled)]),
+        Outcome::Failed(CallError::new(
+            ErrorClass::Throttled,
+            "set-desired us-west-2/g 5: refused",
+        )),
+        &["set-desired us-west-2/g 5"],
+    ),
+    a_cordon_cordons: (
+        with_nodes(vec![node("n1", A::Cordon)]),
+        Fake::default(),
+        Outcome::Done(Done::Cordoned(Cordon::Cordoned)),
+        &["cordon n1 true"],
+    ),
+    an_uncordon_clears_idle_since: (
+        with_nodes(vec![node("n1", A::Uncordon)]),
+        Fake::default(),
+        Outcome::Done(Done::Uncordoned(Uncordon::Uncordoned)),
+        &["uncordon n1", "annotate n1 ekas/idle-since"],
+    ),
+    a_mark_idle_annotates: (
+        with_nodes(vec![node("n1", A::MarkIdle)]),
+        Fake::default(),
+        Outcome::Done(Done::IdleMarked { since: now() }),
+        &["annotate n1 ekas/idle-since"],
+    ),
+    a_drain_of_an_empty_node_is_done: (
+        with_nodes(vec![node("n1", A::Drain)]),
+        Fake::default(),
+        Outcome::Done(Done::Drained),
+        &[
+            "cordon n1 true",
+            "annotate n1 ekas/drain-started",
+            "annotate n1 ekas/drained-at,ekas/drain-started",
+        ],
+    ),
+    // Drain refused by a PodDisruptionBudget for now: draining.
+    a_drain_refused_by_a_budget_for_now_is_draining: (
+        with_nodes(vec![node("n1", A::Drain)]),
+        Fake {
+            pods: vec![web_pod("web-1")],
+            eviction: Some(Eviction::Refused(PDB.into())),
+            ..Fake::default()
+        },
+        Outcome::Done(Done::Draining {
+            evicted: 0,
+            left: 1,
+        }),
+        &[
+            "cordon n1 true",
+            "annotate n1 ekas/drain-started",
+            "evict web/web-1",
+        ],
+    ),
+    // Drain refused for good (two PodDisruptionBudgets).
+    a_drain_refused_for_good_fails: (
+        with_nodes(vec![node("n1", A::Drain)]),
+        Fake {
+            pods: vec![web_pod("web-1")],
+            eviction: Some(Eviction::Impossible(
+                "more than one PodDisruptionBudget".into(),
+            )),
+            ..Fake::default()
+        },
+        Outcome::Failed(CallError::new(
+            ErrorClass::RefusedByPdb,
+            "failed: evicting pod web/web-1: more than one PodDisruptionBudget (HTTP 500)",
+        )),
+        &[
+            "cordon n1 true",
+            "annotate n1 ekas/drain-started",
+            "evict web/web-1",
+        ],
+    ),
+    a_terminate_terminates_and_deletes_the_node: (
+        with_nodes(vec![node("n1", A::Terminate)]),
+        Fake::default(),
+        Outcome::Done(Done::Terminated {
+            instance: "i-n1".into(),
+        }),
+        &["terminate us-west-2/g i-n1 true", "delete-node n1"],
+    ),
+    a_terminate_of_a_node_a_pod_landed_on_since_is_refused: (
+        with_nodes(vec![node("n1", A::Terminate)]),
+        Fake {
+            pods: vec![web_pod("web-1")],
+            ..Fake::default()
+        },
+        Outcome::Failed(CallError::new(
+            ErrorClass::Conflict,
+            "not terminated: it now runs web/web-1; a later pass decides again",
+        )),
+        &[],
+    ),
+    a_delete_of_a_node_gone_meanwhile_fails: (
+        with_nodes(vec![node("n1", A::DeleteNode)]),
+        Fake::failing(&[("delete-node", ErrorClass::NotFound)]),
+        Outcome::Failed(CallError::new(
+            ErrorClass::NotFound,
+            "delete-node n1: refused",
+        )),
+        &["delete-node n1"],
+    ),
+    a_replace_terminates_without_a_decrement: (
+        Plan {
+            instances: vec![replace("i-never")],
+            ..empty_plan()
+        },
+        Fake::default(),
+        Outcome::Done(Done::Replaced),
+        &["terminate us-west-2/g i-never false"],
+    ),
+    // Replace, but a Node answers to the instance now.
+    a_replace_is_skipped_when_a_node_answers_now: (
+        Plan {
+            instances: vec![replace("i-never")],
+            ..empty_plan()
+        },
+        Fake {
+            answers: Some("n9".into()),
+            ..Fake::default()
+        },
+        Outcome::Skipped(Skip::NodeAnswers { node: "n9".into() }),
+        &[],
+    ),
 }
 
 #[tokio::test]
@@ -561,27 +561,31 @@ async fn a_dry_run_calls_nothing() {
     assert_eq!(fake.reads(), Vec::<String>::new());
 }
 
-#[tokio::test]
-async fn a_shut_guard_sends_nothing_and_says_the_lease_is_lost() {
-    let plan = every_action();
-    let never_held = Guard::for_lease("ekas/ekas".into(), Duration::from_secs(10));
-    let running_out = Guard::for_lease("ekas/ekas".into(), Duration::from_secs(10));
+// A shut guard sends nothing and says the Lease is lost: (held for how many seconds more).
+cases! { sends_nothing_under_a_shut_guard;
+    a_guard_never_held_sends_nothing: None,
     // Held five seconds more: less than a call may take.
-    running_out.held_until(Instant::now() + Duration::from_secs(5));
-    for guard in [never_held, running_out] {
-        let fake = Fake::default();
-        let applied = apply(&fake, &plan, guard, false).await;
-        assert_eq!(applied.len(), 13);
-        for a in &applied {
-            assert_eq!(
-                a.outcome.error_class(),
-                Some(ErrorClass::LeaseLost),
-                "{a:?}"
-            );
-            assert!(a.outcome.to_string().contains("Lease ekas/ekas"), "{a:?}");
-        }
-        assert_eq!(fake.writes(), Vec::<String>::new());
+    a_guard_running_out_sends_nothing: Some(5),
+}
+
+fn sends_nothing_under_a_shut_guard(held_for: Option<u64>) {
+    let plan = every_action();
+    let guard = Guard::for_lease("ekas/ekas".into(), Duration::from_secs(10));
+    if let Some(secs) = held_for {
+        guard.held_until(Instant::now() + Duration::from_secs(secs));
     }
+    let fake = Fake::default();
+    let applied = block_on(apply(&fake, &plan, guard, false));
+    assert_eq!(applied.len(), 13);
+    for a in &applied {
+        assert_eq!(
+            a.outcome.error_class(),
+            Some(ErrorClass::LeaseLost),
+            "{a:?}"
+        );
+        assert!(a.outcome.to_string().contains("Lease ekas/ekas"), "{a:?}");
+    }
+    assert_eq!(fake.writes(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -626,97 +630,100 @@ async fn a_failed_action_never_stops_the_rest() {
     }
 }
 
-#[test]
-fn outcomes_read_as_before() {
-    // (outcome, as the table and JSON show it)
-    let cases = [
-        (
-            Outcome::Done(Done::DesiredSet { now: 4 }),
-            "done: desired is 4",
-        ),
-        (
-            Outcome::Done(Done::Uncordoned(Uncordon::NotOurs)),
-            "done: left cordoned: cordoned by somebody else",
-        ),
-        (
-            Outcome::Done(Done::Draining {
-                evicted: 2,
-                left: 1,
-            }),
-            "done: draining: 2 evicted, 1 pod(s) left",
-        ),
-        (
-            Outcome::Done(Done::Terminated {
-                instance: "i-1".into(),
-            }),
-            "done: instance i-1 terminated, node deleted",
-        ),
-        (
-            Outcome::Skipped(Skip::NodeAnswers { node: "n1".into() }),
-            "skipped: Node n1 answers to this instance now; a later pass decides again",
-        ),
-        (
-            Outcome::Failed(CallError::new(ErrorClass::Timeout, "GET x: no answer")),
-            "failed: GET x: no answer",
-        ),
-        (
-            Outcome::WouldDo("cordon: idle".into()),
-            "dry run, would: cordon: idle",
-        ),
-    ];
-    for (outcome, text) in cases {
-        assert_eq!(outcome.to_string(), text);
-    }
+/// Outcomes read as before: (outcome, as the table and JSON show it).
+fn reads_as((outcome, text): (Outcome, &str)) {
+    assert_eq!(outcome.to_string(), text, "{outcome:?}");
 }
 
-#[test]
-fn errors_are_classed_by_http_status_and_aws_code() {
-    // (status, on an eviction, class)
-    let http = [
-        (429, false, ErrorClass::Throttled),
-        (429, true, ErrorClass::RefusedByPdb),
-        (404, false, ErrorClass::NotFound),
-        (409, false, ErrorClass::Conflict),
-        (403, false, ErrorClass::Forbidden),
-        (401, false, ErrorClass::Forbidden),
-        (504, false, ErrorClass::Timeout),
-        (500, false, ErrorClass::Other),
-    ];
-    for (code, eviction, class) in http {
-        assert_eq!(ErrorClass::of_http(code, eviction), class, "{code}");
-    }
-    // (code, message, class)
-    let aws = [
-        ("Throttling", "Rate exceeded", ErrorClass::Throttled),
-        ("RequestLimitExceeded", "", ErrorClass::Throttled),
-        ("AccessDenied", "", ErrorClass::Forbidden),
-        ("UnauthorizedOperation", "", ErrorClass::Forbidden),
-        ("ScalingActivityInProgress", "", ErrorClass::Conflict),
-        ("ResourceContention", "", ErrorClass::Conflict),
-        (
-            "ValidationError",
-            "AutoScalingGroup name not found - null",
-            ErrorClass::NotFound,
-        ),
-        (
-            "ValidationError",
-            "Instance Id not found - No managed instance found for instance ID: i-1",
-            ErrorClass::NotFound,
-        ),
-        (
-            "ValidationError",
-            "New SetDesiredCapacity value 5 is above max value 3",
-            ErrorClass::Other,
-        ),
-        ("InvalidInstanceID.NotFound", "", ErrorClass::NotFound),
-    ];
-    for (code, message, class) in aws {
-        assert_eq!(
-            ErrorClass::of_aws(code, message),
-            class,
-            "{code}: {message}"
-        );
-    }
+cases! { reads_as;
+    desired_set_reads_as_before: (Outcome::Done(Done::DesiredSet { now: 4 }), "done: desired is 4"),
+    left_cordoned_reads_as_before: (
+        Outcome::Done(Done::Uncordoned(Uncordon::NotOurs)),
+        "done: left cordoned: cordoned by somebody else",
+    ),
+    draining_reads_as_before: (
+        Outcome::Done(Done::Draining {
+            evicted: 2,
+            left: 1,
+        }),
+        "done: draining: 2 evicted, 1 pod(s) left",
+    ),
+    terminated_reads_as_before: (
+        Outcome::Done(Done::Terminated {
+            instance: "i-1".into(),
+        }),
+        "done: instance i-1 terminated, node deleted",
+    ),
+    skipped_reads_as_before: (
+        Outcome::Skipped(Skip::NodeAnswers { node: "n1".into() }),
+        "skipped: Node n1 answers to this instance now; a later pass decides again",
+    ),
+    failed_reads_as_before: (
+        Outcome::Failed(CallError::new(ErrorClass::Timeout, "GET x: no answer")),
+        "failed: GET x: no answer",
+    ),
+    a_dry_run_reads_as_before: (
+        Outcome::WouldDo("cordon: idle".into()),
+        "dry run, would: cordon: idle",
+    ),
+}
+
+/// Errors are classed by HTTP status: (status, on an eviction, class).
+fn classes_an_http_status((code, eviction, class): (u16, bool, ErrorClass)) {
+    assert_eq!(
+        ErrorClass::of_http(code, eviction),
+        class,
+        "{code}, eviction {eviction}"
+    );
+}
+
+cases! { classes_an_http_status;
+    http_429_is_throttled: (429, false, ErrorClass::Throttled),
+    http_429_on_an_eviction_is_refused_by_a_budget: (429, true, ErrorClass::RefusedByPdb),
+    http_404_is_not_found: (404, false, ErrorClass::NotFound),
+    http_409_is_a_conflict: (409, false, ErrorClass::Conflict),
+    http_403_is_forbidden: (403, false, ErrorClass::Forbidden),
+    http_401_is_forbidden: (401, false, ErrorClass::Forbidden),
+    http_504_is_a_timeout: (504, false, ErrorClass::Timeout),
+    http_500_is_other: (500, false, ErrorClass::Other),
+}
+
+/// Errors are classed by AWS code: (code, message, class).
+fn classes_an_aws_code((code, message, class): (&str, &str, ErrorClass)) {
+    assert_eq!(
+        ErrorClass::of_aws(code, message),
+        class,
+        "{code}: {message}"
+    );
+}
+
+cases! { classes_an_aws_code;
+    throttling_is_throttled: ("Throttling", "Rate exceeded", ErrorClass::Throttled),
+    request_limit_exceeded_is_throttled: ("RequestLimitExceeded", "", ErrorClass::Throttled),
+    access_denied_is_forbidden: ("AccessDenied", "", ErrorClass::Forbidden),
+    unauthorized_operation_is_forbidden: ("UnauthorizedOperation", "", ErrorClass::Forbidden),
+    scaling_activity_in_progress_is_a_conflict: (
+        "ScalingActivityInProgress",
+        "",
+        ErrorClass::Conflict,
+    ),
+    resource_contention_is_a_conflict: ("ResourceContention", "", ErrorClass::Conflict),
+    a_group_not_found_is_not_found: (
+        "ValidationError",
+        "AutoScalingGroup name not found - null",
+        ErrorClass::NotFound,
+    ),
+    an_instance_not_found_is_not_found: (
+        "ValidationError",
+        "Instance Id not found - No managed instance found for instance ID: i-1",
+        ErrorClass::NotFound,
+    ),
+    another_validation_error_is_other: (
+        "ValidationError",
+        "New SetDesiredCapacity value 5 is above max value 3",
+        ErrorClass::Other,
+    ),
+    an_invalid_instance_id_is_not_found: ("InvalidInstanceID.NotFound", "", ErrorClass::NotFound),
 }
 
 #[test]
@@ -807,61 +814,53 @@ fn answered_request() -> crate::plan::ProvisioningRequestStatus {
     }
 }
 
-#[tokio::test]
-async fn a_request_is_answered_only_once_its_scale_ups_went_through() {
+/// A request is answered only once its scale-ups went through: (provider, parts, writes, the
+/// request's outcome) for a plan that scales `g` up for `batch/train`.
+fn answers_the_request((fake, parts, writes, outcome): (Fake, Parts, &[&str], &str)) {
     let plan = Plan {
         scale_ups: vec![scale_up("g", 5)],
         provisioning_requests: vec![answered_request()],
         ..empty_plan()
     };
-    // (what, provider, parts, writes, the request's outcome)
-    type Case = (
-        &'static str,
-        Fake,
-        Parts,
-        &'static [&'static str],
-        &'static str,
+    let actuator = Actuator::new(&fake, &fake, held(), DrainPolicy::default(), false);
+    let applied = block_on(actuator.apply_parts(&plan, parts));
+    assert_eq!(fake.writes(), writes, "{parts:?}");
+    let request = applied.iter().find(|a| a.target == "batch/train");
+    assert_eq!(
+        request.map(|a| a.outcome.to_string()).unwrap_or_default(),
+        outcome,
+        "{parts:?}"
     );
-    let cases: Vec<Case> = vec![
-        (
-            "the scale-up went through: the conditions follow it",
-            Fake::default(),
-            BOTH,
-            &[
-                "set-desired us-west-2/g 5",
-                "conditions batch/train Accepted=true,Provisioned=true",
-            ],
-            "done: conditions set",
-        ),
-        (
-            "the scale-up failed: no Provisioned=True, asked again next pass",
-            Fake::failing(&[("set-desired", ErrorClass::Throttled)]),
-            BOTH,
-            &["set-desired us-west-2/g 5"],
-            "skipped: the scale-up of g failed; the request is asked again next pass",
-        ),
-        (
-            "the scale-up half does not run (reap): an answer on new nodes is not given",
-            Fake::default(),
-            Parts {
-                scale_up: false,
-                maintenance: true,
-            },
-            &[],
-            "",
-        ),
-    ];
-    for (what, fake, parts, writes, outcome) in cases {
-        let actuator = Actuator::new(&fake, &fake, held(), DrainPolicy::default(), false);
-        let applied = actuator.apply_parts(&plan, parts).await;
-        assert_eq!(fake.writes(), writes, "{what}");
-        let request = applied.iter().find(|a| a.target == "batch/train");
-        assert_eq!(
-            request.map(|a| a.outcome.to_string()).unwrap_or_default(),
-            outcome,
-            "{what}"
-        );
-    }
+}
+
+cases! { answers_the_request;
+    // The scale-up went through: the conditions follow it.
+    conditions_follow_a_scale_up_that_went_through: (
+        Fake::default(),
+        BOTH,
+        &[
+            "set-desired us-west-2/g 5",
+            "conditions batch/train Accepted=true,Provisioned=true",
+        ],
+        "done: conditions set",
+    ),
+    // The scale-up failed: no Provisioned=True, asked again next pass.
+    a_failed_scale_up_leaves_the_request_to_be_asked_again: (
+        Fake::failing(&[("set-desired", ErrorClass::Throttled)]),
+        BOTH,
+        &["set-desired us-west-2/g 5"],
+        "skipped: the scale-up of g failed; the request is asked again next pass",
+    ),
+    // The scale-up half does not run (reap): an answer on new nodes is not given.
+    without_the_scale_up_half_no_answer_is_given: (
+        Fake::default(),
+        Parts {
+            scale_up: false,
+            maintenance: true,
+        },
+        &[],
+        "",
+    ),
 }
 
 /// (a best-effort drain, or not) → whether every pod's eviction is asked for though one fails

@@ -228,25 +228,27 @@ where
 mod tests {
     use super::*;
 
-    #[test]
-    fn region_names() {
-        for ok in [
-            "us-west-2",
-            "eu-central-1",
-            "us-gov-west-1",
-            "ap-southeast-4",
-        ] {
-            assert!(is_region_name(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "us-west",
-            "uswest2",
-            "US-WEST-2",
-            "us-west-2,us-east-1",
-            "mars",
-        ] {
-            assert!(!is_region_name(bad), "{bad}");
-        }
+    cases! { is_a_region_name;
+        us_west_2_is_a_region: "us-west-2",
+        eu_central_1_is_a_region: "eu-central-1",
+        a_gov_cloud_region_is_a_region: "us-gov-west-1",
+        ap_southeast_4_is_a_region: "ap-southeast-4",
+    }
+
+    fn is_a_region_name(ok: &str) {
+        assert!(is_region_name(ok), "{ok:?}");
+    }
+
+    cases! { is_not_a_region_name;
+        empty_is_no_region: "",
+        no_number_is_no_region: "us-west",
+        no_dashes_is_no_region: "uswest2",
+        capitals_are_no_region: "US-WEST-2",
+        a_list_is_no_region: "us-west-2,us-east-1",
+        a_word_is_no_region: "mars",
+    }
+
+    fn is_not_a_region_name(bad: &str) {
+        assert!(!is_region_name(bad), "{bad:?}");
     }
 }

@@ -1185,21 +1185,42 @@ mod tests {
         );
     }
 
+    fn parse(v: serde_json::Value) -> Pod {
+        let raw: doc::Pod = serde_json::from_value(v).unwrap();
+        pod(&raw, &mut Placements::default()).unwrap()
+    }
+
+    /// A pending pod of Job `j`.
+    fn job(spec: serde_json::Value, annotations: serde_json::Value) -> Pod {
+        parse(json!({
+            "metadata": {"name": "p", "namespace": "ml", "annotations": annotations,
+                "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "j",
+                    "uid": "u", "controller": true}]},
+            "spec": spec,
+            "status": {"phase": "Pending"}
+        }))
+    }
+
+    cases! { is_not_evicted;
+        karpenters_do_not_disrupt: (("karpenter.sh/do-not-disrupt", "true"), true),
+        ekas_do_not_drain_in_capitals: (("ekas/do-not-drain", "TRUE"), true),
+        the_original_tools_do_not_drain_as_one: (("openai/do-not-drain", "1"), true),
+        cluster_autoscalers_not_safe_to_evict: (
+            ("cluster-autoscaler.kubernetes.io/safe-to-evict", "False"),
+            true,
+        ),
+        // Only true or 1 counts.
+        do_not_drain_yes_is_evicted: (("ekas/do-not-drain", "yes"), false),
+    }
+
+    /// A Job's pod annotated `key: value` → not to be evicted.
+    fn is_not_evicted(((key, value), want): ((&str, &str), bool)) {
+        let p = job(json!({"containers": []}), json!({key: value}));
+        assert_eq!(p.do_not_evict, want, "{key}={value}");
+    }
+
     #[test]
     fn batch_markers_gates_and_volumes() {
-        let parse = |v: serde_json::Value| {
-            let raw: doc::Pod = serde_json::from_value(v).unwrap();
-            pod(&raw, &mut Placements::default()).unwrap()
-        };
-        let job = |spec: serde_json::Value, annotations: serde_json::Value| {
-            parse(json!({
-                "metadata": {"name": "p", "namespace": "ml", "annotations": annotations,
-                    "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "j",
-                        "uid": "u", "controller": true}]},
-                "spec": spec,
-                "status": {"phase": "Pending"}
-            }))
-        };
         let plain = job(json!({"containers": []}), json!({}));
         assert!(plain.runs_to_completion, "a Job's pod");
         assert!(!plain.gated && !plain.do_not_evict && !plain.local_storage && !plain.host_path);
@@ -1213,20 +1234,6 @@ mod tests {
             json!({}),
         );
         assert!(host.host_path && !host.local_storage);
-        for (key, value) in [
-            ("karpenter.sh/do-not-disrupt", "true"),
-            ("ekas/do-not-drain", "TRUE"),
-            ("openai/do-not-drain", "1"),
-            ("cluster-autoscaler.kubernetes.io/safe-to-evict", "False"),
-        ] {
-            let p = job(json!({"containers": []}), json!({key: value}));
-            assert!(p.do_not_evict, "{key}={value}");
-        }
-        let p = job(
-            json!({"containers": []}),
-            json!({"ekas/do-not-drain": "yes"}),
-        );
-        assert!(!p.do_not_evict, "only true or 1 counts");
         let replica = parse(json!({
             "metadata": {"name": "web", "namespace": "ml",
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",

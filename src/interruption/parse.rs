@@ -329,18 +329,24 @@ mod tests {
         something_else: (r#"{"hello":"world"}"#, "neither an EventBridge event"),
     }
 
-    #[test]
-    fn health_dates_read_as_aws_writes_them() {
-        // (text, the instant)
-        for (text, want) in [
-            ("Tue, 15 Dec 2026 08:00:00 GMT", "2026-12-15T08:00:00Z"),
-            ("Thu, 3 Dec 2026 09:00:00 GMT", "2026-12-03T09:00:00Z"),
-            // AWS's own sample pairs a date with another weekday.
-            ("Thu, 27 Jan 2026 10:00:00 GMT", "2026-01-27T10:00:00Z"),
-            ("2026-12-15T08:00:00Z", "2026-12-15T08:00:00Z"),
-        ] {
-            assert_eq!(time(text), Some(want.parse().unwrap()), "{text}");
-        }
-        assert_eq!(time("next Tuesday"), None);
+    // Health dates read as AWS writes them: (text, the instant).
+    cases! { reads_a_health_date;
+        a_date_as_aws_writes_it: ("Tue, 15 Dec 2026 08:00:00 GMT", Some("2026-12-15T08:00:00Z")),
+        a_day_of_one_digit: ("Thu, 3 Dec 2026 09:00:00 GMT", Some("2026-12-03T09:00:00Z")),
+        // AWS's own sample pairs a date with another weekday.
+        a_date_with_the_wrong_weekday: (
+            "Thu, 27 Jan 2026 10:00:00 GMT",
+            Some("2026-01-27T10:00:00Z"),
+        ),
+        an_rfc_3339_date: ("2026-12-15T08:00:00Z", Some("2026-12-15T08:00:00Z")),
+        words_are_no_date: ("next Tuesday", None),
+    }
+
+    fn reads_a_health_date((text, want): (&str, Option<&str>)) {
+        assert_eq!(
+            time(text),
+            want.map(|w| w.parse::<Timestamp>().unwrap()),
+            "{text:?}"
+        );
     }
 }

@@ -281,39 +281,38 @@ mod tests {
         assert!(wide.contains("cpu 15.79, memory 60.3Gi"), "{wide}");
     }
 
-    #[test]
-    fn a_narrow_terminal_hides_columns_and_wraps_notes_between_words() {
-        // (width, headers expected)
-        let cases = [
-            (80, vec!["GROUP", "TYPE", "UPCOMING", "STATUS"]),
-            (45, vec!["GROUP", "TYPE", "UPCOMING"]),
-            (35, vec!["GROUP", "TYPE"]),
-            // Narrower than what never hides: printed whole all the same.
-            (20, vec!["GROUP", "TYPE"]),
-        ];
-        for (width, headers) in cases {
-            let text = render(&groups(), Some(width), false);
-            let got: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
-            assert_eq!(got, headers, "at {width}:\n{text}");
-            // The note's words come whole and in order, on lines that fit.
-            let notes: Vec<&str> = text.lines().filter(|l| l.starts_with("    ")).collect();
-            let words: Vec<&str> = notes.iter().flat_map(|l| l.split_whitespace()).collect();
-            let note = &groups().rows[0].1[0];
-            assert_eq!(
-                words,
-                note.split_whitespace().collect::<Vec<_>>(),
-                "at {width}"
+    // A narrow terminal hides columns and wraps notes between words: (width, headers
+    // expected).
+    cases! { hides_columns_and_wraps_notes;
+        all_four_columns_at_80: (80, &["GROUP", "TYPE", "UPCOMING", "STATUS"]),
+        status_hidden_at_45: (45, &["GROUP", "TYPE", "UPCOMING"]),
+        upcoming_hidden_too_at_35: (35, &["GROUP", "TYPE"]),
+        // Narrower than what never hides: printed whole all the same.
+        what_never_hides_printed_whole_at_20: (20, &["GROUP", "TYPE"]),
+    }
+
+    fn hides_columns_and_wraps_notes((width, headers): (usize, &[&str])) {
+        let text = render(&groups(), Some(width), false);
+        let got: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(got, headers, "at {width}:\n{text}");
+        // The note's words come whole and in order, on lines that fit.
+        let notes: Vec<&str> = text.lines().filter(|l| l.starts_with("    ")).collect();
+        let words: Vec<&str> = notes.iter().flat_map(|l| l.split_whitespace()).collect();
+        let note = &groups().rows[0].1[0];
+        assert_eq!(
+            words,
+            note.split_whitespace().collect::<Vec<_>>(),
+            "at {width}"
+        );
+        for line in notes {
+            let one_word = !line.trim().contains(' ');
+            assert!(
+                line.chars().count() <= width || one_word,
+                "{line:?} at {width}"
             );
-            for line in notes {
-                let one_word = !line.trim().contains(' ');
-                assert!(
-                    line.chars().count() <= width || one_word,
-                    "{line:?} at {width}"
-                );
-            }
-            if headers.len() < 4 {
-                assert!(text.contains("hidden"), "{text}");
-            }
+        }
+        if headers.len() < 4 {
+            assert!(text.contains("hidden"), "{text}");
         }
     }
 

@@ -649,27 +649,31 @@ mod tests {
 
     const LIVE: &[&str] = &["--cluster-name", "prod", "--regions", "us-west-2"];
 
-    #[test]
-    fn interruption_queues_resolve_to_a_region_ekas_connects_to() {
-        let regions = ["us-west-2".to_string(), "us-east-1".to_string()];
-        let q = |region: &str, queue: &str| QueueRef {
+    const QUEUE_REGIONS: [&str; 2] = ["us-west-2", "us-east-1"];
+
+    // Interruption queues resolve to a region ekas connects to: (--interruption-queue,
+    // (region, queue name or URL)) with --regions us-west-2,us-east-1.
+    cases! { resolves_the_queue;
+        a_name_is_in_the_first_region: ("ekas-q", ("us-west-2", "ekas-q")),
+        a_region_and_a_name: ("us-east-1=ekas-q", ("us-east-1", "ekas-q")),
+        a_url_names_its_region: (
+            "https://sqs.us-east-1.amazonaws.com/123456789012/ekas-q",
+            ("us-east-1", "https://sqs.us-east-1.amazonaws.com/123456789012/ekas-q"),
+        ),
+    }
+
+    fn resolves_the_queue((value, (region, queue)): (&str, (&str, &str))) {
+        let regions = QUEUE_REGIONS.map(String::from);
+        let want = QueueRef {
             region: region.into(),
             name_or_url: queue.into(),
         };
-        let rows = [
-            ("ekas-q", q("us-west-2", "ekas-q")),
-            ("us-east-1=ekas-q", q("us-east-1", "ekas-q")),
-            (
-                "https://sqs.us-east-1.amazonaws.com/123456789012/ekas-q",
-                q(
-                    "us-east-1",
-                    "https://sqs.us-east-1.amazonaws.com/123456789012/ekas-q",
-                ),
-            ),
-        ];
-        for (value, want) in rows {
-            assert_eq!(queue_ref(value, &regions).unwrap(), want, "{value}");
-        }
+        assert_eq!(queue_ref(value, &regions).unwrap(), want, "{value}");
+    }
+
+    #[test]
+    fn an_interruption_queue_outside_the_regions_is_refused() {
+        let regions = QUEUE_REGIONS.map(String::from);
         let err = queue_ref("eu-west-1=ekas-q", &regions)
             .unwrap_err()
             .to_string();
@@ -751,22 +755,30 @@ mod tests {
         assert_eq!(run.every, Duration::from_secs(60));
     }
 
-    #[test]
-    fn every_call_fits_in_half_the_lease() {
+    // Every call fits in half the Lease: a timeout of 60 s under the default Lease is refused.
+    cases! { fits_in_half_the_lease;
+        the_kubernetes_timeout_fits_in_half_the_lease: "--kube-timeout",
+        the_aws_timeout_fits_in_half_the_lease: "--aws-timeout",
+        the_slack_timeout_fits_in_half_the_lease: "--slack-timeout",
+    }
+
+    fn fits_in_half_the_lease(flag: &str) {
         let hook = ["--slack-hook", "https://hooks.slack.com/services/T0/B0/x"];
-        for flag in ["--kube-timeout", "--aws-timeout", "--slack-timeout"] {
-            let args = [
-                &["reap", flag, "60s", "--aws-attempt-timeout", "5s"][..],
-                &hook,
-                LIVE,
-            ]
-            .concat();
-            let err = format!("{:#}", settings(&args).unwrap_err());
-            assert!(
-                err.contains(flag) && err.contains("--lease-duration"),
-                "{err}"
-            );
-        }
+        let args = [
+            &["reap", flag, "60s", "--aws-attempt-timeout", "5s"][..],
+            &hook,
+            LIVE,
+        ]
+        .concat();
+        let err = format!("{:#}", settings(&args).unwrap_err());
+        assert!(
+            err.contains(flag) && err.contains("--lease-duration"),
+            "{flag}: {err}"
+        );
+    }
+
+    #[test]
+    fn a_longer_lease_makes_room_and_timeouts_must_be_sane() {
         // Raising the Lease makes room.
         act_settings(
             &[

@@ -181,55 +181,62 @@ fn plan_at(columns: Option<usize>, extra: &[&str]) -> String {
     stdout(&out)
 }
 
-#[test]
-fn the_first_plan_fits_a_terminal_without_a_broken_word() {
+// The first plan fits a terminal without a broken word: (terminal width).
+cases! { fits_a_terminal;
+    the_first_plan_fits_80_columns: 80,
+    the_first_plan_fits_120_columns: 120,
+}
+
+fn fits_a_terminal(width: usize) {
     let words = |text: &str| -> std::collections::HashSet<String> {
         text.split_whitespace().map(str::to_string).collect()
     };
     // Every word a narrow terminal shows is a word of the full output: nothing cut mid-word.
     let whole = words(&(plan_at(None, &[]) + &plan_at(None, &["-o", "wide"])));
-    for width in [80, 120] {
-        let text = plan_at(Some(width), &[]);
-        for line in text.lines() {
-            let one_word = !line.trim().contains(' ');
-            assert!(
-                line.chars().count() <= width || one_word,
-                "{} columns > {width}: {line:?}",
-                line.chars().count()
-            );
-        }
-        // (The line that says which columns a narrow terminal hides is the only new one.)
-        let shown: Vec<&str> = text.lines().filter(|l| !l.starts_with('(')).collect();
-        for word in words(&shown.join("\n")) {
-            assert!(
-                whole.contains(&word),
-                "{word:?} broken at {width} columns:\n{text}"
-            );
-        }
-        // Each group is its row and at most one line of detail.
-        let lines: Vec<&str> = text.lines().collect();
-        let start = lines.iter().position(|l| l.starts_with("GROUP ")).unwrap();
-        let rows: Vec<usize> = (start + 1..lines.len())
-            .take_while(|&i| !lines[i].is_empty() && !lines[i].starts_with('('))
-            .filter(|&i| lines[i].starts_with("batch-prod-"))
-            .collect();
-        assert_eq!(rows.len(), 4, "{text}");
-        let end = (start + 1..lines.len())
-            .find(|&i| lines[i].is_empty())
-            .unwrap();
-        for (k, &row) in rows.iter().enumerate() {
-            let next = rows.get(k + 1).copied().unwrap_or(end);
-            let spread = lines[row..next]
-                .iter()
-                .filter(|l| !l.starts_with('('))
-                .count();
-            assert!(
-                spread <= 2,
-                "{} takes {spread} lines at {width}:\n{text}",
-                lines[row]
-            );
-        }
+    let text = plan_at(Some(width), &[]);
+    for line in text.lines() {
+        let one_word = !line.trim().contains(' ');
+        assert!(
+            line.chars().count() <= width || one_word,
+            "{} columns > {width}: {line:?}",
+            line.chars().count()
+        );
     }
+    // (The line that says which columns a narrow terminal hides is the only new one.)
+    let shown: Vec<&str> = text.lines().filter(|l| !l.starts_with('(')).collect();
+    for word in words(&shown.join("\n")) {
+        assert!(
+            whole.contains(&word),
+            "{word:?} broken at {width} columns:\n{text}"
+        );
+    }
+    // Each group is its row and at most one line of detail.
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.starts_with("GROUP ")).unwrap();
+    let rows: Vec<usize> = (start + 1..lines.len())
+        .take_while(|&i| !lines[i].is_empty() && !lines[i].starts_with('('))
+        .filter(|&i| lines[i].starts_with("batch-prod-"))
+        .collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    let end = (start + 1..lines.len())
+        .find(|&i| lines[i].is_empty())
+        .unwrap();
+    for (k, &row) in rows.iter().enumerate() {
+        let next = rows.get(k + 1).copied().unwrap_or(end);
+        let spread = lines[row..next]
+            .iter()
+            .filter(|l| !l.starts_with('('))
+            .count();
+        assert!(
+            spread <= 2,
+            "{} takes {spread} lines at {width}:\n{text}",
+            lines[row]
+        );
+    }
+}
+
+#[test]
+fn a_terminal_of_120_columns_shows_every_default_column() {
     // At 120 columns, every default column of the groups.
     let wide_terminal = plan_at(Some(120), &[]);
     let header = wide_terminal
@@ -677,32 +684,30 @@ fn prices_come_from_the_file_then_the_snapshot_then_the_bundled_table() {
     );
 }
 
-#[test]
-fn bad_expanders_and_price_files_are_named() {
+// Bad expanders and price files are named: (the options, with `{dir}` for a directory that
+// holds `garbage.json`, a price file of the wrong shape; what ekas says).
+cases! { names_what_is_bad;
+    an_unknown_expander: (
+        &["--expander", "price,cheapest"],
+        "unknown expander \"cheapest\": expected one of price, least-waste",
+    ),
+    a_price_file_of_the_wrong_shape: (
+        &["--price-file", "{dir}/garbage.json"],
+        "expected a JSON object of instance type → region → dollars per hour",
+    ),
+    a_missing_price_file: (&["--price-file", "{dir}/missing.json"], "cannot read --price-file"),
+}
+
+fn names_what_is_bad((args, says): (&[&str], &str)) {
     let dir = tempfile::tempdir().unwrap();
-    let garbage = dir.path().join("garbage.json");
-    std::fs::write(&garbage, "{\"m5.large\": 0.1}").unwrap();
-    let missing = dir.path().join("missing.json");
-    for (args, says) in [
-        (
-            vec!["--expander", "price,cheapest"],
-            "unknown expander \"cheapest\": expected one of price, least-waste",
-        ),
-        (
-            vec!["--price-file", garbage.to_str().unwrap()],
-            "expected a JSON object of instance type → region → dollars per hour",
-        ),
-        (
-            vec!["--price-file", missing.to_str().unwrap()],
-            "cannot read --price-file",
-        ),
-    ] {
-        let mut all = vec!["plan", "--snapshot", "examples/batch-cluster.json"];
-        all.extend(args);
-        let out = ekas(&all);
-        assert!(!out.status.success());
-        assert!(stderr(&out).contains(says), "{}", stderr(&out));
-    }
+    std::fs::write(dir.path().join("garbage.json"), "{\"m5.large\": 0.1}").unwrap();
+    let dir = dir.path().to_str().unwrap();
+    let args: Vec<String> = args.iter().map(|a| a.replace("{dir}", dir)).collect();
+    let mut all = vec!["plan", "--snapshot", "examples/batch-cluster.json"];
+    all.extend(args.iter().map(String::as_str));
+    let out = ekas(&all);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
 }
 
 #[test]

@@ -188,50 +188,82 @@ pub(crate) fn verdicts(case: &Value) -> (BTreeSet<String>, Vec<(String, String)>
     (fits, refusals)
 }
 
+/// The table files, each its own test (named for its file), and the list of them the
+/// directory is checked against: a new file without its test fails
+/// `every_table_file_is_run`.
+macro_rules! tables {
+    ($($name:ident: $file:literal),+ $(,)?) => {
+        cases! { agrees_with_the_scheduler; $($name: $file),+ }
+
+        const TABLE_FILES: &[&str] = &[$($file),+];
+    };
+}
+
+tables! {
+    inter_pod_affinity: "inter_pod_affinity.json",
+    node_affinity: "node_affinity.json",
+    node_ports: "node_ports.json",
+    pod_topology_spread: "pod_topology_spread.json",
+    taint_toleration: "taint_toleration.json",
+    volume_binding: "volume_binding.json",
+    volume_zone: "volume_zone.json",
+}
+
+fn tables_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scheduler_cases")
+}
+
+fn cases_of(file: &str) -> Vec<Value> {
+    let path = tables_dir().join(file);
+    let table: Value = serde_json::from_slice(&std::fs::read(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    table["cases"].as_array().unwrap().clone()
+}
+
+/// ekas agrees with the scheduler on every case of one of its own filter tables; a failure
+/// names each case that disagrees.
+fn agrees_with_the_scheduler(file: &str) {
+    let cases = cases_of(file);
+    assert!(!cases.is_empty(), "{file}: no cases");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let want: BTreeSet<String> = case["fits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        let (got, refusals) = verdicts(case);
+        if got != want {
+            failures.push(format!(
+                "{file} / {}: scheduler fits {want:?}, ekas {got:?} ({refusals:?})",
+                case["name"].as_str().unwrap_or("?"),
+            ));
+        }
+    }
+    eprintln!("{file}: {} cases", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases disagree:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
-fn ekas_agrees_with_the_scheduler_on_its_own_filter_tables() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scheduler_cases");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+fn every_table_file_is_run() {
+    let mut files: Vec<String> = std::fs::read_dir(tables_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let mut total = 0;
-    let mut failures = Vec::new();
-    for file in &files {
-        let table: Value = serde_json::from_slice(&std::fs::read(file).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let cases = table["cases"].as_array().unwrap();
-        for case in cases {
-            total += 1;
-            let want: BTreeSet<String> = case["fits"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n.as_str().unwrap().to_string())
-                .collect();
-            let (got, refusals) = verdicts(case);
-            if got != want {
-                failures.push(format!(
-                    "{} / {}: scheduler fits {want:?}, ekas {got:?} ({refusals:?})",
-                    file.file_name().unwrap().to_string_lossy(),
-                    case["name"].as_str().unwrap_or("?"),
-                ));
-            }
-        }
-        eprintln!(
-            "{}: {} cases",
-            file.file_name().unwrap().to_string_lossy(),
-            cases.len()
-        );
-    }
-    eprintln!("{total} cases in all");
-    assert!(
-        failures.is_empty(),
-        "{} of {total} cases disagree:\n{}",
-        failures.len(),
-        failures.join("\n")
+    assert_eq!(
+        files, TABLE_FILES,
+        "a table file without its test in tables!"
     );
+    let total: usize = TABLE_FILES.iter().map(|f| cases_of(f).len()).sum();
     assert!(total >= 150, "only {total} cases");
 }

@@ -83,45 +83,54 @@ fn table_output_names_each_configuration() {
     }
 }
 
-#[test]
-fn bad_input_is_named_and_fails() {
+/// The trace a bad-input case replays.
+enum Trace {
+    /// A file of this text.
+    Written(&'static str),
+    /// The example week.
+    Week,
+    /// A file that does not exist.
+    Missing,
+}
+
+// Bad input is named and fails: (trace, more options, what ekas says).
+cases! { names_the_bad_input;
+    a_class_the_cluster_lacks: (
+        Trace::Written("submit,duration,class\n0,10m,tpu\n"),
+        &[],
+        "no class \"tpu\"",
+    ),
+    a_memory_that_is_no_quantity: (
+        Trace::Written("submit,duration,memory\n0,10m,lots\n"),
+        &[],
+        "\"lots\"",
+    ),
+    a_misspelt_option_to_set: (
+        Trace::Week,
+        &["--set", "idle-treshold=10m"],
+        "no option --idle-treshold",
+    ),
+    a_comparison_without_values: (Trace::Week, &["--compare", "idle-threshold"], "FLAG=VALUE"),
+    a_missing_trace_file: (Trace::Missing, &[], "cannot read trace file"),
+}
+
+fn names_the_bad_input((trace, extra, expected): (Trace, &[&str], &str)) {
     let dir = tempfile::tempdir().unwrap();
     let cluster = example().display().to_string();
-    let trace = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
+    let trace = match trace {
+        Trace::Written(text) => {
+            let path = dir.path().join("trace.csv");
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        }
+        Trace::Week => week(),
+        Trace::Missing => dir.path().join("none.csv").display().to_string(),
     };
-    let cases = [
-        (
-            trace("a.csv", "submit,duration,class\n0,10m,tpu\n"),
-            vec![],
-            "no class \"tpu\"",
-        ),
-        (
-            trace("b.csv", "submit,duration,memory\n0,10m,lots\n"),
-            vec![],
-            "\"lots\"",
-        ),
-        (
-            week(),
-            vec!["--set", "idle-treshold=10m"],
-            "no option --idle-treshold",
-        ),
-        (week(), vec!["--compare", "idle-threshold"], "FLAG=VALUE"),
-        (
-            dir.path().join("none.csv").display().to_string(),
-            vec![],
-            "cannot read trace file",
-        ),
-    ];
-    for (trace, extra, expected) in cases {
-        let mut args = vec!["simulate", "--trace", &trace, "--cluster", &cluster];
-        args.extend(extra.iter().copied());
-        let out = ekas(&args);
-        assert!(!out.status.success(), "{args:?} succeeded");
-        let err = stderr(&out);
-        assert!(err.contains(expected), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{err}");
-    }
+    let mut args = vec!["simulate", "--trace", &trace, "--cluster", &cluster];
+    args.extend(extra.iter().copied());
+    let out = ekas(&args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = stderr(&out);
+    assert!(err.contains(expected), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

@@ -94,17 +94,38 @@ pub const CONSUME_PROVISIONING_REQUEST: [&str; 2] = [
 mod tests {
     use super::*;
 
-    #[test]
-    fn booleans_read_as_the_original_tool_read_them() {
-        for yes in ["true", "True", "TRUE", "1"] {
-            assert!(is_true(yes), "{yes}");
-        }
-        for no in ["false", "0", "yes", "", " true"] {
-            assert!(!is_true(no), "{no}");
-        }
-        for no in ["false", "False", "0"] {
-            assert!(is_false(no), "{no}");
-        }
-        assert!(!is_false("no"));
+    // Booleans read as the original tool read them.
+    cases! { reads_as_true;
+        true_in_lowercase_is_true: "true",
+        true_capitalised_is_true: "True",
+        true_in_capitals_is_true: "TRUE",
+        one_is_true: "1",
+    }
+
+    fn reads_as_true(text: &str) {
+        assert!(is_true(text), "{text:?}");
+    }
+
+    cases! { does_not_read_as_true;
+        false_is_not_true: "false",
+        zero_is_not_true: "0",
+        yes_is_not_true: "yes",
+        empty_is_not_true: "",
+        a_leading_space_is_not_true: " true",
+    }
+
+    fn does_not_read_as_true(text: &str) {
+        assert!(!is_true(text), "{text:?}");
+    }
+
+    cases! { reads_as_false;
+        false_in_lowercase_is_false: ("false", true),
+        false_capitalised_is_false: ("False", true),
+        zero_is_false: ("0", true),
+        no_is_not_false: ("no", false),
+    }
+
+    fn reads_as_false((text, want): (&str, bool)) {
+        assert_eq!(is_false(text), want, "{text:?}");
     }
 }

@@ -280,38 +280,46 @@ mod tests {
         );
     }
 
+    /// Makes a product from the fixture's first entry.
+    type Make = fn(&str) -> String;
+
+    /// A bad product is named, with the price asked for.
+    fn is_refused_as_a_product((make, says): (Make, &str)) {
+        let bad = make(&price_list()[0]);
+        let err =
+            on_demand_price("m5.xlarge", "us-west-2", std::slice::from_ref(&bad)).unwrap_err();
+        assert!(err.0.contains(says), "{bad}: {err}");
+        assert!(err.0.contains("m5.xlarge in us-west-2"), "{bad}: {err}");
+    }
+
+    cases! { is_refused_as_a_product;
+        a_product_not_json: (|_| "{not json".into(), "PriceList entry 0"),
+        a_product_not_an_object: (|_| "[]".into(), "expected a product as JSON"),
+        a_product_without_terms: (
+            |_| r#"{"product": {"sku": "X"}}"#.into(),
+            "missing field `terms`",
+        ),
+        a_price_not_a_number: (
+            |entry| entry.replace("\"0.1920000000\"", "\"about a dime\""),
+            "pricePerUnit.USD \"about a dime\" is not a number",
+        ),
+        a_negative_price: (
+            |entry| entry.replace("\"0.1920000000\"", "\"-1\""),
+            "pricePerUnit.USD: -1 is not a price",
+        ),
+        a_price_not_in_dollars: (
+            |entry| entry.replace("{\"USD\":\"0.1920000000\"}", "{\"EUR\":\"0.18\"}"),
+            "pricePerUnit has no USD",
+        ),
+        a_unit_not_a_string: (
+            |entry| entry.replace("\"unit\":\"Hrs\"", "\"unit\":7"),
+            "terms.OnDemand",
+        ),
+    }
+
     #[test]
-    fn bad_products_are_named() {
+    fn products_of_another_region_or_without_terms_are_named() {
         let entry = &price_list()[0];
-        let cases = [
-            ("{not json".to_string(), "PriceList entry 0"),
-            ("[]".to_string(), "expected a product as JSON"),
-            (
-                r#"{"product": {"sku": "X"}}"#.to_string(),
-                "missing field `terms`",
-            ),
-            (
-                entry.replace("\"0.1920000000\"", "\"about a dime\""),
-                "pricePerUnit.USD \"about a dime\" is not a number",
-            ),
-            (
-                entry.replace("\"0.1920000000\"", "\"-1\""),
-                "pricePerUnit.USD: -1 is not a price",
-            ),
-            (
-                entry.replace("{\"USD\":\"0.1920000000\"}", "{\"EUR\":\"0.18\"}"),
-                "pricePerUnit has no USD",
-            ),
-            (
-                entry.replace("\"unit\":\"Hrs\"", "\"unit\":7"),
-                "terms.OnDemand",
-            ),
-        ];
-        for (bad, says) in cases {
-            let err = on_demand_price("m5.xlarge", "us-west-2", &[bad]).unwrap_err();
-            assert!(err.0.contains(says), "{err}");
-            assert!(err.0.contains("m5.xlarge in us-west-2"), "{err}");
-        }
         let other = on_demand_price("m5.xlarge", "us-east-1", &price_list()).unwrap_err();
         assert!(
             other.0.contains("sku EKAS7Q2M5XLUSW2A") && other.0.contains("regionCode us-west-2"),
@@ -353,49 +361,50 @@ mod tests {
         assert_eq!(current_spot_prices("us-west-2", &points).unwrap(), want);
     }
 
+    /// A spoiled entry of the fixture's spot price history is named.
+    fn is_refused_as_a_spot_price((spoil, says): (fn(&mut SpotPricePoint), &str)) {
+        let mut bad = spot_points()[0].clone();
+        spoil(&mut bad);
+        let err = current_spot_prices("us-west-2", std::slice::from_ref(&bad)).unwrap_err();
+        assert!(err.0.contains(says), "{bad:?}: {err}");
+        assert!(
+            err.0.contains("DescribeSpotPriceHistory in us-west-2"),
+            "{bad:?}: {err}"
+        );
+    }
+
+    cases! { is_refused_as_a_spot_price;
+        a_spot_price_not_a_number: (
+            |p| p.spot_price = Some("cheap".into()),
+            "entry 0 (c5.2xlarge in us-west-2b): SpotPrice \"cheap\" is not a number",
+        ),
+        a_spot_price_not_a_price: (|p| p.spot_price = Some("NaN".into()), "NaN is not a price"),
+        no_spot_price: (|p| p.spot_price = None, "no SpotPrice"),
+        no_timestamp: (|p| p.timestamp = None, "no Timestamp"),
+        no_instance_type: (|p| p.instance_type = None, "entry 0: no InstanceType"),
+        a_blank_zone: (
+            |p| p.availability_zone = Some(" ".into()),
+            "no AvailabilityZone",
+        ),
+    }
+
     #[test]
-    fn bad_spot_entries_are_named() {
-        let good = spot_points()[0].clone();
-        type Spoil = fn(&mut SpotPricePoint);
-        let cases: [(Spoil, &str); 6] = [
-            (
-                |p| p.spot_price = Some("cheap".into()),
-                "entry 0 (c5.2xlarge in us-west-2b): SpotPrice \"cheap\" is not a number",
-            ),
-            (|p| p.spot_price = Some("NaN".into()), "NaN is not a price"),
-            (|p| p.spot_price = None, "no SpotPrice"),
-            (|p| p.timestamp = None, "no Timestamp"),
-            (|p| p.instance_type = None, "entry 0: no InstanceType"),
-            (
-                |p| p.availability_zone = Some(" ".into()),
-                "no AvailabilityZone",
-            ),
-        ];
-        for (spoil, says) in cases {
-            let mut bad = good.clone();
-            spoil(&mut bad);
-            let err = current_spot_prices("us-west-2", &[bad]).unwrap_err();
-            assert!(err.0.contains(says), "{err}");
-            assert!(
-                err.0.contains("DescribeSpotPriceHistory in us-west-2"),
-                "{err}"
-            );
-        }
+    fn a_spot_price_page_of_garbage_is_an_error_not_a_panic() {
         // Garbage in place of the CLI's page is a serde error, not a panic.
         assert!(serde_json::from_str::<Vec<SpotPricePoint>>(r#"[{"SpotPrice": 1}]"#).is_err());
     }
 
-    #[test]
-    fn each_region_asks_its_own_price_list_endpoint() {
-        for (region, endpoint) in [
-            ("us-west-2", "us-east-1"),
-            ("ca-central-1", "us-east-1"),
-            ("sa-east-1", "us-east-1"),
-            ("eu-west-1", "eu-central-1"),
-            ("ap-northeast-1", "ap-south-1"),
-            ("ap-south-1", "ap-south-1"),
-        ] {
-            assert_eq!(price_list_region(region), endpoint, "{region}");
-        }
+    // Each region asks its own Price List endpoint.
+    cases! { asks_the_price_list_in;
+        us_west_2_asks_us_east_1: ("us-west-2", "us-east-1"),
+        ca_central_1_asks_us_east_1: ("ca-central-1", "us-east-1"),
+        sa_east_1_asks_us_east_1: ("sa-east-1", "us-east-1"),
+        eu_west_1_asks_eu_central_1: ("eu-west-1", "eu-central-1"),
+        ap_northeast_1_asks_ap_south_1: ("ap-northeast-1", "ap-south-1"),
+        ap_south_1_asks_itself: ("ap-south-1", "ap-south-1"),
+    }
+
+    fn asks_the_price_list_in((region, endpoint): (&str, &str)) {
+        assert_eq!(price_list_region(region), endpoint, "{region}");
     }
 }

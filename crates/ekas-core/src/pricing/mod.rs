@@ -453,18 +453,19 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_bad_price_file_is_named() {
-        for (bad, says) in [
-            (&b"{not json"[..], "expected a JSON object"),
-            (br#"{"m5.large": 0.1}"#, "expected a JSON object"),
-            (
-                br#"{"m5.large": {"us-east-1": -1}}"#,
-                "m5.large.us-east-1: -1",
-            ),
-        ] {
-            let err = format!("{:#}", PriceFile::parse(bad).unwrap_err());
-            assert!(err.contains(says), "{err}");
-        }
+    // A bad price file is named, and says what is wrong with it.
+    cases! { is_refused_as_a_price_file;
+        not_json: (&b"{not json"[..], "expected a JSON object"),
+        prices_not_by_region: (br#"{"m5.large": 0.1}"#, "expected a JSON object"),
+        a_negative_price: (br#"{"m5.large": {"us-east-1": -1}}"#, "m5.large.us-east-1: -1"),
+    }
+
+    fn is_refused_as_a_price_file((bad, says): (&[u8], &str)) {
+        let err = format!("{:#}", PriceFile::parse(bad).unwrap_err());
+        assert!(
+            err.contains(says),
+            "{} gave {err}",
+            String::from_utf8_lossy(bad)
+        );
     }
 }

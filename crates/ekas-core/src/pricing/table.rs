@@ -157,20 +157,29 @@ pub fn bundled(instance_type: &str) -> Option<f64> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn prices_scale_with_size_within_a_family() {
-        // A typo in the table would most likely break the doubling from one size to the next.
+    // Prices scale with size within a family: a typo in the table would most likely break
+    // the doubling from one size to the next.
+    cases! { prices_scale_with_size;
+        m5_doubles_per_size: "m5",
+        m5a_doubles_per_size: "m5a",
+        m6i_doubles_per_size: "m6i",
+        m7i_doubles_per_size: "m7i",
+        c5_doubles_per_size: "c5",
+        c6i_doubles_per_size: "c6i",
+        r5_doubles_per_size: "r5",
+        r6i_doubles_per_size: "r6i",
+    }
+
+    fn prices_scale_with_size(family: &str) {
         let table = PriceTable::bundled();
-        for family in ["m5", "m5a", "m6i", "m7i", "c5", "c6i", "r5", "r6i"] {
-            let large = table.hourly(&format!("{family}.large")).unwrap();
-            for (size, factor) in [("xlarge", 2.0), ("2xlarge", 4.0), ("4xlarge", 8.0)] {
-                let price = table.hourly(&format!("{family}.{size}")).unwrap();
-                assert!(
-                    (price - large * factor).abs() < 1e-9,
-                    "{family}.{size} costs {price}, expected {}",
-                    large * factor
-                );
-            }
+        let large = table.hourly(&format!("{family}.large")).unwrap();
+        for (size, factor) in [("xlarge", 2.0), ("2xlarge", 4.0), ("4xlarge", 8.0)] {
+            let price = table.hourly(&format!("{family}.{size}")).unwrap();
+            assert!(
+                (price - large * factor).abs() < 1e-9,
+                "{family}.{size} costs {price}, expected {}",
+                large * factor
+            );
         }
     }
 

@@ -288,62 +288,65 @@ mod tests {
         }
     }
 
+    // The original tool's messages and AWS's codes.
+    cases! { classifies_a_failed_launch;
+        more_instances_than_the_limit: (
+            "You have requested more instances (11) than your current instance limit of 10 allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit. Launching EC2 instance failed.",
+            LaunchFailure::InstanceLimit,
+        ),
+        a_volume_limit_while_waiting_for_in_service: (
+            "Instance became unhealthy while waiting for instance to be in InService state. Termination Reason: Client.VolumeLimitExceeded: Volume limit exceeded",
+            LaunchFailure::VolumeLimit,
+        ),
+        insufficient_capacity: (
+            "Insufficient capacity. Launching EC2 instance failed.",
+            LaunchFailure::InsufficientCapacity,
+        ),
+        no_capacity_of_a_type_in_the_zone: (
+            "We currently do not have sufficient p3.2xlarge capacity in the Availability Zone you requested (us-west-2b).",
+            LaunchFailure::InsufficientCapacity,
+        ),
+        the_insufficient_instance_capacity_code: (
+            "InsufficientInstanceCapacity: no capacity",
+            LaunchFailure::InsufficientCapacity,
+        ),
+        too_many_spot_instances: (
+            "Max spot instance count exceeded. Placing Spot instance request failed.",
+            LaunchFailure::SpotLimit,
+        ),
+        the_max_spot_instance_count_code: ("MaxSpotInstanceCountExceeded", LaunchFailure::SpotLimit),
+        more_vcpus_than_the_limit: (
+            "You have requested more vCPU capacity than your current vCPU limit of 32 allows (VcpuLimitExceeded).",
+            LaunchFailure::VcpuLimit,
+        ),
+        the_instance_limit_exceeded_code: (
+            "InstanceLimitExceeded: Your quota allows for 0 more running instance(s).",
+            LaunchFailure::InstanceLimit,
+        ),
+        a_type_not_offered_in_the_zone: (
+            "Your requested instance type (p3.2xlarge) is not supported in your requested Availability Zone (us-east-1e).",
+            LaunchFailure::AvailabilityZone,
+        ),
+        an_unsupported_configuration: (
+            "Unsupported: The requested configuration is currently not supported.",
+            LaunchFailure::AvailabilityZone,
+        ),
+        any_other_failure: (
+            "The image id '[ami-123]' does not exist. Launching EC2 instance failed.",
+            LaunchFailure::Other,
+        ),
+    }
+
+    fn classifies_a_failed_launch((message, expected): (&str, LaunchFailure)) {
+        assert_eq!(
+            classify(&activity("Failed", message, 1)),
+            Some(expected),
+            "{message}"
+        );
+    }
+
     #[test]
-    fn classifies_the_original_messages_and_aws_codes() {
-        let cases = [
-            (
-                "You have requested more instances (11) than your current instance limit of 10 allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit. Launching EC2 instance failed.",
-                LaunchFailure::InstanceLimit,
-            ),
-            (
-                "Instance became unhealthy while waiting for instance to be in InService state. Termination Reason: Client.VolumeLimitExceeded: Volume limit exceeded",
-                LaunchFailure::VolumeLimit,
-            ),
-            (
-                "Insufficient capacity. Launching EC2 instance failed.",
-                LaunchFailure::InsufficientCapacity,
-            ),
-            (
-                "We currently do not have sufficient p3.2xlarge capacity in the Availability Zone you requested (us-west-2b).",
-                LaunchFailure::InsufficientCapacity,
-            ),
-            (
-                "InsufficientInstanceCapacity: no capacity",
-                LaunchFailure::InsufficientCapacity,
-            ),
-            (
-                "Max spot instance count exceeded. Placing Spot instance request failed.",
-                LaunchFailure::SpotLimit,
-            ),
-            ("MaxSpotInstanceCountExceeded", LaunchFailure::SpotLimit),
-            (
-                "You have requested more vCPU capacity than your current vCPU limit of 32 allows (VcpuLimitExceeded).",
-                LaunchFailure::VcpuLimit,
-            ),
-            (
-                "InstanceLimitExceeded: Your quota allows for 0 more running instance(s).",
-                LaunchFailure::InstanceLimit,
-            ),
-            (
-                "Your requested instance type (p3.2xlarge) is not supported in your requested Availability Zone (us-east-1e).",
-                LaunchFailure::AvailabilityZone,
-            ),
-            (
-                "Unsupported: The requested configuration is currently not supported.",
-                LaunchFailure::AvailabilityZone,
-            ),
-            (
-                "The image id '[ami-123]' does not exist. Launching EC2 instance failed.",
-                LaunchFailure::Other,
-            ),
-        ];
-        for (message, expected) in cases {
-            assert_eq!(
-                classify(&activity("Failed", message, 1)),
-                Some(expected),
-                "{message}"
-            );
-        }
+    fn only_failed_launches_are_classified() {
         assert_eq!(classify(&activity("Successful", "", 1)), None);
         assert_eq!(
             classify(&activity(

@@ -84,31 +84,31 @@ mod tests {
         (h.healthy, h.unready)
     }
 
-    #[test]
-    fn cluster_autoscalers_rule() {
-        // (ready, unready, starting) → (healthy, unready)
-        let cases = [
-            ((20, 0, 0), (true, 0)),
-            // 3 is --ok-total-unready-count: tolerated whatever the share
-            ((1, 3, 0), (true, 3)),
-            // 4 of 20 = 20% is within 45%
-            ((16, 4, 0), (true, 4)),
-            // 12 of 20 = 60%: the mass NotReady
-            ((8, 12, 0), (false, 12)),
-            // 9 of 20 = 45% exactly: not more than 45%
-            ((11, 9, 0), (true, 9)),
-            // 10 of 20 = 50%
-            ((10, 10, 0), (false, 10)),
-            // nodes still starting are not unready
-            ((4, 0, 12), (true, 0)),
-            ((0, 0, 0), (true, 0)),
-        ];
-        for ((ready, unready, starting), expected) in cases {
-            assert_eq!(
-                health(ready, unready, starting),
-                expected,
-                "{ready} ready, {unready} unready, {starting} starting"
-            );
-        }
+    // Cluster autoscaler's rule: (ready, unready, starting) → (healthy, unready).
+    cases! { follows_cluster_autoscalers_rule;
+        all_ready: ((20, 0, 0), (true, 0)),
+        // 3 is --ok-total-unready-count: tolerated whatever the share
+        up_to_three_unready_whatever_the_share: ((1, 3, 0), (true, 3)),
+        // 4 of 20 = 20% is within 45%
+        a_fifth_unready_is_within_the_share: ((16, 4, 0), (true, 4)),
+        // 12 of 20 = 60%: the mass NotReady
+        a_mass_not_ready_is_unhealthy: ((8, 12, 0), (false, 12)),
+        // 9 of 20 = 45% exactly: not more than 45%
+        exactly_the_share_is_healthy: ((11, 9, 0), (true, 9)),
+        // 10 of 20 = 50%
+        half_unready_is_unhealthy: ((10, 10, 0), (false, 10)),
+        // nodes still starting are not unready
+        nodes_still_starting_are_not_unready: ((4, 0, 12), (true, 0)),
+        no_nodes_is_healthy: ((0, 0, 0), (true, 0)),
+    }
+
+    fn follows_cluster_autoscalers_rule(
+        ((ready, unready, starting), expected): ((usize, usize, usize), (bool, usize)),
+    ) {
+        assert_eq!(
+            health(ready, unready, starting),
+            expected,
+            "{ready} ready, {unready} unready, {starting} starting"
+        );
     }
 }

@@ -139,83 +139,78 @@ mod tests {
         Some(now() - SignedDuration::from_mins(mins))
     }
 
-    #[test]
-    fn every_way_a_node_can_be_starting() {
+    type Setup = fn(&mut Node);
+
+    /// A node `n` of a GPU group, Ready and registered 5 minutes ago, changed by `setup`:
+    /// every way a node can be starting.
+    fn starts((setup, expected): (Setup, Startup)) {
         let taints = StartupTaints::default();
         let rules = StartupRules {
             taints: &taints,
             max_provision_time: SignedDuration::from_mins(15),
             now: now(),
         };
-        let mut gpu_group = Cluster::new(&["r"]);
-        gpu_group
-            .group("gpu", "r", 0, 10, 8000, 32)
+        let mut c = Cluster::new(&["r"]);
+        c.group("gpu", "r", 0, 10, 8000, 32)
             .template
             .allocatable
             .set("nvidia.com/gpu", 1);
-        let template = &gpu_group.0.groups[0].template;
-        type Setup = fn(&mut Node);
-        let cases: Vec<(&str, Setup, Startup)> = vec![
-            ("ready, untainted, GPU advertised", |_| {}, Startup::Started),
-            (
-                "NotReady since registering 5 minutes ago",
-                |n| {
-                    n.ready = false;
-                    n.ready_changed = ago(5);
-                },
-                Startup::Starting("NotReady".into()),
+        let template = c.0.groups[0].template.clone();
+        let node = c.node("n", Some("gpu"), 8000, 32);
+        node.allocatable.set("nvidia.com/gpu", 1);
+        node.created = ago(5);
+        node.ready_changed = ago(4);
+        setup(node);
+        assert_eq!(startup(node, Some(&template), rules), expected, "{node:?}");
+    }
+
+    cases! { starts;
+        ready_untainted_with_its_gpu_advertised: (|_| {}, Startup::Started),
+        not_ready_since_registering_5_minutes_ago: (
+            |n| {
+                n.ready = false;
+                n.ready_changed = ago(5);
+            },
+            Startup::Starting("NotReady".into()),
+        ),
+        a_startup_taint: (
+            |n| {
+                n.taints.push(Taint {
+                    key: "node.cloudprovider.kubernetes.io/uninitialized".into(),
+                    value: "true".into(),
+                    effect: TaintEffect::NoSchedule,
+                })
+            },
+            Startup::Starting(
+                "startup taint node.cloudprovider.kubernetes.io/uninitialized=true:NoSchedule"
+                    .into(),
             ),
-            (
-                "a startup taint",
-                |n| {
-                    n.taints.push(Taint {
-                        key: "node.cloudprovider.kubernetes.io/uninitialized".into(),
-                        value: "true".into(),
-                        effect: TaintEffect::NoSchedule,
-                    })
-                },
-                Startup::Starting(
-                    "startup taint node.cloudprovider.kubernetes.io/uninitialized=true:NoSchedule"
-                        .into(),
-                ),
+        ),
+        ready_but_no_gpu_advertised_yet: (
+            |n| n.allocatable.set("nvidia.com/gpu", 0),
+            Startup::Starting("does not advertise nvidia.com/gpu yet".into()),
+        ),
+        no_gpu_20_minutes_after_registering: (
+            |n| {
+                n.allocatable.set("nvidia.com/gpu", 0);
+                n.created = ago(20);
+                n.ready_changed = ago(19);
+            },
+            Startup::FailedToStart(
+                "does not advertise nvidia.com/gpu yet 20m after registering \
+                 (--max-node-provision-time 15m)"
+                    .into(),
             ),
-            (
-                "Ready, but no GPU advertised yet",
-                |n| n.allocatable.set("nvidia.com/gpu", 0),
-                Startup::Starting("does not advertise nvidia.com/gpu yet".into()),
-            ),
-            (
-                "no GPU 20 minutes after registering",
-                |n| {
-                    n.allocatable.set("nvidia.com/gpu", 0);
-                    n.created = ago(20);
-                    n.ready_changed = ago(19);
-                },
-                Startup::FailedToStart(
-                    "does not advertise nvidia.com/gpu yet 20m after registering \
-                     (--max-node-provision-time 15m)"
-                        .into(),
-                ),
-            ),
-            (
-                "Ready for a day, NotReady for an hour: unready, not starting",
-                |n| {
-                    n.created = ago(3000);
-                    n.ready = false;
-                    n.ready_changed = ago(60);
-                },
-                Startup::Started,
-            ),
-        ];
-        for (name, setup, expected) in cases {
-            let mut c = Cluster(gpu_group.0.clone());
-            let node = c.node("n", Some("gpu"), 8000, 32);
-            node.allocatable.set("nvidia.com/gpu", 1);
-            node.created = ago(5);
-            node.ready_changed = ago(4);
-            setup(node);
-            assert_eq!(startup(node, Some(template), rules), expected, "{name}");
-        }
+        ),
+        // Ready for a day, NotReady for an hour: unready, not starting.
+        not_ready_for_an_hour_after_a_day_is_unready_not_starting: (
+            |n| {
+                n.created = ago(3000);
+                n.ready = false;
+                n.ready_changed = ago(60);
+            },
+            Startup::Started,
+        ),
     }
 
     #[test]

@@ -34,61 +34,70 @@ fn destination(plan: &Plan, pod: &str) -> (Destination, Option<String>) {
     (p.destination, p.target.clone())
 }
 
-#[test]
-fn a_node_still_starting_is_capacity_on_its_way_not_a_reason_to_buy_another() {
-    use Destination::*;
-    type Setup = fn(&mut crate::model::Node);
-    type Goes<'a> = (Destination, Option<&'a str>);
-    // How node `n` stands → where `train` goes, and the nodes bought for it.
-    let cases: Vec<(&str, Setup, Goes, u32)> = vec![
-        ("started", |_| {}, (ExistingNode, Some("n")), 0),
-        (
-            "Ready, but its GPU not advertised yet",
-            |n| n.allocatable.set("nvidia.com/gpu", 0),
-            (UpcomingNode, Some("gpu")),
-            0,
-        ),
-        (
-            "NotReady since it registered",
-            |n| n.ready = false,
-            (UpcomingNode, Some("gpu")),
-            0,
-        ),
-        (
-            "a startup taint",
-            |n| {
-                n.taints.push(Taint {
-                    key: "node.cilium.io/agent-not-ready".into(),
-                    value: "true".into(),
-                    effect: TaintEffect::NoSchedule,
-                })
-            },
-            (UpcomingNode, Some("gpu")),
-            0,
-        ),
-        (
-            "no GPU 17 minutes after registering: a failed launch, the group backs off",
-            |n| {
-                n.allocatable.set("nvidia.com/gpu", 0);
-                n.created = ago(17);
-                n.ready_changed = ago(16);
-            },
-            (Unschedulable, None),
-            0,
-        ),
-    ];
-    for (name, setup, (dest, target), bought) in cases {
-        let mut c = gpu_cluster();
-        setup(&mut c.0.nodes[0]);
-        let plan = c.plan();
-        assert_eq!(
-            destination(&plan, "batch/train"),
-            (dest, target.map(str::to_string)),
-            "{name}"
-        );
-        assert_eq!(plan.summary.new_nodes, bought, "{name}");
-    }
+type Setup = fn(&mut crate::model::Node);
 
+/// A node still starting is capacity on its way, not a reason to buy another: how node `n`
+/// stands (after `setup`) → where `train` goes, and the nodes bought for it.
+fn goes_while_a_node_starts(
+    (setup, (dest, target), bought): (Setup, (Destination, Option<&str>), u32),
+) {
+    let mut c = gpu_cluster();
+    setup(&mut c.0.nodes[0]);
+    let plan = c.plan();
+    let node = &plan.nodes[0];
+    assert_eq!(
+        destination(&plan, "batch/train"),
+        (dest, target.map(str::to_string)),
+        "node n {:?}: {}",
+        node.state,
+        node.reason
+    );
+    assert_eq!(
+        plan.summary.new_nodes, bought,
+        "node n {:?}: {}",
+        node.state, node.reason
+    );
+}
+
+cases! { goes_while_a_node_starts;
+    started_takes_the_pod: (|_| {}, (Destination::ExistingNode, Some("n")), 0),
+    // Ready, but its GPU not advertised yet.
+    ready_but_its_gpu_not_advertised_yet_is_on_its_way: (
+        |n| n.allocatable.set("nvidia.com/gpu", 0),
+        (Destination::UpcomingNode, Some("gpu")),
+        0,
+    ),
+    // NotReady since it registered.
+    not_ready_since_it_registered_is_on_its_way: (
+        |n| n.ready = false,
+        (Destination::UpcomingNode, Some("gpu")),
+        0,
+    ),
+    a_startup_taint_is_on_its_way: (
+        |n| {
+            n.taints.push(Taint {
+                key: "node.cilium.io/agent-not-ready".into(),
+                value: "true".into(),
+                effect: TaintEffect::NoSchedule,
+            })
+        },
+        (Destination::UpcomingNode, Some("gpu")),
+        0,
+    ),
+    // No GPU 17 minutes after registering: a failed launch, the group backs off.
+    no_gpu_17_minutes_after_registering_is_a_failed_launch: (
+        |n| {
+            n.allocatable.set("nvidia.com/gpu", 0);
+            n.created = ago(17);
+            n.ready_changed = ago(16);
+        },
+        (Destination::Unschedulable, None),
+        0,
+    ),
+}
+
+#[test]
+fn a_node_still_starting_is_counted_and_its_failed_launch_named() {
     let mut c = gpu_cluster();
     c.0.nodes[0].allocatable.set("nvidia.com/gpu", 0);
     let plan = c.plan();
@@ -135,36 +144,44 @@ fn launch_in_progress(c: &mut Cluster, minutes_ago: i64) {
     });
 }
 
-#[test]
-fn desired_capacity_never_launched_is_a_failed_launch_not_nodes_forever_coming() {
-    // (tag ekas/unlaunched-since, minutes ago; a launch in progress since, minutes ago) →
-    // (tag change, west in backoff, nodes bought in east)
-    let cases = [
-        // First seen: remembered on the group; the two nodes are still expected.
-        ((None, None), (Some(true), false, 2)),
-        ((Some(5), None), (None, false, 2)),
-        // 17 minutes with nothing launching: a failed launch; the pods go east.
-        ((Some(17), None), (None, true, 4)),
-        // AWS is launching: the launch has its own deadline.
-        ((Some(17), Some(5)), (None, false, 2)),
-    ];
-    for ((since, launching), (mark, backoff, east)) in cases {
-        let mut c = unlaunched_cluster(since);
-        if let Some(m) = launching {
-            launch_in_progress(&mut c, m);
-        }
-        let plan = c.plan();
-        let set = plan.group_marks.first().map(|m| m.value.is_some());
-        assert_eq!(set, mark, "{since:?} {launching:?}");
-        assert_eq!(!plan.backoff.is_empty(), backoff, "{since:?} {launching:?}");
-        let bought: u32 = plan
-            .scale_ups
-            .iter()
-            .filter(|s| s.group == "east")
-            .map(|s| s.new_desired - s.current_desired)
-            .sum();
-        assert_eq!(bought, east, "{since:?} {launching:?}");
+/// Desired capacity never launched is a failed launch, not nodes forever coming: (tag
+/// ekas/unlaunched-since, minutes ago; a launch in progress since, minutes ago) → (tag change,
+/// west in backoff, nodes bought in east).
+fn waits_for_a_launch(
+    ((since, launching), (mark, backoff, east)): (
+        (Option<i64>, Option<i64>),
+        (Option<bool>, bool, u32),
+    ),
+) {
+    let mut c = unlaunched_cluster(since);
+    if let Some(m) = launching {
+        launch_in_progress(&mut c, m);
     }
+    let plan = c.plan();
+    let set = plan.group_marks.first().map(|m| m.value.is_some());
+    assert_eq!(set, mark, "{since:?} {launching:?}");
+    assert_eq!(!plan.backoff.is_empty(), backoff, "{since:?} {launching:?}");
+    let bought: u32 = plan
+        .scale_ups
+        .iter()
+        .filter(|s| s.group == "east")
+        .map(|s| s.new_desired - s.current_desired)
+        .sum();
+    assert_eq!(bought, east, "{since:?} {launching:?}");
+}
+
+cases! { waits_for_a_launch;
+    // First seen: remembered on the group; the two nodes are still expected.
+    desired_first_seen_unlaunched_is_remembered: ((None, None), (Some(true), false, 2)),
+    unlaunched_for_5_minutes_is_still_expected: ((Some(5), None), (None, false, 2)),
+    // 17 minutes with nothing launching: a failed launch; the pods go east.
+    unlaunched_for_17_minutes_is_a_failed_launch: ((Some(17), None), (None, true, 4)),
+    // AWS is launching: the launch has its own deadline.
+    a_launch_in_progress_has_its_own_deadline: ((Some(17), Some(5)), (None, false, 2)),
+}
+
+#[test]
+fn desired_capacity_never_launched_is_reset_and_forgotten_once_launched() {
     let plan = unlaunched_cluster(Some(17)).plan();
     assert_eq!(
         plan.backoff[0].reason,

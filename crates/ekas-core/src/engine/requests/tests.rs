@@ -80,374 +80,375 @@ fn set(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn provisioning_requests_are_answered_as_cluster_autoscaler_answers_them() {
-    type Setup = fn(&mut Cluster);
-    let cases: Vec<(&str, Setup, Expect)> = vec![
-        (
-            "best-effort-atomic: nodes for all 8 pods at once",
-            |c| {
-                c.group("gpu", "r1", 0, 10, 4000, 16);
-                request(c, "train", ATOMIC, 8, 4000, &[]);
-            },
-            Expect {
-                verdict: V::ScaleUp,
-                reason: "8 of 8 pods on new nodes of gpu",
-                set: &[
-                    "Accepted=True/Accepted",
-                    "Provisioned=True/CapacityIsProvisioned",
-                ],
-                scale_ups: &[("gpu", 0, 8, 0)],
-                unschedulable: 0,
-                n1: None,
-            },
-        ),
-        (
-            "best-effort-atomic that fits only partly buys nothing and is asked again",
-            |c| {
-                c.group("gpu", "r1", 1, 5, 4000, 16);
-                c.node("n1", Some("gpu"), 4000, 16);
-                request(c, "train", ATOMIC, 8, 4000, &[("Accepted", true, 1)]);
-            },
-            Expect {
-                verdict: V::NotFound,
-                reason: "8 pods, 5 fit: gpu at MaxSize (5)",
-                set: &["Provisioned=False/CapacityIsNotFound"],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: Some(NodeState::GracePeriod),
-            },
-        ),
-        (
-            "best-effort-atomic that asked for no retry fails at once",
-            |c| {
-                c.group("gpu", "r1", 0, 5, 4000, 16);
-                request(c, "train", ATOMIC, 8, 4000, &[]).no_retry = true;
-            },
-            Expect {
-                verdict: V::Failed,
-                reason: "8 pods, 5 fit: gpu at MaxSize (5)",
-                set: &["Accepted=True/Accepted", "Failed=True/CapacityIsNotFound"],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: None,
-            },
-        ),
-        (
-            "best-effort-atomic whose pods no group can ever take fails",
-            |c| {
-                c.group("small", "r1", 0, 10, 2000, 16);
-                request(c, "train", ATOMIC, 2, 4000, &[]);
-            },
-            Expect {
-                verdict: V::Failed,
-                reason: "no node group takes the pods of PodTemplate train-workers",
-                set: &["Accepted=True/Accepted", "Failed=True/CapacityIsNotFound"],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: None,
-            },
-        ),
-        (
-            "best-effort-atomic that fits the room there is buys nothing",
-            |c| {
-                c.group("gpu", "r1", 1, 10, 8000, 16);
-                c.node("n1", Some("gpu"), 8000, 16);
-                request(c, "train", ATOMIC, 2, 4000, &[]);
-            },
-            Expect {
-                verdict: V::CapacityFound,
-                reason: "all 2 pods fit the room there is",
-                set: &["Accepted=True/Accepted", "Provisioned=True/CapacityIsFound"],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: Some(NodeState::Booked),
-            },
-        ),
-        (
-            "check-capacity that fits: Provisioned, nothing bought",
-            |c| {
-                c.group("gpu", "r1", 1, 10, 8000, 16);
-                c.node("n1", Some("gpu"), 8000, 16);
-                request(c, "probe", CHECK, 2, 4000, &[]);
-            },
-            Expect {
-                verdict: V::CapacityFound,
-                reason: "all 2 pods fit the room there is",
-                set: &["Accepted=True/Accepted", "Provisioned=True/CapacityIsFound"],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: Some(NodeState::Booked),
-            },
-        ),
-        (
-            "check-capacity that does not fit buys nothing though the group has headroom",
-            |c| {
-                c.group("gpu", "r1", 1, 10, 8000, 16);
-                c.node("n1", Some("gpu"), 8000, 16);
-                request(c, "probe", CHECK, 3, 4000, &[]);
-            },
-            Expect {
-                verdict: V::NotFound,
-                reason: "3 pods, 2 fit: not enough free room or capacity already requested",
-                set: &[
-                    "Accepted=True/Accepted",
-                    "Provisioned=False/CapacityIsNotFound",
-                ],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: Some(NodeState::GracePeriod),
-            },
-        ),
-        (
-            "booked room is held: loose pods of the same size buy nodes instead",
-            |c| {
-                c.group("gpu", "r1", 1, 10, 16000, 16);
-                c.node("n1", Some("gpu"), 16000, 16);
-                request(
-                    c,
-                    "train",
-                    ATOMIC,
-                    4,
-                    4000,
-                    &[("Accepted", true, 3), ("Provisioned", true, 2)],
-                );
-                arrived(c, "train", 1, 4000);
-                c.pods("a-loose", 2, 4000, 1);
-            },
-            Expect {
-                verdict: V::Booked,
-                reason: "room held for 3 of 4 pods until",
-                set: &[],
-                // The arrived pod takes the fourth slot; the loose pods need a new node.
-                scale_ups: &[("gpu", 1, 2, 2)],
-                unschedulable: 0,
-                n1: Some(NodeState::Booked),
-            },
-        ),
-        (
-            "an idle node holding booked room is not cordoned",
-            |c| {
-                c.group("gpu", "r1", 1, 10, 16000, 16);
-                c.node("n1", Some("gpu"), 16000, 16).marks.idle_since =
-                    Some(now() - SignedDuration::from_hours(2));
-                request(
-                    c,
-                    "train",
-                    ATOMIC,
-                    4,
-                    4000,
-                    &[("Accepted", true, 3), ("Provisioned", true, 2)],
-                );
-            },
-            Expect {
-                verdict: V::Booked,
-                reason: "room held for 4 of 4 pods until",
-                set: &[],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: Some(NodeState::Booked),
-            },
-        ),
-        (
-            "a booking that ran out frees the room and the node",
-            |c| {
-                c.group("gpu", "r1", 1, 10, 16000, 16);
-                c.node("n1", Some("gpu"), 16000, 16).marks.idle_since =
-                    Some(now() - SignedDuration::from_hours(2));
-                request(
-                    c,
-                    "train",
-                    ATOMIC,
-                    4,
-                    4000,
-                    &[("Accepted", true, 13), ("Provisioned", true, 11)],
-                );
-            },
-            Expect {
-                verdict: V::BookingExpired,
-                reason: "its pods did not all arrive",
-                set: &["BookingExpired=True/CapacityReservationTimeExpired"],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: Some(NodeState::IdleSchedulable),
-            },
-        ),
-        (
-            "all pods arrived: nothing left to hold",
-            |c| {
-                c.group("gpu", "r1", 1, 10, 16000, 16);
-                c.node("n1", Some("gpu"), 16000, 16);
-                request(
-                    c,
-                    "train",
-                    ATOMIC,
-                    2,
-                    4000,
-                    &[("Accepted", true, 3), ("Provisioned", true, 2)],
-                );
-                arrived(c, "train", 2, 4000);
-            },
-            Expect {
-                verdict: V::Consumed,
-                reason: "all 2 pods arrived",
-                set: &[],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: Some(NodeState::PodPending),
-            },
-        ),
-        (
-            "a failed request is left alone",
-            |c| {
-                c.group("gpu", "r1", 0, 10, 4000, 16);
-                request(c, "train", ATOMIC, 2, 4000, &[("Failed", true, 3)]);
-            },
-            Expect {
-                verdict: V::Finished,
-                reason: "Failed",
-                set: &[],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: None,
-            },
-        ),
-        (
-            "another class is somebody else's",
-            |c| {
-                c.group("gpu", "r1", 0, 10, 4000, 16);
-                request(c, "train", "queued-provisioning.gke.io", 2, 4000, &[]);
-            },
-            Expect {
-                verdict: V::NotOurs,
-                reason: "class queued-provisioning.gke.io",
-                set: &[],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: None,
-            },
-        ),
-        (
-            "a missing PodTemplate is said, nothing bought",
-            |c| {
-                c.group("gpu", "r1", 0, 10, 4000, 16);
-                let r = request(c, "train", ATOMIC, 2, 4000, &[]);
-                r.pod_sets[0].pod = None;
-                r.problem = Some("PodTemplate batch/train-workers not found".into());
-            },
-            Expect {
-                verdict: V::Invalid,
-                reason: "PodTemplate batch/train-workers not found",
-                set: &[
-                    "Accepted=True/Accepted",
-                    "Provisioned=False/FailedToCreatePods",
-                ],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: None,
-            },
-        ),
-        (
-            "never provisioned within a week: Failed, Expired",
-            |c| {
-                c.group("gpu", "r1", 0, 10, 4000, 16);
-                request(c, "train", ATOMIC, 2, 4000, &[("Accepted", true, 3)]).created =
-                    Some(now() - SignedDuration::from_hours(8 * 24));
-            },
-            Expect {
-                verdict: V::Failed,
-                reason: "not provisioned within a week",
-                set: &["Failed=True/Expired"],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: None,
-            },
-        ),
-        (
-            "an unhealthy cluster buys nothing for a request either",
-            |c| {
-                c.group("gpu", "r1", 4, 10, 4000, 16);
-                for n in ["n1", "n2", "n3", "n4"] {
-                    c.node(n, Some("gpu"), 4000, 16).ready = false;
-                }
-                request(c, "train", ATOMIC, 2, 4000, &[("Accepted", true, 3)]);
-            },
-            Expect {
-                verdict: V::NotFound,
-                reason: "2 pods, 0 fit: waiting",
-                set: &["Provisioned=False/CapacityIsNotFound"],
-                scale_ups: &[],
-                unschedulable: 0,
-                n1: None,
-            },
-        ),
-        (
-            "a request's pods and loose pods compete for headroom: the request is whole",
-            |c| {
-                c.group("gpu", "r1", 0, 4, 4000, 16);
-                c.pods("a-loose", 3, 4000, 1);
-                request(c, "train", ATOMIC, 4, 4000, &[("Accepted", true, 1)]);
-            },
-            Expect {
-                verdict: V::ScaleUp,
-                reason: "4 of 4 pods on new nodes of gpu",
-                set: &["Provisioned=True/CapacityIsProvisioned"],
-                scale_ups: &[("gpu", 0, 4, 0)],
-                unschedulable: 3,
-                n1: None,
-            },
-        ),
-    ];
-    for (name, setup, expect) in cases {
-        for gangs in [true, false] {
-            let mut c = Cluster::new(&["r1"]);
-            setup(&mut c);
-            let mut config = Config::default();
-            // A request is all-or-nothing with or without --no-gangs.
-            config.scale_up.gangs = gangs;
-            // No idle spare per group: an idle node is cordoned unless something holds it.
-            config.maintenance.type_idle_count = 0;
-            let plan = c.plan_with(config.clone());
-            // Planned in place, the same plan, and the snapshot is left as it was.
-            let mut in_place = c.0.clone();
-            let again = crate::engine::plan_in_place(&mut in_place, &config);
-            assert_eq!(in_place.pods.len(), c.0.pods.len(), "{name}");
-            assert_eq!(
-                serde_json::to_value(&again).unwrap(),
-                serde_json::to_value(&plan).unwrap(),
-                "{name}"
-            );
-            let status = &plan.provisioning_requests[0];
-            assert_eq!(status.verdict, expect.verdict, "{name}: {status:?}");
-            assert!(
-                status.reason.starts_with(expect.reason),
-                "{name}: reason {:?}",
-                status.reason
-            );
-            assert_eq!(set(&plan), expect.set, "{name}");
-            let ups: Vec<(&str, u32, u32, usize)> = expect.scale_ups.to_vec();
-            let got = scale_ups(&plan);
-            assert_eq!(
-                got.iter()
-                    .map(|(g, a, b, n)| (g.as_str(), *a, *b, *n))
-                    .collect::<Vec<_>>(),
-                ups,
-                "{name}"
-            );
-            assert_eq!(plan.unschedulable.len(), expect.unschedulable, "{name}");
-            if let Some(state) = expect.n1 {
-                let n1 = plan.nodes.iter().find(|n| n.name == "n1").unwrap();
-                assert_eq!(n1.state, state, "{name}: {}", n1.reason);
-            }
-            // Lent pods never show as pods.
-            assert!(
-                plan.pending.iter().all(|p| !p.pod.contains('#')),
-                "{name}: {:?}",
-                plan.pending
-            );
-            assert!(plan.gangs.is_empty(), "{name}");
+type Setup = fn(&mut Cluster);
+
+/// Provisioning requests are answered as cluster autoscaler answers them: the cluster
+/// `setup` makes, planned with gangs and without.
+fn answers_as_cluster_autoscaler((setup, expect): (Setup, Expect)) {
+    for gangs in [true, false] {
+        let mut c = Cluster::new(&["r1"]);
+        setup(&mut c);
+        let mut config = Config::default();
+        // A request is all-or-nothing with or without --no-gangs.
+        config.scale_up.gangs = gangs;
+        // No idle spare per group: an idle node is cordoned unless something holds it.
+        config.maintenance.type_idle_count = 0;
+        let plan = c.plan_with(config.clone());
+        // Planned in place, the same plan, and the snapshot is left as it was.
+        let mut in_place = c.0.clone();
+        let again = crate::engine::plan_in_place(&mut in_place, &config);
+        assert_eq!(in_place.pods.len(), c.0.pods.len(), "gangs {gangs}");
+        assert_eq!(
+            serde_json::to_value(&again).unwrap(),
+            serde_json::to_value(&plan).unwrap(),
+            "gangs {gangs}"
+        );
+        let status = &plan.provisioning_requests[0];
+        assert_eq!(status.verdict, expect.verdict, "gangs {gangs}: {status:?}");
+        assert!(
+            status.reason.starts_with(expect.reason),
+            "gangs {gangs}: reason {:?}",
+            status.reason
+        );
+        assert_eq!(set(&plan), expect.set, "gangs {gangs}");
+        let ups: Vec<(&str, u32, u32, usize)> = expect.scale_ups.to_vec();
+        let got = scale_ups(&plan);
+        assert_eq!(
+            got.iter()
+                .map(|(g, a, b, n)| (g.as_str(), *a, *b, *n))
+                .collect::<Vec<_>>(),
+            ups,
+            "gangs {gangs}"
+        );
+        assert_eq!(
+            plan.unschedulable.len(),
+            expect.unschedulable,
+            "gangs {gangs}"
+        );
+        if let Some(state) = expect.n1 {
+            let n1 = plan.nodes.iter().find(|n| n.name == "n1").unwrap();
+            assert_eq!(n1.state, state, "gangs {gangs}: {}", n1.reason);
         }
+        // Lent pods never show as pods.
+        assert!(
+            plan.pending.iter().all(|p| !p.pod.contains('#')),
+            "gangs {gangs}: {:?}",
+            plan.pending
+        );
+        assert!(plan.gangs.is_empty(), "gangs {gangs}");
     }
+}
+
+cases! { answers_as_cluster_autoscaler;
+    // Best-effort-atomic: nodes for all 8 pods at once.
+    atomic_buys_nodes_for_all_8_pods_at_once: (
+        |c| {
+            c.group("gpu", "r1", 0, 10, 4000, 16);
+            request(c, "train", ATOMIC, 8, 4000, &[]);
+        },
+        Expect {
+            verdict: V::ScaleUp,
+            reason: "8 of 8 pods on new nodes of gpu",
+            set: &[
+                "Accepted=True/Accepted",
+                "Provisioned=True/CapacityIsProvisioned",
+            ],
+            scale_ups: &[("gpu", 0, 8, 0)],
+            unschedulable: 0,
+            n1: None,
+        },
+    ),
+    // Best-effort-atomic that fits only partly buys nothing and is asked again.
+    atomic_that_fits_only_partly_buys_nothing: (
+        |c| {
+            c.group("gpu", "r1", 1, 5, 4000, 16);
+            c.node("n1", Some("gpu"), 4000, 16);
+            request(c, "train", ATOMIC, 8, 4000, &[("Accepted", true, 1)]);
+        },
+        Expect {
+            verdict: V::NotFound,
+            reason: "8 pods, 5 fit: gpu at MaxSize (5)",
+            set: &["Provisioned=False/CapacityIsNotFound"],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: Some(NodeState::GracePeriod),
+        },
+    ),
+    // Best-effort-atomic that asked for no retry fails at once.
+    atomic_without_retry_fails_at_once: (
+        |c| {
+            c.group("gpu", "r1", 0, 5, 4000, 16);
+            request(c, "train", ATOMIC, 8, 4000, &[]).no_retry = true;
+        },
+        Expect {
+            verdict: V::Failed,
+            reason: "8 pods, 5 fit: gpu at MaxSize (5)",
+            set: &["Accepted=True/Accepted", "Failed=True/CapacityIsNotFound"],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: None,
+        },
+    ),
+    // Best-effort-atomic whose pods no group can ever take fails.
+    atomic_that_no_group_can_take_fails: (
+        |c| {
+            c.group("small", "r1", 0, 10, 2000, 16);
+            request(c, "train", ATOMIC, 2, 4000, &[]);
+        },
+        Expect {
+            verdict: V::Failed,
+            reason: "no node group takes the pods of PodTemplate train-workers",
+            set: &["Accepted=True/Accepted", "Failed=True/CapacityIsNotFound"],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: None,
+        },
+    ),
+    // Best-effort-atomic that fits the room there is buys nothing.
+    atomic_that_fits_the_room_there_is_buys_nothing: (
+        |c| {
+            c.group("gpu", "r1", 1, 10, 8000, 16);
+            c.node("n1", Some("gpu"), 8000, 16);
+            request(c, "train", ATOMIC, 2, 4000, &[]);
+        },
+        Expect {
+            verdict: V::CapacityFound,
+            reason: "all 2 pods fit the room there is",
+            set: &["Accepted=True/Accepted", "Provisioned=True/CapacityIsFound"],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: Some(NodeState::Booked),
+        },
+    ),
+    // Check-capacity that fits: Provisioned, nothing bought.
+    check_capacity_that_fits_is_provisioned: (
+        |c| {
+            c.group("gpu", "r1", 1, 10, 8000, 16);
+            c.node("n1", Some("gpu"), 8000, 16);
+            request(c, "probe", CHECK, 2, 4000, &[]);
+        },
+        Expect {
+            verdict: V::CapacityFound,
+            reason: "all 2 pods fit the room there is",
+            set: &["Accepted=True/Accepted", "Provisioned=True/CapacityIsFound"],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: Some(NodeState::Booked),
+        },
+    ),
+    // Check-capacity that does not fit buys nothing though the group has headroom.
+    check_capacity_that_does_not_fit_buys_nothing: (
+        |c| {
+            c.group("gpu", "r1", 1, 10, 8000, 16);
+            c.node("n1", Some("gpu"), 8000, 16);
+            request(c, "probe", CHECK, 3, 4000, &[]);
+        },
+        Expect {
+            verdict: V::NotFound,
+            reason: "3 pods, 2 fit: not enough free room or capacity already requested",
+            set: &[
+                "Accepted=True/Accepted",
+                "Provisioned=False/CapacityIsNotFound",
+            ],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: Some(NodeState::GracePeriod),
+        },
+    ),
+    // Booked room is held: loose pods of the same size buy nodes instead.
+    booked_room_is_held_from_loose_pods: (
+        |c| {
+            c.group("gpu", "r1", 1, 10, 16000, 16);
+            c.node("n1", Some("gpu"), 16000, 16);
+            request(
+                c,
+                "train",
+                ATOMIC,
+                4,
+                4000,
+                &[("Accepted", true, 3), ("Provisioned", true, 2)],
+            );
+            arrived(c, "train", 1, 4000);
+            c.pods("a-loose", 2, 4000, 1);
+        },
+        Expect {
+            verdict: V::Booked,
+            reason: "room held for 3 of 4 pods until",
+            set: &[],
+            // The arrived pod takes the fourth slot; the loose pods need a new node.
+            scale_ups: &[("gpu", 1, 2, 2)],
+            unschedulable: 0,
+            n1: Some(NodeState::Booked),
+        },
+    ),
+    an_idle_node_holding_booked_room_is_not_cordoned: (
+        |c| {
+            c.group("gpu", "r1", 1, 10, 16000, 16);
+            c.node("n1", Some("gpu"), 16000, 16).marks.idle_since =
+                Some(now() - SignedDuration::from_hours(2));
+            request(
+                c,
+                "train",
+                ATOMIC,
+                4,
+                4000,
+                &[("Accepted", true, 3), ("Provisioned", true, 2)],
+            );
+        },
+        Expect {
+            verdict: V::Booked,
+            reason: "room held for 4 of 4 pods until",
+            set: &[],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: Some(NodeState::Booked),
+        },
+    ),
+    a_booking_that_ran_out_frees_the_room_and_the_node: (
+        |c| {
+            c.group("gpu", "r1", 1, 10, 16000, 16);
+            c.node("n1", Some("gpu"), 16000, 16).marks.idle_since =
+                Some(now() - SignedDuration::from_hours(2));
+            request(
+                c,
+                "train",
+                ATOMIC,
+                4,
+                4000,
+                &[("Accepted", true, 13), ("Provisioned", true, 11)],
+            );
+        },
+        Expect {
+            verdict: V::BookingExpired,
+            reason: "its pods did not all arrive",
+            set: &["BookingExpired=True/CapacityReservationTimeExpired"],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: Some(NodeState::IdleSchedulable),
+        },
+    ),
+    // All pods arrived: nothing left to hold.
+    all_pods_arrived_holds_nothing: (
+        |c| {
+            c.group("gpu", "r1", 1, 10, 16000, 16);
+            c.node("n1", Some("gpu"), 16000, 16);
+            request(
+                c,
+                "train",
+                ATOMIC,
+                2,
+                4000,
+                &[("Accepted", true, 3), ("Provisioned", true, 2)],
+            );
+            arrived(c, "train", 2, 4000);
+        },
+        Expect {
+            verdict: V::Consumed,
+            reason: "all 2 pods arrived",
+            set: &[],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: Some(NodeState::PodPending),
+        },
+    ),
+    a_failed_request_is_left_alone: (
+        |c| {
+            c.group("gpu", "r1", 0, 10, 4000, 16);
+            request(c, "train", ATOMIC, 2, 4000, &[("Failed", true, 3)]);
+        },
+        Expect {
+            verdict: V::Finished,
+            reason: "Failed",
+            set: &[],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: None,
+        },
+    ),
+    // Another class is somebody else's.
+    another_class_is_somebody_elses: (
+        |c| {
+            c.group("gpu", "r1", 0, 10, 4000, 16);
+            request(c, "train", "queued-provisioning.gke.io", 2, 4000, &[]);
+        },
+        Expect {
+            verdict: V::NotOurs,
+            reason: "class queued-provisioning.gke.io",
+            set: &[],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: None,
+        },
+    ),
+    // A missing PodTemplate is said, nothing bought.
+    a_missing_pod_template_is_said: (
+        |c| {
+            c.group("gpu", "r1", 0, 10, 4000, 16);
+            let r = request(c, "train", ATOMIC, 2, 4000, &[]);
+            r.pod_sets[0].pod = None;
+            r.problem = Some("PodTemplate batch/train-workers not found".into());
+        },
+        Expect {
+            verdict: V::Invalid,
+            reason: "PodTemplate batch/train-workers not found",
+            set: &[
+                "Accepted=True/Accepted",
+                "Provisioned=False/FailedToCreatePods",
+            ],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: None,
+        },
+    ),
+    // Never provisioned within a week: Failed, Expired.
+    never_provisioned_within_a_week_fails: (
+        |c| {
+            c.group("gpu", "r1", 0, 10, 4000, 16);
+            request(c, "train", ATOMIC, 2, 4000, &[("Accepted", true, 3)]).created =
+                Some(now() - SignedDuration::from_hours(8 * 24));
+        },
+        Expect {
+            verdict: V::Failed,
+            reason: "not provisioned within a week",
+            set: &["Failed=True/Expired"],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: None,
+        },
+    ),
+    an_unhealthy_cluster_buys_nothing_for_a_request_either: (
+        |c| {
+            c.group("gpu", "r1", 4, 10, 4000, 16);
+            for n in ["n1", "n2", "n3", "n4"] {
+                c.node(n, Some("gpu"), 4000, 16).ready = false;
+            }
+            request(c, "train", ATOMIC, 2, 4000, &[("Accepted", true, 3)]);
+        },
+        Expect {
+            verdict: V::NotFound,
+            reason: "2 pods, 0 fit: waiting",
+            set: &["Provisioned=False/CapacityIsNotFound"],
+            scale_ups: &[],
+            unschedulable: 0,
+            n1: None,
+        },
+    ),
+    // A request's pods and loose pods compete for headroom: the request is whole.
+    a_request_competing_with_loose_pods_is_whole: (
+        |c| {
+            c.group("gpu", "r1", 0, 4, 4000, 16);
+            c.pods("a-loose", 3, 4000, 1);
+            request(c, "train", ATOMIC, 4, 4000, &[("Accepted", true, 1)]);
+        },
+        Expect {
+            verdict: V::ScaleUp,
+            reason: "4 of 4 pods on new nodes of gpu",
+            set: &["Provisioned=True/CapacityIsProvisioned"],
+            scale_ups: &[("gpu", 0, 4, 0)],
+            unschedulable: 3,
+            n1: None,
+        },
+    ),
 }
 
 #[test]

@@ -81,234 +81,213 @@ fn plan_of(c: &Cluster) -> Plan {
     c.plan_with(config(|_| {}))
 }
 
-#[test]
-fn every_state_of_a_single_node() {
-    type Setup = fn(&mut Cluster);
-    let cases: Vec<(&str, Setup, (S, A, bool))> = vec![
-        (
-            "busy",
-            |c| c.running("job", "n", 2000, 4),
-            (S::Busy, A::None, false),
-        ),
-        (
-            "busy again clears the idle mark",
-            |c| {
-                c.0.nodes[0].marks.idle_since = ago(5);
-                c.running("job", "n", 2000, 4);
-            },
-            (S::Busy, A::ClearIdle, false),
-        ),
-        (
-            "idle for the first time is marked",
-            |_| {},
-            (S::GracePeriod, A::MarkIdle, false),
-        ),
-        (
-            "idle less than the threshold waits",
-            |c| c.0.nodes[0].marks.idle_since = ago(10),
-            (S::GracePeriod, A::None, false),
-        ),
-        (
-            "young node",
-            |c| c.0.nodes[0].created = ago(2),
-            (S::LaunchGrace, A::None, false),
-        ),
-        (
-            "busy and cordoned by ekas is uncordoned",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.unschedulable = true;
-                n.marks.cordoned_by_ekas = true;
-                c.running("job", "n", 2000, 4);
-            },
-            (S::BusyUnschedulable, A::Uncordon, false),
-        ),
-        (
-            "busy and cordoned by a person is left cordoned",
-            |c| {
-                c.0.nodes[0].unschedulable = true;
-                c.running("job", "n", 2000, 4);
-            },
-            (S::CordonedByOthers, A::None, false),
-        ),
-        (
-            "dead",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.ready = false;
-                n.ready_changed = ago(45);
-            },
-            (S::Dead, A::Terminate, true),
-        ),
-        (
-            "briefly NotReady is not dead",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.ready = false;
-                n.ready_changed = ago(5);
-                n.marks.idle_since = ago(1);
-            },
-            (S::GracePeriod, A::None, false),
-        ),
-        (
-            "dead, but running a pod that must not be evicted",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.ready = false;
-                n.ready_changed = ago(45);
-                c.running("bare", "n", 100, 1);
-                c.0.pods.last_mut().unwrap().controller = None;
-            },
-            (S::Dead, A::None, false),
-        ),
-        (
-            "detached",
-            |c| c.0.nodes[0].marks.detached = true,
-            (S::Detached, A::None, false),
-        ),
-        (
-            "instance terminated, and the Node NotReady",
-            |c| {
-                c.0.nodes[0].ready = false;
-                c.0.nodes[0].ready_changed = ago(2);
-                c.0.instances.push(Instance {
-                    id: "i-n".into(),
-                    region: "us-west-2".into(),
-                    group: Some("g".into()),
-                    instance_type: "m5.test".into(),
-                    zone: None,
-                    state: "terminated".into(),
-                    launch_time: ago(600),
-                    private_dns: None,
-                    private_ip: None,
-                });
-            },
-            (S::InstanceTerminated, A::DeleteNode, false),
-        ),
-        (
-            "protected from scale-in: removed all the same, as the original tool did",
-            |c| {
-                c.0.groups[0].members[0].protected_from_scale_in = true;
-                c.0.nodes[0].marks.idle_since = ago(600);
-            },
-            (S::IdleSchedulable, A::Cordon, false),
-        ),
-        (
-            "annotated scale-down-disabled",
-            |c| {
-                c.0.nodes[0].marks.scale_down_disabled = true;
-                c.0.nodes[0].marks.idle_since = ago(600);
-            },
-            (S::ScaleDownDisabled, A::None, false),
-        ),
-        (
-            "NotReady since registering 5 minutes ago: starting",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.created = ago(5);
-                n.ready = false;
-                n.ready_changed = ago(5);
-            },
-            (S::Starting, A::None, false),
-        ),
-        (
-            "dead, running a Job's pod: its job cannot finish there",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.ready = false;
-                n.ready_changed = ago(45);
-                c.running("job", "n", 100, 1);
-                c.0.pods.last_mut().unwrap().runs_to_completion = true;
-            },
-            (S::Dead, A::Terminate, true),
-        ),
-        (
-            "dead, running a Job's pod that just started: the grace period still holds",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.ready = false;
-                n.ready_changed = ago(45);
-                c.running("job", "n", 100, 1);
-                let pod = c.0.pods.last_mut().unwrap();
-                pod.runs_to_completion = true;
-                pod.created = Some(now());
-            },
-            (S::Dead, A::None, false),
-        ),
-        (
-            "drained by ekas on a pass before (ekas/drained-at) is terminated",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.unschedulable = true;
-                n.marks.cordoned_by_ekas = true;
-                n.marks.drained_at = ago(1);
-            },
-            (S::IdleUnschedulable, A::Terminate, true),
-        ),
-        (
-            "a drain that meets a pod it may never evict is given up",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.unschedulable = true;
-                n.marks.cordoned_by_ekas = true;
-                n.marks.drain_started = ago(3);
-                c.running("bare", "n", 100, 1);
-                c.0.pods.last_mut().unwrap().controller = None;
-            },
-            (S::Draining, A::Uncordon, false),
-        ),
-        (
-            "a drain waits for a pod that just started",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.unschedulable = true;
-                n.marks.cordoned_by_ekas = true;
-                n.marks.drain_started = ago(3);
-                c.running("young", "n", 100, 1);
-                c.0.pods.last_mut().unwrap().created = Some(now());
-            },
-            (S::Draining, A::None, false),
-        ),
-        (
-            "group at MinSize",
-            |c| {
-                c.0.groups[0].min_size = 2;
-                c.0.nodes[0].marks.idle_since = ago(600);
-            },
-            (S::AsgMinSize, A::None, false),
-        ),
-        (
-            "drained by ekas is terminated",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.unschedulable = true;
-                n.marks.cordoned_by_ekas = true;
-                n.marks.drain_started = ago(3);
-            },
-            (S::IdleUnschedulable, A::Terminate, true),
-        ),
-        (
-            "a drain under way continues",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.unschedulable = true;
-                n.marks.cordoned_by_ekas = true;
-                n.marks.drain_started = ago(3);
-                c.running("job", "n", 100, 1);
-            },
-            (S::Draining, A::Drain, false),
-        ),
-    ];
-    for (name, setup, expected) in cases {
-        let mut c = cluster();
-        // A second, busy node keeps the scale-in budget at one.
-        node(&mut c, "n");
-        node(&mut c, "other");
-        c.running("other-job", "other", 3000, 8);
-        setup(&mut c);
-        let plan = c.plan_with(config(|m| m.type_idle_count = 0));
-        assert_eq!(state(&plan, "n"), expected, "{name}");
-    }
+type Setup = fn(&mut Cluster);
+
+/// Every state of a single node: node `n`, changed by `setup`, with a second, busy node
+/// that keeps the scale-in budget at one → (state, action, group decremented).
+fn decides_for_a_single_node((setup, expected): (Setup, (S, A, bool))) {
+    let mut c = cluster();
+    node(&mut c, "n");
+    node(&mut c, "other");
+    c.running("other-job", "other", 3000, 8);
+    setup(&mut c);
+    let plan = c.plan_with(config(|m| m.type_idle_count = 0));
+    let reason = &plan.nodes.iter().find(|n| n.name == "n").unwrap().reason;
+    assert_eq!(state(&plan, "n"), expected, "{reason}");
+}
+
+cases! { decides_for_a_single_node;
+    busy_is_left_alone: (|c| c.running("job", "n", 2000, 4), (S::Busy, A::None, false)),
+    busy_again_clears_the_idle_mark: (
+        |c| {
+            c.0.nodes[0].marks.idle_since = ago(5);
+            c.running("job", "n", 2000, 4);
+        },
+        (S::Busy, A::ClearIdle, false),
+    ),
+    idle_for_the_first_time_is_marked: (|_| {}, (S::GracePeriod, A::MarkIdle, false)),
+    idle_less_than_the_threshold_waits: (
+        |c| c.0.nodes[0].marks.idle_since = ago(10),
+        (S::GracePeriod, A::None, false),
+    ),
+    a_young_node_is_in_launch_grace: (
+        |c| c.0.nodes[0].created = ago(2),
+        (S::LaunchGrace, A::None, false),
+    ),
+    busy_and_cordoned_by_ekas_is_uncordoned: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.unschedulable = true;
+            n.marks.cordoned_by_ekas = true;
+            c.running("job", "n", 2000, 4);
+        },
+        (S::BusyUnschedulable, A::Uncordon, false),
+    ),
+    busy_and_cordoned_by_a_person_is_left_cordoned: (
+        |c| {
+            c.0.nodes[0].unschedulable = true;
+            c.running("job", "n", 2000, 4);
+        },
+        (S::CordonedByOthers, A::None, false),
+    ),
+    dead_is_terminated: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.ready = false;
+            n.ready_changed = ago(45);
+        },
+        (S::Dead, A::Terminate, true),
+    ),
+    // Briefly NotReady is not dead.
+    briefly_not_ready_is_not_dead: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.ready = false;
+            n.ready_changed = ago(5);
+            n.marks.idle_since = ago(1);
+        },
+        (S::GracePeriod, A::None, false),
+    ),
+    // Dead, but running a pod that must not be evicted.
+    dead_but_running_a_pod_that_must_not_be_evicted_is_kept: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.ready = false;
+            n.ready_changed = ago(45);
+            c.running("bare", "n", 100, 1);
+            c.0.pods.last_mut().unwrap().controller = None;
+        },
+        (S::Dead, A::None, false),
+    ),
+    detached_is_left_alone: (|c| c.0.nodes[0].marks.detached = true, (S::Detached, A::None, false)),
+    // Instance terminated, and the Node NotReady.
+    instance_terminated_and_the_node_not_ready_is_deleted: (
+        |c| {
+            c.0.nodes[0].ready = false;
+            c.0.nodes[0].ready_changed = ago(2);
+            c.0.instances.push(Instance {
+                id: "i-n".into(),
+                region: "us-west-2".into(),
+                group: Some("g".into()),
+                instance_type: "m5.test".into(),
+                zone: None,
+                state: "terminated".into(),
+                launch_time: ago(600),
+                private_dns: None,
+                private_ip: None,
+            });
+        },
+        (S::InstanceTerminated, A::DeleteNode, false),
+    ),
+    // Protected from scale-in: removed all the same, as the original tool did.
+    protected_from_scale_in_is_removed_all_the_same: (
+        |c| {
+            c.0.groups[0].members[0].protected_from_scale_in = true;
+            c.0.nodes[0].marks.idle_since = ago(600);
+        },
+        (S::IdleSchedulable, A::Cordon, false),
+    ),
+    // Annotated scale-down-disabled.
+    annotated_scale_down_disabled_is_kept: (
+        |c| {
+            c.0.nodes[0].marks.scale_down_disabled = true;
+            c.0.nodes[0].marks.idle_since = ago(600);
+        },
+        (S::ScaleDownDisabled, A::None, false),
+    ),
+    // NotReady since registering 5 minutes ago: starting.
+    not_ready_since_registering_5_minutes_ago_is_starting: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.created = ago(5);
+            n.ready = false;
+            n.ready_changed = ago(5);
+        },
+        (S::Starting, A::None, false),
+    ),
+    // Dead, running a Job's pod: its job cannot finish there.
+    dead_running_a_jobs_pod_is_terminated: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.ready = false;
+            n.ready_changed = ago(45);
+            c.running("job", "n", 100, 1);
+            c.0.pods.last_mut().unwrap().runs_to_completion = true;
+        },
+        (S::Dead, A::Terminate, true),
+    ),
+    // Dead, running a Job's pod that just started: the grace period still holds.
+    dead_running_a_jobs_pod_that_just_started_is_kept: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.ready = false;
+            n.ready_changed = ago(45);
+            c.running("job", "n", 100, 1);
+            let pod = c.0.pods.last_mut().unwrap();
+            pod.runs_to_completion = true;
+            pod.created = Some(now());
+        },
+        (S::Dead, A::None, false),
+    ),
+    // Drained by ekas on a pass before (ekas/drained-at) is terminated.
+    drained_by_ekas_on_a_pass_before_is_terminated: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.unschedulable = true;
+            n.marks.cordoned_by_ekas = true;
+            n.marks.drained_at = ago(1);
+        },
+        (S::IdleUnschedulable, A::Terminate, true),
+    ),
+    a_drain_that_meets_a_pod_it_may_never_evict_is_given_up: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.unschedulable = true;
+            n.marks.cordoned_by_ekas = true;
+            n.marks.drain_started = ago(3);
+            c.running("bare", "n", 100, 1);
+            c.0.pods.last_mut().unwrap().controller = None;
+        },
+        (S::Draining, A::Uncordon, false),
+    ),
+    a_drain_waits_for_a_pod_that_just_started: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.unschedulable = true;
+            n.marks.cordoned_by_ekas = true;
+            n.marks.drain_started = ago(3);
+            c.running("young", "n", 100, 1);
+            c.0.pods.last_mut().unwrap().created = Some(now());
+        },
+        (S::Draining, A::None, false),
+    ),
+    // Group at MinSize.
+    at_the_groups_min_size_is_kept: (
+        |c| {
+            c.0.groups[0].min_size = 2;
+            c.0.nodes[0].marks.idle_since = ago(600);
+        },
+        (S::AsgMinSize, A::None, false),
+    ),
+    drained_by_ekas_is_terminated: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.unschedulable = true;
+            n.marks.cordoned_by_ekas = true;
+            n.marks.drain_started = ago(3);
+        },
+        (S::IdleUnschedulable, A::Terminate, true),
+    ),
+    a_drain_under_way_continues: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.unschedulable = true;
+            n.marks.cordoned_by_ekas = true;
+            n.marks.drain_started = ago(3);
+            c.running("job", "n", 100, 1);
+        },
+        (S::Draining, A::Drain, false),
+    ),
 }
 
 #[test]
@@ -490,174 +469,164 @@ fn gated<'a>(c: &'a mut Cluster, job: &str, name: &str, cpu: i64, mem: i64) -> &
     pod
 }
 
-#[test]
-fn a_node_between_the_pods_of_a_job_is_kept_while_the_job_waits() {
-    // Node "n" (4 cpu, 16 GiB) has been idle 90 minutes: past --idle-threshold (55m), within
-    // twice it (110m). A pod of Job train-7 finished on it. "other" is busy with 1 cpu free.
-    type Setup = fn(&mut Cluster);
-    let cases: Vec<(&str, Setup, (S, A))> = vec![
-        (
-            "a gated pod of the Job fits",
-            |c| {
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::JobPending, A::None),
-        ),
-        (
-            "the pod that finished there failed: the Job still ran there",
-            |c| {
-                c.0.pods[1].phase = PodPhase::Failed;
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::JobPending, A::None),
-        ),
-        (
-            "first seen idle: kept, and the idle clock starts",
-            |c| {
-                c.0.nodes[0].marks.idle_since = None;
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::JobPending, A::MarkIdle),
-        ),
-        (
-            "no waiting pod: as before",
-            |_| {},
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "the waiting pod is bigger than the node",
-            |c| {
-                gated(c, "train-7", "train-7-1", 6000, 4);
-            },
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "the waiting pod selects a label the node lacks",
-            |c| {
-                let pod = gated(c, "train-7", "train-7-1", 2000, 4);
-                pod.placement = std::sync::Arc::new(Placement {
-                    node_selector: labels(&[("pool", "gpu")]),
-                    ..Placement::default()
-                });
-            },
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "the waiting pod does not tolerate the node's taint",
-            |c| {
-                c.0.nodes[0].taints.push(Taint {
-                    key: "dedicated".into(),
-                    value: "web".into(),
-                    effect: TaintEffect::NoSchedule,
-                });
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "the waiting pods belong to another Job",
-            |c| {
-                gated(c, "train-8", "train-8-0", 2000, 4);
-            },
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "the Job's pod finished on another node",
-            |c| {
-                c.0.pods[1].node_name = Some("other".into());
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "the waiting pod is being deleted",
-            |c| {
-                gated(c, "train-7", "train-7-1", 2000, 4).deleting = true;
-            },
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "idle twice the threshold: the Job has held it long enough",
-            |c| {
-                c.0.nodes[0].marks.idle_since = ago(110);
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "ekas cordoned it: uncordoned",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.unschedulable = true;
-                n.marks.cordoned_by_ekas = true;
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::JobPending, A::Uncordon),
-        ),
-        (
-            "ekas cordoned it and the bound expired: terminated as before",
-            |c| {
-                let n = &mut c.0.nodes[0];
-                n.unschedulable = true;
-                n.marks.cordoned_by_ekas = true;
-                n.marks.idle_since = ago(120);
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::IdleUnschedulable, A::Terminate),
-        ),
-        (
-            "somebody else cordoned it: left alone as before",
-            |c| {
-                c.0.nodes[0].unschedulable = true;
-                gated(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::CordonedByOthers, A::None),
-        ),
-        (
-            "a pending pod of the Job is sent here: pod-pending comes first",
-            |c| {
-                job_pod(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::PodPending, A::ClearIdle),
-        ),
-        (
-            "the Job's only pending pod is sent to another idle node",
-            |c| {
-                node(c, "a").marks.idle_since = ago(90);
-                job_pod(c, "train-7", "train-7-1", 2000, 4);
-            },
-            (S::IdleSchedulable, A::Cordon),
-        ),
-        (
-            "busy again: busy",
-            |c| {
-                c.running("train-7-1", "n", 2000, 4);
-                c.0.pods
-                    .last_mut()
-                    .unwrap()
-                    .controller
-                    .as_mut()
-                    .unwrap()
-                    .name = "train-7".into();
-                gated(c, "train-7", "train-7-2", 2000, 4);
-            },
-            (S::Busy, A::ClearIdle),
-        ),
-    ];
-    for (name, setup, expected) in cases {
-        let mut c = cluster();
-        node(&mut c, "n").marks.idle_since = ago(90);
-        node(&mut c, "other");
-        c.running("other-job", "other", 3000, 8);
-        finished(&mut c, "train-7", "train-7-0", "n");
-        setup(&mut c);
-        let plan = c.plan_with(config(|m| {
-            m.type_idle_count = 0;
-            m.max_scale_in_fraction = 1.0;
-        }));
-        let n = plan.nodes.iter().find(|n| n.name == "n").unwrap();
-        assert_eq!((n.state, n.action), expected, "{name}: {}", n.reason);
-    }
+/// A node between the pods of a Job is kept while the Job waits. Node "n" (4 cpu, 16 GiB),
+/// changed by `setup`, has been idle 90 minutes: past --idle-threshold (55m), within twice it
+/// (110m). A pod of Job train-7 finished on it. "other" is busy with 1 cpu free.
+fn decides_between_the_pods_of_a_job((setup, expected): (Setup, (S, A))) {
+    let mut c = cluster();
+    node(&mut c, "n").marks.idle_since = ago(90);
+    node(&mut c, "other");
+    c.running("other-job", "other", 3000, 8);
+    finished(&mut c, "train-7", "train-7-0", "n");
+    setup(&mut c);
+    let plan = c.plan_with(config(|m| {
+        m.type_idle_count = 0;
+        m.max_scale_in_fraction = 1.0;
+    }));
+    let n = plan.nodes.iter().find(|n| n.name == "n").unwrap();
+    assert_eq!((n.state, n.action), expected, "{}", n.reason);
+}
+
+cases! { decides_between_the_pods_of_a_job;
+    a_gated_pod_of_the_job_fits_is_kept: (
+        |c| {
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::JobPending, A::None),
+    ),
+    // The pod that finished there failed: the Job still ran there.
+    the_jobs_pod_that_ran_there_failed: (
+        |c| {
+            c.0.pods[1].phase = PodPhase::Failed;
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::JobPending, A::None),
+    ),
+    // First seen idle: kept, and the idle clock starts.
+    first_seen_idle_is_kept_and_marked_idle: (
+        |c| {
+            c.0.nodes[0].marks.idle_since = None;
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::JobPending, A::MarkIdle),
+    ),
+    // No waiting pod: as before.
+    no_waiting_pod_is_cordoned_as_before: (|_| {}, (S::IdleSchedulable, A::Cordon)),
+    the_waiting_pod_is_bigger_than_the_node: (
+        |c| {
+            gated(c, "train-7", "train-7-1", 6000, 4);
+        },
+        (S::IdleSchedulable, A::Cordon),
+    ),
+    the_waiting_pod_selects_a_label_the_node_lacks: (
+        |c| {
+            let pod = gated(c, "train-7", "train-7-1", 2000, 4);
+            pod.placement = std::sync::Arc::new(Placement {
+                node_selector: labels(&[("pool", "gpu")]),
+                ..Placement::default()
+            });
+        },
+        (S::IdleSchedulable, A::Cordon),
+    ),
+    // The waiting pod does not tolerate the node's taint.
+    the_waiting_pod_does_not_tolerate_the_nodes_taint: (
+        |c| {
+            c.0.nodes[0].taints.push(Taint {
+                key: "dedicated".into(),
+                value: "web".into(),
+                effect: TaintEffect::NoSchedule,
+            });
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::IdleSchedulable, A::Cordon),
+    ),
+    the_waiting_pods_belong_to_another_job: (
+        |c| {
+            gated(c, "train-8", "train-8-0", 2000, 4);
+        },
+        (S::IdleSchedulable, A::Cordon),
+    ),
+    // The Job's pod finished on another node.
+    the_jobs_pod_finished_on_another_node: (
+        |c| {
+            c.0.pods[1].node_name = Some("other".into());
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::IdleSchedulable, A::Cordon),
+    ),
+    the_waiting_pod_is_being_deleted: (
+        |c| {
+            gated(c, "train-7", "train-7-1", 2000, 4).deleting = true;
+        },
+        (S::IdleSchedulable, A::Cordon),
+    ),
+    // Idle twice the threshold: the Job has held it long enough.
+    idle_twice_the_threshold_is_cordoned: (
+        |c| {
+            c.0.nodes[0].marks.idle_since = ago(110);
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::IdleSchedulable, A::Cordon),
+    ),
+    // Ekas cordoned it: uncordoned.
+    cordoned_by_ekas_is_uncordoned_for_the_job: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.unschedulable = true;
+            n.marks.cordoned_by_ekas = true;
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::JobPending, A::Uncordon),
+    ),
+    // Ekas cordoned it and the bound expired: terminated as before.
+    cordoned_by_ekas_past_the_bound_is_terminated: (
+        |c| {
+            let n = &mut c.0.nodes[0];
+            n.unschedulable = true;
+            n.marks.cordoned_by_ekas = true;
+            n.marks.idle_since = ago(120);
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::IdleUnschedulable, A::Terminate),
+    ),
+    // Somebody else cordoned it: left alone as before.
+    cordoned_by_somebody_else_is_left_alone: (
+        |c| {
+            c.0.nodes[0].unschedulable = true;
+            gated(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::CordonedByOthers, A::None),
+    ),
+    // A pending pod of the Job is sent here: pod-pending comes first.
+    a_pending_pod_of_the_job_sent_here_comes_first: (
+        |c| {
+            job_pod(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::PodPending, A::ClearIdle),
+    ),
+    // The Job's only pending pod is sent to another idle node.
+    the_jobs_only_pending_pod_sent_to_another_idle_node: (
+        |c| {
+            node(c, "a").marks.idle_since = ago(90);
+            job_pod(c, "train-7", "train-7-1", 2000, 4);
+        },
+        (S::IdleSchedulable, A::Cordon),
+    ),
+    // Busy again: busy.
+    busy_again_is_busy: (
+        |c| {
+            c.running("train-7-1", "n", 2000, 4);
+            c.0.pods
+                .last_mut()
+                .unwrap()
+                .controller
+                .as_mut()
+                .unwrap()
+                .name = "train-7".into();
+            gated(c, "train-7", "train-7-2", 2000, 4);
+        },
+        (S::Busy, A::ClearIdle),
+    ),
 }
 
 #[test]
@@ -797,34 +766,38 @@ fn unmatched(nodes: usize, registered: i64, members: usize, launched: i64) -> Pl
     c.plan_with(config(|m| m.max_scale_in_fraction = 1.0))
 }
 
+/// Members that a node without an instance might be are not replaced: (Nodes claiming no
+/// instance, registered min ago, members without a Node, launched min ago) → replacements.
+fn replaces_members_that_never_joined(
+    ((nodes, registered, members, launched), expected): ((usize, i64, usize, i64), usize),
+) {
+    let plan = unmatched(nodes, registered, members, launched);
+    let replaced = plan
+        .instances
+        .iter()
+        .filter(|i| i.action == InstanceActionKind::Replace)
+        .count();
+    assert_eq!(
+        replaced, expected,
+        "{nodes} instance-less Nodes registered {registered}m ago, {members} members launched {launched}m ago"
+    );
+}
+
+cases! { replaces_members_that_never_joined;
+    // kubeadm without a cloud provider: every member looks never-joined, every Node looks
+    // instance-less — they are each other.
+    kubeadm_without_a_cloud_provider_replaces_nothing: ((4, 50, 4, 60), 0),
+    // The Nodes registered before the members launched: they cannot be them.
+    nodes_registered_before_the_members_launched_are_not_them: ((4, 600, 4, 60), 4),
+    // No Node without an instance: the members truly never joined.
+    no_node_without_an_instance_replaces_every_member: ((0, 0, 2, 60), 2),
+    // Young members are waited for; no doubt arises.
+    young_members_are_waited_for: ((4, 1, 2, 5), 0),
+}
+
 #[test]
-fn members_that_a_node_without_an_instance_might_be_are_not_replaced() {
+fn a_doubt_whether_members_joined_is_explained_and_warned() {
     use crate::plan::WarningKind;
-    // (Nodes claiming no instance, registered min ago, members without a Node, launched min
-    // ago) → replacements
-    let cases = [
-        // kubeadm without a cloud provider: every member looks never-joined, every Node
-        // looks instance-less — they are each other.
-        ((4, 50, 4, 60), 0),
-        // The Nodes registered before the members launched: they cannot be them.
-        ((4, 600, 4, 60), 4),
-        // No Node without an instance: the members truly never joined.
-        ((0, 0, 2, 60), 2),
-        // Young members are waited for; no doubt arises.
-        ((4, 1, 2, 5), 0),
-    ];
-    for ((nodes, registered, members, launched), expected) in cases {
-        let plan = unmatched(nodes, registered, members, launched);
-        let replaced = plan
-            .instances
-            .iter()
-            .filter(|i| i.action == InstanceActionKind::Replace)
-            .count();
-        assert_eq!(
-            replaced, expected,
-            "{nodes} instance-less Nodes registered {registered}m ago, {members} members launched {launched}m ago"
-        );
-    }
     let plan = unmatched(4, 50, 3, 60);
     let why = &plan.instances[0].reason;
     assert!(
@@ -842,77 +815,83 @@ fn members_that_a_node_without_an_instance_might_be_are_not_replaced() {
     );
 }
 
-#[test]
-fn replacements_count_against_the_scale_in_fraction_after_dead_nodes() {
-    // (dead nodes, members that never joined, fraction) → (terminated, replaced)
-    let cases = [
-        ((0, 30, 0.1), (0, 3)),
-        ((2, 28, 0.1), (2, 1)),
-        ((3, 27, 0.1), (3, 0)),
-        ((0, 5, 0.0), (0, 0)),
-        ((0, 5, 1.0), (0, 5)),
-    ];
-    for ((dead, never_joined, fraction), expected) in cases {
-        let mut c = cluster();
-        for i in 0..dead {
-            let n = node(&mut c, &format!("dead-{i}"));
-            n.ready = false;
-            n.ready_changed = ago(45);
-        }
-        for i in 0..never_joined {
-            member(&mut c, &format!("i-never-{i:02}"), 60);
-        }
-        let plan = c.plan_with(config(|m| m.max_scale_in_fraction = fraction));
-        let terminated = plan
-            .nodes
-            .iter()
-            .filter(|n| n.action == A::Terminate)
-            .count();
-        let replaced = plan
-            .instances
-            .iter()
-            .filter(|i| i.action == InstanceActionKind::Replace)
-            .count();
-        assert_eq!(
-            (terminated, replaced),
-            expected,
-            "{dead} dead, {never_joined} never joined, fraction {fraction}"
-        );
+/// Replacements count against the scale-in fraction after dead nodes: (dead nodes, members
+/// that never joined, fraction) → (terminated, replaced).
+fn terminates_then_replaces_within_the_fraction(
+    ((dead, never_joined, fraction), expected): ((usize, usize, f64), (usize, usize)),
+) {
+    let mut c = cluster();
+    for i in 0..dead {
+        let n = node(&mut c, &format!("dead-{i}"));
+        n.ready = false;
+        n.ready_changed = ago(45);
     }
+    for i in 0..never_joined {
+        member(&mut c, &format!("i-never-{i:02}"), 60);
+    }
+    let plan = c.plan_with(config(|m| m.max_scale_in_fraction = fraction));
+    let terminated = plan
+        .nodes
+        .iter()
+        .filter(|n| n.action == A::Terminate)
+        .count();
+    let replaced = plan
+        .instances
+        .iter()
+        .filter(|i| i.action == InstanceActionKind::Replace)
+        .count();
+    assert_eq!(
+        (terminated, replaced),
+        expected,
+        "{dead} dead, {never_joined} never joined, fraction {fraction}"
+    );
+}
+
+cases! { terminates_then_replaces_within_the_fraction;
+    a_tenth_of_thirty_members_replaces_three: ((0, 30, 0.1), (0, 3)),
+    two_dead_leave_room_for_one_replacement: ((2, 28, 0.1), (2, 1)),
+    three_dead_leave_no_room_for_replacements: ((3, 27, 0.1), (3, 0)),
+    a_fraction_of_zero_replaces_nothing: ((0, 5, 0.0), (0, 0)),
+    a_fraction_of_one_replaces_every_member: ((0, 5, 1.0), (0, 5)),
+}
+
+/// A mass-NotReady cluster removes nothing: (NotReady for 45 minutes, Ready and idle) of 20
+/// → (terminated, cordoned, healthy).
+fn removes_only_from_a_healthy_cluster(
+    ((unready, idle), expected): ((usize, usize), (usize, usize, bool)),
+) {
+    let mut c = cluster();
+    for i in 0..unready {
+        let n = node(&mut c, &format!("down-{i:02}"));
+        n.ready = false;
+        n.ready_changed = ago(45);
+    }
+    for i in 0..idle {
+        node(&mut c, &format!("idle-{i:02}")).marks.idle_since = ago(600);
+    }
+    let plan = c.plan_with(config(|m| m.type_idle_count = 0));
+    let count = |a: A| plan.nodes.iter().filter(|n| n.action == a).count();
+    assert_eq!(
+        (
+            count(A::Terminate),
+            count(A::Cordon),
+            plan.cluster_health.healthy
+        ),
+        expected,
+        "{unready} NotReady, {idle} idle"
+    );
+}
+
+cases! { removes_only_from_a_healthy_cluster;
+    twelve_of_twenty_not_ready_removes_nothing: ((12, 8), (0, 0, false)),
+    half_not_ready_removes_nothing: ((10, 10), (0, 0, false)),
+    // 3 is --ok-total-unready-count; 10% of 20 is 2 terminations
+    three_not_ready_are_tolerated: ((3, 17), (2, 17, true)),
+    one_not_ready_is_terminated: ((1, 19), (1, 19, true)),
 }
 
 #[test]
-fn a_mass_notready_cluster_removes_nothing_and_says_why() {
-    // (NotReady for 45 minutes, Ready and idle) of 20 → (terminated, cordoned, healthy)
-    let cases = [
-        ((12, 8), (0, 0, false)),
-        ((10, 10), (0, 0, false)),
-        // 3 is --ok-total-unready-count; 10% of 20 is 2 terminations
-        ((3, 17), (2, 17, true)),
-        ((1, 19), (1, 19, true)),
-    ];
-    for ((unready, idle), expected) in cases {
-        let mut c = cluster();
-        for i in 0..unready {
-            let n = node(&mut c, &format!("down-{i:02}"));
-            n.ready = false;
-            n.ready_changed = ago(45);
-        }
-        for i in 0..idle {
-            node(&mut c, &format!("idle-{i:02}")).marks.idle_since = ago(600);
-        }
-        let plan = c.plan_with(config(|m| m.type_idle_count = 0));
-        let count = |a: A| plan.nodes.iter().filter(|n| n.action == a).count();
-        assert_eq!(
-            (
-                count(A::Terminate),
-                count(A::Cordon),
-                plan.cluster_health.healthy
-            ),
-            expected,
-            "{unready} NotReady, {idle} idle"
-        );
-    }
+fn a_mass_notready_cluster_says_why_it_removes_nothing() {
     let mut c = cluster();
     for i in 0..12 {
         let n = node(&mut c, &format!("down-{i:02}"));
@@ -942,93 +921,83 @@ fn a_mass_notready_cluster_removes_nothing_and_says_why() {
     );
 }
 
-#[test]
-fn a_utilisation_drain_needs_room_for_its_pods_on_the_nodes_that_stay() {
-    // Nodes of 4 cpu / 16 GiB; "n" runs one 500m pod and is below half used.
-    type Setup = fn(&mut Cluster);
-    let cases: Vec<(&str, Setup, A, &str)> = vec![
-        (
-            "room on another node",
-            |c| c.running("big", "other", 3500, 12),
-            A::Drain,
-            "",
-        ),
-        (
-            "no room anywhere else",
-            |c| c.running("big", "other", 3600, 12),
-            A::None,
-            "batch/job would fit on no node that stays",
-        ),
-        (
-            "the room is taken by a pending pod first",
-            |c| {
-                c.running("big", "other", 3000, 12);
-                let only_other = Placement {
-                    node_selector: labels(&[(HOSTNAME_LABEL, "other")]),
-                    ..Placement::default()
-                };
-                c.pod_with("waiting", 800, 1, only_other);
-            },
-            A::None,
-            "would fit on no node that stays",
-        ),
-        (
-            "the other node repels the pod",
-            |c| {
-                c.running("big", "other", 1000, 1);
-                c.0.nodes[1].taints.push(Taint {
-                    key: "dedicated".into(),
-                    value: "gpu".into(),
-                    effect: TaintEffect::NoSchedule,
-                });
-            },
-            A::None,
-            "would fit on no node that stays",
-        ),
-        (
-            "the other node is leaving too (idle past the threshold)",
-            |c| c.0.nodes[1].marks.idle_since = ago(120),
-            A::None,
-            "would fit on no node that stays",
-        ),
-        (
-            "a pending pod is planned onto it",
-            |c| {
-                c.running("big", "other", 3000, 12);
-                c.pod("waiting", 2000, 1);
-            },
-            A::None,
-            "pending pods are planned onto it",
-        ),
-        (
-            "the other node is NotReady",
-            |c| {
-                c.running("big", "other", 1000, 1);
-                c.0.nodes[1].ready = false;
-            },
-            A::None,
-            "would fit on no node that stays",
-        ),
-    ];
-    for (case, setup, action, why) in cases {
-        let mut c = cluster();
-        node(&mut c, "n");
-        node(&mut c, "other");
-        c.running("job", "n", 500, 1);
-        setup(&mut c);
-        let plan = c.plan_with(config(|m| {
-            m.drain_utilization_below = 0.5;
-            m.type_idle_count = 0;
-        }));
-        let n = plan.nodes.iter().find(|n| n.name == "n").unwrap();
-        assert_eq!(
-            (n.state, n.action),
-            (S::UnderUtilizedDrainable, action),
-            "{case}: {}",
-            n.reason
-        );
-        assert!(n.reason.contains(why), "{case}: {}", n.reason);
-    }
+/// A utilisation drain needs room for its pods on the nodes that stay. Nodes of 4 cpu /
+/// 16 GiB; "n" runs one 500m pod and is below half used; `setup` changes the cluster →
+/// n's action and a part of its reason.
+fn drains_for_utilisation((setup, action, why): (Setup, A, &str)) {
+    let mut c = cluster();
+    node(&mut c, "n");
+    node(&mut c, "other");
+    c.running("job", "n", 500, 1);
+    setup(&mut c);
+    let plan = c.plan_with(config(|m| {
+        m.drain_utilization_below = 0.5;
+        m.type_idle_count = 0;
+    }));
+    let n = plan.nodes.iter().find(|n| n.name == "n").unwrap();
+    assert_eq!(
+        (n.state, n.action),
+        (S::UnderUtilizedDrainable, action),
+        "{}",
+        n.reason
+    );
+    assert!(n.reason.contains(why), "{why:?} not in {}", n.reason);
+}
+
+cases! { drains_for_utilisation;
+    room_on_another_node_drains: (|c| c.running("big", "other", 3500, 12), A::Drain, ""),
+    no_room_anywhere_else_keeps_it: (
+        |c| c.running("big", "other", 3600, 12),
+        A::None,
+        "batch/job would fit on no node that stays",
+    ),
+    the_room_is_taken_by_a_pending_pod_first: (
+        |c| {
+            c.running("big", "other", 3000, 12);
+            let only_other = Placement {
+                node_selector: labels(&[(HOSTNAME_LABEL, "other")]),
+                ..Placement::default()
+            };
+            c.pod_with("waiting", 800, 1, only_other);
+        },
+        A::None,
+        "would fit on no node that stays",
+    ),
+    the_other_node_repels_the_pod: (
+        |c| {
+            c.running("big", "other", 1000, 1);
+            c.0.nodes[1].taints.push(Taint {
+                key: "dedicated".into(),
+                value: "gpu".into(),
+                effect: TaintEffect::NoSchedule,
+            });
+        },
+        A::None,
+        "would fit on no node that stays",
+    ),
+    // The other node is leaving too (idle past the threshold).
+    the_other_node_leaving_too: (
+        |c| c.0.nodes[1].marks.idle_since = ago(120),
+        A::None,
+        "would fit on no node that stays",
+    ),
+    a_pending_pod_is_planned_onto_it: (
+        |c| {
+            c.running("big", "other", 3000, 12);
+            c.pod("waiting", 2000, 1);
+        },
+        A::None,
+        "pending pods are planned onto it",
+    ),
+    // The other node is NotReady.
+    the_other_node_not_ready: (
+        |c| {
+            c.running("big", "other", 1000, 1);
+            c.0.nodes[1].ready = false;
+        },
+        A::None,
+        "would fit on no node that stays",
+    ),
 }
 
 #[test]
@@ -1119,60 +1088,67 @@ fn a_pod_under_two_disruption_budgets_blocks_its_nodes_drain() {
     );
 }
 
-#[test]
-fn a_node_outside_every_group_goes_only_after_two_notfounds_five_minutes_apart() {
-    // (first NotFound, minutes ago; Node Ready; EC2 says) → (state, action)
-    let cases = [
-        (
-            (None, false, "not-found"),
-            (S::InstanceNotFound, A::MarkInstanceNotFound),
-        ),
-        (
-            (Some(3), false, "not-found"),
-            (S::InstanceNotFound, A::None),
-        ),
-        ((Some(6), true, "not-found"), (S::InstanceNotFound, A::None)),
-        (
-            (Some(6), false, "not-found"),
-            (S::InstanceTerminated, A::DeleteNode),
-        ),
-        // EC2 knows it again: the mark goes.
-        (
-            (Some(6), false, "running"),
-            (S::Unmanaged, A::ClearInstanceNotFound),
-        ),
-        // EC2 says terminated, but a kubelet still reports Ready.
-        ((None, true, "terminated"), (S::InstanceTerminated, A::None)),
-        (
-            (None, false, "terminated"),
-            (S::InstanceTerminated, A::DeleteNode),
-        ),
-    ];
-    for ((first, ready, ec2), expected) in cases {
-        let mut c = cluster();
-        let n = c.node("orphan", None, 4000, 16);
-        n.ready = ready;
-        n.ready_changed = ago(10);
-        n.marks.instance_not_found_since = first.and_then(ago);
-        c.0.instances.push(Instance {
-            id: "i-orphan".into(),
-            region: "us-west-2".into(),
-            group: None,
-            instance_type: String::new(),
-            zone: None,
-            state: ec2.into(),
-            launch_time: None,
-            private_dns: None,
-            private_ip: None,
-        });
-        let plan = plan_of(&c);
-        let (state, action, _) = state(&plan, "orphan");
-        assert_eq!(
-            (state, action),
-            expected,
-            "first NotFound {first:?}m ago, Ready {ready}, EC2 says {ec2}"
-        );
-    }
+/// A node outside every group goes only after two NotFounds five minutes apart: (first
+/// NotFound, minutes ago; Node Ready; EC2 says) → (state, action).
+fn decides_for_a_node_outside_every_group(
+    ((first, ready, ec2), expected): ((Option<i64>, bool, &str), (S, A)),
+) {
+    let mut c = cluster();
+    let n = c.node("orphan", None, 4000, 16);
+    n.ready = ready;
+    n.ready_changed = ago(10);
+    n.marks.instance_not_found_since = first.and_then(ago);
+    c.0.instances.push(Instance {
+        id: "i-orphan".into(),
+        region: "us-west-2".into(),
+        group: None,
+        instance_type: String::new(),
+        zone: None,
+        state: ec2.into(),
+        launch_time: None,
+        private_dns: None,
+        private_ip: None,
+    });
+    let plan = plan_of(&c);
+    let (state, action, _) = state(&plan, "orphan");
+    assert_eq!(
+        (state, action),
+        expected,
+        "first NotFound {first:?}m ago, Ready {ready}, EC2 says {ec2}"
+    );
+}
+
+cases! { decides_for_a_node_outside_every_group;
+    a_first_not_found_is_marked: (
+        (None, false, "not-found"),
+        (S::InstanceNotFound, A::MarkInstanceNotFound),
+    ),
+    a_second_not_found_within_five_minutes_waits: (
+        (Some(3), false, "not-found"),
+        (S::InstanceNotFound, A::None),
+    ),
+    a_ready_node_not_found_twice_is_kept: (
+        (Some(6), true, "not-found"),
+        (S::InstanceNotFound, A::None),
+    ),
+    a_second_not_found_five_minutes_on_deletes_the_node: (
+        (Some(6), false, "not-found"),
+        (S::InstanceTerminated, A::DeleteNode),
+    ),
+    // EC2 knows it again: the mark goes.
+    known_to_ec2_again_the_mark_goes: (
+        (Some(6), false, "running"),
+        (S::Unmanaged, A::ClearInstanceNotFound),
+    ),
+    // EC2 says terminated, but a kubelet still reports Ready.
+    terminated_but_still_ready_is_kept: (
+        (None, true, "terminated"),
+        (S::InstanceTerminated, A::None),
+    ),
+    terminated_and_not_ready_is_deleted: (
+        (None, false, "terminated"),
+        (S::InstanceTerminated, A::DeleteNode),
+    ),
 }
 
 /// (kind, due in minutes from now, noticed minutes ago, cordoned, busy, a pending pod fits

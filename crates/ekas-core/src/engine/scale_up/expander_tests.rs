@@ -6,6 +6,7 @@ use crate::engine::scale_up::expander::Expander::{
     self, LeastWaste, MostPods, Price, Priority, Random,
 };
 use crate::engine::tests::{Cluster, labels, scale_ups};
+use crate::model::ScalingActivity;
 use crate::model::scheduling::Placement;
 use crate::pricing::{HourlyPrice, PriceSource};
 
@@ -100,95 +101,59 @@ fn narrow_and_wide() -> Cluster {
     c
 }
 
-#[test]
-fn each_expander_chooses_as_its_rule_says() {
-    type Setup = fn() -> Cluster;
-    // (case, cluster, chain, first group to scale up)
-    let cases: Vec<(&str, Setup, Vec<Expander>, &str)> = vec![
-        (
-            "price: the cheaper of two groups that fit the same pods",
-            same_pods_different_prices,
-            vec![Price],
-            "b-m5a",
-        ),
-        (
-            "least-waste: equal waste, so the first name",
-            same_pods_different_prices,
-            vec![LeastWaste],
-            "a-m5",
-        ),
-        (
-            "least-waste: the snug c4 for the memory-heavy class",
-            memory_heavy,
-            vec![LeastWaste],
-            "a-c4",
-        ),
-        (
-            "price: the cheaper-per-vCPU m5a over the less-waste c4",
-            memory_heavy,
-            vec![Price],
-            "b-m5a",
-        ),
-        (
-            "the default chain is priority, then price",
-            memory_heavy,
-            Expander::default_chain(),
-            "b-m5a",
-        ),
-        (
-            "priority alone: both tagged tie, the less-waste (equal), then the first name",
-            tagged,
-            vec![Priority],
-            "b-tagged",
-        ),
-        (
-            "priority,price: the cheaper of the tagged groups",
-            tagged,
-            vec![Priority, Price],
-            "c-tagged-cheaper",
-        ),
-        (
-            "price alone ignores the tag",
-            tagged,
-            vec![Price],
-            "a-cheap",
-        ),
-        (
-            "price,priority: price already narrowed to one",
-            tagged,
-            vec![Price, Priority],
-            "a-cheap",
-        ),
-        (
-            "region order comes before price",
-            cheaper_elsewhere,
-            vec![Price],
-            "east",
-        ),
-        (
-            "an unknown price ranks after any known one",
-            unknown_price,
-            vec![Price],
-            "b-priced",
-        ),
-        (
-            "most-pods: the wide group takes all four",
-            narrow_and_wide,
-            vec![MostPods],
-            "wide",
-        ),
-        (
-            "price: narrow serves its two pods at $0.10/2.2 = $0.045 per unit, wide $0.40/4.4",
-            narrow_and_wide,
-            vec![Price],
-            "narrow",
-        ),
-    ];
-    for (case, setup, chain, expected) in cases {
-        let ups = chosen(&setup(), &chain);
-        let first = ups.first().map(|u| u.0.as_str());
-        assert_eq!(first, Some(expected), "{case}: {ups:?}");
-    }
+type Setup = fn() -> Cluster;
+
+/// Each expander chooses as its rule says: the cluster, the chain, the first group to scale
+/// up.
+fn chooses((setup, chain, expected): (Setup, Vec<Expander>, &str)) {
+    let ups = chosen(&setup(), &chain);
+    let first = ups.first().map(|u| u.0.as_str());
+    assert_eq!(first, Some(expected), "{chain:?}: {ups:?}");
+}
+
+cases! { chooses;
+    // Price: the cheaper of two groups that fit the same pods.
+    price_takes_the_cheaper_of_two_groups_for_the_same_pods: (
+        same_pods_different_prices,
+        vec![Price],
+        "b-m5a",
+    ),
+    // Least-waste: equal waste, so the first name.
+    least_waste_on_equal_waste_takes_the_first_name: (
+        same_pods_different_prices,
+        vec![LeastWaste],
+        "a-m5",
+    ),
+    // Least-waste: the snug c4 for the memory-heavy class.
+    least_waste_takes_the_snug_c4_for_a_memory_heavy_class: (
+        memory_heavy,
+        vec![LeastWaste],
+        "a-c4",
+    ),
+    // Price: the cheaper-per-vCPU m5a over the less-waste c4.
+    price_takes_the_cheaper_per_vcpu_m5a_over_the_snug_c4: (memory_heavy, vec![Price], "b-m5a"),
+    // The default chain is priority, then price.
+    the_default_chain_is_priority_then_price: (memory_heavy, Expander::default_chain(), "b-m5a"),
+    // Priority alone: both tagged tie, the less-waste (equal), then the first name.
+    priority_alone_breaks_a_tie_by_waste_then_name: (tagged, vec![Priority], "b-tagged"),
+    // Priority,price: the cheaper of the tagged groups.
+    priority_then_price_takes_the_cheaper_tagged_group: (
+        tagged,
+        vec![Priority, Price],
+        "c-tagged-cheaper",
+    ),
+    // Price alone ignores the tag.
+    price_alone_ignores_the_tag: (tagged, vec![Price], "a-cheap"),
+    // Price,priority: price already narrowed to one.
+    price_then_priority_has_nothing_left_to_choose: (tagged, vec![Price, Priority], "a-cheap"),
+    // Region order comes before price.
+    region_order_comes_before_price: (cheaper_elsewhere, vec![Price], "east"),
+    // An unknown price ranks after any known one.
+    an_unknown_price_ranks_after_any_known_one: (unknown_price, vec![Price], "b-priced"),
+    // Most-pods: the wide group takes all four.
+    most_pods_takes_the_wide_group: (narrow_and_wide, vec![MostPods], "wide"),
+    // Price: narrow serves its two pods at $0.10/2.2 = $0.045 per unit, wide $0.40/4.4.
+    price_takes_narrow_at_less_per_unit: (narrow_and_wide, vec![Price], "narrow"),
 }
 
 #[test]
@@ -229,72 +194,66 @@ fn spot_and_on_demand() -> Cluster {
     c
 }
 
+/// Spot group `a-spot` has no capacity: its last launch failed two minutes ago.
+fn no_spot_capacity(c: &mut Cluster) {
+    c.0.activities.push(ScalingActivity {
+        region: "r1".into(),
+        group: "a-spot".into(),
+        status_code: "Failed".into(),
+        status_message: "Could not launch Spot Instances. UnfulfillableCapacity - \
+                There is no Spot capacity available that matches your request."
+            .into(),
+        description: "Launching a new EC2 instance.  Status Reason: capacity".into(),
+        cause: String::new(),
+        start_time: crate::engine::tests::now() - jiff::SignedDuration::from_mins(2),
+        end_time: None,
+    });
+}
+
+/// Spot groups yield to others when out of capacity or interrupted: (cluster change,
+/// --avoid-interrupted-groups, first group to scale up).
+fn spot_yields((change, avoid, expected): (fn(&mut Cluster), bool, &str)) {
+    let mut c = spot_and_on_demand();
+    change(&mut c);
+    let mut config = Config::default();
+    config.scale_up.avoid_interrupted = avoid;
+    let plan = c.plan_with(config);
+    let ups = scale_ups(&plan);
+    assert_eq!(ups.first().map(|u| u.0.as_str()), Some(expected), "{ups:?}");
+}
+
+cases! { spot_yields;
+    // The cheaper Spot group, as price says.
+    the_cheaper_spot_group_goes_first_as_price_says: (|_| {}, false, "a-spot"),
+    // No Spot capacity: backoff, and the on-demand group takes the pods.
+    no_spot_capacity_backs_off_to_on_demand: (no_spot_capacity, false, "b-on-demand"),
+    // Interrupted lately, but not avoided: price decides.
+    interrupted_lately_but_not_avoided_price_decides: (
+        |c| c.0.groups[0].recent_interruptions = 3,
+        false,
+        "a-spot",
+    ),
+    // Interrupted lately and avoided: the calm group first.
+    interrupted_lately_and_avoided_the_calm_group_goes_first: (
+        |c| c.0.groups[0].recent_interruptions = 3,
+        true,
+        "b-on-demand",
+    ),
+    // Avoided, but both interrupted alike: price decides.
+    avoided_but_both_interrupted_alike_price_decides: (
+        |c| {
+            c.0.groups[0].recent_interruptions = 1;
+            c.0.groups[1].recent_interruptions = 1;
+        },
+        true,
+        "a-spot",
+    ),
+}
+
 #[test]
-fn spot_groups_yield_to_others_when_out_of_capacity_or_interrupted() {
-    use crate::model::ScalingActivity;
-    let first = |c: &Cluster, avoid: bool| {
-        let mut config = Config::default();
-        config.scale_up.avoid_interrupted = avoid;
-        let plan = c.plan_with(config);
-        scale_ups(&plan).first().map(|u| u.0.clone())
-    };
-    // (case, cluster change, --avoid-interrupted-groups, first group to scale up)
-    type Change = fn(&mut Cluster);
-    let cases: Vec<(&str, Change, bool, &str)> = vec![
-        (
-            "the cheaper Spot group, as price says",
-            |_| {},
-            false,
-            "a-spot",
-        ),
-        (
-            "no Spot capacity: backoff, and the on-demand group takes the pods",
-            |c| {
-                c.0.activities.push(ScalingActivity {
-                    region: "r1".into(),
-                    group: "a-spot".into(),
-                    status_code: "Failed".into(),
-                    status_message: "Could not launch Spot Instances. UnfulfillableCapacity - \
-                        There is no Spot capacity available that matches your request."
-                        .into(),
-                    description: "Launching a new EC2 instance.  Status Reason: capacity".into(),
-                    cause: String::new(),
-                    start_time: crate::engine::tests::now() - jiff::SignedDuration::from_mins(2),
-                    end_time: None,
-                })
-            },
-            false,
-            "b-on-demand",
-        ),
-        (
-            "interrupted lately, but not avoided: price decides",
-            |c| c.0.groups[0].recent_interruptions = 3,
-            false,
-            "a-spot",
-        ),
-        (
-            "interrupted lately and avoided: the calm group first",
-            |c| c.0.groups[0].recent_interruptions = 3,
-            true,
-            "b-on-demand",
-        ),
-        (
-            "avoided, but both interrupted alike: price decides",
-            |c| {
-                c.0.groups[0].recent_interruptions = 1;
-                c.0.groups[1].recent_interruptions = 1;
-            },
-            true,
-            "a-spot",
-        ),
-    ];
-    for (case, change, avoid, expected) in cases.iter() {
-        let mut c = spot_and_on_demand();
-        change(&mut c);
-        assert_eq!(first(&c, *avoid).as_deref(), Some(*expected), "{case}");
-    }
+fn a_spot_group_out_of_capacity_backs_off() {
     let mut out_of_spot = spot_and_on_demand();
-    (cases[1].1)(&mut out_of_spot);
+    no_spot_capacity(&mut out_of_spot);
     let reasons: Vec<String> = out_of_spot
         .plan()
         .backoff

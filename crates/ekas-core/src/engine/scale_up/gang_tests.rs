@@ -39,268 +39,253 @@ struct Expect {
     unschedulable: &'static [(&'static str, usize)],
 }
 
-#[test]
-fn a_gang_starts_whole_or_buys_nothing() {
-    type Setup = fn(&mut Cluster);
-    let cases: Vec<(&str, bool, Setup, Expect)> = vec![
-        (
-            "a gang that fits whole",
-            true,
-            |c| {
-                c.group("gpu", "r1", 0, 10, 4000, 16);
-                gang(c, "train", 8, 4000, None);
-            },
-            Expect {
-                scale_ups: &[("gpu", 0, 8, 8)],
-                gangs: &[("batch/train", V::Fits, "gang batch/train: 8 pods, 8 fit")],
-                unschedulable: &[],
-            },
-        ),
-        (
-            "a gang that fits only partly buys nothing, and leaves existing room alone",
-            true,
-            |c| {
-                c.group("gpu", "r1", 1, 5, 4000, 16);
-                c.node("n1", Some("gpu"), 4000, 16);
-                gang(c, "train", 8, 4000, None);
-            },
-            Expect {
-                scale_ups: &[],
-                gangs: &[(
-                    "batch/train",
-                    V::DoesNotFit,
-                    "gang batch/train: 8 pods, 5 fit: gpu at MaxSize (5)",
-                )],
-                unschedulable: &[("train", 8)],
-            },
-        ),
-        (
-            "--no-gangs plans the same pods one by one",
-            false,
-            |c| {
-                c.group("gpu", "r1", 1, 5, 4000, 16);
-                c.node("n1", Some("gpu"), 4000, 16);
-                gang(c, "train", 8, 4000, None);
-            },
-            Expect {
-                scale_ups: &[("gpu", 1, 5, 4)],
-                gangs: &[],
-                unschedulable: &[("train", 3)],
-            },
-        ),
-        (
-            "a gang spread over two groups",
-            true,
-            |c| {
-                c.group("gpu-a", "r1", 0, 4, 4000, 16);
-                c.group("gpu-b", "r1", 0, 2, 4000, 16);
-                gang(c, "train", 6, 4000, None);
-            },
-            Expect {
-                scale_ups: &[("gpu-a", 0, 4, 4), ("gpu-b", 0, 2, 2)],
-                gangs: &[("batch/train", V::Fits, "gang batch/train: 6 pods, 6 fit")],
-                unschedulable: &[],
-            },
-        ),
-        (
-            "a gang and loose pods of its size compete for the headroom: the gang wins",
-            true,
-            |c| {
-                c.group("gpu", "r1", 0, 4, 4000, 16);
-                // Named to come first: only the gang rule puts the gang ahead of them.
-                c.pods("a-loose", 3, 4000, 1);
-                gang(c, "train", 4, 4000, None);
-            },
-            Expect {
-                scale_ups: &[("gpu", 0, 4, 4)],
-                gangs: &[("batch/train", V::Fits, "gang batch/train: 4 pods, 4 fit")],
-                unschedulable: &[("a-loose", 3)],
-            },
-        ),
-        (
-            "without the gang rule the loose pods take the headroom first",
-            false,
-            |c| {
-                c.group("gpu", "r1", 0, 4, 4000, 16);
-                c.pods("a-loose", 3, 4000, 1);
-                gang(c, "train", 4, 4000, None);
-            },
-            Expect {
-                scale_ups: &[("gpu", 0, 4, 4)],
-                gangs: &[],
-                unschedulable: &[("train", 3)],
-            },
-        ),
-        (
-            "a gang that does not fit leaves its room to loose pods",
-            true,
-            |c| {
-                c.group("gpu", "r1", 0, 4, 4000, 16);
-                c.pods("a-loose", 2, 4000, 1);
-                gang(c, "train", 6, 4000, None);
-            },
-            Expect {
-                scale_ups: &[("gpu", 0, 2, 2)],
-                gangs: &[(
-                    "batch/train",
-                    V::DoesNotFit,
-                    "gang batch/train: 6 pods, 4 fit: gpu at MaxSize (4)",
-                )],
-                unschedulable: &[("train", 6)],
-            },
-        ),
-        (
-            "a gang set aside makes room for the next gang",
-            true,
-            |c| {
-                c.group("gpu", "r1", 0, 4, 4000, 16);
-                gang(c, "big", 6, 4000, None);
-                gang(c, "small", 3, 4000, None);
-            },
-            Expect {
-                scale_ups: &[("gpu", 0, 3, 3)],
-                gangs: &[
-                    (
-                        "batch/big",
-                        V::DoesNotFit,
-                        "gang batch/big: 6 pods, 4 fit: gpu at MaxSize (4)",
-                    ),
-                    ("batch/small", V::Fits, "gang batch/small: 3 pods, 3 fit"),
-                ],
-                unschedulable: &[("big", 6)],
-            },
-        ),
-        (
-            "minMember: enough of the gang is enough",
-            true,
-            |c| {
-                c.group("gpu", "r1", 0, 5, 4000, 16);
-                gang(c, "train", 8, 4000, Some(5));
-            },
-            Expect {
-                scale_ups: &[("gpu", 0, 5, 5)],
-                gangs: &[(
-                    "batch/train",
-                    V::Fits,
-                    "gang batch/train: 8 pods (5 needed), 5 fit",
-                )],
-                unschedulable: &[("train", 3)],
-            },
-        ),
-        (
-            "members already running count toward minMember",
-            true,
-            |c| {
-                c.group("gpu", "r1", 3, 5, 4000, 16);
-                for n in ["n1", "n2", "n3"] {
-                    c.node(n, Some("gpu"), 4000, 16);
-                    c.running(&format!("train-{n}"), n, 4000, 1);
-                    c.0.pods.last_mut().unwrap().gang = Some(Gang {
-                        namespace: "batch".into(),
-                        name: "train".into(),
-                        min_member: Some(8),
-                        from_request: false,
-                    });
-                }
-                gang(c, "train", 5, 4000, Some(8));
-            },
-            Expect {
-                scale_ups: &[],
-                gangs: &[(
-                    "batch/train",
-                    V::DoesNotFit,
-                    "gang batch/train: 5 pods, 2 fit: gpu at MaxSize (5)",
-                )],
-                unschedulable: &[("train", 5)],
-            },
-        ),
-        (
-            "a gang no group can take says so",
-            true,
-            |c| {
-                c.group("small", "r1", 0, 10, 2000, 16);
-                gang(c, "train", 2, 4000, None);
-            },
-            Expect {
-                scale_ups: &[],
-                gangs: &[(
-                    "batch/train",
-                    V::DoesNotFit,
-                    "gang batch/train: 2 pods, 0 fit: no node group takes them",
-                )],
-                unschedulable: &[("train", 2)],
-            },
-        ),
-    ];
-    for (name, gangs, setup, expect) in cases {
-        let mut c = Cluster::new(&["r1"]);
-        setup(&mut c);
-        let mut config = Config::default();
-        config.scale_up.gangs = gangs;
-        let plan = c.plan_with(config);
-        let want: Vec<(String, u32, u32, usize)> = expect
-            .scale_ups
-            .iter()
-            .map(|&(g, a, b, n)| (g.to_string(), a, b, n))
-            .collect();
-        assert_eq!(scale_ups(&plan), want, "{name}: scale-ups");
-        let got: Vec<(&str, V, &str)> = plan
-            .gangs
-            .iter()
-            .map(|g| (g.gang.as_str(), g.verdict, g.reason.as_str()))
-            .collect();
-        assert_eq!(got, expect.gangs, "{name}: gangs");
-        let want: Vec<(String, usize)> = expect
+type Setup = fn(&mut Cluster);
+
+/// A gang starts whole or buys nothing: the cluster `setup` makes, planned with gangs or
+/// (`gangs` false) with --no-gangs.
+fn starts_whole_or_buys_nothing((gangs, setup, expect): (bool, Setup, Expect)) {
+    let mut c = Cluster::new(&["r1"]);
+    setup(&mut c);
+    let mut config = Config::default();
+    config.scale_up.gangs = gangs;
+    let plan = c.plan_with(config);
+    let want: Vec<(String, u32, u32, usize)> = expect
+        .scale_ups
+        .iter()
+        .map(|&(g, a, b, n)| (g.to_string(), a, b, n))
+        .collect();
+    assert_eq!(scale_ups(&plan), want, "scale-ups");
+    let got: Vec<(&str, V, &str)> = plan
+        .gangs
+        .iter()
+        .map(|g| (g.gang.as_str(), g.verdict, g.reason.as_str()))
+        .collect();
+    assert_eq!(got, expect.gangs, "gangs");
+    let want: Vec<(String, usize)> = expect
+        .unschedulable
+        .iter()
+        .map(|&(s, n)| (s.to_string(), n))
+        .collect();
+    assert_eq!(unschedulable(&plan), want, "unschedulable");
+    // A gang that does not fit has no pod planned anywhere, and each says why.
+    for g in plan.gangs.iter().filter(|g| g.verdict == V::DoesNotFit) {
+        let prefix = format!("{}-", g.gang);
+        assert!(
+            plan.pending
+                .iter()
+                .all(|p| !p.pod.starts_with(&prefix)
+                    || p.destination == Destination::Unschedulable),
+            "{} has a pod planned",
+            g.gang
+        );
+        for u in plan
             .unschedulable
             .iter()
-            .map(|&(s, n)| (s.to_string(), n))
-            .collect();
-        assert_eq!(unschedulable(&plan), want, "{name}: unschedulable");
-        // A gang that does not fit has no pod planned anywhere, and each says why.
-        for g in plan.gangs.iter().filter(|g| g.verdict == V::DoesNotFit) {
-            let prefix = format!("{}-", g.gang);
+            .filter(|u| u.pod.starts_with(&prefix))
+        {
             assert!(
-                plan.pending
-                    .iter()
-                    .all(|p| !p.pod.starts_with(&prefix)
-                        || p.destination == Destination::Unschedulable),
-                "{name}: {} has a pod planned",
-                g.gang
+                u.reasons.values().all(|r| *r == g.reason),
+                "{} says {:?}",
+                u.pod,
+                u.reasons
             );
-            for u in plan
-                .unschedulable
-                .iter()
-                .filter(|u| u.pod.starts_with(&prefix))
-            {
-                assert!(
-                    u.reasons.values().all(|r| *r == g.reason),
-                    "{name}: {} says {:?}",
-                    u.pod,
-                    u.reasons
-                );
-                assert_eq!(
-                    u.gang.as_deref(),
-                    Some(g.gang.as_str()),
-                    "{name}: {}",
-                    u.pod
-                );
-            }
-        }
-        // Pods no gang holds back name none.
-        let held: Vec<&str> = plan
-            .gangs
-            .iter()
-            .filter(|g| g.verdict == V::DoesNotFit)
-            .map(|g| g.gang.as_str())
-            .collect();
-        for u in &plan.unschedulable {
-            if let Some(gang) = &u.gang {
-                assert!(
-                    held.contains(&gang.as_str()),
-                    "{name}: {} names {gang}",
-                    u.pod
-                );
-            }
+            assert_eq!(u.gang.as_deref(), Some(g.gang.as_str()), "{}", u.pod);
         }
     }
+    // Pods no gang holds back name none.
+    let held: Vec<&str> = plan
+        .gangs
+        .iter()
+        .filter(|g| g.verdict == V::DoesNotFit)
+        .map(|g| g.gang.as_str())
+        .collect();
+    for u in &plan.unschedulable {
+        if let Some(gang) = &u.gang {
+            assert!(held.contains(&gang.as_str()), "{} names {gang}", u.pod);
+        }
+    }
+}
+
+cases! { starts_whole_or_buys_nothing;
+    a_gang_that_fits_whole: (
+        true,
+        |c| {
+            c.group("gpu", "r1", 0, 10, 4000, 16);
+            gang(c, "train", 8, 4000, None);
+        },
+        Expect {
+            scale_ups: &[("gpu", 0, 8, 8)],
+            gangs: &[("batch/train", V::Fits, "gang batch/train: 8 pods, 8 fit")],
+            unschedulable: &[],
+        },
+    ),
+    // A gang that fits only partly buys nothing, and leaves existing room alone.
+    a_gang_that_fits_only_partly_buys_nothing: (
+        true,
+        |c| {
+            c.group("gpu", "r1", 1, 5, 4000, 16);
+            c.node("n1", Some("gpu"), 4000, 16);
+            gang(c, "train", 8, 4000, None);
+        },
+        Expect {
+            scale_ups: &[],
+            gangs: &[(
+                "batch/train",
+                V::DoesNotFit,
+                "gang batch/train: 8 pods, 5 fit: gpu at MaxSize (5)",
+            )],
+            unschedulable: &[("train", 8)],
+        },
+    ),
+    // --no-gangs plans the same pods one by one.
+    no_gangs_plans_the_same_pods_one_by_one: (
+        false,
+        |c| {
+            c.group("gpu", "r1", 1, 5, 4000, 16);
+            c.node("n1", Some("gpu"), 4000, 16);
+            gang(c, "train", 8, 4000, None);
+        },
+        Expect {
+            scale_ups: &[("gpu", 1, 5, 4)],
+            gangs: &[],
+            unschedulable: &[("train", 3)],
+        },
+    ),
+    a_gang_spread_over_two_groups: (
+        true,
+        |c| {
+            c.group("gpu-a", "r1", 0, 4, 4000, 16);
+            c.group("gpu-b", "r1", 0, 2, 4000, 16);
+            gang(c, "train", 6, 4000, None);
+        },
+        Expect {
+            scale_ups: &[("gpu-a", 0, 4, 4), ("gpu-b", 0, 2, 2)],
+            gangs: &[("batch/train", V::Fits, "gang batch/train: 6 pods, 6 fit")],
+            unschedulable: &[],
+        },
+    ),
+    // A gang and loose pods of its size compete for the headroom: the gang wins.
+    a_gang_wins_the_headroom_from_loose_pods_of_its_size: (
+        true,
+        |c| {
+            c.group("gpu", "r1", 0, 4, 4000, 16);
+            // Named to come first: only the gang rule puts the gang ahead of them.
+            c.pods("a-loose", 3, 4000, 1);
+            gang(c, "train", 4, 4000, None);
+        },
+        Expect {
+            scale_ups: &[("gpu", 0, 4, 4)],
+            gangs: &[("batch/train", V::Fits, "gang batch/train: 4 pods, 4 fit")],
+            unschedulable: &[("a-loose", 3)],
+        },
+    ),
+    without_the_gang_rule_the_loose_pods_take_the_headroom_first: (
+        false,
+        |c| {
+            c.group("gpu", "r1", 0, 4, 4000, 16);
+            c.pods("a-loose", 3, 4000, 1);
+            gang(c, "train", 4, 4000, None);
+        },
+        Expect {
+            scale_ups: &[("gpu", 0, 4, 4)],
+            gangs: &[],
+            unschedulable: &[("train", 3)],
+        },
+    ),
+    a_gang_that_does_not_fit_leaves_its_room_to_loose_pods: (
+        true,
+        |c| {
+            c.group("gpu", "r1", 0, 4, 4000, 16);
+            c.pods("a-loose", 2, 4000, 1);
+            gang(c, "train", 6, 4000, None);
+        },
+        Expect {
+            scale_ups: &[("gpu", 0, 2, 2)],
+            gangs: &[(
+                "batch/train",
+                V::DoesNotFit,
+                "gang batch/train: 6 pods, 4 fit: gpu at MaxSize (4)",
+            )],
+            unschedulable: &[("train", 6)],
+        },
+    ),
+    a_gang_set_aside_makes_room_for_the_next_gang: (
+        true,
+        |c| {
+            c.group("gpu", "r1", 0, 4, 4000, 16);
+            gang(c, "big", 6, 4000, None);
+            gang(c, "small", 3, 4000, None);
+        },
+        Expect {
+            scale_ups: &[("gpu", 0, 3, 3)],
+            gangs: &[
+                (
+                    "batch/big",
+                    V::DoesNotFit,
+                    "gang batch/big: 6 pods, 4 fit: gpu at MaxSize (4)",
+                ),
+                ("batch/small", V::Fits, "gang batch/small: 3 pods, 3 fit"),
+            ],
+            unschedulable: &[("big", 6)],
+        },
+    ),
+    // MinMember: enough of the gang is enough.
+    min_member_of_the_gang_is_enough: (
+        true,
+        |c| {
+            c.group("gpu", "r1", 0, 5, 4000, 16);
+            gang(c, "train", 8, 4000, Some(5));
+        },
+        Expect {
+            scale_ups: &[("gpu", 0, 5, 5)],
+            gangs: &[(
+                "batch/train",
+                V::Fits,
+                "gang batch/train: 8 pods (5 needed), 5 fit",
+            )],
+            unschedulable: &[("train", 3)],
+        },
+    ),
+    members_already_running_count_toward_min_member: (
+        true,
+        |c| {
+            c.group("gpu", "r1", 3, 5, 4000, 16);
+            for n in ["n1", "n2", "n3"] {
+                c.node(n, Some("gpu"), 4000, 16);
+                c.running(&format!("train-{n}"), n, 4000, 1);
+                c.0.pods.last_mut().unwrap().gang = Some(Gang {
+                    namespace: "batch".into(),
+                    name: "train".into(),
+                    min_member: Some(8),
+                    from_request: false,
+                });
+            }
+            gang(c, "train", 5, 4000, Some(8));
+        },
+        Expect {
+            scale_ups: &[],
+            gangs: &[(
+                "batch/train",
+                V::DoesNotFit,
+                "gang batch/train: 5 pods, 2 fit: gpu at MaxSize (5)",
+            )],
+            unschedulable: &[("train", 5)],
+        },
+    ),
+    a_gang_no_group_can_take_says_so: (
+        true,
+        |c| {
+            c.group("small", "r1", 0, 10, 2000, 16);
+            gang(c, "train", 2, 4000, None);
+        },
+        Expect {
+            scale_ups: &[],
+            gangs: &[(
+                "batch/train",
+                V::DoesNotFit,
+                "gang batch/train: 2 pods, 0 fit: no node group takes them",
+            )],
+            unschedulable: &[("train", 2)],
+        },
+    ),
 }

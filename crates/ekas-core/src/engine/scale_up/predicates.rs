@@ -341,21 +341,29 @@ mod tests {
         }
     }
 
+    cases! { blocks_unless_tolerated;
+        a_no_schedule_taint_blocks: TaintEffect::NoSchedule,
+        a_no_execute_taint_blocks: TaintEffect::NoExecute,
+    }
+
+    fn blocks_unless_tolerated(effect: TaintEffect) {
+        let l = Labels::new();
+        let taints = [gpu_taint(effect)];
+        let err = static_fit(&Placement::default(), shape(&l, &taints)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "taint nvidia.com/gpu=true:{} not tolerated",
+                effect.as_str()
+            ),
+            "{effect:?}"
+        );
+    }
+
     #[test]
-    fn taints_block_unless_tolerated_and_prefer_never_blocks() {
+    fn a_tolerated_taint_does_not_block_and_prefer_never_blocks() {
         let l = Labels::new();
         let no_tolerations = Placement::default();
-        for effect in [TaintEffect::NoSchedule, TaintEffect::NoExecute] {
-            let taints = [gpu_taint(effect)];
-            let err = static_fit(&no_tolerations, shape(&l, &taints)).unwrap_err();
-            assert_eq!(
-                err.to_string(),
-                format!(
-                    "taint nvidia.com/gpu=true:{} not tolerated",
-                    effect.as_str()
-                )
-            );
-        }
         let prefer = [gpu_taint(TaintEffect::PreferNoSchedule)];
         assert!(static_fit(&no_tolerations, shape(&l, &prefer)).is_ok());
         let tolerant = Placement {
