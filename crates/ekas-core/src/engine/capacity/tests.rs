@@ -147,12 +147,12 @@ fn launch_in_progress(c: &mut Cluster, minutes_ago: i64) {
 /// Desired capacity never launched is a failed launch, not nodes forever coming: (tag
 /// ekas/unlaunched-since, minutes ago; a launch in progress since, minutes ago) → (tag change,
 /// west in backoff, nodes bought in east).
-fn waits_for_a_launch(
-    ((since, launching), (mark, backoff, east)): (
-        (Option<i64>, Option<i64>),
-        (Option<bool>, bool, u32),
-    ),
-) {
+/// (tag set minutes ago, a launch in progress since minutes ago).
+type Unlaunched = (Option<i64>, Option<i64>);
+/// (tag written or removed, west in backoff, nodes bought in east).
+type Outcome = (Option<bool>, bool, u32);
+
+fn waits_for_a_launch(((since, launching), (mark, backoff, east)): (Unlaunched, Outcome)) {
     let mut c = unlaunched_cluster(since);
     if let Some(m) = launching {
         launch_in_progress(&mut c, m);
