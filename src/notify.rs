@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::actuate::{Applied, AppliedKind, CallError, Done, ErrorClass, Outcome};
 use crate::guard::Guard;
-use crate::plan::{ClusterHealth, NodeActionKind, Plan, Unschedulable};
+use crate::plan::{ClusterHealth, NodeActionKind, Plan, ScaleUp, Unschedulable};
 use crate::provider::{Change, Gate};
 
 /// An incoming-webhook URL, shown as `<redacted>` wherever it is printed.
@@ -258,83 +258,88 @@ pub fn messages(
             format!("[{cluster}] Scale-in stopped: {}", h.reason)
         });
     }
-    for a in applied {
-        match (a.kind, &a.outcome) {
-            // Another ekas holds the Lease: its own announcements are the ones to read.
-            (_, Outcome::Failed(e)) if e.class == ErrorClass::LeaseLost => {}
-            (AppliedKind::ScaleUp, Outcome::Done(_)) => {
-                let Some(up) = plan.scale_ups.iter().find(|s| s.group == a.target) else {
-                    continue;
-                };
-                let cost = up
-                    .cost_per_hour
-                    .map(|c| format!(", costing {}", crate::pricing::dollars_per_hour(c)))
-                    .unwrap_or_default();
-                out.push(format!(
-                    "[{cluster}] Scaled up {} ({}) by +{} {} ({} → {}){cost} for {}: {}",
-                    up.group,
-                    up.region,
-                    up.new_desired.saturating_sub(up.current_desired),
-                    up.instance_type,
-                    up.current_desired,
-                    up.new_desired,
-                    up.for_whom(),
-                    pods_text(&up.pods)
-                ));
-            }
-            (AppliedKind::ScaleUp | AppliedKind::DesiredReset, Outcome::Failed(e)) => {
-                let waiting = plan
-                    .scale_ups
-                    .iter()
-                    .find(|s| s.group == a.target)
-                    .map_or(0, |s| s.pods.len());
-                out.push(format!(
-                    "[{cluster}] Failed to scale {} ({}): {e}. {waiting} pod(s) still wait.",
-                    a.target, a.region
-                ));
-            }
-            (AppliedKind::Node(NodeActionKind::Terminate), Outcome::Done(done)) => {
-                out.push(format!("[{cluster}] Terminated node {}: {done}", a.target));
-            }
-            (AppliedKind::Node(NodeActionKind::Drain), Outcome::Done(Done::Drained)) => {
-                out.push(format!("[{cluster}] Drained node {}", a.target));
-            }
-            (AppliedKind::Node(kind), Outcome::Failed(e)) => {
-                out.push(format!(
-                    "[{cluster}] Failed to {} node {}: {e}",
-                    kind.as_str(),
-                    a.target
-                ));
-            }
-            (AppliedKind::ReplaceInstance, Outcome::Failed(e)) => {
-                out.push(format!(
-                    "[{cluster}] Failed to replace instance {}: {e}",
-                    a.target
-                ));
-            }
-            _ => {}
-        }
-    }
-    if let Some(first) = unschedulable.first() {
-        let pods: Vec<String> = unschedulable.iter().map(|u| u.pod.clone()).collect();
-        let why = first
-            .reasons
+    out.extend(
+        applied
             .iter()
-            .map(|(group, reason)| format!("{group}: {reason}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        out.push(format!(
-            "[{cluster}] {} pod(s) fit no node group: {} (first: {})",
-            pods.len(),
-            pods_text(&pods),
-            if why.is_empty() {
-                "no node groups found".into()
-            } else {
-                why
-            }
-        ));
-    }
+            .filter_map(|a| applied_message(cluster, plan, a)),
+    );
+    out.extend(unschedulable_message(cluster, unschedulable));
     out
+}
+
+/// What one applied action deserves to be told, if anything: scale-ups, drained and terminated
+/// nodes, and every failure (but losing the Lease).
+fn applied_message(cluster: &str, plan: &Plan, a: &Applied) -> Option<String> {
+    let planned_up = || plan.scale_ups.iter().find(|s| s.group == a.target);
+    match (a.kind, &a.outcome) {
+        // Another ekas holds the Lease: its own announcements are the ones to read.
+        (_, Outcome::Failed(e)) if e.class == ErrorClass::LeaseLost => None,
+        (AppliedKind::ScaleUp, Outcome::Done(_)) => Some(scaled_up(cluster, planned_up()?)),
+        (AppliedKind::ScaleUp | AppliedKind::DesiredReset, Outcome::Failed(e)) => {
+            let waiting = planned_up().map_or(0, |s| s.pods.len());
+            Some(format!(
+                "[{cluster}] Failed to scale {} ({}): {e}. {waiting} pod(s) still wait.",
+                a.target, a.region
+            ))
+        }
+        (AppliedKind::Node(NodeActionKind::Terminate), Outcome::Done(done)) => {
+            Some(format!("[{cluster}] Terminated node {}: {done}", a.target))
+        }
+        (AppliedKind::Node(NodeActionKind::Drain), Outcome::Done(Done::Drained)) => {
+            Some(format!("[{cluster}] Drained node {}", a.target))
+        }
+        (AppliedKind::Node(kind), Outcome::Failed(e)) => Some(format!(
+            "[{cluster}] Failed to {} node {}: {e}",
+            kind.as_str(),
+            a.target
+        )),
+        (AppliedKind::ReplaceInstance, Outcome::Failed(e)) => Some(format!(
+            "[{cluster}] Failed to replace instance {}: {e}",
+            a.target
+        )),
+        _ => None,
+    }
+}
+
+/// A scale-up done: the group, by how much, what it costs, and for which pods.
+fn scaled_up(cluster: &str, up: &ScaleUp) -> String {
+    let cost = up
+        .cost_per_hour
+        .map(|c| format!(", costing {}", crate::pricing::dollars_per_hour(c)))
+        .unwrap_or_default();
+    format!(
+        "[{cluster}] Scaled up {} ({}) by +{} {} ({} → {}){cost} for {}: {}",
+        up.group,
+        up.region,
+        up.new_desired.saturating_sub(up.current_desired),
+        up.instance_type,
+        up.current_desired,
+        up.new_desired,
+        up.for_whom(),
+        pods_text(&up.pods)
+    )
+}
+
+/// The pods no group can take, with why the first of them fits none.
+fn unschedulable_message(cluster: &str, unschedulable: &[Unschedulable]) -> Option<String> {
+    let first = unschedulable.first()?;
+    let pods: Vec<String> = unschedulable.iter().map(|u| u.pod.clone()).collect();
+    let why = first
+        .reasons
+        .iter()
+        .map(|(group, reason)| format!("{group}: {reason}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(format!(
+        "[{cluster}] {} pod(s) fit no node group: {} (first: {})",
+        pods.len(),
+        pods_text(&pods),
+        if why.is_empty() {
+            "no node groups found".into()
+        } else {
+            why
+        }
+    ))
 }
 
 /// Posts the pass's messages, when Slack is configured.

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Node;
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -189,34 +190,21 @@ async fn run(
     progress: &dyn DrainProgress,
     report: &mut DrainReport,
 ) -> Result<(), CallError> {
-    let policy = &options.policy;
     let node_object = cluster.node(node).await?;
-    let selector = options.pod_selector.as_deref();
-    let pods = cluster.pods_on(node, selector).await?;
+    let pods = cluster
+        .pods_on(node, options.pod_selector.as_deref())
+        .await?;
     let now = Timestamp::now();
     let verdicts: Vec<(Pod, PodDrain)> = pods
         .into_iter()
         .map(|p| {
-            let v = classify(&p, policy, now);
+            let v = classify(&p, &options.policy, now);
             (p, v)
         })
         .collect();
-    report.left = verdicts
-        .iter()
-        .filter(|(_, v)| *v == PodDrain::Leave)
-        .map(|(p, _)| p.key())
-        .collect();
+    report.left = keys_where(&verdicts, |v| *v == PodDrain::Leave);
     // Blockers that time does not lift stop the drain before anything changes.
-    let permanent: Vec<PodNote> = verdicts
-        .iter()
-        .filter_map(|(p, v)| match v {
-            PodDrain::Block(b) if !matches!(b, Blocker::TooYoung { .. }) => Some(PodNote {
-                pod: p.key(),
-                why: b.to_string(),
-            }),
-            _ => None,
-        })
-        .collect();
+    let permanent = permanent_blockers(&verdicts);
     if !permanent.is_empty() && !options.best_effort {
         report.result = DrainResult::Blocked;
         report.remaining = permanent;
@@ -227,148 +215,281 @@ async fn run(
         .filter(|(_, v)| *v != PodDrain::Leave)
         .count();
     if options.dry_run {
-        report.evicted = verdicts
-            .iter()
-            .filter(|(_, v)| *v != PodDrain::Leave)
-            .map(|(p, _)| p.key())
-            .collect();
+        report.evicted = keys_where(&verdicts, |v| *v != PodDrain::Leave);
         report.result = DrainResult::WouldDrain;
         return Ok(());
     }
+    let mut drain = Drain::new(cluster, node, options);
+    drain.start(&node_object, now).await?;
+    drain.until_done(progress, total, report).await
+}
 
-    let cordon = cluster.cordon(node, options.claim).await?;
-    match cordon {
-        Cordon::Cordoned => tracing::info!(node, "cordoned"),
-        Cordon::AlreadyUnschedulable => tracing::info!(node, "already cordoned"),
+/// The keys of the pods whose verdict passes `keep`, in the order they came.
+fn keys_where(verdicts: &[(Pod, PodDrain)], keep: impl Fn(&PodDrain) -> bool) -> Vec<String> {
+    verdicts
+        .iter()
+        .filter(|(_, v)| keep(v))
+        .map(|(p, _)| p.key())
+        .collect()
+}
+
+/// The pods blocked for a reason that waiting does not lift (all but [`Blocker::TooYoung`]).
+fn permanent_blockers(verdicts: &[(Pod, PodDrain)]) -> Vec<PodNote> {
+    verdicts
+        .iter()
+        .filter_map(|(p, v)| match v {
+            PodDrain::Block(b) if !matches!(b, Blocker::TooYoung { .. }) => Some(PodNote {
+                pod: p.key(),
+                why: b.to_string(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One drain under way, past its checks: the node, how to drain it, and what it remembers
+/// about each pod between looks at the node.
+struct Drain<'a, C> {
+    cluster: &'a C,
+    node: &'a str,
+    options: &'a DrainOptions,
+    /// Per pod: when to ask again, and the wait after the next refusal.
+    retry: HashMap<String, (Instant, Duration)>,
+    /// Per pod: why the last eviction was refused.
+    refusals: HashMap<String, String>,
+    /// Pods a best-effort drain could not evict: reported, never asked again, and no reason to
+    /// keep waiting.
+    gave_up: HashMap<String, String>,
+}
+
+/// What asking to evict a pod came to.
+enum Asked {
+    /// Evicted: the pod is terminating.
+    Evicted,
+    /// The pod was already gone: it is no longer in the way.
+    Gone,
+    /// A best-effort drain gave up on the pod, for this reason.
+    GaveUp(String),
+    /// Refused (a PodDisruptionBudget): asked again later.
+    Refused,
+}
+
+impl<'a, C: ClusterWriter> Drain<'a, C> {
+    /// A drain of `node` that has not yet looked at its pods.
+    fn new(cluster: &'a C, node: &'a str, options: &'a DrainOptions) -> Self {
+        Drain {
+            cluster,
+            node,
+            options,
+            retry: HashMap::new(),
+            refusals: HashMap::new(),
+            gave_up: HashMap::new(),
+        }
     }
-    // A drain resumed after a restart keeps its original start time; a new one starts now
-    // (the cordon dropped any stale record).
-    let resumed = cordon == Cordon::AlreadyUnschedulable
-        && annotation(&node_object, keys::DRAIN_STARTED).is_some();
-    if !resumed {
-        cluster
-            .annotate(node, &[(keys::DRAIN_STARTED, Some(now.to_string()))])
+
+    /// Cordons the node and records when the drain started (`now`), unless it resumes one
+    /// already under way: a drain resumed after a restart keeps its original start time, and
+    /// a new one starts now (the cordon dropped any stale record).
+    async fn start(&self, node_object: &Node, now: Timestamp) -> Result<(), CallError> {
+        let node = self.node;
+        let cordon = self.cluster.cordon(node, self.options.claim).await?;
+        match cordon {
+            Cordon::Cordoned => tracing::info!(node, "cordoned"),
+            Cordon::AlreadyUnschedulable => tracing::info!(node, "already cordoned"),
+        }
+        let resumed = cordon == Cordon::AlreadyUnschedulable
+            && annotation(node_object, keys::DRAIN_STARTED).is_some();
+        if !resumed {
+            self.cluster
+                .annotate(node, &[(keys::DRAIN_STARTED, Some(now.to_string()))])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Looks at the node's pods every poll, evicting what is due, until only pods left by
+    /// design (or given up on) remain, or the timeout passes.
+    async fn until_done(
+        &mut self,
+        progress: &dyn DrainProgress,
+        total: usize,
+        report: &mut DrainReport,
+    ) -> Result<(), CallError> {
+        let deadline = Instant::now() + self.options.timeout;
+        loop {
+            let remaining = self.look(report).await?;
+            progress.update(
+                remaining.len(),
+                total.max(remaining.len()),
+                &status(&remaining),
+            );
+            // Only the pods a best-effort drain gave up on are left: they go with the node.
+            let waiting = remaining
+                .iter()
+                .filter(|p| !self.gave_up.contains_key(&p.pod))
+                .count();
+            if waiting == 0 && !remaining.is_empty() {
+                report.result = DrainResult::Drained;
+                report.remaining = remaining;
+                return Ok(());
+            }
+            if remaining.is_empty() {
+                self.finish().await?;
+                report.result = DrainResult::Drained;
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                report.result = DrainResult::TimedOut;
+                report.remaining = remaining;
+                return Ok(());
+            }
+            tokio::time::sleep(self.options.poll.min(deadline - Instant::now())).await;
+        }
+    }
+
+    /// Records the end of the drain on the node. With a pod selector, pods outside it may
+    /// still run there: the drain ends, but the node is not recorded as drained.
+    async fn finish(&self) -> Result<(), CallError> {
+        let finished = self
+            .options
+            .pod_selector
+            .is_none()
+            .then(|| Timestamp::now().to_string());
+        self.cluster
+            .annotate(
+                self.node,
+                &[(keys::DRAINED_AT, finished), (keys::DRAIN_STARTED, None)],
+            )
+            .await
+    }
+
+    /// One look at the node's pods: evicts those that are due, and returns those still in
+    /// the way, with why.
+    async fn look(&mut self, report: &mut DrainReport) -> Result<Vec<PodNote>, CallError> {
+        let pods = self
+            .cluster
+            .pods_on(self.node, self.options.pod_selector.as_deref())
             .await?;
-    }
-
-    let deadline = Instant::now() + options.timeout;
-    // Per pod: when to ask again, and the wait after the next refusal.
-    let mut retry: HashMap<String, (Instant, Duration)> = HashMap::new();
-    let mut refusals: HashMap<String, String> = HashMap::new();
-    // Pods a best-effort drain could not evict: reported, never asked again, and no reason to
-    // keep waiting.
-    let mut gave_up: HashMap<String, String> = HashMap::new();
-    loop {
-        let pods = cluster.pods_on(node, selector).await?;
         let now = Timestamp::now();
         let mut remaining = Vec::new();
         for pod in &pods {
-            let verdict = classify(pod, policy, now);
-            let Some(mut why) = obstacle(pod, &verdict) else {
-                continue;
-            };
-            if options.best_effort && matches!(verdict, PodDrain::Block(_)) {
-                continue;
+            if let Some(note) = self.attend(pod, now, report).await? {
+                remaining.push(note);
             }
-            let key = pod.key();
-            if let Some(why) = gave_up.get(&key) {
-                remaining.push(PodNote {
-                    pod: key,
-                    why: why.clone(),
-                });
-                continue;
-            }
-            if verdict == PodDrain::Evict && !pod.deleting {
-                let due = retry.get(&key).is_none_or(|(at, _)| *at <= Instant::now());
-                if due {
-                    let eviction = cluster
-                        .evict(&pod.namespace, &pod.name, options.termination_grace_seconds)
-                        .await;
-                    // A best-effort drain goes on past a pod it cannot evict: the node goes
-                    // anyway, and the other pods must still move in time.
-                    let eviction = match (eviction, options.best_effort) {
-                        (Ok(e), _) => e,
-                        (Err(e), true) => {
-                            tracing::warn!(node, pod = %key, error = %e, "eviction failed; going on with the others");
-                            let why = format!("eviction failed: {e}");
-                            gave_up.insert(key.clone(), why.clone());
-                            remaining.push(PodNote { pod: key, why });
-                            continue;
-                        }
-                        (Err(e), false) => return Err(e),
-                    };
-                    match eviction {
-                        Eviction::Evicted => {
-                            tracing::info!(node, pod = %key, "evicted");
-                            report.evicted.push(key.clone());
-                            refusals.remove(&key);
-                            why = "terminating".into();
-                        }
-                        Eviction::Gone => continue,
-                        Eviction::Impossible(reason) if options.best_effort => {
-                            tracing::warn!(node, pod = %key, %reason, "cannot be evicted; going on with the others");
-                            let why = format!("cannot be evicted: {reason}");
-                            gave_up.insert(key.clone(), why.clone());
-                            remaining.push(PodNote { pod: key, why });
-                            continue;
-                        }
-                        Eviction::Impossible(reason) => {
-                            return Err(CallError::new(
-                                ErrorClass::RefusedByPdb,
-                                format!("evicting pod {key}: {reason} (HTTP 500)"),
-                            ));
-                        }
-                        Eviction::Refused(reason) => {
-                            let wait = retry
-                                .get(&key)
-                                .map_or(options.retry_wait, |(_, w)| *w * 2)
-                                .min(options.max_retry_wait);
-                            tracing::info!(node, pod = %key, %reason, ?wait, "eviction refused");
-                            retry.insert(key.clone(), (Instant::now() + wait, wait));
-                            refusals.insert(key.clone(), reason);
-                        }
-                    }
-                }
-                if let Some(reason) = refusals.get(&key) {
-                    why = format!("eviction refused: {reason}");
+        }
+        Ok(remaining)
+    }
+
+    /// One pod in a look: asks to evict it when the engine allows and it is due, and says why
+    /// it is still in the way (`None`: it is not, or a best-effort drain leaves it be).
+    async fn attend(
+        &mut self,
+        pod: &Pod,
+        now: Timestamp,
+        report: &mut DrainReport,
+    ) -> Result<Option<PodNote>, CallError> {
+        let verdict = classify(pod, &self.options.policy, now);
+        let Some(mut why) = obstacle(pod, &verdict) else {
+            return Ok(None);
+        };
+        if self.options.best_effort && matches!(verdict, PodDrain::Block(_)) {
+            return Ok(None);
+        }
+        let key = pod.key();
+        if let Some(why) = self.gave_up.get(&key) {
+            return Ok(Some(PodNote {
+                pod: key,
+                why: why.clone(),
+            }));
+        }
+        if verdict == PodDrain::Evict && !pod.deleting {
+            let due = self
+                .retry
+                .get(&key)
+                .is_none_or(|(at, _)| *at <= Instant::now());
+            if due {
+                match self.ask(pod, &key, report).await? {
+                    Asked::Evicted => why = "terminating".into(),
+                    Asked::Gone => return Ok(None),
+                    Asked::GaveUp(why) => return Ok(Some(PodNote { pod: key, why })),
+                    Asked::Refused => {}
                 }
             }
-            remaining.push(PodNote { pod: key, why });
+            if let Some(reason) = self.refusals.get(&key) {
+                why = format!("eviction refused: {reason}");
+            }
         }
-        progress.update(
-            remaining.len(),
-            total.max(remaining.len()),
-            &status(&remaining),
-        );
-        // Only the pods a best-effort drain gave up on are left: they go with the node.
-        let waiting = remaining
-            .iter()
-            .filter(|p| !gave_up.contains_key(&p.pod))
-            .count();
-        if waiting == 0 && !remaining.is_empty() {
-            report.result = DrainResult::Drained;
-            report.remaining = remaining;
-            return Ok(());
+        Ok(Some(PodNote { pod: key, why }))
+    }
+
+    /// Asks the API server to evict the pod (`key`), and records what came of it. A
+    /// best-effort drain goes on past a pod it cannot evict: the node goes anyway, and the
+    /// other pods must still move in time.
+    async fn ask(
+        &mut self,
+        pod: &Pod,
+        key: &str,
+        report: &mut DrainReport,
+    ) -> Result<Asked, CallError> {
+        let node = self.node;
+        let eviction = self
+            .cluster
+            .evict(
+                &pod.namespace,
+                &pod.name,
+                self.options.termination_grace_seconds,
+            )
+            .await;
+        let eviction = match (eviction, self.options.best_effort) {
+            (Ok(e), _) => e,
+            (Err(e), true) => {
+                tracing::warn!(node, pod = %key, error = %e, "eviction failed; going on with the others");
+                return Ok(self.give_up(key, format!("eviction failed: {e}")));
+            }
+            (Err(e), false) => return Err(e),
+        };
+        match eviction {
+            Eviction::Evicted => {
+                tracing::info!(node, pod = %key, "evicted");
+                report.evicted.push(key.to_string());
+                self.refusals.remove(key);
+                Ok(Asked::Evicted)
+            }
+            Eviction::Gone => Ok(Asked::Gone),
+            Eviction::Impossible(reason) if self.options.best_effort => {
+                tracing::warn!(node, pod = %key, %reason, "cannot be evicted; going on with the others");
+                Ok(self.give_up(key, format!("cannot be evicted: {reason}")))
+            }
+            Eviction::Impossible(reason) => Err(CallError::new(
+                ErrorClass::RefusedByPdb,
+                format!("evicting pod {key}: {reason} (HTTP 500)"),
+            )),
+            Eviction::Refused(reason) => {
+                self.refused(key, reason);
+                Ok(Asked::Refused)
+            }
         }
-        if remaining.is_empty() {
-            // With a pod selector, pods outside it may still run here: the drain ends, but
-            // the node is not drained.
-            let finished = selector.is_none().then(|| Timestamp::now().to_string());
-            cluster
-                .annotate(
-                    node,
-                    &[(keys::DRAINED_AT, finished), (keys::DRAIN_STARTED, None)],
-                )
-                .await?;
-            report.result = DrainResult::Drained;
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            report.result = DrainResult::TimedOut;
-            report.remaining = remaining;
-            return Ok(());
-        }
-        tokio::time::sleep(options.poll.min(deadline - Instant::now())).await;
+    }
+
+    /// Gives up on a pod for good (a best-effort drain), remembering why.
+    fn give_up(&mut self, key: &str, why: String) -> Asked {
+        self.gave_up.insert(key.to_string(), why.clone());
+        Asked::GaveUp(why)
+    }
+
+    /// Records a refused eviction: the pod is asked again after a wait that doubles with each
+    /// refusal, up to `max_retry_wait`.
+    fn refused(&mut self, key: &str, reason: String) {
+        let options = self.options;
+        let wait = self
+            .retry
+            .get(key)
+            .map_or(options.retry_wait, |(_, w)| *w * 2)
+            .min(options.max_retry_wait);
+        tracing::info!(node = self.node, pod = %key, %reason, ?wait, "eviction refused");
+        self.retry
+            .insert(key.to_string(), (Instant::now() + wait, wait));
+        self.refusals.insert(key.to_string(), reason);
     }
 }
 

@@ -169,42 +169,13 @@ fn node_group(
     inputs: &TemplateInputs<'_>,
 ) -> Result<NodeGroup> {
     let (instance_type, instance_type_note, image_id) = instance_type(region, part, asg, types)?;
-    let priority = match tags.get(tags::PRIORITY_TAG) {
-        None => 0,
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| eyre!("tag {}={v:?} is not an integer", tags::PRIORITY_TAG))?,
-    };
-    let members: Vec<GroupMember> = asg
-        .instances
-        .iter()
-        .map(|i| GroupMember {
-            instance_id: i.instance_id.clone(),
-            lifecycle_state: i.lifecycle_state.clone(),
-            protected_from_scale_in: i.protected_from_scale_in,
-        })
-        .collect();
+    let priority = priority(tags)?;
+    let members = members(asg);
+    let info = types.get(instance_type.as_str()).copied();
     // A started, schedulable member is the truest picture of the next node; one still starting
     // (a startup taint, GPUs not yet advertised) would picture it short.
-    let promised = promised_extended(types.get(instance_type.as_str()).copied(), tags)?;
-    let mut member_nodes: Vec<&Node> = members
-        .iter()
-        .filter_map(|m| {
-            inputs
-                .nodes_by_instance
-                .get(m.instance_id.as_str())
-                .copied()
-        })
-        .filter(|n| {
-            n.ready
-                && !n.unreadable
-                && !n.taints.iter().any(|t| inputs.startup_taints.is_startup(t))
-                && promised.iter().all(|(name, _)| n.allocatable.get(name) > 0)
-        })
-        .collect();
-    member_nodes.sort_by_key(|n| (n.unschedulable, n.name.as_str()));
-    let template = match member_nodes.first() {
+    let promised = promised_extended(info, tags)?;
+    let template = match model_member(&members, &promised, inputs) {
         Some(node) => NodeTemplate {
             labels: template_labels(node, &asg.availability_zones),
             taints: template_taints(node),
@@ -212,7 +183,7 @@ fn node_group(
             source: TemplateSource::Node(node.name.clone()),
         },
         None => {
-            let info = types.get(instance_type.as_str()).ok_or_else(|| {
+            let info = info.ok_or_else(|| {
                 eyre!(
                     "instance type {instance_type} is not in aws.{region}.instanceTypes; add the \
                      output of `aws ec2 describe-instance-types --instance-types {instance_type}`"
@@ -248,6 +219,55 @@ fn node_group(
         capacity: capacity_type(region, part, asg),
         recent_interruptions: 0,
     })
+}
+
+/// The group's `ekas/priority` tag (0 without one).
+fn priority(tags: &Tags) -> Result<i64> {
+    match tags.get(tags::PRIORITY_TAG) {
+        None => Ok(0),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| eyre!("tag {}={v:?} is not an integer", tags::PRIORITY_TAG)),
+    }
+}
+
+/// The group's instances, as the group lists them.
+fn members(asg: &AutoScalingGroup) -> Vec<GroupMember> {
+    asg.instances
+        .iter()
+        .map(|i| GroupMember {
+            instance_id: i.instance_id.clone(),
+            lifecycle_state: i.lifecycle_state.clone(),
+            protected_from_scale_in: i.protected_from_scale_in,
+        })
+        .collect()
+}
+
+/// The member node a new node is pictured from: ready, readable, past its startup taints and
+/// advertising the `promised` extended resources; schedulable ones first, then by name.
+fn model_member<'n>(
+    members: &[GroupMember],
+    promised: &Resources,
+    inputs: &TemplateInputs<'n>,
+) -> Option<&'n Node> {
+    let mut member_nodes: Vec<&Node> = members
+        .iter()
+        .filter_map(|m| {
+            inputs
+                .nodes_by_instance
+                .get(m.instance_id.as_str())
+                .copied()
+        })
+        .filter(|n| {
+            n.ready
+                && !n.unreadable
+                && !n.taints.iter().any(|t| inputs.startup_taints.is_startup(t))
+                && promised.iter().all(|(name, _)| n.allocatable.get(name) > 0)
+        })
+        .collect();
+    member_nodes.sort_by_key(|n| (n.unschedulable, n.name.as_str()));
+    member_nodes.first().copied()
 }
 
 /// Extended resources (GPUs, …) a new node of the group will have: the instance type's GPUs
@@ -456,7 +476,30 @@ fn type_template(
     tags: &Tags,
     reservation: &NodeReservation,
 ) -> Result<NodeTemplate> {
-    let ty = info.instance_type.as_str();
+    let allocatable = type_allocatable(info, tags, reservation)?;
+    let labels = type_labels(region, info, image_id, zones, tags);
+    let taints = tags::taints(tags)
+        .map(|(key, value)| {
+            let (value, effect) = value.rsplit_once(':').unwrap_or(("", value));
+            taint(key, Some(value), effect)
+        })
+        .collect::<Result<Vec<_>>>()
+        .wrap_err_with(|| format!("tag {}…", tags::TEMPLATE_TAINT_PREFIX))?;
+    Ok(NodeTemplate {
+        labels,
+        taints,
+        allocatable,
+        source: TemplateSource::InstanceType,
+    })
+}
+
+/// What a new node of the type offers pods: its cpu and memory less the kubelet reservation,
+/// the pods the kubelet allows, its GPUs, and what the node-template resource tags set.
+fn type_allocatable(
+    info: &InstanceTypeInfo,
+    tags: &Tags,
+    reservation: &NodeReservation,
+) -> Result<Resources> {
     let vcpus = info.v_cpu_info.default_v_cpus;
     let mib = info.memory_info.size_in_mib;
     let mut allocatable = Resources::default();
@@ -486,16 +529,21 @@ fn type_template(
     for (name, amount) in tagged.iter() {
         allocatable.set(name, amount);
     }
+    Ok(allocatable)
+}
 
-    let arch = match info
-        .processor_info
-        .supported_architectures
-        .iter()
-        .any(|a| a == "arm64")
-    {
-        true => "arm64",
-        false => "amd64",
-    };
+/// The labels a new node of the type will have: the well-known ones the kubelet and the cloud
+/// set, the original tool's `aws/…` ones, the zone when the group has just one, then the
+/// node-template label tags.
+fn type_labels(
+    region: &str,
+    info: &InstanceTypeInfo,
+    image_id: Option<&str>,
+    zones: &[String],
+    tags: &Tags,
+) -> Labels {
+    let ty = info.instance_type.as_str();
+    let arch = architecture(info);
     let mut labels = Labels::new();
     let mut label = |k: &str, v: &str| {
         labels.insert(k.to_string(), v.to_string());
@@ -541,19 +589,20 @@ fn type_template(
     for (k, v) in tags::labels(tags) {
         label(k, v);
     }
-    let taints = tags::taints(tags)
-        .map(|(key, value)| {
-            let (value, effect) = value.rsplit_once(':').unwrap_or(("", value));
-            taint(key, Some(value), effect)
-        })
-        .collect::<Result<Vec<_>>>()
-        .wrap_err_with(|| format!("tag {}…", tags::TEMPLATE_TAINT_PREFIX))?;
-    Ok(NodeTemplate {
-        labels,
-        taints,
-        allocatable,
-        source: TemplateSource::InstanceType,
-    })
+    labels
+}
+
+/// The type's architecture label: arm64 when it supports it, else amd64.
+fn architecture(info: &InstanceTypeInfo) -> &'static str {
+    match info
+        .processor_info
+        .supported_architectures
+        .iter()
+        .any(|a| a == "arm64")
+    {
+        true => "arm64",
+        false => "amd64",
+    }
 }
 
 /// EC2 instances of one region: members of the cluster's groups (with their group), any

@@ -457,7 +457,43 @@ pub fn placement(
     labels: &Labels,
     namespaces: &Namespaces,
 ) -> Result<Placement> {
-    let node_affinity = spec
+    let node_affinity = required_node_affinity(spec).wrap_err("spec.affinity.nodeAffinity")?;
+    let tolerations = spec
+        .tolerations
+        .iter()
+        .flatten()
+        .map(toleration)
+        .collect::<Result<Vec<_>>>()
+        .wrap_err("spec.tolerations")?;
+    let (pod_affinity, anti_affinity) = required_pod_affinity(spec, namespace, labels, namespaces)?;
+    let spread = spec
+        .topology_spread_constraints
+        .iter()
+        .flatten()
+        .filter(|c| c.when_unsatisfiable == "DoNotSchedule")
+        .map(|c| spread_constraint(c, labels))
+        .collect::<Result<Vec<_>>>()
+        .wrap_err("spec.topologySpreadConstraints")?;
+    Ok(Placement {
+        node_selector: spec
+            .node_selector
+            .iter()
+            .flat_map(doc::Pairs::iter)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        node_affinity,
+        tolerations,
+        pod_affinity,
+        anti_affinity,
+        spread,
+        host_ports: host_ports(spec)?,
+        volumes: VolumePlacement::default(),
+    })
+}
+
+/// The pod's required node affinity terms (none without any).
+fn required_node_affinity(spec: &doc::PodSpec) -> Result<Vec<NodeSelectorTerm>> {
+    let terms = spec
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
@@ -471,16 +507,18 @@ pub fn placement(
                 .map(node_selector_term)
                 .collect::<Result<Vec<_>>>()
         })
-        .transpose()
-        .wrap_err("spec.affinity.nodeAffinity")?
-        .unwrap_or_default();
-    let tolerations = spec
-        .tolerations
-        .iter()
-        .flatten()
-        .map(toleration)
-        .collect::<Result<Vec<_>>>()
-        .wrap_err("spec.tolerations")?;
+        .transpose()?;
+    Ok(terms.unwrap_or_default())
+}
+
+/// The pod's required pod affinity and anti-affinity terms, in that order; an anti-affinity
+/// term that selects no pod keeps no pod away, and is dropped.
+fn required_pod_affinity(
+    spec: &doc::PodSpec,
+    namespace: &str,
+    labels: &Labels,
+    namespaces: &Namespaces,
+) -> Result<(Vec<PodAffinityTerm>, Vec<PodAffinityTerm>)> {
     let affinity = spec.affinity.as_ref();
     let terms = |required: Option<&Vec<core::PodAffinityTerm>>| {
         required
@@ -507,31 +545,8 @@ pub fn placement(
             }),
     )
     .wrap_err("spec.affinity.podAntiAffinity")?;
-    // A term that selects no pod keeps no pod away.
     anti_affinity.retain(|t| t.selector.is_some());
-    let spread = spec
-        .topology_spread_constraints
-        .iter()
-        .flatten()
-        .filter(|c| c.when_unsatisfiable == "DoNotSchedule")
-        .map(|c| spread_constraint(c, labels))
-        .collect::<Result<Vec<_>>>()
-        .wrap_err("spec.topologySpreadConstraints")?;
-    Ok(Placement {
-        node_selector: spec
-            .node_selector
-            .iter()
-            .flat_map(doc::Pairs::iter)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        node_affinity,
-        tolerations,
-        pod_affinity,
-        anti_affinity,
-        spread,
-        host_ports: host_ports(spec)?,
-        volumes: VolumePlacement::default(),
-    })
+    Ok((pod_affinity, anti_affinity))
 }
 
 /// A label selector with the pod's own values for `match_keys` (`key in (value)`) and
@@ -843,7 +858,40 @@ pub fn node(raw: &core::Node) -> Result<Node> {
         .find(|c| c.type_ == "Ready");
     let ready = ready_condition.is_some_and(|c| c.status == "True");
     let labels = raw.metadata.labels.clone().unwrap_or_default();
-    let annotations = raw.metadata.annotations.as_ref();
+    let marks = node_marks(&name, &labels, raw.metadata.annotations.as_ref(), &spec);
+    let instance_id = spec
+        .provider_id
+        .as_deref()
+        .and_then(Node::instance_id_from_provider_id);
+    Ok(Node {
+        matched_by: instance_id.as_ref().map(|_| MatchedBy::ProviderId),
+        instance_id,
+        provider_id: spec.provider_id,
+        addresses: addresses(&status),
+        aws_id_label: labels.get(keys::AWS_ID).cloned(),
+        labels,
+        taints,
+        allocatable,
+        ready,
+        unschedulable: spec.unschedulable.unwrap_or(false),
+        created: raw.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        ready_changed: ready_condition
+            .and_then(|c| c.last_transition_time.as_ref())
+            .map(|t| t.0),
+        marks,
+        unreadable: false,
+        name,
+    })
+}
+
+/// What ekas (and the operator) recorded on a Node (`name`), from its labels, annotations
+/// and taints. A mangled time counts as absent (with a warning).
+fn node_marks(
+    name: &str,
+    labels: &Labels,
+    annotations: Option<&BTreeMap<String, String>>,
+    spec: &core::NodeSpec,
+) -> NodeMarks {
     // A mangled time counts as absent: ekas writes a fresh one, rather than one hand-edited
     // annotation stopping every pass.
     let time = |key: &str| -> Option<jiff::Timestamp> {
@@ -854,9 +902,9 @@ pub fn node(raw: &core::Node) -> Result<Node> {
             .ok()
     };
     let empty = BTreeMap::new();
-    let marks = NodeMarks {
-        cordoned_by_ekas: keys::cordoned_by_ekas(&labels),
-        detached: keys::any_true(&labels, &keys::DETACHED),
+    NodeMarks {
+        cordoned_by_ekas: keys::cordoned_by_ekas(labels),
+        detached: keys::any_true(labels, &keys::DETACHED),
         scale_down_disabled: keys::any_true(
             annotations.unwrap_or(&empty),
             &[keys::SCALE_DOWN_DISABLED],
@@ -883,30 +931,7 @@ pub fn node(raw: &core::Node) -> Result<Node> {
                 .flatten()
                 .any(|t| t.key == keys::CONSOLIDATING),
         consolidating_since: time(keys::CONSOLIDATING),
-    };
-    let instance_id = spec
-        .provider_id
-        .as_deref()
-        .and_then(Node::instance_id_from_provider_id);
-    Ok(Node {
-        matched_by: instance_id.as_ref().map(|_| MatchedBy::ProviderId),
-        instance_id,
-        provider_id: spec.provider_id,
-        addresses: addresses(&status),
-        aws_id_label: labels.get(keys::AWS_ID).cloned(),
-        labels,
-        taints,
-        allocatable,
-        ready,
-        unschedulable: spec.unschedulable.unwrap_or(false),
-        created: raw.metadata.creation_timestamp.as_ref().map(|t| t.0),
-        ready_changed: ready_condition
-            .and_then(|c| c.last_transition_time.as_ref())
-            .map(|t| t.0),
-        marks,
-        unreadable: false,
-        name,
-    })
+    }
 }
 
 /// A Node whose allocatable or taints could not be read: it offers no room, is no template,

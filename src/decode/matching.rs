@@ -12,61 +12,14 @@ use crate::model::{Instance, MatchedBy, Node};
 /// Fills `instance_id` and `matched_by` of every Node without an AWS providerID, from the
 /// instances EC2 described.
 pub fn match_nodes(nodes: &mut [Node], instances: &[Instance]) {
-    let mut by_dns: HashMap<String, BTreeSet<&str>> = HashMap::new();
-    let mut by_ip: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-    for i in instances.iter().filter(|i| !i.is_not_found()) {
-        if let Some(dns) = &i.private_dns {
-            by_dns
-                .entry(dns.to_ascii_lowercase())
-                .or_default()
-                .insert(&i.id);
-        }
-        if let Some(ip) = &i.private_ip {
-            by_ip.entry(ip).or_default().insert(&i.id);
-        }
-    }
-
+    let index = AddressIndex::of(instances);
     // Instances the providerIDs already claim; a guess never takes one of them.
     let mut claims: HashMap<String, usize> = HashMap::new();
     for node in nodes.iter().filter(|n| n.instance_id.is_some()) {
         *claims.entry(node.instance_id.clone().unwrap()).or_default() += 1;
     }
-    let mut guesses: Vec<Option<(String, MatchedBy)>> = nodes
-        .iter()
-        .map(|node| {
-            if node.instance_id.is_some() {
-                return None;
-            }
-            let names = std::iter::once(&node.name).chain(&node.addresses.hostnames);
-            let dns: BTreeSet<&str> = names
-                .filter_map(|n| by_dns.get(&n.to_ascii_lowercase()))
-                .flatten()
-                .copied()
-                .collect();
-            let ip: BTreeSet<&str> = node
-                .addresses
-                .internal_ips
-                .iter()
-                .filter_map(|a| by_ip.get(a.as_str()))
-                .flatten()
-                .copied()
-                .collect();
-            // The DNS name carries the region; an IP may repeat across VPCs. The IP may
-            // confirm the name, never contradict it.
-            let (candidates, how) = if dns.is_empty() {
-                (&ip, MatchedBy::PrivateIp)
-            } else {
-                (&dns, MatchedBy::PrivateDns)
-            };
-            let [only] = candidates.iter().copied().collect::<Vec<_>>()[..] else {
-                return None;
-            };
-            if !ip.is_empty() && !ip.contains(only) {
-                return None;
-            }
-            Some((only.to_string(), how))
-        })
-        .collect();
+    let mut guesses: Vec<Option<(String, MatchedBy)>> =
+        nodes.iter().map(|node| index.guess(node)).collect();
     for (id, _) in guesses.iter().flatten() {
         *claims.entry(id.clone()).or_default() += 1;
     }
@@ -82,8 +35,75 @@ pub fn match_nodes(nodes: &mut [Node], instances: &[Instance]) {
             node.matched_by = Some(how);
         }
     }
+    match_by_label(nodes);
+}
 
-    // Last, the original tool's label, for an instance nothing else claims.
+/// The described instances (those EC2 knows) by private DNS name, lowercase, and by private IP.
+struct AddressIndex<'i> {
+    by_dns: HashMap<String, BTreeSet<&'i str>>,
+    by_ip: HashMap<&'i str, BTreeSet<&'i str>>,
+}
+
+impl<'i> AddressIndex<'i> {
+    /// The index of `instances`, leaving out those EC2 said it does not know.
+    fn of(instances: &'i [Instance]) -> AddressIndex<'i> {
+        let mut by_dns: HashMap<String, BTreeSet<&str>> = HashMap::new();
+        let mut by_ip: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        for i in instances.iter().filter(|i| !i.is_not_found()) {
+            if let Some(dns) = &i.private_dns {
+                by_dns
+                    .entry(dns.to_ascii_lowercase())
+                    .or_default()
+                    .insert(&i.id);
+            }
+            if let Some(ip) = &i.private_ip {
+                by_ip.entry(ip).or_default().insert(&i.id);
+            }
+        }
+        AddressIndex { by_dns, by_ip }
+    }
+
+    /// The one instance a Node without a providerID answers to by its name, hostnames and
+    /// internal IPs, and by which; `None` for a Node with a providerID, and when no instance or
+    /// more than one answers.
+    fn guess(&self, node: &Node) -> Option<(String, MatchedBy)> {
+        if node.instance_id.is_some() {
+            return None;
+        }
+        let names = std::iter::once(&node.name).chain(&node.addresses.hostnames);
+        let dns: BTreeSet<&str> = names
+            .filter_map(|n| self.by_dns.get(&n.to_ascii_lowercase()))
+            .flatten()
+            .copied()
+            .collect();
+        let ip: BTreeSet<&str> = node
+            .addresses
+            .internal_ips
+            .iter()
+            .filter_map(|a| self.by_ip.get(a.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        // The DNS name carries the region; an IP may repeat across VPCs. The IP may
+        // confirm the name, never contradict it.
+        let (candidates, how) = if dns.is_empty() {
+            (&ip, MatchedBy::PrivateIp)
+        } else {
+            (&dns, MatchedBy::PrivateDns)
+        };
+        let [only] = candidates.iter().copied().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        if !ip.is_empty() && !ip.contains(only) {
+            return None;
+        }
+        Some((only.to_string(), how))
+    }
+}
+
+/// Last, the original tool's `aws/id` label, for an instance nothing else claims and no other
+/// unmatched Node's label names.
+fn match_by_label(nodes: &mut [Node]) {
     let claimed: BTreeSet<String> = nodes.iter().filter_map(|n| n.instance_id.clone()).collect();
     let mut labelled: HashMap<String, usize> = HashMap::new();
     for node in nodes.iter().filter(|n| n.instance_id.is_none()) {

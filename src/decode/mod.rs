@@ -201,54 +201,17 @@ fn decode(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &DecodeOptions) -
             eyre!("no cluster name: pass --cluster-name or set clusterName in the snapshot")
         })?;
     let regions = regions(doc, opts)?;
-    let k8s = &doc.kubernetes;
     let mut left_out = LeftOut {
-        regions: doc
-            .unreachable_regions
-            .iter()
-            .filter(|(region, _)| regions.contains(region))
-            .map(|(region, reason)| UnreachableRegion {
-                region: region.clone(),
-                reason: reason.clone(),
-            })
-            .collect(),
+        regions: unreachable_regions(doc, &regions),
         ..LeftOut::default()
     };
-    let pod_groups = kubernetes::pod_groups(k8s.pod_groups.as_ref().map_or(&[], |l| &l.items));
-    let mut placements =
-        kubernetes::Placements::new(namespaces(k8s, raw_pods.namespaces()), storage(k8s))
-            .with_pod_groups(pod_groups);
-    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements);
-    left_out.objects.extend(unreadable_pods);
-    let mut nodes = decode_each(
-        &k8s.nodes.items,
-        kubernetes::node,
-        kubernetes::unreadable_node,
-        Unreadable::cluster_scoped(ObjectKind::Node, |n| &n.metadata),
-        "no pods planned onto it; left alone by maintenance",
-        &mut left_out,
-    );
-    let daemonsets = decode_each(
-        &k8s.daemon_sets.items,
-        |raw| kubernetes::daemonset(raw, &mut placements),
-        |_| None,
-        Unreadable::namespaced(ObjectKind::DaemonSet, |d| &d.metadata),
-        "its pods are not counted on new nodes",
-        &mut left_out,
-    );
-    let pdbs = decode_each(
-        &k8s.pod_disruption_budgets.items,
-        kubernetes::pdb,
-        |raw| Some(kubernetes::unreadable_pdb(raw)),
-        Unreadable::namespaced(ObjectKind::PodDisruptionBudget, |p| &p.metadata),
-        "no pod of its namespace is evicted",
-        &mut left_out,
-    );
-    let provisioning_requests = provisioning::requests(
-        k8s.provisioning_requests.as_ref().map_or(&[], |l| &l.items),
-        k8s.pod_templates.as_ref().map_or(&[], |l| &l.items),
-        &mut placements,
-    );
+    let ClusterObjects {
+        pods,
+        mut nodes,
+        daemonsets,
+        pdbs,
+        provisioning_requests,
+    } = cluster_objects(&doc.kubernetes, raw_pods, &mut left_out);
 
     let parts: Vec<(&String, &document::aws::RegionPart)> = regions
         .iter()
@@ -293,6 +256,78 @@ fn decode(doc: &SnapshotDocument, raw_pods: RawPods<'_>, opts: &DecodeOptions) -
         recent_removals: doc.recent_removals.clone(),
         stale_view: None,
     })
+}
+
+/// The regions planned for that the document says could not be reached, and why.
+fn unreachable_regions(doc: &SnapshotDocument, regions: &[String]) -> Vec<UnreachableRegion> {
+    doc.unreachable_regions
+        .iter()
+        .filter(|(region, _)| regions.contains(region))
+        .map(|(region, reason)| UnreachableRegion {
+            region: region.clone(),
+            reason: reason.clone(),
+        })
+        .collect()
+}
+
+/// A snapshot's Kubernetes objects, decoded.
+struct ClusterObjects {
+    pods: Vec<crate::model::Pod>,
+    nodes: Vec<crate::model::Node>,
+    daemonsets: Vec<crate::model::DaemonSet>,
+    pdbs: Vec<crate::model::PodDisruptionBudget>,
+    provisioning_requests: Vec<crate::model::ProvisioningRequest>,
+}
+
+/// Decodes the Kubernetes part (with `raw_pods` for its pods): pods, Nodes, DaemonSets,
+/// budgets and ProvisioningRequests, in that order, noting in `left_out` what cannot be read.
+fn cluster_objects(
+    k8s: &KubernetesPart,
+    raw_pods: RawPods<'_>,
+    left_out: &mut LeftOut,
+) -> ClusterObjects {
+    let pod_groups = kubernetes::pod_groups(k8s.pod_groups.as_ref().map_or(&[], |l| &l.items));
+    let mut placements =
+        kubernetes::Placements::new(namespaces(k8s, raw_pods.namespaces()), storage(k8s))
+            .with_pod_groups(pod_groups);
+    let (pods, unreadable_pods) = build_pods(raw_pods, &mut placements);
+    left_out.objects.extend(unreadable_pods);
+    let nodes = decode_each(
+        &k8s.nodes.items,
+        kubernetes::node,
+        kubernetes::unreadable_node,
+        Unreadable::cluster_scoped(ObjectKind::Node, |n| &n.metadata),
+        "no pods planned onto it; left alone by maintenance",
+        left_out,
+    );
+    let daemonsets = decode_each(
+        &k8s.daemon_sets.items,
+        |raw| kubernetes::daemonset(raw, &mut placements),
+        |_| None,
+        Unreadable::namespaced(ObjectKind::DaemonSet, |d| &d.metadata),
+        "its pods are not counted on new nodes",
+        left_out,
+    );
+    let pdbs = decode_each(
+        &k8s.pod_disruption_budgets.items,
+        kubernetes::pdb,
+        |raw| Some(kubernetes::unreadable_pdb(raw)),
+        Unreadable::namespaced(ObjectKind::PodDisruptionBudget, |p| &p.metadata),
+        "no pod of its namespace is evicted",
+        left_out,
+    );
+    let provisioning_requests = provisioning::requests(
+        k8s.provisioning_requests.as_ref().map_or(&[], |l| &l.items),
+        k8s.pod_templates.as_ref().map_or(&[], |l| &l.items),
+        &mut placements,
+    );
+    ClusterObjects {
+        pods,
+        nodes,
+        daemonsets,
+        pdbs,
+        provisioning_requests,
+    }
 }
 
 /// The regions to plan for, in order of preference: `--regions` (each must be in the

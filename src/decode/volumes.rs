@@ -11,7 +11,7 @@
 //!    class provisions, a new volume where the class's allowedTopologies allow.
 //! 4. Every EBS-backed volume takes one of the node's EBS attachments.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -68,6 +68,15 @@ enum Claim<'a> {
     },
 }
 
+/// A claim as found: its spec and annotations (those of an ephemeral volume's template when
+/// the claim is not made yet), and the volume it is bound to, once binding is complete.
+struct FoundClaim<'c> {
+    name: String,
+    spec: Option<&'c core::PersistentVolumeClaimSpec>,
+    annotations: Option<&'c BTreeMap<String, String>>,
+    bound: Option<&'c str>,
+}
+
 impl<'a> Storage<'a> {
     pub fn new(
         claims: &'a [core::PersistentVolumeClaim],
@@ -114,88 +123,17 @@ impl<'a> Storage<'a> {
 
     /// Adds what one claim requires; `Err` says why no node can run the pod for now.
     fn claim(&self, namespace: &str, claim: Claim<'_>, out: &mut PodVolumes) -> Result<(), String> {
-        let (name, found) = match &claim {
-            Claim::Named(name) => (name.to_string(), self.claims.get(&(namespace, *name))),
-            Claim::Ephemeral { name, .. } => {
-                (name.clone(), self.claims.get(&(namespace, name.as_str())))
-            }
-        };
-        let (spec, annotations, bound) = match (found, &claim) {
-            (Some(pvc), _) => {
-                let spec = pvc.spec.as_ref();
-                let annotations = pvc.metadata.annotations.as_ref();
-                let volume_name = spec
-                    .and_then(|s| s.volume_name.as_deref())
-                    .filter(|v| !v.is_empty());
-                let completed = annotations.is_some_and(|a| a.contains_key(BIND_COMPLETED))
-                    || pvc.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
-                (spec, annotations, volume_name.filter(|_| completed))
-            }
-            (None, Claim::Ephemeral { template, .. }) => (*template, None, None),
-            (None, Claim::Named(_)) => {
-                return Err(format!(
-                    "PersistentVolumeClaim {namespace}/{name} not found"
-                ));
-            }
-        };
-        if let Some(volume_name) = bound {
-            let Some(pv) = self.volumes.get(volume_name) else {
-                return Err(format!(
-                    "claim {name} is bound to PersistentVolume {volume_name}, which does not exist"
-                ));
-            };
-            let label = format!("PersistentVolume {volume_name} of claim {name}");
-            if let Some(terms) = volume_node_terms(pv) {
-                out.placement.requirements.push(VolumeRequirement {
-                    volume: label.clone(),
-                    rule: VolumeRule::NodeTerms(terms),
-                });
-            }
-            for key in TOPOLOGY_LABELS {
-                if let Some(value) = pv.metadata.labels.as_ref().and_then(|l| l.get(key)) {
-                    out.placement.requirements.push(VolumeRequirement {
-                        volume: label.clone(),
-                        rule: VolumeRule::TopologyLabel {
-                            key: key.to_string(),
-                            values: value.split("__").map(str::to_string).collect(),
-                        },
-                    });
-                }
-            }
-            if is_ebs_volume(pv) {
-                out.ebs_attachments += 1;
-            }
-            return Ok(());
+        let found = self.find(namespace, &claim)?;
+        let name = &found.name;
+        if let Some(volume_name) = found.bound {
+            return self.bound(name, volume_name, out);
         }
         // Not bound (or pre-bound, which the scheduler treats the same).
-        let class_name = annotations
-            .and_then(|a| a.get(BETA_CLASS))
-            .map(String::as_str)
-            .or_else(|| spec.and_then(|s| s.storage_class_name.as_deref()))
-            .unwrap_or_default();
-        if class_name.is_empty() {
-            return Err(format!(
-                "claim {name} is not bound and has no StorageClass to bind it when the pod is placed"
-            ));
-        }
-        let Some(class) = self.classes.get(class_name) else {
-            return Err(format!(
-                "StorageClass {class_name} of claim {name} not found"
-            ));
-        };
-        let waits = class.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer");
-        let prebound = spec
-            .and_then(|s| s.volume_name.as_deref())
-            .is_some_and(|v| !v.is_empty());
-        if !waits || prebound {
-            return Err(format!(
-                "claim {name} is not bound yet (StorageClass {class_name} binds immediately)"
-            ));
-        }
+        let (class_name, class) = self.waiting_class(&found)?;
         if EBS_DRIVERS.contains(&class.provisioner.as_str()) {
             out.ebs_attachments += 1;
         }
-        if let Some(node) = annotations.and_then(|a| a.get(SELECTED_NODE)) {
+        if let Some(node) = found.annotations.and_then(|a| a.get(SELECTED_NODE)) {
             out.placement.requirements.push(VolumeRequirement {
                 volume: format!("claim {name} (provisioning on node {node})"),
                 rule: VolumeRule::NodeTerms(vec![NodeSelectorTerm {
@@ -209,24 +147,10 @@ impl<'a> Storage<'a> {
             });
             return Ok(());
         }
-        let provisions = !(class.provisioner.is_empty() || class.provisioner == NO_PROVISIONER);
         let label = format!("claim {name} (StorageClass {class_name})");
-        // Nodes where the claim can bind: those of any available volume that fits it, and
-        // where the class may provision one.
-        let mut terms: Vec<NodeSelectorTerm> = Vec::new();
-        for pv in self.available_volumes(namespace, &name, class_name, spec) {
-            match volume_node_terms(pv) {
-                Some(pv_terms) => terms.extend(pv_terms),
-                // A volume any node can reach: the claim limits nothing.
-                None => return Ok(()),
-            }
-        }
-        if provisions {
-            match allowed_topologies(class) {
-                Some(allowed) => terms.extend(allowed),
-                None => return Ok(()),
-            }
-        }
+        let Some(terms) = self.binding_terms(namespace, &found, class_name, class) else {
+            return Ok(());
+        };
         if terms.is_empty() {
             return Err(format!(
                 "no PersistentVolume available for claim {name}, and StorageClass {class_name} does not provision"
@@ -237,6 +161,132 @@ impl<'a> Storage<'a> {
             rule: VolumeRule::NodeTerms(terms),
         });
         Ok(())
+    }
+
+    /// The claim the pod refers to, as the cluster has it or (an ephemeral volume's, not made
+    /// yet) as its template says; `Err` when a named claim does not exist.
+    fn find<'c>(&'c self, namespace: &str, claim: &'c Claim<'c>) -> Result<FoundClaim<'c>, String> {
+        let (name, found) = match claim {
+            Claim::Named(name) => (name.to_string(), self.claims.get(&(namespace, *name))),
+            Claim::Ephemeral { name, .. } => {
+                (name.clone(), self.claims.get(&(namespace, name.as_str())))
+            }
+        };
+        match (found, claim) {
+            (Some(pvc), _) => {
+                let spec = pvc.spec.as_ref();
+                let annotations = pvc.metadata.annotations.as_ref();
+                let volume_name = spec
+                    .and_then(|s| s.volume_name.as_deref())
+                    .filter(|v| !v.is_empty());
+                let completed = annotations.is_some_and(|a| a.contains_key(BIND_COMPLETED))
+                    || pvc.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
+                Ok(FoundClaim {
+                    name,
+                    spec,
+                    annotations,
+                    bound: volume_name.filter(|_| completed),
+                })
+            }
+            (None, Claim::Ephemeral { template, .. }) => Ok(FoundClaim {
+                name,
+                spec: *template,
+                annotations: None,
+                bound: None,
+            }),
+            (None, Claim::Named(_)) => Err(format!(
+                "PersistentVolumeClaim {namespace}/{name} not found"
+            )),
+        }
+    }
+
+    /// Adds what the volume a claim (`name`) is bound to requires: its node affinity, its zone
+    /// and region labels, and an EBS attachment.
+    fn bound(&self, name: &str, volume_name: &str, out: &mut PodVolumes) -> Result<(), String> {
+        let Some(pv) = self.volumes.get(volume_name) else {
+            return Err(format!(
+                "claim {name} is bound to PersistentVolume {volume_name}, which does not exist"
+            ));
+        };
+        let label = format!("PersistentVolume {volume_name} of claim {name}");
+        if let Some(terms) = volume_node_terms(pv) {
+            out.placement.requirements.push(VolumeRequirement {
+                volume: label.clone(),
+                rule: VolumeRule::NodeTerms(terms),
+            });
+        }
+        for key in TOPOLOGY_LABELS {
+            if let Some(value) = pv.metadata.labels.as_ref().and_then(|l| l.get(key)) {
+                out.placement.requirements.push(VolumeRequirement {
+                    volume: label.clone(),
+                    rule: VolumeRule::TopologyLabel {
+                        key: key.to_string(),
+                        values: value.split("__").map(str::to_string).collect(),
+                    },
+                });
+            }
+        }
+        if is_ebs_volume(pv) {
+            out.ebs_attachments += 1;
+        }
+        Ok(())
+    }
+
+    /// The StorageClass (name and object) of an unbound claim, when it waits for the pod to be
+    /// placed before binding; `Err` when the claim cannot bind wherever the pod goes.
+    fn waiting_class<'c>(
+        &'c self,
+        found: &'c FoundClaim<'_>,
+    ) -> Result<(&'c str, &'c StorageClass), String> {
+        let name = &found.name;
+        let class_name = found
+            .annotations
+            .and_then(|a| a.get(BETA_CLASS))
+            .map(String::as_str)
+            .or_else(|| found.spec.and_then(|s| s.storage_class_name.as_deref()))
+            .unwrap_or_default();
+        if class_name.is_empty() {
+            return Err(format!(
+                "claim {name} is not bound and has no StorageClass to bind it when the pod is placed"
+            ));
+        }
+        let Some(class) = self.classes.get(class_name) else {
+            return Err(format!(
+                "StorageClass {class_name} of claim {name} not found"
+            ));
+        };
+        let waits = class.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer");
+        let prebound = found
+            .spec
+            .and_then(|s| s.volume_name.as_deref())
+            .is_some_and(|v| !v.is_empty());
+        if !waits || prebound {
+            return Err(format!(
+                "claim {name} is not bound yet (StorageClass {class_name} binds immediately)"
+            ));
+        }
+        Ok((class_name, class))
+    }
+
+    /// Nodes where an unbound claim can bind: those of any available volume that fits it, and
+    /// where its class may provision one. `None` when that is any node.
+    fn binding_terms(
+        &self,
+        namespace: &str,
+        found: &FoundClaim<'_>,
+        class_name: &str,
+        class: &StorageClass,
+    ) -> Option<Vec<NodeSelectorTerm>> {
+        let provisions = !(class.provisioner.is_empty() || class.provisioner == NO_PROVISIONER);
+        let mut terms: Vec<NodeSelectorTerm> = Vec::new();
+        for pv in self.available_volumes(namespace, &found.name, class_name, found.spec) {
+            // A volume any node can reach: the claim limits nothing.
+            terms.extend(volume_node_terms(pv)?);
+        }
+        if provisions {
+            terms.extend(allowed_topologies(class)?);
+        }
+        Some(terms)
     }
 
     /// Volumes of `class` an unbound claim may bind: unclaimed (or claimed by it), not being

@@ -146,6 +146,40 @@ where
     (reader, task)
 }
 
+/// Starts the reflectors of the kinds whose changes wake no pass, each reporting to `health`;
+/// `namespace` limits the namespaced kinds.
+struct Reflectors<'a> {
+    client: &'a kube::Client,
+    namespace: Option<&'a str>,
+    health: &'a WatchHealth,
+}
+
+impl Reflectors<'_> {
+    /// A reflector of kind `K` in every namespace (or a cluster-scoped kind); `required`: a
+    /// kind every pass needs.
+    fn all<K>(&self, required: bool, trim: fn(&mut K)) -> (Store<K>, JoinHandle<()>)
+    where
+        K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+        K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync + Default,
+    {
+        let api = Api::all(self.client.clone());
+        let watched = Watched::typed(self.health, required);
+        reflect(api, watched, trim, None, |_| false)
+    }
+
+    /// A reflector of the namespaced kind `K`, limited to the namespace when one is given.
+    fn scoped<K>(&self, required: bool, trim: fn(&mut K)) -> (Store<K>, JoinHandle<()>)
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K: Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+        K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync + Default,
+    {
+        let api = super::scoped(self.client, self.namespace);
+        let watched = Watched::typed(self.health, required);
+        reflect(api, watched, trim, None, |_| false)
+    }
+}
+
 /// What a reflector watches: the kind's dynamic type, and where its failures are reported.
 struct Watched<K: kube::Resource> {
     dyntype: K::DynamicType,
@@ -294,64 +328,20 @@ impl Caches {
             pods_changed.clone(),
             &health,
         );
-        let required = |_: &Node| false;
-        let (nodes, t2) = reflect(
-            Api::<Node>::all(client.clone()),
-            Watched::typed(&health, true),
-            trim_node,
-            None,
-            required,
-        );
-        let (pdbs, t3) = reflect::<PodDisruptionBudget>(
-            super::scoped(client, namespace),
-            Watched::typed(&health, true),
-            trim,
-            None,
-            |_| false,
-        );
-        let (daemon_sets, t4) = reflect::<DaemonSet>(
-            Api::all(client.clone()),
-            Watched::typed(&health, true),
-            trim,
-            None,
-            |_| false,
-        );
-        let (namespaces, t5) = reflect::<Namespace>(
-            Api::all(client.clone()),
-            Watched::typed(&health, false),
-            trim,
-            None,
-            |_| false,
-        );
-        let (claims, t6) = reflect::<PersistentVolumeClaim>(
-            super::scoped(client, namespace),
-            Watched::typed(&health, false),
-            trim,
-            None,
-            |_| false,
-        );
-        let (volumes, t7) = reflect::<PersistentVolume>(
-            Api::all(client.clone()),
-            Watched::typed(&health, false),
-            trim,
-            None,
-            |_| false,
-        );
-        let (classes, t8) = reflect::<StorageClass>(
-            Api::all(client.clone()),
-            Watched::typed(&health, false),
-            trim,
-            None,
-            |_| false,
-        );
+        let reflectors = Reflectors {
+            client,
+            namespace,
+            health: &health,
+        };
+        let (nodes, t2) = reflectors.all::<Node>(true, trim_node);
+        let (pdbs, t3) = reflectors.scoped::<PodDisruptionBudget>(true, trim);
+        let (daemon_sets, t4) = reflectors.all::<DaemonSet>(true, trim);
+        let (namespaces, t5) = reflectors.all::<Namespace>(false, trim);
+        let (claims, t6) = reflectors.scoped::<PersistentVolumeClaim>(false, trim);
+        let (volumes, t7) = reflectors.all::<PersistentVolume>(false, trim);
+        let (classes, t8) = reflectors.all::<StorageClass>(false, trim);
         // The PodTemplates ProvisioningRequests name; a core kind, always served.
-        let (pod_templates, t9) = reflect::<PodTemplate>(
-            super::scoped(client, namespace),
-            Watched::typed(&health, false),
-            PodTemplate::trim,
-            None,
-            |_| false,
-        );
+        let (pod_templates, t9) = reflectors.scoped::<PodTemplate>(false, PodTemplate::trim);
         let optional = Arc::new(OptionalWatches {
             client: client.clone(),
             namespace: namespace.map(str::to_string),

@@ -381,17 +381,95 @@ impl PriceCache {
         warnings: &mut Vec<String>,
     ) {
         let region = region.as_str();
-        let key = |ty: &str| (region.to_string(), ty.to_string());
-        for (ty, price) in &result.on_demand {
-            state.on_demand.insert(
-                key(ty),
+        state.keep_on_demand(region, &result.on_demand, now, warnings);
+        if let Some((types, prices)) = &result.spot {
+            state.keep_spot(region, types, prices, now, warnings);
+        }
+        let apis = [
+            (Api::GetProducts, asked_on_demand, &wanted.on_demand),
+            (Api::DescribeSpotPriceHistory, asked_spot, &wanted.spot),
+        ];
+        for (api, asked, wanted_types) in apis {
+            if asked.is_empty() {
+                continue;
+            }
+            let failures: Vec<&FetchError> = result
+                .failures
+                .iter()
+                .filter(|(a, _)| *a == api)
+                .map(|(_, e)| e)
+                .collect();
+            let read = ApiRead {
+                api,
+                region,
+                failures: &failures,
+                wanted: wanted_types,
+            };
+            warnings.extend(self.follow_episode(state, read, now));
+        }
+    }
+
+    /// Starts, goes on with or ends the API's failure episode in the region after a read;
+    /// returns the warning for an episode that began.
+    fn follow_episode(&self, state: &mut State, read: ApiRead, now: Instant) -> Option<String> {
+        let ApiRead {
+            api,
+            region,
+            failures,
+            wanted,
+        } = read;
+        let episode = (api, region.to_string());
+        if failures.is_empty() {
+            if state.failing.remove(&episode).is_some() {
+                tracing::info!(region, api = api.name(), "{} read again", api.what());
+            }
+            return None;
+        }
+        for e in failures {
+            crate::metrics::price_fetch_failure(api.name(), e.failure.as_str());
+        }
+        let retry = RETRY_AFTER_FAILURE.min(api.refresh(&self.refresh));
+        let began = state.failing.insert(episode, now + retry).is_none();
+        let first = failures[0];
+        if !began {
+            tracing::debug!(region, api = api.name(), error = %first.message, "price read failed again");
+            return None;
+        }
+        let fallback = state.stand_in(api, region, wanted, now);
+        Some(failure_warning(api, region, first, &fallback, retry))
+    }
+}
+
+/// One price API's part of a region's reads, as [`PriceCache::apply`] hands it on.
+struct ApiRead<'a> {
+    api: Api,
+    region: &'a str,
+    /// The read's failures, first first.
+    failures: &'a [&'a FetchError],
+    /// The types the pass wants priced by this API.
+    wanted: &'a BTreeSet<String>,
+}
+
+impl State {
+    /// Keeps the on-demand prices read in `region` (`None`: the Price List has none), and
+    /// warns once per type it has none for.
+    fn keep_on_demand(
+        &mut self,
+        region: &str,
+        read: &[(String, Option<f64>)],
+        now: Instant,
+        warnings: &mut Vec<String>,
+    ) {
+        for (ty, price) in read {
+            self.on_demand.insert(
+                (region.to_string(), ty.to_string()),
                 Entry {
                     value: *price,
                     read: now,
                 },
             );
             if price.is_none()
-                && state
+                && self
                     .unpriced
                     .insert((Api::GetProducts, region.into(), ty.clone()))
             {
@@ -402,117 +480,109 @@ impl PriceCache {
                 ));
             }
         }
-        if let Some((types, prices)) = &result.spot {
-            for ty in types {
-                let zones = prices.get(ty).cloned().filter(|z| !z.is_empty());
-                if zones.is_none()
-                    && state.unpriced.insert((
-                        Api::DescribeSpotPriceHistory,
-                        region.into(),
-                        ty.clone(),
-                    ))
-                {
-                    warnings.push(format!(
-                        "the Spot price history has no current Linux price for {ty} in \
-                         {region}; its Spot and mixed groups are priced as on-demand"
-                    ));
-                }
-                state.spot.insert(
-                    key(ty),
-                    Entry {
-                        value: zones,
-                        read: now,
-                    },
-                );
+    }
+
+    /// Keeps the Spot prices read in `region` for `types` (a type with no zone priced has
+    /// none), and warns once per type it has none for.
+    fn keep_spot(
+        &mut self,
+        region: &str,
+        types: &[String],
+        prices: &SpotPrices,
+        now: Instant,
+        warnings: &mut Vec<String>,
+    ) {
+        for ty in types {
+            let zones = prices.get(ty).cloned().filter(|z| !z.is_empty());
+            if zones.is_none()
+                && self
+                    .unpriced
+                    .insert((Api::DescribeSpotPriceHistory, region.into(), ty.clone()))
+            {
+                warnings.push(format!(
+                    "the Spot price history has no current Linux price for {ty} in \
+                     {region}; its Spot and mixed groups are priced as on-demand"
+                ));
+            }
+            self.spot.insert(
+                (region.to_string(), ty.to_string()),
+                Entry {
+                    value: zones,
+                    read: now,
+                },
+            );
+        }
+    }
+
+    /// When the price of `ty` the API gives was read, if one is kept.
+    fn priced_at(&self, api: Api, region: &str, ty: &str) -> Option<Instant> {
+        let key = (region.to_string(), ty.to_string());
+        match api {
+            Api::GetProducts => self
+                .on_demand
+                .get(&key)
+                .and_then(|e| e.value.map(|_| e.read)),
+            Api::DescribeSpotPriceHistory => self
+                .spot
+                .get(&key)
+                .and_then(|e| e.value.as_ref().map(|_| e.read)),
+        }
+    }
+
+    /// What prices the wanted types while the API fails: prices read before this round
+    /// stand in; types without one fall back.
+    fn stand_in(&self, api: Api, region: &str, wanted: &BTreeSet<String>, now: Instant) -> String {
+        let (mut kept, mut unpriced) = (None::<Instant>, false);
+        for ty in wanted {
+            match self.priced_at(api, region, ty) {
+                Some(at) if at < now => kept = Some(kept.map_or(at, |k| k.min(at))),
+                Some(_) => {}
+                None => unpriced = true,
             }
         }
-        for api in [Api::GetProducts, Api::DescribeSpotPriceHistory] {
-            let asked = match api {
-                Api::GetProducts => asked_on_demand,
-                Api::DescribeSpotPriceHistory => asked_spot,
-            };
-            if asked.is_empty() {
-                continue;
-            }
-            let failures: Vec<&FetchError> = result
-                .failures
-                .iter()
-                .filter(|(a, _)| *a == api)
-                .map(|(_, e)| e)
-                .collect();
-            let episode = (api, region.to_string());
-            if failures.is_empty() {
-                if state.failing.remove(&episode).is_some() {
-                    tracing::info!(region, api = api.name(), "{} read again", api.what());
-                }
-                continue;
-            }
-            for e in &failures {
-                crate::metrics::price_fetch_failure(api.name(), e.failure.as_str());
-            }
-            let retry = RETRY_AFTER_FAILURE.min(api.refresh(&self.refresh));
-            let began = state.failing.insert(episode, now + retry).is_none();
-            let first = failures[0];
-            if !began {
-                tracing::debug!(region, api = api.name(), error = %first.message, "price read failed again");
-                continue;
-            }
-            let wanted_types = match api {
-                Api::GetProducts => &wanted.on_demand,
-                Api::DescribeSpotPriceHistory => &wanted.spot,
-            };
-            // Prices read before this round stand in; types without one fall back.
-            let (mut kept, mut unpriced) = (None::<Instant>, false);
-            for ty in wanted_types {
-                let read = match api {
-                    Api::GetProducts => state
-                        .on_demand
-                        .get(&key(ty))
-                        .and_then(|e| e.value.map(|_| e.read)),
-                    Api::DescribeSpotPriceHistory => state
-                        .spot
-                        .get(&key(ty))
-                        .and_then(|e| e.value.as_ref().map(|_| e.read)),
-                };
-                match read {
-                    Some(at) if at < now => kept = Some(kept.map_or(at, |k| k.min(at))),
-                    Some(_) => {}
-                    None => unpriced = true,
-                }
-            }
-            let fall_back = match api {
-                Api::GetProducts => "pricing groups from the bundled on-demand table",
-                Api::DescribeSpotPriceHistory => "pricing Spot and mixed groups as on-demand",
-            };
-            let keep = |at: Instant| {
-                let age = human(now.saturating_duration_since(at));
-                format!("keeping the prices read {age} ago")
-            };
-            let fallback = match (kept, unpriced) {
-                (None, _) => fall_back.to_string(),
-                (Some(at), false) => keep(at),
-                (Some(at), true) => format!("{} where it has them, else {fall_back}", keep(at)),
-            };
-            let what = api.what();
-            let retry = human(retry);
-            warnings.push(match first.failure {
-                Failure::Denied => format!(
-                    "cannot read {what} for {region}: AWS refused {} ({}); {fallback}. Grant \
-                     ekas the IAM permission {} (deploy/iam-policy.json), or pass \
-                     --live-prices=false to price from --price-file and the bundled table \
-                     without asking; trying again in {retry}",
-                    api.name(),
-                    first.message,
-                    api.permission()
-                ),
-                failure => format!(
-                    "cannot read {what} for {region} ({}): {}; {fallback}; trying again in \
-                     {retry}",
-                    failure.as_str(),
-                    first.message
-                ),
-            });
+        let fall_back = match api {
+            Api::GetProducts => "pricing groups from the bundled on-demand table",
+            Api::DescribeSpotPriceHistory => "pricing Spot and mixed groups as on-demand",
+        };
+        let keep = |at: Instant| {
+            let age = human(now.saturating_duration_since(at));
+            format!("keeping the prices read {age} ago")
+        };
+        match (kept, unpriced) {
+            (None, _) => fall_back.to_string(),
+            (Some(at), false) => keep(at),
+            (Some(at), true) => format!("{} where it has them, else {fall_back}", keep(at)),
         }
+    }
+}
+
+/// The warning that a failure episode began: what failed, what prices stand in
+/// (`fallback`), and when it is tried again (`retry`); a refusal names the IAM permission.
+fn failure_warning(
+    api: Api,
+    region: &str,
+    first: &FetchError,
+    fallback: &str,
+    retry: Duration,
+) -> String {
+    let what = api.what();
+    let retry = human(retry);
+    match first.failure {
+        Failure::Denied => format!(
+            "cannot read {what} for {region}: AWS refused {} ({}); {fallback}. Grant \
+             ekas the IAM permission {} (deploy/iam-policy.json), or pass \
+             --live-prices=false to price from --price-file and the bundled table \
+             without asking; trying again in {retry}",
+            api.name(),
+            first.message,
+            api.permission()
+        ),
+        failure => format!(
+            "cannot read {what} for {region} ({}): {}; {fallback}; trying again in \
+             {retry}",
+            failure.as_str(),
+            first.message
+        ),
     }
 }
 

@@ -92,39 +92,25 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     // Posted by a task of its own: a slow Slack never holds up a pass.
     let slack = slack.map(|s| SlackQueue::start(s.guarded(guard.clone())));
     let live = Live::connect_guarded(&act.live, guard.clone()).await?;
-    // Healthy while passes complete (or a standby sees its leader); a few missed passes make
-    // it unhealthy.
-    let health = server::Health::new(settings.unhealthy_after);
-    let address = server::serve(settings.metrics_address, health.clone()).await?;
-    tracing::info!(%address, "serving /metrics and /healthz");
+    let health = serve_health(settings).await?;
     let troubles = Troubles::new();
     let mut shutdown = Shutdown::listen();
 
     // Contends (and, once leader, renews) in the background from the start, so a Lease that
     // cannot be taken is said at once; the guard says at every change whether it is held.
     let lock = act.lease.as_ref().map(|l| Arc::new(LeaseLock::new(l)));
-    let mut fatal = match &lock {
-        Some(lock) => {
-            let elector = elector::Elector {
-                lock: lock.clone(),
-                client: live.kube.clone(),
-                guard: guard.clone(),
-                troubles: troubles.clone(),
-                health: health.clone(),
-            };
-            Some(tokio::spawn(elector.run()))
-        }
-        None => None,
-    };
+    let mut fatal = lock.as_ref().map(|lock| {
+        let elector = elector::Elector {
+            lock: lock.clone(),
+            client: live.kube.clone(),
+            guard: guard.clone(),
+            troubles: troubles.clone(),
+            health: health.clone(),
+        };
+        tokio::spawn(elector.run())
+    });
 
-    // Watches are silent while nothing changes: they get a client of their own, whose read
-    // timeout outlasts the server's watch timeout.
-    let watches = crate::kubernetes::watch_client(&act.live.kube).await?;
-    let caches = Caches::start(
-        &watches,
-        act.live.namespace.as_deref(),
-        settings.api_discovery_every,
-    );
+    let caches = start_caches(settings).await?;
     let reporter = tokio::spawn(report_watches(caches.watch_health(), troubles.clone()));
     let _reporter = AbortOnDrop(reporter);
     tokio::select! {
@@ -139,17 +125,8 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
 
     let members = Members::default();
     start_interruptions(settings, &live, &members, &guard).await?;
-    let (events_namespace, events_name) = &settings.cluster_events_on;
-    let events = events::Events::new(
-        live.kube.clone(),
-        (events_namespace, events_name),
-        guard.clone(),
-    );
-    let batcher = Batcher {
-        pending: caches.pods_changed(),
-        idle: settings.batch_idle,
-        max: settings.batch_max,
-    };
+    let events = cluster_events(settings, &live, &guard);
+    let batcher = Batcher::new(settings, &caches);
     let mut this = Loop {
         settings,
         guard,
@@ -169,6 +146,37 @@ pub async fn run(settings: &RunSettings) -> Result<()> {
     let result = this.run_forever(&batcher, &mut shutdown, &mut fatal).await;
     this.stop().await;
     result
+}
+
+/// Serves `/metrics` and `/healthz`. Healthy while passes complete (or a standby sees its
+/// leader); a few missed passes make it unhealthy.
+async fn serve_health(settings: &RunSettings) -> Result<server::Health> {
+    let health = server::Health::new(settings.unhealthy_after);
+    let address = server::serve(settings.metrics_address, health.clone()).await?;
+    tracing::info!(%address, "serving /metrics and /healthz");
+    Ok(health)
+}
+
+/// Where the loop records the cluster's Events (on the object `--cluster-events-on` names).
+fn cluster_events(settings: &RunSettings, live: &Live, guard: &Guard) -> events::Events {
+    let (events_namespace, events_name) = &settings.cluster_events_on;
+    events::Events::new(
+        live.kube.clone(),
+        (events_namespace, events_name),
+        guard.clone(),
+    )
+}
+
+/// Starts the caches' watches. Watches are silent while nothing changes: they get a client of
+/// their own, whose read timeout outlasts the server's watch timeout.
+async fn start_caches(settings: &RunSettings) -> Result<Caches> {
+    let live = &settings.act.live;
+    let watches = crate::kubernetes::watch_client(&live.kube).await?;
+    Ok(Caches::start(
+        &watches,
+        live.namespace.as_deref(),
+        settings.api_discovery_every,
+    ))
 }
 
 /// Resolves with the elector's fatal message; never without an elector.
@@ -280,6 +288,15 @@ struct Batcher {
 }
 
 impl Batcher {
+    /// Waits on the caches' new pending pods, with `--batch-idle` and `--batch-max`.
+    fn new(settings: &RunSettings, caches: &Caches) -> Batcher {
+        Batcher {
+            pending: caches.pods_changed(),
+            idle: settings.batch_idle,
+            max: settings.batch_max,
+        }
+    }
+
     async fn wait(&self, next: Instant) {
         tokio::select! {
             _ = sleep_until(next) => {}

@@ -135,115 +135,239 @@ pub fn run(scenario: &Scenario, settings: &Settings, progress: &dyn Fn(f64)) -> 
     )?;
     let step = (scenario.trace_span_ms / CHART_SAMPLES).max(60_000);
     world.ledger.series = Series::new(step - step % 60_000);
-    let sleep = settings.sleep.as_millis().max(1000) as i64;
-    let window = settings.batch_idle.as_millis() as i64;
-    let batch_max = settings.batch_max.as_millis() as i64;
-    let settle = settings.engine.backoff.max.as_millis().max(3_600_000) as i64 + sleep;
-    let horizon = scenario.trace_span_ms + HORIZON_AFTER_TRACE.as_millis() as i64;
+    let mut replay = Replay::new(scenario, settings, world);
+    replay.go(progress);
+    let mut world = replay.world;
+    progress(1.0);
+    world.close();
+    let violations = violations(&mut world, workload);
+    Ok(outcome(&world, workload, settings, violations))
+}
 
-    let mut events: BinaryHeap<Reverse<(i64, u64, Event)>> = BinaryHeap::new();
-    let mut seq = 0u64;
-    let mut scheduler = Scheduler::new(settings.scoring);
-    let mut next_arrival = 0usize;
-    let mut next_periodic = 0i64;
-    // (first new pending pod, when the pass is due) while a burst is being batched.
-    let mut burst: Option<(i64, i64)> = None;
-    let mut last_change = 0i64;
-    for g in 0..world.snap.groups.len() {
-        world.reconcile(g);
-    }
-    loop {
-        for (at, event) in world.outbox.drain(..) {
-            seq += 1;
-            events.push(Reverse((at, seq, event)));
+/// The run's marks on the simulated clock, in milliseconds.
+struct Pace {
+    /// Between periodic passes (`--sleep`, at least a second).
+    sleep: i64,
+    /// The batching window after new pods are left waiting.
+    window: i64,
+    /// The longest a burst is batched after its first pod.
+    batch_max: i64,
+    /// With pods still waiting, the run ends after nothing has changed for this long.
+    settle: i64,
+    /// The run ends past this, whatever happens.
+    horizon: i64,
+}
+
+impl Pace {
+    /// The marks of a run of `settings` over the scenario's trace.
+    fn of(scenario: &Scenario, settings: &Settings) -> Pace {
+        let sleep = settings.sleep.as_millis().max(1000) as i64;
+        Pace {
+            sleep,
+            window: settings.batch_idle.as_millis() as i64,
+            batch_max: settings.batch_max.as_millis() as i64,
+            settle: settings.engine.backoff.max.as_millis().max(3_600_000) as i64 + sleep,
+            horizon: scenario.trace_span_ms + HORIZON_AFTER_TRACE.as_millis() as i64,
         }
-        let pass_at = burst.map_or(next_periodic, |(_, due)| due.min(next_periodic));
-        let arrival_at = workload.jobs.get(next_arrival).map(|j| j.submit_ms);
-        let event_at = events.peek().map(|Reverse((at, _, _))| *at);
-        let now = [Some(pass_at), arrival_at, event_at]
+    }
+}
+
+/// A replay under way: the simulated cluster, what is due to happen, and the marks that say
+/// when the next pass is and when the run is over.
+struct Replay<'s> {
+    scenario: &'s Scenario,
+    settings: &'s Settings,
+    pace: Pace,
+    world: World,
+    /// Events to come, earliest first, then in the order they were made (`seq`).
+    events: BinaryHeap<Reverse<(i64, u64, Event)>>,
+    seq: u64,
+    scheduler: Scheduler,
+    /// The next job of the workload to arrive.
+    next_arrival: usize,
+    next_periodic: i64,
+    /// (first new pending pod, when the pass is due) while a burst is being batched.
+    burst: Option<(i64, i64)>,
+    /// When a job last arrived or a pass last asked for anything.
+    last_change: i64,
+}
+
+impl<'s> Replay<'s> {
+    /// A replay of `world` from its start: no event yet, the first pass due at once.
+    fn new(scenario: &'s Scenario, settings: &'s Settings, world: World) -> Replay<'s> {
+        Replay {
+            scenario,
+            settings,
+            pace: Pace::of(scenario, settings),
+            world,
+            events: BinaryHeap::new(),
+            seq: 0,
+            scheduler: Scheduler::new(settings.scoring),
+            next_arrival: 0,
+            next_periodic: 0,
+            burst: None,
+            last_change: 0,
+        }
+    }
+
+    /// Replays moment after moment until the run is over (see the module).
+    fn go(&mut self, progress: &dyn Fn(f64)) {
+        let scenario = self.scenario;
+        let workload = &scenario.workload;
+        self.reconcile_groups();
+        loop {
+            let now = self.next_moment();
+            if now > self.pace.horizon {
+                break;
+            }
+            self.world.now_ms = now;
+            // Pods created now: jobs arriving, and (below) pods coming back after an eviction.
+            let mut fresh = self.arrive(now);
+            self.happen(now);
+            fresh.extend(schedule(&mut self.scheduler, &mut self.world, workload));
+            if now == self.pass_at() {
+                fresh.extend(self.pass(now, progress));
+            }
+            self.batch(now, &fresh);
+            if self.over(now) {
+                break;
+            }
+        }
+    }
+
+    /// Every group launches towards its desired capacity.
+    fn reconcile_groups(&mut self) {
+        for g in 0..self.world.snap.groups.len() {
+            self.world.reconcile(g);
+        }
+    }
+
+    /// When the next pass is due: the periodic one, or sooner at the end of a burst's window.
+    fn pass_at(&self) -> i64 {
+        self.burst
+            .map_or(self.next_periodic, |(_, due)| due.min(self.next_periodic))
+    }
+
+    /// The next moment anything happens (a pass, an arrival, an event), once the world's new
+    /// events are queued.
+    fn next_moment(&mut self) -> i64 {
+        for (at, event) in self.world.outbox.drain(..) {
+            self.seq += 1;
+            self.events.push(Reverse((at, self.seq, event)));
+        }
+        let pass_at = self.pass_at();
+        let workload = &self.scenario.workload;
+        let arrival_at = workload.jobs.get(self.next_arrival).map(|j| j.submit_ms);
+        let event_at = self.events.peek().map(|Reverse((at, _, _))| *at);
+        [Some(pass_at), arrival_at, event_at]
             .into_iter()
             .flatten()
             .min()
-            .unwrap_or(pass_at);
-        if now > horizon {
-            break;
-        }
-        world.now_ms = now;
-        // Pods created now: jobs arriving, and (below) pods coming back after an eviction.
+            .unwrap_or(pass_at)
+    }
+
+    /// Submits the jobs arriving `now`; returns their pods.
+    fn arrive(&mut self, now: i64) -> Vec<u64> {
+        let workload = &self.scenario.workload;
         let mut fresh = Vec::new();
-        while next_arrival < workload.jobs.len() && workload.jobs[next_arrival].submit_ms == now {
-            let pods = world.submit(workload, next_arrival);
+        while self.next_arrival < workload.jobs.len()
+            && workload.jobs[self.next_arrival].submit_ms == now
+        {
+            let pods = self.world.submit(workload, self.next_arrival);
             fresh.extend_from_slice(&pods);
-            scheduler.enqueue(workload, next_arrival, pods);
-            next_arrival += 1;
-            last_change = now;
+            self.scheduler.enqueue(workload, self.next_arrival, pods);
+            self.next_arrival += 1;
+            self.last_change = now;
         }
-        while let Some(Reverse((at, _, event))) = events.peek().copied() {
+        fresh
+    }
+
+    /// Carries out the events due `now`, in order.
+    fn happen(&mut self, now: i64) {
+        while let Some(Reverse((at, _, event))) = self.events.peek().copied() {
             if at != now {
                 break;
             }
-            events.pop();
+            self.events.pop();
             match event {
-                Event::Finish(pod) => world.finish(workload, pod),
-                Event::Running(instance) => world.running(instance),
-                Event::Join(instance) => world.join(instance),
+                Event::Finish(pod) => self.world.finish(&self.scenario.workload, pod),
+                Event::Running(instance) => self.world.running(instance),
+                Event::Join(instance) => self.world.join(instance),
             }
         }
-        fresh.extend(schedule(&mut scheduler, &mut world, workload));
-        if now == burst.map_or(next_periodic, |(_, due)| due.min(next_periodic)) {
-            let decisions = settings.policy.decide(world.snapshot(), &settings.engine);
-            if apply(&mut world, &decisions, settings) {
-                last_change = now;
-            }
-            for g in 0..world.snap.groups.len() {
-                world.reconcile(g);
-            }
-            burst = None;
-            fresh.extend(schedule(&mut scheduler, &mut world, workload));
-            let broken = oracle::after_pass(&world);
-            world.violations.extend(broken);
-            world.ledger.passes += 1;
-            let counts = world.node_counts();
-            world.ledger.observe_nodes(&counts);
-            let pending = world.pending;
-            world.ledger.series.observe(now, pending, &counts);
-            next_periodic = now + sleep;
-            if scenario.trace_span_ms > 0 {
-                progress((now as f64 / scenario.trace_span_ms as f64).min(1.0));
-            }
+    }
+
+    /// A pass: the policy decides on the cluster's snapshot, the decisions are applied, the
+    /// scheduler goes again, and the invariants are checked. Returns the pods that came back.
+    fn pass(&mut self, now: i64, progress: &dyn Fn(f64)) -> Vec<u64> {
+        let (settings, scenario) = (self.settings, self.scenario);
+        let workload = &scenario.workload;
+        let decisions = settings
+            .policy
+            .decide(self.world.snapshot(), &settings.engine);
+        if apply(&mut self.world, &decisions, settings) {
+            self.last_change = now;
         }
-        // New pods still waiting after the scheduler's go start a batching window. (The live
-        // loop's watch also wakes for pods the scheduler binds at once; that pass would find
-        // nothing waiting, so it is left out: a week of arrivals would otherwise double the
-        // passes for nothing but earlier idle marks.)
+        self.reconcile_groups();
+        self.burst = None;
+        let fresh = schedule(&mut self.scheduler, &mut self.world, workload);
+        let world = &mut self.world;
+        let broken = oracle::after_pass(world);
+        world.violations.extend(broken);
+        world.ledger.passes += 1;
+        let counts = world.node_counts();
+        world.ledger.observe_nodes(&counts);
+        let pending = world.pending;
+        world.ledger.series.observe(now, pending, &counts);
+        self.next_periodic = now + self.pace.sleep;
+        let span = self.scenario.trace_span_ms;
+        if span > 0 {
+            progress((now as f64 / span as f64).min(1.0));
+        }
+        fresh
+    }
+
+    /// New pods still waiting after the scheduler's go start a batching window, or extend
+    /// the one open. (The live loop's watch also wakes for pods the scheduler binds at once;
+    /// that pass would find nothing waiting, so it is left out: a week of arrivals would
+    /// otherwise double the passes for nothing but earlier idle marks.)
+    fn batch(&mut self, now: i64, fresh: &[u64]) {
         if fresh
             .iter()
-            .any(|&uid| world.pod(uid).is_some_and(|p| p.node_name.is_none()))
+            .any(|&uid| self.world.pod(uid).is_some_and(|p| p.node_name.is_none()))
         {
-            let first = burst.map_or(now, |(first, _)| first);
-            burst = Some((first, (now + window).min(first + batch_max)));
+            let first = self.burst.map_or(now, |(first, _)| first);
+            let due = (now + self.pace.window).min(first + self.pace.batch_max);
+            self.burst = Some((first, due));
         }
-        let quiet = next_arrival == workload.jobs.len()
+    }
+
+    /// Whether the run is over: every job is done and nothing is on its way, and no pod
+    /// waits or nothing has changed for long enough.
+    fn over(&self, now: i64) -> bool {
+        let world = &self.world;
+        let quiet = self.next_arrival == self.scenario.workload.jobs.len()
             && world.running_pods() == 0
             && world.in_flight() == 0
             && !world.failure_ahead()
             && world.outbox.is_empty()
-            && events.is_empty();
-        if quiet && (world.pending == 0 || now - last_change >= settle) {
-            break;
-        }
+            && self.events.is_empty();
+        quiet && (world.pending == 0 || now - self.last_change >= self.pace.settle)
     }
-    progress(1.0);
-    world.close();
+}
+
+/// The invariant violations of the run (those after each pass, then those at the end),
+/// without repeats in a row, and at most [`MAX_VIOLATIONS_SHOWN`] of them listed.
+fn violations(world: &mut World, workload: &Workload) -> Vec<String> {
     let mut violations = std::mem::take(&mut world.violations);
-    violations.extend(oracle::at_end(&world, workload));
+    violations.extend(oracle::at_end(world, workload));
     violations.dedup();
     if violations.len() > MAX_VIOLATIONS_SHOWN {
         let more = violations.len() - MAX_VIOLATIONS_SHOWN;
         violations.truncate(MAX_VIOLATIONS_SHOWN);
         violations.push(format!("… and {more} more"));
     }
-    Ok(outcome(&world, workload, settings, violations))
+    violations
 }
 
 /// Moves pods that came back into the queues and binds what fits; returns those pods.

@@ -235,57 +235,9 @@ pub fn write_table(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     write_wrapped(out, header, 0, 2, layout.width)?;
-    let mut table = Columns::new(&[
-        col("CONFIGURATION"),
-        droppable("JOBS DONE", 3),
-        col("WAIT P50"),
-        col("WAIT P95"),
-        droppable("WAIT MAX", 2),
-        col("NODE-HOURS"),
-        col("BOUND"),
-        col("× BOUND"),
-        droppable("IDLE", 1),
-        col("COST"),
-        col("EVICTED"),
-        wide("NEVER SCHEDULED"),
-        wide("LAUNCHED"),
-        wide("TERMINATED"),
-        wide("SCALE-UPS"),
-        wide("PASSES"),
-    ]);
+    let mut table = outcome_columns();
     for o in outcomes {
-        let ratio = match o.lower_bound_node_hours {
-            b if b > 0.0 => format!("{:.2}", o.node_hours / b),
-            _ => String::new(),
-        };
-        let cells = vec![
-            o.label.clone(),
-            format!("{}/{}", count(o.jobs_finished as u64), count(o.jobs as u64)),
-            human(o.job_wait.p50),
-            human(o.job_wait.p95),
-            human(o.job_wait.max),
-            format!("{:.1}", o.node_hours),
-            format!("{:.1}", o.lower_bound_node_hours),
-            ratio,
-            format!("{:.1}", o.idle_node_hours),
-            money(o.cost),
-            count(o.evictions),
-            count(o.pods_never_scheduled),
-            count(o.nodes_launched),
-            count(o.terminations),
-            count(o.scale_ups),
-            count(o.passes),
-        ];
-        let mut notes = Vec::new();
-        if o.job_wait_by_class.len() > 1 {
-            let classes: Vec<String> = o
-                .job_wait_by_class
-                .iter()
-                .map(|(class, w)| format!("{class} {} (max {})", human(w.p95), human(w.max)))
-                .collect();
-            notes.push(format!("wait p95 by class: {}", classes.join(", ")));
-        }
-        table.row(cells, notes);
+        table.row(outcome_cells(o), class_notes(o));
     }
     table.write(layout, out)?;
     write_wrapped(
@@ -308,6 +260,69 @@ pub fn write_table(
         }
     }
     Ok(())
+}
+
+/// The table's columns: those that compare configurations (the droppable ones hidden on a
+/// narrow terminal), then the counts `-o wide` adds.
+fn outcome_columns() -> Columns {
+    Columns::new(&[
+        col("CONFIGURATION"),
+        droppable("JOBS DONE", 3),
+        col("WAIT P50"),
+        col("WAIT P95"),
+        droppable("WAIT MAX", 2),
+        col("NODE-HOURS"),
+        col("BOUND"),
+        col("× BOUND"),
+        droppable("IDLE", 1),
+        col("COST"),
+        col("EVICTED"),
+        wide("NEVER SCHEDULED"),
+        wide("LAUNCHED"),
+        wide("TERMINATED"),
+        wide("SCALE-UPS"),
+        wide("PASSES"),
+    ])
+}
+
+/// One configuration's row, in the order of [`outcome_columns`].
+fn outcome_cells(o: &Outcome) -> Vec<String> {
+    let ratio = match o.lower_bound_node_hours {
+        b if b > 0.0 => format!("{:.2}", o.node_hours / b),
+        _ => String::new(),
+    };
+    vec![
+        o.label.clone(),
+        format!("{}/{}", count(o.jobs_finished as u64), count(o.jobs as u64)),
+        human(o.job_wait.p50),
+        human(o.job_wait.p95),
+        human(o.job_wait.max),
+        format!("{:.1}", o.node_hours),
+        format!("{:.1}", o.lower_bound_node_hours),
+        ratio,
+        format!("{:.1}", o.idle_node_hours),
+        money(o.cost),
+        count(o.evictions),
+        count(o.pods_never_scheduled),
+        count(o.nodes_launched),
+        count(o.terminations),
+        count(o.scale_ups),
+        count(o.passes),
+    ]
+}
+
+/// The notes under a configuration's row: each class's wait, when there is more than one.
+fn class_notes(o: &Outcome) -> Vec<String> {
+    let mut notes = Vec::new();
+    if o.job_wait_by_class.len() > 1 {
+        let classes: Vec<String> = o
+            .job_wait_by_class
+            .iter()
+            .map(|(class, w)| format!("{class} {} (max {})", human(w.p95), human(w.max)))
+            .collect();
+        notes.push(format!("wait p95 by class: {}", classes.join(", ")));
+    }
+    notes
 }
 
 #[cfg(test)]

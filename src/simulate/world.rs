@@ -24,7 +24,7 @@ use crate::document::SnapshotDocument;
 use crate::engine::scale_in::drain::{DrainPolicy, PodDrain, classify};
 use crate::engine::scale_up::predicates::{NodeShape, static_fit};
 use crate::model::scheduling::{Taint, TaintEffect};
-use crate::model::{Node, Pod, Resources, Snapshot, keys};
+use crate::model::{Node, NodeGroup, Pod, Resources, Snapshot, keys};
 
 /// Scaling activities kept per group, as many as the live read asks AWS for.
 const ACTIVITIES_PER_GROUP: usize = 20;
@@ -52,6 +52,43 @@ pub(super) struct GroupSim {
     /// Launches so far: picks the zone and the draw of each delay.
     launches: u64,
     key: u64,
+}
+
+impl GroupSim {
+    /// Group `group` as the simulated cloud runs it: what its new nodes look like and run,
+    /// its delays (`params`), and its price.
+    fn new(group: &NodeGroup, daemon_pods: &[Pod], params: &Params) -> Result<GroupSim> {
+        let template = objects::node_template(group)?;
+        let shape = NodeShape {
+            name: None,
+            labels: &template.labels,
+            taints: &template.taints,
+            unschedulable: false,
+            unknown_zones: &[],
+        };
+        let daemons = (0..daemon_pods.len())
+            .filter(|&d| static_fit(&daemon_pods[d].placement, shape).is_ok())
+            .collect();
+        let (launch, join) = params.delays(&group.name);
+        let price = params.prices.hourly(&group.instance_type).ok_or_else(|| {
+            eyre!(
+                "no hourly price for instance type {} (group {}): add it to simulation.prices \
+                 in the cluster file, e.g. \"prices\": {{\"{}\": 0.5}}",
+                group.instance_type,
+                group.name,
+                group.instance_type
+            )
+        })?;
+        Ok(GroupSim {
+            template,
+            daemons,
+            launch,
+            join,
+            price,
+            launches: 0,
+            key: fnv(&format!("{}/{}", group.region, group.name)),
+        })
+    }
 }
 
 pub(super) struct NodeSim {
@@ -130,6 +167,48 @@ pub struct World {
     pub violations: Vec<String>,
 }
 
+/// The pod each DaemonSet of the document runs on a node.
+fn daemon_pod_templates(doc: &SnapshotDocument) -> Result<Vec<Pod>> {
+    let mut interner = Placements::default();
+    doc.kubernetes
+        .daemon_sets
+        .items
+        .iter()
+        .map(|ds| objects::daemon_pod_template(ds, &mut interner))
+        .collect()
+}
+
+/// The failure windows the parameters inject, by group index (a window naming no group of
+/// the snapshot is dropped).
+fn failure_windows(
+    params: &Params,
+    groups: &[NodeGroup],
+) -> Vec<(usize, i64, i64, super::params::FailureKind)> {
+    params
+        .failures
+        .iter()
+        .flat_map(|f| {
+            groups
+                .iter()
+                .enumerate()
+                .filter(move |(_, g)| g.name == f.group)
+                .map(move |(g, _)| (g, f.from_ms, f.until_ms, f.kind))
+        })
+        .collect()
+}
+
+/// Keeps the newest scaling activities of each group, as many as the live read asks for.
+fn keep_newest_activities(snap: &mut Snapshot) {
+    snap.activities
+        .sort_by_key(|a| std::cmp::Reverse(a.start_time));
+    let mut kept: HashMap<(String, String), usize> = HashMap::new();
+    snap.activities.retain(|a| {
+        let n = kept.entry((a.region.clone(), a.group.clone())).or_default();
+        *n += 1;
+        *n <= ACTIVITIES_PER_GROUP
+    });
+}
+
 impl World {
     /// The cluster of `snapshot` (built from `doc`) at its capture time: its groups, their
     /// members and nodes, DaemonSet pods on every node; no job pods (the trace is the workload).
@@ -140,67 +219,14 @@ impl World {
         seed: u64,
         workload: &Workload,
     ) -> Result<World> {
-        let mut interner = Placements::default();
-        let daemon_pods = doc
-            .kubernetes
-            .daemon_sets
-            .items
+        let daemon_pods = daemon_pod_templates(doc)?;
+        let groups = snap
+            .groups
             .iter()
-            .map(|ds| objects::daemon_pod_template(ds, &mut interner))
+            .map(|group| GroupSim::new(group, &daemon_pods, params))
             .collect::<Result<Vec<_>>>()?;
-        let mut groups = Vec::new();
-        for group in &snap.groups {
-            let template = objects::node_template(group)?;
-            let shape = NodeShape {
-                name: None,
-                labels: &template.labels,
-                taints: &template.taints,
-                unschedulable: false,
-                unknown_zones: &[],
-            };
-            let daemons = (0..daemon_pods.len())
-                .filter(|&d| static_fit(&daemon_pods[d].placement, shape).is_ok())
-                .collect();
-            let (launch, join) = params.delays(&group.name);
-            let price = params.prices.hourly(&group.instance_type).ok_or_else(|| {
-                eyre!(
-                    "no hourly price for instance type {} (group {}): add it to simulation.prices \
-                     in the cluster file, e.g. \"prices\": {{\"{}\": 0.5}}",
-                    group.instance_type,
-                    group.name,
-                    group.instance_type
-                )
-            })?;
-            groups.push(GroupSim {
-                template,
-                daemons,
-                launch,
-                join,
-                price,
-                launches: 0,
-                key: fnv(&format!("{}/{}", group.region, group.name)),
-            });
-        }
-        let failures = params
-            .failures
-            .iter()
-            .flat_map(|f| {
-                snap.groups
-                    .iter()
-                    .enumerate()
-                    .filter(move |(_, g)| g.name == f.group)
-                    .map(move |(g, _)| (g, f.from_ms, f.until_ms, f.kind))
-            })
-            .collect();
-        // The newest activities of each group, as many as the live read asks for.
-        snap.activities
-            .sort_by_key(|a| std::cmp::Reverse(a.start_time));
-        let mut kept: HashMap<(String, String), usize> = HashMap::new();
-        snap.activities.retain(|a| {
-            let n = kept.entry((a.region.clone(), a.group.clone())).or_default();
-            *n += 1;
-            *n <= ACTIVITIES_PER_GROUP
-        });
+        let failures = failure_windows(params, &snap.groups);
+        keep_newest_activities(&mut snap);
         let start = snap.captured_at;
         let old_nodes = std::mem::take(&mut snap.nodes);
         let old_instances = std::mem::take(&mut snap.instances);
