@@ -124,13 +124,44 @@ fn events_of(
     snapshot: &Snapshot,
     cluster: &ObjectReference,
 ) -> Vec<Pending> {
-    // Pods by name, made once and only when an Event names a pod: a scale-up for 100k
-    // pods must not search the pods once per pod.
-    let by_name: OnceCell<HashMap<(&str, &str), &Pod>> = OnceCell::new();
-    let pod_ref = |key: &str| -> Option<ObjectReference> {
+    let pods = PodRefs::new(snapshot);
+    let mut queue: Vec<Pending> = Vec::new();
+    if !plan.cluster_health.healthy {
+        queue.push(Pending {
+            reference: cluster.clone(),
+            key: "cluster".into(),
+            reason: "ClusterUnhealthy",
+            warning: true,
+            note: plan.cluster_health.reason.clone(),
+        });
+    }
+    for a in applied {
+        applied_events(plan, a, &pods, &mut queue);
+    }
+    queue.extend(unreadable_events(plan));
+    queue.extend(unschedulable_events(plan, &pods));
+    queue
+}
+
+/// References to pods by `namespace/name`, the index made once and only when an Event names
+/// a pod: a scale-up for 100k pods must not search the pods once per pod.
+struct PodRefs<'a> {
+    snapshot: &'a Snapshot,
+    by_name: OnceCell<HashMap<(&'a str, &'a str), &'a Pod>>,
+}
+
+impl<'a> PodRefs<'a> {
+    fn new(snapshot: &'a Snapshot) -> Self {
+        PodRefs {
+            snapshot,
+            by_name: OnceCell::new(),
+        }
+    }
+
+    fn reference(&self, key: &str) -> Option<ObjectReference> {
         let (ns, name) = key.split_once('/')?;
-        let by_name = by_name.get_or_init(|| {
-            snapshot
+        let by_name = self.by_name.get_or_init(|| {
+            self.snapshot
                 .pods
                 .iter()
                 .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
@@ -145,69 +176,66 @@ fn events_of(
             uid: pod.uid.clone(),
             ..Default::default()
         })
-    };
-    let mut queue: Vec<Pending> = Vec::new();
-    if !plan.cluster_health.healthy {
-        queue.push(Pending {
-            reference: cluster.clone(),
-            key: "cluster".into(),
-            reason: "ClusterUnhealthy",
-            warning: true,
-            note: plan.cluster_health.reason.clone(),
-        });
     }
-    for a in applied {
-        let done = matches!(a.outcome, Outcome::Done(_));
-        match (a.kind, done) {
-            (AppliedKind::ScaleUp, true) => {
-                let Some(up) = plan.scale_ups.iter().find(|s| s.group == a.target) else {
-                    continue;
-                };
-                for pod in &up.pods {
-                    if let Some(reference) = pod_ref(pod) {
-                        queue.push(Pending {
-                            reference,
-                            key: pod.clone(),
-                            reason: "TriggeredScaleUp",
-                            warning: false,
-                            note: format!(
-                                "pod triggered scale-up: {} ({}) {} → {}",
-                                up.group, up.region, up.current_desired, up.new_desired
-                            ),
-                        });
-                    }
+}
+
+/// A scale-up done: TriggeredScaleUp on each of its pods; a node action done: its Event on the
+/// Node.
+fn applied_events(plan: &Plan, a: &Applied, pods: &PodRefs<'_>, queue: &mut Vec<Pending>) {
+    if !matches!(a.outcome, Outcome::Done(_)) {
+        return;
+    }
+    match a.kind {
+        AppliedKind::ScaleUp => {
+            let Some(up) = plan.scale_ups.iter().find(|s| s.group == a.target) else {
+                return;
+            };
+            for pod in &up.pods {
+                if let Some(reference) = pods.reference(pod) {
+                    queue.push(Pending {
+                        reference,
+                        key: pod.clone(),
+                        reason: "TriggeredScaleUp",
+                        warning: false,
+                        note: format!(
+                            "pod triggered scale-up: {} ({}) {} → {}",
+                            up.group, up.region, up.current_desired, up.new_desired
+                        ),
+                    });
                 }
             }
-            (AppliedKind::Node(kind), true) => {
-                let reason = match kind {
-                    NodeActionKind::Cordon => "CordonedByEkas",
-                    NodeActionKind::Uncordon => "UncordonedByEkas",
-                    NodeActionKind::Drain => "DrainingByEkas",
-                    NodeActionKind::Terminate => "TerminatingByEkas",
-                    _ => continue,
-                };
-                queue.push(Pending {
-                    reference: ObjectReference {
-                        api_version: Some("v1".into()),
-                        kind: Some("Node".into()),
-                        name: Some(a.target.clone()),
-                        ..Default::default()
-                    },
-                    key: a.target.clone(),
-                    reason,
-                    warning: false,
-                    note: a.outcome.to_string(),
-                });
-            }
-            _ => {}
         }
+        AppliedKind::Node(kind) => {
+            let reason = match kind {
+                NodeActionKind::Cordon => "CordonedByEkas",
+                NodeActionKind::Uncordon => "UncordonedByEkas",
+                NodeActionKind::Drain => "DrainingByEkas",
+                NodeActionKind::Terminate => "TerminatingByEkas",
+                _ => return,
+            };
+            queue.push(Pending {
+                reference: ObjectReference {
+                    api_version: Some("v1".into()),
+                    kind: Some("Node".into()),
+                    name: Some(a.target.clone()),
+                    ..Default::default()
+                },
+                key: a.target.clone(),
+                reason,
+                warning: false,
+                note: a.outcome.to_string(),
+            });
+        }
+        _ => {}
     }
-    for (w, object) in plan
-        .warnings
+}
+
+/// UnreadableByEkas on each object the plan's warnings name.
+fn unreadable_events(plan: &Plan) -> impl Iterator<Item = Pending> + '_ {
+    plan.warnings
         .iter()
         .filter_map(|w| Some((w, w.object.as_ref()?)))
-    {
-        queue.push(Pending {
+        .map(|(w, object)| Pending {
             reference: ObjectReference {
                 api_version: Some(object.kind.api_version().into()),
                 kind: Some(object.kind.as_str().into()),
@@ -219,12 +247,16 @@ fn events_of(
             reason: "UnreadableByEkas",
             warning: true,
             note: w.message.clone(),
-        });
-    }
-    for u in &plan.unschedulable {
-        let Some(reference) = pod_ref(&u.pod) else {
-            continue;
-        };
+        })
+}
+
+/// NotTriggerScaleUp on each pod no group can take, with every group's reason (or its gang's).
+fn unschedulable_events<'p>(
+    plan: &'p Plan,
+    pods: &'p PodRefs<'_>,
+) -> impl Iterator<Item = Pending> + 'p {
+    plan.unschedulable.iter().filter_map(|u| {
+        let reference = pods.reference(&u.pod)?;
         let note = match (&u.gang, u.reasons.values().next()) {
             // The gang's reason, which every group gives.
             (Some(_), Some(why)) => why.clone(),
@@ -238,13 +270,12 @@ fn events_of(
                 format!("pod fits no node group: {why}")
             }
         };
-        queue.push(Pending {
+        Some(Pending {
             reference,
             key: u.pod.clone(),
             reason: "NotTriggerScaleUp",
             warning: true,
             note,
-        });
-    }
-    queue
+        })
+    })
 }

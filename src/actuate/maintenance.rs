@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::drain::{DrainOptions, DrainResult, drain_node};
+use super::drain::{DrainOptions, DrainReport, DrainResult, drain_node};
 use super::outcome::{CallError, Done, ErrorClass, Outcome, Skip};
 use super::{Actuator, Applied, AppliedKind, Parts, Step};
 use crate::aws::RegionClients;
@@ -146,35 +146,9 @@ impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
                     ..DrainOptions::default()
                 };
                 let report = drain_node(cluster, name, &options, &()).await;
-                match report.result {
-                    DrainResult::Drained => Ok(Done::Drained),
-                    DrainResult::TimedOut => Ok(Done::Draining {
-                        evicted: report.evicted.len(),
-                        left: report.remaining.len(),
-                    }),
-                    _ => Err(CallError::new(
-                        report.error_class.unwrap_or(ErrorClass::Other),
-                        report.summary(),
-                    )),
-                }
+                drained(report)
             }
-            NodeActionKind::Terminate => {
-                let (Some(group), Some(region), Some(instance)) =
-                    (&node.group, &node.region, &node.instance_id)
-                else {
-                    return Err(other("no group or instance known for this node"));
-                };
-                let dead = node.state == NodeState::Dead;
-                safe_to_terminate(cluster, name, dead, &self.drain, now).await?;
-                let decrement = node.decrement;
-                self.groups
-                    .terminate(region, group, instance, decrement)
-                    .await?;
-                cluster.delete_node(name).await?;
-                Ok(Done::Terminated {
-                    instance: instance.clone(),
-                })
-            }
+            NodeActionKind::Terminate => self.terminate(node, now).await,
             NodeActionKind::DeleteNode => {
                 cluster.delete_node(name).await?;
                 Ok(Done::NodeDeleted)
@@ -197,17 +171,7 @@ impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
                 for left in &report.remaining {
                     tracing::warn!(node = name, pod = %left.pod, why = %left.why, "not evicted; it goes with the instance");
                 }
-                match report.result {
-                    DrainResult::Drained => Ok(Done::Drained),
-                    DrainResult::TimedOut => Ok(Done::Draining {
-                        evicted: report.evicted.len(),
-                        left: report.remaining.len(),
-                    }),
-                    _ => Err(CallError::new(
-                        report.error_class.unwrap_or(ErrorClass::Other),
-                        report.summary(),
-                    )),
-                }
+                drained(report)
             }
             NodeActionKind::Consolidate => {
                 cluster.mark_consolidating(name, Some(now)).await?;
@@ -225,6 +189,43 @@ impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
                 Ok(Done::InterruptionCleared(uncordoned))
             }
         }
+    }
+}
+
+impl<G: GroupWriter, C: ClusterWriter> Actuator<'_, G, C> {
+    /// The node's instance terminated (its group shrinking when the plan says so) and its Node
+    /// deleted, once the node is read again and found safe to go.
+    async fn terminate(&self, node: &NodeAction, now: Timestamp) -> Result<Done, CallError> {
+        let (Some(group), Some(region), Some(instance)) =
+            (&node.group, &node.region, &node.instance_id)
+        else {
+            return Err(other("no group or instance known for this node"));
+        };
+        let name = node.name.as_str();
+        let dead = node.state == NodeState::Dead;
+        safe_to_terminate(&self.cluster, name, dead, &self.drain, now).await?;
+        self.groups
+            .terminate(region, group, instance, node.decrement)
+            .await?;
+        self.cluster.delete_node(name).await?;
+        Ok(Done::Terminated {
+            instance: instance.clone(),
+        })
+    }
+}
+
+/// One round of a drain, as an action's result: drained, still draining, or failed.
+fn drained(report: DrainReport) -> Result<Done, CallError> {
+    match report.result {
+        DrainResult::Drained => Ok(Done::Drained),
+        DrainResult::TimedOut => Ok(Done::Draining {
+            evicted: report.evicted.len(),
+            left: report.remaining.len(),
+        }),
+        _ => Err(CallError::new(
+            report.error_class.unwrap_or(ErrorClass::Other),
+            report.summary(),
+        )),
     }
 }
 
