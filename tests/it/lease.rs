@@ -10,16 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
 use crate::support::groups::{REGION, reap_args, workers};
+use crate::support::lease::{LEASES, hold_lease};
 use crate::support::moto::Moto;
 use crate::support::simulator::simulate;
 use crate::support::*;
-
-const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/ekas/leases";
 
 /// A short Lease, so that takeovers happen within the test; every call fits in half of it.
 const SHORT_LEASE: [&str; 8] = [
@@ -237,31 +234,6 @@ async fn two_loops_and_a_cron_reap_never_change_anything_at_the_same_time() {
         codes.get(&Some(1)).is_some_and(|n| *n > 0),
         "a cron reap was refused: {codes:?}"
     );
-}
-
-/// Renews Lease ekas/ekas as `who` every 300 ms, writing `renewTime` from a clock `skew` off,
-/// until `stop` is set.
-pub(crate) fn hold_lease(
-    kube: Arc<FakeKube>,
-    who: &str,
-    skew: jiff::SignedDuration,
-    stop: Arc<AtomicBool>,
-) -> JoinHandle<()> {
-    let renew = move || (jiff::Timestamp::now() + skew).to_string();
-    kube.add(
-        LEASES,
-        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": "ekas", "namespace": "ekas"},
-            "spec": {"holderIdentity": who, "leaseDurationSeconds": 3, "renewTime": renew()}}),
-    );
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(300));
-            kube.set("leases", Some("ekas"), "ekas", |l| {
-                l["spec"]["renewTime"] = json!(renew())
-            });
-        }
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,22 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::groups::{REGION, group, node, reap_args};
+use crate::support::groups::{REGION, desired, group, node, reap_args};
 
-/// Desired capacity of group `name`.
-async fn desired(moto: &Moto, name: &str) -> i32 {
-    let c = &moto.clients(&[REGION]).await[0];
-    let out = c
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(name)
-        .send()
-        .await
-        .unwrap();
-    out.auto_scaling_groups()[0]
-        .desired_capacity()
-        .unwrap_or_default()
-}
 use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
 use crate::support::moto::Moto;
@@ -287,7 +273,7 @@ async fn a_gpu_node_that_joins_late_is_bought_once() {
     })
     .await;
     assert_eq!(
-        desired(&moto, "gpu").await,
+        desired(&moto, REGION, "gpu").await,
         1,
         "no second GPU node for the same pod"
     );
@@ -308,7 +294,7 @@ async fn a_gpu_node_that_joins_late_is_bought_once() {
         1.0,
         "{body}"
     );
-    assert_eq!(desired(&moto, "gpu").await, 1);
+    assert_eq!(desired(&moto, REGION, "gpu").await, 1);
     assert!(ekas.stop().success());
     stop.store(true, Ordering::Relaxed);
     join.await.unwrap();

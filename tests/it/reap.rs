@@ -129,7 +129,7 @@ async fn a_held_lease_stops_reap_before_it_acts() {
     kube.add("/api/v1/nodes", node("idle", &ids[0], marked));
     // A live holder: it renews while reap looks.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let holder = crate::lease::hold_lease(
+    let holder = crate::support::lease::hold_lease(
         kube.clone(),
         "ekas-run-7d9f",
         jiff::SignedDuration::ZERO,

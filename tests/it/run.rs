@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
-use crate::support::groups::{REGION, group, reap_args, workers};
+use crate::support::groups::{REGION, desired, group, reap_args, workers, workers_in};
 use crate::support::moto::Moto;
 use crate::support::simulator::{simulate, simulate_in};
 use crate::support::*;
@@ -161,36 +161,13 @@ async fn a_new_pending_pod_starts_a_pass_long_before_the_sleep_ends() {
     assert!(ekas.stop().success());
 }
 
-/// Group `workers-<region>` of cluster `prod` in each region (m5.xlarge, max 10, empty).
-async fn groups_in(moto: &Moto, regions: &[&str]) {
-    for c in moto.clients(regions).await {
-        crate::support::aws_setup::launch_configuration(&c, "lc", "m5.xlarge").await;
-        crate::support::aws_setup::workers(&c, &format!("workers-{}", c.region), (0, 10, 0), "lc")
-            .await;
-    }
-}
-
-async fn desired(moto: &Moto, region: &str) -> i32 {
-    let c = &moto.clients(&[region]).await[0];
-    let out = c
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(format!("workers-{region}"))
-        .send()
-        .await
-        .unwrap();
-    out.auto_scaling_groups()[0]
-        .desired_capacity()
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_preferred_region_cannot_launch_the_work_overflows_to_the_next() {
     use crate::support::fault_proxy::{Fault, FaultProxy, failed_launch_xml};
     let moto = Arc::new(Moto::start());
     const REGIONS: [&str; 2] = ["us-west-2", "us-east-1"];
     let regions = REGIONS;
-    groups_in(&moto, &regions).await;
+    workers_in(&moto, &regions).await;
     let proxy = FaultProxy::start(&moto.endpoint);
     let start = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1)).to_string();
     proxy.inject(
@@ -233,12 +210,12 @@ async fn when_the_preferred_region_cannot_launch_the_work_overflows_to_the_next(
     })
     .await;
     assert_eq!(
-        desired(&moto, "us-west-2").await,
+        desired(&moto, "us-west-2", "workers-us-west-2").await,
         0,
         "the failing region got nothing"
     );
     assert_eq!(
-        desired(&moto, "us-east-1").await,
+        desired(&moto, "us-east-1", "workers-us-east-1").await,
         2,
         "20 pods of 0.25 cpu: two nodes"
     );

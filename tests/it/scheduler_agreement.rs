@@ -19,7 +19,7 @@ use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::scheduler_cases::{node, pod, verdicts};
+use crate::support::scheduler_shorthand::{node, pod, verdicts};
 
 const NAMESPACE: &str = "ekas-agreement";
 

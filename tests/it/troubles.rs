@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 use crate::support::ekas_loop::{Logged, free_port, http_get, metric};
 use crate::support::fake_kube::FakeKube;
 use crate::support::groups::{REGION, workers};
+use crate::support::lease::LEASES;
 use crate::support::moto::Moto;
 use crate::support::*;
-
-const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/ekas/leases";
 
 /// What the real API server answers a service account without RBAC for Leases (seen on
 /// kube-apiserver v1.36).

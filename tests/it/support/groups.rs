@@ -1,5 +1,6 @@
 //! The Auto Scaling group most tests use (`workers` of cluster `prod` in one region, on moto),
-//! its Nodes, and the `ekas reap` command line a cron job runs.
+//! one per region for the tests of several, their Nodes, and the `ekas reap` command line a
+//! cron job runs.
 
 use serde_json::{Value, json};
 
@@ -38,6 +39,29 @@ pub async fn group(moto: &Moto) -> (i32, Vec<String>) {
         .collect();
     ids.sort();
     (g.desired_capacity().unwrap_or_default(), ids)
+}
+
+/// Group `workers-<region>` of cluster `prod` in each region (m5.xlarge, max 10, empty).
+pub async fn workers_in(moto: &Moto, regions: &[&str]) {
+    for c in moto.clients(regions).await {
+        super::aws_setup::launch_configuration(&c, "lc", "m5.xlarge").await;
+        super::aws_setup::workers(&c, &format!("workers-{}", c.region), (0, 10, 0), "lc").await;
+    }
+}
+
+/// Desired capacity of group `name` in `region`.
+pub async fn desired(moto: &Moto, region: &str, name: &str) -> i32 {
+    let c = &moto.clients(&[region]).await[0];
+    let out = c
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .unwrap();
+    out.auto_scaling_groups()[0]
+        .desired_capacity()
+        .unwrap_or_default()
 }
 
 /// A Ready node for an instance, joined long ago.

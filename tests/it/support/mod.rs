@@ -6,9 +6,11 @@ pub mod ekas_loop;
 pub mod fake_pricing;
 pub mod fault_proxy;
 pub mod groups;
+pub mod lease;
 pub mod manifests;
 pub mod moto;
 pub mod receiver;
+pub mod scheduler_shorthand;
 pub mod simulator;
 
 // The fake API server is a crate of its own (crates/fake-kube); tests name it from here.
