@@ -3,37 +3,53 @@
 //! namespace of its own, reads them back through it, and runs ekas (the binary, or its library
 //! with [`TestCluster::client`]) against [`TestCluster::kubeconfig`].
 //!
-//! On a real cluster every object goes through the API: Node objects are created directly (no
-//! kubelet runs) with their status patched through the status subresource, pods are created and
-//! then marked Running the same way, and whatever the test made is deleted when it ends (also
-//! when it fails). On the fake the harness is not a client: it seeds and reads through the
-//! fake's own interface (`add`, `set`, `remove`, `object`; none is a request), so that the
-//! fake's request log and record of writes hold ekas's requests alone — tests count them and
-//! check them against deploy/'s RBAC.
+//! On a real cluster every object goes through the API: a Node is created with its status, as
+//! its kubelet registers it (no kubelet runs); a pod is created, then marked Running through the
+//! status subresource; whatever the test made is deleted when it ends (also when it fails). On
+//! the fake the harness is not a client: it seeds and reads through the fake's own interface
+//! (`add`, `set`, `remove`, `object`; none is a request), so that the fake's request log and
+//! record of writes hold ekas's requests alone — tests count them and check them against
+//! deploy/'s RBAC.
 //!
-//! A test that needs what only the fake does (injected faults, its request log, its eviction
-//! record) or one of its simplifications says so: [`TestCluster::fake_only`] skips the test on a
-//! real cluster, [`TestCluster::fake_checks`] skips only the checks that read the fake's
-//! bookkeeping; each prints the reason.
+//! A test that needs what only the fake does, or one of its simplifications, says so:
+//! [`TestCluster::fake_only`] skips the whole test on a real cluster, [`TestCluster::fake_checks`]
+//! skips only the checks that read the fake's bookkeeping; each prints what it needs. What only
+//! the fake does: its request log (`request_log`, `requests`, `count`, `lists`, `watches`), its
+//! record of writes with their sender and the Lease holder of the moment (`writes`), its record
+//! of evictions and their grace (`evictions`, `eviction_grace_periods`), and injected faults
+//! (`refuse`, `fail_next`, `slow`, `unserve`/`serve`, and a fault proxy in front of its plain
+//! HTTP with `kubeconfig_via`).
+//!
+//! The fake's simplifications, and how the tests stand with them:
+//! - It keeps the creation times a test gives: there a Node can be up since January. A real API
+//!   server makes every object new, so the tests' `ekas` commands take Nodes for joined long ago
+//!   (`--launch-grace 0`), and the fixtures whose Nodes went NotReady months after they joined
+//!   run on the fake only (a new NotReady Node is one still starting, not a dead one).
+//! - No admission or validation: it stores a pod whose quantities do not parse (fake only).
+//! - It serves the coscheduling CRD, alpha PodGroups of a Kubernetes newer than the real cluster
+//!   may be, and the ProvisioningRequest CRD; on a real cluster [`TestCluster::serve_crd`]
+//!   installs deploy/'s copy of the last.
+//! - Deletion is immediate. Without a kubelet a real cluster keeps a pod evicted with a grace
+//!   period Terminating: the simulator ([`super::simulator`]) ends such pods as their kubelet
+//!   would, and a test's own pods are deleted at once (grace period 0).
+//! - No scheduler: on the fake a pod stays pending unless the simulator binds it; on a real
+//!   cluster kube-scheduler binds it, and a pod that must still be pending when ekas looks is
+//!   left to a scheduler that does not run ([`unscheduled`]).
 //!
 //! A real cluster for these tests (../shared/realk8s is one) must hold nothing else that ekas
-//! would act on — ekas sees every Node and pod — so run them one at a time
-//! (`--test-threads=1`). Start kube-controller-manager without the Job, DaemonSet and
-//! ReplicaSet controllers, which would take the tests' pods from their inert owners
+//! would act on — ekas reads every Node, pod and ProvisioningRequest — so the tests run one at
+//! a time on it:
+//!
+//! ```text
+//! EKAS_TEST_KUBECONFIG=/tmp/realk8s/kubeconfig cargo test --test it -- --test-threads=1
+//! ```
+//!
+//! Start its kube-controller-manager without the Job, DaemonSet and ReplicaSet controllers,
+//! which would take the tests' pods from their inert owners
 //! (`KCM_CONTROLLERS='*,-job-controller,-daemonset-controller,-replicaset-controller'`); the
 //! node lifecycle controller may run: the harness renews each of its Nodes' Leases in
-//! kube-node-lease, as a kubelet would.
-//!
-//! The fake's simplifications some tests rely on (each such test says which):
-//! - deletion is immediate (no grace period, no finalizers), and evictions are recorded with the
-//!   grace they asked for ([`FakeKube::evictions`], [`FakeKube::eviction_grace_periods`]);
-//! - no admission or validation: it stores a pod whose quantities do not parse, and creation
-//!   times and `generation` as the test sets them (a real server sets them itself: there, every
-//!   object is new);
-//! - it serves the coscheduling and ProvisioningRequest CRDs and the alpha
-//!   `scheduling.k8s.io` PodGroups, and serves or stops serving an API version on demand;
-//! - no scheduler: the simulator ([`super::simulator`]) binds pods on the fake, kube-scheduler on
-//!   a real cluster.
+//! kube-node-lease, as a kubelet would. Tests also use ekas's default Lease namespace, `ekas`
+//! (created if missing), and leave the ProvisioningRequest CRD installed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -242,8 +258,8 @@ impl TestCluster {
     }
 
     /// Creates `object` in the collection at `path` (its namespace is the path's), then sets
-    /// its `status`, if it has one, through the status subresource as a kubelet or a controller
-    /// would. Returns the object as stored. Panics when refused.
+    /// its `status`, if it has one the server did not keep, through the status subresource as a
+    /// kubelet or a controller would. Returns the object as stored. Panics when refused.
     pub async fn add(&self, path: &str, mut object: Value) -> Value {
         let t = target(path);
         assert!(t.name.is_none(), "not a collection path: {path}");
@@ -259,11 +275,6 @@ impl TestCluster {
             // (The fake names a type by plural and group: of two versions it reads the first.)
             return self.get(&format!("{path}/{name}")).await.unwrap_or(object);
         }
-        let status = object
-            .as_object_mut()
-            .unwrap()
-            .remove("status")
-            .filter(|s| s.as_object().is_some_and(|s| !s.is_empty()));
         let request = Request::new(path)
             .create(&PostParams::default(), serde_json::to_vec(&object).unwrap())
             .unwrap();
@@ -271,6 +282,13 @@ impl TestCluster {
             .call(request)
             .await
             .unwrap_or_else(|e| panic!("creating {path}/{name}: {e}"));
+        // A Node keeps the status it is created with (as its kubelet registers it); a pod's
+        // and a custom resource's are the server's own until written through the subresource.
+        let status = object
+            .get("status")
+            .and_then(Value::as_object)
+            .filter(|given| given.iter().any(|(k, v)| stored["status"][k] != *v))
+            .cloned();
         if t.namespace.is_none() && t.plural != "nodes" && t.plural != "namespaces" {
             self.created.lock().unwrap().push(format!("{path}/{name}"));
         }
@@ -408,9 +426,9 @@ impl TestCluster {
     }
 
     /// Registers a Node as its kubelet would: `object` as given (named by the caller, usually
-    /// with [`TestCluster::node_name`]), labelled as this test's, its status set through the
-    /// status subresource and, on a real cluster, without the not-ready taint the API server
-    /// gives a new Node (its taints are the object's).
+    /// with [`TestCluster::node_name`]), status included, labelled as this test's and, on a real
+    /// cluster, without the not-ready taint the API server gives a new Node (its taints are the
+    /// object's; the node lifecycle controller taints a NotReady one again).
     pub async fn create_node(&self, mut object: Value) -> Value {
         object["metadata"]["labels"][TEST_LABEL] = json!(self.namespace);
         let taints = object["spec"]["taints"].clone();
@@ -856,6 +874,12 @@ impl Drop for TestCluster {
                     .delete_collection(&now, &mine)
                     .unwrap();
                 let _ = client.request::<Value>(request).await;
+                // Pods evicted with a grace period stay Terminating without a kubelet.
+                let pods = format!("/api/v1/namespaces/{namespace}/pods");
+                let request = Request::new(pods)
+                    .delete_collection(&now, &ListParams::default())
+                    .unwrap();
+                let _ = client.request::<Value>(request).await;
                 let paths = created
                     .into_iter()
                     .chain([format!("/api/v1/namespaces/{namespace}"), LEASE.to_string()]);
@@ -866,10 +890,31 @@ impl Drop for TestCluster {
                         .unwrap();
                     let _ = client.request::<Value>(request).await;
                 }
+                // The namespace controller deletes what it held meanwhile: the next test must
+                // not see this one's pods or ProvisioningRequests (ekas reads every namespace).
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                while std::time::Instant::now() < deadline {
+                    let request = Request::new("/api/v1/namespaces")
+                        .get(&namespace, &Default::default())
+                        .unwrap();
+                    match client.request::<Value>(request).await {
+                        Err(kube::Error::Api(s)) if s.code == 404 => break,
+                        _ => tokio::time::sleep(Duration::from_millis(200)).await,
+                    }
+                }
             });
         });
         let _ = cleaning.join();
     }
+}
+
+/// `pod`, left to a scheduler that does not run: kube-scheduler leaves it pending on a real
+/// cluster, as the fake (which schedules nothing) does, for a test whose pod must still be
+/// pending when ekas looks although a node has room for it. ekas plans pods whatever their
+/// scheduler.
+pub fn unscheduled(mut pod: Value) -> Value {
+    pod["spec"]["schedulerName"] = json!("ekas-test-no-scheduler");
+    pod
 }
 
 /// JSON merge of `extra` into `base` (objects merge, everything else replaces).

@@ -1,8 +1,9 @@
 //! The cluster's other actors, simulated for `ekas run` tests: a node joins for every running
 //! instance of a group (providerID `aws:///<az>/<id>`), and bound pods are marked Running, as
-//! their kubelets would. On the fake, which has no scheduler, pending pods are also bound to
-//! schedulable nodes with room (by CPU), as kube-scheduler would; on a real cluster
-//! kube-scheduler binds them.
+//! their kubelets would; a pod being deleted (evicted with a grace period) is removed, as its
+//! kubelet does once its containers stopped (the fake deletes at once). On the fake, which has
+//! no scheduler, pending pods are also bound to schedulable nodes with room (by CPU), as
+//! kube-scheduler would; on a real cluster kube-scheduler binds them.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -88,11 +89,11 @@ pub async fn simulate_in(
         }
         // Kubelets.
         for p in c.pods().await {
-            if p["spec"]["nodeName"].is_string()
-                && p["status"]["phase"] != "Running"
-                && p["metadata"]["deletionTimestamp"].is_null()
-            {
-                c.run_pod(p["metadata"]["name"].as_str().unwrap()).await;
+            let name = p["metadata"]["name"].as_str().unwrap();
+            if !p["metadata"]["deletionTimestamp"].is_null() {
+                c.remove_pod(name).await;
+            } else if p["spec"]["nodeName"].is_string() && p["status"]["phase"] != "Running" {
+                c.run_pod(name).await;
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
