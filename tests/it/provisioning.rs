@@ -104,6 +104,9 @@ fn scale_up(c: &TestCluster, moto: &Moto) -> std::process::Output {
             "prod",
             "--regions",
             REGION,
+            // Nodes joined long ago (a real API server makes every Node new).
+            "--launch-grace",
+            "0",
         ],
         &moto.env(),
     );

@@ -184,6 +184,9 @@ async fn scale_up_uncordons_a_node_ekas_cordoned_before_adding_capacity() {
             "prod",
             "--regions",
             REGION,
+            // The spare joined long ago (a real API server makes every Node new).
+            "--launch-grace",
+            "0",
             "--slack-hook",
             &hook,
             "-vv",

@@ -81,7 +81,9 @@ pub fn node(name: &str, instance: &str, extra: Value) -> Value {
     node
 }
 
-/// `ekas reap` as cron runs it: the default Lease, shared with `ekas run`.
+/// `ekas reap` as cron runs it: the default Lease, shared with `ekas run`. Like the tests'
+/// `ekas run`, it takes every Node for joined long ago (`--launch-grace 0`): on a real cluster
+/// the API server sets a Node's creation time, so every Node of a test is new there.
 pub fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "reap",
@@ -91,6 +93,8 @@ pub fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "prod",
         "--regions",
         REGION,
+        "--launch-grace",
+        "0",
         "--idle-threshold",
         "1s",
         "--type-idle-count",
