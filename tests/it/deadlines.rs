@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ekas::aws::{AwsOptions, AwsTimeouts, gather};
 use ekas::notify::{Slack, SlackSettings};
 
-use crate::support::fake_kube::FakeKube;
+use crate::support::cluster::TestCluster;
 use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::groups::{REGION, workers};
 use crate::support::moto::Moto;
@@ -20,9 +20,14 @@ fn elapsed(what: &str, started: Instant) -> Duration {
     took
 }
 
-#[test]
-fn a_hung_kubernetes_api_server_fails_the_call_and_names_it() {
-    let kube = FakeKube::start();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_kubernetes_api_server_fails_the_call_and_names_it() {
+    let c = TestCluster::start().await;
+    let Some(kube) =
+        c.fake_only("a fault proxy in front of the fake's plain HTTP (kubeconfig_via)")
+    else {
+        return;
+    };
     let proxy = FaultProxy::start(&kube.url);
     proxy.inject_path("GET", "/api/v1/pods", Fault::Hang);
     let kubeconfig = kube.kubeconfig_via(&proxy.endpoint);
@@ -137,8 +142,7 @@ async fn a_hung_aws_endpoint_stops_reap_in_time_and_frees_the_lease() {
     workers(&moto, 0, 0).await;
     let proxy = FaultProxy::start(&moto.endpoint);
     proxy.inject("DescribeAutoScalingGroups", None, Fault::Hang);
-    let kube = FakeKube::start();
-    let kubeconfig = kube.kubeconfig();
+    let c = TestCluster::start().await;
     let mut env = moto.env();
     env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
     env.push(("AWS_ENDPOINT_URL", proxy.endpoint.clone()));
@@ -147,7 +151,7 @@ async fn a_hung_aws_endpoint_stops_reap_in_time_and_frees_the_lease() {
         &[
             "reap",
             "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
+            c.kubeconfig_arg(),
             "--cluster-name",
             "prod",
             "--regions",
@@ -171,9 +175,7 @@ async fn a_hung_aws_endpoint_stops_reap_in_time_and_frees_the_lease() {
     );
     assert!(took < Duration::from_secs(8), "{took:?}");
     // It held the default Lease while it waited, and gave it back.
-    let lease = kube
-        .object("leases", Some("ekas"), "ekas")
-        .expect("the Lease");
+    let lease = c.lease().await.expect("the Lease");
     assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
 }
 
@@ -205,9 +207,14 @@ async fn the_cluster_writer_says_which_kind_of_error_stopped_a_change() {
     use ekas::guard::Guard;
     use ekas::kubernetes::KubeOptions;
     use ekas::provider::ClusterWriter;
-    let kube = FakeKube::start();
-    let node = serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}});
-    kube.add("/api/v1/nodes", node);
+    let c = TestCluster::start().await;
+    let Some(kube) =
+        c.fake_only("a fault proxy in front of the fake's plain HTTP (kubeconfig_via)")
+    else {
+        return;
+    };
+    c.node("n1", serde_json::json!({})).await;
+    let n1 = c.node_name("n1");
     let proxy = FaultProxy::start(&kube.url);
     let options = KubeOptions {
         kubeconfig: Some(kube.kubeconfig_via(&proxy.endpoint)),
@@ -224,12 +231,12 @@ async fn the_cluster_writer_says_which_kind_of_error_stopped_a_change() {
     let guarded = ekas::kubernetes::guarded_client(&options, shut)
         .await
         .unwrap();
-    let err = guarded.cordon("n1", true).await.unwrap_err();
+    let err = guarded.cordon(&n1, true).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::LeaseLost, "{err}");
 
-    proxy.inject_path("PATCH", "/api/v1/nodes/n1", Fault::Hang);
+    proxy.inject_path("PATCH", &format!("/api/v1/nodes/{n1}"), Fault::Hang);
     let started = Instant::now();
-    let err = client.annotate("n1", &idle).await.unwrap_err();
+    let err = client.annotate(&n1, &idle).await.unwrap_err();
     elapsed("a hung PATCH", started);
     assert_eq!(err.class, ErrorClass::Timeout, "{err}");
     assert!(err.message.contains("--kube-timeout"), "{err}");

@@ -5,10 +5,8 @@
 //!
 //! Runs only against a real cluster with kube-scheduler (`EKAS_TEST_KUBECONFIG`); the fake API
 //! server schedules nothing, so without it the test returns at once. The cluster should have no
-//! kubelets and no other Nodes; run kube-controller-manager without its node-lifecycle controller
-//! (../shared/realk8s: `KCM_CONTROLLERS='*,-node-lifecycle-controller' up.sh`) so the test's
-//! Nodes are not declared unreachable. `EKAS_FIDELITY_SEED` and `EKAS_FIDELITY_PODS` vary the
-//! generated cases.
+//! kubelets and no other Nodes (support/cluster.rs says how to start one).
+//! `EKAS_FIDELITY_SEED` and `EKAS_FIDELITY_PODS` vary the generated cases.
 
 use std::time::{Duration, Instant};
 
@@ -190,10 +188,9 @@ fn values<T: serde::Serialize>(items: Vec<T>) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planner_agrees_with_kube_scheduler_pod_by_pod() {
-    if std::env::var_os("EKAS_TEST_KUBECONFIG").is_none() {
-        eprintln!("skipped: needs a real cluster with kube-scheduler (EKAS_TEST_KUBECONFIG)");
+    let Some(tc) = TestCluster::real("needs kube-scheduler").await else {
         return;
-    }
+    };
     let seed = std::env::var("EKAS_FIDELITY_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -203,7 +200,6 @@ async fn planner_agrees_with_kube_scheduler_pod_by_pod() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
     let mut rng = Rng(seed.max(1));
-    let tc = TestCluster::start().await;
     let node_api = Api::<Node>::all(tc.client.clone());
     // Nodes left by an earlier, interrupted run would be places to schedule.
     node_api

@@ -1,21 +1,24 @@
 //! `ekas run --interruption-queue` end to end, with messages in the shapes AWS sends them (the
 //! fixtures in tests/fixtures/aws-events, their ids and times set for the test): moto's SQS
-//! carries them, the fake API server holds the nodes and pods, and a fault proxy stands in for
-//! what moto does not model (an instance in `Terminating:Wait`, CompleteLifecycleAction).
+//! carries them, the test's cluster (the fake API server, or a real one) holds the nodes and
+//! pods, and a fault proxy stands in for what moto does not model (an instance in
+//! `Terminating:Wait`, CompleteLifecycleAction). On the fake a drain is checked on its record
+//! of evictions and of the grace each asked for; on a real cluster an evicted pod is one gone
+//! or Terminating (no kubelet ends its grace there), and the grace is not checked.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::support::cluster::TestCluster;
 use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
-use crate::support::fake_kube::FakeKube;
 use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::groups::{REGION, workers};
 use crate::support::moto::Moto;
-use crate::support::simulator::simulate;
+use crate::support::simulator::{joined, simulate};
 use crate::support::*;
 
 const COMPLETED: &str = "<CompleteLifecycleActionResponse xmlns=\"https://autoscaling.amazonaws.com/doc/2011-01-01/\">\
@@ -66,26 +69,29 @@ async fn queue_counts(sqs: &aws_sdk_sqs::Client, url: &str) -> (u32, u32) {
 /// the simulators, and `ekas run` reading the queue through a fault proxy.
 struct Setup {
     moto: Arc<Moto>,
-    kube: Arc<FakeKube>,
+    c: Arc<TestCluster>,
     proxy: FaultProxy,
     ids: Vec<String>,
     sqs: aws_sdk_sqs::Client,
     url: String,
     port: u16,
+    /// How many jobs run at the start.
+    pods: usize,
     stop: Arc<AtomicBool>,
     sim: tokio::task::JoinHandle<()>,
 }
 
 impl Setup {
-    async fn start(nodes: i32, pods: usize) -> Setup {
+    async fn start(c: TestCluster, nodes: i32, pods: usize) -> Setup {
+        let c = Arc::new(c);
         let moto = Arc::new(Moto::start());
         let ids = workers(&moto, 0, nodes).await;
-        let kube = Arc::new(FakeKube::start());
         for i in 0..pods {
-            kube.add("/api/v1/pods", pod(&format!("job-{i:02}"), "250m", "256Mi"));
+            c.add_pod(pod(&format!("job-{i:02}"), "250m", "256Mi"))
+                .await;
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
+        let sim = tokio::spawn(simulate(c.clone(), moto.clone(), stop.clone()));
         let sqs = moto.clients(&[REGION]).await[0].sqs.clone();
         let url = sqs
             .create_queue()
@@ -96,7 +102,8 @@ impl Setup {
             .queue_url
             .unwrap();
         wait_for("every pod running", Duration::from_secs(30), async || {
-            kube.objects("pods")
+            c.pods()
+                .await
                 .iter()
                 .all(|p| p["status"]["phase"] == "Running")
         })
@@ -109,12 +116,13 @@ impl Setup {
         );
         Setup {
             moto,
-            kube,
+            c,
             proxy,
             ids,
             sqs,
             url,
             port: free_port(),
+            pods,
             stop,
             sim,
         }
@@ -133,7 +141,7 @@ impl Setup {
             "1s",
         ];
         args.extend_from_slice(extra);
-        let mut cmd = Ekas::command(&self.kube, self.port, &args);
+        let mut cmd = Ekas::command(&self.c, self.port, &args);
         cmd.envs(self.moto.env())
             .env("AWS_ENDPOINT_URL", &self.proxy.endpoint);
         let ekas = Ekas(cmd.spawn().unwrap());
@@ -165,31 +173,59 @@ impl Setup {
         .await;
     }
 
-    fn node(&self, i: usize) -> Value {
-        self.kube
-            .object("nodes", None, &format!("node-{}", self.ids[i]))
-            .unwrap()
+    async fn node(&self, i: usize) -> Value {
+        self.c.node_object(&joined(&self.ids[i])).await.unwrap()
+    }
+
+    /// The fake server (of a test that runs on it only).
+    fn fake(&self) -> &crate::support::fake_kube::FakeKube {
+        self.c.fake.as_ref().unwrap()
+    }
+
+    /// The pods evicted so far, as `namespace/name`: on the fake, its record of evictions; on
+    /// a real cluster, the setup's pods that are gone or Terminating (nothing else deletes
+    /// them there).
+    async fn evicted(&self) -> Vec<String> {
+        if let Some(fake) = &self.c.fake {
+            return fake.evictions();
+        }
+        let running = self.c.pod_names().await;
+        (0..self.pods)
+            .map(|i| format!("job-{i:02}"))
+            .filter(|name| !running.contains(name))
+            .map(|name| format!("{}/{name}", self.c.namespace))
+            .collect()
     }
 
     fn metrics(&self) -> String {
         http_get(self.port, "/metrics").unwrap().1
     }
 
-    async fn stop(self, ekas: Ekas) -> Arc<FakeKube> {
+    async fn stop(self, ekas: Ekas) -> Arc<TestCluster> {
         assert!(ekas.stop().success());
         self.stop.store(true, Ordering::Relaxed);
         self.sim.await.unwrap();
-        self.kube
+        self.c
     }
 }
 
-/// The pods on the node of instance `i`, as `namespace/name`.
-fn pods_on(kube: &FakeKube, node: &str) -> Vec<String> {
-    let mut pods: Vec<String> = kube
-        .objects("pods")
+/// What a real cluster does not show of a drain.
+const GRACES: &str = "the grace each eviction asked for (the fake's record of evictions)";
+
+/// The pods on `node`, as `namespace/name`.
+async fn pods_on(c: &TestCluster, node: &str) -> Vec<String> {
+    let mut pods: Vec<String> = c
+        .pods()
+        .await
         .iter()
         .filter(|p| p["spec"]["nodeName"] == node)
-        .map(|p| format!("batch/{}", p["metadata"]["name"].as_str().unwrap()))
+        .map(|p| {
+            format!(
+                "{}/{}",
+                c.namespace,
+                p["metadata"]["name"].as_str().unwrap()
+            )
+        })
         .collect();
     pods.sort();
     pods
@@ -201,8 +237,8 @@ fn annotation<'a>(node: &'a Value, key: &str) -> Option<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spot_warning_drains_at_once_and_a_lifecycle_hook_waits_for_jobs_then_continues() {
-    // 15 pods a node: the 16th lands on the second.
-    let s = Setup::start(2, 16).await;
+    // 15 pods a node on the fake: the 16th lands on the second.
+    let s = Setup::start(TestCluster::start().await, 2, 16).await;
     let client = &s.moto.clients(&[REGION]).await[0];
     client
         .autoscaling
@@ -226,7 +262,7 @@ async fn a_spot_warning_drains_at_once_and_a_lifecycle_hook_waits_for_jobs_then_
     let ekas = s
         .ekas(&["--no-maintenance", "--lifecycle-hook-max-wait", "3s"])
         .await;
-    let on_second = pods_on(&s.kube, &format!("node-{}", s.ids[1]));
+    let on_second = pods_on(&s.c, &s.c.node_name(&joined(&s.ids[1]))).await;
     let now = Timestamp::now().to_string();
     let spot = message(
         "spot-interruption",
@@ -253,7 +289,7 @@ async fn a_spot_warning_drains_at_once_and_a_lifecycle_hook_waits_for_jobs_then_
         s.send(body).await;
     }
     wait_for("both nodes drained", Duration::from_secs(30), async || {
-        s.kube.evictions().len() >= 16
+        s.evicted().await.len() >= 16
     })
     .await;
     s.queue_empties().await;
@@ -265,11 +301,10 @@ async fn a_spot_warning_drains_at_once_and_a_lifecycle_hook_waits_for_jobs_then_
     })
     .await;
     let body = s.metrics();
-    let graces = s.kube.eviction_grace_periods();
+    let mut evicted = s.evicted().await;
     let s_ids = s.ids.clone();
-    let kube = s.stop(ekas).await;
+    let c = s.stop(ekas).await;
 
-    let mut evicted = kube.evictions();
     evicted.sort();
     assert_eq!(
         evicted.len(),
@@ -277,16 +312,19 @@ async fn a_spot_warning_drains_at_once_and_a_lifecycle_hook_waits_for_jobs_then_
         "each pod once: the duplicate changed nothing"
     );
     assert!(on_second.iter().all(|p| evicted.contains(p)));
-    // The Spot pods' grace is cut below the two minutes left; the hook gives no deadline.
-    assert!(
-        graces
-            .iter()
-            .any(|g| g.is_some_and(|g| (90..=105).contains(&g))),
-        "{graces:?}"
-    );
+    if let Some(kube) = c.fake_checks(GRACES) {
+        // The Spot pods' grace is cut below the two minutes left; the hook gives no deadline.
+        let graces = kube.eviction_grace_periods();
+        assert!(
+            graces
+                .iter()
+                .any(|g| g.is_some_and(|g| (90..=105).contains(&g))),
+            "{graces:?}"
+        );
+    }
     // Each node is ekas's cordon now, with the notice recorded on it.
     for (id, kind) in s_ids.iter().zip(["spot-interruption", "lifecycle-hook"]) {
-        let node = kube.object("nodes", None, &format!("node-{id}")).unwrap();
+        let node = c.node_object(&joined(id)).await.unwrap();
         assert_eq!(node["spec"]["unschedulable"], true, "{node}");
         assert_eq!(
             node["metadata"]["labels"]["ekas/cordoned"], "true",
@@ -325,13 +363,15 @@ async fn a_spot_warning_drains_at_once_and_a_lifecycle_hook_waits_for_jobs_then_
             "{result}: {body}"
         );
     }
-    crate::support::manifests::assert_rbac_allows(&kube.request_log());
+    if let Some(kube) = c.fake_checks("the request log against deploy/'s RBAC") {
+        crate::support::manifests::assert_rbac_allows(&kube.request_log());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retirement_due_in_three_minutes_written_as_aws_health_writes_it_is_drained_before_it_is_due()
  {
-    let s = Setup::start(1, 3).await;
+    let s = Setup::start(TestCluster::start().await, 1, 3).await;
     let ekas = s.ekas(&["--no-maintenance"]).await;
     let due = Timestamp::now() + SignedDuration::from_mins(3);
     let health = message(
@@ -347,29 +387,31 @@ async fn a_retirement_due_in_three_minutes_written_as_aws_health_writes_it_is_dr
     );
     s.send(health).await;
     wait_for("the node drained", Duration::from_secs(30), async || {
-        s.kube.evictions().len() == 3
+        s.evicted().await.len() == 3
     })
     .await;
     assert!(Timestamp::now() < due, "drained before it is due");
     s.queue_empties().await;
-    let node = s.node(0);
+    let node = s.node(0).await;
     assert_eq!(
         annotation(&node, "ekas/interruption"),
         Some("scheduled-change")
     );
-    // Each pod's grace ends before the change.
-    let graces = s.kube.eviction_grace_periods();
-    assert!(
-        graces.iter().all(|g| g.is_some_and(|g| g < 180)),
-        "{graces:?}"
-    );
+    if let Some(kube) = s.c.fake_checks(GRACES) {
+        // Each pod's grace ends before the change.
+        let graces = kube.eviction_grace_periods();
+        assert!(
+            graces.iter().all(|g| g.is_some_and(|g| g < 180)),
+            "{graces:?}"
+        );
+    }
     s.stop(ekas).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notice_ten_days_ahead_is_recorded_the_message_deleted_and_the_node_drained_when_it_is_due()
  {
-    let s = Setup::start(1, 2).await;
+    let s = Setup::start(TestCluster::start().await, 1, 2).await;
     let ekas = s.ekas(&[]).await;
     let due = Timestamp::now() + SignedDuration::from_hours(24 * 10);
     s.send(message(
@@ -383,11 +425,11 @@ async fn a_notice_ten_days_ahead_is_recorded_the_message_deleted_and_the_node_dr
     wait_for(
         "the notice recorded on the node",
         Duration::from_secs(30),
-        async || annotation(&s.node(0), "ekas/interruption-due").is_some(),
+        async || annotation(&s.node(0).await, "ekas/interruption-due").is_some(),
     )
     .await;
     s.queue_empties().await;
-    let node = s.node(0);
+    let node = s.node(0).await;
     assert_eq!(
         node["spec"]["unschedulable"], true,
         "cordoned: no new pod lands on it"
@@ -396,7 +438,7 @@ async fn a_notice_ten_days_ahead_is_recorded_the_message_deleted_and_the_node_dr
         annotation(&node, "ekas/interruption-message"),
         Some("0ekas0000000000000000000000000000000001-1")
     );
-    assert!(s.kube.evictions().is_empty(), "its jobs run on");
+    assert!(s.evicted().await.is_empty(), "its jobs run on");
     let recorded: Timestamp = annotation(&node, "ekas/interruption-due")
         .unwrap()
         .parse()
@@ -407,15 +449,13 @@ async fn a_notice_ten_days_ahead_is_recorded_the_message_deleted_and_the_node_dr
     // process drains it, from the node alone.
     assert!(ekas.stop().success());
     let soon = (Timestamp::now() + SignedDuration::from_mins(5)).to_string();
-    s.kube
-        .set("nodes", None, &format!("node-{}", s.ids[0]), |n| {
-            n["metadata"]["annotations"]["ekas/interruption-due"] = Value::String(soon.clone());
-        });
+    let due_soon = json!({"metadata": {"annotations": {"ekas/interruption-due": soon}}});
+    s.c.patch_node(&joined(&s.ids[0]), due_soon).await;
     let ekas = s.ekas(&[]).await;
     wait_for(
         "the node drained when due",
         Duration::from_secs(30),
-        async || s.kube.evictions().len() == 2,
+        async || s.evicted().await.len() == 2,
     )
     .await;
     s.stop(ekas).await;
@@ -423,7 +463,7 @@ async fn a_notice_ten_days_ahead_is_recorded_the_message_deleted_and_the_node_dr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebalance_recommendation_with_no_follow_up_is_uncordoned_after_the_ttl() {
-    let s = Setup::start(1, 2).await;
+    let s = Setup::start(TestCluster::start().await, 1, 2).await;
     let ekas = s.ekas(&["--rebalance-cordon-ttl", "4s"]).await;
     let noticed = Instant::now();
     s.send(message(
@@ -432,30 +472,30 @@ async fn a_rebalance_recommendation_with_no_follow_up_is_uncordoned_after_the_tt
     ))
     .await;
     wait_for("the node cordoned", Duration::from_secs(30), async || {
-        s.node(0)["spec"]["unschedulable"] == true
+        s.node(0).await["spec"]["unschedulable"] == true
     })
     .await;
     assert_eq!(
-        annotation(&s.node(0), "ekas/interruption"),
+        annotation(&s.node(0).await, "ekas/interruption"),
         Some("rebalance-recommendation")
     );
     wait_for("the cordon undone", Duration::from_secs(30), async || {
-        s.node(0)["spec"]["unschedulable"].is_null()
+        s.node(0).await["spec"]["unschedulable"].is_null()
     })
     .await;
     assert!(
         noticed.elapsed() >= Duration::from_secs(4),
         "not before the TTL"
     );
-    let node = s.node(0);
+    let node = s.node(0).await;
     assert_eq!(annotation(&node, "ekas/interruption"), None, "{node}");
-    assert!(s.kube.evictions().is_empty(), "a hint evicts nothing");
+    assert!(s.evicted().await.is_empty(), "a hint evicts nothing");
     s.stop(ekas).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_messages_touch_nothing_and_are_deleted_with_a_warning() {
-    let s = Setup::start(1, 2).await;
+    let s = Setup::start(TestCluster::start().await, 1, 2).await;
     let ekas = s
         .ekas(&[
             "--no-maintenance",
@@ -463,7 +503,7 @@ async fn forged_messages_touch_nothing_and_are_deleted_with_a_warning() {
             "123456789012",
         ])
         .await;
-    let before = s.kube.all_objects();
+    let nodes_before = s.c.nodes().await;
     // A lifecycle action for an instance of no group; a Spot warning from another account;
     // one from a source that is not EC2.
     for body in [
@@ -498,11 +538,7 @@ async fn forged_messages_touch_nothing_and_are_deleted_with_a_warning() {
         3.0,
         "{body}"
     );
-    let nodes_after = s.kube.objects("nodes");
-    let nodes_before: Vec<Value> = before["/api/v1/nodes"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let nodes_after = s.c.nodes().await;
     assert_eq!(nodes_after.len(), 1);
     assert_eq!(
         nodes_after[0]["spec"]["unschedulable"],
@@ -510,8 +546,8 @@ async fn forged_messages_touch_nothing_and_are_deleted_with_a_warning() {
         "{:?}",
         nodes_before
     );
-    assert!(s.kube.evictions().is_empty());
-    let events = s.kube.objects("events.events.k8s.io");
+    assert!(s.evicted().await.is_empty());
+    let events = s.c.events().await;
     let warned: Vec<&Value> = events
         .iter()
         .filter(|e| e["reason"] == "InterruptionMessageRejected")
@@ -533,12 +569,19 @@ async fn forged_messages_touch_nothing_and_are_deleted_with_a_warning() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_that_keeps_failing_is_dropped_after_five_tries_with_a_warning() {
-    let s = Setup::start(1, 1).await;
+    let c = TestCluster::start().await;
+    if c.fake_only("a node PATCH that always fails, injected (refuse)")
+        .is_none()
+    {
+        return;
+    }
+    let s = Setup::start(c, 1, 1).await;
     let ekas = s.ekas(&["--no-maintenance"]).await;
     // The node cannot be cordoned: every attempt fails.
-    s.kube.refuse(
+    let node = s.c.node_name(&joined(&s.ids[0]));
+    s.fake().refuse(
         "PATCH",
-        &format!("/api/v1/nodes/node-{}", s.ids[0]),
+        &format!("/api/v1/nodes/{node}"),
         500,
         "etcd is unhappy",
     );
@@ -562,13 +605,13 @@ async fn a_message_that_keeps_failing_is_dropped_after_five_tries_with_a_warning
         4.0,
         "{body}"
     );
-    let events = s.kube.objects("events.events.k8s.io");
+    let events = s.c.events().await;
     assert!(
         events
             .iter()
             .any(|e| e["reason"] == "InterruptionMessageDropped" && e["type"] == "Warning"),
         "{events:?}"
     );
-    s.kube.clear_faults();
+    s.fake().clear_faults();
     s.stop(ekas).await;
 }

@@ -1,7 +1,8 @@
 //! The Lease as it must hold on bad days: two `ekas run` and a cron `reap` contending for
 //! minutes while passes are slow and the leader is frozen (SIGSTOP) past its Lease, checked
 //! by an oracle over the fake API server's own record of who sent each write and who held the
-//! Lease at that instant; and holders whose clocks are off by an hour.
+//! Lease at that instant (so on the fake only); holders whose clocks are off by an hour; and two
+//! loops on one host.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
@@ -10,16 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
+use crate::support::cluster::TestCluster;
 use crate::support::ekas_loop::{Ekas, free_port, http_get, metric};
-use crate::support::fake_kube::FakeKube;
 use crate::support::groups::{REGION, reap_args, workers};
+use crate::support::lease::{LEASES, hold_lease};
 use crate::support::moto::Moto;
 use crate::support::simulator::simulate;
 use crate::support::*;
-
-const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/ekas/leases";
 
 /// A short Lease, so that takeovers happen within the test; every call fits in half of it.
 const SHORT_LEASE: [&str; 8] = [
@@ -35,20 +33,20 @@ const SHORT_LEASE: [&str; 8] = [
 
 /// `ekas run` as `who`: its host name (so the Lease's holder is `who_<random>`) and the token
 /// the fake API server logs with each of its requests.
-fn run_as(kube: &FakeKube, moto: &Moto, who: &str, port: u16) -> Ekas {
-    run_on(kube, moto, (who, who), port, false)
+fn run_as(c: &TestCluster, moto: &Moto, who: &str, port: u16) -> Ekas {
+    run_on(c, moto, (who, who), port, false)
 }
 
 /// `ekas run` with the token `who` on host `host`; `isolated`: as pid 1 of a pid namespace of
 /// its own, as each replica of a Deployment with `hostNetwork` is.
 fn run_on(
-    kube: &FakeKube,
+    c: &TestCluster,
     moto: &Moto,
     (who, host): (&str, &str),
     port: u16,
     isolated: bool,
 ) -> Ekas {
-    let kubeconfig = kube.kubeconfig_as(who);
+    let kubeconfig = c.kubeconfig_as(who);
     let mut cmd = match isolated {
         true => {
             let mut c = Command::new("unshare");
@@ -87,24 +85,19 @@ fn signal(pid: u32, sig: &str) {
         .unwrap();
 }
 
-fn holder(kube: &FakeKube) -> Option<String> {
-    let lease = kube.object("leases", Some("ekas"), "ekas")?;
-    lease["spec"]["holderIdentity"].as_str().map(String::from)
-}
-
 /// Waves of jobs that arrive together and finish together, so that the passes have things
 /// to change all along: scale-ups, idle marks, cordons, evictions, terminations, deletions,
 /// events.
-async fn churn(kube: Arc<FakeKube>, stop: Arc<AtomicBool>) {
+async fn churn(c: Arc<TestCluster>, stop: Arc<AtomicBool>) {
     let mut wave = 0;
     while !stop.load(Ordering::Relaxed) {
         let names: Vec<String> = (0..20).map(|i| format!("job-{wave}-{i:02}")).collect();
         for name in &names {
-            kube.add("/api/v1/pods", pod(name, "250m", "256Mi"));
+            c.add_pod(pod(name, "250m", "256Mi")).await;
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
         for name in &names {
-            kube.remove("pods", Some("batch"), name);
+            c.remove_pod(name).await;
         }
         tokio::time::sleep(Duration::from_secs(7)).await;
         wave += 1;
@@ -113,12 +106,12 @@ async fn churn(kube: Arc<FakeKube>, stop: Arc<AtomicBool>) {
 
 /// `ekas reap` from cron, every few seconds, as `cron`: (exit codes seen, how often each).
 fn cron(
-    kube: Arc<FakeKube>,
+    c: &TestCluster,
     moto_env: Vec<(&'static str, String)>,
     stop: Arc<AtomicBool>,
 ) -> JoinHandle<BTreeMap<Option<i32>, usize>> {
+    let kubeconfig = c.kubeconfig_as("cron");
     std::thread::spawn(move || {
-        let kubeconfig = kube.kubeconfig_as("cron");
         let mut env = moto_env;
         env.push(("HOSTNAME", "cron".into()));
         let mut codes = BTreeMap::new();
@@ -137,7 +130,13 @@ async fn two_loops_and_a_cron_reap_never_change_anything_at_the_same_time() {
     let started = Instant::now();
     let moto = Arc::new(Moto::start());
     workers(&moto, 0, 0).await;
-    let kube = Arc::new(FakeKube::start());
+    let c = Arc::new(TestCluster::start().await);
+    let Some(kube) = c.fake_only(
+        "the fake's record of who sent each write and who held the Lease then (writes); slowed \
+         requests (slow)",
+    ) else {
+        return;
+    };
     // Slow passes: the last looks before a drain or a termination take seconds.
     kube.slow(
         "GET",
@@ -147,21 +146,21 @@ async fn two_loops_and_a_cron_reap_never_change_anything_at_the_same_time() {
     );
     kube.slow("GET", "/api/v1/nodes/", "", Duration::from_millis(700));
     let stop = Arc::new(AtomicBool::new(false));
-    let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
-    let jobs = tokio::spawn(churn(kube.clone(), stop.clone()));
+    let sim = tokio::spawn(simulate(c.clone(), moto.clone(), stop.clone()));
+    let jobs = tokio::spawn(churn(c.clone(), stop.clone()));
     let ports = [free_port(), free_port()];
     let runs = [
-        ("alpha", run_as(&kube, &moto, "alpha", ports[0])),
-        ("beta", run_as(&kube, &moto, "beta", ports[1])),
+        ("alpha", run_as(&c, &moto, "alpha", ports[0])),
+        ("beta", run_as(&c, &moto, "beta", ports[1])),
     ];
-    let cron = cron(kube.clone(), moto.env(), stop.clone());
+    let cron = cron(&c, moto.env(), stop.clone());
 
     // Again and again, freeze whichever loop leads for longer than the Lease, then let it go
     // on from wherever it stopped — possibly right before a change.
     let mut frozen = 0;
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_secs(10)).await;
-        let leader = holder(&kube).unwrap_or_default();
+        let leader = c.lease_holder().await.unwrap_or_default();
         let Some((_, ekas)) = runs
             .iter()
             .find(|(who, _)| leader.starts_with(&format!("{who}_")))
@@ -215,7 +214,7 @@ async fn two_loops_and_a_cron_reap_never_change_anything_at_the_same_time() {
     );
 
     // And the test was not vacuous: the Lease changed hands, and each holder changed things.
-    let lease = kube.object("leases", Some("ekas"), "ekas").unwrap();
+    let lease = c.lease().await.unwrap();
     let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
     let mut by: BTreeMap<&str, usize> = BTreeMap::new();
     for w in &changes {
@@ -239,39 +238,14 @@ async fn two_loops_and_a_cron_reap_never_change_anything_at_the_same_time() {
     );
 }
 
-/// Renews Lease ekas/ekas as `who` every 300 ms, writing `renewTime` from a clock `skew` off,
-/// until `stop` is set.
-pub(crate) fn hold_lease(
-    kube: Arc<FakeKube>,
-    who: &str,
-    skew: jiff::SignedDuration,
-    stop: Arc<AtomicBool>,
-) -> JoinHandle<()> {
-    let renew = move || (jiff::Timestamp::now() + skew).to_string();
-    kube.add(
-        LEASES,
-        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": "ekas", "namespace": "ekas"},
-            "spec": {"holderIdentity": who, "leaseDurationSeconds": 3, "renewTime": renew()}}),
-    );
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(300));
-            kube.set("leases", Some("ekas"), "ekas", |l| {
-                l["spec"]["renewTime"] = json!(renew())
-            });
-        }
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_whose_clock_is_off_keeps_its_lease_while_it_renews_and_loses_it_when_silent() {
     let moto = Moto::start();
     workers(&moto, 0, 0).await;
     let hour = jiff::SignedDuration::from_hours(1);
     for skew in [-hour, hour] {
-        let kube = Arc::new(FakeKube::start());
-        let kubeconfig = kube.kubeconfig_as("cron");
+        let c = Arc::new(TestCluster::start().await);
+        let kubeconfig = c.kubeconfig_as("cron");
         let args = reap_args(
             kubeconfig.to_str().unwrap(),
             &[
@@ -286,7 +260,7 @@ async fn a_holder_whose_clock_is_off_keeps_its_lease_while_it_renews_and_loses_i
             ],
         );
         let stop = Arc::new(AtomicBool::new(false));
-        let renewing = hold_lease(kube.clone(), "skewed/1", skew, stop.clone());
+        let renewing = hold_lease(c.clone(), "skewed/1", skew, stop.clone()).await;
         // Alive: refused, however old (or new) its renewTime looks to us.
         let out = ekas_within(&args, &moto.env(), Duration::from_secs(30));
         assert_eq!(out.status.code(), Some(1), "skew {skew}: {}", stderr(&out));
@@ -295,20 +269,25 @@ async fn a_holder_whose_clock_is_off_keeps_its_lease_while_it_renews_and_loses_i
             "{}",
             stderr(&out)
         );
-        assert!(kube.writes().is_empty(), "skew {skew}: {:?}", kube.writes());
+        assert_eq!(c.lease_holder().await.as_deref(), Some("skewed/1"));
+        if let Some(kube) = c.fake_checks("the fake's record of writes: none while refused") {
+            assert!(kube.writes().is_empty(), "skew {skew}: {:?}", kube.writes());
+        }
         // Silent: taken once its record has stood for the Lease's duration of our clock.
         stop.store(true, Ordering::Relaxed);
-        renewing.join().unwrap();
+        renewing.await.unwrap();
         let at = Instant::now();
         let out = ekas_within(&args, &moto.env(), Duration::from_secs(30));
         assert!(out.status.success(), "skew {skew}: {}", stderr(&out));
         assert!(at.elapsed() >= Duration::from_secs(3), "{:?}", at.elapsed());
-        assert!(holder(&kube).is_none(), "taken, then released");
-        assert!(
-            kube.writes()
-                .iter()
-                .any(|w| w.who == "cron" && w.path.starts_with(LEASES))
-        );
+        assert!(c.lease_holder().await.is_none(), "taken, then released");
+        if let Some(kube) = c.fake_checks("the fake's record of writes: cron's to the Lease") {
+            assert!(
+                kube.writes()
+                    .iter()
+                    .any(|w| w.who == "cron" && w.path.starts_with(LEASES))
+            );
+        }
     }
 }
 
@@ -325,18 +304,18 @@ fn pid_namespaces() -> bool {
 async fn two_loops_on_one_host_each_pid_1_never_both_lead() {
     let moto = Arc::new(Moto::start());
     workers(&moto, 0, 0).await;
-    let kube = Arc::new(FakeKube::start());
+    let c = Arc::new(TestCluster::start().await);
     let stop = Arc::new(AtomicBool::new(false));
-    let sim = tokio::spawn(simulate(kube.clone(), moto.clone(), stop.clone()));
-    let jobs = tokio::spawn(churn(kube.clone(), stop.clone()));
+    let sim = tokio::spawn(simulate(c.clone(), moto.clone(), stop.clone()));
+    let jobs = tokio::spawn(churn(c.clone(), stop.clone()));
     // Both pid 1 where the machine allows it, as two hostNetwork replicas on one node are;
     // the same host name either way.
     let isolated = pid_namespaces();
     eprintln!("each in a pid namespace of its own: {isolated}");
     let ports = [free_port(), free_port()];
     let runs = [
-        run_on(&kube, &moto, ("alpha", "node-a"), ports[0], isolated),
-        run_on(&kube, &moto, ("beta", "node-a"), ports[1], isolated),
+        run_on(&c, &moto, ("alpha", "node-a"), ports[0], isolated),
+        run_on(&c, &moto, ("beta", "node-a"), ports[1], isolated),
     ];
     let leader =
         |port| http_get(port, "/metrics").map(|(_, body)| metric(&body, "ekas_leader ") == 1.0);
@@ -354,7 +333,7 @@ async fn two_loops_on_one_host_each_pid_1_never_both_lead() {
     stop.store(true, Ordering::Relaxed);
     sim.await.unwrap();
     jobs.await.unwrap();
-    let holder = holder(&kube).unwrap_or_default();
+    let holder = c.lease_holder().await.unwrap_or_default();
     // SIGKILL (on drop): unshare keeps SIGTERM from its child.
     drop(runs);
     assert!(
@@ -366,12 +345,14 @@ async fn two_loops_on_one_host_each_pid_1_never_both_lead() {
         "both led in {both} of {samples} samples; the Lease names {holder}"
     );
     // Every change came from one of the two, the one the Lease names.
-    let writers: BTreeSet<String> = kube
-        .writes()
-        .iter()
-        .filter(|w| !w.path.starts_with(LEASES))
-        .map(|w| w.who.clone())
-        .collect();
-    assert_eq!(writers.len(), 1, "{writers:?}");
+    if let Some(kube) = c.fake_checks("the fake's record of who sent each write") {
+        let writers: BTreeSet<String> = kube
+            .writes()
+            .iter()
+            .filter(|w| !w.path.starts_with(LEASES))
+            .map(|w| w.who.clone())
+            .collect();
+        assert_eq!(writers.len(), 1, "{writers:?}");
+    }
     assert!(holder.starts_with("node-a_"), "{holder}");
 }

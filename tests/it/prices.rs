@@ -17,7 +17,7 @@ use ekas::source::live::{Live, LiveOptions};
 use serde_json::Value;
 
 use crate::support::aws_setup::{self, LEGACY, Source};
-use crate::support::fake_kube::FakeKube;
+use crate::support::cluster::TestCluster;
 use crate::support::fake_pricing::{FakePricing, Mode};
 use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::groups::REGION;
@@ -56,7 +56,7 @@ async fn live_prices_price_each_group_and_are_kept_between_passes() {
     let moto = moto_with_groups().await;
     let proxy = FaultProxy::start(&moto.endpoint);
     let pricing = FakePricing::start(Mode::Serve);
-    let kube = FakeKube::start();
+    let c = TestCluster::start().await;
     let options = LiveOptions {
         cluster: "prod".into(),
         regions: vec![REGION.into()],
@@ -66,7 +66,7 @@ async fn live_prices_price_each_group_and_are_kept_between_passes() {
             ..moto.options()
         },
         kube: KubeOptions {
-            kubeconfig: Some(kube.kubeconfig()),
+            kubeconfig: Some(c.kubeconfig.clone()),
             ..Default::default()
         },
         namespace: None,
@@ -139,13 +139,12 @@ fn env(moto: &Moto, aws: &str, pricing: &FakePricing) -> Vec<(&'static str, Stri
 }
 
 /// `ekas plan -o json` of the live cluster: the plan, and the log.
-fn live_plan(kube: &FakeKube, env: &[(&str, String)]) -> (Value, String) {
-    let kubeconfig = kube.kubeconfig();
+fn live_plan(c: &TestCluster, env: &[(&str, String)]) -> (Value, String) {
     let out = ekas_with_env(
         &[
             "plan",
             "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
+            c.kubeconfig_arg(),
             "--cluster-name",
             "prod",
             "--regions",
@@ -172,10 +171,10 @@ fn group_price(plan: &Value, group: &str) -> (f64, String) {
 async fn a_snapshot_records_the_live_prices_and_plans_with_them() {
     let moto = moto_with_groups().await;
     let pricing = FakePricing::start(Mode::Serve);
-    let kube = FakeKube::start();
+    let c = TestCluster::start().await;
     let env = env(&moto, &moto.endpoint, &pricing);
 
-    let (plan, log) = live_plan(&kube, &env);
+    let (plan, log) = live_plan(&c, &env);
     assert_eq!(group_price(&plan, "od"), (0.192, "price-list-api".into()));
     assert_eq!(
         group_price(&plan, "spot"),
@@ -190,12 +189,11 @@ async fn a_snapshot_records_the_live_prices_and_plans_with_them() {
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("snapshot.json");
-    let kubeconfig = kube.kubeconfig();
     let out = ekas_with_env(
         &[
             "snapshot",
             "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
+            c.kubeconfig_arg(),
             "--cluster-name",
             "prod",
             "--regions",
@@ -246,10 +244,10 @@ async fn refused_or_unreadable_prices_fall_back_to_the_bundled_table_with_a_warn
         },
     );
     let pricing = FakePricing::start(Mode::Deny);
-    let kube = FakeKube::start();
+    let c = TestCluster::start().await;
     let env = env(&moto, &proxy.endpoint, &pricing);
 
-    let (plan, log) = live_plan(&kube, &env);
+    let (plan, log) = live_plan(&c, &env);
     // The bundled on-demand table: m5.xlarge $0.192, c5.2xlarge $0.34 (the Spot group too).
     assert_eq!(group_price(&plan, "od"), (0.192, "bundled".into()));
     assert_eq!(group_price(&plan, "spot"), (0.34, "bundled".into()));
@@ -284,7 +282,7 @@ async fn refused_or_unreadable_prices_fall_back_to_the_bundled_table_with_a_warn
 
     // An answer ekas cannot read: named, and the bundled price stands.
     pricing.set_mode(Mode::Garbage);
-    let (plan, log) = live_plan(&kube, &env);
+    let (plan, log) = live_plan(&c, &env);
     assert_eq!(group_price(&plan, "od"), (0.192, "bundled".into()));
     assert!(
         log.contains("(malformed)")
@@ -298,12 +296,11 @@ async fn refused_or_unreadable_prices_fall_back_to_the_bundled_table_with_a_warn
         pricing.calls().len(),
         proxy.calls("DescribeSpotPriceHistory"),
     );
-    let kubeconfig = kube.kubeconfig();
     let out = ekas_with_env(
         &[
             "plan",
             "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
+            c.kubeconfig_arg(),
             "--cluster-name",
             "prod",
             "--regions",
@@ -326,9 +323,9 @@ async fn the_loop_warns_once_counts_every_failure_and_asks_again_only_after_a_wh
     use crate::support::ekas_loop::{Ekas, Logged, free_port, http_get, metric};
     let moto = moto_with_groups().await;
     let pricing = FakePricing::start(Mode::Deny);
-    let kube = FakeKube::start();
+    let c = TestCluster::start().await;
     let port = free_port();
-    let mut cmd = Ekas::command(&kube, port, &["--regions", REGION, "--sleep", "1"]);
+    let mut cmd = Ekas::command(&c, port, &["--regions", REGION, "--sleep", "1"]);
     for (k, v) in env(&moto, &moto.endpoint, &pricing) {
         cmd.env(k, v);
     }
@@ -368,14 +365,13 @@ async fn a_price_list_api_that_never_answers_costs_a_plan_its_deadline() {
         "AWS_ENDPOINT_URL_PRICING",
         format!("http://{}", silent.local_addr().unwrap()),
     ));
-    let kube = FakeKube::start();
-    let kubeconfig = kube.kubeconfig();
+    let c = TestCluster::start().await;
     let started = Instant::now();
     let out = crate::support::ekas_within(
         &[
             "plan",
             "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
+            c.kubeconfig_arg(),
             "--cluster-name",
             "prod",
             "--regions",

@@ -1,40 +1,64 @@
-//! ProvisioningRequests end to end: the real binary answers requests on the fake API server
-//! (which serves cluster-autoscaler's CRD and PodTemplates) while moto plays AWS.
+//! ProvisioningRequests end to end: the real binary answers requests on the test's cluster (the
+//! fake API server, which serves cluster-autoscaler's CRD, or a real one given deploy/'s copy of
+//! it) while moto plays AWS.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::support::fake_kube::FakeKube;
-use crate::support::groups::{REGION, group, node, reap_args, workers};
+use crate::support::cluster::TestCluster;
+use crate::support::groups::{REGION, group, reap_args, workers};
 use crate::support::moto::Moto;
 use crate::support::*;
 
 const ATOMIC: &str = "best-effort-atomic-scale-up.autoscaling.x-k8s.io";
 const CHECK: &str = "check-capacity.autoscaling.x-k8s.io";
 
-/// PodTemplate `batch/<name>` of one container wanting `cpu`.
-fn template(kube: &FakeKube, name: &str, cpu: &str) {
-    kube.add(
-        "/api/v1/namespaces/batch/podtemplates",
+/// The test's cluster, serving ProvisioningRequests (deploy/'s CRD on a real cluster).
+async fn cluster() -> TestCluster {
+    let c = TestCluster::start().await;
+    let crd = repo_root().join("deploy/provisioningrequest-crd.yaml");
+    let crd: Value = serde_saphyr::from_str(&std::fs::read_to_string(crd).unwrap()).unwrap();
+    c.serve_crd(crd).await;
+    c
+}
+
+/// PodTemplate `<name>` of one container wanting `cpu`.
+async fn template(c: &TestCluster, name: &str, cpu: &str) {
+    c.add(
+        &c.collection("v1", "podtemplates"),
         json!({"apiVersion": "v1", "kind": "PodTemplate",
-            "metadata": {"name": name, "namespace": "batch"},
+            "metadata": {"name": name},
             "template": {"metadata": {"labels": {"app": name}},
                 "spec": {"restartPolicy": "Never", "containers": [{"name": "main",
                     "image": "busybox", "resources": {"requests": {"cpu": cpu, "memory": "1Gi"}}}]}}}),
-    );
+    )
+    .await;
 }
 
-/// Request `batch/<name>` of `class` for `count` pods of PodTemplate `<name>`.
-fn request(kube: &FakeKube, name: &str, class: &str, count: u32, conditions: Value) {
-    kube.add(
-        "/apis/autoscaling.x-k8s.io/v1/namespaces/batch/provisioningrequests",
+const REQUESTS: &str = "provisioningrequests";
+
+/// Request `<name>` of `class` for `count` pods of PodTemplate `<name>`, its conditions set
+/// through the status subresource.
+async fn request(c: &TestCluster, name: &str, class: &str, count: u32, conditions: Value) {
+    c.add(
+        &c.collection("autoscaling.x-k8s.io/v1", REQUESTS),
         json!({"apiVersion": "autoscaling.x-k8s.io/v1", "kind": "ProvisioningRequest",
-            "metadata": {"name": name, "namespace": "batch", "generation": 1,
+            "metadata": {"name": name, "generation": 1,
                 "creationTimestamp": Timestamp::now().to_string()},
             "spec": {"provisioningClassName": class,
                 "podSets": [{"podTemplateRef": {"name": name}, "count": count}]},
             "status": {"conditions": conditions}}),
+    )
+    .await;
+}
+
+/// Request `<name>` as stored.
+async fn stored(c: &TestCluster, name: &str) -> Value {
+    let path = format!(
+        "{}/{name}",
+        c.collection("autoscaling.x-k8s.io/v1", REQUESTS)
     );
+    c.get(&path).await.unwrap()
 }
 
 /// A condition as a queue or an earlier pass left it, `minutes` ago.
@@ -45,10 +69,8 @@ fn condition(kind: &str, minutes: i64) -> Value {
 }
 
 /// `type=status/reason` of every condition of request `name`.
-fn conditions(kube: &FakeKube, name: &str) -> Vec<String> {
-    let r = kube
-        .object("provisioningrequests", Some("batch"), name)
-        .unwrap();
+async fn conditions(c: &TestCluster, name: &str) -> Vec<String> {
+    let r = stored(c, name).await;
     r["status"]["conditions"]
         .as_array()
         .into_iter()
@@ -65,24 +87,26 @@ fn conditions(kube: &FakeKube, name: &str) -> Vec<String> {
 }
 
 /// Status writes to ProvisioningRequests so far.
-fn status_writes(kube: &FakeKube) -> usize {
+fn status_writes(kube: &crate::support::fake_kube::FakeKube) -> usize {
     kube.writes()
         .iter()
         .filter(|w| w.path.contains("/provisioningrequests/") && w.path.ends_with("/status"))
         .count()
 }
 
-fn scale_up(kube: &FakeKube, moto: &Moto) -> std::process::Output {
-    let kubeconfig = kube.kubeconfig();
+fn scale_up(c: &TestCluster, moto: &Moto) -> std::process::Output {
     let out = ekas_with_env(
         &[
             "scale-up",
             "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
+            c.kubeconfig_arg(),
             "--cluster-name",
             "prod",
             "--regions",
             REGION,
+            // Nodes joined long ago (a real API server makes every Node new).
+            "--launch-grace",
+            "0",
         ],
         &moto.env(),
     );
@@ -94,61 +118,70 @@ fn scale_up(kube: &FakeKube, moto: &Moto) -> std::process::Output {
 async fn best_effort_atomic_buys_for_all_pods_once_or_fails_buying_nothing() {
     let moto = Moto::start();
     workers(&moto, 0, 0).await;
-    let kube = FakeKube::start();
+    let c = cluster().await;
     // 3 cpu each: one per m5.xlarge (3.92 cpu), 8 nodes for the 8 pods.
-    template(&kube, "train", "3");
-    request(&kube, "train", ATOMIC, 8, json!([]));
+    template(&c, "train", "3").await;
+    request(&c, "train", ATOMIC, 8, json!([])).await;
     // 64 cpu: no group's nodes are that big.
-    template(&kube, "huge", "64");
-    request(&kube, "huge", ATOMIC, 2, json!([]));
+    template(&c, "huge", "64").await;
+    request(&c, "huge", ATOMIC, 2, json!([])).await;
 
-    scale_up(&kube, &moto);
+    scale_up(&c, &moto);
     assert_eq!(group(&moto).await.0, 8, "desired raised once by 8");
     assert_eq!(
-        conditions(&kube, "train"),
+        conditions(&c, "train").await,
         [
             "Accepted=True/Accepted",
             "Provisioned=True/CapacityIsProvisioned"
         ]
     );
     assert_eq!(
-        conditions(&kube, "huge"),
+        conditions(&c, "huge").await,
         ["Accepted=True/Accepted", "Failed=True/CapacityIsNotFound"]
     );
-    let huge = kube
-        .object("provisioningrequests", Some("batch"), "huge")
-        .unwrap();
+    let huge = stored(&c, "huge").await;
     let message = huge["status"]["conditions"][1]["message"].as_str().unwrap();
     assert!(message.contains("no node group takes"), "{message}");
-    assert_eq!(status_writes(&kube), 2);
+    let status_written = |c: &TestCluster| {
+        c.fake_checks("the fake's record of writes: two status writes, none again")
+            .map(status_writes)
+    };
+    let written = status_written(&c);
+    assert!(written.is_none_or(|n| n == 2), "{written:?}");
+    let before = (stored(&c, "train").await, stored(&c, "huge").await);
 
     // The next pass holds the 8 nodes on their way for the request: nothing more is bought
     // and nothing is written again.
-    scale_up(&kube, &moto);
+    scale_up(&c, &moto);
     assert_eq!(group(&moto).await.0, 8);
-    assert_eq!(status_writes(&kube), 2);
+    let written = status_written(&c);
+    assert!(written.is_none_or(|n| n == 2), "{written:?}");
+    assert_eq!(
+        (stored(&c, "train").await, stored(&c, "huge").await),
+        before
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_capacity_buys_nothing_whether_or_not_the_pods_fit() {
     let moto = Moto::start();
     let ids = workers(&moto, 0, 1).await;
-    let kube = FakeKube::start();
-    kube.add("/api/v1/nodes", node("spare", &ids[0], json!({})));
+    let c = cluster().await;
+    c.instance_node("spare", &ids[0], json!({})).await;
     // Room for one 3-cpu pod on the spare: one request fits, the other does not.
-    template(&kube, "one", "3");
-    request(&kube, "one", CHECK, 1, json!([]));
-    template(&kube, "three", "3");
-    request(&kube, "three", CHECK, 3, json!([]));
+    template(&c, "one", "3").await;
+    request(&c, "one", CHECK, 1, json!([])).await;
+    template(&c, "three", "3").await;
+    request(&c, "three", CHECK, 3, json!([])).await;
 
-    let out = scale_up(&kube, &moto);
+    let out = scale_up(&c, &moto);
     assert_eq!(group(&moto).await.0, 1, "{}", stdout(&out));
     assert_eq!(
-        conditions(&kube, "one"),
+        conditions(&c, "one").await,
         ["Accepted=True/Accepted", "Provisioned=True/CapacityIsFound"]
     );
     assert_eq!(
-        conditions(&kube, "three"),
+        conditions(&c, "three").await,
         [
             "Accepted=True/Accepted",
             "Provisioned=False/CapacityIsNotFound"
@@ -161,12 +194,12 @@ async fn check_capacity_buys_nothing_whether_or_not_the_pods_fit() {
 async fn reap_with_booking(minutes: i64) -> (Value, Vec<String>) {
     let moto = Moto::start();
     let ids = workers(&moto, 0, 1).await;
-    let kube = FakeKube::start();
+    let c = cluster().await;
     let idle = json!({"metadata": {"annotations": {"ekas/idle-since": "2026-01-01T00:00:00Z"}}});
-    kube.add("/api/v1/nodes", node("spare", &ids[0], idle));
-    template(&kube, "train", "3");
+    c.instance_node("spare", &ids[0], idle).await;
+    template(&c, "train", "3").await;
     request(
-        &kube,
+        &c,
         "train",
         ATOMIC,
         1,
@@ -174,12 +207,12 @@ async fn reap_with_booking(minutes: i64) -> (Value, Vec<String>) {
             condition("Accepted", minutes + 1),
             condition("Provisioned", minutes)
         ]),
-    );
-    let kubeconfig = kube.kubeconfig();
-    let out = ekas_with_env(&reap_args(kubeconfig.to_str().unwrap(), &[]), &moto.env());
+    )
+    .await;
+    let out = ekas_with_env(&reap_args(c.kubeconfig_arg(), &[]), &moto.env());
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-    let spare = kube.object("nodes", None, "spare").unwrap();
-    (spare, conditions(&kube, "train"))
+    let spare = c.node_object("spare").await.unwrap();
+    (spare, conditions(&c, "train").await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

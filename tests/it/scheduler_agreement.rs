@@ -6,22 +6,23 @@
 //! scheduler, so its decisions give the exact set of nodes it fits (cordoned nodes still count
 //! as spread domains, as without the cordon). That set must be the one ekas finds.
 //!
-//! Runs only when `EKAS_SCHEDULER_KUBECONFIG` names a cluster with a scheduler, no kubelet and no
-//! node lifecycle controller (see ../shared/realk8s); it creates Nodes named `agree-*` and pods
-//! in namespace `ekas-agreement`, and deletes them. `EKAS_SCHEDULER_SCENARIOS` sets how many
+//! Runs only on a real cluster with a scheduler and no kubelet (`EKAS_TEST_KUBECONFIG`, see
+//! support/cluster.rs and ../shared/realk8s); the fake API server schedules nothing, so without
+//! one the test returns at once. Its Nodes (`<test namespace>-agree-*`) and pods (in its
+//! namespace) are deleted after each scenario. `EKAS_SCHEDULER_SCENARIOS` sets how many
 //! (default 50).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::scheduler_cases::{node, pod, verdicts};
+use crate::support::cluster::TestCluster;
 
-const NAMESPACE: &str = "ekas-agreement";
+use crate::support::scheduler_shorthand::{node, pod, verdicts};
 
 /// xorshift64*: scenarios are the same from run to run.
 struct Rng(u64);
@@ -47,8 +48,10 @@ fn term(app: &str, key: &str) -> Value {
     json!({"key": "app", "op": "In", "values": [app], "topologyKey": key})
 }
 
-/// A scenario in the shorthand of tests/scheduler_cases (without `fits`).
-fn scenario(seed: u64) -> Value {
+/// A scenario in the shorthand of tests/scheduler_cases (without `fits`), its nodes and pods
+/// the test cluster's.
+fn scenario(c: &TestCluster, seed: u64) -> Value {
+    let namespace = c.namespace.as_str();
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let zones = ["z1", "z2", "z3"];
     // Two apps and up to 12 bound pods: selectors often match, so constraints decide.
@@ -57,7 +60,7 @@ fn scenario(seed: u64) -> Value {
     let node_count = 2 + rng.below(4);
     let nodes: Vec<Value> = (0..node_count)
         .map(|i| {
-            let name = format!("agree-{seed}-{i}");
+            let name = c.node_name(&format!("agree-{seed}-{i}"));
             let mut n = json!({"name": name, "labels": {"agree": seed.to_string(),
                 "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": rng.pick(&zones)},
                 "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "20"}});
@@ -70,7 +73,7 @@ fn scenario(seed: u64) -> Value {
     let mut pods = Vec::new();
     for i in 0..rng.below(13) {
         let on = &nodes[rng.below(node_count) as usize]["name"];
-        let mut p = json!({"name": format!("bound-{i}"), "namespace": NAMESPACE, "node": on,
+        let mut p = json!({"name": format!("bound-{i}"), "namespace": namespace, "node": on,
             "labels": {"app": rng.pick(&apps)},
             "spec": {"containers": [{"name": "main", "image": "x",
                 "resources": {"requests": {"cpu": format!("{}m", 500 * (1 + rng.below(3)))}}}],
@@ -84,7 +87,7 @@ fn scenario(seed: u64) -> Value {
     }
     let own = rng.pick(&apps);
     // The scenario's nodes only: not another scenario's, nor anyone else's.
-    let mut incoming = json!({"name": "incoming", "namespace": NAMESPACE, "labels": {"app": own},
+    let mut incoming = json!({"name": "incoming", "namespace": namespace, "labels": {"app": own},
         "spec": {"nodeSelector": {"agree": seed.to_string()}, "containers": [{"name": "main",
             "image": "x", "resources": {"requests": {"cpu": format!("{}m", 500 * (1 + rng.below(5)))}}}]}});
     for _ in 0..1 + rng.below(2) {
@@ -105,29 +108,6 @@ fn scenario(seed: u64) -> Value {
         }
     }
     json!({"name": format!("scenario {seed}"), "nodes": nodes, "pods": pods, "pod": incoming})
-}
-
-async fn create_node(nodes: &Api<Node>, shorthand: &Value) {
-    let object = node(shorthand);
-    let name = object["metadata"]["name"].as_str().unwrap().to_string();
-    let created: Node = serde_json::from_value(object.clone()).unwrap();
-    nodes
-        .create(&PostParams::default(), &created)
-        .await
-        .unwrap();
-    // Without a kubelet, the status comes from here, and the not-ready taint the API server
-    // adds is replaced by the scenario's own.
-    let params = PatchParams::default();
-    let status = json!({"status": object["status"]});
-    nodes
-        .patch_status(&name, &params, &Patch::Merge(&status))
-        .await
-        .unwrap();
-    let taints = json!({"spec": {"taints": object["spec"]["taints"]}});
-    nodes
-        .patch(&name, &params, &Patch::Merge(&taints))
-        .await
-        .unwrap();
 }
 
 /// Where the scheduler put the incoming pod: `Some(node)`, or `None` once it gave up.
@@ -170,21 +150,14 @@ async fn delete_incoming(pods: &Api<Pod>) {
     panic!("the incoming pod was not deleted");
 }
 
-async fn clean(client: &kube::Client) {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
-    let now = DeleteParams {
-        grace_period_seconds: Some(0),
-        ..DeleteParams::default()
-    };
-    let _ = pods
-        .delete_collection(&now, &kube::api::ListParams::default())
-        .await;
-    let nodes: Api<Node> = Api::all(client.clone());
-    for n in nodes.list(&Default::default()).await.unwrap() {
-        let name = n.metadata.name.unwrap_or_default();
-        if name.starts_with("agree-") {
-            let _ = nodes.delete(&name, &DeleteParams::default()).await;
-        }
+/// Deletes a scenario's pods and Nodes.
+async fn clean(c: &TestCluster, case: &Value) {
+    for p in c.pods().await {
+        c.remove_pod(p["metadata"]["name"].as_str().unwrap()).await;
+    }
+    for n in case["nodes"].as_array().unwrap() {
+        c.delete(&format!("/api/v1/nodes/{}", n["name"].as_str().unwrap()))
+            .await;
     }
     // Deletions reach the scheduler's cache through watches: let them land.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -192,34 +165,22 @@ async fn clean(client: &kube::Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ekas_agrees_with_a_real_scheduler() {
-    let Some(kubeconfig) = std::env::var_os("EKAS_SCHEDULER_KUBECONFIG") else {
-        eprintln!("EKAS_SCHEDULER_KUBECONFIG not set: skipped");
+    let Some(c) = TestCluster::real("needs kube-scheduler").await else {
         return;
     };
     let scenarios: u64 = std::env::var("EKAS_SCHEDULER_SCENARIOS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
-    let client = ekas::kubernetes::client(&ekas::kubernetes::KubeOptions {
-        kubeconfig: Some(kubeconfig.into()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NAMESPACE}})).unwrap();
-    let _ = namespaces.create(&PostParams::default(), &ns).await;
-    // The namespace's default ServiceAccount must exist before pods can be created.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    clean(&client).await;
-    let nodes: Api<Node> = Api::all(client.clone());
-    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), &c.namespace);
     let mut disagreements = Vec::new();
     let (mut bound, mut refused) = (0, 0);
     for seed in 1..=scenarios {
-        let case = scenario(seed);
+        let case = scenario(&c, seed);
+        // Without a kubelet, the status comes from here, and the not-ready taint the API
+        // server adds is replaced by the scenario's own.
         for n in case["nodes"].as_array().unwrap() {
-            create_node(&nodes, n).await;
+            c.create_node(node(n)).await;
         }
         for (i, p) in case["pods"].as_array().unwrap().iter().enumerate() {
             let object: Pod = serde_json::from_value(pod(p, &format!("bound-{i}"))).unwrap();
@@ -235,10 +196,7 @@ async fn ekas_agrees_with_a_real_scheduler() {
         for only in &names {
             for name in &names {
                 let cordon = json!({"spec": {"unschedulable": name != only}});
-                nodes
-                    .patch(name, &PatchParams::default(), &Patch::Merge(&cordon))
-                    .await
-                    .unwrap();
+                c.patch(&format!("/api/v1/nodes/{name}"), cordon).await;
             }
             // Let the scheduler's cache see the nodes, the bound pods and the cordons first.
             tokio::time::sleep(Duration::from_millis(600)).await;
@@ -263,7 +221,7 @@ async fn ekas_agrees_with_a_real_scheduler() {
                 case["name"]
             ));
         }
-        clean(&client).await;
+        clean(&c, &case).await;
     }
     println!(
         "{scenarios} scenarios: the pod fits some node in {bound}, none in {refused}; ekas disagreed on {}",

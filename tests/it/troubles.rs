@@ -7,13 +7,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::cluster::TestCluster;
 use crate::support::ekas_loop::{Logged, free_port, http_get, metric};
-use crate::support::fake_kube::FakeKube;
 use crate::support::groups::{REGION, workers};
+use crate::support::lease::LEASES;
 use crate::support::moto::Moto;
 use crate::support::*;
-
-const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/ekas/leases";
 
 /// What the real API server answers a service account without RBAC for Leases (seen on
 /// kube-apiserver v1.36).
@@ -21,20 +20,18 @@ const FORBIDDEN: &str = "leases.coordination.k8s.io \"ekas\" is forbidden: User 
     \"system:serviceaccount:ekas:ekas\" cannot get resource \"leases\" in API group \
     \"coordination.k8s.io\" in the namespace \"ekas\"";
 
-/// `ekas run` with a short `--unhealthy-after`, its log captured.
-fn logged(kubeconfig: &std::path::Path, moto: &Moto, port: u16) -> Logged {
-    let mut cmd: Command = crate::support::ekas_loop::Ekas::command_with(
-        kubeconfig,
-        port,
-        &[
-            "--sleep",
-            "1",
-            "--unhealthy-after",
-            "5s",
-            "--regions",
-            REGION,
-        ],
-    );
+/// `ekas run` with a short `--unhealthy-after` and `extra`, its log captured.
+fn logged(kubeconfig: &std::path::Path, moto: &Moto, port: u16, extra: &[&str]) -> Logged {
+    let mut args = vec![
+        "--sleep",
+        "1",
+        "--unhealthy-after",
+        "5s",
+        "--regions",
+        REGION,
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd: Command = crate::support::ekas_loop::Ekas::command_with(kubeconfig, port, &args);
     cmd.envs(moto.env());
     Logged::spawn(cmd)
 }
@@ -58,19 +55,27 @@ async fn healthz_turns(port: u16, status: u16, within: Duration) {
 async fn without_its_lease_namespace_the_loop_says_so_and_acts_once_it_exists() {
     let moto = Moto::start();
     workers(&moto, 0, 0).await;
-    let kube = FakeKube::start();
-    kube.add("/api/v1/pods", pod("waiting", "250m", "256Mi"));
-    // As the real API server answers a create in a namespace that does not exist.
-    kube.refuse("POST", LEASES, 404, "namespaces \"ekas\" not found");
+    let c = TestCluster::start().await;
+    c.add_pod(pod("waiting", "250m", "256Mi")).await;
+    // A Lease namespace nobody created yet (on the fake, refused as the real API server refuses
+    // a create in a namespace that does not exist).
+    let lease_namespace = format!("{}-lease", c.namespace);
+    c.missing_namespace(&lease_namespace);
     let port = free_port();
     let started = Instant::now();
-    let ekas = logged(&kube.kubeconfig(), &moto, port);
+    let ekas = logged(
+        &c.kubeconfig,
+        &moto,
+        port,
+        &["--lease-namespace", &lease_namespace],
+    );
 
+    let missing = format!("namespace {lease_namespace} does not exist");
     let error = ekas
         .line(
             "an ERROR naming the namespace",
             Duration::from_secs(10),
-            |l| l.contains("ERROR") && l.contains("namespace ekas does not exist"),
+            |l| l.contains("ERROR") && l.contains(&missing),
         )
         .await;
     assert!(error.contains("lease-namespace-missing"), "{error}");
@@ -83,7 +88,7 @@ async fn without_its_lease_namespace_the_loop_says_so_and_acts_once_it_exists() 
     assert!(ekas.ekas.0.id() > 0);
 
     // The operator creates the namespace: the loop leads, acts, and says it is over.
-    kube.clear_faults();
+    c.create_namespace(&lease_namespace).await;
     wait_for("a scale-up", Duration::from_secs(30), async || {
         crate::support::groups::group(&moto).await.0 == 1
     })
@@ -101,10 +106,13 @@ async fn without_its_lease_namespace_the_loop_says_so_and_acts_once_it_exists() 
 async fn rbac_refusing_the_lease_is_an_error_and_an_exit_naming_the_fix() {
     let moto = Moto::start();
     workers(&moto, 0, 0).await;
-    let kube = FakeKube::start();
+    let c = TestCluster::start().await;
+    let Some(kube) = c.fake_only("RBAC refusing the Lease, injected (refuse)") else {
+        return;
+    };
     kube.refuse("*", LEASES, 403, FORBIDDEN);
     let port = free_port();
-    let mut ekas = logged(&kube.kubeconfig(), &moto, port);
+    let mut ekas = logged(&c.kubeconfig, &moto, port, &[]);
     let error = ekas
         .line(
             "an ERROR naming the refusal",
@@ -138,11 +146,12 @@ async fn rbac_refusing_the_lease_is_an_error_and_an_exit_naming_the_fix() {
 async fn an_api_server_that_does_not_answer_is_named_and_the_loop_waits_unhealthy() {
     let moto = Moto::start();
     workers(&moto, 0, 0).await;
-    let kube = FakeKube::start();
+    // No cluster at all: a kubeconfig naming a port nothing listens on.
     let down = format!("http://127.0.0.1:{}", free_port());
-    let kubeconfig = kube.kubeconfig_via(&down);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_for(dir.path(), &down);
     let port = free_port();
-    let mut ekas = logged(&kubeconfig, &moto, port);
+    let mut ekas = logged(&kubeconfig, &moto, port, &[]);
     let error = ekas
         .line("an ERROR naming the server", Duration::from_secs(10), |l| {
             l.contains("ERROR") && l.contains(&down)

@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::fake_kube::FakeKube;
+use super::cluster::TestCluster;
 use super::groups::REGION;
 use super::moto::Moto;
 
@@ -20,8 +20,8 @@ pub fn free_port() -> u16 {
 pub struct Ekas(pub Child);
 
 impl Ekas {
-    pub fn start(kube: &FakeKube, moto: &Moto, port: u16, extra: &[&str]) -> Ekas {
-        let mut cmd = Ekas::command(kube, port, extra);
+    pub fn start(cluster: &TestCluster, moto: &Moto, port: u16, extra: &[&str]) -> Ekas {
+        let mut cmd = Ekas::command(cluster, port, extra);
         cmd.args(["--regions", REGION]);
         for (k, v) in moto.env() {
             cmd.env(k, v);
@@ -30,8 +30,8 @@ impl Ekas {
     }
 
     /// The `ekas run` command line, without the AWS environment.
-    pub fn command(kube: &FakeKube, port: u16, extra: &[&str]) -> Command {
-        Ekas::command_with(&kube.kubeconfig(), port, extra)
+    pub fn command(cluster: &TestCluster, port: u16, extra: &[&str]) -> Command {
+        Ekas::command_with(&cluster.kubeconfig, port, extra)
     }
 
     /// The `ekas run` command line for the API server a kubeconfig names.

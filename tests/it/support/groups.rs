@@ -1,5 +1,6 @@
 //! The Auto Scaling group most tests use (`workers` of cluster `prod` in one region, on moto),
-//! its Nodes, and the `ekas reap` command line a cron job runs.
+//! one per region for the tests of several, their Nodes, and the `ekas reap` command line a
+//! cron job runs.
 
 use serde_json::{Value, json};
 
@@ -40,6 +41,29 @@ pub async fn group(moto: &Moto) -> (i32, Vec<String>) {
     (g.desired_capacity().unwrap_or_default(), ids)
 }
 
+/// Group `workers-<region>` of cluster `prod` in each region (m5.xlarge, max 10, empty).
+pub async fn workers_in(moto: &Moto, regions: &[&str]) {
+    for c in moto.clients(regions).await {
+        super::aws_setup::launch_configuration(&c, "lc", "m5.xlarge").await;
+        super::aws_setup::workers(&c, &format!("workers-{}", c.region), (0, 10, 0), "lc").await;
+    }
+}
+
+/// Desired capacity of group `name` in `region`.
+pub async fn desired(moto: &Moto, region: &str, name: &str) -> i32 {
+    let c = &moto.clients(&[region]).await[0];
+    let out = c
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .unwrap();
+    out.auto_scaling_groups()[0]
+        .desired_capacity()
+        .unwrap_or_default()
+}
+
 /// A Ready node for an instance, joined long ago.
 pub fn node(name: &str, instance: &str, extra: Value) -> Value {
     let mut node = json!({
@@ -57,7 +81,9 @@ pub fn node(name: &str, instance: &str, extra: Value) -> Value {
     node
 }
 
-/// `ekas reap` as cron runs it: the default Lease, shared with `ekas run`.
+/// `ekas reap` as cron runs it: the default Lease, shared with `ekas run`. Like the tests'
+/// `ekas run`, it takes every Node for joined long ago (`--launch-grace 0`): on a real cluster
+/// the API server sets a Node's creation time, so every Node of a test is new there.
 pub fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "reap",
@@ -67,6 +93,8 @@ pub fn reap_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "prod",
         "--regions",
         REGION,
+        "--launch-grace",
+        "0",
         "--idle-threshold",
         "1s",
         "--type-idle-count",

@@ -1,4 +1,14 @@
-//! Test harness: run the binary, build snapshot documents, start moto.
+//! Test harness: run the binary, build snapshot documents, start moto; and every fixture more
+//! than one test module uses (a test module never imports another):
+//! - `cluster`: the Kubernetes cluster of a test ([`cluster::TestCluster`]): the fake API server,
+//!   or a real cluster named by `EKAS_TEST_KUBECONFIG`, and the fake's simplifications tests rely
+//!   on;
+//! - `simulator`: the other actors of a cluster for `ekas run` (nodes joining, kube-scheduler on
+//!   the fake, kubelets); `lease`: a Lease holder other than ekas;
+//! - `groups`, `aws_setup`, `moto`, `fault_proxy`, `fake_pricing`: the AWS side;
+//! - `ekas_loop`: `ekas run` as a child process, its metrics and log; `receiver`: Slack;
+//! - `manifests`: deploy/ rendered, and its RBAC; `scheduler_shorthand`: the scheduler cases'
+//!   shorthand built into objects, and ekas's verdicts on them.
 
 pub mod aws_setup;
 pub mod cluster;
@@ -6,9 +16,11 @@ pub mod ekas_loop;
 pub mod fake_pricing;
 pub mod fault_proxy;
 pub mod groups;
+pub mod lease;
 pub mod manifests;
 pub mod moto;
 pub mod receiver;
+pub mod scheduler_shorthand;
 pub mod simulator;
 
 // The fake API server is a crate of its own (crates/fake-kube); tests name it from here.
@@ -26,6 +38,20 @@ pub fn repo_root() -> PathBuf {
 
 pub fn example() -> PathBuf {
     repo_root().join("examples/batch-cluster.json")
+}
+
+/// A kubeconfig file in `dir` naming `server`, without credentials: for a client pointed at
+/// something that is no cluster (a closed port, a fault proxy).
+pub fn kubeconfig_for(dir: &Path, server: &str) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+         clusters:\n- name: c\n  cluster:\n    server: {server}\n\
+         contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n\
+         users:\n- name: u\n  user: {{}}\n"
+    );
+    std::fs::write(&path, yaml).unwrap();
+    path
 }
 
 /// Runs `ekas` with `args`, from the repository root.

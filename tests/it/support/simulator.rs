@@ -1,6 +1,9 @@
 //! The cluster's other actors, simulated for `ekas run` tests: a node joins for every running
-//! instance of a group (providerID `aws:///<az>/<id>`), and pending pods are bound to
-//! schedulable nodes with room (by CPU), as kube-scheduler would.
+//! instance of a group (providerID `aws:///<az>/<id>`), and bound pods are marked Running, as
+//! their kubelets would; a pod being deleted (evicted with a grace period) is removed, as its
+//! kubelet does once its containers stopped (the fake deletes at once). On the fake, which has
+//! no scheduler, pending pods are also bound to schedulable nodes with room (by CPU), as
+//! kube-scheduler would; on a real cluster kube-scheduler binds them.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -9,72 +12,89 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::fake_kube::FakeKube;
+use super::cluster::TestCluster;
 use super::groups::REGION;
 use super::moto::Moto;
 
+/// The short name ([`TestCluster::node_name`]) of the Node that joins for instance `id`.
+pub fn joined(id: &str) -> String {
+    format!("node-{id}")
+}
+
 /// The simulators, until `stop` is set: nodes join for running instances; pending pods are
-/// bound to schedulable nodes with room (by CPU).
-pub async fn simulate(kube: Arc<FakeKube>, moto: Arc<Moto>, stop: Arc<AtomicBool>) {
-    simulate_in(kube, moto, stop, &[REGION]).await
+/// bound to schedulable nodes with room (by CPU) and run.
+pub async fn simulate(cluster: Arc<TestCluster>, moto: Arc<Moto>, stop: Arc<AtomicBool>) {
+    simulate_in(cluster, moto, stop, &[REGION]).await
 }
 
 pub async fn simulate_in(
-    kube: Arc<FakeKube>,
+    cluster: Arc<TestCluster>,
     moto: Arc<Moto>,
     stop: Arc<AtomicBool>,
     regions: &[&str],
 ) {
+    let c = &cluster;
     let clients = moto.clients(regions).await;
-    let mut joined: HashSet<String> = HashSet::new();
+    let mut joined_ids: HashSet<String> = HashSet::new();
     while !stop.load(Ordering::Relaxed) {
         // Node join.
-        for c in &clients {
-            let Ok(out) = c.autoscaling.describe_auto_scaling_instances().send().await else {
+        for client in &clients {
+            let Ok(out) = client
+                .autoscaling
+                .describe_auto_scaling_instances()
+                .send()
+                .await
+            else {
                 continue;
             };
             for i in out.auto_scaling_instances() {
                 let id = i.instance_id().unwrap_or_default().to_string();
-                if i.lifecycle_state() != Some("InService") || !joined.insert(id.clone()) {
+                if i.lifecycle_state() != Some("InService") || !joined_ids.insert(id.clone()) {
                     continue;
                 }
                 let node = json!({"apiVersion": "v1", "kind": "Node",
-                    "metadata": {"name": format!("node-{id}"),
+                    "metadata": {"name": c.node_name(&joined(&id)),
                         "creationTimestamp": jiff::Timestamp::now().to_string()},
-                    "spec": {"providerID": format!("aws:///{}a/{id}", c.region)},
+                    "spec": {"providerID": format!("aws:///{}a/{id}", client.region)},
                     "status": {"allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "110"},
                         "conditions": [{"type": "Ready", "status": "True"}]}});
-                kube.add("/api/v1/nodes", node);
+                c.create_node(node).await;
             }
         }
-        // Scheduler.
-        let nodes = kube.objects("nodes");
-        let pods = kube.objects("pods");
-        let mut used: std::collections::HashMap<String, i64> = Default::default();
-        for p in &pods {
-            if let Some(n) = p["spec"]["nodeName"].as_str() {
-                *used.entry(n.to_string()).or_default() += 250;
+        let pods = c.pods().await;
+        // Scheduler, on the fake.
+        if c.fake.is_some() {
+            let nodes = c.nodes().await;
+            let mut used: std::collections::HashMap<String, i64> = Default::default();
+            for p in &pods {
+                if let Some(n) = p["spec"]["nodeName"].as_str() {
+                    *used.entry(n.to_string()).or_default() += 250;
+                }
+            }
+            for p in pods.iter().filter(|p| p["spec"]["nodeName"].is_null()) {
+                let room = nodes.iter().find(|n| {
+                    n["spec"]["unschedulable"] != true
+                        && used
+                            .get(n["metadata"]["name"].as_str().unwrap())
+                            .copied()
+                            .unwrap_or(0)
+                            + 250
+                            <= 3920
+                });
+                let Some(node) = room else { break };
+                let node = node["metadata"]["name"].as_str().unwrap().to_string();
+                *used.entry(node.clone()).or_default() += 250;
+                c.bind(p["metadata"]["name"].as_str().unwrap(), &node).await;
             }
         }
-        for p in pods.iter().filter(|p| p["spec"]["nodeName"].is_null()) {
-            let room = nodes.iter().find(|n| {
-                n["spec"]["unschedulable"] != true
-                    && used
-                        .get(n["metadata"]["name"].as_str().unwrap())
-                        .copied()
-                        .unwrap_or(0)
-                        + 250
-                        <= 3920
-            });
-            let Some(node) = room else { break };
-            let node = node["metadata"]["name"].as_str().unwrap().to_string();
-            *used.entry(node.clone()).or_default() += 250;
-            let name = p["metadata"]["name"].as_str().unwrap().to_string();
-            kube.set("pods", Some("batch"), &name, |p| {
-                p["spec"]["nodeName"] = json!(node);
-                p["status"] = json!({"phase": "Running",
-                    "conditions": [{"type": "Ready", "status": "True"}]});
-            });
+        // Kubelets.
+        for p in c.pods().await {
+            let name = p["metadata"]["name"].as_str().unwrap();
+            if !p["metadata"]["deletionTimestamp"].is_null() {
+                c.remove_pod(name).await;
+            } else if p["spec"]["nodeName"].is_string() && p["status"]["phase"] != "Running" {
+                c.run_pod(name).await;
+            }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
