@@ -40,8 +40,9 @@ use crate::interruption::handler::{Handler, Members};
 use crate::kubernetes::lease::LeaseLock;
 use crate::kubernetes::watch::{Caches, WatchHealth};
 use crate::metrics::metrics;
+use crate::model::Snapshot;
 use crate::notify::{Slack, SlackQueue};
-use crate::plan::{Plan, WarningKind};
+use crate::plan::{Plan, Unschedulable, WarningKind};
 use crate::settings::RunSettings;
 use crate::source::live::Live;
 use trouble::{Trouble, Troubles};
@@ -477,9 +478,56 @@ async fn stop_lease(guard: &Guard, lock: Option<&LeaseLock>, client: &kube::Clie
 }
 
 impl Loop<'_> {
+    /// One pass: read the cluster, plan, apply, then tell (Slack, Events) what it did.
     async fn pass(&mut self) -> Result<PassReport> {
         let act = &self.settings.act;
         let captured_at = Timestamp::now();
+        let mut snapshot = self.observe(captured_at).await?;
+        self.members.publish(&snapshot);
+        self.members.count_interruptions(&mut snapshot);
+        let plan = engine::plan_in_place(&mut snapshot, &act.planning.engine);
+        record_plan(&plan);
+        self.log_warnings(&plan);
+        let unhealthy = !plan.cluster_health.healthy;
+        let health_changed = self.unhealthy != unhealthy;
+        self.unhealthy = unhealthy;
+
+        let maintainer = Maintainer {
+            kube: &self.live.kube,
+            aws: &self.live.aws,
+            guard: self.guard.clone(),
+            drain: act.planning.engine.maintenance.drain,
+            dry_run: act.dry_run,
+        };
+        let applied = maintainer.apply_parts(&plan, act.parts).await;
+        self.record_removals(&plan, &applied, captured_at).await?;
+        let report = PassReport {
+            pending: plan.summary.pending_pods,
+            actions: applied.len(),
+            failed: applied.iter().filter(|a| a.outcome.failed()).count(),
+        };
+
+        let fresh = self.newly_unschedulable(&plan);
+        if self.guard.stopping() {
+            // Shutting down: the next process announces and records what it sees.
+            return Ok(report);
+        }
+        if let Some(slack) = &self.slack {
+            let health = health_changed.then_some(&plan.cluster_health);
+            let messages =
+                crate::notify::messages(&self.live.cluster, &plan, &fresh, health, &applied);
+            slack.enqueue(messages);
+        }
+        if !act.dry_run {
+            self.events.publish(&plan, &applied, &snapshot).await;
+        }
+        Ok(report)
+    }
+
+    /// The cluster as this pass sees it: AWS read now, Kubernetes from the watches' caches,
+    /// the removals already spent in the scale-in window, and whether a watch is failing.
+    async fn observe(&mut self, captured_at: Timestamp) -> Result<Snapshot> {
+        let act = &self.settings.act;
         let window = act.planning.engine.maintenance.scale_in_window;
         let mut doc = self
             .live
@@ -500,26 +548,12 @@ impl Loop<'_> {
             let secs = f.since.elapsed().as_secs();
             format!("the {} watch has failed for {secs}s: {}", f.kind, f.message)
         });
-        self.members.publish(&snapshot);
-        self.members.count_interruptions(&mut snapshot);
-        let plan = engine::plan_in_place(&mut snapshot, &act.planning.engine);
-        record_plan(&plan);
-        self.log_warnings(&plan);
-        let unhealthy = !plan.cluster_health.healthy;
-        let health_changed = self.unhealthy != unhealthy;
-        self.unhealthy = unhealthy;
+        Ok(snapshot)
+    }
 
-        let maintainer = Maintainer {
-            kube: &self.live.kube,
-            aws: &self.live.aws,
-            guard: self.guard.clone(),
-            drain: act.planning.engine.maintenance.drain,
-            dry_run: act.dry_run,
-        };
-        let applied = maintainer.apply_parts(&plan, act.parts).await;
-        self.record_removals(&plan, &applied, captured_at).await?;
-
-        // Each unschedulable pod is announced once per process, not on every pass.
+    /// The plan's unschedulable pods not yet announced by this process; each is announced
+    /// once, not on every pass, and forgotten once it is no longer unschedulable.
+    fn newly_unschedulable(&mut self, plan: &Plan) -> Vec<Unschedulable> {
         let fresh: Vec<_> = plan
             .unschedulable
             .iter()
@@ -528,28 +562,7 @@ impl Loop<'_> {
             .collect();
         let still: HashSet<&str> = plan.unschedulable.iter().map(|u| u.pod.as_str()).collect();
         self.announced.retain(|p| still.contains(p.as_str()));
-        if self.guard.stopping() {
-            // Shutting down: the next process announces and records what it sees.
-            return Ok(PassReport {
-                pending: plan.summary.pending_pods,
-                actions: applied.len(),
-                failed: applied.iter().filter(|a| a.outcome.failed()).count(),
-            });
-        }
-        if let Some(slack) = &self.slack {
-            let health = health_changed.then_some(&plan.cluster_health);
-            let messages =
-                crate::notify::messages(&self.live.cluster, &plan, &fresh, health, &applied);
-            slack.enqueue(messages);
-        }
-        if !act.dry_run {
-            self.events.publish(&plan, &applied, &snapshot).await;
-        }
-        Ok(PassReport {
-            pending: plan.summary.pending_pods,
-            actions: applied.len(),
-            failed: applied.iter().filter(|a| a.outcome.failed()).count(),
-        })
+        fresh
     }
 }
 

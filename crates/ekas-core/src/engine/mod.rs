@@ -390,7 +390,11 @@ fn scale_ups(
             let cost_per_hour = group
                 .price
                 .map(|p| f64::from(new_desired - group.desired) * p.dollars);
-            let requested_cpu: i64 = s.pods.iter().map(|&i| pods[i].requests.cpu).sum();
+            let requested_cpu = s
+                .pods
+                .iter()
+                .map(|&i| pods[i].requests.cpu)
+                .fold(0, i64::saturating_add);
             ScaleUp {
                 group: group.name.clone(),
                 region: group.region.clone(),

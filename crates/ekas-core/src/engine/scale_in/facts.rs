@@ -94,17 +94,10 @@ pub(super) fn gather_facts<'a>(
     instances: &HashMap<&str, &'a Instance>,
     now: Timestamp,
 ) -> Vec<Facts<'a>> {
-    let index = snapshot.node_index();
-    let mut pods: Vec<Vec<&Pod>> = vec![Vec::new(); snapshot.nodes.len()];
-    for pod in &snapshot.pods {
-        if let Some(&n) = pod.node_name.as_deref().and_then(|name| index.get(name)) {
-            pods[n].push(pod);
-        }
-    }
     snapshot
         .nodes
         .iter()
-        .zip(pods)
+        .zip(pods_by_node(snapshot))
         .enumerate()
         .map(|(i, (node, pods))| {
             let id = node.instance_id.as_deref();
@@ -118,44 +111,10 @@ pub(super) fn gather_facts<'a>(
                 .copied()
                 .filter(|p| p.is_active() && !p.is_daemonset() && !p.mirror)
                 .collect();
-            let mut obstacles = Vec::new();
-            let mut wanted: Vec<usize> = vec![0; snapshot.pdbs.len()];
-            for pod in &pods {
-                match drain::classify(pod, &config.drain, now) {
-                    PodDrain::Leave => {}
-                    PodDrain::Block(b) => obstacles.push(Obstacle::Pod(pod, b)),
-                    PodDrain::Evict => {
-                        let budgets: Vec<usize> = (0..snapshot.pdbs.len())
-                            .filter(|&k| {
-                                let pdb = &snapshot.pdbs[k];
-                                pdb.namespace == pod.namespace && pdb.selector.matches(&pod.labels)
-                            })
-                            .collect();
-                        if budgets.len() > 1 {
-                            let names = budgets
-                                .iter()
-                                .map(|&k| snapshot.pdbs[k].name.as_str())
-                                .collect();
-                            obstacles.push(Obstacle::TwoBudgets(pod, names));
-                        }
-                        for k in budgets {
-                            wanted[k] += 1;
-                        }
-                    }
-                }
-            }
-            let budget_needs: Vec<(usize, i32)> = wanted
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n > 0)
-                .map(|(k, n)| (k, *n as i32))
-                .collect();
-            for &(k, n) in &budget_needs {
-                let pdb = &snapshot.pdbs[k];
-                if n > pdb.disruptions_allowed {
-                    obstacles.push(Obstacle::Budget(pdb, n));
-                }
-            }
+            let Drainability {
+                obstacles,
+                budget_needs,
+            } = drainability(snapshot, &pods, config, now);
             Facts {
                 node,
                 group: group_index.map(|g| &snapshot.groups[g]),
@@ -173,6 +132,74 @@ pub(super) fn gather_facts<'a>(
         .collect()
 }
 
+/// Every pod bound to each node, in the snapshot's node order.
+fn pods_by_node(snapshot: &Snapshot) -> Vec<Vec<&Pod>> {
+    let index = snapshot.node_index();
+    let mut pods: Vec<Vec<&Pod>> = vec![Vec::new(); snapshot.nodes.len()];
+    for pod in &snapshot.pods {
+        if let Some(&n) = pod.node_name.as_deref().and_then(|name| index.get(name)) {
+            pods[n].push(pod);
+        }
+    }
+    pods
+}
+
+/// What draining one node's pods would meet, and spend from each budget.
+struct Drainability<'a> {
+    obstacles: Vec<Obstacle<'a>>,
+    budget_needs: Vec<(usize, i32)>,
+}
+
+fn drainability<'a>(
+    snapshot: &'a Snapshot,
+    pods: &[&'a Pod],
+    config: &MaintenanceConfig,
+    now: Timestamp,
+) -> Drainability<'a> {
+    let mut obstacles = Vec::new();
+    let mut wanted: Vec<usize> = vec![0; snapshot.pdbs.len()];
+    for &pod in pods {
+        match drain::classify(pod, &config.drain, now) {
+            PodDrain::Leave => {}
+            PodDrain::Block(b) => obstacles.push(Obstacle::Pod(pod, b)),
+            PodDrain::Evict => {
+                let budgets: Vec<usize> = (0..snapshot.pdbs.len())
+                    .filter(|&k| {
+                        let pdb = &snapshot.pdbs[k];
+                        pdb.namespace == pod.namespace && pdb.selector.matches(&pod.labels)
+                    })
+                    .collect();
+                if budgets.len() > 1 {
+                    let names = budgets
+                        .iter()
+                        .map(|&k| snapshot.pdbs[k].name.as_str())
+                        .collect();
+                    obstacles.push(Obstacle::TwoBudgets(pod, names));
+                }
+                for k in budgets {
+                    wanted[k] += 1;
+                }
+            }
+        }
+    }
+    let budget_needs: Vec<(usize, i32)> = wanted
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| (k, *n as i32))
+        .collect();
+    for &(k, n) in &budget_needs {
+        let pdb = &snapshot.pdbs[k];
+        if n > pdb.disruptions_allowed {
+            obstacles.push(Obstacle::Budget(pdb, n));
+        }
+    }
+    Drainability {
+        obstacles,
+        budget_needs,
+    }
+}
+
 /// The larger of the CPU and memory shares the workload requests.
 pub(super) fn utilization(node: &Node, workload: &[&Pod]) -> f64 {
     [CPU, MEMORY]
@@ -182,7 +209,11 @@ pub(super) fn utilization(node: &Node, workload: &[&Pod]) -> f64 {
             if total <= 0 {
                 return 0.0;
             }
-            let used: i64 = workload.iter().map(|p| p.requests.get(r)).sum();
+            // Saturating: a pod may request absurd amounts that still parse.
+            let used = workload
+                .iter()
+                .map(|p| p.requests.get(r))
+                .fold(0, i64::saturating_add);
             used as f64 / total as f64
         })
         .fold(0.0, f64::max)

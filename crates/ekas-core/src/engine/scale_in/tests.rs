@@ -311,6 +311,18 @@ fn idle_past_the_threshold_is_cordoned_then_terminated() {
 }
 
 #[test]
+fn requests_that_add_past_the_largest_quantity_leave_a_node_busy_not_a_panic() {
+    // Two pods whose quantities parse, each near i64::MAX millicores, on one node (found by
+    // tests/it/fuzz.rs): their sum must saturate.
+    let mut c = cluster();
+    node(&mut c, "n");
+    c.running("a", "n", i64::MAX - 1, 1);
+    c.running("b", "n", i64::MAX - 1, 1);
+    let plan = c.plan();
+    assert_eq!(state(&plan, "n").1, A::None, "{:?}", plan.nodes);
+}
+
+#[test]
 fn under_utilized_nodes_are_drained_only_when_every_pod_may_go() {
     let drain_below_half = config(|m| m.drain_utilization_below = 0.5);
     let mut c = cluster();

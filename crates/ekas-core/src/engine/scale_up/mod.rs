@@ -699,7 +699,12 @@ impl<'a> Planner<'a> {
         let reference = self.reference_room();
         classes.sort_by(|a, b| {
             let size = |c: &Class| {
-                let extended: i64 = c.requests.extended().iter().map(|(_, v)| v).sum();
+                let extended = c
+                    .requests
+                    .extended()
+                    .iter()
+                    .map(|&(_, v)| v)
+                    .fold(0, i64::saturating_add);
                 (
                     Reverse(c.priority),
                     Reverse((
