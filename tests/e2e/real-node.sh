@@ -181,7 +181,8 @@ n=$($K -n ekas logs "$pod" | grep -ci forbidden)
 
 # 5. A rollout restart hands the Lease over.
 $K -n ekas logs -f "$pod" >"$work/old.log" 2>&1 & stream_pid=$!
-( while :; do $K -n ekas get pod "$pod" -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}{"\n"}' 2>/dev/null; sleep 0.2; done ) >"$work/exit.log" & watch_pid=$!
+# A watch sees the kubelet's last status (the exit code) even when the pod is deleted at once after.
+$ROOT/bin/kubectl -n ekas get pod "$pod" --watch -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}{"\n"}' >"$work/exit.log" 2>/dev/null & watch_pid=$!
 $K -n ekas rollout restart deploy/ekas >/dev/null
 $K -n ekas rollout status deploy/ekas --timeout=180s >/dev/null || fail "rollout did not finish"
 kill "$watch_pid" 2>/dev/null; sleep 1; kill "$stream_pid" 2>/dev/null; stream_pid=
