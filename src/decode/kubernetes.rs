@@ -851,37 +851,61 @@ pub fn node(raw: &core::Node) -> Result<Node> {
         .map(|t| taint(&t.key, t.value.as_deref(), &t.effect))
         .collect::<Result<Vec<_>>>()
         .wrap_err_with(context)?;
-    let ready_condition = status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == "Ready");
-    let ready = ready_condition.is_some_and(|c| c.status == "True");
-    let labels = raw.metadata.labels.clone().unwrap_or_default();
-    let marks = node_marks(&name, &labels, raw.metadata.annotations.as_ref(), &spec);
-    let instance_id = spec
-        .provider_id
-        .as_deref()
-        .and_then(Node::instance_id_from_provider_id);
+    let basics = node_basics(raw, name);
+    let marks = node_marks(
+        &basics.name,
+        &basics.labels,
+        raw.metadata.annotations.as_ref(),
+        &spec,
+    );
     Ok(Node {
-        matched_by: instance_id.as_ref().map(|_| MatchedBy::ProviderId),
-        instance_id,
-        provider_id: spec.provider_id,
-        addresses: addresses(&status),
-        aws_id_label: labels.get(keys::AWS_ID).cloned(),
-        labels,
         taints,
         allocatable,
-        ready,
-        unschedulable: spec.unschedulable.unwrap_or(false),
-        created: raw.metadata.creation_timestamp.as_ref().map(|t| t.0),
-        ready_changed: ready_condition
+        ready_changed: ready_condition(&status)
             .and_then(|c| c.last_transition_time.as_ref())
             .map(|t| t.0),
         marks,
+        ..basics
+    })
+}
+
+/// What a Node tells even when its room or taints cannot be read: its name, instance and
+/// addresses, labels, readiness, cordon and age. No room, no taints, no marks.
+fn node_basics(raw: &core::Node, name: String) -> Node {
+    let spec = raw.spec.as_ref();
+    let status = raw.status.as_ref();
+    let provider_id = spec.and_then(|s| s.provider_id.clone());
+    let instance_id = provider_id
+        .as_deref()
+        .and_then(Node::instance_id_from_provider_id);
+    let labels = raw.metadata.labels.clone().unwrap_or_default();
+    Node {
+        matched_by: instance_id.as_ref().map(|_| MatchedBy::ProviderId),
+        instance_id,
+        provider_id,
+        addresses: status.map(addresses).unwrap_or_default(),
+        aws_id_label: labels.get(keys::AWS_ID).cloned(),
+        labels,
+        taints: Vec::new(),
+        allocatable: Resources::default(),
+        ready: status
+            .and_then(ready_condition)
+            .is_some_and(|c| c.status == "True"),
+        unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
+        created: raw.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        ready_changed: None,
+        marks: NodeMarks::default(),
         unreadable: false,
         name,
-    })
+    }
+}
+
+fn ready_condition(status: &core::NodeStatus) -> Option<&core::NodeCondition> {
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Ready")
 }
 
 /// What ekas (and the operator) recorded on a Node (`name`), from its labels, annotations
@@ -939,34 +963,9 @@ fn node_marks(
 /// for one that never joined. `None` when not even its name is there.
 pub fn unreadable_node(raw: &core::Node) -> Option<Node> {
     let name = raw.metadata.name.clone()?;
-    let spec = raw.spec.clone().unwrap_or_default();
-    let status = raw.status.clone().unwrap_or_default();
-    let ready = status
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_ == "Ready" && c.status == "True");
-    let instance_id = spec
-        .provider_id
-        .as_deref()
-        .and_then(Node::instance_id_from_provider_id);
-    let labels = raw.metadata.labels.clone().unwrap_or_default();
     Some(Node {
-        matched_by: instance_id.as_ref().map(|_| MatchedBy::ProviderId),
-        instance_id,
-        provider_id: spec.provider_id,
-        addresses: addresses(&status),
-        aws_id_label: labels.get(keys::AWS_ID).cloned(),
-        labels,
-        taints: Vec::new(),
-        allocatable: Resources::default(),
-        ready,
-        unschedulable: spec.unschedulable.unwrap_or(false),
-        created: raw.metadata.creation_timestamp.as_ref().map(|t| t.0),
-        ready_changed: None,
-        marks: NodeMarks::default(),
         unreadable: true,
-        name,
+        ..node_basics(raw, name)
     })
 }
 
