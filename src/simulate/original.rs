@@ -24,6 +24,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::policy::{Decisions, Desired};
 use crate::engine;
 use crate::engine::capacity::backoff::classify;
+use crate::engine::capacity::membership::Membership;
 use crate::engine::scale_in::idle_threshold::IdleThreshold;
 use crate::engine::scale_in::scale_in_budget;
 
@@ -67,22 +68,7 @@ impl Cluster {
                 busy[n] |= !pod.is_daemonset() && !pod.mirror;
             }
         }
-        let member_of: HashMap<&str, usize> = snapshot
-            .groups
-            .iter()
-            .enumerate()
-            .flat_map(|(g, group)| {
-                group
-                    .members
-                    .iter()
-                    .map(move |m| (m.instance_id.as_str(), g))
-            })
-            .collect();
-        let node_group: Vec<Option<usize>> = snapshot
-            .nodes
-            .iter()
-            .map(|n| member_of.get(n.instance_id.as_deref()?).copied())
-            .collect();
+        let node_group = Membership::new(snapshot).node_group;
         let mut nodes_in = vec![0u32; snapshot.groups.len()];
         for g in node_group.iter().flatten() {
             nodes_in[*g] += 1;
