@@ -59,13 +59,7 @@ impl GroupSim {
     /// its delays (`params`), and its price.
     fn new(group: &NodeGroup, daemon_pods: &[Pod], params: &Params) -> Result<GroupSim> {
         let template = objects::node_template(group)?;
-        let shape = NodeShape {
-            name: None,
-            labels: &template.labels,
-            taints: &template.taints,
-            unschedulable: false,
-            unknown_zones: &[],
-        };
+        let shape = template_shape(&template);
         let daemons = (0..daemon_pods.len())
             .filter(|&d| static_fit(&daemon_pods[d].placement, shape).is_ok())
             .collect();
@@ -271,14 +265,7 @@ impl World {
             .map(|pod| {
                 (0..self.groups.len())
                     .filter(|&g| {
-                        let template = &self.groups[g].template;
-                        let shape = NodeShape {
-                            name: None,
-                            labels: &template.labels,
-                            taints: &template.taints,
-                            unschedulable: false,
-                            unknown_zones: &[],
-                        };
+                        let shape = template_shape(&self.groups[g].template);
                         static_fit(&pod.placement, shape).is_ok() && pod.requests.fits_in(&room[g])
                     })
                     .collect()
@@ -999,4 +986,15 @@ pub fn fnv_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
+}
+
+/// A group's new node as the predicates see its template: unnamed and uncordoned.
+fn template_shape(template: &Node) -> NodeShape<'_> {
+    NodeShape {
+        name: None,
+        labels: &template.labels,
+        taints: &template.taints,
+        unschedulable: false,
+        unknown_zones: &[],
+    }
 }
